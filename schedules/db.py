@@ -1,0 +1,192 @@
+"""The schema (SQLAlchemy Core), its migrations, and the engine for SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone; we store UTC and say so)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime reached the database")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+metadata = sa.MetaData()
+
+schema_version = sa.Table(
+    "schema_version",
+    metadata,
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+studios = sa.Table(
+    "studios",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("organisation", sa.String(200), nullable=False),
+    sa.Column("city", sa.String(100), nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+bookings = sa.Table(
+    "bookings",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("series_id", sa.String(32), nullable=True, index=True),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("starts_at", UTCDateTime, nullable=False),
+    sa.Column("ends_at", UTCDateTime, nullable=False),
+    # Stored so that the conflict query is one indexed range test.
+    sa.Column("busy_from", UTCDateTime, nullable=False, index=True),
+    sa.Column("busy_until", UTCDateTime, nullable=False, index=True),
+    sa.Column("setup_minutes", sa.Integer, nullable=False),
+    sa.Column("teardown_minutes", sa.Integer, nullable=False),
+    sa.Column("record", sa.Boolean, nullable=False),
+    sa.Column("layout", sa.String(32), nullable=False),
+    sa.Column("notes", sa.Text, nullable=False),
+    sa.Column("sequence", sa.Integer, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+booking_studios = sa.Table(
+    "booking_studios",
+    metadata,
+    sa.Column(
+        "booking_id",
+        sa.String(32),
+        sa.ForeignKey("bookings.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("studio_id", sa.String(64), sa.ForeignKey("studios.id"), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("answer", sa.String(16), nullable=False),
+    sa.Column("answered_at", UTCDateTime, nullable=True),
+    sa.Index("ix_booking_studios_studio", "studio_id"),
+)
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("booking_id", sa.String(32), nullable=False, index=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("details", sa.JSON, nullable=False),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("studio_id", sa.String(64), sa.ForeignKey("studios.id"), nullable=True),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("password_hash", sa.String(300), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("studio_id", sa.String(64), sa.ForeignKey("studios.id"), nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=True),
+    sa.Column("revoked", sa.Boolean, nullable=False, default=False),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+Migration = Callable[[AsyncConnection], Awaitable[None]]
+
+
+async def _v1_initial(conn: AsyncConnection) -> None:
+    await conn.run_sync(metadata.create_all)
+
+
+# Append only: a deployed database replays every step above its stored version.
+MIGRATIONS: list[Migration] = [_v1_initial]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def sqlite_url(path: str) -> str:
+    """The async SQLAlchemy URL of a SQLite file."""
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def make_engine(url: str) -> AsyncEngine:
+    """An async engine for `url`; PostgreSQL URLs are given the asyncpg driver."""
+    if url.startswith(("postgres://", "postgresql://")):
+        url = "postgresql+asyncpg://" + url.split("://", 1)[1]
+    kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        kwargs["connect_args"] = {"timeout": 15}
+    else:
+        kwargs["pool_pre_ping"] = True
+    engine = create_async_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+
+        @sa.event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=15000")
+            cursor.close()
+
+    return engine
+
+
+async def migrate(engine: AsyncEngine) -> int:
+    """Create or upgrade the schema to SCHEMA_VERSION; returns the version it found."""
+    async with engine.begin() as conn:
+        await conn.run_sync(lambda c: schema_version.create(c, checkfirst=True))
+        found = (await conn.execute(sa.select(schema_version.c.version))).scalar()
+        current = int(found or 0)
+        if current > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"database schema {current} is newer than this program ({SCHEMA_VERSION})"
+            )
+        for step in MIGRATIONS[current:]:
+            await step(conn)
+        if found is None:
+            await conn.execute(schema_version.insert().values(version=SCHEMA_VERSION))
+        elif current != SCHEMA_VERSION:
+            await conn.execute(schema_version.update().values(version=SCHEMA_VERSION))
+    return current

@@ -1,0 +1,207 @@
+"""The booking domain's plain records: studios, bookings, their partners' answers, audit events."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from schedules.errors import ConflictItem
+
+MIN_STUDIOS = 2
+MAX_STUDIOS = 6
+MAX_BOOKING = timedelta(hours=12)
+DEFAULT_SETUP_MINUTES = 15
+DEFAULT_TEARDOWN_MINUTES = 5
+MAX_BUFFER_MINUTES = 240
+LAYOUTS = ("auto", "side-by-side", "grid", "solo", "pip")
+
+
+class BookingStatus(enum.StrEnum):
+    """Where a booking is in its lifecycle (see `lifecycle.TRANSITIONS`)."""
+
+    REQUESTED = "requested"
+    CONFIRMED = "confirmed"
+    LIVE = "live"
+    COMPLETED = "completed"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+
+
+# Statuses whose busy windows block the studios; the others free them.
+BLOCKING_STATUSES = frozenset(
+    {BookingStatus.REQUESTED, BookingStatus.CONFIRMED, BookingStatus.LIVE}
+)
+
+
+class PartnerAnswer(enum.StrEnum):
+    """A partner studio's answer to a booking request."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class Role(enum.StrEnum):
+    """What a login or token may do."""
+
+    ADMIN = "admin"
+    PRODUCER = "producer"
+    OPERATOR = "operator"
+    VIEWER = "viewer"
+
+
+@dataclass(frozen=True)
+class Studio:
+    """A partner studio; `timezone` is an IANA zone name such as "Asia/Baku"."""
+
+    id: str
+    name: str
+    organisation: str
+    city: str
+    timezone: str
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The studio's time zone."""
+        return ZoneInfo(self.timezone)
+
+    def local(self, moment: datetime) -> datetime:
+        """`moment` as the studio's wall clock shows it."""
+        return moment.astimezone(self.zone)
+
+
+@dataclass(frozen=True)
+class BookingStudio:
+    """One studio's place in a booking and its answer."""
+
+    studio_id: str
+    answer: PartnerAnswer = PartnerAnswer.PENDING
+    answered_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Booking:
+    """A telebridge between 2 to 6 studios; all datetimes aware UTC."""
+
+    id: str
+    title: str
+    status: BookingStatus
+    starts_at: datetime
+    ends_at: datetime
+    setup_minutes: int
+    teardown_minutes: int
+    record: bool
+    layout: str
+    notes: str
+    sequence: int
+    studios: tuple[BookingStudio, ...]
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    series_id: str | None = None
+
+    @property
+    def busy_from(self) -> datetime:
+        """When the studios stop being free: setup (line check) start."""
+        return self.starts_at - timedelta(minutes=self.setup_minutes)
+
+    @property
+    def busy_until(self) -> datetime:
+        """When the studios are free again: teardown end."""
+        return self.ends_at + timedelta(minutes=self.teardown_minutes)
+
+    @property
+    def studio_ids(self) -> tuple[str, ...]:
+        """The ids of the booked studios, in booking order."""
+        return tuple(s.studio_id for s in self.studios)
+
+    def answer_of(self, studio_id: str) -> PartnerAnswer | None:
+        """The studio's answer, or None when it is not part of the booking."""
+        for s in self.studios:
+            if s.studio_id == studio_id:
+                return s.answer
+        return None
+
+
+@dataclass(frozen=True)
+class Recurrence:
+    """Weekly repetition until a date (inclusive), at the same wall time in `timezone`.
+
+    Without a zone the first studio's is used, so a 14:00 show in Rome stays at 14:00 in Rome
+    across the daylight-saving switch (and moves by an hour in Baku, which has none).
+    """
+
+    until: date
+    timezone: str | None
+    interval_weeks: int = 1
+
+
+@dataclass(frozen=True)
+class BookingDraft:
+    """Validated input for a new booking or for an edit of one."""
+
+    title: str
+    studio_ids: tuple[str, ...]
+    starts_at: datetime
+    ends_at: datetime
+    setup_minutes: int = DEFAULT_SETUP_MINUTES
+    teardown_minutes: int = DEFAULT_TEARDOWN_MINUTES
+    record: bool = True
+    layout: str = "auto"
+    notes: str = ""
+    recurrence: Recurrence | None = None
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One change to a booking: who did what, when, with details."""
+
+    booking_id: str
+    at: datetime
+    actor: str
+    action: str
+    details: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class User:
+    """A login; operators are bound to one studio."""
+
+    id: int
+    name: str
+    role: Role
+    studio_id: str | None
+    language: str
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    """A bearer token's stored record (the token itself is kept only as a hash)."""
+
+    id: int
+    name: str
+    role: Role
+    studio_id: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    revoked: bool
+
+
+@dataclass(frozen=True)
+class SkippedOccurrence:
+    """A weekly occurrence that was not created because it would conflict."""
+
+    starts_at: datetime
+    ends_at: datetime
+    conflicts: tuple[ConflictItem, ...]
+
+
+@dataclass(frozen=True)
+class SeriesResult:
+    """What creating a (possibly recurring) booking did."""
+
+    created: tuple[Booking, ...]
+    skipped: tuple[SkippedOccurrence, ...]

@@ -1,0 +1,345 @@
+"""The booking service: every change to studios and bookings goes through here, audited."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from schedules import store
+from schedules.errors import Conflict, ConflictItem, InvalidTransition, ValidationError
+from schedules.lifecycle import Action, next_status
+from schedules.model import (
+    AuditEvent,
+    Booking,
+    BookingDraft,
+    BookingStatus,
+    BookingStudio,
+    PartnerAnswer,
+    SeriesResult,
+    SkippedOccurrence,
+    Studio,
+)
+from schedules.recurrence import weekly_occurrences
+from schedules.timeutil import known_zone, rfc3339, utc_now
+from schedules.validation import parse_draft
+
+Clock = Callable[[], datetime]
+STUDIO_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+EDITABLE = frozenset({BookingStatus.REQUESTED, BookingStatus.CONFIRMED, BookingStatus.DECLINED})
+# Fields whose change makes the partners confirm again.
+RESCHEDULING_FIELDS = ("studio_ids", "starts_at", "ends_at", "setup_minutes", "teardown_minutes")
+
+
+def new_id() -> str:
+    """A short unguessable id for a booking or series."""
+    return secrets.token_hex(5)
+
+
+class BookingService:
+    """Studios and bookings on one database; writes are serialized and audited."""
+
+    def __init__(self, engine: AsyncEngine, clock: Clock = utc_now) -> None:
+        self.engine = engine
+        self.clock = clock
+        # One writer at a time in this process; PostgreSQL row locks cover other processes.
+        self._write_lock = asyncio.Lock()
+
+    # Studios
+
+    async def studios(self) -> list[Studio]:
+        """Every studio."""
+        async with self.engine.connect() as conn:
+            return await store.list_studios(conn)
+
+    async def studios_by_id(self, ids: Sequence[str] | None = None) -> dict[str, Studio]:
+        """Studios by id: those among `ids`, or all."""
+        async with self.engine.connect() as conn:
+            if ids is None:
+                return {s.id: s for s in await store.list_studios(conn)}
+            return await store.get_studios(conn, ids)
+
+    async def add_studio(self, data: object) -> Studio:
+        """Validate and store a new studio."""
+        studio = parse_studio(data)
+        async with self._write_lock, self.engine.begin() as conn:
+            await store.insert_studio(conn, studio, self.clock())
+        return studio
+
+    # Reading bookings
+
+    async def get(self, booking_id: str) -> Booking:
+        """One booking, or NotFound."""
+        async with self.engine.connect() as conn:
+            return await store.get_booking(conn, booking_id)
+
+    async def search(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        studio_ids: Sequence[str] | None = None,
+        statuses: Sequence[BookingStatus] | None = None,
+    ) -> list[Booking]:
+        """Bookings whose busy window overlaps [start, end), optionally for some studios."""
+        async with self.engine.connect() as conn:
+            return await store.query_bookings(
+                conn, start=start, end=end, studio_ids=studio_ids, statuses=statuses
+            )
+
+    async def audit(self, booking_id: str) -> list[AuditEvent]:
+        """A booking's audit log (NotFound for an unknown booking)."""
+        async with self.engine.connect() as conn:
+            await store.get_booking(conn, booking_id)
+            return await store.audit_of(conn, booking_id)
+
+    # Changing bookings
+
+    async def create(self, data: object, actor: str) -> SeriesResult:
+        """Book a telebridge (or a weekly series); Conflict when nothing could be booked."""
+        draft = parse_draft(data)
+        now = self.clock()
+        if draft.starts_at < now:
+            raise ValidationError("starts_at: is in the past", {"starts_at": "is in the past"})
+        async with self._write_lock, self.engine.begin() as conn:
+            studios = await self._known_studios(conn, draft.studio_ids)
+            await store.lock_studios(conn, draft.studio_ids)
+            windows = [(draft.starts_at, draft.ends_at)]
+            series_id = None
+            if draft.recurrence is not None:
+                windows = weekly_occurrences(
+                    draft.starts_at,
+                    draft.ends_at,
+                    draft.recurrence,
+                    default_zone=studios[draft.studio_ids[0]].timezone,
+                )
+                series_id = new_id()
+            created: list[Booking] = []
+            skipped: list[SkippedOccurrence] = []
+            all_conflicts: list[ConflictItem] = []
+            for starts_at, ends_at in windows:
+                booking = Booking(
+                    id=new_id(),
+                    series_id=series_id,
+                    title=draft.title,
+                    status=BookingStatus.REQUESTED,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    setup_minutes=draft.setup_minutes,
+                    teardown_minutes=draft.teardown_minutes,
+                    record=draft.record,
+                    layout=draft.layout,
+                    notes=draft.notes,
+                    sequence=0,
+                    studios=tuple(BookingStudio(s) for s in draft.studio_ids),
+                    created_by=actor,
+                    created_at=now,
+                    updated_at=now,
+                )
+                conflicts = await store.find_conflicts(
+                    conn, draft.studio_ids, booking.busy_from, booking.busy_until
+                )
+                if conflicts:
+                    all_conflicts.extend(conflicts)
+                    skipped.append(SkippedOccurrence(starts_at, ends_at, tuple(conflicts)))
+                    continue
+                await store.insert_booking(conn, booking)
+                details: dict[str, object] = {
+                    "title": booking.title,
+                    "studios": list(booking.studio_ids),
+                    "starts_at": rfc3339(starts_at),
+                    "ends_at": rfc3339(ends_at),
+                }
+                if series_id is not None:
+                    details["series_id"] = series_id
+                await store.append_audit(
+                    conn, AuditEvent(booking.id, now, actor, "created", details)
+                )
+                created.append(booking)
+            if not created:
+                raise Conflict(all_conflicts)
+        return SeriesResult(created=tuple(created), skipped=tuple(skipped))
+
+    async def update(self, booking_id: str, data: object, actor: str) -> Booking:
+        """Edit or reschedule; a change of time or studios re-checks conflicts and asks again."""
+        async with self._write_lock, self.engine.begin() as conn:
+            old = await store.get_booking(conn, booking_id)
+            if old.status not in EDITABLE:
+                raise InvalidTransition(old.status.value, "edit")
+            draft = parse_draft(data, base=old, allow_recurrence=False)
+            now = self.clock()
+            changes = _changes(old, draft)
+            if not changes:
+                return old
+            reschedule = any(f in changes for f in RESCHEDULING_FIELDS)
+            if reschedule and draft.starts_at < now:
+                raise ValidationError("starts_at: is in the past", {"starts_at": "is in the past"})
+            await self._known_studios(conn, draft.studio_ids)
+            status = old.status
+            parts = old.studios
+            if reschedule:
+                status = next_status(old.status, Action.RESCHEDULE)
+                parts = tuple(BookingStudio(s) for s in draft.studio_ids)
+            new = replace(
+                old,
+                title=draft.title,
+                studios=parts,
+                starts_at=draft.starts_at,
+                ends_at=draft.ends_at,
+                setup_minutes=draft.setup_minutes,
+                teardown_minutes=draft.teardown_minutes,
+                record=draft.record,
+                layout=draft.layout,
+                notes=draft.notes,
+                status=status,
+                sequence=old.sequence + 1,
+                updated_at=now,
+            )
+            if reschedule:
+                await store.lock_studios(conn, draft.studio_ids)
+                conflicts = await store.find_conflicts(
+                    conn, draft.studio_ids, new.busy_from, new.busy_until, exclude_booking=old.id
+                )
+                if conflicts:
+                    raise Conflict(conflicts)
+            await store.update_booking(conn, new)
+            action = "rescheduled" if reschedule else "edited"
+            await store.append_audit(conn, AuditEvent(old.id, now, actor, action, changes))
+            return new
+
+    async def confirm(self, booking_id: str, studio_id: str, actor: str) -> Booking:
+        """A partner studio accepts; the booking is confirmed once every studio has."""
+        return await self._answer(booking_id, studio_id, actor, PartnerAnswer.ACCEPTED)
+
+    async def decline(
+        self, booking_id: str, studio_id: str, actor: str, reason: str = ""
+    ) -> Booking:
+        """A partner studio declines, and with it the booking."""
+        return await self._answer(booking_id, studio_id, actor, PartnerAnswer.DECLINED, reason)
+
+    async def cancel(self, booking_id: str, actor: str, reason: str = "") -> Booking:
+        """The producer calls the telebridge off; its studios are free again."""
+        return await self._step(booking_id, Action.CANCEL, actor, "cancelled", reason)
+
+    async def go_live(self, booking_id: str, actor: str) -> Booking:
+        """The booking goes on air (the autopilot's step)."""
+        return await self._step(booking_id, Action.GO_LIVE, actor, "went live")
+
+    async def complete(self, booking_id: str, actor: str) -> Booking:
+        """The booking has ended on air."""
+        return await self._step(booking_id, Action.COMPLETE, actor, "completed")
+
+    # Internals
+
+    async def _known_studios(self, conn: AsyncConnection, ids: Sequence[str]) -> dict[str, Studio]:
+        found = await store.get_studios(conn, ids)
+        unknown = [i for i in ids if i not in found]
+        if unknown:
+            problem = "unknown studio: " + ", ".join(unknown)
+            raise ValidationError(f"studios: {problem}", {"studios": problem})
+        return found
+
+    async def _step(
+        self, booking_id: str, action: Action, actor: str, verb: str, reason: str = ""
+    ) -> Booking:
+        async with self._write_lock, self.engine.begin() as conn:
+            old = await store.get_booking(conn, booking_id)
+            now = self.clock()
+            new = replace(
+                old,
+                status=next_status(old.status, action),
+                sequence=old.sequence + (1 if action is Action.CANCEL else 0),
+                updated_at=now,
+            )
+            await store.update_booking(conn, new)
+            details: dict[str, object] = {"from": old.status.value, "to": new.status.value}
+            if reason:
+                details["reason"] = reason[:1000]
+            await store.append_audit(conn, AuditEvent(old.id, now, actor, verb, details))
+            return new
+
+    async def _answer(
+        self,
+        booking_id: str,
+        studio_id: str,
+        actor: str,
+        answer: PartnerAnswer,
+        reason: str = "",
+    ) -> Booking:
+        verb = "confirm" if answer is PartnerAnswer.ACCEPTED else "decline"
+        async with self._write_lock, self.engine.begin() as conn:
+            old = await store.get_booking(conn, booking_id)
+            if old.answer_of(studio_id) is None:
+                problem = f'studio "{studio_id}" is not part of this booking'
+                raise ValidationError(f"studio: {problem}", {"studio": problem})
+            if old.status not in (BookingStatus.REQUESTED, BookingStatus.CONFIRMED):
+                raise InvalidTransition(old.status.value, verb)
+            if old.answer_of(studio_id) is answer:
+                return old  # answering twice the same way changes nothing
+            now = self.clock()
+            parts = tuple(
+                BookingStudio(s.studio_id, answer, now) if s.studio_id == studio_id else s
+                for s in old.studios
+            )
+            status: BookingStatus = old.status
+            if answer is PartnerAnswer.DECLINED:
+                status = next_status(old.status, Action.DECLINE)
+            elif all(p.answer is PartnerAnswer.ACCEPTED for p in parts):
+                status = next_status(old.status, Action.CONFIRM)
+            new = replace(old, studios=parts, status=status, updated_at=now)
+            await store.update_booking(conn, new)
+            details: dict[str, object] = {"studio": studio_id, "status": status.value}
+            if reason:
+                details["reason"] = reason[:1000]
+            action = "confirmed" if answer is PartnerAnswer.ACCEPTED else "declined"
+            await store.append_audit(conn, AuditEvent(old.id, now, actor, action, details))
+            return new
+
+
+def _changes(old: Booking, draft: BookingDraft) -> dict[str, object]:
+    """Changed fields as {name: [old, new]} in JSON-friendly values."""
+    pairs: dict[str, tuple[object, object]] = {
+        "title": (old.title, draft.title),
+        "studio_ids": (list(old.studio_ids), list(draft.studio_ids)),
+        "starts_at": (rfc3339(old.starts_at), rfc3339(draft.starts_at)),
+        "ends_at": (rfc3339(old.ends_at), rfc3339(draft.ends_at)),
+        "setup_minutes": (old.setup_minutes, draft.setup_minutes),
+        "teardown_minutes": (old.teardown_minutes, draft.teardown_minutes),
+        "record": (old.record, draft.record),
+        "layout": (old.layout, draft.layout),
+        "notes": (old.notes, draft.notes),
+    }
+    return {k: [a, b] for k, (a, b) in pairs.items() if a != b}
+
+
+def parse_studio(data: object) -> Studio:
+    """Validate a new studio's fields."""
+    if not isinstance(data, dict):
+        raise ValidationError("The body must be a JSON object")
+    errors: dict[str, str] = {}
+    values: dict[str, str] = {}
+    for name, limit in (
+        ("id", 63),
+        ("name", 200),
+        ("organisation", 200),
+        ("city", 100),
+        ("timezone", 64),
+    ):
+        value = data.get(name)
+        if not isinstance(value, str) or not value.strip():
+            errors[name] = "is required"
+        elif len(value) > limit:
+            errors[name] = f"must be at most {limit} characters"
+        else:
+            values[name] = value.strip()
+    if "id" in values and not STUDIO_ID.match(values["id"]):
+        errors["id"] = "use lower-case letters, digits and dashes, such as trend-baku"
+    if "timezone" in values and not known_zone(values["timezone"]):
+        errors["timezone"] = "must be an IANA zone such as Asia/Baku"
+    if errors:
+        raise ValidationError("The studio has problems in: " + ", ".join(sorted(errors)), errors)
+    return Studio(**values)

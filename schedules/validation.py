@@ -1,0 +1,218 @@
+"""Turning untrusted input (JSON bodies, form fields) into a `BookingDraft`, or field errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from schedules.errors import ValidationError
+from schedules.model import (
+    DEFAULT_SETUP_MINUTES,
+    DEFAULT_TEARDOWN_MINUTES,
+    LAYOUTS,
+    MAX_BOOKING,
+    MAX_BUFFER_MINUTES,
+    MAX_STUDIOS,
+    MIN_STUDIOS,
+    Booking,
+    BookingDraft,
+    Recurrence,
+)
+from schedules.timeutil import TimeInputError, known_zone, parse_rfc3339
+
+MAX_TITLE = 200
+MAX_NOTES = 4000
+MAX_SERIES = timedelta(days=366)
+KNOWN_FIELDS = frozenset(
+    {
+        "title",
+        "studios",
+        "starts_at",
+        "ends_at",
+        "setup_minutes",
+        "teardown_minutes",
+        "record",
+        "layout",
+        "notes",
+        "recurrence",
+    }
+)
+
+
+def parse_draft(
+    data: object, base: Booking | None = None, *, allow_recurrence: bool = True
+) -> BookingDraft:
+    """Validate a booking body; with `base`, absent fields keep the booking's values (PATCH)."""
+    if not isinstance(data, Mapping):
+        raise ValidationError("The body must be a JSON object")
+    errors: dict[str, str] = {}
+    unknown = sorted(str(k) for k in data if k not in KNOWN_FIELDS)
+    for key in unknown:
+        errors[key] = "unknown field"
+
+    def pick(name: str, default: Any) -> Any:
+        return data.get(name, default)
+
+    title = _title(pick("title", base.title if base else None), errors)
+    studios = _studios(pick("studios", list(base.studio_ids) if base else None), errors)
+    starts_at = _moment("starts_at", pick("starts_at", base.starts_at if base else None), errors)
+    ends_at = _moment("ends_at", pick("ends_at", base.ends_at if base else None), errors)
+    setup = _minutes(
+        "setup_minutes",
+        pick("setup_minutes", base.setup_minutes if base else DEFAULT_SETUP_MINUTES),
+        errors,
+    )
+    teardown = _minutes(
+        "teardown_minutes",
+        pick("teardown_minutes", base.teardown_minutes if base else DEFAULT_TEARDOWN_MINUTES),
+        errors,
+    )
+    record = pick("record", base.record if base else True)
+    if not isinstance(record, bool):
+        errors["record"] = "must be true or false"
+        record = True
+    layout = pick("layout", base.layout if base else "auto")
+    if layout not in LAYOUTS:
+        errors["layout"] = "must be one of " + ", ".join(LAYOUTS)
+        layout = "auto"
+    notes = pick("notes", base.notes if base else "")
+    if notes is None:
+        notes = ""
+    if not isinstance(notes, str):
+        errors["notes"] = "must be text"
+        notes = ""
+    elif len(notes) > MAX_NOTES:
+        errors["notes"] = f"must be at most {MAX_NOTES} characters"
+
+    if starts_at is not None and ends_at is not None:
+        if ends_at <= starts_at:
+            errors["ends_at"] = "must be after the start"
+        elif ends_at - starts_at > MAX_BOOKING:
+            hours = int(MAX_BOOKING.total_seconds() // 3600)
+            errors["ends_at"] = f"a booking lasts at most {hours} hours"
+
+    recurrence = None
+    raw_recurrence = data.get("recurrence")
+    if raw_recurrence is not None:
+        if not allow_recurrence:
+            errors["recurrence"] = (
+                "set a weekly repetition only when booking; edit occurrences one by one"
+            )
+        else:
+            recurrence = _recurrence(raw_recurrence, starts_at, errors)
+
+    if errors:
+        raise ValidationError(_summary(errors), errors)
+    assert title is not None and studios is not None
+    assert starts_at is not None and ends_at is not None
+    return BookingDraft(
+        title=title,
+        studio_ids=studios,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        setup_minutes=setup,
+        teardown_minutes=teardown,
+        record=record,
+        layout=layout,
+        notes=notes.strip(),
+        recurrence=recurrence,
+    )
+
+
+def _summary(errors: Mapping[str, str]) -> str:
+    if len(errors) == 1:
+        ((name, problem),) = errors.items()
+        return f"{name}: {problem}"
+    return "The booking has problems in: " + ", ".join(sorted(errors))
+
+
+def _title(value: object, errors: dict[str, str]) -> str | None:
+    if value is None:
+        errors["title"] = "is required"
+        return None
+    if not isinstance(value, str):
+        errors["title"] = "must be text"
+        return None
+    text = " ".join(value.split())
+    if not text:
+        errors["title"] = "is required"
+    elif len(text) > MAX_TITLE:
+        errors["title"] = f"must be at most {MAX_TITLE} characters"
+    return text
+
+
+def _studios(value: object, errors: dict[str, str]) -> tuple[str, ...] | None:
+    if value is None:
+        errors["studios"] = "is required"
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        errors["studios"] = "must be a list of studio ids"
+        return None
+    ids = tuple(dict.fromkeys(v.strip() for v in value if v.strip()))
+    if len(ids) != len(value):
+        errors["studios"] = "each studio may appear only once"
+    elif not MIN_STUDIOS <= len(ids) <= MAX_STUDIOS:
+        errors["studios"] = f"a telebridge joins {MIN_STUDIOS} to {MAX_STUDIOS} studios"
+    return ids
+
+
+def _moment(name: str, value: object, errors: dict[str, str]) -> datetime | None:
+    if value is None:
+        errors[name] = "is required"
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            errors[name] = "has no UTC offset"
+            return None
+        return value
+    try:
+        return parse_rfc3339(value)
+    except TimeInputError as exc:
+        errors[name] = str(exc)
+        return None
+
+
+def _minutes(name: str, value: object, errors: dict[str, str]) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors[name] = "must be a whole number of minutes"
+        return 0
+    if not 0 <= value <= MAX_BUFFER_MINUTES:
+        errors[name] = f"must be between 0 and {MAX_BUFFER_MINUTES} minutes"
+    return value
+
+
+def _recurrence(
+    value: object, starts_at: datetime | None, errors: dict[str, str]
+) -> Recurrence | None:
+    if not isinstance(value, Mapping):
+        errors["recurrence"] = 'must be an object such as {"until": "2027-02-01"}'
+        return None
+    frequency = value.get("frequency", "weekly")
+    if frequency != "weekly":
+        errors["recurrence"] = 'only "weekly" repetition is supported'
+        return None
+    until_raw = value.get("until")
+    try:
+        until = date.fromisoformat(until_raw) if isinstance(until_raw, str) else None
+    except ValueError:
+        until = None
+    if until is None:
+        errors["recurrence"] = "needs an end date, until, as YYYY-MM-DD"
+        return None
+    zone_name = value.get("timezone")
+    if zone_name is not None and (not isinstance(zone_name, str) or not known_zone(zone_name)):
+        errors["recurrence"] = "timezone must be an IANA zone such as Europe/Rome"
+        return None
+    interval = value.get("interval_weeks", 1)
+    if isinstance(interval, bool) or not isinstance(interval, int) or not 1 <= interval <= 4:
+        errors["recurrence"] = "interval_weeks must be 1 to 4"
+        return None
+    if starts_at is not None:
+        if until < starts_at.date():
+            errors["recurrence"] = "until must not be before the first occurrence"
+            return None
+        if until - starts_at.date() > MAX_SERIES:
+            errors["recurrence"] = "a weekly series may run for at most one year"
+            return None
+    return Recurrence(until=until, timezone=zone_name, interval_weeks=interval)
