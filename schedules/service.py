@@ -117,6 +117,11 @@ class BookingService:
                     draft.recurrence,
                     default_zone=studios[draft.studio_ids[0]].timezone,
                 )
+                if not windows:
+                    # `until` was checked against the UTC date, but occurrences count on the
+                    # series' wall clock, where the first one may already be a day later.
+                    problem = "until must not be before the first occurrence"
+                    raise ValidationError(f"recurrence: {problem}", {"recurrence": problem})
                 series_id = new_id()
             created: list[Booking] = []
             skipped: list[SkippedOccurrence] = []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from schedules.errors import ValidationError
@@ -162,10 +162,10 @@ def _moment(name: str, value: object, errors: dict[str, str]) -> datetime | None
         errors[name] = "is required"
         return None
     if isinstance(value, datetime):
-        if value.tzinfo is None:
+        if value.tzinfo is None or value.utcoffset() is None:
             errors[name] = "has no UTC offset"
             return None
-        return value
+        return value.astimezone(UTC)  # aware UTC inside, whatever offset the caller used
     try:
         return parse_rfc3339(value)
     except TimeInputError as exc:

@@ -1,0 +1,61 @@
+"""Shared fixtures: a real app on a real SQLite database in tmp_path, with the demo partners."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from schedules.timeutil import utc_now
+from web.app import make_app
+from web.demo import seed_demo
+from web.security import new_token, token_digest
+from web.settings import Settings
+from web.state import STATE
+
+ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
+ROLES = ("admin", "producer", "operator", "viewer")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings for one test: its own data dir and a fixed signing key."""
+    return Settings.load({}, data_dir=tmp_path / "data", secret="test-secret")
+
+
+@pytest.fixture
+async def app(settings: Settings) -> web.Application:
+    """The whole app with the demo studios and logins seeded."""
+    application = await make_app(settings)
+    st = application[STATE]
+    await seed_demo(st.bookings, st.accounts, utc_now())
+    return application
+
+
+@pytest.fixture
+async def client(
+    app: web.Application,
+    aiohttp_client: Callable[[web.Application], Awaitable[TestClient[Any, Any]]],
+) -> TestClient[Any, Any]:
+    """An in-process HTTP client of the app."""
+    return await aiohttp_client(app)
+
+
+@pytest.fixture
+async def tokens(app: web.Application) -> dict[str, str]:
+    """One bearer token per role; the operator's is bound to the Trend studio."""
+    st = app[STATE]
+    out: dict[str, str] = {}
+    for role in ROLES:
+        token = new_token()
+        studio = "trend" if role == "operator" else None
+        await st.accounts.add_token(
+            token_digest(token), f"{role}-bot", role, datetime.now(UTC), studio_id=studio
+        )
+        out[role] = token
+    return out

@@ -1,0 +1,178 @@
+"""Shared fixtures for the booking domain: a real SQLite file, a fixed clock, partner studios."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+# The project is not installed into the virtualenv and `.venv/bin/pytest` does not put the
+# working directory on sys.path, so make the repository root importable before `schedules`.
+ROOT = str(Path(__file__).resolve().parents[2])
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from schedules import db  # noqa: E402
+from schedules.model import Booking, Studio  # noqa: E402
+from schedules.service import BookingService  # noqa: E402
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+PARTNERS: list[dict[str, str]] = [
+    {
+        "id": "trend",
+        "name": "Trend",
+        "organisation": "Trend News Agency",
+        "city": "Baku",
+        "timezone": "Asia/Baku",
+    },
+    {
+        "id": "dha",
+        "name": "DHA",
+        "organisation": "Demirören Haber Ajansı",
+        "city": "Istanbul",
+        "timezone": "Europe/Istanbul",
+    },
+    {
+        "id": "albayrak",
+        "name": "Albayrak Media",
+        "organisation": "Albayrak Media",
+        "city": "Istanbul",
+        "timezone": "Europe/Istanbul",
+    },
+    {
+        "id": "qazcontent",
+        "name": "Qazcontent",
+        "organisation": "Qazcontent",
+        "city": "Astana",
+        "timezone": "Asia/Almaty",
+    },
+    {
+        "id": "kabar",
+        "name": "Kabar",
+        "organisation": "Kabar",
+        "city": "Bishkek",
+        "timezone": "Asia/Bishkek",
+    },
+    {
+        "id": "uza",
+        "name": "UzA",
+        "organisation": "UzA",
+        "city": "Tashkent",
+        "timezone": "Asia/Tashkent",
+    },
+    {
+        "id": "azertac",
+        "name": "AZERTAC",
+        "organisation": "AZERTAC",
+        "city": "Baku",
+        "timezone": "Asia/Baku",
+    },
+    {
+        "id": "aa",
+        "name": "Anadolu Ajansı",
+        "organisation": "Anadolu Ajansı",
+        "city": "Ankara",
+        "timezone": "Europe/Istanbul",
+    },
+    {
+        "id": "ansa",
+        "name": "ANSA",
+        "organisation": "ANSA",
+        "city": "Rome",
+        "timezone": "Europe/Rome",
+    },
+]
+
+
+class FixedClock:
+    """A clock that stands still unless a test moves it."""
+
+    def __init__(self, now: datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+def booking_body(**overrides: Any) -> dict[str, Any]:
+    """A valid booking body (trend + dha, 2026-12-01 14:00-15:00 UTC) with `overrides`."""
+    body: dict[str, Any] = {
+        "title": "Caspian morning",
+        "studios": ["trend", "dha"],
+        "starts_at": "2026-12-01T14:00:00Z",
+        "ends_at": "2026-12-01T15:00:00Z",
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def body() -> Callable[..., dict[str, Any]]:
+    """`booking_body` for tests (conftest is not importable as a module)."""
+    return booking_body
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock()
+
+
+@pytest.fixture
+async def engine(tmp_path: Any) -> AsyncIterator[AsyncEngine]:
+    eng = db.make_engine(db.sqlite_url(str(tmp_path / "t.db")))
+    await db.migrate(eng)
+    try:
+        yield eng
+    finally:
+        await eng.dispose()
+
+
+@pytest.fixture
+async def service(engine: AsyncEngine, clock: FixedClock) -> BookingService:
+    svc = BookingService(engine, clock=clock)
+    for partner in PARTNERS:
+        await svc.add_studio(partner)
+    return svc
+
+
+@pytest.fixture
+async def studios(service: BookingService) -> dict[str, Studio]:
+    return await service.studios_by_id()
+
+
+@pytest.fixture
+def book(service: BookingService) -> Callable[..., Awaitable[Booking]]:
+    """Create one booking from `booking_body(**overrides)` and return it."""
+
+    async def _book(actor: str = "producer", **overrides: Any) -> Booking:
+        result = await service.create(booking_body(**overrides), actor)
+        assert len(result.created) == 1
+        return result.created[0]
+
+    return _book
+
+
+@pytest.fixture
+def counts(engine: AsyncEngine) -> Callable[[], Awaitable[tuple[int, int, int]]]:
+    """(bookings, booking studios, audit events) rows in the database."""
+
+    async def _counts() -> tuple[int, int, int]:
+        async with engine.connect() as conn:
+            out = []
+            for table in (db.bookings, db.booking_studios, db.audit_events):
+                n = (await conn.execute(sa.select(sa.func.count()).select_from(table))).scalar()
+                out.append(int(n or 0))
+        return out[0], out[1], out[2]
+
+    return _counts

@@ -1,0 +1,80 @@
+"""The composition root: builds the storage, services and aiohttp app from the settings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from schedules.accounts import Accounts
+from schedules.db import make_engine, migrate
+from schedules.service import BookingService, Clock
+from schedules.timeutil import utc_now
+from web import api, pages
+from web.auth import identity_middleware
+from web.errors import Handler, error_middleware
+from web.i18n import Catalogs
+from web.ratelimit import FailureLimiter
+from web.security import Signer, load_secret
+from web.settings import Settings
+from web.state import STATE, AppState
+from web.templating import make_environment, render_error
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Headers that keep pages from being framed, sniffed or fed foreign scripts."""
+    response = await handler(request)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if response.content_type == "text/html":
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            # Inline style attributes place calendar blocks; scripts stay same-origin only.
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; "
+            "form-action 'self'",
+        )
+    return response
+
+
+async def build_state(settings: Settings, clock: Clock = utc_now) -> AppState:
+    """Open the database (creating or migrating the schema) and build the services."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database)
+    await migrate(engine)
+    return AppState(
+        settings=settings,
+        engine=engine,
+        bookings=BookingService(engine, clock),
+        accounts=Accounts(engine),
+        signer=Signer(load_secret(settings.secret, settings.data_dir)),
+        limiter=FailureLimiter(settings.login_attempts, settings.login_window_seconds),
+        templates=make_environment(),
+        catalogs=Catalogs(),
+        clock=clock,
+    )
+
+
+async def make_app(settings: Settings, clock: Clock = utc_now) -> web.Application:
+    """The whole web app, ready to serve."""
+    st = await build_state(settings, clock)
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[security_headers, error_middleware(render_error), identity_middleware],
+    )
+    app[STATE] = st
+    app.add_routes(api.routes)
+    app.add_routes(pages.routes)
+    app.router.add_static("/static/", STATIC_DIR, append_version=True)
+
+    async def dispose(_app: web.Application) -> AsyncIterator[None]:
+        yield
+        await st.engine.dispose()
+
+    app.cleanup_ctx.append(dispose)
+    return app

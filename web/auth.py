@@ -1,0 +1,165 @@
+"""Who is asking: sessions and bearer tokens become a Principal; CSRF guards cookie requests."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from aiohttp import web
+
+from schedules.model import Role, User
+from web.errors import ApiError, Handler
+from web.security import new_token, token_digest
+from web.state import state
+
+SESSION_COOKIE = "tb_session"
+ANON_COOKIE = "tb_anon"
+LANG_COOKIE = "tb_lang"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Routes that carry their own credential in the request and use no cookie.
+CSRF_EXEMPT_PREFIXES = ("/whip/",)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: a logged-in user or an API token."""
+
+    name: str
+    role: Role
+    studio_id: str | None
+    user_id: int | None = None
+    language: str | None = None
+    via_token: bool = False
+
+
+PRINCIPAL = web.RequestKey("principal", Principal)
+CSRF_BINDING = web.RequestKey("csrf_binding", str)
+
+
+def principal_of(request: web.Request) -> Principal | None:
+    """The caller, or None when anonymous."""
+    p = request.get(PRINCIPAL)
+    return p if isinstance(p, Principal) else None
+
+
+def require(request: web.Request) -> Principal:
+    """The caller, or 401."""
+    p = principal_of(request)
+    if p is None:
+        raise ApiError(401, "unauthorized", "Log in or send an API token to do this")
+    return p
+
+
+def require_role(request: web.Request, *roles: Role) -> Principal:
+    """The caller when its role is one of `roles`, else 403 (401 when anonymous)."""
+    p = require(request)
+    if p.role not in roles:
+        raise ApiError(403, "forbidden", f"The {p.role.value} role may not do this")
+    return p
+
+
+def is_secure(request: web.Request) -> bool:
+    """Whether cookies should be Secure: HTTPS directly or behind a proxy, or forced."""
+    mode = state(request).settings.secure_cookies
+    if mode in ("true", "false"):
+        return mode == "true"
+    return request.secure or request.headers.get("X-Forwarded-Proto", "") == "https"
+
+
+def csrf_token(request: web.Request) -> str:
+    """The CSRF token the pages put in their forms for this visitor."""
+    return state(request).signer.csrf_token(str(request.get(CSRF_BINDING, "")))
+
+
+@web.middleware
+async def identity_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Resolve the caller from a bearer token or session cookie, and check CSRF."""
+    st = state(request)
+    now = st.clock()
+    header = request.headers.get("Authorization")
+    new_anon: str | None = None
+    if header is not None and not request.path.startswith(CSRF_EXEMPT_PREFIXES):
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "invalid_token", "Authorization must be 'Bearer <token>'")
+        record = await st.accounts.token_by_hash(token_digest(token.strip()))
+        if record is None or record.revoked:
+            raise ApiError(401, "invalid_token", "The API token is not valid")
+        if record.expires_at is not None and record.expires_at <= now:
+            raise ApiError(401, "invalid_token", "The API token has expired")
+        request[PRINCIPAL] = Principal(record.name, record.role, record.studio_id, via_token=True)
+    else:
+        session = request.cookies.get(SESSION_COOKIE)
+        user = await st.accounts.session_user(token_digest(session), now) if session else None
+        if user is not None and session is not None:
+            request[PRINCIPAL] = _principal(user)
+            request[CSRF_BINDING] = "session:" + token_digest(session)
+        else:
+            anon = request.cookies.get(ANON_COOKIE)
+            if not anon or len(anon) > 100:
+                anon = new_anon = secrets.token_urlsafe(24)
+            request[CSRF_BINDING] = "anon:" + anon
+        if request.method in UNSAFE_METHODS and not request.path.startswith(CSRF_EXEMPT_PREFIXES):
+            await _check_csrf(request)
+    response = await handler(request)
+    if new_anon is not None:
+        response.set_cookie(
+            ANON_COOKIE,
+            new_anon,
+            httponly=True,
+            samesite="Lax",
+            secure=is_secure(request),
+            path="/",
+        )
+    return response
+
+
+async def _check_csrf(request: web.Request) -> None:
+    binding = str(request[CSRF_BINDING])
+    token = request.headers.get(CSRF_HEADER)
+    if token is None and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        form = await request.post()
+        value = form.get(CSRF_FIELD)
+        token = value if isinstance(value, str) else None
+    if not state(request).signer.check_csrf(binding, token):
+        raise ApiError(
+            403,
+            "csrf_failed",
+            "The form has expired or did not come from this site; reload the page and try again",
+        )
+
+
+def _principal(user: User) -> Principal:
+    return Principal(user.name, user.role, user.studio_id, user.id, user.language)
+
+
+async def start_session(request: web.Request, response: web.StreamResponse, user: User) -> None:
+    """Log `user` in: store a session and set its HttpOnly SameSite cookie."""
+    st = state(request)
+    now = st.clock()
+    session = new_token()
+    hours = st.settings.session_hours
+    await st.accounts.add_session(token_digest(session), user.id, now, now + timedelta(hours=hours))
+    response.set_cookie(
+        SESSION_COOKIE,
+        session,
+        max_age=hours * 3600,
+        httponly=True,
+        samesite="Lax",
+        secure=is_secure(request),
+        path="/",
+    )
+
+
+async def end_session(request: web.Request, response: web.StreamResponse) -> None:
+    """Log out: forget the session and clear its cookie."""
+    session = request.cookies.get(SESSION_COOKIE)
+    if session:
+        await state(request).accounts.end_session(token_digest(session))
+    response.del_cookie(SESSION_COOKIE, path="/")

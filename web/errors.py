@@ -1,0 +1,154 @@
+"""One error shape for the whole app: `{"error": {"code", "message", "fields"?}}`."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+
+from schedules.errors import (
+    Conflict,
+    DuplicateId,
+    InvalidTransition,
+    NotFound,
+    ScheduleError,
+    ValidationError,
+)
+from schedules.timeutil import rfc3339
+
+log = logging.getLogger("telebridge.web")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class ApiError(Exception):
+    """An error the web layer raises itself (bad credentials, malformed bodies, ...)."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = dict(fields or {})
+        self.headers = dict(headers or {})
+
+
+def error_body(
+    code: str, message: str, fields: Mapping[str, str] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """The error document."""
+    inner: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        inner["fields"] = dict(fields)
+    inner.update(extra)
+    return {"error": inner}
+
+
+def from_schedule_error(exc: ScheduleError) -> tuple[int, dict[str, Any]]:
+    """Status and body for a domain error."""
+    if isinstance(exc, ValidationError):
+        return 422, error_body("invalid", exc.message, exc.fields)
+    if isinstance(exc, NotFound):
+        return 404, error_body("not_found", str(exc))
+    if isinstance(exc, Conflict):
+        conflicts = [
+            {
+                "booking_id": c.booking_id,
+                "studio_id": c.studio_id,
+                "title": c.title,
+                "starts_at": rfc3339(c.starts_at),
+                "ends_at": rfc3339(c.ends_at),
+            }
+            for c in exc.conflicts
+        ]
+        return 409, error_body("conflict", str(exc), conflicts=conflicts)
+    if isinstance(exc, InvalidTransition):
+        return 409, error_body("invalid_transition", str(exc))
+    if isinstance(exc, DuplicateId):
+        return 409, error_body("duplicate", str(exc))
+    return 400, error_body(exc.code, str(exc))
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
+
+
+def json_error(
+    status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+) -> web.Response:
+    """A JSON error response."""
+    return web.json_response(body, status=status, headers=headers, dumps=_dumps)
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def wants_json(request: web.Request) -> bool:
+    """Whether the caller is a tool (JSON errors) rather than a person (HTML errors)."""
+    path = request.path
+    if path.startswith(("/api/", "/whip/", "/calendar/", "/metrics", "/healthz")):
+        return True
+    return "application/json" in request.headers.get("Accept", "") and "text/html" not in (
+        request.headers.get("Accept", "")
+    )
+
+
+HtmlErrorRenderer = Callable[[web.Request, int, str], Awaitable[web.StreamResponse]]
+
+
+def error_middleware(render_html: HtmlErrorRenderer) -> Any:
+    """Middleware that turns every failure into the error shape; never leaks a traceback."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            status, body, headers = (
+                exc.status,
+                error_body(exc.code, exc.message, exc.fields),
+                exc.headers,
+            )
+        except ScheduleError as exc:
+            status, body = from_schedule_error(exc)
+            headers = {}
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            status = exc.status
+            message = exc.reason
+            if status == 413:
+                message = "The request body is too large"
+            body = error_body(_HTTP_CODES.get(status, "http_error"), message)
+            headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
+        except Exception:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            status = 500
+            body = error_body("internal", "Something went wrong on the server; nothing was saved")
+            headers = {}
+        if wants_json(request):
+            return json_error(status, body, headers)
+        response = await render_html(request, status, body["error"]["message"])
+        response.headers.update(headers)
+        return response
+
+    return middleware

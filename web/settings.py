@@ -1,0 +1,133 @@
+"""The settings table: every knob with its default, environment variable and help."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the settings table (the README lists them all; a test checks it)."""
+
+    name: str
+    default: str
+    env: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", "127.0.0.1", "TELEBRIDGE_HOST", "Address the HTTP server listens on."),
+    Setting("port", "8080", "TELEBRIDGE_PORT", "Port the HTTP server listens on."),
+    Setting(
+        "data_dir",
+        "./data",
+        "TELEBRIDGE_DATA_DIR",
+        "Directory for the SQLite database, the generated secret and recordings.",
+    ),
+    Setting(
+        "database_url",
+        "",
+        "TELEBRIDGE_DATABASE_URL",
+        "SQLAlchemy URL; empty means SQLite at DATA_DIR/telebridge.sqlite3. "
+        "`postgresql://user:pass@host/db` selects PostgreSQL.",
+    ),
+    Setting(
+        "secret",
+        "",
+        "TELEBRIDGE_SECRET",
+        "Key that signs join links, calendar feeds and CSRF tokens; generated and kept in "
+        "DATA_DIR/secret.key when empty.",
+    ),
+    Setting(
+        "public_url",
+        "",
+        "TELEBRIDGE_PUBLIC_URL",
+        "Base URL used in join links and calendar feeds (e.g. https://bridge.example.org); "
+        "empty means the URL the request came in on.",
+    ),
+    Setting(
+        "max_body_bytes",
+        "1048576",
+        "TELEBRIDGE_MAX_BODY_BYTES",
+        "Largest accepted request body; larger ones get 413.",
+    ),
+    Setting("session_hours", "12", "TELEBRIDGE_SESSION_HOURS", "How long a login session lasts."),
+    Setting(
+        "login_attempts",
+        "5",
+        "TELEBRIDGE_LOGIN_ATTEMPTS",
+        "Failed logins allowed per user name and per client address in the window below.",
+    ),
+    Setting(
+        "login_window_seconds",
+        "300",
+        "TELEBRIDGE_LOGIN_WINDOW_SECONDS",
+        "Window of the login rate limit; further attempts get 429 until it passes.",
+    ),
+    Setting(
+        "join_grace_minutes",
+        "10",
+        "TELEBRIDGE_JOIN_GRACE_MINUTES",
+        "Minutes after a booking's end during which its join links still work.",
+    ),
+    Setting(
+        "secure_cookies",
+        "auto",
+        "TELEBRIDGE_SECURE_COOKIES",
+        "`auto` marks cookies Secure when the request came over HTTPS; `true` or `false` force it.",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The values in force, read from defaults, the environment and command-line flags."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("./data")
+    database_url: str = ""
+    secret: str = ""
+    public_url: str = ""
+    max_body_bytes: int = 1048576
+    session_hours: int = 12
+    login_attempts: int = 5
+    login_window_seconds: int = 300
+    join_grace_minutes: int = 10
+    secure_cookies: str = "auto"
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Defaults, then the environment, then explicit overrides (flags), each typed."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        types = {f.name: f.type for f in fields(cls)}
+        for row in SETTINGS:
+            raw: object = env.get(row.env, row.default)
+            if row.name in overrides and overrides[row.name] is not None:
+                raw = overrides[row.name]
+            values[row.name] = _typed(row, types[row.name], raw)
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def database(self) -> str:
+        """The database URL in force."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'telebridge.sqlite3'}"
+
+
+def _typed(row: Setting, kind: object, raw: object) -> object:
+    if kind in ("int", int):
+        try:
+            return int(str(raw))
+        except ValueError:
+            raise SystemExit(f"{row.env} must be a whole number, not {raw!r}") from None
+    if kind in ("Path", Path):
+        return Path(str(raw))
+    if row.name == "secure_cookies" and str(raw) not in ("auto", "true", "false"):
+        raise SystemExit(f"{row.env} must be auto, true or false, not {raw!r}")
+    return str(raw)

@@ -1,0 +1,39 @@
+"""The app's shared parts, built once by the composition root and reached through AppKeys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jinja2
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from schedules.accounts import Accounts
+from schedules.service import BookingService, Clock
+from web.i18n import Catalogs
+from web.ratelimit import FailureLimiter
+from web.security import Signer
+from web.settings import Settings
+
+
+@dataclass
+class AppState:
+    """Everything a handler needs; one per running app."""
+
+    settings: Settings
+    engine: AsyncEngine
+    bookings: BookingService
+    accounts: Accounts
+    signer: Signer
+    limiter: FailureLimiter
+    templates: jinja2.Environment
+    catalogs: Catalogs
+    clock: Clock
+
+
+STATE = web.AppKey("state", AppState)
+
+
+def state(request: web.Request) -> AppState:
+    """The app's shared parts."""
+    return request.app[STATE]
