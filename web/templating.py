@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
-from babel.dates import format_datetime, format_timedelta
+from babel.dates import format_datetime
 
 from web import i18n
 from web.auth import csrf_token, principal_of
@@ -66,14 +66,12 @@ def offset(moment: datetime, zone: str = "UTC") -> str:
     return f"UTC{text[:3]}:{text[3:]}" if text else "UTC"
 
 
-@jinja2.pass_context
-def duration(ctx: jinja2.runtime.Context, start: datetime, end: datetime) -> str:
-    """A length of time in the reader's language."""
-    minutes = int((end - start).total_seconds() // 60)
-    if minutes % 60 == 0:
-        return format_timedelta(end - start, threshold=100, locale=ctx["lang"])
-    h, m = divmod(minutes, 60)
-    return f"{h}:{m:02d} h" if h else f"{m} min"
+def duration(start: datetime, end: datetime) -> str:
+    """A show's length as broadcast people write it: 1 h, 1 h 30 min, 45 min."""
+    hours, minutes = divmod(int((end - start).total_seconds() // 60), 60)
+    if hours and minutes:
+        return f"{hours} h {minutes} min"
+    return f"{hours} h" if hours else f"{minutes} min"
 
 
 def page_language(request: web.Request) -> str:

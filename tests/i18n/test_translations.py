@@ -1,0 +1,368 @@
+"""Every UI message has an Azerbaijani and a Turkish translation with the same placeholders.
+
+The messages are extracted here, the same way each time:
+
+* from the page templates with babel's jinja2 extractor, configured by `web/babel.cfg`
+  (keywords `_`, `gettext`, `ngettext`);
+* from the Python code, the fixed strings the pages pass through gettext: the status, answer,
+  role, layout and audit-log words, the login errors and notices of `web/pages.py`, the field
+  errors of the validators and the `ApiError` messages a person can see on an error page.
+
+Run this file as a script to rewrite `web/locales/messages.pot` and merge new messages into
+the `.po` files (they arrive untranslated, so the tests below fail until they are translated):
+
+    .venv/bin/python tests/i18n/test_translations.py
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from babel.messages.catalog import Catalog, Message
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po, write_po
+
+from schedules.model import LAYOUTS, BookingStatus, PartnerAnswer, Role
+from web.i18n import Catalogs
+
+ROOT = Path(__file__).resolve().parents[2]
+WEB = ROOT / "web"
+LOCALES = WEB / "locales"
+BABEL_CFG = WEB / "babel.cfg"
+POT = LOCALES / "messages.pot"
+LANGS = ("az", "tr")
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
+PLURAL_FORMS = {"az": "nplurals=2; plural=(n != 1);", "tr": "nplurals=2; plural=(n != 1);"}
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+
+# What the booking service writes into the audit log's "action" (schedules/service.py).
+AUDIT_ACTIONS = (
+    "created",
+    "edited",
+    "rescheduled",
+    "confirmed",
+    "declined",
+    "cancelled",
+    "went live",
+    "completed",
+)
+# Files whose constant field errors (`errors[name] = "..."`, `problem = "..."`,
+# `ValidationError(..., {"field": "..."})`) reach the booking form through gettext.
+FIELD_ERROR_SOURCES = ("schedules/validation.py", "schedules/service.py", "web/forms.py")
+# Files whose constant `ApiError(status, code, "message")` can end up on an HTML error page.
+PAGE_ERROR_SOURCES = ("web/pages.py", "web/auth.py")
+# Messages of web/errors.py and the aiohttp reasons that the HTML error page translates.
+ERROR_PAGE_MESSAGES = (
+    "The request body is too large",
+    "Something went wrong on the server; nothing was saved",
+    "Not Found",
+    "Method Not Allowed",
+)
+# Must always be found by the scans above; guards the scans themselves.
+REQUIRED = (
+    "is required",
+    "must be text",
+    "must be after the start",
+    "is in the past",
+    "must be true or false",
+    "must be a whole number of minutes",
+    "unknown field",
+    "each studio may appear only once",
+    "must be a list of studio ids",
+    "Wrong name or password",
+    "Too many failed logins; try again in %(seconds)s seconds",
+    "Only producers and admins book telebridges",
+    "This join link is not valid",
+    "The form has expired or did not come from this site; reload the page and try again",
+    "Log in or send an API token to do this",
+)
+
+
+@dataclass
+class Found:
+    """One message: its plural (ngettext), where it occurs, and a note for translators."""
+
+    plural: str | None = None
+    locations: list[tuple[str, int]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+Messages = dict[str, Found]
+
+
+def _add(out: Messages, msgid: str, where: tuple[str, int], note: str = "", plural: str | None = None) -> None:
+    found = out.setdefault(msgid, Found())
+    found.plural = found.plural or plural
+    if where not in found.locations:
+        found.locations.append(where)
+    if note and note not in found.notes:
+        found.notes.append(note)
+
+
+def template_messages() -> Messages:
+    """The msgids of the page templates, by babel's jinja2 extractor as `web/babel.cfg` says."""
+    with BABEL_CFG.open() as fh:
+        method_map, options_map = parse_mapping_cfg(fh, str(BABEL_CFG))
+    out: Messages = {}
+    for filename, lineno, message, _comments, _context in extract_from_dir(
+        WEB, method_map, options_map, keywords=KEYWORDS
+    ):
+        singular, plural = (message, None) if isinstance(message, str) else message[:2]
+        if singular:  # `_(status)` and other dynamic calls give no msgid
+            _add(out, singular, (f"web/{filename}", lineno), plural=plural)
+    return out
+
+
+def _str(node: ast.AST | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _parse(relpath: str) -> ast.Module:
+    return ast.parse((ROOT / relpath).read_text(encoding="utf-8"), relpath)
+
+
+def _field_errors(relpath: str) -> Iterator[tuple[str, int]]:
+    for node in ast.walk(_parse(relpath)):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            is_error = (
+                isinstance(target, ast.Subscript)
+                and isinstance(target.value, ast.Name)
+                and target.value.id == "errors"
+            ) or (isinstance(target, ast.Name) and target.id == "problem")
+            text = _str(node.value)
+            if is_error and text:
+                yield text, node.lineno
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "ValidationError"
+        ):
+            for arg in node.args[1:]:
+                if isinstance(arg, ast.Dict):
+                    for value in arg.values:
+                        if text := _str(value):
+                            yield text, node.lineno
+
+
+def _page_errors(relpath: str) -> Iterator[tuple[str, int]]:
+    for node in ast.walk(_parse(relpath)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "ApiError"
+            and len(node.args) >= 3
+            and (text := _str(node.args[2]))
+        ):
+            yield text, node.lineno
+
+
+def _message_tuples(relpath: str) -> Iterator[tuple[str, int]]:
+    """`("Text with %(name)s", {...})`: the login errors and the notices of the pages."""
+    for node in ast.walk(_parse(relpath)):
+        if (
+            isinstance(node, ast.Tuple)
+            and len(node.elts) == 2
+            and isinstance(node.elts[1], ast.Dict)
+            and (text := _str(node.elts[0]))
+        ):
+            yield text, node.lineno
+
+
+def python_messages() -> Messages:
+    """The fixed strings the Python code hands to the pages' gettext."""
+    out: Messages = {}
+    model = ("schedules/model.py", 0)
+    for s in BookingStatus:
+        _add(out, s.value, model, "status of a booking (a label on a pill)")
+    for a in PartnerAnswer:
+        _add(out, a.value, model, "a partner studio's answer to a booking")
+    for r in Role:
+        _add(out, r.value, model, "role of a login, shown next to the user's name")
+    for layout in LAYOUTS:
+        _add(out, layout, model, "program layout of the mixed picture")
+    for action in AUDIT_ACTIONS:
+        _add(out, action, ("schedules/service.py", 0), 'audit log: "<who> <action>"')
+    for relpath in FIELD_ERROR_SOURCES:
+        for text, line in _field_errors(relpath):
+            _add(out, text, (relpath, line), "error shown under a form field")
+    for text, line in _message_tuples("web/pages.py"):
+        _add(out, text, ("web/pages.py", line), "message on the login or booking page")
+    for relpath in PAGE_ERROR_SOURCES:
+        for text, line in _page_errors(relpath):
+            _add(out, text, (relpath, line), "message on the error page")
+    for text in ERROR_PAGE_MESSAGES:
+        _add(out, text, ("web/errors.py", 0), "message on the error page")
+    return out
+
+
+def all_messages() -> Messages:
+    """Template and Python messages together (a msgid found in both keeps every location)."""
+    out = template_messages()
+    for msgid, found in python_messages().items():
+        for where in found.locations:
+            _add(out, msgid, where, plural=found.plural)
+        for note in found.notes:
+            _add(out, msgid, found.locations[0], note)
+    return out
+
+
+def read_catalog(lang: str) -> Catalog:
+    """A shipped catalog, refusing any syntax babel would otherwise skip over."""
+    with (LOCALES / lang / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+        return read_po(fh, locale=lang, abort_invalid=True)
+
+
+def _untranslated(catalog: Catalog, msgids: Messages) -> list[str]:
+    missing = []
+    for msgid in sorted(msgids):
+        msg = catalog.get(msgid)
+        strings = () if msg is None else msg.string
+        strings = (strings,) if isinstance(strings, str) else strings
+        if msg is None or msg.fuzzy or not strings or not all(s.strip() for s in strings):
+            missing.append(msgid)
+    return missing
+
+
+@pytest.fixture(scope="module")
+def catalogs() -> dict[str, Catalog]:
+    return {lang: read_catalog(lang) for lang in LANGS}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_template_message_is_translated(lang: str, catalogs: dict[str, Catalog]) -> None:
+    found = template_messages()
+    assert len(found) > 50, "the jinja2 extractor found next to nothing; check web/babel.cfg"
+    missing = _untranslated(catalogs[lang], found)
+    assert not missing, f"untranslated in {lang} (run this file as a script, then translate):\n" + (
+        "\n".join(f"  {m!r}  ({found[m].locations[0][0]}:{found[m].locations[0][1]})" for m in missing)
+    )
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_python_message_is_translated(lang: str, catalogs: dict[str, Catalog]) -> None:
+    found = python_messages()
+    assert set(REQUIRED) <= set(found), set(REQUIRED) - set(found)
+    missing = _untranslated(catalogs[lang], found)
+    assert not missing, f"untranslated in {lang}:\n" + "\n".join(f"  {m!r}" for m in missing)
+
+
+def test_template_has_every_message() -> None:
+    with POT.open("rb") as fh:
+        pot = read_po(fh)
+    missing = sorted(set(all_messages()) - {m.id if isinstance(m.id, str) else m.id[0] for m in pot if m.id})
+    assert not missing, "messages.pot is out of date; run this file as a script:\n" + "\n".join(
+        f"  {m!r}" for m in missing
+    )
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_placeholders_match(lang: str, catalogs: dict[str, Catalog]) -> None:
+    wrong = []
+    for msg in catalogs[lang]:
+        if not msg.id or not msg.string:
+            continue
+        ids = (msg.id,) if isinstance(msg.id, str) else msg.id
+        strings = (msg.string,) if isinstance(msg.string, str) else msg.string
+        wanted = set().union(*(PLACEHOLDER.findall(i) for i in ids))
+        for s in strings:
+            if set(PLACEHOLDER.findall(s)) != wanted:
+                wrong.append(f"  {msg.id!r} -> {s!r}")
+            # Only %(name)s placeholders: a lone % would break `text % variables`.
+            if "%" in PLACEHOLDER.sub("", s).replace("%%", "") and wanted:
+                wrong.append(f"  stray % in {s!r}")
+    assert not wrong, f"placeholders differ in {lang}:\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_po_files_are_well_formed(lang: str, catalogs: dict[str, Catalog]) -> None:
+    catalog = catalogs[lang]
+    assert str(catalog.locale) == lang
+    headers = dict(catalog.mime_headers)
+    assert headers["Language"] == lang
+    assert "charset=UTF-8" in headers["Content-Type"]
+    assert headers["Plural-Forms"] == PLURAL_FORMS[lang]
+    assert catalog.num_plurals == 2
+    problems = [f"  {msg.id!r}: {errors}" for msg, errors in catalog.check()]
+    assert not problems, "\n".join(problems)
+
+
+def test_catalogs_translate_through_the_app() -> None:
+    shipped = Catalogs()
+    assert shipped.get("az").gettext("Bookings") == "Sifarişlər"
+    assert shipped.get("tr").gettext("Bookings") == "Rezervasyonlar"
+    assert shipped.get("az").gettext("is in the past") == "keçmişdədir"
+    assert shipped.get("tr").gettext("confirmed") == "onaylandı"
+    assert shipped.get("en").gettext("Bookings") == "Bookings"
+    assert shipped.get("xx").gettext("Bookings") == "Bookings"
+
+
+def test_template_placeholders_render(catalogs: dict[str, Catalog]) -> None:
+    """Every translated message with placeholders fills in like the pages fill it in."""
+    for lang in LANGS:
+        t = Catalogs().get(lang)
+        for msgid in all_messages():
+            names = PLACEHOLDER.findall(msgid)
+            if names:
+                text = t.gettext(msgid) % {n: "7" for n in names}
+                assert "%(" not in text and "7" in text
+
+
+# Writing the template and merging it into the catalogs
+
+
+def build_template() -> Catalog:
+    """The .pot: every message with its locations and notes for translators."""
+    pot = Catalog(
+        project="Telebridge",
+        version="0.1.0",
+        copyright_holder="Telebridge",
+        msgid_bugs_address="",
+        charset="utf-8",
+        fuzzy=False,
+    )
+    for msgid, found in sorted(all_messages().items(), key=lambda kv: kv[1].locations[0]):
+        ident: str | tuple[str, str] = (msgid, found.plural) if found.plural else msgid
+        pot.add(
+            ident,
+            locations=[(path, line or None) for path, line in found.locations],
+            auto_comments=found.notes,
+        )
+    return pot
+
+
+def _write(path: Path, catalog: Catalog) -> None:
+    buf = io.BytesIO()
+    write_po(buf, catalog, width=100, include_lineno=True)
+    path.write_bytes(buf.getvalue())
+
+
+def main() -> None:
+    """Rewrite messages.pot; merge it into the .po files (new messages come untranslated)."""
+    pot = build_template()
+    _write(POT, pot)
+    print(f"{POT.relative_to(ROOT)}: {len(pot)} messages")
+    for lang in LANGS:
+        catalog = read_catalog(lang)
+        catalog.update(pot, no_fuzzy_matching=True)
+        catalog.obsolete.clear()
+        catalog.fuzzy = False
+        path = LOCALES / lang / "LC_MESSAGES" / "messages.po"
+        _write(path, catalog)
+        missing = [m.id for m in catalog if m.id and not m.string]
+        print(f"{path.relative_to(ROOT)}: {len(missing)} untranslated")
+        for m in missing:
+            print(f"  {m!r}")
+    del Message  # noqa: F821 - imported for readers of the catalog API only
+
+
+if __name__ == "__main__":
+    sys.exit(main())
