@@ -30,13 +30,25 @@ async def read_json(request: web.Request) -> Any:
         raise ApiError(400, "invalid_json", "The request needs a JSON body")
     raw = await request.read()  # bounded by client_max_size (413 beyond it)
     try:
-        return json.loads(raw)
+        body = json.loads(raw)
+        # "\ud800" parses, but a lone surrogate can be neither stored nor sent back as UTF-8.
+        json.dumps(body, ensure_ascii=False).encode()
     except UnicodeDecodeError:
         raise ApiError(400, "invalid_json", "The body is not UTF-8 text") from None
+    except UnicodeEncodeError:
+        raise ApiError(400, "invalid_json", "The body holds an unpaired UTF-16 surrogate") from None
     except json.JSONDecodeError as exc:
         raise ApiError(
             400, "invalid_json", f"The body is not valid JSON: {exc.msg} at line {exc.lineno}"
         ) from None
+    except (ValueError, RecursionError):
+        # A number past Python's digit limit, or nesting deeper than the parser's stack.
+        raise ApiError(
+            400,
+            "invalid_json",
+            "The body is not usable JSON: too deeply nested or a number too long",
+        ) from None
+    return body
 
 
 def actor_of(p: Principal) -> str:

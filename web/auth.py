@@ -102,7 +102,13 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
             if not anon or len(anon) > 100:
                 anon = new_anon = secrets.token_urlsafe(24)
             request[CSRF_BINDING] = "anon:" + anon
-        if request.method in UNSAFE_METHODS and not request.path.startswith(CSRF_EXEMPT_PREFIXES):
+        # Without a session there is no ambient authority to forge, so an anonymous API call
+        # gets the API's 401 ("no credentials"); forms (login, language) keep their check.
+        if (
+            request.method in UNSAFE_METHODS
+            and not request.path.startswith(CSRF_EXEMPT_PREFIXES)
+            and (PRINCIPAL in request or not request.path.startswith("/api/"))
+        ):
             await _check_csrf(request)
     response = await handler(request)
     if new_anon is not None:

@@ -266,6 +266,7 @@ async def calendar_page(request: web.Request) -> web.Response:
         this_week=_iso_week(week_start(None, tz, now)),
         now_pct=_now_pct(days, now),
         can_book=can_book(p),
+        first_pct=min((blk["top"] for d in days for blk in d["blocks"]), default=None),
     )
 
 

@@ -64,9 +64,18 @@ def load_secret(configured: str, data_dir: Path) -> bytes:
     return key.encode()
 
 
+def _untrusted_bytes(text: str) -> bytes:
+    """Text from a header, cookie or URL as bytes, whatever it holds.
+
+    aiohttp hands undecodable header bytes over as lone surrogates, which plain `.encode()`
+    refuses; such a value can only ever fail the check it is being put through.
+    """
+    return text.encode("utf-8", "surrogatepass")
+
+
 def token_digest(token: str) -> str:
     """How an API token or session id is stored: SHA-256, hex."""
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(_untrusted_bytes(token)).hexdigest()
 
 
 def new_token() -> str:
@@ -89,7 +98,7 @@ class Signer:
         self._key = key
 
     def _mac(self, purpose: str, body: str) -> str:
-        mac = hmac.new(self._key, f"{purpose}:{body}".encode(), hashlib.sha256).digest()
+        mac = hmac.new(self._key, _untrusted_bytes(f"{purpose}:{body}"), hashlib.sha256).digest()
         return _b64(mac[:20])
 
     def sign(self, purpose: str, payload: dict[str, object]) -> str:
@@ -102,7 +111,7 @@ class Signer:
         if not isinstance(token, str) or token.count(".") != 1 or len(token) > 2048:
             return None
         body, mac = token.split(".")
-        if not hmac.compare_digest(mac, self._mac(purpose, body)):
+        if not hmac.compare_digest(_untrusted_bytes(mac), self._mac(purpose, body).encode()):
             return None
         try:
             payload = json.loads(_unb64(body))
@@ -116,4 +125,7 @@ class Signer:
 
     def check_csrf(self, binding: str, token: str | None) -> bool:
         """Whether `token` is the CSRF token of `binding`."""
-        return bool(token) and hmac.compare_digest(str(token), self.csrf_token(binding))
+        # Compared as bytes: compare_digest refuses str with non-ASCII characters.
+        return bool(token) and hmac.compare_digest(
+            _untrusted_bytes(str(token)), self.csrf_token(binding).encode()
+        )

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from babel.messages.catalog import Catalog, Message
+from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
@@ -40,6 +40,7 @@ BABEL_CFG = WEB / "babel.cfg"
 POT = LOCALES / "messages.pot"
 LANGS = ("az", "tr")
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
+LANGUAGE_NAMES = {"az": "Azerbaijani", "tr": "Turkish"}
 PLURAL_FORMS = {"az": "nplurals=2; plural=(n != 1);", "tr": "nplurals=2; plural=(n != 1);"}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
@@ -288,7 +289,10 @@ def test_po_files_are_well_formed(lang: str, catalogs: dict[str, Catalog]) -> No
     assert str(catalog.locale) == lang
     headers = dict(catalog.mime_headers)
     assert headers["Language"] == lang
-    assert "charset=UTF-8" in headers["Content-Type"]
+    assert headers["Content-Type"].lower() == "text/plain; charset=utf-8"
+    assert '"Content-Type: text/plain; charset=UTF-8\\n"' in (
+        LOCALES / lang / "LC_MESSAGES" / "messages.po"
+    ).read_text(encoding="utf-8")
     assert headers["Plural-Forms"] == PLURAL_FORMS[lang]
     assert catalog.num_plurals == 2
     problems = [f"  {msg.id!r}: {errors}" for msg, errors in catalog.check()]
@@ -340,9 +344,25 @@ def build_template() -> Catalog:
 
 
 def _write(path: Path, catalog: Catalog) -> None:
+    catalog.charset = "UTF-8"  # babel reads it as "utf-8"; gettext tools write it upper case
     buf = io.BytesIO()
     write_po(buf, catalog, width=100, include_lineno=True)
     path.write_bytes(buf.getvalue())
+
+
+def _new_po_header(lang: str) -> str:
+    return (
+        'msgid ""\nmsgstr ""\n'
+        '"Project-Id-Version: Telebridge 0.1.0\\n"\n'
+        f'"Language: {lang}\\n"\n'
+        f'"Language-Team: {LANGUAGE_NAMES[lang]}\\n"\n'
+        '"Last-Translator: Telebridge\\n"\n'
+        '"Report-Msgid-Bugs-To: \\n"\n'
+        '"MIME-Version: 1.0\\n"\n'
+        '"Content-Type: text/plain; charset=UTF-8\\n"\n'
+        '"Content-Transfer-Encoding: 8bit\\n"\n'
+        f'"Plural-Forms: {PLURAL_FORMS[lang]}\\n"\n'
+    )
 
 
 def main() -> None:
@@ -351,17 +371,18 @@ def main() -> None:
     _write(POT, pot)
     print(f"{POT.relative_to(ROOT)}: {len(pot)} messages")
     for lang in LANGS:
+        path = LOCALES / lang / "LC_MESSAGES" / "messages.po"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(_new_po_header(lang), encoding="utf-8")
         catalog = read_catalog(lang)
         catalog.update(pot, no_fuzzy_matching=True)
-        catalog.obsolete.clear()
         catalog.fuzzy = False
-        path = LOCALES / lang / "LC_MESSAGES" / "messages.po"
         _write(path, catalog)
         missing = [m.id for m in catalog if m.id and not m.string]
         print(f"{path.relative_to(ROOT)}: {len(missing)} untranslated")
         for m in missing:
             print(f"  {m!r}")
-    del Message  # noqa: F821 - imported for readers of the catalog API only
 
 
 if __name__ == "__main__":

@@ -19,62 +19,36 @@ EXISTING = {
     "teardown_minutes": 5,
 }
 
-# (studios, starts_at, ends_at, setup, teardown, studios expected in the conflict or None)
+
+def at(time: str) -> str:
+    """RFC 3339 text for a time on 2026-12-01: "15:20" is UTC, "18:00+04:00" has an offset."""
+    return f"2026-12-01T{time[:5]}:00{time[5:] or 'Z'}"
+
+
+def case(name, studio_ids, starts_at, ends_at, setup, teardown, expected):
+    return pytest.param(studio_ids, at(starts_at), at(ends_at), setup, teardown, expected, id=name)
+
+
+# (name, studios, start, end, setup, teardown, studios expected in the conflict or None)
 CASES = [
-    pytest.param(
-        ["dha", "kabar"], "2026-12-01T15:20:00Z", "2026-12-01T16:00:00Z", 15, 5, None,
-        id="adjacent-after: setup starts 15:05 exactly when teardown ends",
-    ),
-    pytest.param(
-        ["trend", "uza"], "2026-12-01T12:00:00Z", "2026-12-01T13:40:00Z", 15, 5, None,
-        id="adjacent-before: teardown ends 13:45 exactly when setup starts",
-    ),
-    pytest.param(
-        ["dha", "kabar"], "2026-12-01T15:19:00Z", "2026-12-01T16:00:00Z", 15, 5, ["dha"],
-        id="one-minute overlap of setup with teardown",
-    ),
-    pytest.param(
-        ["trend", "uza"], "2026-12-01T12:00:00Z", "2026-12-01T13:41:00Z", 15, 5, ["trend"],
-        id="one-minute overlap of teardown with setup",
-    ),
-    pytest.param(
-        ["dha", "ansa"], "2026-12-01T15:00:00Z", "2026-12-01T16:00:00Z", 0, 0, ["dha"],
-        id="show starts when the other show ends but its teardown still runs",
-    ),
-    pytest.param(
-        ["ansa", "trend"], "2026-12-01T12:00:00Z", "2026-12-01T14:00:00Z", 0, 0, ["trend"],
-        id="show ends when the other show starts but its setup already runs",
-    ),
-    pytest.param(
-        ["qazcontent", "kabar"], "2026-12-01T14:00:00Z", "2026-12-01T15:00:00Z", 15, 5, None,
-        id="other studios at the same time",
-    ),
-    pytest.param(
-        ["trend", "dha"], "2026-12-01T14:10:00Z", "2026-12-01T14:20:00Z", 0, 0, ["trend", "dha"],
-        id="inside the show, both studios",
-    ),
-    pytest.param(
-        ["trend", "uza"], "2026-12-01T18:00:00+04:00", "2026-12-01T19:00:00+04:00", 15, 5,
-        ["trend"],
-        id="same studio, same instant in Baku offset +04:00",
-    ),
-    pytest.param(
-        ["dha", "ansa"], "2026-12-01T17:00:00+03:00", "2026-12-01T18:00:00+03:00", 15, 5,
-        ["dha"],
-        id="same studio, same instant in Istanbul offset +03:00",
-    ),
-    pytest.param(
-        ["trend", "kabar"], "2026-12-01T14:00:00Z", "2026-12-01T15:00:00Z", 15, 5, ["trend"],
-        id="same studio, same instant in Z",
-    ),
-    pytest.param(
-        ["dha", "uza"], "2026-12-01T20:04:00+05:00", "2026-12-01T21:00:00+05:00", 0, 0, ["dha"],
-        id="Tashkent offset lands one minute inside the Istanbul teardown",
-    ),
-    pytest.param(
-        ["dha", "uza"], "2026-12-01T20:05:00+05:00", "2026-12-01T21:00:00+05:00", 0, 0, None,
-        id="Tashkent offset lands exactly at the end of the Istanbul teardown",
-    ),
+    case("adjacent after: setup from 15:05", ["dha", "kabar"], "15:20", "16:00", 15, 5, None),
+    case("adjacent before: teardown to 13:45", ["trend", "uza"], "12:00", "13:40", 15, 5, None),
+    case("setup overlaps teardown by 1 min", ["dha", "kabar"], "15:19", "16:00", 15, 5, ["dha"]),
+    case("teardown overlaps setup by 1 min", ["trend", "uza"], "12:00", "13:41", 15, 5, ["trend"]),
+    case("show right after show, in teardown", ["dha", "ansa"], "15:00", "16:00", 0, 0, ["dha"]),
+    case("show right before show, in setup", ["ansa", "trend"], "12:00", "14:00", 0, 0, ["trend"]),
+    case("other studios, same time", ["qazcontent", "kabar"], "14:00", "15:00", 15, 5, None),
+    case("inside the show", ["trend", "dha"], "14:10", "14:20", 0, 0, ["trend", "dha"]),
+    # The same instant written in different offsets is the same busy window.
+    case("same, Baku", ["trend", "uza"], "18:00+04:00", "19:00+04:00", 15, 5, ["trend"]),
+    case("same, Istanbul", ["dha", "ansa"], "17:00+03:00", "18:00+03:00", 15, 5, ["dha"]),
+    case("same, Rome", ["ansa", "dha"], "15:00+01:00", "16:00+01:00", 15, 5, ["dha"]),
+    case("same, Z", ["trend", "kabar"], "14:00", "15:00", 15, 5, ["trend"]),
+    # Offsets of other partner cities, one minute either side of the busy window's edges.
+    case("Tashkent in teardown", ["dha", "uza"], "20:04+05:00", "21:00+05:00", 0, 0, ["dha"]),
+    case("Tashkent after teardown", ["dha", "uza"], "20:05+05:00", "21:00+05:00", 0, 0, None),
+    case("Bishkek in setup", ["kabar", "trend"], "19:00+06:00", "19:46+06:00", 0, 0, ["trend"]),
+    case("Bishkek before setup", ["kabar", "trend"], "19:00+06:00", "19:45+06:00", 0, 0, None),
 ]
 
 
@@ -158,8 +132,7 @@ async def test_conflict_names_every_booking_and_studio(service, body, counts):
             "producer",
         )
     items = {
-        (c.booking_id, c.studio_id, c.title, c.starts_at, c.ends_at)
-        for c in caught.value.conflicts
+        (c.booking_id, c.studio_id, c.title, c.starts_at, c.ends_at) for c in caught.value.conflicts
     }
     baku_times = (datetime(2026, 12, 1, 14, tzinfo=UTC), datetime(2026, 12, 1, 15, tzinfo=UTC))
     central_times = (

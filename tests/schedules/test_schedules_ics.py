@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from itertools import pairwise
 
 import icalendar
 import pytest
@@ -165,20 +166,32 @@ def test_status_mapping_covers_every_status():
     ("starts_at", "ends_at", "dtstart", "dtend"),
     [
         pytest.param(
-            "2026-12-01T14:00:00Z", "2026-12-01T15:00:00Z",
-            "20261201T140000Z", "20261201T150000Z", id="Z",
+            "2026-12-01T14:00:00Z",
+            "2026-12-01T15:00:00Z",
+            "20261201T140000Z",
+            "20261201T150000Z",
+            id="Z",
         ),
         pytest.param(
-            "2026-12-01T18:00:00+04:00", "2026-12-01T19:30:00+04:00",
-            "20261201T140000Z", "20261201T153000Z", id="Baku",
+            "2026-12-01T18:00:00+04:00",
+            "2026-12-01T19:30:00+04:00",
+            "20261201T140000Z",
+            "20261201T153000Z",
+            id="Baku",
         ),
         pytest.param(
-            "2026-12-02T01:00:00+06:00", "2026-12-02T02:00:00+06:00",
-            "20261201T190000Z", "20261201T200000Z", id="Bishkek past midnight",
+            "2026-12-02T01:00:00+06:00",
+            "2026-12-02T02:00:00+06:00",
+            "20261201T190000Z",
+            "20261201T200000Z",
+            id="Bishkek past midnight",
         ),
         pytest.param(
-            "2027-07-01T16:00:00+02:00", "2027-07-02T04:00:00+02:00",
-            "20270701T140000Z", "20270702T020000Z", id="Rome summer, 12 h",
+            "2027-07-01T16:00:00+02:00",
+            "2027-07-02T04:00:00+02:00",
+            "20270701T140000Z",
+            "20270702T020000Z",
+            id="Rome summer, 12 h",
         ),
     ],
 )
@@ -205,9 +218,7 @@ TEXTS = [
         ("Ə, ş; Қ\n" * 80).strip(),
         id="long multibyte text folded",
     ),
-    pytest.param(
-        "Ortaq yayın 🎙️ canlı", "🌍" * 50 + ", " + "x" * 73, id="four-byte characters"
-    ),
+    pytest.param("Ortaq yayın 🎙️ canlı", "🌍" * 50 + ", " + "x" * 73, id="four-byte characters"),
 ]
 
 
@@ -324,6 +335,6 @@ def test_fold(line):
     # Folding only when needed, and filling every line but the last as far as it can.
     if len(line.encode()) <= 75:
         assert folded == line
-    for part, following in zip(parts, parts[1:], strict=False):
+    for part, following in pairwise(parts):
         next_char = following.decode()[1:2]
         assert len(part) + len(next_char.encode()) > 75

@@ -186,8 +186,9 @@ async def test_answer_from_a_studio_outside_the_booking(service, book):
 @pytest.mark.parametrize(
     "changes",
     [
-        pytest.param({"starts_at": "2026-12-01T16:00:00Z", "ends_at": "2026-12-01T17:00:00Z"},
-                     id="new start"),
+        pytest.param(
+            {"starts_at": "2026-12-01T16:00:00Z", "ends_at": "2026-12-01T17:00:00Z"}, id="new start"
+        ),
         pytest.param({"ends_at": "2026-12-01T15:30:00Z"}, id="longer"),
         pytest.param({"setup_minutes": 30}, id="longer line check"),
         pytest.param({"studios": ["trend", "dha", "ansa"]}, id="another studio"),

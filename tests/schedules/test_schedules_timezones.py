@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
-
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -34,9 +33,7 @@ SHOW_UTC = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 )
 async def test_same_instant_stores_same_utc(service, body, starts_at):
     created = (
-        await service.create(
-            body(starts_at=starts_at, ends_at="2026-12-01T15:00:00Z"), "producer"
-        )
+        await service.create(body(starts_at=starts_at, ends_at="2026-12-01T15:00:00Z"), "producer")
     ).created[0]
     stored = await service.get(created.id)
     for booking in (created, stored):
@@ -123,11 +120,17 @@ def test_weekly_occurrences_across_rome_dst(first, until, zone_name, starts, bak
     ("first", "until", "utc_hours", "baku"),
     [
         pytest.param(
-            "2027-03-16T14:00:00+01:00", "2027-04-06", [13, 13, 12, 12], [17, 17, 16, 16],
+            "2027-03-16T14:00:00+01:00",
+            "2027-04-06",
+            [13, 13, 12, 12],
+            [17, 17, 16, 16],
             id="spring 2027-03-28",
         ),
         pytest.param(
-            "2027-10-19T14:00:00+02:00", "2027-11-09", [12, 12, 13, 13], [16, 16, 17, 17],
+            "2027-10-19T14:00:00+02:00",
+            "2027-11-09",
+            [12, 12, 13, 13],
+            [16, 16, 17, 17],
             id="autumn 2027-10-31",
         ),
     ],
@@ -161,7 +164,9 @@ async def test_series_booked_at_rome_time(service, body, studios, first, until, 
         pytest.param("2026-12-01T18:00", "Asia/Baku", "2026-12-01T14:00:00Z", id="Baku"),
         pytest.param("2026-12-01T20:00", "Asia/Bishkek", "2026-12-01T14:00:00Z", id="Bishkek"),
         pytest.param(
-            "2026-10-25T02:30+01:00", "Europe/Rome", "2026-10-25T01:30:00Z",
+            "2026-10-25T02:30+01:00",
+            "Europe/Rome",
+            "2026-10-25T01:30:00Z",
             id="an explicit offset settles the ambiguous hour",
         ),
     ],
@@ -174,21 +179,39 @@ def test_from_wall_clock(wall, zone_name, expected):
     ("wall", "zone_name", "message"),
     [
         pytest.param(
-            "2027-03-28T02:30", "Europe/Rome",
+            "2027-03-28T02:30",
+            "Europe/Rome",
             "2027-03-28 02:30 does not exist in Europe/Rome (clocks go forward)",
             id="nonexistent spring-forward hour",
         ),
         pytest.param(
-            "2026-10-25T02:30", "Europe/Rome",
+            "2026-10-25T02:30",
+            "Europe/Rome",
             "2026-10-25 02:30 happens twice in Europe/Rome (clocks go back); give the UTC offset",
             id="ambiguous fall-back hour",
         ),
         pytest.param(
-            "2026-12-01T18:00", "Asia/Atlantis", '"Asia/Atlantis" is not a known IANA time zone',
+            "2027-03-28T02:00",
+            "Europe/Rome",
+            "2027-03-28 02:00 does not exist in Europe/Rome (clocks go forward)",
+            id="first minute of the skipped hour",
+        ),
+        pytest.param(
+            "2026-10-25T02:59",
+            "Europe/Rome",
+            "2026-10-25 02:59 happens twice in Europe/Rome (clocks go back); give the UTC offset",
+            id="last minute of the repeated hour",
+        ),
+        pytest.param(
+            "2026-12-01T18:00",
+            "Asia/Atlantis",
+            '"Asia/Atlantis" is not a known IANA time zone',
             id="unknown zone",
         ),
         pytest.param(
-            "first of December", "Asia/Baku", '"first of December" is not a date and time',
+            "first of December",
+            "Asia/Baku",
+            '"first of December" is not a date and time',
             id="not a time",
         ),
     ],

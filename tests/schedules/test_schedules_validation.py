@@ -14,9 +14,7 @@ DROP = object()  # marks a field to remove from the valid body
 INVALID = [
     pytest.param({"starts_at": "2026-12-01T14:00:00"}, "starts_at", id="naive starts_at"),
     pytest.param({"ends_at": "2026-12-01T15:00:00"}, "ends_at", id="naive ends_at"),
-    pytest.param(
-        {"starts_at": datetime(2026, 12, 1, 14)}, "starts_at", id="naive datetime object"
-    ),
+    pytest.param({"starts_at": datetime(2026, 12, 1, 14)}, "starts_at", id="naive datetime object"),
     pytest.param({"starts_at": "2026-12-01"}, "starts_at", id="date without time"),
     pytest.param({"starts_at": "1 Dec 2026 14:00 UTC"}, "starts_at", id="not RFC 3339"),
     pytest.param({"title": DROP}, "title", id="missing title"),

@@ -50,3 +50,12 @@ if (countdowns.length) {
   tick();
   setInterval(tick, 1000);
 }
+
+// The week calendar opens scrolled to its first booking (or to the working morning).
+const grid = document.querySelector(".weekgrid[data-scroll-to]");
+if (grid) {
+  const body = grid.querySelector(".weekgrid-body");
+  const column = body.querySelector(".daybody");
+  const pct = Math.max(0, Number(grid.dataset.scrollTo) - 2);
+  body.scrollTop = (column.offsetHeight * pct) / 100;
+}

@@ -1,0 +1,93 @@
+"""Fixtures for the web tests: a guard against server errors, an app on a movable clock."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from helpers import bearer
+
+from web.app import make_app
+from web.demo import seed_demo
+from web.security import new_token, token_digest
+from web.settings import Settings
+from web.state import STATE
+
+
+@pytest.fixture(autouse=True)
+def no_server_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail any test during which the app logged an unhandled error (it answered 500)."""
+    caplog.set_level(logging.ERROR, logger="telebridge.web")
+    yield
+    crashes = [
+        r.getMessage()
+        for when in ("setup", "call")
+        for r in caplog.get_records(when)  # type: ignore[arg-type]
+        if r.name == "telebridge.web" and r.levelno >= logging.ERROR
+    ]
+    assert not crashes, f"the app crashed (500): {crashes}"
+
+
+@pytest.fixture
+def headers(tokens: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Authorization headers per role (operator bound to Trend), and none for anonymous."""
+    out = {role: bearer(token) for role, token in tokens.items()}
+    out["anonymous"] = {}
+    return out
+
+
+class MovableClock:
+    """The app's clock: stands still until a test moves it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, moment: datetime) -> None:
+        self.now = moment
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class ClockedApp:
+    """An app whose clock a test controls, its client, and bearer headers per role."""
+
+    app: web.Application
+    client: TestClient[Any, Any]
+    clock: MovableClock
+    headers: dict[str, dict[str, str]]
+
+
+# A Tuesday morning in winter; no zone involved switches its clocks near it.
+FIXED_NOW = datetime(2030, 1, 15, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def clocked(
+    settings: Settings,
+    aiohttp_client: Callable[[web.Application], Awaitable[TestClient[Any, Any]]],
+) -> ClockedApp:
+    """The whole app with the demo seeded, on a clock fixed at FIXED_NOW until moved."""
+    clock = MovableClock(FIXED_NOW)
+    app = await make_app(settings, clock=clock)
+    st = app[STATE]
+    await seed_demo(st.bookings, st.accounts, clock())
+    headers: dict[str, dict[str, str]] = {}
+    for role in ("admin", "producer", "operator", "viewer"):
+        token = new_token()
+        studio = "trend" if role == "operator" else None
+        await st.accounts.add_token(
+            token_digest(token), f"{role}-bot", role, clock(), studio_id=studio
+        )
+        headers[role] = bearer(token)
+    return ClockedApp(app, await aiohttp_client(app), clock, headers)
