@@ -257,6 +257,7 @@ class BookingService:
             new = replace(
                 old,
                 status=next_status(old.status, action),
+                # Calendars show a cancellation; going live or completing changes nothing there.
                 sequence=old.sequence + (1 if action is Action.CANCEL else 0),
                 updated_at=now,
             )
@@ -295,7 +296,12 @@ class BookingService:
                 status = next_status(old.status, Action.DECLINE)
             elif all(p.answer is PartnerAnswer.ACCEPTED for p in parts):
                 status = next_status(old.status, Action.CONFIRM)
-            new = replace(old, studios=parts, status=status, updated_at=now)
+            # A decline cancels the event in every calendar: a new revision (RFC 5546), as for
+            # a cancel. A confirmation only turns TENTATIVE into CONFIRMED on the same revision.
+            bump = 1 if status is BookingStatus.DECLINED and old.status is not status else 0
+            new = replace(
+                old, studios=parts, status=status, sequence=old.sequence + bump, updated_at=now
+            )
             await store.update_booking(conn, new)
             details: dict[str, object] = {"studio": studio_id, "status": status.value}
             if reason:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -15,15 +14,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-# The project is not installed into the virtualenv and `.venv/bin/pytest` does not put the
-# working directory on sys.path, so make the repository root importable before `schedules`.
-ROOT = str(Path(__file__).resolve().parents[2])
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
-
-from schedules import db  # noqa: E402
-from schedules.model import Booking, Studio  # noqa: E402
-from schedules.service import BookingService  # noqa: E402
+from schedules import db
+from schedules.model import Booking, Studio
+from schedules.service import BookingService
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

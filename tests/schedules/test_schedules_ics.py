@@ -42,7 +42,7 @@ def physical_lines(text: str) -> list[bytes]:
     return lines
 
 
-async def test_calendar_envelope_and_event_fields(service, book, studios):
+async def test_calendar_envelope_and_event_fields(book, studios):
     booking = await book(notes="Line check on the backup circuit", setup_minutes=20)
     text = render(booking, studios, url="https://tb.example/bookings/" + booking.id)
     lines = physical_lines(text)
@@ -76,7 +76,7 @@ async def test_calendar_envelope_and_event_fields(service, book, studios):
     ]
 
 
-async def test_description_lists_every_partner_on_its_own_wall_clock(service, book, studios):
+async def test_description_lists_every_partner_on_its_own_wall_clock(book, studios):
     booking = await book(
         studios=["ansa", "qazcontent", "kabar", "uza", "azertac", "aa"],
         starts_at="2027-07-01T14:00:00Z",
@@ -227,7 +227,7 @@ def _expected_notes(notes: str) -> str:
 
 
 @pytest.mark.parametrize(("title", "notes"), TEXTS)
-async def test_text_roundtrip(service, book, studios, title, notes):
+async def test_text_roundtrip(book, studios, title, notes):
     booking = await book(title=title[:200], notes=notes)
     text = render(booking, studios, url="https://tb.example/b/" + booking.id)
     event = only_event(text)
@@ -238,7 +238,7 @@ async def test_text_roundtrip(service, book, studios, title, notes):
         line.decode()  # raises when a fold split a multibyte character
 
 
-async def test_calendar_name_and_studio_names_roundtrip(service, engine, clock):
+async def test_calendar_name_and_studio_names_roundtrip(service):
     await service.add_studio(
         {
             "id": "azertac-ganja",

@@ -94,6 +94,7 @@ async def test_decline_declines_the_booking(service, book, confirmed_first):
     declined = await service.decline(booking.id, "dha", "op-dha", "crew ill")
     assert declined.status is D
     assert declined.answer_of("dha") is PartnerAnswer.DECLINED
+    assert declined.sequence == booking.sequence + 1  # calendars must see it cancelled
     audit = await service.audit(booking.id)
     assert audit[-1].action == "declined"
     assert audit[-1].details == {"studio": "dha", "status": "declined", "reason": "crew ill"}
@@ -328,4 +329,5 @@ async def test_audit_log_in_order_with_actors(service, book, clock):
     assert audit[4].details["status"] == "confirmed"
     assert audit[-2].details == {"from": "confirmed", "to": "live"}
     final = await service.get(booking.id)
-    assert (final.status, final.sequence) == (F, 3)
+    # edited, rescheduled, declined (calendars show it cancelled), rescheduled: four revisions
+    assert (final.status, final.sequence) == (F, 4)
