@@ -17,9 +17,9 @@ the `.po` files (they arrive untranslated, so the tests below fail until they ar
 from __future__ import annotations
 
 import ast
+import importlib
 import io
 import re
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +30,16 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 
-from schedules.model import LAYOUTS, BookingStatus, PartnerAnswer, Role
+from schedules.model import (
+    LAYOUTS,
+    MAX_STUDIOS,
+    MIN_STUDIOS,
+    BookingStatus,
+    PartnerAnswer,
+    Role,
+)
 from web.i18n import Catalogs
+from web.templating import make_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
@@ -78,6 +86,7 @@ REQUIRED = (
     "unknown field",
     "each studio may appear only once",
     "must be a list of studio ids",
+    f"a telebridge joins {MIN_STUDIOS} to {MAX_STUDIOS} studios",  # an f-string in the source
     "Wrong name or password",
     "Too many failed logins; try again in %(seconds)s seconds",
     "Only producers and admins book telebridges",
@@ -99,7 +108,9 @@ class Found:
 Messages = dict[str, Found]
 
 
-def _add(out: Messages, msgid: str, where: tuple[str, int], note: str = "", plural: str | None = None) -> None:
+def _add(
+    out: Messages, msgid: str, where: tuple[str, int], note: str = "", plural: str | None = None
+) -> None:
     found = out.setdefault(msgid, Found())
     found.plural = found.plural or plural
     if where not in found.locations:
@@ -111,7 +122,7 @@ def _add(out: Messages, msgid: str, where: tuple[str, int], note: str = "", plur
 def template_messages() -> Messages:
     """The msgids of the page templates, by babel's jinja2 extractor as `web/babel.cfg` says."""
     with BABEL_CFG.open() as fh:
-        method_map, options_map = parse_mapping_cfg(fh, str(BABEL_CFG))
+        method_map, options_map = parse_mapping_cfg(fh, str(BABEL_CFG))  # type: ignore[no-untyped-call]
     out: Messages = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
         WEB, method_map, options_map, keywords=KEYWORDS
@@ -130,7 +141,23 @@ def _parse(relpath: str) -> ast.Module:
     return ast.parse((ROOT / relpath).read_text(encoding="utf-8"), relpath)
 
 
+def _constant_text(node: ast.expr, namespace: dict[str, object]) -> str | None:
+    """A string literal, or an f-string or expression built only from the module's constants
+    (`f"must be at most {MAX_TITLE} characters"`): what the user will see, word for word."""
+    if (text := _str(node)) is not None:
+        return text
+    if not isinstance(node, ast.JoinedStr | ast.BinOp):
+        return None
+    names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+    if not names <= namespace.keys():
+        return None  # depends on a local value, e.g. the offending input
+    code = compile(ast.Expression(node), "<message>", "eval")
+    value = eval(code, {"__builtins__": {}}, {n: namespace[n] for n in names})
+    return value if isinstance(value, str) else None
+
+
 def _field_errors(relpath: str) -> Iterator[tuple[str, int]]:
+    namespace = vars(importlib.import_module(relpath.removesuffix(".py").replace("/", ".")))
     for node in ast.walk(_parse(relpath)):
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             target = node.targets[0]
@@ -139,8 +166,7 @@ def _field_errors(relpath: str) -> Iterator[tuple[str, int]]:
                 and isinstance(target.value, ast.Name)
                 and target.value.id == "errors"
             ) or (isinstance(target, ast.Name) and target.id == "problem")
-            text = _str(node.value)
-            if is_error and text:
+            if is_error and (text := _constant_text(node.value, namespace)):
                 yield text, node.lineno
         elif (
             isinstance(node, ast.Call)
@@ -150,7 +176,7 @@ def _field_errors(relpath: str) -> Iterator[tuple[str, int]]:
             for arg in node.args[1:]:
                 if isinstance(arg, ast.Dict):
                     for value in arg.values:
-                        if text := _str(value):
+                        if value is not None and (text := _constant_text(value, namespace)):
                             yield text, node.lineno
 
 
@@ -244,7 +270,9 @@ def test_every_template_message_is_translated(lang: str, catalogs: dict[str, Cat
     assert len(found) > 50, "the jinja2 extractor found next to nothing; check web/babel.cfg"
     missing = _untranslated(catalogs[lang], found)
     assert not missing, f"untranslated in {lang} (run this file as a script, then translate):\n" + (
-        "\n".join(f"  {m!r}  ({found[m].locations[0][0]}:{found[m].locations[0][1]})" for m in missing)
+        "\n".join(
+            f"  {m!r}  ({found[m].locations[0][0]}:{found[m].locations[0][1]})" for m in missing
+        )
     )
 
 
@@ -259,7 +287,9 @@ def test_every_python_message_is_translated(lang: str, catalogs: dict[str, Catal
 def test_template_has_every_message() -> None:
     with POT.open("rb") as fh:
         pot = read_po(fh)
-    missing = sorted(set(all_messages()) - {m.id if isinstance(m.id, str) else m.id[0] for m in pot if m.id})
+    missing = sorted(
+        set(all_messages()) - {m.id if isinstance(m.id, str) else m.id[0] for m in pot if m.id}
+    )
     assert not missing, "messages.pot is out of date; run this file as a script:\n" + "\n".join(
         f"  {m!r}" for m in missing
     )
@@ -309,7 +339,23 @@ def test_catalogs_translate_through_the_app() -> None:
     assert shipped.get("xx").gettext("Bookings") == "Bookings"
 
 
-def test_template_placeholders_render(catalogs: dict[str, Catalog]) -> None:
+def test_templates_render_translated() -> None:
+    """`_()` in a template, as the pages call it, gives the translation with values filled in."""
+    page = make_environment().from_string(
+        "{{ _('Bookings') }} | {{ _(status) }} | "
+        "{{ _('Too many failed logins; try again in %(seconds)s seconds', seconds=30) }}"
+    )
+    shipped = Catalogs()
+    assert page.render(translations=shipped.get("az"), status="live") == (
+        "Sifarişlər | efirdə | "
+        "Həddindən çox uğursuz giriş cəhdi; 30 saniyədən sonra yenidən cəhd edin"
+    )
+    assert page.render(translations=shipped.get("tr"), status="live").startswith(
+        "Rezervasyonlar | yayında | "
+    )
+
+
+def test_placeholders_fill_in() -> None:
     """Every translated message with placeholders fills in like the pages fill it in."""
     for lang in LANGS:
         t = Catalogs().get(lang)
@@ -317,7 +363,7 @@ def test_template_placeholders_render(catalogs: dict[str, Catalog]) -> None:
             names = PLACEHOLDER.findall(msgid)
             if names:
                 text = t.gettext(msgid) % {n: "7" for n in names}
-                assert "%(" not in text and "7" in text
+                assert "%(" not in text and "7" in text, (lang, msgid, text)
 
 
 # Writing the template and merging it into the catalogs
@@ -337,7 +383,7 @@ def build_template() -> Catalog:
         ident: str | tuple[str, str] = (msgid, found.plural) if found.plural else msgid
         pot.add(
             ident,
-            locations=[(path, line or None) for path, line in found.locations],
+            locations=found.locations,  # line 0: the message has no one place
             auto_comments=found.notes,
         )
     return pot
@@ -386,4 +432,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
