@@ -1,0 +1,126 @@
+"""One room per booking: the studios' sessions, their feeds wired to each other, a watchdog.
+
+The room outlives any single connection: a studio that reloads or drops gets a new session,
+and its partners' slots simply switch to its new feeds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from bridge.errors import RoomClosed, UnknownStudio
+from bridge.relay import Feed
+from bridge.session import SlotInfo, StudioSession
+from bridge.spec import EventKind, RoomEvent, RoomSpec
+
+log = logging.getLogger("telebridge.bridge.room")
+
+FEED_LOST_AFTER = 2.0  # seconds without a packet before a studio's feed counts as lost
+WATCHDOG_INTERVAL = 0.25
+
+EventSink = Callable[[RoomEvent], None]
+
+
+class Room:
+    """A live telebridge: up to six studios relayed to each other, packet by packet."""
+
+    def __init__(
+        self,
+        spec: RoomSpec,
+        on_event: EventSink | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.spec = spec
+        self._on_event = on_event or (lambda _e: None)
+        self._monotonic = monotonic
+        self.sessions: dict[str, StudioSession] = {}
+        self.feeds: dict[tuple[str, str], Feed] = {}
+        self.lost: set[str] = set()
+        self.closed = False
+        self._watchdog = asyncio.ensure_future(self._watch())
+
+    def _emit(self, kind: EventKind, studio_id: str, **details: object) -> None:
+        event = RoomEvent(self.spec.booking_id, kind, studio_id, datetime.now(UTC), details)
+        log.info(
+            "%s booking=%s studio=%s %s", kind.value, self.spec.booking_id, studio_id, details or ""
+        )
+        self._on_event(event)
+
+    async def connect(self, studio_id: str, offer_sdp: str) -> tuple[str, list[SlotInfo]]:
+        """Answer a studio's offer; a second connection for a studio replaces the first."""
+        if self.closed:
+            raise RoomClosed(f"The room of booking {self.spec.booking_id} is closed")
+        if self.spec.studio(studio_id) is None:
+            raise UnknownStudio(f'Studio "{studio_id}" is not part of this telebridge')
+        session = StudioSession(self.spec, studio_id, self._session_closed)
+        try:
+            answer = await session.answer(offer_sdp)
+        except BaseException:
+            await session.close()
+            raise
+        old = self.sessions.get(studio_id)
+        self.sessions[studio_id] = session
+        if old is not None:
+            await old.close()
+        for kind, feed in session.feeds.items():
+            previous = self.feeds.get((studio_id, kind))
+            self.feeds[(studio_id, kind)] = feed
+            for slot in list(previous.slots) if previous else []:
+                feed.attach(slot)
+            for other in self.sessions.values():
+                for slot in other.slots:
+                    if slot.studio_id == studio_id and slot.kind == kind and slot.feed is None:
+                        feed.attach(slot)
+        for slot in session.slots:
+            source = self.feeds.get((slot.studio_id, slot.kind))
+            if source is not None:
+                source.attach(slot)
+        self._emit(EventKind.STUDIO_JOINED, studio_id, replaced=old is not None)
+        return answer, session.slot_info
+
+    def _session_closed(self, session: StudioSession) -> None:
+        if self.sessions.get(session.studio_id) is not session:
+            return  # replaced by a newer connection: the studio is still here
+        # The studio's feeds stay in self.feeds: partners' slots stay wired to them, silent,
+        # until the studio returns and its new feeds take the slots over.
+        del self.sessions[session.studio_id]
+        self._emit(EventKind.STUDIO_LEFT, session.studio_id)
+
+    async def disconnect(self, studio_id: str) -> bool:
+        """End a studio's connection (WHIP DELETE, Leave); False when it was not connected."""
+        session = self.sessions.get(studio_id)
+        if session is None:
+            return False
+        await session.close()
+        return True
+
+    async def _watch(self) -> None:
+        """Notice a lost feed within FEED_LOST_AFTER (aiortc alone takes about 30 s)."""
+        while not self.closed:
+            now = self._monotonic()
+            for studio in self.spec.studios:
+                feed = self.feeds.get((studio.id, "video")) or self.feeds.get((studio.id, "audio"))
+                if feed is None or feed.counters.packets == 0:
+                    continue
+                silent = now - feed.counters.last_packet_at
+                if silent > FEED_LOST_AFTER and studio.id not in self.lost:
+                    self.lost.add(studio.id)
+                    self._emit(EventKind.FEED_LOST, studio.id, silent_s=round(silent, 2))
+                elif silent <= FEED_LOST_AFTER and studio.id in self.lost:
+                    self.lost.discard(studio.id)
+                    self._emit(EventKind.FEED_RESTORED, studio.id)
+            await asyncio.sleep(WATCHDOG_INTERVAL)
+
+    async def close(self) -> None:
+        """Close every connection and stop the watchdog."""
+        self.closed = True
+        self._watchdog.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._watchdog
+        for session in list(self.sessions.values()):
+            await session.close()

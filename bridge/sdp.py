@@ -1,0 +1,90 @@
+"""SDP checks and the one edit we make to our answers (bitrate hints for Chromium)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from aiortc.sdp import SessionDescription
+
+from bridge.errors import BadOffer
+
+MAX_SDP_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class OfferedMedia:
+    """One m-line of an offer: its mid, kind and whether the studio sends on it."""
+
+    mid: str
+    kind: str
+    sends: bool
+    receives: bool
+
+
+def inspect_offer(sdp: str) -> list[OfferedMedia]:
+    """The audio and video m-lines of an offer, or BadOffer with what is wrong."""
+    if not isinstance(sdp, str) or not sdp.strip():
+        raise BadOffer("The offer is empty")
+    if len(sdp.encode()) > MAX_SDP_BYTES:
+        raise BadOffer(f"The offer is larger than {MAX_SDP_BYTES // 1024} KiB")
+    if not sdp.lstrip().startswith("v=0"):
+        raise BadOffer("The offer is not SDP (it must start with v=0)")
+    try:
+        parsed = SessionDescription.parse(sdp)
+    except Exception as exc:  # aiortc's parser raises assorted errors on hostile input
+        raise BadOffer(f"The offer is not valid SDP: {type(exc).__name__}") from None
+    media = []
+    for m in parsed.media:
+        if m.kind not in ("audio", "video"):
+            continue
+        if not m.rtp.muxId:
+            raise BadOffer("Every audio and video m-line needs an a=mid")
+        if m.ice is None or not m.ice.usernameFragment or not m.dtls or not m.dtls.fingerprints:
+            raise BadOffer("The offer lacks ICE credentials or a DTLS fingerprint")
+        direction = m.direction or "sendrecv"
+        media.append(
+            OfferedMedia(
+                mid=m.rtp.muxId,
+                kind=m.kind,
+                sends=direction in ("sendrecv", "sendonly"),
+                receives=direction in ("sendrecv", "recvonly"),
+            )
+        )
+    if not media:
+        raise BadOffer("The offer has no audio or video")
+    if not any(m.sends for m in media):
+        raise BadOffer("The offer sends no media")
+    return media
+
+
+def add_bitrate_hints(sdp: str, mid: str, min_kbps: int, start_kbps: int, max_kbps: int) -> str:
+    """Our answer with Chromium's start/min/max bitrate hints on the video m-line `mid`.
+
+    Without them Chromium starts near 300 kbps and ramps up slowly towards a receiver that
+    sends REMB (measured: 640x360 after 10 s); with them it sends 2 Mbps at once.
+    """
+    hints = (
+        f"x-google-start-bitrate={start_kbps};x-google-min-bitrate={min_kbps};"
+        f"x-google-max-bitrate={max_kbps}"
+    )
+    sections = re.split(r"(?=\r\nm=)", sdp)
+    out = []
+    for section in sections:
+        if section.startswith("\r\nm=video") and f"\r\na=mid:{mid}\r\n" in section + "\r\n":
+            section = _hint_video_codecs(section, hints)
+        out.append(section)
+    return "".join(out)
+
+
+def _hint_video_codecs(section: str, hints: str) -> str:
+    payload_types = re.findall(r"\r\na=rtpmap:(\d+) (?:VP8|VP9|H264|AV1)/", section)
+    for pt in payload_types:
+        fmtp = re.search(rf"\r\na=fmtp:{pt} ([^\r\n]*)", section)
+        if fmtp:
+            section = section.replace(fmtp.group(0), f"{fmtp.group(0)};{hints}")
+        else:
+            rtpmap = re.search(rf"\r\na=rtpmap:{pt} [^\r\n]*", section)
+            assert rtpmap is not None
+            section = section.replace(rtpmap.group(0), f"{rtpmap.group(0)}\r\na=fmtp:{pt} {hints}")
+    return section

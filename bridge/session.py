@@ -1,0 +1,198 @@
+"""One studio's connection to its room: one aiortc peer connection, send and receive.
+
+The studio's own camera and microphone come in on the m-lines it sends on; every partner gets
+a pair of send-only slots (video, audio) on the m-lines the studio only receives on, in the
+order of the booking. Nothing here encodes or decodes: the room wires feeds to slots.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
+
+from bridge.aiortc_hooks import (
+    ForwardingSender,
+    IdleTrack,
+    request_keyframe,
+    send_remb,
+    tap_receiver,
+)
+from bridge.errors import BadOffer
+from bridge.relay import Feed, Slot
+from bridge.sdp import add_bitrate_hints, inspect_offer
+from bridge.spec import RoomSpec
+
+log = logging.getLogger("telebridge.bridge.session")
+
+CLOCK_RATES = {"video": 90000, "audio": 48000}
+PREFERRED_VIDEO = "video/VP8"  # every slot must carry the sources' codec untouched
+REMB_INTERVAL = 1.0
+
+
+@dataclass(frozen=True)
+class SlotInfo:
+    """Which m-lines of a studio's connection show which partner (the console needs this)."""
+
+    studio_id: str
+    video_mid: str | None
+    audio_mid: str | None
+
+
+class StudioSession:
+    """A studio's live connection: its own feeds in, its partners' slots out."""
+
+    def __init__(
+        self, spec: RoomSpec, studio_id: str, on_closed: Callable[[StudioSession], None]
+    ) -> None:
+        self.spec = spec
+        self.studio_id = studio_id
+        self._on_closed = on_closed
+        servers = [
+            RTCIceServer(urls=s.urls, username=s.username, credential=s.credential)
+            for s in spec.ice_servers
+        ]
+        # Always a list: with None aiortc would try a public STUN host (+5 s per connection).
+        # max-bundle: with aiortc's default (balanced) a second audio or video m-line keeps a
+        # transport that bundling then discards, and its media never flows.
+        self.pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
+        self.feeds: dict[str, Feed] = {}
+        self.receivers: dict[str, RTCRtpReceiver] = {}
+        self.slots: list[Slot] = []
+        self.slot_info: list[SlotInfo] = []
+        self._remb_task: asyncio.Task[None] | None = None
+        self._closed = False
+        self.pc.on("connectionstatechange", self._state_changed)
+
+    @property
+    def connection_state(self) -> str:
+        """aiortc's connection state."""
+        return str(self.pc.connectionState)
+
+    async def answer(self, offer_sdp: str) -> str:
+        """Answer the studio's offer: tap what it sends, give each partner a pair of slots."""
+        offered = inspect_offer(offer_sdp)
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+        except Exception as exc:  # aiortc rejects unusable offers with assorted errors
+            raise BadOffer(f"The offer cannot be used: {exc}") from None
+        by_mid = {t.mid: t for t in self.pc.getTransceivers()}
+        partners = [s.id for s in self.spec.studios if s.id != self.studio_id]
+        own_video_mid: str | None = None
+        pending: dict[str, list[tuple[str, RTCRtpTransceiver]]] = {"video": [], "audio": []}
+        for media in offered:
+            transceiver = by_mid.get(media.mid)
+            if transceiver is None:
+                continue
+            if media.kind == "video":
+                self._prefer_vp8(transceiver)
+            if media.sends and media.kind not in self.receivers:
+                feed = Feed(
+                    self.studio_id, media.kind, self._keyframe_requester(transceiver.receiver)
+                )
+                tap_receiver(transceiver.receiver, feed.on_packet)
+                self.feeds[media.kind] = feed
+                self.receivers[media.kind] = transceiver.receiver
+                transceiver.direction = "recvonly"
+                if media.kind == "video":
+                    own_video_mid = media.mid
+            elif media.receives:
+                pending[media.kind].append((media.mid, transceiver))
+            else:
+                transceiver.direction = "inactive"
+        if not self.feeds:
+            raise BadOffer("The offer sends no audio or video the bridge can take")
+        for i, partner in enumerate(partners):
+            mids: dict[str, str | None] = {"video": None, "audio": None}
+            for kind in ("video", "audio"):
+                if i < len(pending[kind]):
+                    mid, transceiver = pending[kind][i]
+                    mids[kind] = mid
+                    self.slots.append(self._make_slot(transceiver, partner, kind))
+            self.slot_info.append(SlotInfo(partner, mids["video"], mids["audio"]))
+        for kind in ("video", "audio"):
+            for _mid, transceiver in pending[kind][len(partners) :]:
+                transceiver.direction = "inactive"  # more receive slots than partners
+        answer = await self.pc.createAnswer()
+        await self.pc.setLocalDescription(answer)
+        sdp = self.pc.localDescription.sdp
+        q = self.spec.quality
+        if own_video_mid is not None:
+            sdp = add_bitrate_hints(sdp, own_video_mid, q.min_kbps, q.start_kbps, q.max_kbps)
+        for slot in self.slots:
+            slot.start()
+        self._remb_task = asyncio.ensure_future(self._send_remb())
+        return sdp
+
+    def _make_slot(self, transceiver: RTCRtpTransceiver, partner: str, kind: str) -> Slot:
+        sender = transceiver.sender
+        sender.replaceTrack(IdleTrack(kind))
+        transceiver.direction = "sendonly"
+        holder: list[Slot] = []
+
+        def keyframe() -> None:
+            if holder and holder[0].feed is not None:
+                holder[0].feed.want_keyframe()
+
+        slot = Slot(
+            self.studio_id, partner, kind, ForwardingSender(sender, keyframe), CLOCK_RATES[kind]
+        )
+        holder.append(slot)
+        return slot
+
+    @staticmethod
+    def _prefer_vp8(transceiver: RTCRtpTransceiver) -> None:
+        caps = RTCRtpSender.getCapabilities("video").codecs
+        preferred = [c for c in caps if c.mimeType == PREFERRED_VIDEO]
+        preferred += [c for c in caps if c.mimeType == "video/rtx"]
+        transceiver.setCodecPreferences(preferred)
+
+    @staticmethod
+    def _keyframe_requester(receiver: RTCRtpReceiver) -> Callable[[int], Awaitable[None]]:
+        async def ask(ssrc: int) -> None:
+            await request_keyframe(receiver, ssrc)
+
+        return ask
+
+    async def _send_remb(self) -> None:
+        """Keep telling the studio's browser it may send the profile's bitrate."""
+        bitrate = self.spec.quality.max_kbps * 1000
+        while True:
+            receiver = self.receivers.get("video")
+            feed = self.feeds.get("video")
+            if receiver is not None and feed is not None and feed.ssrc is not None:
+                await send_remb(receiver, bitrate, [feed.ssrc])
+            await asyncio.sleep(REMB_INTERVAL)
+
+    async def _state_changed(self) -> None:
+        if self.pc.connectionState in ("failed", "closed"):
+            await self.close()
+
+    async def close(self) -> None:
+        """Close the connection and stop its slots (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._remb_task is not None:
+            self._remb_task.cancel()
+        for slot in self.slots:
+            await slot.stop()
+        for feed in self.feeds.values():
+            for slot in list(feed.slots):
+                feed.detach(slot)
+        await self.pc.close()
+        self._on_closed(self)
