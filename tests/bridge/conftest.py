@@ -17,6 +17,7 @@ from aiortc import (
     RTCPeerConnection,
     RTCSessionDescription,
 )
+from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 
 from bridge.room import Room
@@ -47,6 +48,8 @@ class CameraTrack(MediaStreamTrack):
         self._start: float | None = None
 
     async def recv(self) -> VideoFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
         loop = asyncio.get_running_loop()
         if self._start is None:
             self._start = loop.time()
@@ -73,6 +76,8 @@ class ToneTrack(MediaStreamTrack):
         self._start: float | None = None
 
     async def recv(self) -> AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
         loop = asyncio.get_running_loop()
         if self._start is None:
             self._start = loop.time()

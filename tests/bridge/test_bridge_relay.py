@@ -1,44 +1,162 @@
-"""Real aiortc studios relayed through a Room: media flows, packet by packet, untranscoded."""
+"""Real aiortc studios relayed through a Room: media flows packet by packet, untranscoded."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 import numpy as np
-from conftest import StudioClient
+import pytest
+from conftest import StudioClient, spec_for
+
+from bridge.errors import BadOffer, RoomClosed, UnknownStudio
+from bridge.room import FEED_LOST_AFTER, Room
+
+FRAME_TIMEOUT = 10.0
 
 
-async def _frame(track: object, timeout: float = 10.0) -> object:
-    return await asyncio.wait_for(track.recv(), timeout)  # type: ignore[attr-defined]
+async def _frame(track: object) -> object:
+    return await asyncio.wait_for(track.recv(), FRAME_TIMEOUT)  # type: ignore[attr-defined]
+
+
+async def _shade(track: object, frames: int = 8) -> float:
+    """The median brightness of a received frame (each test studio has its own shade)."""
+    frame = None
+    for _ in range(frames):
+        frame = await _frame(track)
+    return float(np.median(frame.to_ndarray(format="rgb24")))  # type: ignore[attr-defined]
+
+
+def _no_codecs_on_server(room: Room) -> None:
+    for session in room.sessions.values():
+        for t in session.pc.getTransceivers():
+            assert t.sender._RTCRtpSender__encoder is None
+            assert t.receiver._RTCRtpReceiver__decoder_thread is None
 
 
 async def test_two_studios_see_and_hear_each_other(room_factory) -> None:
-
-    events: list[object] = []
+    events: list = []
     room = room_factory("baku", "rome", events=events)
     baku, rome = StudioClient("baku", 1, shade=40), StudioClient("rome", 1, shade=200)
     try:
         await baku.join(room)
         await rome.join(room)
-        frame = await _frame(baku.tracks["rome/video"])
-        # Rome's frames reach Baku (shade 200), not Baku's own (40).
-        for _ in range(10):
-            frame = await _frame(baku.tracks["rome/video"])
-        img = frame.to_ndarray(format="rgb24")
-        assert abs(float(np.median(img)) - 200) < 20
-        frame = await _frame(rome.tracks["baku/video"])
-        for _ in range(10):
-            frame = await _frame(rome.tracks["baku/video"])
-        assert abs(float(np.median(frame.to_ndarray(format="rgb24"))) - 40) < 20
+        assert abs(await _shade(baku.tracks["rome/video"]) - 200) < 20
+        assert abs(await _shade(rome.tracks["baku/video"]) - 40) < 20
         audio = await _frame(rome.tracks["baku/audio"])
         assert audio.sample_rate == 48000
-        # The server neither encoded nor decoded anything.
-        for session in room.sessions.values():
-            for t in session.pc.getTransceivers():
-                assert t.sender._RTCRtpSender__encoder is None
-                assert t.receiver._RTCRtpReceiver__decoder_thread is None
-        kinds = [e.kind.value for e in events]
-        assert kinds.count("studio_joined") == 2
+        _no_codecs_on_server(room)
+        assert [e.kind.value for e in events].count("studio_joined") == 2
     finally:
         await baku.close()
         await rome.close()
+
+
+async def test_three_studios_each_receive_both_partners(room_factory) -> None:
+    room = room_factory("baku", "istanbul", "astana")
+    clients = {
+        "baku": StudioClient("baku", 2, shade=30),
+        "istanbul": StudioClient("istanbul", 2, shade=120),
+        "astana": StudioClient("astana", 2, shade=220),
+    }
+    shades = {"baku": 30, "istanbul": 120, "astana": 220}
+    try:
+        for c in clients.values():
+            await c.join(room)
+        for sid, client in clients.items():
+            for partner, shade in shades.items():
+                if partner == sid:
+                    assert f"{partner}/video" not in client.tracks  # never your own back
+                    continue
+                assert abs(await _shade(client.tracks[f"{partner}/video"], 4) - shade) < 20
+                await _frame(client.tracks[f"{partner}/audio"])
+        _no_codecs_on_server(room)
+    finally:
+        for c in clients.values():
+            await c.close()
+
+
+async def test_a_studio_that_reconnects_is_seen_again_by_its_partner(room_factory) -> None:
+    events: list = []
+    room = room_factory("baku", "rome", events=events)
+    baku, rome = StudioClient("baku", 1, shade=40), StudioClient("rome", 1, shade=200)
+    second = StudioClient("rome", 1, shade=150)
+    try:
+        await baku.join(room)
+        await rome.join(room)
+        track = baku.tracks["rome/video"]
+        assert abs(await _shade(track) - 200) < 20
+        # Rome reloads: a new connection replaces the old one; Baku's track just goes on.
+        await second.join(room)
+        await rome.close()
+        started = time.monotonic()
+        while abs(await _shade(track, 1) - 150) >= 20:
+            assert time.monotonic() - started < 5, "Rome's new feed did not reach Baku in 5 s"
+        joined = [e for e in events if e.kind.value == "studio_joined" and e.studio_id == "rome"]
+        assert joined[-1].details == {"replaced": True}
+        assert "rome" in room.sessions
+    finally:
+        await baku.close()
+        await second.close()
+
+
+async def test_the_watchdog_reports_a_lost_feed_within_two_seconds(room_factory) -> None:
+    events: list = []
+    room = room_factory("baku", "rome", events=events)
+    baku, rome = StudioClient("baku", 1, shade=40), StudioClient("rome", 1, shade=200)
+    try:
+        await baku.join(room)
+        await rome.join(room)
+        await _shade(baku.tracks["rome/video"], 3)
+        # Rome's sender stops dead (no BYE, no ICE close): only the watchdog can tell.
+        for t in rome.pc.getTransceivers():
+            if t.sender.track is not None:
+                t.sender.track.stop()
+        cut = time.monotonic()
+        while not any(e.kind.value == "feed_lost" for e in events):
+            await asyncio.sleep(0.05)
+            assert time.monotonic() - cut < FEED_LOST_AFTER + 1.0
+        lost = next(e for e in events if e.kind.value == "feed_lost")
+        assert lost.studio_id == "rome"
+    finally:
+        await baku.close()
+        await rome.close()
+
+
+@pytest.mark.parametrize(
+    "sdp",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("hello", id="not sdp"),
+        pytest.param("v=0\r\no=- 0 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n", id="no media"),
+        pytest.param("v=0\r\n" + "a=x\r\n" * 20000, id="oversized"),
+        pytest.param("v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\n", id="no ice"),
+    ],
+)
+async def test_broken_offers_are_refused_and_the_room_goes_on(room_factory, sdp: str) -> None:
+    room = room_factory("baku", "rome")
+    baku, rome = StudioClient("baku", 1, shade=40), StudioClient("rome", 1, shade=200)
+    try:
+        await baku.join(room)
+        await rome.join(room)
+        with pytest.raises(BadOffer):
+            await room.connect("rome", sdp)
+        assert abs(await _shade(baku.tracks["rome/video"], 3) - 200) < 20
+    finally:
+        await baku.close()
+        await rome.close()
+
+
+async def test_unknown_studio_and_closed_room_are_refused() -> None:
+    room = Room(spec_for("baku", "rome"))
+    client = StudioClient("tashkent", 1, shade=10)
+    try:
+        await client.pc.setLocalDescription(await client.pc.createOffer())
+        with pytest.raises(UnknownStudio):
+            await room.connect("tashkent", client.pc.localDescription.sdp)
+        await room.close()
+        with pytest.raises(RoomClosed):
+            await room.connect("baku", client.pc.localDescription.sdp)
+    finally:
+        await client.close()
+        await room.close()

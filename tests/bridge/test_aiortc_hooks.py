@@ -1,0 +1,38 @@
+"""The hooks on aiortc's internals still fit the installed aiortc (fails loudly on upgrade)."""
+
+from __future__ import annotations
+
+import aiortc
+import pytest
+from aiortc import RTCPeerConnection
+
+from bridge import aiortc_hooks
+from bridge.aiortc_hooks import ForwardingSender, HookBroken, IdleTrack, tap_receiver
+
+
+def test_aiortc_is_the_version_the_hooks_were_written_for() -> None:
+    assert aiortc.__version__ == aiortc_hooks.PINNED_AIORTC, (
+        f"aiortc {aiortc.__version__} is installed but bridge/aiortc_hooks.py hooks the "
+        f"internals of {aiortc_hooks.PINNED_AIORTC}: re-read rtcrtpreceiver.py and "
+        "rtcrtpsender.py, adapt the hooks, then move the pin in pyproject.toml and here"
+    )
+
+
+async def test_the_private_fields_the_hooks_use_exist() -> None:
+    pc = RTCPeerConnection()
+    try:
+        video = pc.addTransceiver(IdleTrack("video"), direction="sendrecv")
+        tap_receiver(video.receiver, lambda _p: None)  # raises HookBroken if fields moved
+        ForwardingSender(video.sender, lambda: None)
+        for name in ("_handle_rtp_packet", "_send_rtcp", "_send_rtcp_pli", "_send_keyframe"):
+            assert callable(getattr(video.receiver, name, None) or getattr(video.sender, name))
+    finally:
+        await pc.close()
+
+
+def test_a_missing_field_is_named_in_the_error() -> None:
+    class NotAReceiver:
+        pass
+
+    with pytest.raises(HookBroken, match="_RTCRtpReceiver__codecs"):
+        tap_receiver(NotAReceiver(), lambda _p: None)  # type: ignore[arg-type]
