@@ -298,7 +298,7 @@ class BookingService:
                 status = next_status(old.status, Action.CONFIRM)
             # A decline cancels the event in every calendar: a new revision (RFC 5546), as for
             # a cancel. A confirmation only turns TENTATIVE into CONFIRMED on the same revision.
-            bump = 1 if status is BookingStatus.DECLINED and old.status is not status else 0
+            bump = 1 if status is BookingStatus.DECLINED else 0
             new = replace(
                 old, studios=parts, status=status, sequence=old.sequence + bump, updated_at=now
             )

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
+from web.errors import ApiError
 from web.state import state
+
+# A host name or IP literal with an optional port: what may go into a link we hand out.
+_HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 
 def base_url(request: web.Request) -> str:
@@ -13,7 +19,12 @@ def base_url(request: web.Request) -> str:
     if configured:
         return configured.rstrip("/")
     scheme = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
-    host = request.headers.get("X-Forwarded-Host", request.host).split(",")[0].strip()
+    host = request.headers.get("X-Forwarded-Host", "").split(",")[0].strip()
+    if not _HOST.fullmatch(host):
+        host = request.host
+    if not _HOST.fullmatch(host):
+        # Undecodable or odd bytes would end up in links (and break the .ics encoding).
+        raise ApiError(400, "bad_request", "The Host header is not a valid host name")
     if scheme not in ("http", "https"):
         scheme = request.scheme
     return f"{scheme}://{host}"

@@ -224,6 +224,7 @@ async def calendar_page(request: web.Request) -> web.Response:
     found = await svc.search(start=day_starts[0], end=day_starts[7], studio_ids=studio_scope(p))
     found = [b for b in found if b.status not in (BookingStatus.CANCELLED,)]
     days = []
+    tops: list[float] = []  # where each block starts, to open the grid at the first one
     for i in range(7):
         start, end = day_starts[i], day_starts[i + 1]
         span = (end - start).total_seconds()  # 23 or 25 hours on a DST switch day
@@ -236,6 +237,7 @@ async def calendar_page(request: web.Request) -> web.Response:
                 clipped = min(max(moment, start), start + timedelta(seconds=span))
                 return round((clipped - start).total_seconds() / span * 100, 3)
 
+            tops.append(pct(b.busy_from))
             blocks.append(
                 {
                     "booking": b,
@@ -266,7 +268,7 @@ async def calendar_page(request: web.Request) -> web.Response:
         this_week=_iso_week(week_start(None, tz, now)),
         now_pct=_now_pct(days, now),
         can_book=can_book(p),
-        first_pct=min((blk["top"] for d in days for blk in d["blocks"]), default=None),
+        first_pct=min(tops, default=None),
     )
 
 

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import StudioClient, spec_for
+from bridge_peers import StudioClient, spec_for
 
 from bridge.errors import BadOffer, RoomClosed, UnknownStudio
 from bridge.room import FEED_LOST_AFTER, Room

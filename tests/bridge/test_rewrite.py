@@ -25,8 +25,9 @@ class Clock:
         (0, 65535, True),
         (65535, 0, False),
         (5, 5, False),
-        (40000, 7000, True),
-        (7000, 40000, False),
+        (40000, 10000, True),
+        (10000, 40000, False),
+        (40000, 7000, False),  # 33000 apart: more than half the space, so it wrapped
     ],
 )
 def test_sequence_order_wraps(a: int, b: int, newer: bool) -> None:

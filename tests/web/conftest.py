@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from helpers import bearer
+from webtools import ClockedApp, MovableClock
 
 from web.app import make_app
 from web.demo import seed_demo
@@ -28,7 +28,7 @@ def no_server_errors(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     crashes = [
         r.getMessage()
         for when in ("setup", "call")
-        for r in caplog.get_records(when)  # type: ignore[arg-type]
+        for r in caplog.get_records(when)
         if r.name == "telebridge.web" and r.levelno >= logging.ERROR
     ]
     assert not crashes, f"the app crashed (500): {crashes}"
@@ -40,32 +40,6 @@ def headers(tokens: dict[str, str]) -> dict[str, dict[str, str]]:
     out = {role: bearer(token) for role, token in tokens.items()}
     out["anonymous"] = {}
     return out
-
-
-class MovableClock:
-    """The app's clock: stands still until a test moves it."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, moment: datetime) -> None:
-        self.now = moment
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-@dataclass
-class ClockedApp:
-    """An app whose clock a test controls, its client, and bearer headers per role."""
-
-    app: web.Application
-    client: TestClient[Any, Any]
-    clock: MovableClock
-    headers: dict[str, dict[str, str]]
 
 
 # A Tuesday morning in winter; no zone involved switches its clocks near it.

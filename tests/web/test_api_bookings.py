@@ -288,7 +288,8 @@ async def test_confirm_decline_cancel_lifecycle(client: Client, headers: H) -> N
     other = await create(client, h, days=3, hour=9, studios=["trend", "kabar"], title="Next")
     cancelled = await post(client, path + "/cancel", h, {"reason": "Partner unavailable"})
     assert cancelled["status"] == "cancelled"
-    assert cancelled["sequence"] == b["sequence"] + 1
+    # Calendars must replace the event: a cancel is a new revision.
+    assert cancelled["sequence"] == declined["sequence"] + 1
 
     await assert_error(
         await client.post(path + "/confirm", json={"studio": "dha"}, headers=headers["admin"]),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,10 +36,21 @@ async def assert_error(
     `{"error": {"code", "message", "fields"?, "conflicts"?}}` as JSON, with the given status and
     code; a 422 names the offending fields, every one of `fields` among them.
     """
-    text = await resp.text()
-    assert resp.status == status, f"expected {status} {code}, got {resp.status}: {text[:500]}"
-    assert resp.status != 500
-    assert resp.content_type == "application/json", f"not JSON ({resp.content_type}): {text[:200]}"
+    return check_error(resp.status, resp.content_type, await resp.text(), status, code, fields)
+
+
+def check_error(
+    got_status: int,
+    content_type: str,
+    text: str,
+    status: int,
+    code: str,
+    fields: Iterable[str] = (),
+) -> dict[str, Any]:
+    """`assert_error` on a response already read (also for raw socket exchanges)."""
+    assert got_status != 500, f"server error: {text[:500]}"
+    assert got_status == status, f"expected {status} {code}, got {got_status}: {text[:500]}"
+    assert content_type == "application/json", f"not JSON ({content_type}): {text[:200]}"
     doc = json.loads(text)
     assert isinstance(doc, dict) and set(doc) == {"error"}, doc
     error = doc["error"]
@@ -46,9 +60,8 @@ async def assert_error(
     assert isinstance(error.get("message"), str) and error["message"].strip(), error
     if "fields" in error:
         assert isinstance(error["fields"], dict) and error["fields"], error
-        assert all(
-            isinstance(k, str) and isinstance(v, str) and v for k, v in error["fields"].items()
-        )
+        for k, v in error["fields"].items():
+            assert isinstance(k, str) and isinstance(v, str) and v, error
     wanted = list(fields)
     if wanted:
         assert status == 422, "only 422 answers name fields"
@@ -58,6 +71,26 @@ async def assert_error(
         for c in error["conflicts"]:
             assert set(c) >= CONFLICT_KEYS, c
     return error
+
+
+async def raw_exchange(client: Client, request: bytes) -> tuple[int, str, str]:
+    """Send bytes no HTTP client library would (undecodable headers); (status, type, body)."""
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        data = await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    content_type = ""
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "content-type":
+            content_type = value.split(";")[0].strip()
+    return status, content_type, body.decode("utf-8", "replace")
 
 
 async def stored_state(app: web.Application) -> dict[str, list[tuple[Any, ...]]]:
@@ -158,3 +191,29 @@ async def check_table(
             failures.append(f"[{case_id}] {exc}")
     assert count, "empty table"
     assert not failures, f"{len(failures)} of {count} cases failed:\n" + "\n".join(failures)
+
+
+class MovableClock:
+    """The app's clock: stands still until a test moves it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, moment: datetime) -> None:
+        self.now = moment
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class ClockedApp:
+    """An app whose clock a test controls, its client, and bearer headers per role."""
+
+    app: web.Application
+    client: TestClient[Any, Any]
+    clock: MovableClock
+    headers: dict[str, dict[str, str]]
