@@ -134,7 +134,9 @@ def _title(value: object, errors: dict[str, str]) -> str | None:
     if not isinstance(value, str):
         errors["title"] = "must be text"
         return None
-    text = " ".join(value.split())
+    # Control characters would end up in calendars and pages: whitespace is folded, the rest
+    # dropped.
+    text = " ".join("".join(c for c in value if c.isprintable() or c.isspace()).split())
     if not text:
         errors["title"] = "is required"
     elif len(text) > MAX_TITLE:

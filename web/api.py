@@ -125,12 +125,13 @@ async def list_bookings(request: web.Request) -> web.Response:
     start, end = _moment_param(request, "from"), _moment_param(request, "to")
     scope = studio_scope(p)
     wanted = request.query.get("studio")
-    if wanted:
-        if scope is not None and wanted not in scope:
-            return web.json_response({"bookings": []})
-        scope = [wanted]
     svc = state(request).bookings
-    found = await svc.search(start=start, end=end, studio_ids=scope)
+    found = await svc.search(
+        start=start, end=end, studio_ids=scope or ([wanted] if wanted else None)
+    )
+    if wanted:
+        # An operator's scope and the filter combine: their bookings that include `wanted`.
+        found = [b for b in found if wanted in b.studio_ids]
     studios = await svc.studios_by_id()
     return web.json_response({"bookings": [booking_doc(b, studios) for b in found]})
 

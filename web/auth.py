@@ -66,7 +66,10 @@ def is_secure(request: web.Request) -> bool:
     mode = state(request).settings.secure_cookies
     if mode in ("true", "false"):
         return mode == "true"
-    return request.secure or request.headers.get("X-Forwarded-Proto", "") == "https"
+    if request.secure:
+        return True
+    trusted = state(request).settings.trust_proxy == "true"
+    return trusted and request.headers.get("X-Forwarded-Proto", "") == "https"
 
 
 def csrf_token(request: web.Request) -> str:

@@ -18,8 +18,10 @@ def base_url(request: web.Request) -> str:
     configured = state(request).settings.public_url
     if configured:
         return configured.rstrip("/")
-    scheme = request.headers.get("X-Forwarded-Proto", request.scheme).split(",")[0].strip()
-    host = request.headers.get("X-Forwarded-Host", "").split(",")[0].strip()
+    scheme, host = request.scheme, ""
+    if state(request).settings.trust_proxy == "true":
+        scheme = request.headers.get("X-Forwarded-Proto", scheme).split(",")[0].strip()
+        host = request.headers.get("X-Forwarded-Host", "").split(",")[0].strip()
     if not _HOST.fullmatch(host):
         host = request.host
     if not _HOST.fullmatch(host):

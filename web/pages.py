@@ -106,6 +106,7 @@ async def login(request: web.Request) -> web.StreamResponse:
             next=next_path,
             name=name,
             error=("Too many failed logins; try again in %(seconds)s seconds", {"seconds": wait}),
+            headers={"Retry-After": str(wait)},
         )
     user = await st.accounts.user_by_name(name) if name else None
     # scrypt is CPU work: off the event loop, and as slow for unknown names as for known ones.

@@ -74,6 +74,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Minutes after a booking's end during which its join links still work.",
     ),
     Setting(
+        "trust_proxy",
+        "false",
+        "TELEBRIDGE_TRUST_PROXY",
+        "`true` behind a reverse proxy: take the scheme and host of links and cookies from its "
+        "X-Forwarded-Proto and X-Forwarded-Host headers (never set it without such a proxy).",
+    ),
+    Setting(
         "secure_cookies",
         "auto",
         "TELEBRIDGE_SECURE_COOKIES",
@@ -97,6 +104,7 @@ class Settings:
     login_attempts: int = 5
     login_window_seconds: int = 300
     join_grace_minutes: int = 10
+    trust_proxy: str = "false"
     secure_cookies: str = "auto"
 
     @classmethod
@@ -130,4 +138,6 @@ def _typed(row: Setting, kind: object, raw: object) -> object:
         return Path(str(raw))
     if row.name == "secure_cookies" and str(raw) not in ("auto", "true", "false"):
         raise SystemExit(f"{row.env} must be auto, true or false, not {raw!r}")
+    if row.name == "trust_proxy" and str(raw) not in ("true", "false"):
+        raise SystemExit(f"{row.env} must be true or false, not {raw!r}")
     return str(raw)

@@ -84,7 +84,13 @@ def page_language(request: web.Request) -> str:
     )
 
 
-def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
+def render(
+    request: web.Request,
+    template: str,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> web.Response:
     """Render a page with the common context (who, language, CSRF token, translations)."""
     st = state(request)
     lang = page_language(request)
@@ -97,7 +103,7 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
         "translations": st.catalogs.get(lang),
     }
     html = st.templates.get_template(template).render(**base, **context)
-    return web.Response(text=html, content_type="text/html", status=status)
+    return web.Response(text=html, content_type="text/html", status=status, headers=headers)
 
 
 async def render_error(request: web.Request, status: int, message: str) -> web.StreamResponse:

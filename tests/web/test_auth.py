@@ -86,7 +86,19 @@ async def test_login_form_sets_an_httponly_samesite_session(
     assert (await client.get("/bookings")).status == 200
 
 
-async def test_session_cookie_is_secure_behind_https(client: Client) -> None:
+@pytest.mark.parametrize(("trust_proxy", "secure"), [("true", True), ("false", False)])
+async def test_session_cookie_is_secure_behind_a_trusted_https_proxy(
+    settings, aiohttp_client, trust_proxy: str, secure: bool
+) -> None:
+    from dataclasses import replace
+
+    from web.app import make_app
+    from web.demo import seed_demo
+
+    app = await make_app(replace(settings, trust_proxy=trust_proxy))
+    st = app[STATE]
+    await seed_demo(st.bookings, st.accounts, st.clock())
+    client = await aiohttp_client(app)
     token = await anon_csrf(client)
     resp = await client.post(
         "/login",
@@ -95,7 +107,8 @@ async def test_session_cookie_is_secure_behind_https(client: Client) -> None:
         allow_redirects=False,
     )
     assert resp.status == 303
-    assert "secure" in attributes(set_cookie(resp, "tb_session"))
+    # A client cannot make itself "secure" by sending the header: only a trusted proxy can.
+    assert ("secure" in attributes(set_cookie(resp, "tb_session"))) is secure
 
 
 async def test_login_never_redirects_to_another_site(client: Client) -> None:
