@@ -11,6 +11,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bridge.errors import RoomClosed, UnknownStudio
@@ -24,6 +25,15 @@ FEED_LOST_AFTER = 2.0  # seconds without a packet before a studio's feed counts 
 WATCHDOG_INTERVAL = 0.25
 
 EventSink = Callable[[RoomEvent], None]
+
+
+@dataclass(frozen=True)
+class Joined:
+    """The answer to a studio's offer, the id of its connection, and its partner slots."""
+
+    answer_sdp: str
+    session_id: str
+    slots: list[SlotInfo]
 
 
 class Room:
@@ -51,7 +61,7 @@ class Room:
         )
         self._on_event(event)
 
-    async def connect(self, studio_id: str, offer_sdp: str) -> tuple[str, list[SlotInfo]]:
+    async def connect(self, studio_id: str, offer_sdp: str) -> Joined:
         """Answer a studio's offer; a second connection for a studio replaces the first."""
         if self.closed:
             raise RoomClosed(f"The room of booking {self.spec.booking_id} is closed")
@@ -81,7 +91,7 @@ class Room:
             if source is not None:
                 source.attach(slot)
         self._emit(EventKind.STUDIO_JOINED, studio_id, replaced=old is not None)
-        return answer, session.slot_info
+        return Joined(answer, session.session_id, session.slot_info)
 
     def _session_closed(self, session: StudioSession) -> None:
         if self.sessions.get(session.studio_id) is not session:
@@ -91,10 +101,10 @@ class Room:
         del self.sessions[session.studio_id]
         self._emit(EventKind.STUDIO_LEFT, session.studio_id)
 
-    async def disconnect(self, studio_id: str) -> bool:
+    async def disconnect(self, studio_id: str, session_id: str | None = None) -> bool:
         """End a studio's connection (WHIP DELETE, Leave); False when it was not connected."""
         session = self.sessions.get(studio_id)
-        if session is None:
+        if session is None or (session_id is not None and session.session_id != session_id):
             return False
         await session.close()
         return True

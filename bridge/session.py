@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -59,6 +60,7 @@ class StudioSession:
     ) -> None:
         self.spec = spec
         self.studio_id = studio_id
+        self.session_id = secrets.token_hex(8)
         self._on_closed = on_closed
         servers = [
             RTCIceServer(urls=s.urls, username=s.username, credential=s.credential)

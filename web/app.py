@@ -11,10 +11,11 @@ from schedules.accounts import Accounts
 from schedules.db import make_engine, migrate
 from schedules.service import BookingService, Clock
 from schedules.timeutil import utc_now
-from web import api, pages
+from web import api, pages, signaling
 from web.auth import identity_middleware
 from web.errors import Handler, error_middleware
 from web.i18n import Catalogs
+from web.live import LiveRooms, ice_servers
 from web.ratelimit import FailureLimiter
 from web.security import Signer, load_secret
 from web.settings import Settings
@@ -47,21 +48,25 @@ async def build_state(settings: Settings, clock: Clock = utc_now) -> AppState:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database)
     await migrate(engine)
+    bookings = BookingService(engine, clock)
     return AppState(
         settings=settings,
         engine=engine,
-        bookings=BookingService(engine, clock),
+        bookings=bookings,
         accounts=Accounts(engine),
         signer=Signer(load_secret(settings.secret, settings.data_dir)),
         limiter=FailureLimiter(settings.login_attempts, settings.login_window_seconds),
         templates=make_environment(),
         catalogs=Catalogs(),
         clock=clock,
+        live=LiveRooms(bookings, settings.join_grace_minutes, clock, ice_servers(settings)),
     )
 
 
-async def make_app(settings: Settings, clock: Clock = utc_now) -> web.Application:
-    """The whole web app, ready to serve."""
+async def make_app(
+    settings: Settings, clock: Clock = utc_now, autopilot: bool = True
+) -> web.Application:
+    """The whole web app, ready to serve (the autopilot runs while it serves)."""
     st = await build_state(settings, clock)
     app = web.Application(
         client_max_size=settings.max_body_bytes,
@@ -70,11 +75,15 @@ async def make_app(settings: Settings, clock: Clock = utc_now) -> web.Applicatio
     app[STATE] = st
     app.add_routes(api.routes)
     app.add_routes(pages.routes)
+    app.add_routes(signaling.routes)
     app.router.add_static("/static/", STATIC_DIR, append_version=True)
 
-    async def dispose(_app: web.Application) -> AsyncIterator[None]:
+    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        if autopilot:
+            st.live.start()
         yield
+        await st.live.stop()
         await st.engine.dispose()
 
-    app.cleanup_ctx.append(dispose)
+    app.cleanup_ctx.append(lifecycle)
     return app

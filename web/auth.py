@@ -19,8 +19,8 @@ LANG_COOKIE = "tb_lang"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Routes that carry their own credential in the request and use no cookie.
-CSRF_EXEMPT_PREFIXES = ("/whip/",)
+# Routes whose credential is the join token they carry (no cookie, no API token, no CSRF).
+OWN_CREDENTIAL_PREFIXES = ("/whip/", "/join/")
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
     now = st.clock()
     header = request.headers.get("Authorization")
     new_anon: str | None = None
-    if header is not None and not request.path.startswith(CSRF_EXEMPT_PREFIXES):
+    if header is not None and not request.path.startswith(OWN_CREDENTIAL_PREFIXES):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(401, "invalid_token", "Authorization must be 'Bearer <token>'")
@@ -109,7 +109,7 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
         # gets the API's 401 ("no credentials"); forms (login, language) keep their check.
         if (
             request.method in UNSAFE_METHODS
-            and not request.path.startswith(CSRF_EXEMPT_PREFIXES)
+            and not request.path.startswith(OWN_CREDENTIAL_PREFIXES)
             and (PRINCIPAL in request or not request.path.startswith("/api/"))
         ):
             await _check_csrf(request)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -13,7 +13,7 @@ from aiohttp import web
 from schedules.errors import Conflict, NotFound, ValidationError
 from schedules.lifecycle import Action, allowed_actions
 from schedules.model import LAYOUTS, Booking, BookingStatus, PartnerAnswer, Role, Studio
-from schedules.timeutil import known_zone
+from schedules.timeutil import known_zone, rfc3339
 from web import i18n
 from web.api import actor_of
 from web.auth import (
@@ -28,6 +28,7 @@ from web.errors import ApiError
 from web.forms import BookingForm, merge_errors
 from web.joinlinks import JoinState, calendar_token, join_path, join_state, token_matches, window
 from web.links import base_url
+from web.live import ice_servers
 from web.permissions import can_answer, can_book, can_see, studio_scope, visible_join_studios
 from web.security import DUMMY_HASH, verify_password
 from web.state import state
@@ -533,6 +534,48 @@ async def join_page(request: web.Request) -> web.Response:
     now = state(request).clock()
     s = join_state(booking, now, st.settings.join_grace_minutes)
     status = {JoinState.OPEN: 200, JoinState.NOT_YET: 200}.get(s, 410)
+    w = window(booking, st.settings.join_grace_minutes)
+    token = request.query.get("token", "")
+    ids = f"{quote(booking.id)}/{quote(studio_id)}"
+    console = {
+        "booking": booking.id,
+        "studio": studio_id,
+        "title": booking.title,
+        "session_url": f"/join/{ids}/session?{urlencode({'token': token})}",
+        "leave_url": f"/join/{ids}/session/{{session}}?{urlencode({'token': token})}",
+        "on_air_at": rfc3339(booking.starts_at),
+        "off_air_at": rfc3339(booking.ends_at),
+        "closes_at": rfc3339(w.valid_until),
+        "ice_servers": [
+            {
+                k: v
+                for k, v in (
+                    ("urls", i.urls),
+                    ("username", i.username),
+                    ("credential", i.credential),
+                )
+                if v
+            }
+            for i in ice_servers(st.settings)
+        ],
+        "quality": {"width": 1280, "height": 720, "fps": 30, "max_kbps": 2500},
+        "partners": [
+            {
+                "id": sid,
+                "name": studios[sid].name,
+                "city": studios[sid].city,
+                "timezone": studios[sid].timezone,
+            }
+            for sid in booking.studio_ids
+            if sid != studio_id and sid in studios
+        ],
+        "self": {
+            "id": studio_id,
+            "name": studios[studio_id].name,
+            "city": studios[studio_id].city,
+            "timezone": studios[studio_id].timezone,
+        },
+    }
     return render(
         request,
         "join.html",
@@ -541,6 +584,7 @@ async def join_page(request: web.Request) -> web.Response:
         studio=studios[studio_id],
         studios=studios,
         state=s.value,
-        window=window(booking, st.settings.join_grace_minutes),
+        window=w,
         now=now,
+        console=console,
     )

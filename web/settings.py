@@ -74,6 +74,25 @@ SETTINGS: tuple[Setting, ...] = (
         "Minutes after a booking's end during which its join links still work.",
     ),
     Setting(
+        "ice_servers",
+        "",
+        "TELEBRIDGE_ICE_SERVERS",
+        "Comma-separated STUN/TURN URLs for every peer connection (server and consoles), e.g. "
+        "`stun:stun.example.org:3478,turn:turn.example.org:3478`; empty on a LAN or loopback.",
+    ),
+    Setting(
+        "turn_username",
+        "",
+        "TELEBRIDGE_TURN_USERNAME",
+        "User name for the TURN URLs above.",
+    ),
+    Setting(
+        "turn_password",
+        "",
+        "TELEBRIDGE_TURN_PASSWORD",
+        "Password for the TURN URLs above.",
+    ),
+    Setting(
         "trust_proxy",
         "false",
         "TELEBRIDGE_TRUST_PROXY",
@@ -104,6 +123,9 @@ class Settings:
     login_attempts: int = 5
     login_window_seconds: int = 300
     join_grace_minutes: int = 10
+    ice_servers: str = ""
+    turn_username: str = ""
+    turn_password: str = ""
     trust_proxy: str = "false"
     secure_cookies: str = "auto"
 
@@ -119,6 +141,11 @@ class Settings:
                 raw = overrides[row.name]
             values[row.name] = _typed(row, types[row.name], raw)
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def ice_server_urls(self) -> list[str]:
+        """The STUN/TURN URLs in force."""
+        return [u.strip() for u in self.ice_servers.split(",") if u.strip()]
 
     @property
     def database(self) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from schedules.accounts import Accounts
 from schedules.service import BookingService, Clock
 from web.i18n import Catalogs
+from web.live import LiveRooms
 from web.ratelimit import FailureLimiter
 from web.security import Signer
 from web.settings import Settings
@@ -29,6 +30,7 @@ class AppState:
     templates: jinja2.Environment
     catalogs: Catalogs
     clock: Clock
+    live: LiveRooms
 
 
 STATE = web.AppKey("state", AppState)

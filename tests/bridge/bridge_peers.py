@@ -109,8 +109,9 @@ class StudioClient:
     async def join(self, room: Room) -> list[object]:
         """Offer, get the room's answer, and map received tracks to partner studios."""
         await self.pc.setLocalDescription(await self.pc.createOffer())
-        answer, slots = await room.connect(self.studio_id, self.pc.localDescription.sdp)
-        await self.pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+        joined = await room.connect(self.studio_id, self.pc.localDescription.sdp)
+        slots = joined.slots
+        await self.pc.setRemoteDescription(RTCSessionDescription(joined.answer_sdp, "answer"))
         by_mid = {t.mid: t for t in self.pc.getTransceivers()}
         for info in slots:
             if info.video_mid:

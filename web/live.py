@@ -1,0 +1,167 @@
+"""The autopilot and the open rooms: bookings become live rooms at line-check start.
+
+`web` is the composition root: it turns a booking into a plain `RoomSpec`, hands it to `bridge`,
+and records what the bridge reports. The autopilot opens a room at setup start, puts the booking
+on air at its start, and closes the room when the join window ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from bridge.room import Room
+from bridge.spec import IceServer, QualityProfile, RoomEvent, RoomSpec, StudioSpec
+from schedules.errors import ScheduleError
+from schedules.model import BLOCKING_STATUSES, Booking, BookingStatus, Studio
+from schedules.service import BookingService, Clock
+from web.joinlinks import window
+from web.settings import Settings
+
+log = logging.getLogger("telebridge.web.live")
+
+AUTOPILOT_INTERVAL = 1.0
+EVENTS_KEPT = 500
+
+
+def ice_servers(settings: Settings) -> tuple[IceServer, ...]:
+    """The STUN/TURN servers from the settings (TURN ones with the configured credentials)."""
+    out = []
+    for url in settings.ice_server_urls:
+        if url.startswith(("turn:", "turns:")):
+            out.append(
+                IceServer(url, settings.turn_username or None, settings.turn_password or None)
+            )
+        else:
+            out.append(IceServer(url))
+    return tuple(out)
+
+
+def room_spec(
+    booking: Booking,
+    studios: dict[str, Studio],
+    grace_minutes: int,
+    ice_servers: tuple[IceServer, ...] = (),
+) -> RoomSpec:
+    """The plain description of a booking's room."""
+    w = window(booking, grace_minutes)
+    return RoomSpec(
+        booking_id=booking.id,
+        title=booking.title,
+        studios=tuple(
+            StudioSpec(sid, studios[sid].name if sid in studios else sid)
+            for sid in booking.studio_ids
+        ),
+        opens_at=w.valid_from,
+        on_air_at=booking.starts_at,
+        off_air_at=booking.ends_at,
+        closes_at=w.valid_until,
+        quality=QualityProfile(),
+        ice_servers=ice_servers,
+    )
+
+
+class LiveRooms:
+    """The rooms that are open now, kept in step with the bookings by the autopilot."""
+
+    def __init__(
+        self,
+        bookings: BookingService,
+        grace_minutes: int,
+        clock: Clock,
+        ice_servers: tuple[IceServer, ...] = (),
+        on_event: Callable[[RoomEvent], None] | None = None,
+    ) -> None:
+        self.bookings = bookings
+        self.grace_minutes = grace_minutes
+        self.clock = clock
+        self.ice_servers = ice_servers
+        self.rooms: dict[str, Room] = {}
+        self.events: list[RoomEvent] = []
+        self._on_event = on_event
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    def _record(self, event: RoomEvent) -> None:
+        self.events.append(event)
+        del self.events[:-EVENTS_KEPT]
+        if self._on_event is not None:
+            self._on_event(event)
+
+    def start(self) -> None:
+        """Run the autopilot in the background."""
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+
+    async def stop(self) -> None:
+        """Stop the autopilot and close every room."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for booking_id in list(self.rooms):
+            await self._close(booking_id)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception:  # the autopilot must outlive a bad tick (a database hiccup)
+                log.exception("autopilot tick failed")
+            await asyncio.sleep(AUTOPILOT_INTERVAL)
+
+    async def tick(self) -> None:
+        """Open, put on air, take off air and close rooms as the bookings say, now."""
+        now = self.clock()
+        grace = timedelta(minutes=self.grace_minutes)
+        current = await self.bookings.search(
+            start=now - grace, end=now + timedelta(seconds=1), statuses=list(BLOCKING_STATUSES)
+        )
+        due = {b.id: b for b in current if b.busy_from <= now < b.ends_at + grace}
+        for booking in due.values():
+            await self._advance(booking, now)
+            if booking.id not in self.rooms:
+                await self.open(booking)
+        for booking_id in [b for b in self.rooms if b not in due]:
+            await self._close(booking_id)
+            with contextlib.suppress(ScheduleError):
+                b = await self.bookings.get(booking_id)
+                await self._advance(b, now)
+
+    async def _advance(self, booking: Booking, now: datetime) -> None:
+        try:
+            if booking.status is BookingStatus.CONFIRMED and booking.starts_at <= now:
+                booking = await self.bookings.go_live(booking.id, "autopilot")
+            if booking.status is BookingStatus.LIVE and now >= booking.ends_at:
+                await self.bookings.complete(booking.id, "autopilot")
+        except ScheduleError as exc:  # changed under us (cancelled meanwhile): next tick sees it
+            log.info("autopilot left booking %s as it is: %s", booking.id, exc)
+
+    async def open(self, booking: Booking) -> Room:
+        """Open the booking's room now (idempotent)."""
+        async with self._lock:
+            room = self.rooms.get(booking.id)
+            if room is None or room.closed:
+                studios = await self.bookings.studios_by_id(booking.studio_ids)
+                spec = room_spec(booking, studios, self.grace_minutes, self.ice_servers)
+                room = Room(spec, on_event=self._record)
+                self.rooms[booking.id] = room
+                log.info(
+                    "room opened booking=%s studios=%s", booking.id, ",".join(booking.studio_ids)
+                )
+            return room
+
+    async def _close(self, booking_id: str) -> None:
+        room = self.rooms.pop(booking_id, None)
+        if room is not None:
+            await room.close()
+            log.info("room closed booking=%s", booking_id)
+
+    def get(self, booking_id: str) -> Room | None:
+        """The open room of a booking, if any."""
+        room = self.rooms.get(booking_id)
+        return room if room is not None and not room.closed else None

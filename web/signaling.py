@@ -1,0 +1,140 @@
+"""How studios connect: the console's session offer and WHIP ingest (RFC 9725).
+
+Both use the studio's join token as their only credential and work only inside the booking's
+join window; the room and the other studios are untouched by anything refused here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+
+from bridge.errors import BadOffer, RoomClosed, UnknownStudio
+from bridge.room import Joined, Room
+from schedules.model import Booking
+from web.api import read_json
+from web.errors import ApiError
+from web.joinlinks import JoinState, join_state, token_matches, window
+from web.state import state
+
+routes = web.RouteTableDef()
+IDS = r"{booking_id:[A-Za-z0-9_-]{1,40}}/{studio_id:[a-z0-9-]{1,63}}"
+SDP_TYPE = "application/sdp"
+
+
+async def open_room(request: web.Request, token: str | None) -> tuple[Booking, Room]:
+    """The booking and its open room, when `token` is this studio's join token right now."""
+    st = state(request)
+    booking_id = request.match_info["booking_id"]
+    studio_id = request.match_info["studio_id"]
+    if not token_matches(st.signer, token, booking_id, studio_id):
+        raise ApiError(403, "invalid_link", "This join link is not valid")
+    booking = await st.bookings.get(booking_id)
+    if studio_id not in booking.studio_ids:
+        raise ApiError(403, "invalid_link", "This join link is not valid")
+    grace = st.settings.join_grace_minutes
+    s = join_state(booking, st.clock(), grace)
+    if s is JoinState.NOT_YET:
+        opens = window(booking, grace).valid_from.strftime("%Y-%m-%d %H:%M UTC")
+        raise ApiError(403, "not_open_yet", f"This link opens for the line check at {opens}")
+    if s is JoinState.CLOSED:
+        raise ApiError(403, "link_closed", "This link has closed")
+    if s is JoinState.CANCELLED:
+        raise ApiError(403, "link_closed", "This telebridge was cancelled or declined")
+    # The autopilot opens rooms once a second; a studio that comes in first opens it now.
+    return booking, await st.live.open(booking)
+
+
+async def connect(room: Room, studio_id: str, sdp: str) -> Joined:
+    """Hand the offer to the room; bridge errors become 4xx with their message."""
+    try:
+        return await room.connect(studio_id, sdp)
+    except BadOffer as exc:
+        raise ApiError(400, "bad_offer", str(exc)) from None
+    except UnknownStudio as exc:
+        raise ApiError(403, "invalid_link", str(exc)) from None
+    except RoomClosed as exc:
+        raise ApiError(409, "room_closed", str(exc)) from None
+
+
+@routes.post(f"/join/{IDS}/session")
+async def console_session(request: web.Request) -> web.Response:
+    """The console's offer: `{"sdp"}` in, `{"sdp", "session", "slots"}` out."""
+    body = await read_json(request)
+    if not isinstance(body, dict) or not isinstance(body.get("sdp"), str):
+        raise ApiError(422, "invalid", "sdp: is required", {"sdp": "is required"})
+    _booking, room = await open_room(request, request.query.get("token"))
+    joined = await connect(room, request.match_info["studio_id"], body["sdp"])
+    slots: list[dict[str, Any]] = [
+        {"studio": s.studio_id, "video_mid": s.video_mid, "audio_mid": s.audio_mid}
+        for s in joined.slots
+    ]
+    return web.json_response(
+        {"type": "answer", "sdp": joined.answer_sdp, "session": joined.session_id, "slots": slots}
+    )
+
+
+def _bearer(request: web.Request) -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+@routes.post(f"/whip/{IDS}")
+async def whip_publish(request: web.Request) -> web.Response:
+    """WHIP ingest: an encoder (OBS, GStreamer) becomes the studio's source."""
+    token = _bearer(request)
+    if token is None:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "Send the studio's join token as a Bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if request.content_type != SDP_TYPE:
+        raise ApiError(415, "unsupported_media_type", f"The offer must be {SDP_TYPE}")
+    raw = await request.read()
+    try:
+        sdp = raw.decode()
+    except UnicodeDecodeError:
+        raise ApiError(400, "bad_offer", "The offer is not UTF-8 text") from None
+    booking, room = await open_room(request, token)
+    studio_id = request.match_info["studio_id"]
+    joined = await connect(room, studio_id, sdp)
+    location = f"/whip/{quote(booking.id)}/{quote(studio_id)}/{joined.session_id}"
+    return web.Response(
+        status=201,
+        body=joined.answer_sdp.encode(),
+        content_type=SDP_TYPE,
+        headers={"Location": location, "ETag": f'"{joined.session_id}"'},
+    )
+
+
+@routes.delete(f"/whip/{IDS}/{{session_id:[0-9a-f]{{16}}}}")
+async def whip_end(request: web.Request) -> web.Response:
+    """End a WHIP session (the encoder stops)."""
+    token = _bearer(request)
+    st = state(request)
+    booking_id = request.match_info["booking_id"]
+    studio_id = request.match_info["studio_id"]
+    if not token_matches(st.signer, token, booking_id, studio_id):
+        raise ApiError(403, "invalid_link", "This join token is not valid")
+    room = st.live.get(booking_id)
+    if room is None or not await room.disconnect(studio_id, request.match_info["session_id"]):
+        raise ApiError(404, "not_found", "No such WHIP session")
+    return web.Response(status=200)
+
+
+@routes.delete(f"/join/{IDS}/session/{{session_id:[0-9a-f]{{16}}}}")
+async def console_leave(request: web.Request) -> web.Response:
+    """The console's Leave: end this connection at once (the partners see the studio go)."""
+    st = state(request)
+    booking_id = request.match_info["booking_id"]
+    studio_id = request.match_info["studio_id"]
+    if not token_matches(st.signer, request.query.get("token"), booking_id, studio_id):
+        raise ApiError(403, "invalid_link", "This join link is not valid")
+    room = st.live.get(booking_id)
+    if room is None or not await room.disconnect(studio_id, request.match_info["session_id"]):
+        raise ApiError(404, "not_found", "No such session")
+    return web.Response(status=204)

@@ -1,0 +1,369 @@
+// The studio console: camera and microphone, one send-receive connection to the bridge,
+// each partner's picture and sound, tally and countdown, link quality, and reconnection.
+
+const data = JSON.parse(document.getElementById("console-data").textContent);
+const root = document.getElementById("console");
+const preview = document.getElementById("preview");
+const meter = document.getElementById("meter");
+const cameraSelect = document.getElementById("camera");
+const micSelect = document.getElementById("microphone");
+const joinButton = document.getElementById("join");
+const leaveButton = document.getElementById("leave");
+const quality = document.getElementById("quality");
+const qualityText = document.getElementById("quality-text");
+const sending = document.getElementById("sending");
+const errorBox = document.getElementById("console-error");
+const tally = document.getElementById("tally");
+const countdown = document.getElementById("countdown");
+
+// Remembered for this tab, so that a reload brings the studio straight back into the bridge.
+const JOINED_KEY = `telebridge:joined:${data.booking}:${data.studio}`;
+const RECONNECT_DELAY_MS = 1000;
+const ICE_GATHER_TIMEOUT_MS = 3000;
+const LOST_AFTER_MS = 3000;
+
+const state = {
+  stream: null,
+  pc: null,
+  session: null,
+  wantJoined: false,
+  reconnectTimer: null,
+  stats: { partners: {}, outbound: null, link: "idle" },
+  lastInbound: {},
+};
+window.telebridge = state; // for master control tooling and the browser tests
+
+function showError(message) {
+  errorBox.textContent = message;
+  errorBox.hidden = !message;
+}
+
+function setQuality(level) {
+  state.stats.link = level;
+  quality.dataset.quality = level;
+  qualityText.textContent = qualityText.dataset[`text${level[0].toUpperCase()}${level.slice(1)}`];
+}
+
+// --- camera, microphone, level meter ---------------------------------------------------
+
+async function listDevices() {
+  const devices = await navigator.mediaDevices.enumerateDevices();
+  for (const [select, kind] of [[cameraSelect, "videoinput"], [micSelect, "audioinput"]]) {
+    const current = select.value;
+    select.replaceChildren(
+      ...devices
+        .filter((d) => d.kind === kind)
+        .map((d, i) => new Option(d.label || `${kind} ${i + 1}`, d.deviceId)),
+    );
+    if (current) select.value = current;
+  }
+}
+
+async function openDevices() {
+  const q = data.quality;
+  const constraints = {
+    video: {
+      width: { ideal: q.width },
+      height: { ideal: q.height },
+      frameRate: { ideal: q.fps },
+      ...(cameraSelect.value ? { deviceId: { exact: cameraSelect.value } } : {}),
+    },
+    audio: {
+      echoCancellation: true,
+      noiseSuppression: false,
+      autoGainControl: false,
+      ...(micSelect.value ? { deviceId: { exact: micSelect.value } } : {}),
+    },
+  };
+  const stream = await navigator.mediaDevices.getUserMedia(constraints);
+  const [video] = stream.getVideoTracks();
+  if (video) video.contentHint = "detail"; // keep the resolution; broadcast wants sharpness
+  if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
+  state.stream = stream;
+  preview.srcObject = stream;
+  startMeter(stream);
+  if (state.pc) {
+    // Switch devices live without renegotiating.
+    for (const sender of state.pc.getSenders()) {
+      const track = stream.getTracks().find((t) => sender.track && t.kind === sender.track.kind);
+      if (track) await sender.replaceTrack(track);
+    }
+  }
+}
+
+let meterContext = null;
+function startMeter(stream) {
+  if (!stream.getAudioTracks().length) return;
+  if (meterContext) meterContext.close();
+  meterContext = new AudioContext();
+  const analyser = meterContext.createAnalyser();
+  analyser.fftSize = 1024;
+  meterContext.createMediaStreamSource(stream).connect(analyser);
+  const samples = new Float32Array(analyser.fftSize);
+  const draw = () => {
+    analyser.getFloatTimeDomainData(samples);
+    let peak = 0;
+    for (const s of samples) peak = Math.max(peak, Math.abs(s));
+    const dbfs = 20 * Math.log10(peak || 1e-6);
+    const pct = Math.max(0, Math.min(100, ((dbfs + 60) / 60) * 100));
+    meter.style.width = `${pct}%`;
+    meter.dataset.level = dbfs > -6 ? "hot" : dbfs > -20 ? "ok" : "low";
+    requestAnimationFrame(draw);
+  };
+  draw();
+}
+
+// --- the connection --------------------------------------------------------------------
+
+function waitForIceGathering(pc) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      if (pc.iceGatheringState === "complete") {
+        pc.removeEventListener("icegatheringstatechange", done);
+        resolve();
+      }
+    };
+    pc.addEventListener("icegatheringstatechange", done);
+    setTimeout(resolve, ICE_GATHER_TIMEOUT_MS); // send what we have; the bridge has host candidates
+  });
+}
+
+async function connect() {
+  clearTimeout(state.reconnectTimer);
+  if (!state.stream) await openDevices();
+  const pc = new RTCPeerConnection({ iceServers: data.ice_servers, bundlePolicy: "max-bundle" });
+  const q = data.quality;
+  const [video] = state.stream.getVideoTracks();
+  const [audio] = state.stream.getAudioTracks();
+  if (video) {
+    const t = pc.addTransceiver(video, {
+      direction: "sendonly",
+      streams: [state.stream],
+      sendEncodings: [{ maxBitrate: q.max_kbps * 1000, maxFramerate: q.fps }],
+    });
+    const params = t.sender.getParameters();
+    params.degradationPreference = "maintain-resolution";
+    t.sender.setParameters(params).catch(() => {});
+  }
+  if (audio) pc.addTransceiver(audio, { direction: "sendonly", streams: [state.stream] });
+  for (const _ of data.partners) {
+    pc.addTransceiver("video", { direction: "recvonly" });
+    pc.addTransceiver("audio", { direction: "recvonly" });
+  }
+  state.pc = pc;
+  setQuality("connecting");
+  pc.addEventListener("connectionstatechange", () => {
+    if (state.pc !== pc) return;
+    if (pc.connectionState === "connected") setQuality("good");
+    if (["failed", "disconnected", "closed"].includes(pc.connectionState) && state.wantJoined) {
+      setQuality("lost");
+      scheduleReconnect();
+    }
+  });
+  await pc.setLocalDescription(await pc.createOffer());
+  await waitForIceGathering(pc);
+  let response;
+  try {
+    response = await fetch(data.session_url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ sdp: pc.localDescription.sdp }),
+    });
+  } catch (err) {
+    pc.close();
+    setQuality("lost");
+    scheduleReconnect();
+    return;
+  }
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    pc.close();
+    state.pc = null;
+    showError(body.error ? body.error.message : `HTTP ${response.status}`);
+    if (response.status >= 500 || response.status === 409) scheduleReconnect();
+    else stopWanting();
+    return;
+  }
+  showError("");
+  state.session = body.session;
+  await pc.setRemoteDescription({ type: "answer", sdp: body.sdp });
+  const byMid = new Map(pc.getTransceivers().map((t) => [t.mid, t]));
+  for (const slot of body.slots) {
+    const tile = document.querySelector(`.tile[data-partner="${slot.studio}"]`);
+    if (!tile) continue;
+    const tracks = [slot.video_mid, slot.audio_mid]
+      .map((mid) => byMid.get(mid))
+      .filter(Boolean)
+      .map((t) => t.receiver.track);
+    const videoEl = tile.querySelector("video");
+    videoEl.srcObject = new MediaStream(tracks);
+    videoEl.play().catch(() => {});
+    tile.dataset.videoMid = slot.video_mid || "";
+    tile.dataset.audioMid = slot.audio_mid || "";
+  }
+  root.dataset.state = "joined";
+}
+
+function scheduleReconnect() {
+  clearTimeout(state.reconnectTimer);
+  if (!state.wantJoined) return;
+  state.reconnectTimer = setTimeout(async () => {
+    if (!state.wantJoined) return;
+    const old = state.pc;
+    state.pc = null;
+    if (old) old.close();
+    try {
+      await connect();
+    } catch (err) {
+      scheduleReconnect();
+    }
+  }, RECONNECT_DELAY_MS);
+}
+
+function stopWanting() {
+  state.wantJoined = false;
+  sessionStorage.removeItem(JOINED_KEY);
+  joinButton.disabled = false;
+  leaveButton.disabled = true;
+  root.dataset.state = "idle";
+}
+
+async function join() {
+  state.wantJoined = true;
+  sessionStorage.setItem(JOINED_KEY, "1");
+  joinButton.disabled = true;
+  leaveButton.disabled = false;
+  try {
+    await connect();
+  } catch (err) {
+    showError(String(err));
+    scheduleReconnect();
+  }
+}
+
+async function leave() {
+  const { pc, session } = state;
+  stopWanting();
+  state.pc = null;
+  if (pc) pc.close();
+  if (session) {
+    fetch(data.leave_url.replace("{session}", session), { method: "DELETE" }).catch(() => {});
+  }
+  setQuality("idle");
+}
+
+// --- statistics, link quality, partner tiles -------------------------------------------
+
+async function pollStats() {
+  const pc = state.pc;
+  if (!pc) return;
+  const report = await pc.getStats();
+  const byMid = {};
+  let remoteLoss = null;
+  let rtt = null;
+  for (const s of report.values()) {
+    if (s.type === "inbound-rtp" && s.mid) byMid[s.mid] = s;
+    if (s.type === "outbound-rtp" && s.kind === "video") {
+      state.stats.outbound = {
+        width: s.frameWidth,
+        height: s.frameHeight,
+        fps: s.framesPerSecond,
+        targetBitrate: s.targetBitrate,
+      };
+    }
+    if (s.type === "remote-inbound-rtp" && s.kind === "video") {
+      remoteLoss = s.fractionLost;
+      rtt = s.roundTripTime;
+    }
+    if (s.type === "candidate-pair" && s.nominated && s.currentRoundTripTime != null) {
+      rtt = s.currentRoundTripTime;
+    }
+  }
+  const now = Date.now();
+  let anyLive = false;
+  for (const tile of document.querySelectorAll(".tile")) {
+    const v = byMid[tile.dataset.videoMid];
+    const a = byMid[tile.dataset.audioMid];
+    const id = tile.dataset.partner;
+    const bytes = (v ? v.bytesReceived : 0) + (a ? a.bytesReceived : 0);
+    const last = state.lastInbound[id] || { bytes: 0, at: 0 };
+    if (bytes > last.bytes) state.lastInbound[id] = { bytes, at: now };
+    const fresh = now - (state.lastInbound[id] || { at: 0 }).at < LOST_AFTER_MS;
+    const status = fresh ? "live" : last.at ? "lost" : "waiting";
+    anyLive ||= fresh;
+    tile.dataset.status = status;
+    const label = tile.querySelector(".tile-status");
+    label.textContent = label.dataset[`text${status[0].toUpperCase()}${status.slice(1)}`];
+    const kbps = v && last.prevVideoBytes != null
+      ? Math.round(((v.bytesReceived - last.prevVideoBytes) * 8) / 1000)
+      : null;
+    state.lastInbound[id].prevVideoBytes = v ? v.bytesReceived : null;
+    state.stats.partners[id] = {
+      width: v ? v.frameWidth : undefined,
+      height: v ? v.frameHeight : undefined,
+      fps: v ? v.framesPerSecond : undefined,
+      audioBytes: a ? a.bytesReceived : 0,
+      kbps,
+      status,
+    };
+    tile.querySelector(".tile-stats").textContent =
+      v && v.frameWidth ? `${v.frameWidth}×${v.frameHeight} · ${Math.round(v.framesPerSecond || 0)} fps${kbps != null ? ` · ${kbps} kb/s` : ""}` : "";
+  }
+  const out = state.stats.outbound;
+  if (out && out.width) {
+    sending.textContent = `→ ${out.width}×${out.height} · ${Math.round(out.fps || 0)} fps · ${Math.round((out.targetBitrate || 0) / 1000)} kb/s`;
+  }
+  if (pc.connectionState === "connected") {
+    const lossPct = remoteLoss != null ? remoteLoss * 100 : 0;
+    const rttMs = rtt != null ? rtt * 1000 : 0;
+    const degraded = lossPct > 2 || rttMs > 300 || (data.partners.length && !anyLive);
+    setQuality(degraded ? (lossPct > 10 ? "lost" : "degraded") : "good");
+  }
+}
+
+// --- clocks, countdown, tally ----------------------------------------------------------
+
+const onAir = new Date(data.on_air_at).getTime();
+const offAir = new Date(data.off_air_at).getTime();
+
+function formatLeft(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${pad(Math.floor(s / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+}
+
+function tick() {
+  const now = Date.now();
+  const phase = now < onAir ? "standby" : now < offAir ? "onair" : "off";
+  tally.dataset.tally = phase;
+  document.body.classList.toggle("is-on-air", phase === "onair");
+  const label = tally.querySelector(".tally-label");
+  label.textContent = label.dataset[`label${phase === "onair" ? "Onair" : phase === "off" ? "Off" : "Standby"}`];
+  countdown.textContent = phase === "standby" ? `−${formatLeft(onAir - now)}` : phase === "onair" ? formatLeft(offAir - now) : "";
+  for (const el of document.querySelectorAll("[data-zone]")) {
+    const time = new Date(now).toLocaleTimeString([], { timeZone: el.dataset.zone, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+    const target = el.querySelector(".clock-time") || el;
+    target.textContent = time;
+  }
+}
+
+// --- start -----------------------------------------------------------------------------
+
+joinButton.addEventListener("click", join);
+leaveButton.addEventListener("click", leave);
+cameraSelect.addEventListener("change", () => openDevices().catch((e) => showError(String(e))));
+micSelect.addEventListener("change", () => openDevices().catch((e) => showError(String(e))));
+setInterval(tick, 250);
+setInterval(() => pollStats().catch(() => {}), 1000);
+tick();
+
+(async () => {
+  try {
+    await openDevices();
+    await listDevices();
+  } catch (err) {
+    showError(`Camera or microphone unavailable: ${err.message || err}`);
+  }
+  if (sessionStorage.getItem(JOINED_KEY) === "1") join();
+})();
