@@ -17,7 +17,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
-    "--use-fake-device-for-media-stream",
+    "--use-fake-device-for-media-stream=fps=30",
     "--use-fake-ui-for-media-stream",
     "--disable-gpu",
     "--disable-background-networking",

@@ -1,0 +1,135 @@
+"""WHIP ingest seen by a browser studio, and a three-studio bridge in Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import urllib.error
+import urllib.request
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from live_helpers import book, producer_token, sees, wait
+from synthetic_media import CameraTrack, ToneTrack
+
+pytestmark = pytest.mark.browser
+
+
+class WhipPublisher:
+    """An aiortc encoder publishing over WHIP (RFC 9725) from its own thread and loop."""
+
+    def __init__(self, endpoint: str, token: str) -> None:
+        self.endpoint, self.token = endpoint, token
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.location: str | None = None
+        self.pc: RTCPeerConnection | None = None
+
+    def _run(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
+
+    def publish(self) -> None:
+        self._run(self._publish())
+
+    async def _publish(self) -> None:
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.pc.addTransceiver(CameraTrack(90, 640, 360), direction="sendonly")
+        self.pc.addTransceiver(ToneTrack(660), direction="sendonly")
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        status, headers, answer = await asyncio.to_thread(
+            self._post, self.pc.localDescription.sdp.encode()
+        )
+        assert status == 201, answer
+        assert headers["Content-Type"].startswith("application/sdp")
+        self.location = headers["Location"]
+        await self.pc.setRemoteDescription(RTCSessionDescription(answer.decode(), "answer"))
+
+    def _post(self, body: bytes) -> tuple[int, Any, bytes]:
+        request = urllib.request.Request(
+            self.endpoint,
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/sdp", "Authorization": f"Bearer {self.token}"},
+        )
+        with urllib.request.urlopen(request, timeout=20) as r:
+            return r.status, r.headers, r.read()
+
+    def stop(self, base: str) -> int:
+        status = 0
+        if self.location:
+            request = urllib.request.Request(
+                base + self.location,
+                method="DELETE",
+                headers={"Authorization": f"Bearer {self.token}"},
+            )
+            with urllib.request.urlopen(request, timeout=10) as r:
+                status = r.status
+        if self.pc is not None:
+            self._run(self.pc.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        return status
+
+
+def test_an_encoder_publishing_over_whip_is_seen_by_a_browser_studio(
+    server: str, browser_context: Any, tmp_path: Path
+) -> None:
+    token = producer_token(tmp_path / "data")
+    links = book(server, token, ["trend", "dha"], timedelta(minutes=5))
+    parts = urlsplit(links["dha"])
+    join_token = parse_qs(parts.query)["token"][0]
+    booking_id, studio = parts.path.split("/")[2:4]
+    publisher = WhipPublisher(f"{server}/whip/{booking_id}/{studio}", join_token)
+
+    # Without the join token WHIP says who may publish, and nothing changes.
+    bare = urllib.request.Request(
+        f"{server}/whip/{booking_id}/{studio}",
+        data=b"v=0",
+        method="POST",
+        headers={"Content-Type": "application/sdp"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(bare, timeout=10)
+    assert refused.value.code == 401
+
+    page = browser_context.new_page()
+    page.goto(links["trend"])
+    page.click("#join")
+    try:
+        publisher.publish()
+        wait(page, sees("dha", 640, 360), 30)
+        assert publisher.stop(server) == 200
+        publisher = None
+        # The watchdog and the console both see the encoder go.
+        wait(page, "() => window.telebridge.stats.partners['dha'].status === 'lost'", 10)
+    finally:
+        if publisher is not None:
+            publisher.stop(server)
+
+
+def test_three_studios_each_see_both_partners(
+    server: str, browser_context: Any, tmp_path: Path
+) -> None:
+    token = producer_token(tmp_path / "data")
+    studios = ["trend", "qazcontent", "uza"]
+    links = book(server, token, studios, timedelta(minutes=5))
+    pages = {}
+    for studio in studios:
+        page = browser_context.new_page()
+        page.goto(links[studio])
+        page.click("#join")
+        pages[studio] = page
+    for studio, page in pages.items():
+        for partner in studios:
+            if partner != studio:
+                wait(page, sees(partner), 40)
+    pages["trend"].screenshot(
+        path=str(
+            Path(__file__).resolve().parents[2] / "test-artifacts" / "console-three-studios.png"
+        )
+    )
