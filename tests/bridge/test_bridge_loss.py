@@ -1,0 +1,408 @@
+"""Lost packets are repaired: NACK/RTX on both legs of the relay, PLI to the source, no stalls.
+
+The network here never loses anything (no netem in the test kernel), so loss is made in-process:
+on the wire out of the relay (after ForwardingSender.write has put the packet in aiortc's
+history), or on arrival at the relay (before the tap or aiortc sees the packet). aiortc's video
+jitter buffer holds every frame behind a missing packet until the packet comes, so without a
+working repair path the subscriber's picture freezes for seconds; these tests would notice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import struct
+import time
+from collections.abc import Awaitable, Callable
+
+import numpy as np
+import pytest
+from aiortc.codecs import is_rtx
+from aiortc.codecs.vpx import VpxPayloadDescriptor
+from aiortc.mediastreams import MediaStreamError
+from aiortc.rtp import RtpPacket, is_rtcp
+from bridge_peers import StudioClient
+
+import bridge.session
+from bridge import relay
+from bridge.relay import Feed, Slot
+from bridge.room import Room
+
+LOSS_EVERY = 15  # every 15th video packet is lost
+LOSS_WINDOW = 3.0  # seconds of loss
+MIN_FPS = 20.0  # the camera makes 30 fps; a stall behind one lost packet lasts seconds
+MAX_GAP = 0.5  # seconds between two decoded frames, at most
+FRAME_TIMEOUT = 10.0
+
+
+class FrameLog:
+    """Reads a received track all the time, noting when each decoded frame came out."""
+
+    def __init__(self, track: object) -> None:
+        self.track = track
+        self.times: list[float] = []
+        self.last: object = None
+        self._task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                frame = await self.track.recv()  # type: ignore[attr-defined]
+                self.times.append(time.monotonic())
+                self.last = frame
+
+    async def wait_for(self, frames: int, timeout: float = FRAME_TIMEOUT) -> None:
+        """Wait until `frames` more frames have been decoded."""
+        target = len(self.times) + frames
+        deadline = time.monotonic() + timeout
+        while len(self.times) < target:
+            assert time.monotonic() < deadline, f"fewer than {frames} frames in {timeout} s"
+            await asyncio.sleep(0.02)
+
+    def count(self, start: float, end: float) -> int:
+        return sum(1 for t in self.times if start <= t < end)
+
+    def max_gap(self, start: float, end: float) -> float:
+        """The longest time without a decoded frame between `start` and `end`."""
+        marks = [start, *(t for t in self.times if start <= t < end), end]
+        return max(b - a for a, b in zip(marks, marks[1:], strict=False))
+
+    def shade(self) -> float:
+        """The median brightness of the last frame (each test studio has its own shade)."""
+        return float(np.median(self.last.to_ndarray(format="rgb24")))  # type: ignore[attr-defined]
+
+    def assert_fluent(self, start: float, end: float, what: str) -> None:
+        frames, gap = self.count(start, end), self.max_gap(start, end)
+        seconds = end - start
+        assert frames >= MIN_FPS * seconds, f"{what}: {frames} frames in {seconds:.1f} s"
+        assert gap < MAX_GAP, f"{what}: no frame for {gap:.2f} s"
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+
+def _slot(room: Room, owner: str, shown: str, kind: str = "video") -> Slot:
+    """The slot on `owner`'s connection that shows `shown`."""
+    session = room.sessions[owner]
+    return next(s for s in session.slots if s.studio_id == shown and s.kind == kind)
+
+
+def _camera_sender(client: StudioClient) -> object:
+    return next(
+        t.sender for t in client.pc.getTransceivers() if t.sender.track and t.kind == "video"
+    )
+
+
+def _receiver(client: StudioClient, infos: list[object], shown: str) -> object:
+    """`client`'s receiver of the video slot that shows `shown`."""
+    mid = next(i.video_mid for i in infos if i.studio_id == shown)  # type: ignore[attr-defined]
+    return next(t.receiver for t in client.pc.getTransceivers() if t.mid == mid)
+
+
+def _rtp_header(data: bytes) -> tuple[int, int, int] | None:
+    """(payload type, sequence number, SSRC) of a plain RTP packet, None for RTCP."""
+    if is_rtcp(data) or len(data) < 12:
+        return None
+    return data[1] & 0x7F, struct.unpack_from("!H", data, 2)[0], struct.unpack_from("!I", data, 8)[0]
+
+
+def _is_keyframe_start(packet: RtpPacket) -> bool:
+    """Whether a VP8 packet starts a key frame (RFC 7741: S=1, PID=0, then P=0)."""
+    descriptor, data = VpxPayloadDescriptor.parse(packet.payload)
+    return bool(
+        descriptor.partition_start and descriptor.partition_id == 0 and data and not data[0] & 1
+    )
+
+
+async def _until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} (waited {timeout} s)"
+        await asyncio.sleep(0.02)
+
+
+def _spy(
+    calls: list[tuple[float, tuple[object, ...]]], original: Callable[..., Awaitable[None]]
+) -> Callable[..., Awaitable[None]]:
+    """An async spy that notes (time, args) and calls through."""
+
+    async def spy(*args: object) -> None:
+        calls.append((time.monotonic(), args))
+        await original(*args)
+
+    return spy
+
+
+async def test_loss_between_relay_and_subscriber_is_repaired_by_rtx(
+    room_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    room = room_factory("baku", "rome")
+    baku, rome = StudioClient("baku", 1, shade=40), StudioClient("rome", 1, shade=200)
+    log: FrameLog | None = None
+    try:
+        infos = await baku.join(room)
+        await rome.join(room)
+        log = FrameLog(baku.tracks["rome/video"])
+        await log.wait_for(10)
+
+        sender = _slot(room, "baku", "rome").sender.sender  # the relay's sender towards Baku
+        rtx_before = sender._RTCRtpSender__rtx_sequence_number
+        retransmitted: list[tuple[float, tuple[object, ...]]] = []
+        monkeypatch.setattr(sender, "_retransmit", _spy(retransmitted, sender._retransmit))
+
+        # The wire out of the relay loses every 15th packet of the slot's video stream; the
+        # packet has already gone through ForwardingSender.write, so it is in aiortc's history.
+        transport = sender.transport
+        send_rtp = transport._send_rtp
+        sent, dropped = [0], []
+        losing = [False]
+
+        async def lossy_send_rtp(data: bytes) -> None:
+            header = _rtp_header(data)
+            if losing[0] and header is not None and header[2] == sender._ssrc:
+                sent[0] += 1
+                if sent[0] % LOSS_EVERY == 0:
+                    dropped.append(header[1])
+                    return
+            await send_rtp(data)
+
+        monkeypatch.setattr(transport, "_send_rtp", lossy_send_rtp)
+
+        # What reaches Baku's receiver on the retransmission (RTX) SSRC.
+        receiver = _receiver(baku, infos, "rome")
+        rtx_arrived: list[int] = []
+        handle = receiver._handle_rtp_packet
+
+        async def counting_handle(packet: RtpPacket, arrival_time_ms: int) -> None:
+            if packet.ssrc == sender._rtx_ssrc:
+                rtx_arrived.append(packet.sequence_number)
+            await handle(packet, arrival_time_ms)
+
+        monkeypatch.setattr(receiver, "_handle_rtp_packet", counting_handle)
+
+        start = time.monotonic()
+        losing[0] = True
+        await asyncio.sleep(LOSS_WINDOW)
+        losing[0] = False
+        end = time.monotonic()
+        await log.wait_for(5)
+
+        assert len(dropped) >= 5, f"only {sent[0]} packets in {LOSS_WINDOW} s"
+        nacked = {args[0] for _t, args in retransmitted}
+        assert set(dropped) <= nacked, f"never NACKed: {sorted(set(dropped) - nacked)}"
+        rtx_sent = (sender._RTCRtpSender__rtx_sequence_number - rtx_before) % 65536
+        assert rtx_sent >= len(dropped)
+        assert len(rtx_arrived) >= len(dropped)
+        log.assert_fluent(start, end, "Baku's picture of Rome under 1/15 loss")
+        assert abs(log.shade() - 200) < 20
+    finally:
+        if log is not None:
+            await log.stop()
+        await baku.close()
+        await rome.close()
+
+
+async def test_loss_between_source_and_relay_is_nacked_upstream_and_repaired(
+    room_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    room = room_factory("baku", "rome")
+    baku, rome = StudioClient("baku", 1, shade=40), StudioClient("rome", 1, shade=200)
+    log: FrameLog | None = None
+    try:
+        infos = await baku.join(room)
+        await rome.join(room)
+        log = FrameLog(baku.tracks["rome/video"])
+        await log.wait_for(10)
+
+        receiver = room.sessions["rome"].receivers["video"]  # the relay's receiver of Rome
+        codecs = receiver._RTCRtpReceiver__codecs
+        nacks: list[tuple[float, tuple[object, ...]]] = []
+        monkeypatch.setattr(receiver, "_send_rtcp_nack", _spy(nacks, receiver._send_rtcp_nack))
+
+        forwarded: list[int] = []
+        slot = _slot(room, "baku", "rome")
+        offer = slot.offer
+
+        def noting_offer(packet: RtpPacket) -> None:
+            forwarded.append(packet.sequence_number)
+            offer(packet)
+
+        monkeypatch.setattr(slot, "offer", noting_offer)
+
+        # Every 15th media packet from Rome is lost before anything in the relay sees it
+        # (neither the tap nor aiortc); retransmissions (RTX) always get through.
+        hooked = receiver._handle_rtp_packet
+        arrived, dropped, rtx_arrived = [0], [], [0]
+        losing = [False]
+
+        async def lossy_handle(packet: RtpPacket, arrival_time_ms: int) -> None:
+            codec = codecs.get(packet.payload_type)
+            if codec is not None and is_rtx(codec):
+                rtx_arrived[0] += 1
+            elif losing[0] and codec is not None:
+                arrived[0] += 1
+                if arrived[0] % LOSS_EVERY == 0:
+                    dropped.append(packet.sequence_number)
+                    return
+            await hooked(packet, arrival_time_ms)
+
+        monkeypatch.setattr(receiver, "_handle_rtp_packet", lossy_handle)
+
+        start = time.monotonic()
+        losing[0] = True
+        await asyncio.sleep(LOSS_WINDOW)
+        losing[0] = False
+        end = time.monotonic()
+        await log.wait_for(5)
+
+        assert len(dropped) >= 5, f"only {arrived[0]} packets in {LOSS_WINDOW} s"
+        source_ssrc = _camera_sender(rome)._ssrc  # type: ignore[attr-defined]
+        nacked = {seq for _t, (ssrc, lost) in nacks if ssrc == source_ssrc for seq in lost}
+        assert set(dropped) <= nacked, f"never NACKed upstream: {sorted(set(dropped) - nacked)}"
+        assert rtx_arrived[0] >= len(dropped)
+        missing = set(dropped) - set(forwarded)
+        assert not missing, f"retransmissions not forwarded to Baku: {sorted(missing)}"
+        log.assert_fluent(start, end, "Baku's picture of Rome under 1/15 upstream loss")
+        assert abs(log.shade() - 200) < 20
+    finally:
+        if log is not None:
+            await log.stop()
+        await baku.close()
+        await rome.close()
+
+
+async def test_a_subscribers_picture_loss_reaches_the_source_throttled(
+    room_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    room = room_factory("baku", "rome")
+    baku, rome = StudioClient("baku", 1, shade=40), StudioClient("rome", 1, shade=200)
+    requests: list[tuple[float, tuple[object, ...]]] = []
+    monkeypatch.setattr(
+        bridge.session, "request_keyframe", _spy(requests, bridge.session.request_keyframe)
+    )
+    wanted: list[float] = []
+    want_keyframe = Feed.want_keyframe
+
+    def noting_want_keyframe(self: Feed) -> None:
+        if self.studio_id == "rome" and self.kind == "video":
+            wanted.append(time.monotonic())
+        want_keyframe(self)
+
+    monkeypatch.setattr(Feed, "want_keyframe", noting_want_keyframe)
+    camera = _camera_sender(rome)
+    keyframes_asked: list[float] = []
+    send_keyframe = camera._send_keyframe  # type: ignore[attr-defined]
+
+    def noting_send_keyframe() -> None:
+        keyframes_asked.append(time.monotonic())
+        send_keyframe()
+
+    monkeypatch.setattr(camera, "_send_keyframe", noting_send_keyframe)
+    log: FrameLog | None = None
+    try:
+        infos = await baku.join(room)
+        await rome.join(room)
+        log = FrameLog(baku.tracks["rome/video"])
+        await log.wait_for(10)
+        slot = _slot(room, "baku", "rome")
+        keyframes: list[float] = []
+        offer = slot.offer
+
+        def noting_offer(packet: RtpPacket) -> None:
+            if _is_keyframe_start(packet):
+                keyframes.append(time.monotonic())
+            offer(packet)
+
+        monkeypatch.setattr(slot, "offer", noting_offer)
+        # Baku's receiver of its Rome slot, and the SSRC the relay sends that slot with.
+        pli_from = _receiver(baku, infos, "rome")
+        media_ssrc = slot.sender.sender._ssrc
+
+        async def quiet() -> float:
+            """Wait until the relay has not asked Rome for a keyframe for over 0.5 s."""
+            await _until(
+                lambda: not requests or time.monotonic() - requests[-1][0] > 0.6,
+                3.0,
+                "the relay keeps asking Rome for keyframes",
+            )
+            return time.monotonic()
+
+        # One PLI from Baku: the relay asks Rome, Rome's encoder is told, a keyframe comes.
+        asked = await quiet()
+        await pli_from._send_rtcp_pli(media_ssrc)
+        await _until(lambda: any(t > asked for t in keyframes_asked), 2.0, "Rome was not asked")
+        source_ssrc = camera._ssrc  # type: ignore[attr-defined]
+        assert [args[1] for t, args in requests if t > asked] == [source_ssrc]
+        assert [t for t in wanted if t > asked]
+        await _until(lambda: any(t > asked for t in keyframes), 2.0, "no keyframe reached Baku")
+
+        # A burst of ten PLIs: at most two requests reach Rome within half a second.
+        burst = await quiet()
+        for _ in range(10):
+            await pli_from._send_rtcp_pli(media_ssrc)
+        await _until(lambda: len([t for t in wanted if t > burst]) >= 10, 2.0, "PLIs lost")
+        await asyncio.sleep(max(0.0, burst + 0.5 - time.monotonic()))
+        in_window = [t for t, _args in requests if burst < t <= burst + 0.5]
+        assert 1 <= len(in_window) <= 2, in_window
+        rome_told = [t for t in keyframes_asked if burst < t <= burst + 0.5]
+        assert 1 <= len(rome_told) <= 2, rome_told
+    finally:
+        if log is not None:
+            await log.stop()
+        await baku.close()
+        await rome.close()
+
+
+async def test_a_slow_subscriber_never_stalls_the_others(
+    room_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A queue of 512 packets takes several seconds to fill; a small one shows the same thing.
+    monkeypatch.setattr(relay, "SLOT_QUEUE_PACKETS", 32)
+    room = room_factory("baku", "istanbul", "astana")
+    clients = {
+        "baku": StudioClient("baku", 2, shade=30),
+        "istanbul": StudioClient("istanbul", 2, shade=120),
+        "astana": StudioClient("astana", 2, shade=220),
+    }
+    logs: list[FrameLog] = []
+    try:
+        for c in clients.values():
+            await c.join(room)
+        # Istanbul watches Astana (the same feed as Baku's slow slot); Baku watches Istanbul
+        # (another slot on the same slow connection).
+        istanbul_sees_astana = FrameLog(clients["istanbul"].tracks["astana/video"])
+        baku_sees_istanbul = FrameLog(clients["baku"].tracks["istanbul/video"])
+        logs += [istanbul_sees_astana, baku_sees_istanbul]
+        await istanbul_sees_astana.wait_for(10)
+        await baku_sees_istanbul.wait_for(10)
+
+        slow = _slot(room, "baku", "astana")
+        assert slow.queue.maxsize == 32
+        write = slow.sender.write
+
+        async def slow_write(packet: RtpPacket, sequence_number: int, timestamp: int) -> None:
+            await asyncio.sleep(0.2)
+            await write(packet, sequence_number, timestamp)
+
+        monkeypatch.setattr(slow.sender, "write", slow_write)
+        dropped_before = slow.counters.dropped
+        others = [s for s in room.sessions["istanbul"].slots + room.sessions["baku"].slots]
+        others_dropped = sum(s.counters.dropped for s in others if s is not slow)
+
+        start = time.monotonic()
+        await asyncio.sleep(LOSS_WINDOW)
+        end = time.monotonic()
+
+        assert slow.counters.dropped - dropped_before > 50
+        assert slow.queue.qsize() <= 32
+        assert sum(s.counters.dropped for s in others if s is not slow) == others_dropped
+        istanbul_sees_astana.assert_fluent(start, end, "Istanbul's picture of Astana")
+        baku_sees_istanbul.assert_fluent(start, end, "Baku's picture of Istanbul")
+        assert abs(istanbul_sees_astana.shade() - 220) < 20
+        assert abs(baku_sees_istanbul.shade() - 120) < 20
+    finally:
+        for log in logs:
+            await log.stop()
+        for c in clients.values():
+            await c.close()
