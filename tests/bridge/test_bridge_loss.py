@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import struct
 import time
 from collections.abc import Awaitable, Callable
@@ -51,12 +52,12 @@ class FrameLog:
                 self.times.append(time.monotonic())
                 self.last = frame
 
-    async def wait_for(self, frames: int, timeout: float = FRAME_TIMEOUT) -> None:
+    async def wait_for(self, frames: int, within: float = FRAME_TIMEOUT) -> None:
         """Wait until `frames` more frames have been decoded."""
         target = len(self.times) + frames
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while len(self.times) < target:
-            assert time.monotonic() < deadline, f"fewer than {frames} frames in {timeout} s"
+            assert time.monotonic() < deadline, f"fewer than {frames} frames in {within} s"
             await asyncio.sleep(0.02)
 
     def count(self, start: float, end: float) -> int:
@@ -65,7 +66,7 @@ class FrameLog:
     def max_gap(self, start: float, end: float) -> float:
         """The longest time without a decoded frame between `start` and `end`."""
         marks = [start, *(t for t in self.times if start <= t < end), end]
-        return max(b - a for a, b in zip(marks, marks[1:], strict=False))
+        return max(b - a for a, b in itertools.pairwise(marks))
 
     def shade(self) -> float:
         """The median brightness of the last frame (each test studio has its own shade)."""
@@ -104,7 +105,8 @@ def _rtp_header(data: bytes) -> tuple[int, int, int] | None:
     """(payload type, sequence number, SSRC) of a plain RTP packet, None for RTCP."""
     if is_rtcp(data) or len(data) < 12:
         return None
-    return data[1] & 0x7F, struct.unpack_from("!H", data, 2)[0], struct.unpack_from("!I", data, 8)[0]
+    _flags, marker_pt, seq, _ts, ssrc = struct.unpack_from("!BBHII", data)
+    return marker_pt & 0x7F, seq, ssrc
 
 
 def _is_keyframe_start(packet: RtpPacket) -> bool:
@@ -115,10 +117,10 @@ def _is_keyframe_start(packet: RtpPacket) -> bool:
     )
 
 
-async def _until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
+async def _until(condition: Callable[[], bool], within: float, what: str) -> None:
+    deadline = time.monotonic() + within
     while not condition():
-        assert time.monotonic() < deadline, f"{what} (waited {timeout} s)"
+        assert time.monotonic() < deadline, f"{what} (waited {within} s)"
         await asyncio.sleep(0.02)
 
 
@@ -186,16 +188,18 @@ async def test_loss_between_relay_and_subscriber_is_repaired_by_rtx(
         await asyncio.sleep(LOSS_WINDOW)
         losing[0] = False
         end = time.monotonic()
-        await log.wait_for(5)
 
         assert len(dropped) >= 5, f"only {sent[0]} packets in {LOSS_WINDOW} s"
-        nacked = {args[0] for _t, args in retransmitted}
-        assert set(dropped) <= nacked, f"never NACKed: {sorted(set(dropped) - nacked)}"
-        rtx_sent = (sender._RTCRtpSender__rtx_sequence_number - rtx_before) % 65536
-        assert rtx_sent >= len(dropped)
-        assert len(rtx_arrived) >= len(dropped)
         log.assert_fluent(start, end, "Baku's picture of Rome under 1/15 loss")
         assert abs(log.shade() - 200) < 20
+
+        def nacked() -> set[object]:
+            return {args[0] for _t, args in retransmitted}
+
+        await _until(lambda: set(dropped) <= nacked(), 1.0, "lost packets never NACKed")
+        rtx_sent = (sender._RTCRtpSender__rtx_sequence_number - rtx_before) % 65536
+        assert rtx_sent >= len(dropped), "the relay did not retransmit as RTX"
+        await _until(lambda: len(rtx_arrived) >= len(dropped), 1.0, "RTX never reached Baku")
     finally:
         if log is not None:
             await log.stop()
@@ -210,7 +214,7 @@ async def test_loss_between_source_and_relay_is_nacked_upstream_and_repaired(
     baku, rome = StudioClient("baku", 1, shade=40), StudioClient("rome", 1, shade=200)
     log: FrameLog | None = None
     try:
-        infos = await baku.join(room)
+        await baku.join(room)
         await rome.join(room)
         log = FrameLog(baku.tracks["rome/video"])
         await log.wait_for(10)
@@ -254,17 +258,18 @@ async def test_loss_between_source_and_relay_is_nacked_upstream_and_repaired(
         await asyncio.sleep(LOSS_WINDOW)
         losing[0] = False
         end = time.monotonic()
-        await log.wait_for(5)
 
         assert len(dropped) >= 5, f"only {arrived[0]} packets in {LOSS_WINDOW} s"
-        source_ssrc = _camera_sender(rome)._ssrc  # type: ignore[attr-defined]
-        nacked = {seq for _t, (ssrc, lost) in nacks if ssrc == source_ssrc for seq in lost}
-        assert set(dropped) <= nacked, f"never NACKed upstream: {sorted(set(dropped) - nacked)}"
-        assert rtx_arrived[0] >= len(dropped)
-        missing = set(dropped) - set(forwarded)
-        assert not missing, f"retransmissions not forwarded to Baku: {sorted(missing)}"
         log.assert_fluent(start, end, "Baku's picture of Rome under 1/15 upstream loss")
         assert abs(log.shade() - 200) < 20
+        source_ssrc = _camera_sender(rome)._ssrc  # type: ignore[attr-defined]
+
+        def nacked() -> set[object]:
+            return {seq for _t, (ssrc, lost) in nacks if ssrc == source_ssrc for seq in lost}
+
+        await _until(lambda: set(dropped) <= nacked(), 1.0, "lost packets never NACKed upstream")
+        await _until(lambda: set(dropped) <= set(forwarded), 1.0, "repairs not forwarded to Baku")
+        assert rtx_arrived[0] >= len(dropped), "Rome's repairs did not come as RTX"
     finally:
         if log is not None:
             await log.stop()
@@ -358,7 +363,7 @@ async def test_a_slow_subscriber_never_stalls_the_others(
     room_factory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A queue of 512 packets takes several seconds to fill; a small one shows the same thing.
-    monkeypatch.setattr(relay, "SLOT_QUEUE_PACKETS", 32)
+    monkeypatch.setattr(relay, "SLOT_QUEUE_PACKETS", 16)
     room = room_factory("baku", "istanbul", "astana")
     clients = {
         "baku": StudioClient("baku", 2, shade=30),
@@ -378,7 +383,7 @@ async def test_a_slow_subscriber_never_stalls_the_others(
         await baku_sees_istanbul.wait_for(10)
 
         slow = _slot(room, "baku", "astana")
-        assert slow.queue.maxsize == 32
+        assert slow.queue.maxsize == 16
         write = slow.sender.write
 
         async def slow_write(packet: RtpPacket, sequence_number: int, timestamp: int) -> None:
@@ -387,16 +392,19 @@ async def test_a_slow_subscriber_never_stalls_the_others(
 
         monkeypatch.setattr(slow.sender, "write", slow_write)
         dropped_before = slow.counters.dropped
-        others = [s for s in room.sessions["istanbul"].slots + room.sessions["baku"].slots]
-        others_dropped = sum(s.counters.dropped for s in others if s is not slow)
+        slots = room.sessions["istanbul"].slots + room.sessions["baku"].slots
+        others = [s for s in slots if s is not slow]
+        others_dropped = sum(s.counters.dropped for s in others)
 
         start = time.monotonic()
-        await asyncio.sleep(LOSS_WINDOW)
+        await asyncio.sleep(LOSS_WINDOW / 2)
+        dropped_midway = slow.counters.dropped
+        await asyncio.sleep(LOSS_WINDOW / 2)
         end = time.monotonic()
 
-        assert slow.counters.dropped - dropped_before > 50
-        assert slow.queue.qsize() <= 32
-        assert sum(s.counters.dropped for s in others if s is not slow) == others_dropped
+        assert dropped_midway - dropped_before >= 5, "the slow slot's queue did not fill"
+        assert slow.counters.dropped - dropped_midway >= 15, "the slow slot stopped dropping"
+        assert sum(s.counters.dropped for s in others) == others_dropped
         istanbul_sees_astana.assert_fluent(start, end, "Istanbul's picture of Astana")
         baku_sees_istanbul.assert_fluent(start, end, "Baku's picture of Istanbul")
         assert abs(istanbul_sees_astana.shade() - 220) < 20
