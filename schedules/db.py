@@ -65,6 +65,7 @@ bookings = sa.Table(
     sa.Column("teardown_minutes", sa.Integer, nullable=False),
     sa.Column("record", sa.Boolean, nullable=False),
     sa.Column("layout", sa.String(32), nullable=False),
+    sa.Column("quality", sa.String(16), nullable=False, server_default="720p30"),
     sa.Column("notes", sa.Text, nullable=False),
     sa.Column("sequence", sa.Integer, nullable=False),
     sa.Column("created_by", sa.String(200), nullable=False),
@@ -137,11 +138,19 @@ Migration = Callable[[AsyncConnection], Awaitable[None]]
 
 
 async def _v1_initial(conn: AsyncConnection) -> None:
+    # Only ever reached by a database made before schema_version existed; a new database is
+    # created whole from `metadata` (see migrate).
     await conn.run_sync(metadata.create_all)
 
 
+async def _v2_booking_quality(conn: AsyncConnection) -> None:
+    await conn.execute(
+        sa.text("ALTER TABLE bookings ADD COLUMN quality VARCHAR(16) NOT NULL DEFAULT '720p30'")
+    )
+
+
 # Append only: a deployed database replays every step above its stored version.
-MIGRATIONS: list[Migration] = [_v1_initial]
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_booking_quality]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -183,8 +192,11 @@ async def migrate(engine: AsyncEngine) -> int:
             raise RuntimeError(
                 f"database schema {current} is newer than this program ({SCHEMA_VERSION})"
             )
-        for step in MIGRATIONS[current:]:
-            await step(conn)
+        if found is None:
+            await conn.run_sync(metadata.create_all)  # a new database: today's schema at once
+        else:
+            for step in MIGRATIONS[current:]:
+                await step(conn)
         if found is None:
             await conn.execute(schema_version.insert().values(version=SCHEMA_VERSION))
         elif current != SCHEMA_VERSION:

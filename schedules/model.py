@@ -18,6 +18,26 @@ MAX_BUFFER_MINUTES = 240
 LAYOUTS = ("auto", "side-by-side", "grid", "solo", "pip")
 
 
+@dataclass(frozen=True)
+class QualityPreset:
+    """What each studio's camera sends in a booking: resolution, frame rate, bitrate range."""
+
+    width: int
+    height: int
+    fps: int
+    min_kbps: int
+    start_kbps: int
+    max_kbps: int
+
+
+QUALITY_PRESETS: dict[str, QualityPreset] = {
+    "720p30": QualityPreset(1280, 720, 30, 1500, 2000, 2500),
+    "1080p30": QualityPreset(1920, 1080, 30, 3000, 4000, 5000),
+    "540p30": QualityPreset(960, 540, 30, 800, 1200, 1500),  # for thin uplinks
+}
+DEFAULT_QUALITY = "720p30"
+
+
 class BookingStatus(enum.StrEnum):
     """Where a booking is in its lifecycle (see `lifecycle.TRANSITIONS`)."""
 
@@ -101,6 +121,7 @@ class Booking:
     created_at: datetime
     updated_at: datetime
     series_id: str | None = None
+    quality: str = DEFAULT_QUALITY
 
     @property
     def busy_from(self) -> datetime:
@@ -152,6 +173,7 @@ class BookingDraft:
     layout: str = "auto"
     notes: str = ""
     recurrence: Recurrence | None = None
+    quality: str = DEFAULT_QUALITY
 
 
 @dataclass(frozen=True)

@@ -138,6 +138,7 @@ class BookingService:
                     teardown_minutes=draft.teardown_minutes,
                     record=draft.record,
                     layout=draft.layout,
+                    quality=draft.quality,
                     notes=draft.notes,
                     sequence=0,
                     studios=tuple(BookingStudio(s) for s in draft.studio_ids),
@@ -199,6 +200,7 @@ class BookingService:
                 teardown_minutes=draft.teardown_minutes,
                 record=draft.record,
                 layout=draft.layout,
+                quality=draft.quality,
                 notes=draft.notes,
                 status=status,
                 sequence=old.sequence + 1,
@@ -322,6 +324,7 @@ def _changes(old: Booking, draft: BookingDraft) -> dict[str, object]:
         "teardown_minutes": (old.teardown_minutes, draft.teardown_minutes),
         "record": (old.record, draft.record),
         "layout": (old.layout, draft.layout),
+        "quality": (old.quality, draft.quality),
         "notes": (old.notes, draft.notes),
     }
     return {k: [a, b] for k, (a, b) in pairs.items() if a != b}

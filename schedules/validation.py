@@ -8,6 +8,7 @@ from typing import Any
 
 from schedules.errors import ValidationError
 from schedules.model import (
+    DEFAULT_QUALITY,
     DEFAULT_SETUP_MINUTES,
     DEFAULT_TEARDOWN_MINUTES,
     LAYOUTS,
@@ -15,6 +16,7 @@ from schedules.model import (
     MAX_BUFFER_MINUTES,
     MAX_STUDIOS,
     MIN_STUDIOS,
+    QUALITY_PRESETS,
     Booking,
     BookingDraft,
     Recurrence,
@@ -34,6 +36,7 @@ KNOWN_FIELDS = frozenset(
         "teardown_minutes",
         "record",
         "layout",
+        "quality",
         "notes",
         "recurrence",
     }
@@ -72,6 +75,10 @@ def parse_draft(
     if not isinstance(record, bool):
         errors["record"] = "must be true or false"
         record = True
+    quality = pick("quality", base.quality if base else DEFAULT_QUALITY)
+    if quality not in QUALITY_PRESETS:
+        errors["quality"] = "must be one of " + ", ".join(QUALITY_PRESETS)
+        quality = DEFAULT_QUALITY
     layout = pick("layout", base.layout if base else "auto")
     if layout not in LAYOUTS:
         errors["layout"] = "must be one of " + ", ".join(LAYOUTS)
@@ -115,6 +122,7 @@ def parse_draft(
         teardown_minutes=teardown,
         record=record,
         layout=layout,
+        quality=quality,
         notes=notes.strip(),
         recurrence=recurrence,
     )

@@ -10,7 +10,12 @@ from zoneinfo import ZoneInfo
 
 from multidict import MultiDictProxy
 
-from schedules.model import DEFAULT_SETUP_MINUTES, DEFAULT_TEARDOWN_MINUTES, Booking
+from schedules.model import (
+    DEFAULT_QUALITY,
+    DEFAULT_SETUP_MINUTES,
+    DEFAULT_TEARDOWN_MINUTES,
+    Booking,
+)
 from schedules.timeutil import TimeInputError, from_wall_clock, rfc3339
 
 FormData = MultiDictProxy[Any]
@@ -29,6 +34,7 @@ class BookingForm:
     teardown_minutes: str = str(DEFAULT_TEARDOWN_MINUTES)
     record: bool = True
     layout: str = "auto"
+    quality: str = DEFAULT_QUALITY
     notes: str = ""
     repeat_until: str = ""
 
@@ -46,6 +52,7 @@ class BookingForm:
             teardown_minutes=str(b.teardown_minutes),
             record=b.record,
             layout=b.layout,
+            quality=b.quality,
             notes=b.notes,
         )
 
@@ -67,6 +74,7 @@ class BookingForm:
             teardown_minutes=text("teardown_minutes", str(DEFAULT_TEARDOWN_MINUTES)),
             record=form.get("record") == "on",
             layout=text("layout", "auto"),
+            quality=text("quality", DEFAULT_QUALITY),
             notes=text("notes"),
             repeat_until=text("repeat_until"),
         )
@@ -79,6 +87,7 @@ class BookingForm:
             "studios": self.studios,
             "record": self.record,
             "layout": self.layout,
+            "quality": self.quality,
             "notes": self.notes,
         }
         for name, raw in (("starts_at", self.starts_local), ("ends_at", self.ends_local)):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 from bridge.room import Room
 from bridge.spec import IceServer, QualityProfile, RoomEvent, RoomSpec, StudioSpec
 from schedules.errors import ScheduleError
-from schedules.model import BLOCKING_STATUSES, Booking, BookingStatus, Studio
+from schedules.model import BLOCKING_STATUSES, QUALITY_PRESETS, Booking, BookingStatus, Studio
 from schedules.service import BookingService, Clock
 from web.joinlinks import window
 from web.settings import Settings
@@ -59,7 +60,7 @@ def room_spec(
         on_air_at=booking.starts_at,
         off_air_at=booking.ends_at,
         closes_at=w.valid_until,
-        quality=QualityProfile(),
+        quality=QualityProfile(**dataclasses.asdict(QUALITY_PRESETS[booking.quality])),
         ice_servers=ice_servers,
     )
 

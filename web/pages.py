@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -12,7 +13,15 @@ from aiohttp import web
 
 from schedules.errors import Conflict, NotFound, ValidationError
 from schedules.lifecycle import Action, allowed_actions
-from schedules.model import LAYOUTS, Booking, BookingStatus, PartnerAnswer, Role, Studio
+from schedules.model import (
+    LAYOUTS,
+    QUALITY_PRESETS,
+    Booking,
+    BookingStatus,
+    PartnerAnswer,
+    Role,
+    Studio,
+)
 from schedules.timeutil import known_zone, rfc3339
 from web import i18n
 from web.api import actor_of
@@ -307,6 +316,7 @@ async def _form_page(
         studios=sorted(studios.values(), key=lambda s: (s.city, s.organisation)),
         zones=zone_choices(studios),
         layouts=LAYOUTS,
+        qualities=QUALITY_PRESETS,
         errors=i18n.translate_fields(t, errors or {}),
         conflicts=conflicts or [],
         message=message,
@@ -558,7 +568,7 @@ async def join_page(request: web.Request) -> web.Response:
             }
             for i in ice_servers(st.settings)
         ],
-        "quality": {"width": 1280, "height": 720, "fps": 30, "max_kbps": 2500},
+        "quality": dataclasses.asdict(QUALITY_PRESETS[booking.quality]),
         "partners": [
             {
                 "id": sid,

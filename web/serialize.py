@@ -50,6 +50,7 @@ def booking_doc(b: Booking, studios: Mapping[str, Studio]) -> dict[str, Any]:
         "teardown_ends_at": rfc3339(b.busy_until),
         "record": b.record,
         "layout": b.layout,
+        "quality": b.quality,
         "notes": b.notes,
         "sequence": b.sequence,
         "created_by": b.created_by,
