@@ -35,7 +35,12 @@ def inspect_offer(sdp: str) -> list[OfferedMedia]:
     except Exception as exc:  # aiortc's parser raises assorted errors on hostile input
         raise BadOffer(f"The offer is not valid SDP: {type(exc).__name__}") from None
     media = []
+    mids: set[str] = set()
     for m in parsed.media:
+        if m.rtp.muxId in mids:  # the answer maps m-lines by mid: a repeat would cross them
+            raise BadOffer(f"Two m-lines share a=mid:{m.rtp.muxId}; every mid must be unique")
+        if m.rtp.muxId:
+            mids.add(m.rtp.muxId)
         if m.kind not in ("audio", "video"):
             continue
         if not m.rtp.muxId:
@@ -43,6 +48,15 @@ def inspect_offer(sdp: str) -> list[OfferedMedia]:
         if m.ice is None or not m.ice.usernameFragment or not m.dtls or not m.dtls.fingerprints:
             raise BadOffer("The offer lacks ICE credentials or a DTLS fingerprint")
         direction = m.direction or "sendrecv"
+        names = {c.mimeType.lower() for c in m.rtp.codecs}
+        if m.kind == "video" and "video/vp8" not in names:
+            # Packets pass through untouched, so every studio must speak the same codec.
+            offered = ", ".join(sorted(n.split("/")[1].upper() for n in names)) or "none"
+            raise BadOffer(
+                f"The bridge relays VP8 video without re-encoding; this offer has {offered}"
+            )
+        if m.kind == "audio" and "audio/opus" not in names:
+            raise BadOffer("The bridge relays Opus audio; this offer has no Opus")
         media.append(
             OfferedMedia(
                 mid=m.rtp.muxId,

@@ -131,6 +131,7 @@ async def test_the_watchdog_reports_a_lost_feed_within_two_seconds(room_factory)
         pytest.param("v=0\r\no=- 0 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n", id="no media"),
         pytest.param("v=0\r\n" + "a=x\r\n" * 20000, id="oversized"),
         pytest.param("v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\n", id="no ice"),
+        pytest.param("h264-only", id="H.264 only"),
     ],
 )
 async def test_broken_offers_are_refused_and_the_room_goes_on(room_factory, sdp: str) -> None:
@@ -139,12 +140,33 @@ async def test_broken_offers_are_refused_and_the_room_goes_on(room_factory, sdp:
     try:
         await baku.join(room)
         await rome.join(room)
+        if sdp == "h264-only":  # a real offer from an encoder that only speaks H.264
+            sdp = _without_vp8(rome.pc.localDescription.sdp)
         with pytest.raises(BadOffer):
             await room.connect("rome", sdp)
         assert abs(await _shade(baku.tracks["rome/video"], 3) - 200) < 20
     finally:
         await baku.close()
         await rome.close()
+
+
+def _without_vp8(sdp: str) -> str:
+    """`sdp` with VP8 (and its RTX) removed from the video m-lines."""
+    import re
+
+    vp8 = set(re.findall(r"a=rtpmap:(\d+) VP8/", sdp))
+    vp8 |= {pt for pt, apt in re.findall(r"a=fmtp:(\d+) apt=(\d+)", sdp) if apt in vp8}
+    lines = []
+    for line in sdp.split("\r\n"):
+        if line.startswith("m=video"):
+            parts = line.split(" ")
+            line = " ".join(parts[:3] + [p for p in parts[3:] if p not in vp8])
+        if any(
+            line.startswith(f"a={k}:{pt} ") for pt in vp8 for k in ("rtpmap", "fmtp", "rtcp-fb")
+        ):
+            continue
+        lines.append(line)
+    return "\r\n".join(lines)
 
 
 async def test_unknown_studio_and_closed_room_are_refused() -> None:
