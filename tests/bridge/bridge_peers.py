@@ -18,7 +18,6 @@ from bridge.room import Room
 from bridge.spec import RoomSpec, StudioSpec
 
 
-
 def has_host_address() -> bool:
     """Whether a non-loopback IPv4 address exists (aioice skips 127.0.0.1)."""
     try:

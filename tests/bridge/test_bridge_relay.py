@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 
 import numpy as np
@@ -152,8 +153,6 @@ async def test_broken_offers_are_refused_and_the_room_goes_on(room_factory, sdp:
 
 def _without_vp8(sdp: str) -> str:
     """`sdp` with VP8 (and its RTX) removed from the video m-lines."""
-    import re
-
     vp8 = set(re.findall(r"a=rtpmap:(\d+) VP8/", sdp))
     vp8 |= {pt for pt, apt in re.findall(r"a=fmtp:(\d+) apt=(\d+)", sdp) if apt in vp8}
     lines = []
