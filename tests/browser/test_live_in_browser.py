@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -97,3 +98,35 @@ def test_a_join_outside_the_window_is_refused_with_the_message(
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 403
     assert json.loads(refused.value.read())["error"]["code"] == "not_open_yet"
+
+
+def test_a_network_drop_of_a_few_seconds_heals_by_itself(
+    server: str, browser_context: Any, tmp_path: Path
+) -> None:
+    token = producer_token(tmp_path / "data")
+    links = book(server, token, ["azertac", "albayrak"], timedelta(minutes=5))
+    baku = browser_context.new_page()
+    istanbul = browser_context.new_page()
+    for page, studio in ((baku, "azertac"), (istanbul, "albayrak")):
+        page.goto(links[studio])
+        page.click("#join")
+    wait(baku, sees("albayrak"), 30)
+    wait(istanbul, sees("azertac"), 30)
+    # The test network goes away for 4 s: both host addresses vanish, as when a newsroom's
+    # uplink drops (the pages' HTTP stays on loopback).
+    addresses = (("10.77.0.1/24", "tb0"), ("10.77.0.2/24", "tb1"))
+    for address, link in addresses:
+        subprocess.run(["ip", "addr", "del", address, "dev", link], check=True)
+    try:
+        baku.wait_for_function(
+            "() => window.telebridge.stats.partners['albayrak'].status !== 'live'",
+            timeout=15_000,
+            polling=200,
+        )
+        time.sleep(1)
+    finally:
+        for address, link in addresses:
+            subprocess.run(["ip", "addr", "add", address, "dev", link], check=True)
+    healed = wait(baku, sees("albayrak"), 30)
+    wait(istanbul, sees("azertac"), 30)
+    print(f"\nBack {healed:.1f} s after the network returned")

@@ -21,6 +21,8 @@ const JOINED_KEY = `telebridge:joined:${data.booking}:${data.studio}`;
 const RECONNECT_DELAY_MS = 1000;
 const ICE_GATHER_TIMEOUT_MS = 3000;
 const LOST_AFTER_MS = 3000;
+const DISCONNECTED_GRACE_MS = 2000;
+const CONNECT_TIMEOUT_MS = 8000;
 
 const state = {
   stream: null,
@@ -156,11 +158,24 @@ async function connect() {
   pc.addEventListener("connectionstatechange", () => {
     if (state.pc !== pc) return;
     if (pc.connectionState === "connected") setQuality("good");
-    if (["failed", "disconnected", "closed"].includes(pc.connectionState) && state.wantJoined) {
+    if (!state.wantJoined) return;
+    if (["failed", "closed"].includes(pc.connectionState)) {
       setQuality("lost");
       scheduleReconnect();
+    } else if (pc.connectionState === "disconnected") {
+      // ICE often recovers from a short drop by itself; give it a moment, then start afresh.
+      setQuality("lost");
+      setTimeout(() => {
+        if (state.pc === pc && pc.connectionState !== "connected") scheduleReconnect();
+      }, DISCONNECTED_GRACE_MS);
     }
   });
+  // A connection that never comes up (the network is still down) is replaced, again and again.
+  setTimeout(() => {
+    if (state.pc === pc && state.wantJoined && pc.connectionState !== "connected") {
+      scheduleReconnect();
+    }
+  }, CONNECT_TIMEOUT_MS);
   await pc.setLocalDescription(await pc.createOffer());
   await waitForIceGathering(pc);
   let response;
