@@ -97,6 +97,16 @@ class BookingService:
             await store.get_booking(conn, booking_id)
             return await store.audit_of(conn, booking_id)
 
+    async def note(
+        self, booking_id: str, actor: str, action: str, details: dict[str, object]
+    ) -> None:
+        """Add something that happened to a booking (not a change of it) to its audit log."""
+        async with self._write_lock, self.engine.begin() as conn:
+            await store.get_booking(conn, booking_id)
+            await store.append_audit(
+                conn, AuditEvent(booking_id, self.clock(), actor, action, details)
+            )
+
     # Changing bookings
 
     async def create(self, data: object, actor: str) -> SeriesResult:

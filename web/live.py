@@ -26,6 +26,7 @@ log = logging.getLogger("telebridge.web.live")
 
 AUTOPILOT_INTERVAL = 1.0
 EVENTS_KEPT = 500
+AUDIT_QUEUE = 1000
 
 
 def ice_servers(settings: Settings) -> tuple[IceServer, ...]:
@@ -84,6 +85,9 @@ class LiveRooms:
         self.events: list[RoomEvent] = []
         self._on_event = on_event
         self._task: asyncio.Task[None] | None = None
+        self._audit_task: asyncio.Task[None] | None = None
+        # Bounded: events are rare (joins, leaves, lost feeds); a flood is dropped and logged.
+        self._to_audit: asyncio.Queue[RoomEvent] = asyncio.Queue(maxsize=AUDIT_QUEUE)
         self._lock = asyncio.Lock()
 
     def _record(self, event: RoomEvent) -> None:
@@ -91,19 +95,39 @@ class LiveRooms:
         del self.events[:-EVENTS_KEPT]
         if self._on_event is not None:
             self._on_event(event)
+        try:
+            self._to_audit.put_nowait(event)
+        except asyncio.QueueFull:
+            log.warning(
+                "audit queue full: %s of booking %s not logged", event.kind.value, event.booking_id
+            )
+
+    async def _write_audit(self) -> None:
+        """Joins, leaves and lost feeds go into the booking's audit log, off the media path."""
+        while True:
+            event = await self._to_audit.get()
+            details = {"studio": event.studio_id, **event.details}
+            try:
+                await self.bookings.note(
+                    event.booking_id, "bridge", event.kind.value.replace("_", " "), details
+                )
+            except Exception:  # a database hiccup must not stop the bridge
+                log.exception("could not log %s of booking %s", event.kind.value, event.booking_id)
 
     def start(self) -> None:
         """Run the autopilot in the background."""
         if self._task is None:
             self._task = asyncio.ensure_future(self._run())
+            self._audit_task = asyncio.ensure_future(self._write_audit())
 
     async def stop(self) -> None:
         """Stop the autopilot and close every room."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._task, self._audit_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._audit_task = None
         for booking_id in list(self.rooms):
             await self._close(booking_id)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_helpers import book, producer_token, sees, wait
+from live_helpers import api, book, producer_token, sees, wait
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = pytest.mark.browser
@@ -77,6 +77,11 @@ def test_two_studios_see_and_hear_each_other_at_720p(
     )
     back = time.monotonic() - started
     assert back < 5, f"Rome was back after {back:.1f} s"
+    # The bridge's reports land in the booking's audit log.
+    booking_id = links["trend"].split("/join/")[1].split("/")[0]
+    events = api(server, token, "GET", f"/api/bookings/{booking_id}/audit")["events"]
+    joined = [e["details"]["studio"] for e in events if e["action"] == "studio joined"]
+    assert joined.count("trend") == 1 and joined.count("ansa") == 2  # Rome joined twice
 
 
 def test_a_join_outside_the_window_is_refused_with_the_message(

@@ -62,6 +62,11 @@ AUDIT_ACTIONS = (
     "cancelled",
     "went live",
     "completed",
+    # what the bridge reports (bridge/spec.py EventKind, logged by web/live.py)
+    "studio joined",
+    "studio left",
+    "feed lost",
+    "feed restored",
 )
 # Files whose constant field errors (`errors[name] = "..."`, `problem = "..."`,
 # `ValidationError(..., {"field": "..."})`) reach the booking form through gettext.

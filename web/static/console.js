@@ -245,6 +245,7 @@ function stopWanting() {
 }
 
 async function join() {
+  if (state.wantJoined) return; // already joined or joining (a click during start-up)
   state.wantJoined = true;
   sessionStorage.setItem(JOINED_KEY, "1");
   joinButton.disabled = true;
