@@ -11,7 +11,7 @@ from schedules.accounts import Accounts
 from schedules.db import make_engine, migrate
 from schedules.service import BookingService, Clock
 from schedules.timeutil import utc_now
-from web import api, pages, signaling
+from web import api, pages, pages_bookings, pages_calendar, pages_join, signaling
 from web.auth import identity_middleware
 from web.errors import Handler, error_middleware
 from web.i18n import Catalogs
@@ -75,6 +75,9 @@ async def make_app(
     app[STATE] = st
     app.add_routes(api.routes)
     app.add_routes(pages.routes)
+    app.add_routes(pages_bookings.routes)
+    app.add_routes(pages_calendar.routes)
+    app.add_routes(pages_join.routes)
     app.add_routes(signaling.routes)
     app.router.add_static("/static/", STATIC_DIR, append_version=True)
 

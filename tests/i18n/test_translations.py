@@ -5,7 +5,7 @@ The messages are extracted here, the same way each time:
 * from the page templates with babel's jinja2 extractor, configured by `web/babel.cfg`
   (keywords `_`, `gettext`, `ngettext`);
 * from the Python code, the fixed strings the pages pass through gettext: the status, answer,
-  role, layout and audit-log words, the login errors and notices of `web/pages.py`, the field
+  role, layout and audit-log words, the login errors and notices of `web/pages*.py`, the field
   errors of the validators and the `ApiError` messages a person can see on an error page.
 
 Run this file as a script to rewrite `web/locales/messages.pot` and merge new messages into
@@ -72,7 +72,13 @@ AUDIT_ACTIONS = (
 # `ValidationError(..., {"field": "..."})`) reach the booking form through gettext.
 FIELD_ERROR_SOURCES = ("schedules/validation.py", "schedules/service.py", "web/forms.py")
 # Files whose constant `ApiError(status, code, "message")` can end up on an HTML error page.
-PAGE_ERROR_SOURCES = ("web/pages.py", "web/auth.py")
+PAGE_MODULES = (
+    "web/pages.py",
+    "web/pages_bookings.py",
+    "web/pages_calendar.py",
+    "web/pages_join.py",
+)
+PAGE_ERROR_SOURCES = (*PAGE_MODULES, "web/auth.py")
 # Messages of web/errors.py and the aiohttp reasons that the HTML error page translates.
 ERROR_PAGE_MESSAGES = (
     "The request body is too large",
@@ -226,8 +232,9 @@ def python_messages() -> Messages:
     for relpath in FIELD_ERROR_SOURCES:
         for text, line in _field_errors(relpath):
             _add(out, text, (relpath, line), "error shown under a form field")
-    for text, line in _message_tuples("web/pages.py"):
-        _add(out, text, ("web/pages.py", line), "message on the login or booking page")
+    for module in PAGE_MODULES:
+        for text, line in _message_tuples(module):
+            _add(out, text, (module, line), "message on the login or booking page")
     for relpath in PAGE_ERROR_SOURCES:
         for text, line in _page_errors(relpath):
             _add(out, text, (relpath, line), "message on the error page")
