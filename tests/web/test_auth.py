@@ -255,6 +255,10 @@ async def test_language_choice_is_remembered_for_the_user(
     assert await page_lang(client, "/bookings") == "az"
     user = await app[STATE].accounts.user_by_name("producer")
     assert user is not None and user.language == "az"
+    # Macros (status pills, the zone picker) are translated too, not only the page around them.
+    listing = await (await client.get("/bookings")).text()
+    assert "təsdiq gözləyir" in listing and "Vaxt zonası" in listing
+    assert ">requested<" not in listing
 
 
 async def test_sessions_expire(clocked: ClockedApp) -> None:
