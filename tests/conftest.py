@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from helpers import in_test_network
 
 from schedules.timeutil import utc_now
 from web.app import make_app
@@ -59,3 +61,12 @@ async def tokens(app: web.Application) -> dict[str, str]:
         )
         out[role] = token
     return out
+
+
+@pytest.fixture
+def test_network() -> None:
+    """Skip (fail in CI) unless WebRTC traffic stays inside the test network namespace."""
+    if not in_test_network():
+        if os.environ.get("CI"):
+            pytest.fail("WebRTC tests must run in the test network namespace (.ci/netns)")
+        pytest.skip("WebRTC tests need the test network: run them under .ci/netns as root")

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import socket
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from schedules.timeutil import utc_now
 from web.demo import DEMO_PASSWORD
 
-__all__ = ["DEMO_PASSWORD", "bearer", "future_slot"]
+__all__ = ["DEMO_PASSWORD", "bearer", "future_slot", "in_test_network"]
+
+# The veth pair that .ci/netns creates inside a private network namespace (DESIGN.md).
+TEST_NETWORK = ipaddress.ip_network("10.77.0.0/24")
 
 
 def future_slot(
@@ -24,3 +30,21 @@ def future_slot(
 def bearer(token: str) -> dict[str, str]:
     """The Authorization header of a token."""
     return {"Authorization": f"Bearer {token}"}
+
+
+def in_test_network() -> bool:
+    """Whether WebRTC traffic would stay on the test veth pair of .ci/netns.
+
+    aioice skips 127.0.0.1, so WebRTC tests need a host address; they must never use this
+    machine's own outside address. On a laptop without root, TELEBRIDGE_TEST_ANY_NETWORK=1
+    lets them use whatever address the machine has.
+    """
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.connect(("10.77.0.2", 9))
+            source = ipaddress.ip_address(s.getsockname()[0])
+    except OSError:
+        return False
+    if os.environ.get("TELEBRIDGE_TEST_ANY_NETWORK") == "1":
+        return not source.is_loopback
+    return source in TEST_NETWORK

@@ -115,6 +115,13 @@ async def whip_publish(request: web.Request) -> web.Response:
 async def whip_end(request: web.Request) -> web.Response:
     """End a WHIP session (the encoder stops)."""
     token = _bearer(request)
+    if token is None:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "Send the studio's join token as a Bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     st = state(request)
     booking_id = request.match_info["booking_id"]
     studio_id = request.match_info["studio_id"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from datetime import UTC, datetime, timedelta
 
 from aiortc import (
@@ -16,16 +15,6 @@ from synthetic_media import CameraTrack, ToneTrack
 
 from bridge.room import Room
 from bridge.spec import RoomSpec, StudioSpec
-
-
-def has_host_address() -> bool:
-    """Whether a non-loopback IPv4 address exists (aioice skips 127.0.0.1)."""
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.connect(("10.77.0.2", 9))
-            return not s.getsockname()[0].startswith("127.")
-    except OSError:
-        return False
 
 
 class StudioClient:

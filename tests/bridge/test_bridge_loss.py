@@ -35,6 +35,8 @@ from bridge import relay
 from bridge.relay import Feed, Slot
 from bridge.room import Room
 
+pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair
+
 LOSS_EVERY = 15  # every 15th video packet is lost
 LOSS_WINDOW = 3.0  # seconds of loss
 MIN_FPS = 20.0  # the camera makes 30 fps; a stall behind one lost packet lasts seconds

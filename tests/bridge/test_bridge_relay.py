@@ -13,6 +13,8 @@ from bridge_peers import StudioClient, spec_for
 from bridge.errors import BadOffer, RoomClosed, UnknownStudio
 from bridge.room import FEED_LOST_AFTER, Room
 
+pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair
+
 FRAME_TIMEOUT = 10.0
 
 

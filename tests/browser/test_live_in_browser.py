@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import time
 import urllib.error
@@ -17,24 +15,7 @@ import pytest
 from live_helpers import api, book, producer_token, sees, wait
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-pytestmark = pytest.mark.browser
-
-
-def _has_host_address() -> bool:
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.connect(("10.77.0.2", 9))
-            return not s.getsockname()[0].startswith("127.")
-    except OSError:
-        return False
-
-
-@pytest.fixture(autouse=True)
-def _need_host_address() -> None:
-    if not _has_host_address():
-        if os.environ.get("CI"):
-            pytest.fail("no non-loopback address: CI must run the tests under .ci/netns")
-        pytest.skip("WebRTC needs a non-loopback address: run under .ci/netns")
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("test_network")]
 
 
 def test_two_studios_see_and_hear_each_other_at_720p(

@@ -16,7 +16,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from live_helpers import book, producer_token, sees, wait
 from synthetic_media import CameraTrack, ToneTrack
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("test_network")]
 
 
 class WhipPublisher:
