@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo
 import jinja2
 from aiohttp import web
 from babel.dates import format_datetime
+from markupsafe import Markup
 
 from web import i18n
+from web.audit_text import audit_phrase
 from web.auth import csrf_token, principal_of
 from web.state import state
 
@@ -36,7 +38,14 @@ def make_environment() -> jinja2.Environment:
     env.filters["day"] = day
     env.filters["offset"] = offset
     env.filters["duration"] = duration
+    env.filters["strong"] = strong
+    env.globals["audit_phrase"] = audit_phrase
     return env
+
+
+def strong(text: str) -> Markup:
+    """`text` escaped and set in bold (a name inside a translated sentence)."""
+    return Markup("<strong>%s</strong>") % text
 
 
 def _zoned(moment: datetime, zone: str) -> datetime:

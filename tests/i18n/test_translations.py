@@ -38,6 +38,7 @@ from schedules.model import (
     PartnerAnswer,
     Role,
 )
+from web.audit_text import AUDIT_PHRASES
 from web.i18n import Catalogs
 from web.templating import make_environment
 
@@ -52,22 +53,8 @@ LANGUAGE_NAMES = {"az": "Azerbaijani", "tr": "Turkish"}
 PLURAL_FORMS = {"az": "nplurals=2; plural=(n != 1);", "tr": "nplurals=2; plural=(n != 1);"}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
-# What the booking service writes into the audit log's "action" (schedules/service.py).
-AUDIT_ACTIONS = (
-    "created",
-    "edited",
-    "rescheduled",
-    "confirmed",
-    "declined",
-    "cancelled",
-    "went live",
-    "completed",
-    # what the bridge reports (bridge/spec.py EventKind, logged by web/live.py)
-    "studio joined",
-    "studio left",
-    "feed lost",
-    "feed restored",
-)
+# The audit log's sentences, one per action (web/audit_text.py), with the actor as a placeholder.
+AUDIT_ACTIONS = tuple(AUDIT_PHRASES.values())
 # Files whose constant field errors (`errors[name] = "..."`, `problem = "..."`,
 # `ValidationError(..., {"field": "..."})`) reach the booking form through gettext.
 FIELD_ERROR_SOURCES = ("schedules/validation.py", "schedules/service.py", "web/forms.py")
@@ -228,7 +215,7 @@ def python_messages() -> Messages:
     for layout in LAYOUTS:
         _add(out, layout, model, "program layout of the mixed picture")
     for action in AUDIT_ACTIONS:
-        _add(out, action, ("schedules/service.py", 0), 'audit log: "<who> <action>"')
+        _add(out, action, ("web/audit_text.py", 0), "a line of a booking's audit log")
     for relpath in FIELD_ERROR_SOURCES:
         for text, line in _field_errors(relpath):
             _add(out, text, (relpath, line), "error shown under a form field")

@@ -259,6 +259,10 @@ async def test_language_choice_is_remembered_for_the_user(
     listing = await (await client.get("/bookings")).text()
     assert "təsdiq gözləyir" in listing and "Vaxt zonası" in listing
     assert ">requested<" not in listing
+    # The audit log reads as whole sentences in the reader's language ("X confirmed").
+    booking_id = re.search(r'href="/bookings/([0-9a-f]{10})"', listing).group(1)  # type: ignore[union-attr]
+    page = await (await client.get(f"/bookings/{booking_id}")).text()
+    assert "<strong>operator-trend</strong> təsdiqlədi" in page
 
 
 async def test_sessions_expire(clocked: ClockedApp) -> None:

@@ -1,0 +1,28 @@
+"""How the audit log reads: one whole sentence per action, so each language orders its words.
+
+"elnur confirmed" must become "elnur təsdiqlədi" and "elnur onayladı", not the status label
+"təsdiqləndi" ("was confirmed") after a name; so the log has its own msgids, with the actor as a
+placeholder.
+"""
+
+from __future__ import annotations
+
+AUDIT_PHRASES: dict[str, str] = {
+    "created": "%(actor)s booked it",
+    "edited": "%(actor)s edited it",
+    "rescheduled": "%(actor)s rescheduled it",
+    "confirmed": "%(actor)s confirmed",
+    "declined": "%(actor)s declined",
+    "cancelled": "%(actor)s cancelled it",
+    "went live": "%(actor)s put it on air",
+    "completed": "%(actor)s took it off air",
+    "studio joined": "%(actor)s: a studio joined",
+    "studio left": "%(actor)s: a studio left",
+    "feed lost": "%(actor)s: a studio's feed was lost",
+    "feed restored": "%(actor)s: a studio's feed is back",
+}
+
+
+def audit_phrase(action: str) -> str:
+    """The msgid of an audit action (an unknown action reads as "<actor> <action>")."""
+    return AUDIT_PHRASES.get(action, "%(actor)s " + action.replace("%", "%%"))
