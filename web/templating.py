@@ -75,12 +75,17 @@ def offset(moment: datetime, zone: str = "UTC") -> str:
     return f"UTC{text[:3]}:{text[3:]}" if text else "UTC"
 
 
-def duration(start: datetime, end: datetime) -> str:
-    """A show's length as broadcast people write it: 1 h, 1 h 30 min, 45 min."""
+@jinja2.pass_context
+def duration(ctx: jinja2.runtime.Context, start: datetime, end: datetime) -> str:
+    """A show's length as broadcast people write it: 1 h, 1 h 30 min, 45 min (translated)."""
+    t = ctx.get("translations")
+    gettext = t.gettext if t is not None else (lambda m: m)
     hours, minutes = divmod(int((end - start).total_seconds() // 60), 60)
     if hours and minutes:
-        return f"{hours} h {minutes} min"
-    return f"{hours} h" if hours else f"{minutes} min"
+        return str(gettext("%(hours)s h %(minutes)s min")) % {"hours": hours, "minutes": minutes}
+    if hours:
+        return str(gettext("%(hours)s h")) % {"hours": hours}
+    return str(gettext("%(minutes)s min")) % {"minutes": minutes}
 
 
 def page_language(request: web.Request) -> str:

@@ -67,6 +67,8 @@ PAGE_MODULES = (
 )
 PAGE_ERROR_SOURCES = (*PAGE_MODULES, "web/auth.py")
 # Messages of web/errors.py and the aiohttp reasons that the HTML error page translates.
+# What the template filters of web/templating.py translate themselves.
+FILTER_MESSAGES = ("%(hours)s h %(minutes)s min", "%(hours)s h", "%(minutes)s min")
 ERROR_PAGE_MESSAGES = (
     "The request body is too large",
     "Something went wrong on the server; nothing was saved",
@@ -225,6 +227,8 @@ def python_messages() -> Messages:
     for relpath in PAGE_ERROR_SOURCES:
         for text, line in _page_errors(relpath):
             _add(out, text, (relpath, line), "message on the error page")
+    for text in FILTER_MESSAGES:
+        _add(out, text, ("web/templating.py", 0), "a length of time: 1 h 30 min")
     for text in ERROR_PAGE_MESSAGES:
         _add(out, text, ("web/errors.py", 0), "message on the error page")
     return out
