@@ -76,22 +76,23 @@ async def console_session(request: web.Request) -> web.Response:
     )
 
 
-def _bearer(request: web.Request) -> str | None:
+def _bearer(request: web.Request) -> str:
+    """The WHIP client's bearer token (the studio's join token), or 401."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
-@routes.post(f"/whip/{IDS}")
-async def whip_publish(request: web.Request) -> web.Response:
-    """WHIP ingest: an encoder (OBS, GStreamer) becomes the studio's source."""
-    token = _bearer(request)
-    if token is None:
+    if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(
             401,
             "unauthorized",
             "Send the studio's join token as a Bearer token",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    return token.strip()
+
+
+@routes.post(f"/whip/{IDS}")
+async def whip_publish(request: web.Request) -> web.Response:
+    """WHIP ingest: an encoder (OBS, GStreamer) becomes the studio's source."""
+    token = _bearer(request)
     if request.content_type != SDP_TYPE:
         raise ApiError(415, "unsupported_media_type", f"The offer must be {SDP_TYPE}")
     raw = await request.read()
@@ -115,13 +116,6 @@ async def whip_publish(request: web.Request) -> web.Response:
 async def whip_end(request: web.Request) -> web.Response:
     """End a WHIP session (the encoder stops)."""
     token = _bearer(request)
-    if token is None:
-        raise ApiError(
-            401,
-            "unauthorized",
-            "Send the studio's join token as a Bearer token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
     st = state(request)
     booking_id = request.match_info["booking_id"]
     studio_id = request.match_info["studio_id"]
