@@ -1,0 +1,203 @@
+"""The joint program: a fixed frame clock composes the studios' latest frames and encodes once.
+
+The clock runs on the event loop only to keep time; composing and encoding happen on one
+worker thread, in order. When the worker is still busy at the next tick the tick is dropped
+(and counted) rather than queued, so the program never falls further and further behind. The
+encoded packets go to every subscriber (recorder, return feed, outputs) through bounded queues
+that drop the oldest packet when a subscriber is slow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+import av
+
+from bridge.compositor import Compositor, Source
+
+if TYPE_CHECKING:
+    EncodedPacket = av.Packet[Any]  # PyAV's stubs make packets generic over their stream
+else:
+    EncodedPacket = av.Packet
+
+log = logging.getLogger("telebridge.bridge.program")
+
+SUBSCRIBER_QUEUE_PACKETS = 300  # 10 s of 30 fps video
+
+
+@dataclass(frozen=True)
+class ProgramFormat:
+    """The program's picture and its H.264 encoding."""
+
+    width: int = 1280
+    height: int = 720
+    fps: int = 30
+    kbps: int = 4000
+    preset: str = "veryfast"
+    gop_seconds: float = 2.0  # a keyframe every 2 s: where recordings can be cut and joined
+
+
+@dataclass
+class ProgramCounters:
+    """What the program engine has done; the monitor reads these."""
+
+    frames: int = 0
+    dropped_ticks: int = 0
+    packets: int = 0
+    bytes: int = 0
+    busy_seconds: float = 0.0  # worker time spent composing and encoding
+    started_at: float = field(default_factory=time.monotonic)
+
+    def realtime_factor(self, fps: int) -> float:
+        """Worker seconds per second of program (below 1.0: faster than real time)."""
+        span = self.frames / fps
+        return self.busy_seconds / span if span else 0.0
+
+
+def make_encoder(fmt: ProgramFormat) -> av.VideoCodecContext:
+    """An H.264 encoder for low delay: no B-frames, a fixed GOP, constant-ish bitrate."""
+    codec = av.CodecContext.create("libx264", "w")
+    assert isinstance(codec, av.VideoCodecContext)
+    codec.width, codec.height = fmt.width, fmt.height
+    codec.pix_fmt = "yuv420p"
+    codec.time_base = Fraction(1, fmt.fps)
+    codec.framerate = Fraction(fmt.fps, 1)
+    codec.bit_rate = fmt.kbps * 1000
+    codec.gop_size = int(fmt.gop_seconds * fmt.fps)
+    codec.max_b_frames = 0
+    codec.options = {
+        "preset": fmt.preset,
+        "tune": "zerolatency",
+        "maxrate": str(fmt.kbps * 1000),
+        "bufsize": str(fmt.kbps * 1000),
+        "sc_threshold": "0",  # keyframes only on the GOP boundary: predictable segments
+    }
+    codec.open()
+    return codec
+
+
+PacketSink = Callable[[EncodedPacket], None]
+
+
+class ProgramEngine:
+    """Composes and encodes the program on a frame clock; fans the packets out."""
+
+    def __init__(
+        self,
+        fmt: ProgramFormat | None = None,
+        lost_text: str = "signal lost",
+    ) -> None:
+        self.fmt = fmt or ProgramFormat()
+        self.compositor = Compositor(self.fmt.width, self.fmt.height, lost_text)
+        self.encoder = make_encoder(self.fmt)
+        self.layout = "auto"
+        self.focus = 0
+        self.labels: list[str] = []
+        self.latest: dict[int, av.VideoFrame | None] = {}
+        self.counters = ProgramCounters()
+        self.subscribers: list[asyncio.Queue[EncodedPacket]] = []
+        # One thread: frames must be encoded in order, and one encoder is one stream.
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="program")
+        self._busy = False
+        self._task: asyncio.Task[None] | None = None
+        self._index = 0
+
+    def set_sources(self, labels: list[str]) -> None:
+        """The studios in program order (their labels); frames are given by index."""
+        self.labels = list(labels)
+        self.latest = {i: self.latest.get(i) for i in range(len(labels))}
+
+    def update(self, index: int, frame: av.VideoFrame | None) -> None:
+        """A studio's newest decoded frame (None: its feed is lost, show the slate)."""
+        self.latest[index] = frame
+
+    def switch(self, layout: str, focus: int = 0) -> None:
+        """Change the layout (and the solo/pip studio); on air from the next frame."""
+        self.layout, self.focus = layout, focus
+
+    def subscribe(self) -> asyncio.Queue[EncodedPacket]:
+        """A bounded queue that receives every encoded packet from now on."""
+        queue: asyncio.Queue[EncodedPacket] = asyncio.Queue(maxsize=SUBSCRIBER_QUEUE_PACKETS)
+        self.subscribers.append(queue)
+        return queue
+
+    def start(self) -> None:
+        """Start the frame clock."""
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._clock())
+
+    async def stop(self) -> None:
+        """Stop the clock, flush the encoder and release the worker."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        loop = asyncio.get_running_loop()
+        packets = await loop.run_in_executor(self._worker, self._flush)
+        self._publish(packets)
+        self._worker.shutdown(wait=True)
+
+    async def _clock(self) -> None:
+        loop = asyncio.get_running_loop()
+        period = 1 / self.fmt.fps
+        next_tick = loop.time()
+        while True:
+            next_tick += period
+            if self._busy:
+                self.counters.dropped_ticks += 1
+            else:
+                self._busy = True
+                sources = [Source(label, self.latest.get(i)) for i, label in enumerate(self.labels)]
+                future = loop.run_in_executor(
+                    self._worker, self.render, sources, self.layout, self.focus
+                )
+                future.add_done_callback(self._rendered)
+            delay = next_tick - loop.time()
+            if delay < -period:  # the loop itself stalled: skip ahead instead of bursting
+                next_tick = loop.time()
+                delay = 0
+            await asyncio.sleep(max(0.0, delay))
+
+    def _rendered(self, future: asyncio.Future[list[EncodedPacket]]) -> None:
+        self._busy = False
+        if future.cancelled():
+            return
+        error = future.exception()
+        if error is not None:
+            log.error("program frame failed: %s", error)
+            return
+        self._publish(future.result())
+
+    def render(self, sources: list[Source], layout: str, focus: int) -> list[EncodedPacket]:
+        """Compose and encode one program frame (worker thread)."""
+        started = time.perf_counter()
+        frame = self.compositor.compose(sources, layout, focus)
+        frame.pts = self._index
+        frame.time_base = Fraction(1, self.fmt.fps)
+        self._index += 1
+        packets = list(self.encoder.encode(frame))
+        self.counters.frames += 1
+        self.counters.busy_seconds += time.perf_counter() - started
+        return packets
+
+    def _flush(self) -> list[EncodedPacket]:
+        return list(self.encoder.encode(None))
+
+    def _publish(self, packets: list[EncodedPacket]) -> None:
+        for packet in packets:
+            self.counters.packets += 1
+            self.counters.bytes += packet.size
+            for queue in self.subscribers:
+                if queue.full():
+                    with contextlib.suppress(asyncio.QueueEmpty):
+                        queue.get_nowait()  # a slow subscriber loses its oldest packet
+                queue.put_nowait(packet)

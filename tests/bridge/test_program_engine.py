@@ -1,0 +1,89 @@
+"""The program engine: a frame clock, one H.264 encoding, live layout switches (no network)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import av
+import numpy as np
+import pytest
+
+from bridge import program
+from bridge.program import ProgramEngine, ProgramFormat
+
+
+def _solid(rgb: tuple[int, int, int]) -> av.VideoFrame:
+    img = np.zeros((360, 640, 3), np.uint8)
+    img[:] = rgb
+    return av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
+
+
+def _decode(packets: list[av.Packet]) -> list[av.VideoFrame]:
+    decoder = av.CodecContext.create("h264", "r")
+    frames: list[av.VideoFrame] = []
+    for packet in packets:
+        frames += decoder.decode(packet)  # type: ignore[arg-type]
+    return frames
+
+
+async def _collect(queue: asyncio.Queue[av.Packet], seconds: float) -> list[av.Packet]:
+    out: list[av.Packet] = []
+    end = asyncio.get_running_loop().time() + seconds
+    while (left := end - asyncio.get_running_loop().time()) > 0:
+        try:
+            out.append(await asyncio.wait_for(queue.get(), left))
+        except TimeoutError:
+            break
+    return out
+
+
+async def test_the_program_is_one_h264_stream_at_the_frame_rate_and_switches_live() -> None:
+    fmt = ProgramFormat(width=640, height=360, fps=30, kbps=1500, preset="ultrafast")
+    engine = ProgramEngine(fmt)
+    engine.set_sources(["Trend · Baku", "ANSA · Roma"])
+    engine.update(0, _solid((200, 40, 40)))
+    engine.update(1, _solid((40, 40, 200)))
+    queue = engine.subscribe()
+    engine.start()
+    try:
+        first = await _collect(queue, 1.0)
+        engine.switch("solo", focus=1)  # on air within one frame period
+        second = await _collect(queue, 0.5)
+    finally:
+        await engine.stop()
+    assert first[0].is_keyframe
+    frames = _decode(first + second)
+    assert (frames[0].width, frames[0].height) == (640, 360)
+    assert 35 <= len(frames) <= 50, len(frames)  # 1.5 s at 30 fps, give or take the clock
+    last = frames[-1].to_ndarray(format="rgb24")
+    centre = last[180, 320].astype(int)
+    assert np.abs(centre - (40, 40, 200)).max() < 25  # Rome alone, full frame
+    assert engine.counters.dropped_ticks <= 3
+    assert 0 < engine.counters.realtime_factor(fmt.fps) < 1.0
+
+
+async def test_a_lost_studio_becomes_a_slate_and_a_slow_subscriber_only_loses_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(program, "SUBSCRIBER_QUEUE_PACKETS", 10)
+    fmt = ProgramFormat(width=640, height=360, fps=30, kbps=1000, preset="ultrafast")
+    engine = ProgramEngine(fmt)
+    engine.set_sources(["Kabar · Bishkek", "UzA · Tashkent"])
+    engine.update(0, _solid((30, 160, 30)))
+    engine.update(1, None)  # never connected
+    slow = engine.subscribe()
+    fast = engine.subscribe()
+    engine.start()
+    try:
+        received = await _collect(fast, 1.0)
+    finally:
+        await engine.stop()
+    assert len(received) >= 25
+    # The slow subscriber (never read) holds only the newest packets; the fast one got all.
+    assert slow.qsize() == 10
+    newest = [slow.get_nowait() for _ in range(10)]
+    pts = [p.pts for p in newest]
+    assert pts == sorted(pts) and pts[-1] >= received[-1].pts  # the oldest were dropped
+    frames = _decode(received)
+    right = frames[-1].to_ndarray(format="rgb24")[180, 480].astype(int)
+    assert right.max() < 90  # the slate's dark blue-grey, not a frozen picture
