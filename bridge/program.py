@@ -189,6 +189,10 @@ class ProgramEngine:
         self.counters.busy_seconds += time.perf_counter() - started
         return packets
 
+    def close(self) -> None:
+        """Release the worker thread (for callers that used `render` directly)."""
+        self._worker.shutdown(wait=True)
+
     def _flush(self) -> list[EncodedPacket]:
         return list(self.encoder.encode(None))
 
