@@ -1,0 +1,151 @@
+"""Recording: crash-safe segments, a faststart MP4 at the end, its checksum (no network)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from bridge.program import ProgramFormat, make_encoder
+from bridge.recorder import SegmentRecorder, VideoParams, finalize
+
+FMT = ProgramFormat(width=320, height=180, fps=30, kbps=500, preset="ultrafast")
+
+
+def _packets(seconds: float, start: int = 0) -> list[av.Packet]:
+    encoder = make_encoder(FMT)
+    out: list[av.Packet] = []
+    for n in range(int(seconds * FMT.fps)):
+        img = np.full((FMT.height, FMT.width, 3), (n * 5) % 255, np.uint8)
+        frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
+        frame.pts, frame.time_base = start + n, Fraction(1, FMT.fps)
+        out += encoder.encode(frame)
+    out += encoder.encode(None)
+    return out
+
+
+def _probe(path: Path) -> dict:
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout)
+
+
+def _duration(path: Path) -> float:
+    """Seconds of video that decode, by decoding every frame (as a player would)."""
+    frames = 0
+    try:
+        with av.open(str(path)) as container:
+            for _ in container.decode(video=0):
+                frames += 1
+    except av.FFmpegError:
+        pass  # a file cut off by the kill: what decoded before the cut counts
+    return frames / FMT.fps
+
+
+pytestmark = pytest.mark.skipif(
+    subprocess.run(["which", "ffprobe"], capture_output=True).returncode != 0
+    and not os.environ.get("CI"),
+    reason="ffprobe (Debian's ffmpeg) is not installed",
+)
+
+
+def test_segments_become_one_faststart_mp4_with_the_right_duration_and_checksum(
+    tmp_path: Path,
+) -> None:
+    recorder = SegmentRecorder(
+        tmp_path / "rec", "program", VideoParams(width=FMT.width, height=FMT.height, fps=FMT.fps)
+    )
+    for packet in _packets(7.0):
+        recorder.write(packet)
+    recorder.close()
+    segments = recorder.segments()
+    assert len(segments) >= 3  # 2-second segments, each from a keyframe
+    finished = finalize(segments, tmp_path / "program.mp4")
+    assert finished.path.exists() and not Path(str(finished.path) + ".tmp").exists()
+    assert finished.sha256 == hashlib.sha256(finished.path.read_bytes()).hexdigest()
+    probe = _probe(finished.path)
+    video = probe["streams"][0]
+    assert (video["codec_name"], video["width"], video["height"]) == ("h264", 320, 180)
+    assert abs(float(probe["format"]["duration"]) - 7.0) < 0.2
+    assert abs(finished.duration_s - 7.0) < 0.2
+    head = finished.path.read_bytes()[:4096]
+    assert head.find(b"moov") != -1 and head.find(b"moov") < max(head.find(b"mdat"), 4096)
+    assert recorder.counters.dropped == 0 and recorder.counters.realtime_factor < 1.0
+
+
+def test_a_restart_continues_as_new_segments_of_the_same_recording(tmp_path: Path) -> None:
+    params = VideoParams(width=FMT.width, height=FMT.height, fps=FMT.fps)
+    first = SegmentRecorder(tmp_path / "rec", "program", params)
+    for packet in _packets(3.0):
+        first.write(packet)
+    first.close()
+    second = SegmentRecorder(tmp_path / "rec", "program", params)  # after a restart
+    for packet in _packets(3.0):  # timestamps start from 0 again
+        second.write(packet)
+    second.close()
+    finished = finalize(second.segments(), tmp_path / "program.mp4")
+    assert abs(_duration(finished.path) - 6.0) < 0.2
+    assert abs(finished.duration_s - 6.0) < 0.2
+
+
+WRITER = """
+import sys, time
+from fractions import Fraction
+from pathlib import Path
+import av, numpy as np
+from bridge.program import make_encoder, ProgramFormat
+from bridge.recorder import SegmentRecorder, VideoParams
+fmt = ProgramFormat(width=320, height=180, fps=30, kbps=500, preset="ultrafast")
+rec = SegmentRecorder(Path(sys.argv[1]), "program", VideoParams(width=320, height=180, fps=30))
+enc = make_encoder(fmt)
+start, n = time.monotonic(), 0
+while True:
+    img = np.full((180, 320, 3), (n * 5) % 255, np.uint8)
+    frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
+    frame.pts, frame.time_base = n, Fraction(1, 30)
+    for p in enc.encode(frame):
+        rec.write(p)
+    n += 1
+    if n % 30 == 0:
+        print(n // 30, flush=True)
+    time.sleep(max(0.0, n / 30 - (time.monotonic() - start)))
+"""
+
+
+def test_kill_9_while_recording_loses_at_most_the_last_two_seconds(tmp_path: Path) -> None:
+    directory = tmp_path / "rec"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(directory)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        seconds = 0
+        while seconds < 6:  # six seconds of media written in real time
+            line = proc.stdout.readline()  # type: ignore[union-attr]
+            assert line, "the writer died"
+            seconds = int(line)
+        written = seconds
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    segments = sorted(directory.glob("program-*.ts"))
+    kept = sum(_duration(s) for s in segments)
+    print(f"\n{kept:.2f} s of {written} s survived the kill")
+    assert kept >= written - 2.0, f"{kept:.1f} s of {written} s survived"
+    # What survived still makes a finished recording.
+    finished = finalize(segments, tmp_path / "program.mp4")
+    assert abs(_duration(finished.path) - kept) < 0.2
