@@ -30,6 +30,7 @@ else:
 log = logging.getLogger("telebridge.bridge.recorder")
 
 SEGMENT_SECONDS = 2.0
+TS_WRITE_BYTES = 188 * 7 * 4  # whole MPEG-TS packets per write
 QUEUE_PACKETS = 600  # 20 s of 30 fps video: a disk stall of that long loses packets, not memory
 _STOP = object()
 
@@ -76,6 +77,7 @@ class _Segment:
     path: Path
     container: Any
     stream: Any
+    file: Any
     first_pts: int | None = None
 
 
@@ -161,19 +163,23 @@ class SegmentRecorder:
     def _open_segment(self) -> _Segment:
         path = self.directory / f"{self.name}-{self._index:06d}.ts"
         self._index += 1
-        container = av.open(str(path), "w", format="mpegts")
+        # Unbuffered file, small muxer buffer: what is muxed reaches the OS at once, so a
+        # kill -9 of the server loses only what the muxer still holds (a few TS packets).
+        fh = path.open("wb", buffering=0)
+        container = av.open(fh, "w", format="mpegts", buffer_size=TS_WRITE_BYTES)
         stream = container.add_stream(self.params.codec, rate=self.params.fps)
         assert isinstance(stream, av.VideoStream)
         stream.width, stream.height = self.params.width, self.params.height
         stream.pix_fmt = "yuv420p"
         stream.time_base = self._time_base
-        self._segment = _Segment(path, container, stream)
+        self._segment = _Segment(path, container, stream, fh)
         self.counters.segments += 1
         return self._segment
 
     def _close_segment(self) -> None:
         if self._segment is not None:
             self._segment.container.close()
+            self._segment.file.close()
             self._segment = None
 
 
