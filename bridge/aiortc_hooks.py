@@ -83,13 +83,14 @@ class IdleTrack(MediaStreamTrack):
 PacketListener = Callable[[RtpPacket], None]
 
 
-def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketListener) -> None:
+def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketListener, decode: bool = False) -> None:
     """Hand every RTP packet of `receiver` to `on_packet` as it arrives (RTX unwrapped).
 
     aiortc's own handling still runs after ours for statistics and NACKs, but its bandwidth
-    estimate is switched off (it held Chromium near 0.76 Mbps; we send our own REMB) and its
-    decoder thread is stopped once started (nothing here decodes relayed media, and an unread
-    decoded track leaks memory).
+    estimate is switched off (it held Chromium near 0.76 Mbps; we send our own REMB). Unless
+    `decode` (the program needs the pictures), its decoder thread is stopped once started:
+    relaying decodes nothing, and an unread decoded track leaks memory. With `decode` the
+    caller must read `receiver.track` continuously.
     """
     _require(receiver, _RECEIVER_FIELDS)
     receiver._RTCRtpReceiver__remote_bitrate_estimator = None  # type: ignore[attr-defined]
@@ -100,7 +101,8 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketListener) -> None:
 
     async def receive(parameters: Any) -> None:
         await original_receive(parameters)
-        receiver._RTCRtpReceiver__stop_decoder()  # type: ignore[attr-defined]
+        if not decode:
+            receiver._RTCRtpReceiver__stop_decoder()  # type: ignore[attr-defined]
 
     async def handle(packet: RtpPacket, arrival_time_ms: int) -> None:
         codec = codecs.get(packet.payload_type)

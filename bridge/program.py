@@ -20,6 +20,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import av
+from av.video.frame import PictureType
 
 from bridge.compositor import Compositor, Source
 
@@ -79,6 +80,7 @@ def make_encoder(fmt: ProgramFormat) -> av.VideoCodecContext:
         "maxrate": str(fmt.kbps * 1000),
         "bufsize": str(fmt.kbps * 1000),
         "sc_threshold": "0",  # keyframes only on the GOP boundary: predictable segments
+        "forced-idr": "1",  # a forced keyframe (new recording, new viewer) is a real IDR
     }
     codec.open()
     return codec
@@ -109,6 +111,7 @@ class ProgramEngine:
         self._busy = False
         self._task: asyncio.Task[None] | None = None
         self._index = 0
+        self._force_key = False
 
     def set_sources(self, labels: list[str]) -> None:
         """The studios in program order (their labels); frames are given by index."""
@@ -122,6 +125,15 @@ class ProgramEngine:
     def switch(self, layout: str, focus: int = 0) -> None:
         """Change the layout (and the solo/pip studio); on air from the next frame."""
         self.layout, self.focus = layout, focus
+
+    def force_keyframe(self) -> None:
+        """Make the next program frame a keyframe (a new recording or viewer starts there)."""
+        self._force_key = True
+
+    def unsubscribe(self, queue: asyncio.Queue[EncodedPacket]) -> None:
+        """Stop feeding a subscriber's queue."""
+        if queue in self.subscribers:
+            self.subscribers.remove(queue)
 
     def subscribe(self) -> asyncio.Queue[EncodedPacket]:
         """A bounded queue that receives every encoded packet from now on."""
@@ -183,6 +195,9 @@ class ProgramEngine:
         frame = self.compositor.compose(sources, layout, focus)
         frame.pts = self._index
         frame.time_base = Fraction(1, self.fmt.fps)
+        if self._force_key:
+            self._force_key = False
+            frame.pict_type = PictureType.I
         self._index += 1
         packets = list(self.encoder.encode(frame))
         self.counters.frames += 1

@@ -13,8 +13,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from bridge.errors import RoomClosed, UnknownStudio
+from bridge.production import Production
+from bridge.recorder import FinishedFile
 from bridge.relay import Feed
 from bridge.session import SlotInfo, StudioSession
 from bridge.spec import EventKind, RoomEvent, RoomSpec
@@ -52,6 +55,12 @@ class Room:
         self.feeds: dict[tuple[str, str], Feed] = {}
         self.lost: set[str] = set()
         self.closed = False
+        self.production: Production | None = None
+        if spec.program:
+            self.production = Production(
+                [s.id for s in spec.studios], [s.name for s in spec.studios]
+            )
+            self.production.start()
         self._watchdog = asyncio.ensure_future(self._watch())
 
     def _emit(self, kind: EventKind, studio_id: str, **details: object) -> None:
@@ -90,6 +99,9 @@ class Room:
             source = self.feeds.get((slot.studio_id, slot.kind))
             if source is not None:
                 source.attach(slot)
+        video = session.receivers.get("video")
+        if self.production is not None and video is not None:
+            self.production.watch(studio_id, video.track)
         self._emit(EventKind.STUDIO_JOINED, studio_id, replaced=old is not None)
         return Joined(answer, session.session_id, session.slot_info)
 
@@ -120,17 +132,60 @@ class Room:
                 silent = now - feed.counters.last_packet_at
                 if silent > FEED_LOST_AFTER and studio.id not in self.lost:
                     self.lost.add(studio.id)
+                    if self.production is not None:
+                        self.production.lost(studio.id)
                     self._emit(EventKind.FEED_LOST, studio.id, silent_s=round(silent, 2))
                 elif silent <= FEED_LOST_AFTER and studio.id in self.lost:
                     self.lost.discard(studio.id)
                     self._emit(EventKind.FEED_RESTORED, studio.id)
             await asyncio.sleep(WATCHDOG_INTERVAL)
 
+    def switch_program(self, layout: str, studio_id: str | None = None) -> None:
+        """Put another layout (or solo studio) on air from the next program frame."""
+        if self.production is None:
+            raise RoomClosed("This room composes no program")
+        self.production.switch(layout, studio_id)
+        self._emit(EventKind.PROGRAM_SWITCHED, studio_id or "", layout=layout)
+
+    def start_recording(self, directory: Path) -> bool:
+        """Record the program into `directory`; False when already recording."""
+        if self.production is None or self.closed:
+            raise RoomClosed("This room composes no program to record")
+        if self.production.recording is not None:
+            return False
+        self.production.start_recording(directory)
+        self._emit(EventKind.RECORDING_STARTED, "", directory=str(directory))
+        return True
+
+    async def stop_recording(self) -> FinishedFile | None:
+        """Stop recording; the finalized program file (None when nothing was recording)."""
+        if self.production is None:
+            return None
+        finished = await self.production.stop_recording()
+        if finished is not None:
+            self._report_finished(finished)
+        return finished
+
+    def _report_finished(self, finished: FinishedFile) -> None:
+        self._emit(
+            EventKind.RECORDING_FINISHED,
+            "",
+            file="program",
+            path=str(finished.path),
+            bytes=finished.bytes,
+            sha256=finished.sha256,
+            duration_s=round(finished.duration_s, 3),
+        )
+
     async def close(self) -> None:
-        """Close every connection and stop the watchdog."""
+        """Close every connection, finish any recording, and stop the watchdog."""
         self.closed = True
         self._watchdog.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._watchdog
         for session in list(self.sessions.values()):
             await session.close()
+        if self.production is not None:
+            finished = await self.production.close()
+            if finished is not None:
+                self._report_finished(finished)

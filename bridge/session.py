@@ -106,7 +106,9 @@ class StudioSession:
                 feed = Feed(
                     self.studio_id, media.kind, self._keyframe_requester(transceiver.receiver)
                 )
-                tap_receiver(transceiver.receiver, feed.on_packet)
+                # The program needs the studio's pictures decoded; relaying never does.
+                decode = self.spec.program and media.kind == "video"
+                tap_receiver(transceiver.receiver, feed.on_packet, decode=decode)
                 self.feeds[media.kind] = feed
                 self.receivers[media.kind] = transceiver.receiver
                 transceiver.direction = "recvonly"

@@ -49,6 +49,7 @@ class RoomSpec:
     closes_at: datetime
     quality: QualityProfile = field(default_factory=QualityProfile)
     ice_servers: tuple[IceServer, ...] = ()
+    program: bool = False  # compose (decode, lay out, encode) the joint program
 
     def studio(self, studio_id: str) -> StudioSpec | None:
         """The studio with this id, if it is in the room."""
@@ -62,6 +63,9 @@ class EventKind(enum.StrEnum):
     STUDIO_LEFT = "studio_left"
     FEED_LOST = "feed_lost"
     FEED_RESTORED = "feed_restored"
+    RECORDING_STARTED = "recording_started"
+    RECORDING_FINISHED = "recording_finished"
+    PROGRAM_SWITCHED = "program_switched"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,117 @@
+"""A room's joint program: the studios' decoded pictures, the program engine, the recorder.
+
+Like Galene's disk writer, the program is just another subscriber of the room: it reads each
+studio's decoded video track (aiortc decodes on its own thread), keeps only the newest frame,
+and never slows the relay down. The recorder in turn subscribes to the program's packets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from aiortc.mediastreams import MediaStreamError
+
+from bridge.program import ProgramEngine, ProgramFormat
+from bridge.recorder import FinishedFile, SegmentRecorder, VideoParams, finalize
+
+log = logging.getLogger("telebridge.bridge.production")
+
+
+class Recording:
+    """The program being recorded into one directory, segment by segment."""
+
+    def __init__(self, engine: ProgramEngine, directory: Path) -> None:
+        fmt = engine.fmt
+        self.directory = directory
+        self.recorder = SegmentRecorder(
+            directory, "program", VideoParams(width=fmt.width, height=fmt.height, fps=fmt.fps)
+        )
+        self._queue = engine.subscribe()
+        self._engine = engine
+        engine.force_keyframe()  # the recording starts on a picture that decodes by itself
+        self._task = asyncio.ensure_future(self._pump())
+
+    async def _pump(self) -> None:
+        while True:
+            self.recorder.write(await self._queue.get())
+
+    async def finish(self) -> FinishedFile:
+        """Stop, write what is queued, and finalize into program.mp4 (off the event loop)."""
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        while not self._queue.empty():
+            self.recorder.write(self._queue.get_nowait())
+        self._engine.unsubscribe(self._queue)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.recorder.close)
+        segments = self.recorder.segments()
+        return await loop.run_in_executor(None, finalize, segments, self.directory / "program.mp4")
+
+
+class Production:
+    """The program of one room: inputs by studio, layout control, recording."""
+
+    def __init__(
+        self, studio_ids: Sequence[str], labels: Sequence[str], fmt: ProgramFormat | None = None
+    ) -> None:
+        self.studio_ids = list(studio_ids)
+        self.engine = ProgramEngine(fmt)
+        self.engine.set_sources(list(labels))
+        self._readers: dict[str, asyncio.Task[None]] = {}
+        self.recording: Recording | None = None
+
+    def start(self) -> None:
+        """Start the program's frame clock."""
+        self.engine.start()
+
+    def watch(self, studio_id: str, track: Any) -> None:
+        """Show `track` (a decoded video track) as the studio's picture from now on."""
+        old = self._readers.pop(studio_id, None)
+        if old is not None:
+            old.cancel()
+        self._readers[studio_id] = asyncio.ensure_future(self._read(studio_id, track))
+
+    async def _read(self, studio_id: str, track: Any) -> None:
+        index = self.studio_ids.index(studio_id)
+        try:
+            while True:
+                self.engine.update(index, await track.recv())
+        except MediaStreamError:
+            self.engine.update(index, None)  # the connection ended: show the slate
+
+    def lost(self, studio_id: str) -> None:
+        """The studio's feed is lost: show its slate instead of a frozen picture."""
+        if studio_id in self.studio_ids:
+            self.engine.update(self.studio_ids.index(studio_id), None)
+
+    def switch(self, layout: str, studio_id: str | None = None) -> None:
+        """Change the program layout; `studio_id` is the solo or main picture-in-picture one."""
+        focus = self.studio_ids.index(studio_id) if studio_id in self.studio_ids else 0
+        self.engine.switch(layout, focus)
+
+    def start_recording(self, directory: Path) -> None:
+        """Record the program into `directory` (a no-op while already recording)."""
+        if self.recording is None:
+            self.recording = Recording(self.engine, directory)
+
+    async def stop_recording(self) -> FinishedFile | None:
+        """Stop recording and return the finalized file (None when not recording)."""
+        recording, self.recording = self.recording, None
+        if recording is None:
+            return None
+        return await recording.finish()
+
+    async def close(self) -> FinishedFile | None:
+        """Stop everything; returns the recording finalized on the way, if any."""
+        finished = await self.stop_recording()
+        for task in self._readers.values():
+            task.cancel()
+        self._readers.clear()
+        await self.engine.stop()
+        return finished
