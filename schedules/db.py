@@ -134,6 +134,39 @@ sessions = sa.Table(
     sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
 )
 
+recordings = sa.Table(
+    "recordings",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("booking_id", sa.String(32), nullable=False, index=True),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("studios", sa.JSON, nullable=False),  # the studio ids that took part
+    sa.Column("status", sa.String(16), nullable=False),  # recording | finished | failed
+    sa.Column("directory", sa.String(300), nullable=False),  # relative to the recordings root
+    sa.Column("started_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("ended_at", UTCDateTime, nullable=True),
+    sa.Column("duration_s", sa.Float, nullable=True),
+    sa.Column("parts", sa.Integer, nullable=False),
+)
+
+recording_files = sa.Table(
+    "recording_files",
+    metadata,
+    sa.Column(
+        "recording_id",
+        sa.String(32),
+        sa.ForeignKey("recordings.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("name", sa.String(100), primary_key=True),  # file name inside the directory
+    sa.Column("kind", sa.String(16), nullable=False),  # program | iso
+    sa.Column("studio_id", sa.String(64), nullable=True),
+    sa.Column("media_type", sa.String(64), nullable=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("duration_s", sa.Float, nullable=False),
+)
+
 Migration = Callable[[AsyncConnection], Awaitable[None]]
 
 
@@ -149,8 +182,12 @@ async def _v2_booking_quality(conn: AsyncConnection) -> None:
     )
 
 
+async def _v3_archive(conn: AsyncConnection) -> None:
+    await conn.run_sync(lambda c: metadata.create_all(c, tables=[recordings, recording_files]))
+
+
 # Append only: a deployed database replays every step above its stored version.
-MIGRATIONS: list[Migration] = [_v1_initial, _v2_booking_quality]
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_booking_quality, _v3_archive]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

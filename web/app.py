@@ -8,15 +8,26 @@ from pathlib import Path
 from aiohttp import web
 
 from schedules.accounts import Accounts
+from schedules.archive import Archive
 from schedules.db import make_engine, migrate
 from schedules.service import BookingService, Clock
 from schedules.timeutil import utc_now
-from web import api, pages, pages_bookings, pages_calendar, pages_join, signaling
+from web import (
+    api,
+    api_production,
+    archive,
+    pages,
+    pages_bookings,
+    pages_calendar,
+    pages_join,
+    signaling,
+)
 from web.auth import identity_middleware
 from web.errors import Handler, error_middleware
 from web.i18n import Catalogs
 from web.live import LiveRooms, ice_servers
 from web.ratelimit import FailureLimiter
+from web.recording import RecordingControl
 from web.security import Signer, load_secret
 from web.settings import Settings
 from web.state import STATE, AppState
@@ -49,6 +60,8 @@ async def build_state(settings: Settings, clock: Clock = utc_now) -> AppState:
     engine = make_engine(settings.database)
     await migrate(engine)
     bookings = BookingService(engine, clock)
+    archive = Archive(engine)
+    recordings = RecordingControl(archive, settings.data_dir / "recordings")
     return AppState(
         settings=settings,
         engine=engine,
@@ -59,7 +72,15 @@ async def build_state(settings: Settings, clock: Clock = utc_now) -> AppState:
         templates=make_environment(),
         catalogs=Catalogs(),
         clock=clock,
-        live=LiveRooms(bookings, settings.join_grace_minutes, clock, ice_servers(settings)),
+        live=LiveRooms(
+            bookings,
+            settings.join_grace_minutes,
+            clock,
+            ice_servers(settings),
+            recordings=recordings,
+        ),
+        archive=archive,
+        recordings=recordings,
     )
 
 
@@ -79,6 +100,8 @@ async def make_app(
     app.add_routes(pages_calendar.routes)
     app.add_routes(pages_join.routes)
     app.add_routes(signaling.routes)
+    app.add_routes(api_production.routes)
+    app.add_routes(archive.routes)
     app.router.add_static("/static/", STATIC_DIR, append_version=True)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:

@@ -20,6 +20,9 @@ AUDIT_PHRASES: dict[str, str] = {
     "studio left": "%(actor)s: a studio left",
     "feed lost": "%(actor)s: a studio's feed was lost",
     "feed restored": "%(actor)s: a studio's feed is back",
+    "switched the program": "%(actor)s switched the program",
+    "recording started": "%(actor)s: recording started",
+    "recording finished": "%(actor)s: recording finished",
 }
 
 

@@ -15,11 +15,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bridge.room import Room
-from bridge.spec import IceServer, QualityProfile, RoomEvent, RoomSpec, StudioSpec
+from bridge.spec import EventKind, IceServer, QualityProfile, RoomEvent, RoomSpec, StudioSpec
 from schedules.errors import ScheduleError
 from schedules.model import BLOCKING_STATUSES, QUALITY_PRESETS, Booking, BookingStatus, Studio
 from schedules.service import BookingService, Clock
 from web.joinlinks import window
+from web.recording import RecordingControl
 from web.settings import Settings
 
 log = logging.getLogger("telebridge.web.live")
@@ -27,6 +28,8 @@ log = logging.getLogger("telebridge.web.live")
 AUTOPILOT_INTERVAL = 1.0
 EVENTS_KEPT = 500
 AUDIT_QUEUE = 1000
+# The producer's own request is logged with its actor; the bridge's echo of it is not.
+NOT_AUDITED = frozenset({EventKind.PROGRAM_SWITCHED})
 
 
 def ice_servers(settings: Settings) -> tuple[IceServer, ...]:
@@ -54,7 +57,7 @@ def room_spec(
         booking_id=booking.id,
         title=booking.title,
         studios=tuple(
-            StudioSpec(sid, studios[sid].name if sid in studios else sid)
+            StudioSpec(sid, f"{studios[sid].name} · {studios[sid].city}" if sid in studios else sid)
             for sid in booking.studio_ids
         ),
         opens_at=w.valid_from,
@@ -63,6 +66,7 @@ def room_spec(
         closes_at=w.valid_until,
         quality=QualityProfile(**dataclasses.asdict(QUALITY_PRESETS[booking.quality])),
         ice_servers=ice_servers,
+        program=True,
     )
 
 
@@ -76,11 +80,13 @@ class LiveRooms:
         clock: Clock,
         ice_servers: tuple[IceServer, ...] = (),
         on_event: Callable[[RoomEvent], None] | None = None,
+        recordings: RecordingControl | None = None,
     ) -> None:
         self.bookings = bookings
         self.grace_minutes = grace_minutes
         self.clock = clock
         self.ice_servers = ice_servers
+        self.recordings = recordings
         self.rooms: dict[str, Room] = {}
         self.events: list[RoomEvent] = []
         self._on_event = on_event
@@ -106,7 +112,12 @@ class LiveRooms:
         """Joins, leaves and lost feeds go into the booking's audit log, off the media path."""
         while True:
             event = await self._to_audit.get()
-            details = {"studio": event.studio_id, **event.details}
+            if event.kind in NOT_AUDITED:
+                continue
+            # Server paths stay out of the log that partners read.
+            details = {k: v for k, v in event.details.items() if k not in ("path", "directory")}
+            if event.studio_id:
+                details["studio"] = event.studio_id
             try:
                 await self.bookings.note(
                     event.booking_id, "bridge", event.kind.value.replace("_", " "), details
@@ -149,8 +160,8 @@ class LiveRooms:
         due = {b.id: b for b in current if b.busy_from <= now < b.ends_at + grace}
         for booking in due.values():
             await self._advance(booking, now)
-            if booking.id not in self.rooms:
-                await self.open(booking)
+            room = self.rooms.get(booking.id) or await self.open(booking)
+            await self._record_on_air(booking, room, now)
         for booking_id in [b for b in self.rooms if b not in due]:
             await self._close(booking_id)
             with contextlib.suppress(ScheduleError):
@@ -165,6 +176,22 @@ class LiveRooms:
                 await self.bookings.complete(booking.id, "autopilot")
         except ScheduleError as exc:  # changed under us (cancelled meanwhile): next tick sees it
             log.info("autopilot left booking %s as it is: %s", booking.id, exc)
+
+    async def _record_on_air(self, booking: Booking, room: Room, now: datetime) -> None:
+        """Record from the booking's start to its end when it says so (unless stopped by hand)."""
+        rec = self.recordings
+        if rec is None:
+            return
+        on_air = booking.starts_at <= now < booking.ends_at
+        if (
+            booking.record
+            and on_air
+            and not rec.is_recording(booking.id)
+            and booking.id not in rec.stopped_by_hand
+        ):
+            await rec.start(booking, room, now)
+        elif now >= booking.ends_at and rec.is_recording(booking.id):
+            await rec.stop(booking.id, room, now)
 
     async def open(self, booking: Booking) -> Room:
         """Open the booking's room now (idempotent)."""
@@ -182,6 +209,8 @@ class LiveRooms:
 
     async def _close(self, booking_id: str) -> None:
         room = self.rooms.pop(booking_id, None)
+        if self.recordings is not None and self.recordings.is_recording(booking_id):
+            await self.recordings.stop(booking_id, room, self.clock())
         if room is not None:
             await room.close()
             log.info("room closed booking=%s", booking_id)

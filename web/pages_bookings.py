@@ -237,6 +237,9 @@ async def booking_page(request: web.Request) -> web.Response:
         join_state=join_state(
             booking, state(request).clock(), st.settings.join_grace_minutes
         ).value,
+        live_control=can_book(p) and st.live.get(booking.id) is not None,
+        recording=st.recordings.is_recording(booking.id),
+        layouts=LAYOUTS,
     )
 
 

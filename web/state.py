@@ -9,10 +9,12 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schedules.accounts import Accounts
+from schedules.archive import Archive
 from schedules.service import BookingService, Clock
 from web.i18n import Catalogs
 from web.live import LiveRooms
 from web.ratelimit import FailureLimiter
+from web.recording import RecordingControl
 from web.security import Signer
 from web.settings import Settings
 
@@ -31,6 +33,8 @@ class AppState:
     catalogs: Catalogs
     clock: Clock
     live: LiveRooms
+    archive: Archive
+    recordings: RecordingControl
 
 
 STATE = web.AppKey("state", AppState)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -40,6 +40,7 @@ def make_environment() -> jinja2.Environment:
     env.filters["duration"] = duration
     env.filters["strong"] = strong
     env.globals["audit_phrase"] = audit_phrase
+    env.globals["timedelta"] = timedelta
     return env
 
 

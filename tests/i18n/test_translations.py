@@ -60,6 +60,7 @@ AUDIT_ACTIONS = tuple(AUDIT_PHRASES.values())
 FIELD_ERROR_SOURCES = ("schedules/validation.py", "schedules/service.py", "web/forms.py")
 # Files whose constant `ApiError(status, code, "message")` can end up on an HTML error page.
 PAGE_MODULES = (
+    "web/archive.py",
     "web/pages.py",
     "web/pages_bookings.py",
     "web/pages_calendar.py",

@@ -1,0 +1,216 @@
+"""The archive: recordings of telebridges and their files (storage and search only)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from schedules import db
+from schedules.errors import NotFound
+
+
+@dataclass(frozen=True)
+class RecordingFile:
+    """One finished file of a recording: the program, or one studio's own feed (ISO)."""
+
+    recording_id: str
+    name: str
+    kind: str  # "program" | "iso"
+    studio_id: str | None
+    media_type: str
+    bytes: int
+    sha256: str
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A telebridge's recording: one archive entry, possibly written in several parts."""
+
+    id: str
+    booking_id: str
+    title: str
+    studios: tuple[str, ...]
+    status: str  # "recording" | "finished" | "failed"
+    directory: str
+    started_at: datetime
+    ended_at: datetime | None
+    duration_s: float | None
+    parts: int
+    files: tuple[RecordingFile, ...] = ()
+
+
+def _file(row: Any) -> RecordingFile:
+    return RecordingFile(
+        row.recording_id,
+        row.name,
+        row.kind,
+        row.studio_id,
+        row.media_type,
+        row.bytes,
+        row.sha256,
+        row.duration_s,
+    )
+
+
+class Archive:
+    """Recordings on the booking database."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def open_recording(
+        self, booking_id: str, title: str, studios: Sequence[str], now: datetime
+    ) -> Recording:
+        """The booking's unfinished recording (a restart continues it), else a new one."""
+        r = db.recordings
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(r).where(r.c.booking_id == booking_id, r.c.status == "recording")
+                )
+            ).first()
+            if row is not None:
+                await conn.execute(r.update().where(r.c.id == row.id).values(parts=row.parts + 1))
+                return self._recording(row, parts=row.parts + 1)
+            recording_id = secrets.token_hex(6)
+            values = {
+                "id": recording_id,
+                "booking_id": booking_id,
+                "title": title,
+                "studios": list(studios),
+                "status": "recording",
+                "directory": f"{booking_id}/{recording_id}",
+                "started_at": now,
+                "ended_at": None,
+                "duration_s": None,
+                "parts": 1,
+            }
+            await conn.execute(r.insert().values(**values))
+        return Recording(
+            recording_id,
+            booking_id,
+            title,
+            tuple(studios),
+            "recording",
+            str(values["directory"]),
+            now,
+            None,
+            None,
+            1,
+        )
+
+    async def finish(
+        self, recording_id: str, ended_at: datetime, files: Sequence[RecordingFile]
+    ) -> Recording:
+        """Register the finalized files and mark the recording finished."""
+        r, f = db.recordings, db.recording_files
+        duration = max((x.duration_s for x in files if x.kind == "program"), default=None)
+        async with self.engine.begin() as conn:
+            await conn.execute(f.delete().where(f.c.recording_id == recording_id))
+            if files:
+                await conn.execute(
+                    f.insert(),
+                    [
+                        {
+                            "recording_id": recording_id,
+                            "name": x.name,
+                            "kind": x.kind,
+                            "studio_id": x.studio_id,
+                            "media_type": x.media_type,
+                            "bytes": x.bytes,
+                            "sha256": x.sha256,
+                            "duration_s": x.duration_s,
+                        }
+                        for x in files
+                    ],
+                )
+            await conn.execute(
+                r.update()
+                .where(r.c.id == recording_id)
+                .values(status="finished", ended_at=ended_at, duration_s=duration)
+            )
+        return await self.get(recording_id)
+
+    async def fail(self, recording_id: str, ended_at: datetime) -> None:
+        """Mark a recording that could not be finalized."""
+        r = db.recordings
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                r.update().where(r.c.id == recording_id).values(status="failed", ended_at=ended_at)
+            )
+
+    async def get(self, recording_id: str) -> Recording:
+        """One recording with its files, or NotFound."""
+        found = await self.search(ids=[recording_id], finished_only=False)
+        if not found:
+            raise NotFound("recording", recording_id)
+        return found[0]
+
+    async def search(
+        self,
+        *,
+        text: str = "",
+        studio: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        booking: str | None = None,
+        ids: Sequence[str] | None = None,
+        finished_only: bool = True,
+        limit: int = 200,
+    ) -> list[Recording]:
+        """Recordings, newest first, by title text, studio, date range or booking."""
+        r, f = db.recordings, db.recording_files
+        query = sa.select(r).order_by(r.c.started_at.desc()).limit(limit)
+        if finished_only:
+            query = query.where(r.c.status == "finished")
+        if text:
+            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            query = query.where(r.c.title.ilike(pattern, escape="\\"))
+        if start is not None:
+            query = query.where(r.c.started_at >= start)
+        if end is not None:
+            query = query.where(r.c.started_at < end)
+        if booking is not None:
+            query = query.where(r.c.booking_id == booking)
+        if ids is not None:
+            query = query.where(r.c.id.in_(list(ids)))
+        async with self.engine.connect() as conn:
+            rows = list(await conn.execute(query))
+            if studio is not None:  # JSON lists differ across databases: filter here
+                rows = [row for row in rows if studio in row.studios]
+            if not rows:
+                return []
+            file_rows = await conn.execute(
+                sa.select(f)
+                .where(f.c.recording_id.in_([row.id for row in rows]))
+                .order_by(f.c.kind.desc(), f.c.name)
+            )
+            files: dict[str, list[RecordingFile]] = {}
+            for fr in file_rows:
+                files.setdefault(fr.recording_id, []).append(_file(fr))
+        return [self._recording(row, files=tuple(files.get(row.id, ()))) for row in rows]
+
+    @staticmethod
+    def _recording(
+        row: Any, parts: int | None = None, files: tuple[RecordingFile, ...] = ()
+    ) -> Recording:
+        return Recording(
+            row.id,
+            row.booking_id,
+            row.title,
+            tuple(row.studios),
+            row.status,
+            row.directory,
+            row.started_at,
+            row.ended_at,
+            row.duration_s,
+            parts if parts is not None else row.parts,
+            files,
+        )
