@@ -105,7 +105,7 @@ def _dumps(obj: Any) -> str:
 def wants_json(request: web.Request) -> bool:
     """Whether the caller is a tool (JSON errors) rather than a person (HTML errors)."""
     path = request.path
-    if path.startswith(("/api/", "/whip/", "/calendar/", "/metrics", "/healthz")):
+    if path.startswith(("/api/", "/whip/", "/calendar/", "/recordings/", "/metrics", "/healthz")):
         return True
     if path.startswith("/join/") and "/session" in path:
         return True  # the console's signalling calls

@@ -6,6 +6,7 @@ it says record, off at its end, or by the producer's hand) and registers the fin
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,8 @@ class RecordingControl:
         self.active: dict[str, str] = {}  # booking id -> recording id
         # Bookings whose recording the producer stopped: the autopilot leaves them stopped.
         self.stopped_by_hand: set[str] = set()
+        # The autopilot and a producer's click may arrive together: one change at a time.
+        self._lock = asyncio.Lock()
 
     def is_recording(self, booking_id: str) -> bool:
         """Whether the booking's room is recording now."""
@@ -34,6 +37,10 @@ class RecordingControl:
 
     async def start(self, booking: Booking, room: Room, now: datetime) -> bool:
         """Record the room's program (continuing an unfinished recording of the booking)."""
+        async with self._lock:
+            return await self._start(booking, room, now)
+
+    async def _start(self, booking: Booking, room: Room, now: datetime) -> bool:
         if booking.id in self.active:
             return False
         recording = await self.archive.open_recording(
@@ -53,6 +60,10 @@ class RecordingControl:
 
     async def stop(self, booking_id: str, room: Room | None, now: datetime) -> bool:
         """Stop, finalize and register the booking's recording; False when none was running."""
+        async with self._lock:
+            return await self._stop(booking_id, room, now)
+
+    async def _stop(self, booking_id: str, room: Room | None, now: datetime) -> bool:
         recording_id = self.active.pop(booking_id, None)
         if recording_id is None:
             return False

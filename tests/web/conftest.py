@@ -11,6 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from helpers import bearer
+from live_studios import studios as studios  # the fixture, for every web test
 from webtools import ClockedApp, MovableClock
 
 from web.app import make_app

@@ -1,0 +1,141 @@
+"""Recording a live telebridge and finding it in the archive: files, Range, checksums, access."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import subprocess
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from live_studios import Studio, book, sees
+from webtools import ClockedApp, assert_error
+
+from web.state import STATE
+
+pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair
+RECORD_SECONDS = 4.0
+
+
+async def _record_a_show(c: ClockedApp, studios: Callable[..., Studio]) -> dict[str, Any]:
+    """Book, go on air (the autopilot starts recording), stream, end the show; the recording."""
+    st = c.app[STATE]
+    starts = c.clock() + timedelta(minutes=5)
+    links = await book(c, starts)
+    trend, dha = studios("trend", 40), studios("dha", 200)
+    await trend.join(c.client, links["trend"])
+    await dha.join(c.client, links["dha"])
+    await sees(trend, dha)
+    c.clock.set(starts + timedelta(seconds=1))  # on air: the booking says record
+    await st.live.tick()
+    assert st.recordings.is_recording(links["trend"].booking)
+    await asyncio.sleep(RECORD_SECONDS)
+    c.clock.set(starts + timedelta(hours=1, seconds=1))  # the show ends
+    await st.live.tick()
+    assert not st.recordings.is_recording(links["trend"].booking)
+    resp = await c.client.get(
+        f"/api/recordings?booking={links['trend'].booking}", headers=c.headers["producer"]
+    )
+    assert resp.status == 200, await resp.text()
+    (recording,) = (await resp.json())["recordings"]
+    return recording
+
+
+def _probe(path: Path) -> dict[str, Any]:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout)
+
+
+async def test_a_recorded_show_is_in_the_archive_and_plays_with_range_requests(
+    clocked: ClockedApp, studios: Callable[..., Studio], tmp_path: Path
+) -> None:
+    c = clocked
+    recording = await _record_a_show(c, studios)
+    (program,) = [f for f in recording["files"] if f["kind"] == "program"]
+    assert program["media_type"] == "video/mp4"
+    assert abs(recording["duration_s"] - RECORD_SECONDS) < 1.5
+
+    # The whole file: its checksum is the archive's; ffprobe sees H.264 720p of the show's length.
+    whole = await c.client.get(program["url"], headers=c.headers["producer"])
+    assert whole.status == 200
+    body = await whole.read()
+    assert len(body) == program["bytes"]
+    assert hashlib.sha256(body).hexdigest() == program["sha256"]
+    saved = tmp_path / "program.mp4"
+    saved.write_bytes(body)
+    probe = _probe(saved)
+    video = probe["streams"][0]
+    assert (video["codec_name"], video["width"], video["height"]) == ("h264", 1280, 720)
+    assert abs(float(probe["format"]["duration"]) - recording["duration_s"]) < 0.5
+
+    # Seeking: a byte range is 206 with exactly those bytes; past the end is 416.
+    part = await c.client.get(
+        program["url"], headers={**c.headers["producer"], "Range": "bytes=100-199"}
+    )
+    assert part.status == 206 and await part.read() == body[100:200]
+    beyond = await c.client.get(
+        program["url"], headers={**c.headers["producer"], "Range": f"bytes={len(body) + 10}-"}
+    )
+    assert beyond.status == 416
+    poster = await c.client.get(recording["poster_url"], headers=c.headers["producer"])
+    assert poster.status == 200 and (await poster.read())[:2] == b"\xff\xd8"  # a JPEG
+
+    # Search by text, studio and date; a studio that was not there finds nothing.
+    for query, expected in [
+        ("q=caspian", 1),
+        ("q=nothing-like-it", 0),
+        ("studio=dha", 1),
+        ("studio=kabar", 0),
+        ("from=2000-01-01", 1),
+        ("to=2000-01-01", 0),
+    ]:
+        resp = await c.client.get(f"/api/recordings?{query}", headers=c.headers["producer"])
+        assert len((await resp.json())["recordings"]) == expected, query
+
+
+async def test_only_the_organisations_that_took_part_see_a_recording(
+    clocked: ClockedApp, studios: Callable[..., Studio]
+) -> None:
+    c = clocked
+    recording = await _record_a_show(c, studios)
+    program = recording["files"][0]
+    st = c.app[STATE]
+    from web.security import new_token, token_digest
+
+    async def operator_of(studio: str) -> dict[str, str]:
+        token = new_token()
+        await st.accounts.add_token(
+            token_digest(token), f"op-{studio}", "operator", c.clock(), studio_id=studio
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    # Trend took part (the "operator" token is Trend's); Kabar did not; viewers have no agency.
+    for headers, status in [
+        (c.headers["operator"], 200),
+        (c.headers["admin"], 200),
+        (await operator_of("kabar"), 403),
+        (c.headers["viewer"], 403),
+    ]:
+        resp = await c.client.get(f"/api/recordings/{recording['id']}", headers=headers)
+        assert resp.status == status
+        resp = await c.client.get(program["url"], headers=headers)
+        if status == 403:
+            await assert_error(resp, 403, "forbidden")
+        else:
+            assert resp.status == 200
+    listing = await c.client.get("/api/recordings", headers=await operator_of("kabar"))
+    assert (await listing.json())["recordings"] == []
+    # Paths from requests never reach the file system unchecked.
+    base = program["url"].rsplit("/", 1)[0]
+    for name in ("..%2F..%2Fsecret.key", "%2Fetc%2Fpasswd", "program.mp4.tmp", "segment.ts"):
+        resp = await c.client.get(f"{base}/{name}", headers=c.headers["admin"])
+        assert resp.status == 404, name
