@@ -43,6 +43,9 @@ class VideoParams:
     width: int = 1280
     height: int = 720
     fps: int = 30
+    container: str = "mpegts"  # a studio's own VP8 goes into "webm" segments instead
+    extension: str = "ts"
+    time_base: Fraction | None = None  # packets' time base; None: one tick per frame
 
 
 @dataclass
@@ -106,12 +109,13 @@ class SegmentRecorder:
         self._thread = threading.Thread(target=self._run, name=f"recorder-{self.name}", daemon=True)
         self._segment: _Segment | None = None
         self._index = len(self.segments())  # a restart continues after the existing segments
-        self._time_base = Fraction(1, self.params.fps)
+        self._time_base = self.params.time_base or Fraction(1, self.params.fps)
+        self._origin_pts: int | None = None
         self._thread.start()
 
     def segments(self) -> list[Path]:
         """The segment files written so far, in order."""
-        return sorted(self.directory.glob(f"{self.name}-*.ts"))
+        return sorted(self.directory.glob(f"{self.name}-*.{self.params.extension}"))
 
     def write(self, packet: EncodedPacket) -> None:
         """Queue a packet for writing (never blocks; a full queue drops and counts it)."""
@@ -158,15 +162,19 @@ class SegmentRecorder:
         seg.container.mux(packet)
         self.counters.packets += 1
         self.counters.bytes += packet.size
-        self.counters.media_seconds = (self.counters.packets) / self.params.fps
+        if self._origin_pts is None:
+            self._origin_pts = pts
+        self.counters.media_seconds = max(
+            self.counters.media_seconds, float((pts - self._origin_pts) * self._time_base)
+        )
 
     def _open_segment(self) -> _Segment:
-        path = self.directory / f"{self.name}-{self._index:06d}.ts"
+        path = self.directory / f"{self.name}-{self._index:06d}.{self.params.extension}"
         self._index += 1
         # Unbuffered file, small muxer buffer: what is muxed reaches the OS at once, so a
         # kill -9 of the server loses only what the muxer still holds (a few TS packets).
         fh = path.open("wb", buffering=0)
-        container = av.open(fh, "w", format="mpegts", buffer_size=TS_WRITE_BYTES)
+        container = av.open(fh, "w", format=self.params.container, buffer_size=TS_WRITE_BYTES)
         stream = container.add_stream(self.params.codec, rate=self.params.fps)
         assert isinstance(stream, av.VideoStream)
         stream.width, stream.height = self.params.width, self.params.height
@@ -189,14 +197,16 @@ def _frame_ticks(stream: Any) -> int:
 
 
 def finalize(segments: list[Path], target: Path) -> FinishedFile:
-    """Remux `segments` (without re-encoding) into a faststart MP4 at `target`, hashed.
+    """Remux `segments` (without re-encoding) into `target` (faststart when MP4), hashed.
 
     Written as `target` + ".tmp" and renamed when whole; call it off the event loop.
     """
     if not segments:
         raise ValueError("nothing was recorded")
     tmp = target.with_name(target.name + ".tmp")
-    out = av.open(str(tmp), "w", format="mp4", options={"movflags": "faststart"})
+    fmt = "mp4" if target.suffix == ".mp4" else target.suffix.lstrip(".")
+    options = {"movflags": "faststart"} if fmt == "mp4" else {}
+    out = av.open(str(tmp), "w", format=fmt, options=options)
     out_stream = None
     offset = 0
     last_end = 0

@@ -49,6 +49,8 @@ class Feed:
         self._request_keyframe = request_keyframe
         self._monotonic = monotonic
         self.slots: list[Slot] = []
+        # Listeners that take every packet as it arrives, on the loop: ISO recorders.
+        self.listeners: list[Callable[[RtpPacket], None]] = []
         self.counters = FeedCounters()
         self.ssrc: int | None = None
         self._last_keyframe_request = -1e9
@@ -64,6 +66,8 @@ class Feed:
         c.last_packet_at = now
         for slot in self.slots:
             slot.offer(packet)
+        for listener in self.listeners:
+            listener(packet)
 
     def want_keyframe(self) -> None:
         """A partner needs a keyframe: ask the source, at most every KEYFRAME_REQUEST_INTERVAL."""

@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bridge.errors import RoomClosed, UnknownStudio
+from bridge.iso import IsoRecording
 from bridge.production import Production
-from bridge.recorder import FinishedFile
+from bridge.recorder import FinishedFile, finalize
 from bridge.relay import Feed
 from bridge.session import SlotInfo, StudioSession
 from bridge.spec import EventKind, RoomEvent, RoomSpec
@@ -28,6 +29,15 @@ FEED_LOST_AFTER = 2.0  # seconds without a packet before a studio's feed counts 
 WATCHDOG_INTERVAL = 0.25
 
 EventSink = Callable[[RoomEvent], None]
+
+
+@dataclass(frozen=True)
+class RecordedFile:
+    """A finalized file of a recording: the program, or a studio's own feed."""
+
+    kind: str  # "program" | "iso"
+    studio_id: str | None
+    file: FinishedFile
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,7 @@ class Room:
         self.lost: set[str] = set()
         self.closed = False
         self.production: Production | None = None
+        self.isos: dict[str, IsoRecording] = {}
         if spec.program:
             self.production = Production(
                 [s.id for s in spec.studios], [s.name for s in spec.studios]
@@ -89,6 +100,11 @@ class Room:
         for kind, feed in session.feeds.items():
             previous = self.feeds.get((studio_id, kind))
             self.feeds[(studio_id, kind)] = feed
+            if previous is not None:  # recorders follow the studio to its new connection
+                feed.listeners.extend(previous.listeners)
+                previous.listeners.clear()
+            elif kind == "video" and studio_id in self.isos:
+                feed.listeners.append(self.isos[studio_id].on_packet)
             for slot in list(previous.slots) if previous else []:
                 feed.attach(slot)
             for other in self.sessions.values():
@@ -154,28 +170,60 @@ class Room:
         if self.production.recording is not None:
             return False
         self.production.start_recording(directory)
+        for studio in self.spec.studios:  # each studio's own feed, as it arrives
+            iso = IsoRecording(directory, studio.id, self._keyframe_of(studio.id))
+            self.isos[studio.id] = iso
+            feed = self.feeds.get((studio.id, "video"))
+            if feed is not None:
+                feed.listeners.append(iso.on_packet)
         self._emit(EventKind.RECORDING_STARTED, "", directory=str(directory))
         return True
 
-    async def stop_recording(self) -> FinishedFile | None:
-        """Stop recording; the finalized program file (None when nothing was recording)."""
-        if self.production is None:
-            return None
-        finished = await self.production.stop_recording()
-        if finished is not None:
-            self._report_finished(finished)
-        return finished
+    def _keyframe_of(self, studio_id: str) -> Callable[[], None]:
+        def ask() -> None:
+            feed = self.feeds.get((studio_id, "video"))
+            if feed is not None:
+                feed.want_keyframe()
 
-    def _report_finished(self, finished: FinishedFile) -> None:
-        self._emit(
-            EventKind.RECORDING_FINISHED,
-            "",
-            file="program",
-            path=str(finished.path),
-            bytes=finished.bytes,
-            sha256=finished.sha256,
-            duration_s=round(finished.duration_s, 3),
-        )
+        return ask
+
+    async def stop_recording(self) -> list[RecordedFile]:
+        """Stop recording; the finalized files: the program and each studio's ISO."""
+        if self.production is None:
+            return []
+        files: list[RecordedFile] = []
+        program = await self.production.stop_recording()
+        if program is not None:
+            files.append(RecordedFile("program", None, program))
+        isos, self.isos = self.isos, {}
+        for feed in self.feeds.values():
+            feed.listeners = [
+                fn for fn in feed.listeners if not any(fn == i.on_packet for i in isos.values())
+            ]
+        loop = asyncio.get_running_loop()
+        for studio_id, iso in isos.items():
+            await loop.run_in_executor(None, iso.close)
+            segments = iso.segments()
+            if not segments:
+                continue  # the studio never sent a picture while recording
+            target = iso.directory / f"{iso.name}.webm"
+            try:
+                finished = await loop.run_in_executor(None, finalize, segments, target)
+            except ValueError:
+                log.warning("ISO of %s could not be finalized", studio_id)
+                continue
+            files.append(RecordedFile("iso", studio_id, finished))
+        for f in files:
+            self._emit(
+                EventKind.RECORDING_FINISHED,
+                f.studio_id or "",
+                file=f.kind,
+                path=str(f.file.path),
+                bytes=f.file.bytes,
+                sha256=f.file.sha256,
+                duration_s=round(f.file.duration_s, 3),
+            )
+        return files
 
     async def close(self) -> None:
         """Close every connection, finish any recording, and stop the watchdog."""
@@ -186,6 +234,6 @@ class Room:
         for session in list(self.sessions.values()):
             await session.close()
         if self.production is not None:
-            finished = await self.production.close()
-            if finished is not None:
-                self._report_finished(finished)
+            if self.production.recording is not None:
+                await self.stop_recording()
+            await self.production.close()

@@ -11,8 +11,7 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-from bridge.recorder import FinishedFile
-from bridge.room import Room
+from bridge.room import RecordedFile, Room
 from schedules.archive import Archive, RecordingFile
 from schedules.model import Booking
 
@@ -67,33 +66,33 @@ class RecordingControl:
         recording_id = self.active.pop(booking_id, None)
         if recording_id is None:
             return False
-        finished = await room.stop_recording() if room is not None else None
-        if finished is None:
+        files = await room.stop_recording() if room is not None else []
+        if not any(f.kind == "program" for f in files):
             await self.archive.fail(recording_id, now)
             log.warning(
                 "recording %s of booking %s had nothing to finalize", recording_id, booking_id
             )
             return True
-        await self.archive.finish(recording_id, now, [program_file(recording_id, finished)])
+        await self.archive.finish(recording_id, now, [archive_file(recording_id, f) for f in files])
         log.info(
-            "recording finished booking=%s recording=%s bytes=%d sha256=%s",
+            "recording finished booking=%s recording=%s files=%d",
             booking_id,
             recording_id,
-            finished.bytes,
-            finished.sha256,
+            len(files),
         )
         return True
 
 
-def program_file(recording_id: str, finished: FinishedFile) -> RecordingFile:
-    """The archive record of a finalized program file."""
+def archive_file(recording_id: str, recorded: RecordedFile) -> RecordingFile:
+    """The archive record of a finalized file (the program's MP4 or a studio's WebM)."""
+    f = recorded.file
     return RecordingFile(
         recording_id=recording_id,
-        name=finished.path.name,
-        kind="program",
-        studio_id=None,
-        media_type="video/mp4",
-        bytes=finished.bytes,
-        sha256=finished.sha256,
-        duration_s=round(finished.duration_s, 3),
+        name=f.path.name,
+        kind=recorded.kind,
+        studio_id=recorded.studio_id,
+        media_type="video/mp4" if f.path.suffix == ".mp4" else "video/webm",
+        bytes=f.bytes,
+        sha256=f.sha256,
+        duration_s=round(f.duration_s, 3),
     )

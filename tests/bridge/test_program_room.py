@@ -33,12 +33,14 @@ async def test_two_studios_are_composed_switched_and_recorded(tmp_path: Path) ->
         await asyncio.sleep(3.0)
         room.switch_program("solo", "rome")
         await asyncio.sleep(2.0)
-        finished = await room.stop_recording()
+        files = await room.stop_recording()
     finally:
         await baku.close()
         await rome.close()
         await room.close()
-    assert finished is not None and finished.path.name == "program.mp4"
+    by_name = {f.file.path.name: f for f in files}
+    assert set(by_name) == {"program.mp4", "iso-baku.webm", "iso-rome.webm"}
+    finished = by_name["program.mp4"].file
     assert abs(finished.duration_s - 5.0) < 0.6
     frames = _frames(finished.path)
     assert (frames[0].width, frames[0].height) == (1280, 720)
@@ -51,3 +53,12 @@ async def test_two_studios_are_composed_switched_and_recorded(tmp_path: Path) ->
     kinds = [e.kind.value for e in events]
     assert "recording_started" in kinds and "recording_finished" in kinds
     assert "program_switched" in kinds
+
+    # Each studio's own feed, as it arrived: VP8 in WebM, the studio's own picture, same length.
+    for studio, shade in (("baku", 40), ("rome", 200)):
+        iso = by_name[f"iso-{studio}.webm"]
+        assert (iso.kind, iso.studio_id) == ("iso", studio)
+        iso_frames = _frames(iso.file.path)
+        assert iso_frames[0].format.name.startswith("yuv")
+        assert abs(int(np.median(iso_frames[-1].to_ndarray(format="rgb24"))) - shade) < 25
+        assert abs(iso.file.duration_s - finished.duration_s) < 0.6  # one timeline

@@ -1,0 +1,144 @@
+"""A studio's own feed (ISO) recorded as it arrived: VP8 frames from its RTP, no re-encoding.
+
+The ISO recorder listens to a studio's feed like any partner does. It puts RTP packets back
+together into VP8 frames (a frame is all packets of one timestamp, ending with the marker
+bit), drops a frame with a hole in it and everything until the next keyframe (asking the
+source for one), and stamps each frame with the wall-clock time since the recording started,
+so the ISOs and the program share one timeline even when the studio reconnects with new RTP
+numbers. Frames go to a WebM segment recorder on its own thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import av
+from aiortc.codecs.vpx import vp8_depayload
+from aiortc.rtp import RtpPacket
+
+from bridge.recorder import SegmentRecorder, VideoParams
+from bridge.rewrite import SEQ_MOD
+
+ISO_TIME_BASE = Fraction(1, 1000)  # milliseconds since the recording started
+
+
+def is_vp8_keyframe(frame: bytes) -> bool:
+    """Whether a VP8 frame is a key frame (RFC 6386: the P bit of the first byte is 0)."""
+    return bool(frame) and not frame[0] & 0x01
+
+
+def vp8_size(keyframe: bytes) -> tuple[int, int]:
+    """Width and height from a VP8 key frame's header (RFC 6386 section 9.1)."""
+    if len(keyframe) < 10 or keyframe[3:6] != b"\x9d\x01\x2a":
+        return 1280, 720  # not a key frame header: the profile's size will do
+    width = int.from_bytes(keyframe[6:8], "little") & 0x3FFF
+    height = int.from_bytes(keyframe[8:10], "little") & 0x3FFF
+    return width - width % 2, height - height % 2
+
+
+class Vp8Assembler:
+    """RTP packets of one stream in, whole VP8 frames out (or nothing while broken)."""
+
+    def __init__(self) -> None:
+        self._timestamp: int | None = None
+        self._ssrc: int | None = None
+        self._parts: list[bytes] = []
+        self._next_seq: int | None = None
+        self._broken = False
+        self._need_keyframe = True
+
+    def add(self, packet: RtpPacket) -> tuple[bytes | None, bool]:
+        """Feed one packet; (a complete frame or None, whether a keyframe is needed)."""
+        if packet.ssrc != self._ssrc:  # a reconnect: a new stream, start clean
+            self._ssrc, self._timestamp, self._parts = packet.ssrc, None, []
+            self._next_seq, self._need_keyframe = None, True
+        hole = False
+        if self._next_seq is not None and packet.sequence_number != self._next_seq:
+            if (packet.sequence_number - self._next_seq) % SEQ_MOD > SEQ_MOD // 2:
+                return None, False  # a late retransmission of something already handled
+            hole = True
+        self._next_seq = (packet.sequence_number + 1) % SEQ_MOD
+        if packet.timestamp != self._timestamp:
+            if self._parts:  # the previous frame never got its last packet
+                self._need_keyframe = True
+            self._timestamp, self._parts, self._broken = packet.timestamp, [], False
+        if hole:  # which frame lost the packet cannot be told: this one is not trusted
+            self._broken = True
+        try:
+            self._parts.append(vp8_depayload(packet.payload))
+        except ValueError:
+            self._broken = True
+        if not packet.marker:
+            return None, False
+        frame, broken = b"".join(self._parts), self._broken
+        self._parts, self._broken = [], False
+        if broken:
+            self._need_keyframe = True
+            return None, True
+        if self._need_keyframe and not is_vp8_keyframe(frame):
+            return None, True
+        self._need_keyframe = False
+        return frame, False
+
+
+class IsoRecording:
+    """One studio's feed recorded into WebM segments in `directory`."""
+
+    def __init__(
+        self,
+        directory: Path,
+        studio_id: str,
+        request_keyframe: Callable[[], None],
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.studio_id = studio_id
+        self.name = f"iso-{studio_id}"
+        self.directory = directory
+        self.recorder: SegmentRecorder | None = None  # made at the first key frame (its size)
+        self._assembler = Vp8Assembler()
+        self._request_keyframe = request_keyframe
+        self._monotonic = monotonic
+        self._started = monotonic()
+        self._last_pts = -1
+
+    def on_packet(self, packet: RtpPacket) -> None:
+        """A packet of the studio's video, as it arrives (called on the event loop)."""
+        frame, want_key = self._assembler.add(packet)
+        if want_key:
+            self._request_keyframe()
+        if frame is None:
+            return
+        keyframe = is_vp8_keyframe(frame)
+        if self.recorder is None:
+            width, height = vp8_size(frame)
+            self.recorder = SegmentRecorder(
+                self.directory,
+                self.name,
+                VideoParams(
+                    codec="vp8",
+                    width=width,
+                    height=height,
+                    container="webm",
+                    extension="webm",
+                    time_base=ISO_TIME_BASE,
+                ),
+            )
+        pts = max(self._last_pts + 1, int((self._monotonic() - self._started) * 1000))
+        self._last_pts = pts
+        out = av.Packet(frame)
+        out.pts = out.dts = pts
+        out.time_base = ISO_TIME_BASE
+        out.is_keyframe = keyframe
+        self.recorder.write(out)
+
+    def segments(self) -> list[Path]:
+        """The WebM segments written so far."""
+        return self.recorder.segments() if self.recorder is not None else []
+
+    def close(self) -> None:
+        """Write what is queued and close the current segment (blocking: off the loop)."""
+        if self.recorder is not None:
+            self.recorder.close()
