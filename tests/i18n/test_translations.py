@@ -69,7 +69,12 @@ PAGE_MODULES = (
 PAGE_ERROR_SOURCES = (*PAGE_MODULES, "web/auth.py")
 # Messages of web/errors.py and the aiohttp reasons that the HTML error page translates.
 # What the template filters of web/templating.py translate themselves.
-FILTER_MESSAGES = ("%(hours)s h %(minutes)s min", "%(hours)s h", "%(minutes)s min")
+FILTER_MESSAGES = (
+    "%(hours)s h %(minutes)s min",
+    "%(hours)s h",
+    "%(minutes)s min",
+    "%(seconds)s s",
+)
 ERROR_PAGE_MESSAGES = (
     "The request body is too large",
     "Something went wrong on the server; nothing was saved",

@@ -1,0 +1,76 @@
+"""A recorded telebridge plays in the archive: the program plays and seeks, then an ISO."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from live_helpers import api, book, producer_token, sees, wait
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("test_network")]
+
+
+def test_the_archive_plays_the_program_seeks_and_switches_to_a_studio(
+    server: str, browser_context: Any, tmp_path: Path
+) -> None:
+    token = producer_token(tmp_path / "data")
+    links = book(server, token, ["trend", "ansa"], timedelta(minutes=5))
+    booking_id = links["trend"].split("/join/")[1].split("/")[0]
+    studios = {}
+    for studio in ("trend", "ansa"):
+        page = browser_context.new_page()
+        page.goto(links[studio])
+        page.click("#join")
+        studios[studio] = page
+    wait(studios["trend"], sees("ansa"), 30)
+    wait(studios["ansa"], sees("trend"), 30)
+
+    # The producer records six seconds by hand (the show itself starts later).
+    api(server, token, "POST", f"/api/bookings/{booking_id}/recording/start", {})
+    time.sleep(6)
+    api(server, token, "POST", f"/api/bookings/{booking_id}/recording/stop", {})
+    for page in studios.values():
+        page.close()
+
+    page = browser_context.new_page()
+    page.goto(server + "/login?next=/archive")
+    page.fill("input[name=name]", "producer")
+    page.fill("input[name=password]", "telebridge-demo")
+    page.click("form[action='/login'] button[type=submit]")
+    page.wait_for_url("**/archive")
+    page.click(".archive-table tbody a")
+    page.wait_for_url("**/archive/*")
+    assert page.locator(".sources .source").count() == 3  # program and two ISOs
+
+    # The program plays...
+    page.evaluate(
+        "() => { const v = document.getElementById('player'); v.muted = true; v.play(); }"
+    )
+    wait(page, "() => document.getElementById('player').currentTime > 1", 20)
+    duration = page.evaluate("() => document.getElementById('player').duration")
+    assert 4.5 < duration < 8, duration
+    # ...seeks (HTTP Range)...
+    page.evaluate("() => { document.getElementById('player').currentTime = 4; }")
+    wait(
+        page,
+        "() => { const v = document.getElementById('player');"
+        " return !v.seeking && v.currentTime >= 4; }",
+        10,
+    )
+    page.screenshot(path=str(ARTIFACTS / "archive-player.png"), full_page=True)
+    # ...and switches to Rome's own feed at the same moment.
+    before = page.evaluate("() => document.getElementById('player').currentTime")
+    page.click(".sources .source[data-studio='ansa']")
+    wait(
+        page,
+        "() => { const v = document.getElementById('player');"
+        " return v.currentSrc.endsWith('iso-ansa.webm') && v.readyState >= 2; }",
+        15,
+    )
+    after = page.evaluate("() => document.getElementById('player').currentTime")
+    assert abs(after - before) < 1.5, (before, after)
+    wait(page, f"() => document.getElementById('player').currentTime > {after + 0.5}", 10)
