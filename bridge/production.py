@@ -16,6 +16,7 @@ from typing import Any
 
 from aiortc.mediastreams import MediaStreamError
 
+from bridge.layout import tiles_for
 from bridge.program import ProgramEngine, ProgramFormat
 from bridge.recorder import FinishedFile, SegmentRecorder, VideoParams, finalize
 
@@ -94,6 +95,16 @@ class Production:
         """Change the program layout; `studio_id` is the solo or main picture-in-picture one."""
         focus = self.studio_ids.index(studio_id) if studio_id in self.studio_ids else 0
         self.engine.switch(layout, focus)
+
+    def on_program(self, studio_id: str) -> bool:
+        """Whether the studio's picture is in the program now (its tally light)."""
+        if studio_id not in self.studio_ids:
+            return False
+        fmt = self.engine.fmt
+        tiles = tiles_for(
+            self.engine.layout, len(self.studio_ids), fmt.width, fmt.height, self.engine.focus
+        )
+        return tiles[self.studio_ids.index(studio_id)] is not None
 
     def start_recording(self, directory: Path) -> None:
         """Record the program into `directory` (a no-op while already recording)."""

@@ -163,6 +163,15 @@ class Room:
         self.production.switch(layout, studio_id)
         self._emit(EventKind.PROGRAM_SWITCHED, studio_id or "", layout=layout)
 
+    def tally(self, studio_id: str) -> dict[str, object]:
+        """What a studio's console shows: is its picture in the program, is the room recording."""
+        production = self.production
+        return {
+            "on_program": production.on_program(studio_id) if production else False,
+            "layout": production.engine.layout if production else None,
+            "recording": bool(production and production.recording is not None),
+        }
+
     def start_recording(self, directory: Path) -> bool:
         """Record the program into `directory`; False when already recording."""
         if self.production is None or self.closed:

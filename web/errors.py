@@ -107,8 +107,8 @@ def wants_json(request: web.Request) -> bool:
     path = request.path
     if path.startswith(("/api/", "/whip/", "/calendar/", "/recordings/", "/metrics", "/healthz")):
         return True
-    if path.startswith("/join/") and "/session" in path:
-        return True  # the console's signalling calls
+    if path.startswith("/join/") and ("/session" in path or path.endswith("/state")):
+        return True  # the console's signalling and tally calls
     return "application/json" in request.headers.get("Accept", "") and "text/html" not in (
         request.headers.get("Accept", "")
     )

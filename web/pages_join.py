@@ -43,6 +43,7 @@ async def join_page(request: web.Request) -> web.Response:
         "studio": studio_id,
         "title": booking.title,
         "session_url": f"/join/{ids}/session?{urlencode({'token': token})}",
+        "state_url": f"/join/{ids}/state?{urlencode({'token': token})}",
         "leave_url": f"/join/{ids}/session/{{session}}?{urlencode({'token': token})}",
         "on_air_at": rfc3339(booking.starts_at),
         "off_air_at": rfc3339(booking.ends_at),

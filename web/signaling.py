@@ -139,3 +139,10 @@ async def console_leave(request: web.Request) -> web.Response:
     if room is None or not await room.disconnect(studio_id, request.match_info["session_id"]):
         raise ApiError(404, "not_found", "No such session")
     return web.Response(status=204)
+
+
+@routes.get(f"/join/{IDS}/state")
+async def console_state(request: web.Request) -> web.Response:
+    """The console's tally: whether the studio is in the program, and whether it records."""
+    _booking, room = await open_room(request, request.query.get("token"))
+    return web.json_response(room.tally(request.match_info["studio_id"]))

@@ -349,14 +349,30 @@ function formatLeft(ms) {
   return `${pad(Math.floor(s / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
 }
 
+// What the program shows, from the bridge: in solo only the studio on screen is on air.
+const program = { onProgram: true, recording: false };
+async function pollTally() {
+  if (!state.wantJoined) return;
+  const response = await fetch(data.state_url);
+  if (!response.ok) return;
+  const body = await response.json();
+  program.onProgram = body.on_program;
+  program.recording = body.recording;
+}
+
 function tick() {
   const now = Date.now();
-  const phase = now < onAir ? "standby" : now < offAir ? "onair" : "off";
+  let phase = now < onAir ? "standby" : now < offAir ? "onair" : "off";
+  if (phase === "onair" && !program.onProgram) phase = "ready"; // live, but not on screen
   tally.dataset.tally = phase;
   document.body.classList.toggle("is-on-air", phase === "onair");
+  document.getElementById("tally-rec").hidden = !program.recording;
   const label = tally.querySelector(".tally-label");
-  label.textContent = label.dataset[`label${phase === "onair" ? "Onair" : phase === "off" ? "Off" : "Standby"}`];
-  countdown.textContent = phase === "standby" ? `−${formatLeft(onAir - now)}` : phase === "onair" ? formatLeft(offAir - now) : "";
+  const key = { onair: "Onair", off: "Off", standby: "Standby", ready: "Ready" }[phase];
+  label.textContent = label.dataset[`label${key}`];
+  countdown.textContent = phase === "standby"
+    ? `−${formatLeft(onAir - now)}`
+    : phase === "onair" || phase === "ready" ? formatLeft(offAir - now) : "";
   for (const el of document.querySelectorAll("[data-zone]")) {
     const time = new Date(now).toLocaleTimeString([], { timeZone: el.dataset.zone, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
     const target = el.querySelector(".clock-time") || el;
@@ -372,6 +388,7 @@ cameraSelect.addEventListener("change", () => openDevices().catch((e) => showErr
 micSelect.addEventListener("change", () => openDevices().catch((e) => showError(String(e))));
 setInterval(tick, 250);
 setInterval(() => pollStats().catch(() => {}), 1000);
+setInterval(() => pollTally().catch(() => {}), 1000);
 tick();
 
 (async () => {
