@@ -1,5 +1,8 @@
 FROM python:3.12-slim-bookworm
 WORKDIR /app
+# DejaVu draws the studio labels and slates of the program.
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY schedules ./schedules
 COPY bridge ./bridge
