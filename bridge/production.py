@@ -41,6 +41,15 @@ class Recording:
         while True:
             self.recorder.write(await self._queue.get())
 
+    async def suspend(self) -> None:
+        """Stop writing but leave the segments unfinalized (the server is going down mid-show;
+        the next start continues the recording)."""
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._engine.unsubscribe(self._queue)
+        await asyncio.get_running_loop().run_in_executor(None, self.recorder.close)
+
     async def finish(self) -> FinishedFile:
         """Stop, write what is queued, and finalize into program.mp4 (off the event loop)."""
         self._task.cancel()
@@ -117,6 +126,12 @@ class Production:
         if recording is None:
             return None
         return await recording.finish()
+
+    async def suspend_recording(self) -> None:
+        """Stop recording without finalizing (see Recording.suspend)."""
+        recording, self.recording = self.recording, None
+        if recording is not None:
+            await recording.suspend()
 
     async def close(self) -> FinishedFile | None:
         """Stop everything; returns the recording finalized on the way, if any."""

@@ -258,3 +258,23 @@ def finalize(segments: list[Path], target: Path) -> FinishedFile:
     size = tmp.stat().st_size
     tmp.replace(target)
     return FinishedFile(target, size, digest, float(duration_ticks * time_base))
+
+
+def finalize_directory(directory: Path) -> list[tuple[str, FinishedFile]]:
+    """Finalize every stream left in `directory` as segments: (stream name, file).
+
+    For a recording whose server died: `program-000001.ts`... becomes `program.mp4`,
+    `iso-trend-000001.webm`... becomes `iso-trend.webm`. Call it off the event loop.
+    """
+    streams: dict[str, list[Path]] = {}
+    for path in sorted(directory.glob("*-[0-9][0-9][0-9][0-9][0-9][0-9].*")):
+        if path.suffix in (".ts", ".webm"):
+            streams.setdefault(path.stem.rsplit("-", 1)[0], []).append(path)
+    out: list[tuple[str, FinishedFile]] = []
+    for name, segments in sorted(streams.items()):
+        suffix = ".mp4" if segments[0].suffix == ".ts" else ".webm"
+        try:
+            out.append((name, finalize(segments, directory / f"{name}{suffix}")))
+        except ValueError:
+            log.warning("nothing readable in the segments of %s in %s", name, directory)
+    return out

@@ -196,6 +196,24 @@ class Room:
 
         return ask
 
+    async def suspend_recording(self) -> None:
+        """Stop writing without finalizing: a restart mid-show continues the same recording."""
+        if self.production is None:
+            return
+        await self.production.suspend_recording()
+        isos, self.isos = self.isos, {}
+        self._detach_isos(isos)
+        loop = asyncio.get_running_loop()
+        for iso in isos.values():
+            await loop.run_in_executor(None, iso.close)
+
+    def _detach_isos(self, isos: dict[str, IsoRecording]) -> None:
+        listeners = {id(i) for i in isos.values()}
+        for feed in self.feeds.values():
+            feed.listeners = [
+                fn for fn in feed.listeners if id(getattr(fn, "__self__", None)) not in listeners
+            ]
+
     async def stop_recording(self) -> list[RecordedFile]:
         """Stop recording; the finalized files: the program and each studio's ISO."""
         if self.production is None:
@@ -205,10 +223,7 @@ class Room:
         if program is not None:
             files.append(RecordedFile("program", None, program))
         isos, self.isos = self.isos, {}
-        for feed in self.feeds.values():
-            feed.listeners = [
-                fn for fn in feed.listeners if not any(fn == i.on_packet for i in isos.values())
-            ]
+        self._detach_isos(isos)
         loop = asyncio.get_running_loop()
         for studio_id, iso in isos.items():
             await loop.run_in_executor(None, iso.close)

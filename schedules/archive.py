@@ -163,6 +163,7 @@ class Archive:
         booking: str | None = None,
         ids: Sequence[str] | None = None,
         finished_only: bool = True,
+        status: str | None = None,
         limit: int = 200,
     ) -> list[Recording]:
         """Recordings, newest first, by title text, studio, date range or booking."""
@@ -170,6 +171,8 @@ class Archive:
         query = sa.select(r).order_by(r.c.started_at.desc()).limit(limit)
         if finished_only:
             query = query.where(r.c.status == "finished")
+        if status is not None:
+            query = query.where(r.c.status == status)
         if text:
             pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             query = query.where(r.c.title.ilike(pattern, escape="\\"))

@@ -105,6 +105,8 @@ async def make_app(
     app.router.add_static("/static/", STATIC_DIR, append_version=True)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        # Recordings a crash left unfinished and whose show is over are finalized first.
+        await st.recordings.recover(st.bookings, st.clock())
         if autopilot:
             st.live.start()
         yield

@@ -139,7 +139,15 @@ class LiveRooms:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._task = self._audit_task = None
+        now = self.clock()
         for booking_id in list(self.rooms):
+            if self.recordings is not None and self.recordings.is_recording(booking_id):
+                try:
+                    booking = await self.bookings.get(booking_id)
+                    if now < booking.ends_at:  # mid-show: the next start continues it
+                        await self.recordings.suspend(booking_id, self.rooms.get(booking_id))
+                except ScheduleError:
+                    pass
             await self._close(booking_id)
 
     async def _run(self) -> None:

@@ -11,11 +11,17 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
+from bridge.recorder import finalize_directory
 from bridge.room import RecordedFile, Room
 from schedules.archive import Archive, RecordingFile
+from schedules.errors import ScheduleError
 from schedules.model import Booking
+from schedules.service import BookingService
 
 log = logging.getLogger("telebridge.web.recording")
+
+
+ISO_PREFIX = "iso-"
 
 
 class RecordingControl:
@@ -81,6 +87,53 @@ class RecordingControl:
             len(files),
         )
         return True
+
+    async def suspend(self, booking_id: str, room: Room | None) -> None:
+        """The server is going down mid-show: stop writing, finalize nothing; the next start
+        continues the same archive entry as a new part."""
+        async with self._lock:
+            if self.active.pop(booking_id, None) is not None and room is not None:
+                await room.suspend_recording()
+                log.info("recording suspended booking=%s", booking_id)
+
+    async def recover(self, bookings: BookingService, now: datetime) -> int:
+        """Finalize recordings left unfinished by a crash whose show is over; how many."""
+        done = 0
+        for rec in await self.archive.search(finished_only=False, status="recording"):
+            try:
+                booking = await bookings.get(rec.booking_id)
+                if booking.starts_at <= now < booking.ends_at and booking.record:
+                    continue  # still on air: the autopilot continues it as a new part
+            except ScheduleError:
+                pass
+            directory = self.root / rec.directory
+            found = (
+                await asyncio.get_running_loop().run_in_executor(
+                    None, finalize_directory, directory
+                )
+                if directory.exists()
+                else []
+            )
+            files = [
+                archive_file(
+                    rec.id,
+                    RecordedFile(
+                        "program" if name == "program" else "iso",
+                        name.removeprefix(ISO_PREFIX) if name.startswith(ISO_PREFIX) else None,
+                        finished,
+                    ),
+                )
+                for name, finished in found
+            ]
+            if any(f.kind == "program" for f in files):
+                await self.archive.finish(rec.id, now, files)
+            else:
+                await self.archive.fail(rec.id, now)
+            log.info(
+                "recovered recording %s of booking %s: %d files", rec.id, rec.booking_id, len(files)
+            )
+            done += 1
+        return done
 
 
 def archive_file(recording_id: str, recorded: RecordedFile) -> RecordingFile:

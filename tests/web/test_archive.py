@@ -139,3 +139,70 @@ async def test_only_the_organisations_that_took_part_see_a_recording(
     for name in ("..%2F..%2Fsecret.key", "%2Fetc%2Fpasswd", "program.mp4.tmp", "segment.ts"):
         resp = await c.client.get(f"{base}/{name}", headers=c.headers["admin"])
         assert resp.status == 404, name
+
+
+async def test_a_restart_mid_show_continues_the_recording_as_a_new_part(
+    clocked: ClockedApp, studios: Callable[..., Studio], settings: Any, aiohttp_client: Any
+) -> None:
+    from web.app import make_app
+
+    c = clocked
+    starts = c.clock() + timedelta(minutes=5)
+    links = await book(c, starts)
+    trend, dha = studios("trend", 40), studios("dha", 200)
+    await trend.join(c.client, links["trend"])
+    await dha.join(c.client, links["dha"])
+    await sees(trend, dha)
+    c.clock.set(starts + timedelta(seconds=1))
+    await c.app[STATE].live.tick()
+    await asyncio.sleep(2.5)
+    await c.client.close()  # the server goes down mid-show (its shutdown, not a crash)
+    await trend.close()
+    await dha.close()
+
+    app = await make_app(settings, clock=c.clock)  # ...and comes back on the same data
+    client = await aiohttp_client(app)
+    st = app[STATE]
+    again_trend, again_dha = studios("trend", 40), studios("dha", 200)
+    await again_trend.join(client, links["trend"])  # the consoles rejoin by themselves
+    await again_dha.join(client, links["dha"])
+    await st.live.tick()
+    assert st.recordings.is_recording(links["trend"].booking)
+    await asyncio.sleep(2.5)
+    c.clock.set(starts + timedelta(hours=1, seconds=1))
+    await st.live.tick()
+    resp = await client.get(
+        f"/api/recordings?booking={links['trend'].booking}", headers=c.headers["producer"]
+    )
+    (recording,) = (await resp.json())["recordings"]
+    assert recording["parts"] == 2  # one archive entry, written in two parts
+    assert 3.5 < recording["duration_s"] < 7, recording["duration_s"]
+    assert {f["kind"] for f in recording["files"]} == {"program", "iso"}
+
+
+async def test_a_recording_left_unfinished_by_a_crash_is_finalized_at_the_next_start(
+    clocked: ClockedApp, studios: Callable[..., Studio], settings: Any, aiohttp_client: Any
+) -> None:
+    from web.app import make_app
+
+    c = clocked
+    st = c.app[STATE]
+    starts = c.clock() + timedelta(minutes=5)
+    links = await book(c, starts)
+    trend, dha = studios("trend", 40), studios("dha", 200)
+    await trend.join(c.client, links["trend"])
+    await dha.join(c.client, links["dha"])
+    await sees(trend, dha)
+    c.clock.set(starts + timedelta(seconds=1))
+    await st.live.tick()
+    await asyncio.sleep(2.5)
+    # What a kill -9 leaves: segments on disk, the archive entry still "recording".
+    booking = links["trend"].booking
+    await st.recordings.suspend(booking, st.live.get(booking))
+    c.clock.set(starts + timedelta(hours=2))  # the show ended while the server was down
+    app = await make_app(settings, clock=c.clock)
+    client = await aiohttp_client(app)
+    resp = await client.get(f"/api/recordings?booking={booking}", headers=c.headers["producer"])
+    (recording,) = (await resp.json())["recordings"]
+    assert 1.5 < recording["duration_s"] < 4
+    assert "program.mp4" in {f["name"] for f in recording["files"]}
