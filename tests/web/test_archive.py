@@ -7,12 +7,12 @@ import hashlib
 import json
 import subprocess
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from live_studios import Studio, book, sees
+from live_studios import Link, Studio, book, sees
 from webtools import ClockedApp, assert_error
 
 from web.state import STATE
@@ -21,9 +21,10 @@ pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth 
 RECORD_SECONDS = 4.0
 
 
-async def _record_a_show(c: ClockedApp, studios: Callable[..., Studio]) -> dict[str, Any]:
-    """Book, go on air (the autopilot starts recording), stream, end the show; the recording."""
-    st = c.app[STATE]
+async def _on_air(
+    c: ClockedApp, studios: Callable[..., Studio]
+) -> tuple[datetime, dict[str, Link]]:
+    """Book, let Trend and DHA join, go on air: the autopilot starts recording."""
     starts = c.clock() + timedelta(minutes=5)
     links = await book(c, starts)
     trend, dha = studios("trend", 40), studios("dha", 200)
@@ -31,8 +32,15 @@ async def _record_a_show(c: ClockedApp, studios: Callable[..., Studio]) -> dict[
     await dha.join(c.client, links["dha"])
     await sees(trend, dha)
     c.clock.set(starts + timedelta(seconds=1))  # on air: the booking says record
-    await st.live.tick()
-    assert st.recordings.is_recording(links["trend"].booking)
+    await c.app[STATE].live.tick()
+    assert c.app[STATE].recordings.is_recording(links["trend"].booking)
+    return starts, links
+
+
+async def _record_a_show(c: ClockedApp, studios: Callable[..., Studio]) -> dict[str, Any]:
+    """Book, go on air (the autopilot starts recording), stream, end the show; the recording."""
+    st = c.app[STATE]
+    starts, links = await _on_air(c, studios)
     await asyncio.sleep(RECORD_SECONDS)
     c.clock.set(starts + timedelta(hours=1, seconds=1))  # the show ends
     await st.live.tick()
@@ -147,18 +155,9 @@ async def test_a_restart_mid_show_continues_the_recording_as_a_new_part(
     from web.app import make_app
 
     c = clocked
-    starts = c.clock() + timedelta(minutes=5)
-    links = await book(c, starts)
-    trend, dha = studios("trend", 40), studios("dha", 200)
-    await trend.join(c.client, links["trend"])
-    await dha.join(c.client, links["dha"])
-    await sees(trend, dha)
-    c.clock.set(starts + timedelta(seconds=1))
-    await c.app[STATE].live.tick()
+    starts, links = await _on_air(c, studios)
     await asyncio.sleep(2.5)
     await c.client.close()  # the server goes down mid-show (its shutdown, not a crash)
-    await trend.close()
-    await dha.close()
 
     app = await make_app(settings, clock=c.clock)  # ...and comes back on the same data
     client = await aiohttp_client(app)
@@ -187,14 +186,7 @@ async def test_a_recording_left_unfinished_by_a_crash_is_finalized_at_the_next_s
 
     c = clocked
     st = c.app[STATE]
-    starts = c.clock() + timedelta(minutes=5)
-    links = await book(c, starts)
-    trend, dha = studios("trend", 40), studios("dha", 200)
-    await trend.join(c.client, links["trend"])
-    await dha.join(c.client, links["dha"])
-    await sees(trend, dha)
-    c.clock.set(starts + timedelta(seconds=1))
-    await st.live.tick()
+    starts, links = await _on_air(c, studios)
     await asyncio.sleep(2.5)
     # What a kill -9 leaves: segments on disk, the archive entry still "recording".
     booking = links["trend"].booking
