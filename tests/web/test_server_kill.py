@@ -1,0 +1,139 @@
+"""kill -9 of the whole server mid-recording: what was written up to 2 s before still plays."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import aiohttp
+import av
+import pytest
+from live_studios import Link, Studio, sees
+
+from bridge.recorder import finalize_directory
+
+pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair
+RECORD_SECONDS = 5
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+    """A real `telebridge serve --demo` process: (process, base URL, data dir)."""
+    data = tmp_path / "data"
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEBRIDGE_")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "web.cli",
+            "serve",
+            "--demo",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.1)
+    try:
+        yield proc, base, data
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+
+
+def _token(data: Path) -> str:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "web.cli",
+            "token",
+            "create",
+            "--role",
+            "producer",
+            "--data-dir",
+            str(data),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def _decoded_seconds(path: Path) -> float:
+    frames = 0
+    try:
+        with av.open(str(path)) as container:
+            for _ in container.decode(video=0):
+                frames += 1
+    except av.FFmpegError:
+        pass
+    return frames / 30
+
+
+async def test_kill_9_of_the_server_keeps_the_recording_up_to_two_seconds_before(
+    server: tuple[subprocess.Popen[bytes], str, Path], studios: Callable[..., Studio]
+) -> None:
+    proc, base, data = server
+    headers = {"Authorization": f"Bearer {_token(data)}"}
+    start = datetime.now(UTC) + timedelta(minutes=5)  # inside the join window, before air
+    async with aiohttp.ClientSession(base_url=base, headers=headers) as http:
+        resp = await http.post(
+            "/api/bookings",
+            json={
+                "title": "Kill test",
+                "studios": ["trend", "dha"],
+                "starts_at": start.isoformat(),
+                "ends_at": (start + timedelta(hours=1)).isoformat(),
+            },
+        )
+        booking = (await resp.json())["booking"]["id"]
+        resp = await http.get(f"/api/bookings/{booking}/join-links")
+        links = {}
+        for link in (await resp.json())["links"]:
+            url = urlsplit(link["url"])
+            links[link["studio"]] = Link(booking, link["studio"], parse_qs(url.query)["token"][0])
+        trend, dha = studios("trend", 40), studios("dha", 200)
+        await trend.join(http, links["trend"])  # type: ignore[arg-type]
+        await dha.join(http, links["dha"])  # type: ignore[arg-type]
+        await sees(trend, dha)
+        resp = await http.post(f"/api/bookings/{booking}/recording/start")
+        assert (await resp.json())["started"] is True
+        await asyncio.sleep(RECORD_SECONDS)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    (directory,) = list((data / "recordings" / booking).iterdir())
+    found = dict(finalize_directory(directory))
+    assert "program" in found
+    kept = _decoded_seconds(found["program"].path)
+    print(f"\n{kept:.2f} s of about {RECORD_SECONDS} s recorded survived the kill")
+    assert kept >= RECORD_SECONDS - 2.0, f"{kept:.1f} s of {RECORD_SECONDS} s survived"
