@@ -1,0 +1,126 @@
+"""The program's sound: the studios mixed at equal loudness, with gain and mute, and mix-minus.
+
+Each studio's decoded audio is pushed into its own bounded buffer; every block the mixer takes
+the same number of samples from each (silence where a studio has none yet, the oldest dropped
+where one has too many), brings each studio towards the same loudness with a slow automatic
+gain, applies the producer's gain and mute, and sums. Every studio also gets the mix without
+its own voice (mix-minus), so nobody hears themselves back. Pure numpy: run it off the loop.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+RATE = 48000
+TARGET_DBFS = -20.0  # where every studio's speech is brought to
+GATE_DBFS = -50.0  # quieter than this is silence: it does not steer the automatic gain
+MAX_AUTO_DB = 12.0  # the automatic gain never lifts or cuts more than this
+AGC_SECONDS = 3.0  # time constant of the loudness estimate
+MAX_BUFFER_SECONDS = 0.2  # more queued than this means the studio's clock runs fast: drop
+
+Samples = NDArray[np.float32]
+
+
+def dbfs(block: Samples) -> float:
+    """The RMS level of float samples (full scale 1.0) in dBFS; -inf for silence."""
+    rms = float(np.sqrt(np.mean(np.square(block)))) if block.size else 0.0
+    return 20 * math.log10(rms) if rms > 0 else -math.inf
+
+
+def to_float(pcm: NDArray[np.int16]) -> Samples:
+    """int16 PCM to float samples in [-1, 1)."""
+    return (pcm.astype(np.float32) / 32768.0).reshape(-1)
+
+
+def to_int16(samples: Samples) -> NDArray[np.int16]:
+    """Float samples to int16 PCM, clipped."""
+    return np.asarray(np.clip(samples * 32768.0, -32768, 32767), dtype=np.int16)
+
+
+@dataclass
+class Channel:
+    """One studio's input to the mix."""
+
+    buffer: Samples = field(default_factory=lambda: np.zeros(0, np.float32))
+    gain_db: float = 0.0  # the producer's
+    muted: bool = False
+    loudness_db: float = TARGET_DBFS  # the running estimate the automatic gain works from
+    auto_db: float = 0.0
+    level_dbfs: float = -math.inf  # of the last block, for meters
+    dropped: int = 0  # samples dropped because the buffer overflowed
+
+
+class AudioMixer:
+    """Mixes studios block by block; `mix` returns the program and every mix-minus."""
+
+    def __init__(self, studio_ids: Sequence[str], rate: int = RATE) -> None:
+        self.rate = rate
+        self.channels = {sid: Channel() for sid in studio_ids}
+        self._max_buffer = int(MAX_BUFFER_SECONDS * rate)
+
+    def push(self, studio_id: str, samples: Samples) -> None:
+        """A studio's newest mono samples (floats); overflow drops the oldest."""
+        ch = self.channels.get(studio_id)
+        if ch is None:
+            return
+        ch.buffer = np.concatenate([ch.buffer, samples.astype(np.float32, copy=False)])
+        excess = ch.buffer.size - self._max_buffer
+        if excess > 0:
+            ch.buffer = ch.buffer[excess:]
+            ch.dropped += excess
+
+    def set_gain(self, studio_id: str, gain_db: float, muted: bool | None = None) -> None:
+        """The producer's gain (dB, -40 to +20) and mute for a studio."""
+        ch = self.channels[studio_id]
+        ch.gain_db = max(-40.0, min(20.0, gain_db))
+        if muted is not None:
+            ch.muted = muted
+
+    def mix(self, count: int) -> tuple[Samples, dict[str, Samples]]:
+        """The next `count` samples: (program, {studio: program without that studio})."""
+        contributions: dict[str, Samples] = {}
+        for sid, ch in self.channels.items():
+            block = ch.buffer[:count]
+            ch.buffer = ch.buffer[block.size :]
+            if block.size < count:  # not arrived yet: silence, not a stall
+                block = np.concatenate([block, np.zeros(count - block.size, np.float32)])
+            ch.level_dbfs = dbfs(block)
+            self._steer(ch, ch.level_dbfs, count)
+            if ch.muted:
+                contributions[sid] = np.zeros(count, np.float32)
+                continue
+            gain = 10 ** ((ch.auto_db + ch.gain_db) / 20)
+            contributions[sid] = block * np.float32(gain)
+        program = np.zeros(count, np.float32)
+        for part in contributions.values():
+            program += part
+        minus = {sid: _limit(program - part) for sid, part in contributions.items()}
+        return _limit(program), minus
+
+    def _steer(self, ch: Channel, level: float, count: int) -> None:
+        """Move the studio's loudness estimate and automatic gain (speech only, not silence)."""
+        if level < GATE_DBFS:
+            return
+        alpha = 1 - math.exp(-count / (AGC_SECONDS * self.rate))
+        ch.loudness_db += alpha * (level - ch.loudness_db)
+        ch.auto_db = max(-MAX_AUTO_DB, min(MAX_AUTO_DB, TARGET_DBFS - ch.loudness_db))
+
+
+KNEE = 0.8  # below this the limiter leaves samples exactly as they are
+
+
+def _limit(samples: Samples) -> Samples:
+    """A soft knee near full scale: untouched below KNEE, bent smoothly towards 1.0 above."""
+    magnitude = np.abs(samples)
+    over = magnitude > KNEE
+    if not over.any():
+        return samples
+    out = samples.copy()
+    bent = KNEE + (1 - KNEE) * np.tanh((magnitude[over] - KNEE) / (1 - KNEE))
+    out[over] = np.sign(samples[over]) * bent
+    return out
