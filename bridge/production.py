@@ -50,8 +50,9 @@ class Recording:
         self._engine.unsubscribe(self._queue)
         await asyncio.get_running_loop().run_in_executor(None, self.recorder.close)
 
-    async def finish(self) -> FinishedFile:
-        """Stop, write what is queued, and finalize into program.mp4 (off the event loop)."""
+    async def finish(self) -> FinishedFile | None:
+        """Stop, write what is queued, and finalize into program.mp4 (off the event loop);
+        None when nothing was recorded."""
         self._task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
@@ -61,7 +62,15 @@ class Recording:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self.recorder.close)
         segments = self.recorder.segments()
-        return await loop.run_in_executor(None, finalize, segments, self.directory / "program.mp4")
+        if not segments:
+            return None  # stopped before the first keyframe: nothing was recorded
+        try:
+            return await loop.run_in_executor(
+                None, finalize, segments, self.directory / "program.mp4"
+            )
+        except ValueError:
+            log.warning("the program recording in %s had nothing readable", self.directory)
+            return None
 
 
 class Production:

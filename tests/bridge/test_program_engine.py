@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import av
 import numpy as np
 import pytest
 
 from bridge import program
+from bridge.production import Production
 from bridge.program import ProgramEngine, ProgramFormat
 
 
@@ -87,3 +89,18 @@ async def test_a_lost_studio_becomes_a_slate_and_a_slow_subscriber_only_loses_it
     frames = _decode(received)
     right = frames[-1].to_ndarray(format="rgb24")[180, 480].astype(int)
     assert right.max() < 90  # the slate's dark blue-grey, not a frozen picture
+
+
+async def test_a_recording_stopped_before_its_first_keyframe_records_nothing(
+    tmp_path: Path,
+) -> None:
+    production = Production(
+        ["baku"], ["Trend · Baku"], ProgramFormat(width=320, height=180, preset="ultrafast")
+    )
+    production.start()
+    try:
+        production.start_recording(tmp_path / "rec")
+        assert await production.stop_recording() is None  # no error, no file
+    finally:
+        await production.close()
+    assert not (tmp_path / "rec" / "program.mp4").exists()
