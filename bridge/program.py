@@ -161,8 +161,11 @@ class ProgramEngine:
     async def _clock(self) -> None:
         loop = asyncio.get_running_loop()
         period = 1 / self.fmt.fps
-        next_tick = loop.time()
+        started = next_tick = loop.time()
         while True:
+            # Frames are stamped with the tick they belong to, so a dropped tick leaves a gap
+            # in time rather than pulling later frames earlier: the program keeps wall time.
+            tick = round((loop.time() - started) / period)
             next_tick += period
             if self._busy:
                 self.counters.dropped_ticks += 1
@@ -170,7 +173,7 @@ class ProgramEngine:
                 self._busy = True
                 sources = [Source(label, self.latest.get(i)) for i, label in enumerate(self.labels)]
                 future = loop.run_in_executor(
-                    self._worker, self.render, sources, self.layout, self.focus
+                    self._worker, self.render, sources, self.layout, self.focus, tick
                 )
                 future.add_done_callback(self._rendered)
             delay = next_tick - loop.time()
@@ -189,10 +192,13 @@ class ProgramEngine:
             return
         self._publish(future.result())
 
-    def render(self, sources: list[Source], layout: str, focus: int) -> list[EncodedPacket]:
-        """Compose and encode one program frame (worker thread)."""
+    def render(
+        self, sources: list[Source], layout: str, focus: int, tick: int | None = None
+    ) -> list[EncodedPacket]:
+        """Compose and encode one program frame for clock tick `tick` (worker thread)."""
         started = time.perf_counter()
         frame = self.compositor.compose(sources, layout, focus)
+        self._index = max(self._index, tick if tick is not None else self._index)
         frame.pts = self._index
         frame.time_base = Fraction(1, self.fmt.fps)
         if self._force_key:

@@ -90,14 +90,14 @@ def _token(data: Path) -> str:
 
 
 def _decoded_seconds(path: Path) -> float:
-    frames = 0
+    """Seconds of program that decode: the time of the last frame after the first, plus one."""
+    times: list[float] = []
     try:
         with av.open(str(path)) as container:
-            for _ in container.decode(video=0):
-                frames += 1
+            times = [f.time for f in container.decode(video=0) if f.time is not None]
     except av.FFmpegError:
         pass
-    return frames / 30
+    return times[-1] - times[0] + 1 / 30 if times else 0.0
 
 
 async def test_kill_9_of_the_server_keeps_the_recording_up_to_two_seconds_before(
