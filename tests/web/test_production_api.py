@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -50,15 +51,21 @@ async def test_layout_switches_and_tally_follow_the_producer(
     resp = await c.client.post(f"{base}/start", headers=c.headers["producer"])
     assert (await resp.json())["started"] is True
     assert (await _tally(c, links["trend"]))["recording"] is True
+    await asyncio.sleep(1.0)  # a second of program: the forced first keyframe and more
     resp = await c.client.post(f"{base}/stop", headers=c.headers["producer"])
     assert (await resp.json())["stopped"] is True
     assert (await _tally(c, links["trend"]))["recording"] is False
-    events = await (
-        await c.client.get(
-            f"/api/bookings/{links['trend'].booking}/audit", headers=c.headers["producer"]
-        )
-    ).json()
-    actions = [e["action"] for e in events["events"]]
+    actions: list[str] = []
+    for _ in range(40):  # the bridge's reports reach the audit log through a queue
+        events = await (
+            await c.client.get(
+                f"/api/bookings/{links['trend'].booking}/audit", headers=c.headers["producer"]
+            )
+        ).json()
+        actions = [e["action"] for e in events["events"]]
+        if "recording finished" in actions:
+            break
+        await asyncio.sleep(0.05)
     assert "switched the program" in actions
     assert "recording started" in actions and "recording finished" in actions
 
