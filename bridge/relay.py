@@ -9,7 +9,6 @@ drops its own packets (and then asks for a keyframe) and never holds the others 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,8 +17,6 @@ from aiortc.rtp import RtpPacket
 
 from bridge.aiortc_hooks import ForwardingSender
 from bridge.rewrite import StreamRewriter
-
-log = logging.getLogger("telebridge.bridge.relay")
 
 SLOT_QUEUE_PACKETS = 512  # about 2 s of 720p video at 2 Mbps; beyond it a partner is too slow
 KEYFRAME_REQUEST_INTERVAL = 0.5  # seconds between keyframe requests sent to one source

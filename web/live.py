@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bridge.room import Room
@@ -26,7 +25,6 @@ from web.settings import Settings
 log = logging.getLogger("telebridge.web.live")
 
 AUTOPILOT_INTERVAL = 1.0
-EVENTS_KEPT = 500
 AUDIT_QUEUE = 1000
 # The producer's own request is logged with its actor; the bridge's echo of it is not.
 NOT_AUDITED = frozenset({EventKind.PROGRAM_SWITCHED})
@@ -79,7 +77,6 @@ class LiveRooms:
         grace_minutes: int,
         clock: Clock,
         ice_servers: tuple[IceServer, ...] = (),
-        on_event: Callable[[RoomEvent], None] | None = None,
         recordings: RecordingControl | None = None,
     ) -> None:
         self.bookings = bookings
@@ -88,8 +85,6 @@ class LiveRooms:
         self.ice_servers = ice_servers
         self.recordings = recordings
         self.rooms: dict[str, Room] = {}
-        self.events: list[RoomEvent] = []
-        self._on_event = on_event
         self._task: asyncio.Task[None] | None = None
         self._audit_task: asyncio.Task[None] | None = None
         # Bounded: events are rare (joins, leaves, lost feeds); a flood is dropped and logged.
@@ -97,10 +92,6 @@ class LiveRooms:
         self._lock = asyncio.Lock()
 
     def _record(self, event: RoomEvent) -> None:
-        self.events.append(event)
-        del self.events[:-EVENTS_KEPT]
-        if self._on_event is not None:
-            self._on_event(event)
         try:
             self._to_audit.put_nowait(event)
         except asyncio.QueueFull:

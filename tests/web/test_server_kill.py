@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +16,7 @@ import aiohttp
 import av
 import pytest
 from live_studios import Link, Studio, sees
+from server_process import ServerProcess, running_server
 
 from bridge.recorder import finalize_directory
 
@@ -25,49 +24,11 @@ pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth 
 RECORD_SECONDS = 5
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
-    """A real `telebridge serve --demo` process: (process, base URL, data dir)."""
-    data = tmp_path / "data"
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEBRIDGE_")}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "web.cli",
-            "serve",
-            "--demo",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
-    try:
-        yield proc, base, data
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=10)
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A real `telebridge serve --demo` process."""
+    with running_server(tmp_path) as running:
+        yield running
 
 
 def _token(data: Path) -> str:
@@ -101,9 +62,9 @@ def _decoded_seconds(path: Path) -> float:
 
 
 async def test_kill_9_of_the_server_keeps_the_recording_up_to_two_seconds_before(
-    server: tuple[subprocess.Popen[bytes], str, Path], studios: Callable[..., Studio]
+    server: ServerProcess, studios: Callable[..., Studio]
 ) -> None:
-    proc, base, data = server
+    proc, base, data = server.proc, server.base, server.data
     headers = {"Authorization": f"Bearer {_token(data)}"}
     start = datetime.now(UTC) + timedelta(minutes=5)  # inside the join window, before air
     async with aiohttp.ClientSession(base_url=base, headers=headers) as http:
