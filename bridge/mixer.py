@@ -1,10 +1,13 @@
 """The program's sound: the studios mixed at equal loudness, with gain and mute, and mix-minus.
 
 Each studio's decoded audio is pushed into its own bounded buffer; every block the mixer takes
-the same number of samples from each (silence where a studio has none yet, the oldest dropped
-where one has too many), brings each studio towards the same loudness with a slow automatic
-gain, applies the producer's gain and mute, and sums. Every studio also gets the mix without
-its own voice (mix-minus), so nobody hears themselves back. Pure numpy: run it off the loop.
+the same number of samples from each. A buffer is a small jitter buffer: it starts playing once
+PREBUFFER_SECONDS have arrived (silence until then, and again after it runs dry, rather than a
+block patched with zeros every time a packet is a little late), and one that grows past
+MAX_BUFFER_SECONDS (the studio's clock runs fast) is cut back to the prebuffer. The mixer
+brings each studio towards the same loudness with a slow automatic gain, applies the producer's
+gain and mute, and sums. Every studio also gets the mix without its own voice (mix-minus), so
+nobody hears themselves back. Pure numpy: run it off the loop.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ TARGET_DBFS = -20.0  # where every studio's speech is brought to
 GATE_DBFS = -50.0  # quieter than this is silence: it does not steer the automatic gain
 MAX_AUTO_DB = 12.0  # the automatic gain never lifts or cuts more than this
 AGC_SECONDS = 3.0  # time constant of the loudness estimate
+PREBUFFER_SECONDS = 0.04  # two Opus packets: covers the network's jitter on a good link
 MAX_BUFFER_SECONDS = 0.2  # more queued than this means the studio's clock runs fast: drop
 
 Samples = NDArray[np.float32]
@@ -53,6 +57,8 @@ class Channel:
     auto_db: float = 0.0
     level_dbfs: float = -math.inf  # of the last block, for meters
     dropped: int = 0  # samples dropped because the buffer overflowed
+    playing: bool = False  # the prebuffer has filled; False again after an underrun
+    underruns: int = 0
 
 
 class AudioMixer:
@@ -62,6 +68,7 @@ class AudioMixer:
         self.rate = rate
         self.channels = {sid: Channel() for sid in studio_ids}
         self._max_buffer = int(MAX_BUFFER_SECONDS * rate)
+        self._prebuffer = int(PREBUFFER_SECONDS * rate)
 
     def push(self, studio_id: str, samples: Samples) -> None:
         """A studio's newest mono samples (floats); overflow drops the oldest."""
@@ -69,8 +76,8 @@ class AudioMixer:
         if ch is None:
             return
         ch.buffer = np.concatenate([ch.buffer, samples.astype(np.float32, copy=False)])
-        excess = ch.buffer.size - self._max_buffer
-        if excess > 0:
+        if ch.buffer.size > self._max_buffer:  # back to the prebuffer: latency stays low
+            excess = ch.buffer.size - self._prebuffer
             ch.buffer = ch.buffer[excess:]
             ch.dropped += excess
 
@@ -85,10 +92,17 @@ class AudioMixer:
         """The next `count` samples: (program, {studio: program without that studio})."""
         contributions: dict[str, Samples] = {}
         for sid, ch in self.channels.items():
-            block = ch.buffer[:count]
-            ch.buffer = ch.buffer[block.size :]
-            if block.size < count:  # not arrived yet: silence, not a stall
-                block = np.concatenate([block, np.zeros(count - block.size, np.float32)])
+            if not ch.playing and ch.buffer.size >= max(self._prebuffer, count):
+                ch.playing = True
+            if ch.playing and ch.buffer.size < count:  # ran dry: play out, then prebuffer again
+                ch.playing = False
+                ch.underruns += 1
+                block = np.concatenate([ch.buffer, np.zeros(count - ch.buffer.size, np.float32)])
+                ch.buffer = ch.buffer[:0]
+            elif ch.playing:
+                block, ch.buffer = ch.buffer[:count], ch.buffer[count:]
+            else:  # not arrived yet: silence, not a stall
+                block = np.zeros(count, np.float32)
             ch.level_dbfs = dbfs(block)
             self._steer(ch, ch.level_dbfs, count)
             if ch.muted:

@@ -1,8 +1,9 @@
-"""A room's joint program: the studios' decoded pictures, the program engine, the recorder.
+"""A room's joint program: the studios' pictures and sound, the program engines, the recorder.
 
 Like Galene's disk writer, the program is just another subscriber of the room: it reads each
 studio's decoded video track (aiortc decodes on its own thread), keeps only the newest frame,
-and never slows the relay down. The recorder in turn subscribes to the program's packets.
+takes each studio's Opus packets from the relay's tap, and never slows the relay down. The
+recorder in turn subscribes to the program's video and audio packets.
 """
 
 from __future__ import annotations
@@ -10,15 +11,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from aiortc.mediastreams import MediaStreamError
+from aiortc.rtp import RtpPacket
 
 from bridge.layout import tiles_for
-from bridge.program import ProgramEngine, ProgramFormat
-from bridge.recorder import FinishedFile, SegmentRecorder, VideoParams, finalize
+from bridge.mixer import RATE
+from bridge.program import EncodedPacket, ProgramEngine, ProgramFormat
+from bridge.program_audio import ProgramAudio
+from bridge.recorder import AudioParams, FinishedFile, SegmentRecorder, VideoParams, finalize
 
 log = logging.getLogger("telebridge.bridge.production")
 
@@ -26,39 +30,58 @@ log = logging.getLogger("telebridge.bridge.production")
 class Recording:
     """The program being recorded into one directory, segment by segment."""
 
-    def __init__(self, engine: ProgramEngine, directory: Path) -> None:
+    def __init__(self, engine: ProgramEngine, audio: ProgramAudio, directory: Path) -> None:
         fmt = engine.fmt
         self.directory = directory
         self.recorder = SegmentRecorder(
-            directory, "program", VideoParams(width=fmt.width, height=fmt.height, fps=fmt.fps)
+            directory,
+            "program",
+            VideoParams(width=fmt.width, height=fmt.height, fps=fmt.fps),
+            audio=AudioParams(extradata=audio.extradata),
         )
-        self._queue = engine.subscribe()
-        self._engine = engine
+        # The recording's timeline starts now: both clocks' counts at this moment are its 0.
+        tick = engine.tick_now()
+        self.recorder.video_origin = tick
+        self.recorder.audio_origin = tick * RATE // fmt.fps
+        self._video = engine.subscribe()
+        self._audio = audio.subscribe()
+        self._engine, self._program_audio = engine, audio
         engine.force_keyframe()  # the recording starts on a picture that decodes by itself
-        self._task = asyncio.ensure_future(self._pump())
+        self._tasks = [
+            asyncio.ensure_future(self._pump(self._video, self.recorder.write)),
+            asyncio.ensure_future(self._pump(self._audio, self.recorder.write_audio)),
+        ]
 
-    async def _pump(self) -> None:
+    @staticmethod
+    async def _pump(
+        queue: asyncio.Queue[EncodedPacket], write: Callable[[EncodedPacket], None]
+    ) -> None:
         while True:
-            self.recorder.write(await self._queue.get())
+            write(await queue.get())
+
+    async def _stop_pumps(self, drain: bool) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if drain:  # what is already encoded still goes into the file
+            while not self._video.empty():
+                self.recorder.write(self._video.get_nowait())
+            while not self._audio.empty():
+                self.recorder.write_audio(self._audio.get_nowait())
+        self._engine.unsubscribe(self._video)
+        self._program_audio.unsubscribe(self._audio)
 
     async def suspend(self) -> None:
         """Stop writing but leave the segments unfinalized (the server is going down mid-show;
         the next start continues the recording)."""
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._engine.unsubscribe(self._queue)
+        await self._stop_pumps(drain=False)
         await asyncio.get_running_loop().run_in_executor(None, self.recorder.close)
 
     async def finish(self) -> FinishedFile | None:
         """Stop, write what is queued, and finalize into program.mp4 (off the event loop);
         None when nothing was recorded."""
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        while not self._queue.empty():
-            self.recorder.write(self._queue.get_nowait())
-        self._engine.unsubscribe(self._queue)
+        await self._stop_pumps(drain=True)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self.recorder.close)
         segments = self.recorder.segments()
@@ -82,12 +105,23 @@ class Production:
         self.studio_ids = list(studio_ids)
         self.engine = ProgramEngine(fmt)
         self.engine.set_sources(list(labels))
+        self.audio = ProgramAudio(self.studio_ids)
         self._readers: dict[str, asyncio.Task[None]] = {}
         self.recording: Recording | None = None
 
     def start(self) -> None:
-        """Start the program's frame clock."""
+        """Start the program's frame and audio block clocks, from one origin."""
         self.engine.start()
+        assert self.engine.origin is not None
+        self.audio.start(self.engine.origin)
+
+    def listener_for(self, studio_id: str) -> Callable[[RtpPacket], None]:
+        """The feed listener that brings a studio's sound into the program."""
+
+        def listen(packet: RtpPacket) -> None:
+            self.audio.on_packet(studio_id, packet)
+
+        return listen
 
     def watch(self, studio_id: str, track: Any) -> None:
         """Show `track` (a decoded video track) as the studio's picture from now on."""
@@ -127,7 +161,7 @@ class Production:
     def start_recording(self, directory: Path) -> None:
         """Record the program into `directory` (a no-op while already recording)."""
         if self.recording is None:
-            self.recording = Recording(self.engine, directory)
+            self.recording = Recording(self.engine, self.audio, directory)
 
     async def stop_recording(self) -> FinishedFile | None:
         """Stop recording and return the finalized file (None when not recording)."""
@@ -149,4 +183,5 @@ class Production:
             task.cancel()
         self._readers.clear()
         await self.engine.stop()
+        await self.audio.stop()
         return finished

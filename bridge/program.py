@@ -112,6 +112,7 @@ class ProgramEngine:
         self._task: asyncio.Task[None] | None = None
         self._index = 0
         self._force_key = False
+        self.origin: float | None = None  # the loop time tick 0 belongs to
 
     def set_sources(self, labels: list[str]) -> None:
         """The studios in program order (their labels); frames are given by index."""
@@ -141,10 +142,17 @@ class ProgramEngine:
         self.subscribers.append(queue)
         return queue
 
-    def start(self) -> None:
-        """Start the frame clock."""
+    def start(self, origin: float | None = None) -> None:
+        """Start the frame clock; tick 0 is at loop time `origin` (default: now)."""
         if self._task is None:
-            self._task = asyncio.ensure_future(self._clock())
+            self.origin = asyncio.get_running_loop().time() if origin is None else origin
+            self._task = asyncio.ensure_future(self._clock(self.origin))
+
+    def tick_now(self) -> int:
+        """The tick the frame clock is at."""
+        if self.origin is None:
+            return 0
+        return round((asyncio.get_running_loop().time() - self.origin) * self.fmt.fps)
 
     async def stop(self) -> None:
         """Stop the clock, flush the encoder and release the worker."""
@@ -158,10 +166,10 @@ class ProgramEngine:
         self._publish(packets)
         self._worker.shutdown(wait=True)
 
-    async def _clock(self) -> None:
+    async def _clock(self, started: float) -> None:
         loop = asyncio.get_running_loop()
         period = 1 / self.fmt.fps
-        started = next_tick = loop.time()
+        next_tick = loop.time()
         while True:
             # Frames are stamped with the tick they belong to, so a dropped tick leaves a gap
             # in time rather than pulling later frames earlier: the program keeps wall time.

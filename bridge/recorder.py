@@ -1,11 +1,12 @@
-"""Crash-safe recording of an encoded stream: MPEG-TS segments now, one faststart MP4 at the end.
+"""Crash-safe recording of encoded streams: segments while recording, one file at the end.
 
-While recording, packets are written into 2-second MPEG-TS segments (each starts on a keyframe
-and carries its own SPS/PPS), so a `kill -9` of the server loses at most the segment being
-written. Finished segments are never touched again. At the end the segments are remuxed, without
-re-encoding, into one MP4 with the index at the front (faststart) as `*.mp4.tmp`, hashed
-(SHA-256) and renamed: nobody ever sees a half-written file under its final name.
-All file work happens on the recorder's own thread, fed by a bounded queue.
+While recording, packets (video, and audio when there is any) are written into 2-second
+segments (MPEG-TS for the program, WebM for a studio's own feed); each starts on a video
+keyframe and decodes by itself, so a `kill -9` of the server loses at most the segment being
+written. Finished segments are never touched again. At the end the segments are remuxed,
+without re-encoding, into one file (an MP4 with the index at the front, faststart) as
+`*.tmp`, hashed (SHA-256) and renamed: nobody ever sees a half-written file under its final
+name. All file work happens on the recorder's own thread, fed by a bounded queue.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import av
 
@@ -31,8 +32,9 @@ log = logging.getLogger("telebridge.bridge.recorder")
 
 SEGMENT_SECONDS = 2.0
 TS_WRITE_BYTES = 188 * 7 * 4  # whole MPEG-TS packets per write
-QUEUE_PACKETS = 600  # 20 s of 30 fps video: a disk stall of that long loses packets, not memory
+QUEUE_PACKETS = 1200  # 20 s of 30 fps video and its audio: a disk stall that long loses packets
 _STOP = object()
+VIDEO, AUDIO = 0, 1  # the streams' indexes in every segment
 
 
 @dataclass(frozen=True)
@@ -48,12 +50,27 @@ class VideoParams:
     time_base: Fraction | None = None  # packets' time base; None: one tick per frame
 
 
+@dataclass(frozen=True)
+class AudioParams:
+    """What the recorded audio stream is (its packets come already encoded)."""
+
+    codec: str = "aac"
+    rate: int = 48000
+    layout: str = "stereo"
+    time_base: Fraction | None = None  # packets' time base; None: one tick per sample
+    # The encoder's extradata (AAC AudioSpecificConfig, OpusHead): muxers need it to describe
+    # the stream, since no encoder of ours is attached to the recorder's stream.
+    extradata: bytes | None = None
+
+
 @dataclass
 class RecorderCounters:
     """What the recorder has written and dropped (the monitor reads these)."""
 
-    packets: int = 0
-    dropped: int = 0
+    packets: int = 0  # video frames written
+    dropped: int = 0  # video frames lost (full queue, or before the first keyframe)
+    audio_packets: int = 0
+    audio_dropped: int = 0
     bytes: int = 0
     segments: int = 0
     busy_seconds: float = 0.0
@@ -79,7 +96,7 @@ class FinishedFile:
 class _Segment:
     path: Path
     container: Any
-    stream: Any
+    streams: list[Any]
     file: Any
     first_pts: int | None = None
 
@@ -93,14 +110,28 @@ def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def _copy(packet: EncodedPacket, origin: int = 0) -> EncodedPacket:
+    """A private copy moved by `origin`: muxing rescales a packet's timestamps in place, and
+    the program's packets are shared with other subscribers (the return feed reads them)."""
+    out = av.Packet(bytes(packet))
+    out.pts = packet.pts - origin if packet.pts is not None else None
+    out.dts = packet.dts - origin if packet.dts is not None else None
+    out.time_base = packet.time_base
+    out.is_keyframe = packet.is_keyframe
+    if packet.duration:
+        out.duration = packet.duration
+    return out
+
+
 @dataclass
 class SegmentRecorder:
-    """Writes one encoded video stream into numbered segments in `directory`."""
+    """Writes one encoded video stream (and optionally its audio) into numbered segments."""
 
     directory: Path
     name: str
     params: VideoParams = field(default_factory=VideoParams)
     segment_seconds: float = SEGMENT_SECONDS
+    audio: AudioParams | None = None
 
     def __post_init__(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -110,7 +141,14 @@ class SegmentRecorder:
         self._segment: _Segment | None = None
         self._index = len(self.segments())  # a restart continues after the existing segments
         self._time_base = self.params.time_base or Fraction(1, self.params.fps)
+        self._audio_time_base = Fraction(1, 48000)
+        if self.audio is not None:
+            self._audio_time_base = self.audio.time_base or Fraction(1, self.audio.rate)
         self._origin_pts: int | None = None
+        # Subtracted from every packet's pts/dts: the program's clocks count from the start of
+        # the program, its recording from the start of the recording.
+        self.video_origin = 0
+        self.audio_origin = 0
         self._thread.start()
 
     def segments(self) -> list[Path]:
@@ -118,11 +156,20 @@ class SegmentRecorder:
         return sorted(self.directory.glob(f"{self.name}-*.{self.params.extension}"))
 
     def write(self, packet: EncodedPacket) -> None:
-        """Queue a packet for writing (never blocks; a full queue drops and counts it)."""
+        """Queue a video packet for writing (never blocks; a full queue drops and counts it)."""
         try:
-            self._queue.put_nowait(packet)
+            self._queue.put_nowait((VIDEO, packet))
         except queue.Full:
             self.counters.dropped += 1
+
+    def write_audio(self, packet: EncodedPacket) -> None:
+        """Queue an audio packet (same rules as `write`); ignored without AudioParams."""
+        if self.audio is None:
+            return
+        try:
+            self._queue.put_nowait((AUDIO, packet))
+        except queue.Full:
+            self.counters.audio_dropped += 1
 
     def close(self, timeout: float = 30.0) -> None:
         """Write what is queued, close the current segment, stop the thread."""
@@ -136,13 +183,18 @@ class SegmentRecorder:
                 self._close_segment()
                 return
             started = time.perf_counter()
+            index, packet = cast(tuple[int, EncodedPacket], item)
             try:
-                self._write(item)  # type: ignore[arg-type]
+                if index == VIDEO:
+                    self._write(packet)
+                else:
+                    self._write_audio(packet)
             except Exception:  # a bad packet must not end the recording
                 log.exception("recorder %s could not write a packet", self.name)
             self.counters.busy_seconds += time.perf_counter() - started
 
     def _write(self, packet: EncodedPacket) -> None:
+        packet = _copy(packet, self.video_origin)
         pts = packet.pts if packet.pts is not None else 0
         seg = self._segment
         if packet.is_keyframe and (
@@ -157,8 +209,8 @@ class SegmentRecorder:
             return
         if seg.first_pts is None:
             seg.first_pts = pts
-        packet.stream = seg.stream
         packet.time_base = self._time_base
+        packet.stream = seg.streams[VIDEO]
         seg.container.mux(packet)
         self.counters.packets += 1
         self.counters.bytes += packet.size
@@ -168,6 +220,18 @@ class SegmentRecorder:
             self.counters.media_seconds, float((pts - self._origin_pts) * self._time_base)
         )
 
+    def _write_audio(self, packet: EncodedPacket) -> None:
+        seg = self._segment
+        if seg is None or len(seg.streams) <= AUDIO:
+            self.counters.audio_dropped += 1  # the file starts with the first video keyframe
+            return
+        out = _copy(packet, self.audio_origin)
+        out.time_base = self._audio_time_base
+        out.stream = seg.streams[AUDIO]
+        seg.container.mux(out)
+        self.counters.audio_packets += 1
+        self.counters.bytes += packet.size
+
     def _open_segment(self) -> _Segment:
         path = self.directory / f"{self.name}-{self._index:06d}.{self.params.extension}"
         self._index += 1
@@ -175,12 +239,21 @@ class SegmentRecorder:
         # kill -9 of the server loses only what the muxer still holds (a few TS packets).
         fh = path.open("wb", buffering=0)
         container = av.open(fh, "w", format=self.params.container, buffer_size=TS_WRITE_BYTES)
-        stream = container.add_stream(self.params.codec, rate=self.params.fps)
-        assert isinstance(stream, av.VideoStream)
-        stream.width, stream.height = self.params.width, self.params.height
-        stream.pix_fmt = "yuv420p"
-        stream.time_base = self._time_base
-        self._segment = _Segment(path, container, stream, fh)
+        video = container.add_stream(self.params.codec, rate=self.params.fps)
+        assert isinstance(video, av.VideoStream)
+        video.width, video.height = self.params.width, self.params.height
+        video.pix_fmt = "yuv420p"
+        video.time_base = self._time_base
+        streams: list[Any] = [video]
+        if self.audio is not None:
+            audio = container.add_stream(self.audio.codec, rate=self.audio.rate)
+            assert isinstance(audio, av.AudioStream)
+            audio.codec_context.layout = self.audio.layout
+            audio.time_base = self._audio_time_base
+            if self.audio.extradata:
+                audio.codec_context.extradata = self.audio.extradata
+            streams.append(audio)
+        self._segment = _Segment(path, container, streams, fh)
         self.counters.segments += 1
         return self._segment
 
@@ -196,9 +269,38 @@ def _frame_ticks(stream: Any) -> int:
     return max(1, int(1 / (rate * stream.time_base)))
 
 
+def _first_video_seconds(path: Path) -> Fraction | None:
+    """When a segment's first video packet is (its own timeline), or None if unreadable."""
+    try:
+        with av.open(str(path)) as src:
+            if not src.streams.video:
+                return None
+            video = src.streams.video[0]
+            for packet in src.demux(video):
+                if packet.dts is not None:
+                    return Fraction(packet.dts) * (video.time_base or Fraction(1, 90000))
+    except av.FFmpegError:
+        pass
+    return None
+
+
+@dataclass
+class _Track:
+    """One stream of the finished file while segments are appended to it."""
+
+    out: Any
+    prev_dts: int | None = None  # in the source stream's time base
+    step: int = 0  # the last packet's length, for packets that carry no duration
+    first_s: Fraction | None = None
+    end_s: Fraction = Fraction(0)
+
+
 def finalize(segments: list[Path], target: Path) -> FinishedFile:
     """Remux `segments` (without re-encoding) into `target` (faststart when MP4), hashed.
 
+    Timestamps are kept as recorded, so the program and the studios' own feeds stay on one
+    timeline (a gap in time stays a gap). Only where the timeline starts again (a restart of
+    the server mid-show) is the next part moved to follow the previous one seamlessly.
     Written as `target` + ".tmp" and renamed when whole; call it off the event loop.
     """
     if not segments:
@@ -207,57 +309,64 @@ def finalize(segments: list[Path], target: Path) -> FinishedFile:
     fmt = "mp4" if target.suffix == ".mp4" else target.suffix.lstrip(".")
     options = {"movflags": "faststart"} if fmt == "mp4" else {}
     out = av.open(str(tmp), "w", format=fmt, options=options)
-    out_stream = None
-    offset = 0
-    last_end = 0
-    first_dts: int | None = None
-    duration_ticks = 0
-    step = 0  # the last frame's length in ticks, for packets that carry no duration
-    prev_dts: int | None = None
+    tracks: dict[str, _Track] = {}
+    offset = Fraction(0)  # seconds added to every timestamp of the current part
     try:
         for seg in segments:
-            try:
-                src = av.open(str(seg))
-            except av.FFmpegError:
+            first = _first_video_seconds(seg)
+            if first is None:
                 # The segment being written when the server was killed may hold nothing usable.
                 log.warning("skipping unreadable segment %s", seg.name)
                 continue
-            with src:
-                video = src.streams.video[0]
-                if out_stream is None:
-                    out_stream = out.add_stream_from_template(video)
-                seg_first: int | None = None
+            video_track = tracks.get("video")
+            if video_track is not None and first + offset < video_track.end_s - Fraction(1, 10):
+                offset = video_track.end_s - first  # a new part: continue where the last ended
+            with av.open(str(seg)) as src:
+                streams = [s for s in (src.streams.video[:1] + src.streams.audio[:1])]
+                for stream in streams:
+                    if stream.type not in tracks:
+                        tracks[stream.type] = _Track(out.add_stream_from_template(stream))
                 try:
-                    for packet in src.demux(video):
-                        if packet.dts is None:
-                            continue
-                        if seg_first is None:
-                            seg_first = packet.dts
-                            offset = last_end - seg_first  # segments follow each other seamlessly
-                        if first_dts is None:
-                            first_dts = packet.dts + offset
-                        dts = packet.dts + offset
-                        if prev_dts is not None and dts > prev_dts:
-                            step = dts - prev_dts  # MPEG-TS packets often carry no duration
-                        prev_dts = dts
-                        packet.dts = dts
-                        packet.pts = (packet.pts + offset) if packet.pts is not None else dts
-                        last_end = dts + (packet.duration or step or _frame_ticks(video))
-                        duration_ticks = last_end - first_dts
-                        packet.stream = out_stream
-                        out.mux(packet)
+                    for packet in src.demux(streams):
+                        _append(tracks[packet.stream.type], packet, offset, out)
                 except av.FFmpegError:
                     log.warning("segment %s ends early (cut off while writing)", seg.name)
     finally:
         out.close()
-    if out_stream is None:
+    if "video" not in tracks:
         tmp.unlink(missing_ok=True)
         raise ValueError("no segment could be read")
-    time_base = out_stream.time_base or Fraction(1, 90000)
+    video_track = tracks["video"]
+    duration = video_track.end_s - (video_track.first_s or 0)
     digest = sha256_of(tmp)
     size = tmp.stat().st_size
     tmp.replace(target)
-    return FinishedFile(target, size, digest, float(duration_ticks * time_base))
+    return FinishedFile(target, size, digest, float(duration))
+
+
+def _append(track: _Track, packet: Any, offset: Fraction, out: Any) -> None:
+    if packet.dts is None:
+        return
+    stream = packet.stream
+    time_base: Fraction = stream.time_base
+    shift = round(offset / time_base)
+    dts = packet.dts + shift
+    pts = (packet.pts + shift) if packet.pts is not None else dts
+    if track.prev_dts is not None:
+        if dts > track.prev_dts:
+            track.step = dts - track.prev_dts  # MPEG-TS packets often carry no duration
+        else:  # where two parts meet, a packet may overlap the last one: keep order
+            dts = track.prev_dts + 1
+            pts = max(pts, dts)
+    track.prev_dts = dts
+    packet.dts, packet.pts = dts, pts
+    fallback = _frame_ticks(stream) if stream.type == "video" else 1
+    length = packet.duration or track.step or fallback
+    if track.first_s is None:
+        track.first_s = Fraction(dts) * time_base
+    track.end_s = max(track.end_s, Fraction(dts + length) * time_base)
+    packet.stream = track.out
+    out.mux(packet)
 
 
 def finalize_directory(directory: Path) -> list[tuple[str, FinishedFile]]:

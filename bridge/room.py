@@ -103,8 +103,11 @@ class Room:
             if previous is not None:  # recorders follow the studio to its new connection
                 feed.listeners.extend(previous.listeners)
                 previous.listeners.clear()
-            elif kind == "video" and studio_id in self.isos:
-                feed.listeners.append(self.isos[studio_id].on_packet)
+            else:  # the studio's first connection: its feed's listeners start here
+                if kind == "video" and studio_id in self.isos:
+                    feed.listeners.append(self.isos[studio_id].on_packet)
+                if kind == "audio" and self.production is not None:
+                    feed.listeners.append(self.production.listener_for(studio_id))
             for slot in list(previous.slots) if previous else []:
                 feed.attach(slot)
             for other in self.sessions.values():
@@ -162,6 +165,31 @@ class Room:
             raise RoomClosed("This room composes no program")
         self.production.switch(layout, studio_id)
         self._emit(EventKind.PROGRAM_SWITCHED, studio_id or "", layout=layout)
+
+    def set_audio(self, studio_id: str, gain_db: float, muted: bool) -> None:
+        """The producer's gain (dB, clamped to -40..+20) and mute of a studio in the program."""
+        if self.production is None:
+            raise RoomClosed("This room composes no program")
+        if self.spec.studio(studio_id) is None:
+            raise UnknownStudio(f'Studio "{studio_id}" is not part of this telebridge')
+        self.production.audio.set_gain(studio_id, gain_db, muted)
+        self._emit(EventKind.AUDIO_CHANGED, studio_id, gain_db=gain_db, muted=muted)
+
+    def audio_state(self) -> dict[str, dict[str, float | bool | None]]:
+        """Per studio: the producer's gain and mute, the automatic gain, the last block's level
+        (dBFS, None for silence) — what the producer's audio controls show."""
+        if self.production is None:
+            return {}
+        out: dict[str, dict[str, float | bool | None]] = {}
+        for sid, ch in self.production.audio.mixer.channels.items():
+            level = ch.level_dbfs if ch.level_dbfs > -120 else None
+            out[sid] = {
+                "gain_db": ch.gain_db,
+                "muted": ch.muted,
+                "auto_db": round(ch.auto_db, 1),
+                "level_dbfs": round(level, 1) if level is not None else None,
+            }
+        return out
 
     def tally(self, studio_id: str) -> dict[str, object]:
         """What a studio's console shows: is its picture in the program, is the room recording."""

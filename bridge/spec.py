@@ -66,6 +66,7 @@ class EventKind(enum.StrEnum):
     RECORDING_STARTED = "recording_started"
     RECORDING_FINISHED = "recording_finished"
     PROGRAM_SWITCHED = "program_switched"
+    AUDIO_CHANGED = "audio_changed"
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ log = logging.getLogger("telebridge.web.live")
 AUTOPILOT_INTERVAL = 1.0
 AUDIT_QUEUE = 1000
 # The producer's own request is logged with its actor; the bridge's echo of it is not.
-NOT_AUDITED = frozenset({EventKind.PROGRAM_SWITCHED})
+NOT_AUDITED = frozenset({EventKind.PROGRAM_SWITCHED, EventKind.AUDIO_CHANGED})
 
 
 def ice_servers(settings: Settings) -> tuple[IceServer, ...]:

@@ -63,3 +63,20 @@ async def test_two_studios_are_composed_switched_and_recorded(tmp_path: Path) ->
         assert iso_frames[0].format.name.startswith("yuv")
         assert abs(int(np.median(iso_frames[-1].to_ndarray(format="rgb24"))) - shade) < 25
         assert abs(iso.file.duration_s - finished.duration_s) < 0.6  # one timeline
+
+    # The program's sound: AAC, both studios' tones in it, as long as the picture.
+    with av.open(str(finished.path)) as container:
+        audio_stream = container.streams.audio[0]
+        assert (audio_stream.codec_context.name, audio_stream.rate) == ("aac", 48000)
+        pcm = np.concatenate(
+            [f.to_ndarray().mean(axis=0) for f in container.decode(audio=0)]
+        ).astype(np.float32)
+    assert abs(pcm.size / 48000 - finished.duration_s) < 0.3
+    middle = pcm[48000 : 48000 * 3]  # side by side: both are heard
+    for hz in (480, 640):  # ToneTrack(440 + shade)
+        assert _share(middle, hz) > 10 * _share(middle, 1000), hz
+
+
+def _share(mix: np.ndarray, hz: float) -> float:
+    n = np.arange(mix.size)
+    return float(abs(np.dot(mix, np.exp(-2j * np.pi * hz * n / 48000))) * 2 / mix.size)
