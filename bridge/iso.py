@@ -1,11 +1,13 @@
-"""A studio's own feed (ISO) recorded as it arrived: VP8 frames from its RTP, no re-encoding.
+"""A studio's own feed (ISO) recorded as it arrived: VP8 and Opus from its RTP, no re-encoding.
 
-The ISO recorder listens to a studio's feed like any partner does. It puts RTP packets back
+The ISO recorder listens to a studio's feeds like any partner does. It puts RTP packets back
 together into VP8 frames (a frame is all packets of one timestamp, ending with the marker
 bit), drops a frame with a hole in it and everything until the next keyframe (asking the
-source for one), and stamps each frame with the wall-clock time since the recording started,
-so the ISOs and the program share one timeline even when the studio reconnects with new RTP
-numbers. Frames go to a WebM segment recorder on its own thread.
+source for one); every Opus packet is one audio frame as it is. Each frame is stamped on the
+recording's timeline (milliseconds since it started) from its RTP timestamp, anchored to the
+wall clock when the stream's first packet arrived, so sound and picture keep the spacing the
+studio gave them, and the ISOs and the program share one timeline even when the studio
+reconnects with new RTP numbers. Frames go to a WebM segment recorder on its own thread.
 """
 
 from __future__ import annotations
@@ -19,10 +21,56 @@ import av
 from aiortc.codecs.vpx import vp8_depayload
 from aiortc.rtp import RtpPacket
 
-from bridge.recorder import SegmentRecorder, VideoParams
+from bridge.recorder import AudioParams, SegmentRecorder, VideoParams
 from bridge.rewrite import SEQ_MOD
 
 ISO_TIME_BASE = Fraction(1, 1000)  # milliseconds since the recording started
+REANCHOR_MS = 500  # an RTP clock this far from the wall clock has jumped: anchor it again
+TS_MOD = 1 << 32
+
+
+def opus_head(channels: int = 2, rate: int = 48000) -> bytes:
+    """The OpusHead a WebM Opus track needs as its CodecPrivate (RFC 7845 section 5.1).
+
+    WebRTC negotiates opus/48000/2 whatever the microphone; no pre-skip, since the recording
+    starts in the middle of the stream.
+    """
+    return (
+        b"OpusHead"
+        + bytes([1, channels])
+        + (0).to_bytes(2, "little")
+        + rate.to_bytes(4, "little")
+        + (0).to_bytes(2, "little")
+        + bytes([0])
+    )
+
+
+class RtpTimeline:
+    """Maps one stream's RTP timestamps to milliseconds on the recording's timeline."""
+
+    def __init__(self, clock_rate: int) -> None:
+        self.clock_rate = clock_rate
+        self._ssrc: int | None = None
+        self._last_ts = 0
+        self._unwrapped = 0
+        self._anchor_ms = 0.0
+
+    def stamp(self, ssrc: int, timestamp: int, arrival_ms: float) -> int:
+        """The time of a packet with this RTP timestamp that arrived at `arrival_ms`."""
+        if ssrc != self._ssrc:  # a new stream (reconnect): anchor at its first packet
+            self._ssrc, self._last_ts, self._unwrapped = ssrc, timestamp, 0
+            self._anchor_ms = arrival_ms
+        else:
+            delta = (timestamp - self._last_ts) % TS_MOD
+            if delta >= TS_MOD // 2:
+                delta -= TS_MOD  # a little older than the last one (reordered)
+            self._last_ts = timestamp
+            self._unwrapped += delta
+        ms = self._anchor_ms + self._unwrapped * 1000 / self.clock_rate
+        if abs(ms - arrival_ms) > REANCHOR_MS:  # the source's clock jumped: trust arrival
+            self._anchor_ms += arrival_ms - ms
+            ms = arrival_ms
+        return round(ms)
 
 
 def is_vp8_keyframe(frame: bytes) -> bool:
@@ -103,6 +151,12 @@ class IsoRecording:
         self._monotonic = monotonic
         self._started = monotonic()
         self._last_pts = -1
+        self._last_audio_pts = -1
+        self._video_time = RtpTimeline(90000)
+        self._audio_time = RtpTimeline(48000)
+
+    def _now_ms(self) -> float:
+        return (self._monotonic() - self._started) * 1000
 
     def on_packet(self, packet: RtpPacket) -> None:
         """A packet of the studio's video, as it arrives (called on the event loop)."""
@@ -125,14 +179,28 @@ class IsoRecording:
                     extension="webm",
                     time_base=ISO_TIME_BASE,
                 ),
+                audio=AudioParams(codec="opus", time_base=ISO_TIME_BASE, extradata=opus_head()),
             )
-        pts = max(self._last_pts + 1, int((self._monotonic() - self._started) * 1000))
+        pts = self._video_time.stamp(packet.ssrc, packet.timestamp, self._now_ms())
+        pts = max(self._last_pts + 1, pts)
         self._last_pts = pts
         out = av.Packet(frame)
         out.pts = out.dts = pts
         out.time_base = ISO_TIME_BASE
         out.is_keyframe = keyframe
         self.recorder.write(out)
+
+    def on_audio_packet(self, packet: RtpPacket) -> None:
+        """A packet of the studio's sound (one Opus frame), as it arrives (event loop)."""
+        pts = self._audio_time.stamp(packet.ssrc, packet.timestamp, self._now_ms())
+        if self.recorder is None or not packet.payload or pts <= self._last_audio_pts:
+            return  # before the first picture (the file starts there), or a duplicate
+        self._last_audio_pts = pts
+        out = av.Packet(packet.payload)
+        out.pts = out.dts = pts
+        out.time_base = ISO_TIME_BASE
+        out.is_keyframe = True
+        self.recorder.write_audio(out)
 
     def segments(self) -> list[Path]:
         """The WebM segments written so far."""

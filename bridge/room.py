@@ -106,6 +106,8 @@ class Room:
             else:  # the studio's first connection: its feed's listeners start here
                 if kind == "video" and studio_id in self.isos:
                     feed.listeners.append(self.isos[studio_id].on_packet)
+                if kind == "audio" and studio_id in self.isos:
+                    feed.listeners.append(self.isos[studio_id].on_audio_packet)
                 if kind == "audio" and self.production is not None:
                     feed.listeners.append(self.production.listener_for(studio_id))
             for slot in list(previous.slots) if previous else []:
@@ -213,6 +215,9 @@ class Room:
             feed = self.feeds.get((studio.id, "video"))
             if feed is not None:
                 feed.listeners.append(iso.on_packet)
+            sound = self.feeds.get((studio.id, "audio"))
+            if sound is not None:
+                sound.listeners.append(iso.on_audio_packet)
         self._emit(EventKind.RECORDING_STARTED, "", directory=str(directory))
         return True
 

@@ -63,6 +63,15 @@ async def test_two_studios_are_composed_switched_and_recorded(tmp_path: Path) ->
         assert iso_frames[0].format.name.startswith("yuv")
         assert abs(int(np.median(iso_frames[-1].to_ndarray(format="rgb24"))) - shade) < 25
         assert abs(iso.file.duration_s - finished.duration_s) < 0.6  # one timeline
+        # Its own sound, Opus as it arrived: its own tone, not the partner's.
+        with av.open(str(iso.file.path)) as container:
+            assert container.streams.audio[0].codec_context.name in ("opus", "libopus")
+            iso_pcm = np.concatenate(
+                [f.to_ndarray().mean(axis=0) for f in container.decode(audio=0)]
+            ).astype(np.float32)
+        assert abs(iso_pcm.size / 48000 - iso.file.duration_s) < 0.5
+        own, other = 440 + shade, 440 + (240 - shade)
+        assert _share(iso_pcm, own) > 20 * _share(iso_pcm, other), studio
 
     # The program's sound: AAC, both studios' tones in it, as long as the picture.
     with av.open(str(finished.path)) as container:
