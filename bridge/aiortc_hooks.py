@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import aiortc
-from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender, clock
+from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver, clock
 from aiortc.codecs import is_rtx
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtp import (
@@ -136,6 +136,33 @@ async def request_keyframe(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
     await receiver._send_rtcp_pli(media_ssrc)
 
 
+def restrict_codecs(transceiver: RTCRtpTransceiver, mime_type: str) -> bool:
+    """Keep only `mime_type` (and its RTX) on a transceiver whose offer is already applied.
+
+    aiortc applies `setCodecPreferences` only while it reads the remote description, and
+    the transceivers of an offer exist only after that; this narrows what was negotiated, so
+    the answer names, and the sender uses, that codec. False when the offer lacks it.
+    """
+    _require(transceiver, ("_codecs",))
+    codecs: list[Any] = transceiver._codecs
+    keep = [c for c in codecs if c.mimeType.lower() == mime_type.lower()]
+    if not keep:
+        return False
+    payload_types = {c.payloadType for c in keep}
+    rtx = [c for c in codecs if is_rtx(c) and c.parameters.get("apt") in payload_types]
+    transceiver._codecs = keep + rtx
+    return True
+
+
+def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:
+    """Call `callback` when the remote end asks `sender` for a keyframe (PLI/FIR).
+
+    aiortc only remembers such a request for its own encoder; a sender fed pre-encoded
+    packets (the program's H.264) must pass it on to whoever encodes.
+    """
+    sender._send_keyframe = callback  # type: ignore[method-assign]
+
+
 class ForwardingSender:
     """Writes already-encoded RTP payloads through an `RTCRtpSender` that holds an IdleTrack.
 
@@ -144,7 +171,9 @@ class ForwardingSender:
     and the sender reports (SR) count them.
     """
 
-    def __init__(self, sender: RTCRtpSender, on_keyframe_request: Callable[[], None]) -> None:
+    def __init__(
+        self, sender: RTCRtpSender, on_keyframe_request_callback: Callable[[], None]
+    ) -> None:
         _require(sender, _SENDER_FIELDS)
         self.sender = sender
         self.payload_type: int | None = None
@@ -159,7 +188,7 @@ class ForwardingSender:
         sender.send = send  # type: ignore[method-assign]
         # aiortc would force the next encoded frame to be a key frame; there is no encoder
         # here, so the request goes to the relay, which asks the source.
-        sender._send_keyframe = on_keyframe_request  # type: ignore[method-assign]
+        on_keyframe_request(sender, on_keyframe_request_callback)
 
     @property
     def ready(self) -> bool:

@@ -23,6 +23,7 @@ from bridge.mixer import RATE
 from bridge.program import EncodedPacket, ProgramEngine, ProgramFormat
 from bridge.program_audio import ProgramAudio
 from bridge.recorder import AudioParams, FinishedFile, SegmentRecorder, VideoParams, finalize
+from bridge.return_feed import MixMinusTrack, ProgramVideoTrack
 
 log = logging.getLogger("telebridge.bridge.production")
 
@@ -114,6 +115,10 @@ class Production:
         self.engine.start()
         assert self.engine.origin is not None
         self.audio.start(self.engine.origin)
+
+    def return_tracks(self, studio_id: str) -> tuple[ProgramVideoTrack, MixMinusTrack]:
+        """The program's picture and the studio's mix-minus, to send back to the studio."""
+        return ProgramVideoTrack(self.engine), MixMinusTrack(self.audio, studio_id)
 
     def listener_for(self, studio_id: str) -> Callable[[RtpPacket], None]:
         """The feed listener that brings a studio's sound into the program."""

@@ -219,7 +219,8 @@ class ProgramAudio:
         for sid, samples in minus.items():
             if not self.returns.get(sid):
                 continue
-            pcm = av.AudioFrame.from_ndarray(to_int16(samples).reshape(1, -1), format="s16")
+            mono = to_int16(samples).reshape(1, -1)
+            pcm = av.AudioFrame.from_ndarray(mono, format="s16", layout="mono")
             pcm.sample_rate, pcm.pts, pcm.time_base = RATE, pts, TIME_BASE
             returns[sid] = pcm
         self.counters.blocks += 1

@@ -47,6 +47,7 @@ class Joined:
     answer_sdp: str
     session_id: str
     slots: list[SlotInfo]
+    program: SlotInfo | None = None  # the return feed's m-lines, when the studio asked for it
 
 
 class Room:
@@ -87,7 +88,13 @@ class Room:
             raise RoomClosed(f"The room of booking {self.spec.booking_id} is closed")
         if self.spec.studio(studio_id) is None:
             raise UnknownStudio(f'Studio "{studio_id}" is not part of this telebridge')
-        session = StudioSession(self.spec, studio_id, self._session_closed)
+        production = self.production
+        session = StudioSession(
+            self.spec,
+            studio_id,
+            self._session_closed,
+            production.return_tracks if production is not None else None,
+        )
         try:
             answer = await session.answer(offer_sdp)
         except BaseException:
@@ -124,7 +131,7 @@ class Room:
         if self.production is not None and video is not None:
             self.production.watch(studio_id, video.track)
         self._emit(EventKind.STUDIO_JOINED, studio_id, replaced=old is not None)
-        return Joined(answer, session.session_id, session.slot_info)
+        return Joined(answer, session.session_id, session.slot_info, session.program_info)
 
     def _session_closed(self, session: StudioSession) -> None:
         if self.sessions.get(session.studio_id) is not session:

@@ -14,12 +14,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiortc import (
+    MediaStreamTrack,
     RTCBundlePolicy,
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
     RTCRtpReceiver,
-    RTCRtpSender,
     RTCRtpTransceiver,
     RTCSessionDescription,
 )
@@ -27,12 +27,15 @@ from aiortc import (
 from bridge.aiortc_hooks import (
     ForwardingSender,
     IdleTrack,
+    on_keyframe_request,
     request_keyframe,
+    restrict_codecs,
     send_remb,
     tap_receiver,
 )
 from bridge.errors import BadOffer
 from bridge.relay import Feed, Slot
+from bridge.return_feed import MixMinusTrack, ProgramVideoTrack
 from bridge.sdp import add_bitrate_hints, inspect_offer
 from bridge.spec import RoomSpec
 
@@ -40,7 +43,11 @@ log = logging.getLogger("telebridge.bridge.session")
 
 CLOCK_RATES = {"video": 90000, "audio": 48000}
 PREFERRED_VIDEO = "video/VP8"  # every slot must carry the sources' codec untouched
+PROGRAM_VIDEO = "video/H264"  # the program is encoded once, as H.264, for the recording too
 REMB_INTERVAL = 1.0
+PROGRAM_SLOT = "program"  # the studio id of the return feed's slot info
+
+ReturnTracks = Callable[[str], tuple[ProgramVideoTrack, MixMinusTrack]]
 
 
 @dataclass(frozen=True)
@@ -56,9 +63,16 @@ class StudioSession:
     """A studio's live connection: its own feeds in, its partners' slots out."""
 
     def __init__(
-        self, spec: RoomSpec, studio_id: str, on_closed: Callable[[StudioSession], None]
+        self,
+        spec: RoomSpec,
+        studio_id: str,
+        on_closed: Callable[[StudioSession], None],
+        return_tracks: ReturnTracks | None = None,
     ) -> None:
         self.spec = spec
+        self._return_tracks = return_tracks
+        self.program_info: SlotInfo | None = None  # where the return feed is, when offered
+        self._program_tracks: list[MediaStreamTrack] = []
         self.studio_id = studio_id
         self.session_id = secrets.token_hex(8)
         self._on_closed = on_closed
@@ -100,8 +114,8 @@ class StudioSession:
             transceiver = by_mid.get(media.mid)
             if transceiver is None:
                 continue
-            if media.kind == "video":
-                self._prefer_vp8(transceiver)
+            if media.kind == "video" and media.sends:
+                restrict_codecs(transceiver, PREFERRED_VIDEO)  # inspect_offer made sure of VP8
             if media.sends and media.kind not in self.receivers:
                 feed = Feed(
                     self.studio_id, media.kind, self._keyframe_requester(transceiver.receiver)
@@ -128,9 +142,7 @@ class StudioSession:
                     mids[kind] = mid
                     self.slots.append(self._make_slot(transceiver, partner, kind))
             self.slot_info.append(SlotInfo(partner, mids["video"], mids["audio"]))
-        for kind in ("video", "audio"):
-            for _mid, transceiver in pending[kind][len(partners) :]:
-                transceiver.direction = "inactive"  # more receive slots than partners
+        self._attach_return_feed({k: v[len(partners) :] for k, v in pending.items()})
         answer = await self.pc.createAnswer()
         await self.pc.setLocalDescription(answer)
         sdp = self.pc.localDescription.sdp
@@ -142,8 +154,36 @@ class StudioSession:
         self._remb_task = asyncio.ensure_future(self._send_remb())
         return sdp
 
+    def _attach_return_feed(self, extra: dict[str, list[tuple[str, RTCRtpTransceiver]]]) -> None:
+        """The first receive pair beyond the partners' carries the program back (consoles
+        offer it; encoders pushing WHIP do not); any further ones stay unused."""
+        mids: dict[str, str | None] = {"video": None, "audio": None}
+        if self._return_tracks is not None and (extra["video"] or extra["audio"]):
+            video, audio = self._return_tracks(self.studio_id)
+            for kind, track in (("video", video), ("audio", audio)):
+                if not extra[kind]:
+                    track.stop()
+                    continue
+                mid, transceiver = extra[kind].pop(0)
+                if kind == "video":
+                    if not restrict_codecs(transceiver, PROGRAM_VIDEO):
+                        track.stop()  # a studio that cannot take H.264 sees no program
+                        transceiver.direction = "inactive"
+                        continue
+                    on_keyframe_request(transceiver.sender, video.request_keyframe)
+                transceiver.sender.replaceTrack(track)
+                transceiver.direction = "sendonly"
+                self._program_tracks.append(track)
+                mids[kind] = mid
+            self.program_info = SlotInfo(PROGRAM_SLOT, mids["video"], mids["audio"])
+        for kind in ("video", "audio"):
+            for _mid, transceiver in extra[kind]:
+                transceiver.direction = "inactive"  # more receive slots than needed
+
     def _make_slot(self, transceiver: RTCRtpTransceiver, partner: str, kind: str) -> Slot:
         sender = transceiver.sender
+        if kind == "video":  # the partner's VP8 goes through untouched
+            restrict_codecs(transceiver, PREFERRED_VIDEO)
         sender.replaceTrack(IdleTrack(kind))
         transceiver.direction = "sendonly"
         holder: list[Slot] = []
@@ -157,13 +197,6 @@ class StudioSession:
         )
         holder.append(slot)
         return slot
-
-    @staticmethod
-    def _prefer_vp8(transceiver: RTCRtpTransceiver) -> None:
-        caps = RTCRtpSender.getCapabilities("video").codecs
-        preferred = [c for c in caps if c.mimeType == PREFERRED_VIDEO]
-        preferred += [c for c in caps if c.mimeType == "video/rtx"]
-        transceiver.setCodecPreferences(preferred)
 
     @staticmethod
     def _keyframe_requester(receiver: RTCRtpReceiver) -> Callable[[int], Awaitable[None]]:
@@ -195,6 +228,8 @@ class StudioSession:
             self._remb_task.cancel()
         for slot in self.slots:
             await slot.stop()
+        for track in self._program_tracks:
+            track.stop()
         for feed in self.feeds.values():
             for slot in list(feed.slots):
                 feed.detach(slot)

@@ -61,7 +61,11 @@ async def connect(room: Room, studio_id: str, sdp: str) -> Joined:
 
 @routes.post(f"/join/{IDS}/session")
 async def console_session(request: web.Request) -> web.Response:
-    """The console's offer: `{"sdp"}` in, `{"sdp", "session", "slots"}` out."""
+    """The console's offer: `{"sdp"}` in, `{"sdp", "session", "slots", "program"}` out.
+
+    The console offers one receive pair per partner and one more for the program's return
+    feed (`program` names its m-lines; null for a room that composes no program).
+    """
     body = await read_json(request)
     if not isinstance(body, dict) or not isinstance(body.get("sdp"), str):
         raise ApiError(422, "invalid", "sdp: is required", {"sdp": "is required"})
@@ -71,8 +75,19 @@ async def console_session(request: web.Request) -> web.Response:
         {"studio": s.studio_id, "video_mid": s.video_mid, "audio_mid": s.audio_mid}
         for s in joined.slots
     ]
+    program = joined.program
     return web.json_response(
-        {"type": "answer", "sdp": joined.answer_sdp, "session": joined.session_id, "slots": slots}
+        {
+            "type": "answer",
+            "sdp": joined.answer_sdp,
+            "session": joined.session_id,
+            "slots": slots,
+            "program": (
+                {"video_mid": program.video_mid, "audio_mid": program.audio_mid}
+                if program is not None
+                else None
+            ),
+        }
     )
 
 

@@ -20,14 +20,16 @@ from bridge.spec import RoomSpec, StudioSpec
 class StudioClient:
     """A studio as an aiortc peer: sends its camera and tone, receives each partner's."""
 
-    def __init__(self, studio_id: str, partners: int, shade: int) -> None:
+    def __init__(
+        self, studio_id: str, partners: int, shade: int, program_return: bool = False
+    ) -> None:
         self.studio_id = studio_id
         self.pc = RTCPeerConnection(
             RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         )
         self.pc.addTransceiver(CameraTrack(shade), direction="sendrecv")
         self.pc.addTransceiver(ToneTrack(440 + shade), direction="sendrecv")
-        for _ in range(partners):
+        for _ in range(partners + (1 if program_return else 0)):  # the console's layout
             self.pc.addTransceiver("video", direction="recvonly")
             self.pc.addTransceiver("audio", direction="recvonly")
         self.tracks: dict[str, MediaStreamTrack] = {}
@@ -44,6 +46,13 @@ class StudioClient:
                 self.tracks[f"{info.studio_id}/video"] = by_mid[info.video_mid].receiver.track
             if info.audio_mid:
                 self.tracks[f"{info.studio_id}/audio"] = by_mid[info.audio_mid].receiver.track
+        if joined.program is not None:
+            for kind, mid in (
+                ("video", joined.program.video_mid),
+                ("audio", joined.program.audio_mid),
+            ):
+                if mid:
+                    self.tracks[f"program/{kind}"] = by_mid[mid].receiver.track
         return slots
 
     async def close(self) -> None:

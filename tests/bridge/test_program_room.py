@@ -89,3 +89,44 @@ async def test_two_studios_are_composed_switched_and_recorded(tmp_path: Path) ->
 def _share(mix: np.ndarray, hz: float) -> float:
     n = np.arange(mix.size)
     return float(abs(np.dot(mix, np.exp(-2j * np.pi * hz * n / 48000))) * 2 / mix.size)
+
+
+async def _collect(track, seconds: float) -> list:
+    frames, loop = [], asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while loop.time() < end:
+        try:
+            frames.append(await asyncio.wait_for(track.recv(), 2.0))
+        except TimeoutError:
+            break
+    return frames
+
+
+async def test_each_studio_gets_the_program_back_and_hears_everyone_but_itself() -> None:
+    room = Room(dataclasses.replace(spec_for("baku", "rome"), program=True))
+    baku = StudioClient("baku", 1, shade=40, program_return=True)
+    rome = StudioClient("rome", 1, shade=200)  # an encoder without a return feed (WHIP-like)
+    try:
+        await baku.join(room)
+        await rome.join(room)
+        assert set(baku.tracks) >= {"program/video", "program/audio", "rome/video"}
+        assert not any(k.startswith("program/") for k in rome.tracks)
+        await asyncio.sleep(2.0)  # both studios reach the program
+        video, audio = await asyncio.gather(
+            _collect(baku.tracks["program/video"], 3.0), _collect(baku.tracks["program/audio"], 3.0)
+        )
+    finally:
+        await baku.close()
+        await rome.close()
+        await room.close()
+    # The picture is the program: 1280x720, Baku on the left, Rome on the right.
+    assert len(video) >= 45, len(video)  # about 30 fps for 3 s, decoded from the program's H.264
+    last = video[-1].to_ndarray(format="rgb24")
+    assert last.shape == (720, 1280, 3)
+    left, right = int(np.median(last[360, 100:540])), int(np.median(last[360, 740:1180]))
+    assert abs(left - 40) < 25 and abs(right - 200) < 25
+    # The sound is the mix-minus: Rome's tone, not Baku's own.
+    pcm = np.concatenate([f.to_ndarray().reshape(-1, 2).mean(axis=1) for f in audio[-100:]])
+    pcm = pcm.astype(np.float32) / 32768
+    assert _share(pcm, 640) > 0.01, _share(pcm, 640)
+    assert _share(pcm, 480) < _share(pcm, 640) / 30
