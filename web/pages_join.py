@@ -61,6 +61,7 @@ async def join_page(request: web.Request) -> web.Response:
             for i in ice_servers(st.settings)
         ],
         "quality": dataclasses.asdict(QUALITY_PRESETS[booking.quality]),
+        "program": True,  # every room the server opens composes a program (web.live)
         "partners": [
             {
                 "id": sid,

@@ -44,6 +44,26 @@ def test_two_studios_see_and_hear_each_other_at_720p(
     )
     print(f"\nJoin to 1280x720 with sound at the partner: {seconds:.1f} s")
     assert baku.locator("#tally .tally-label").inner_text() == "LINE CHECK"
+    # The program comes back as the return feed: the server's H.264 at 720p, with sound (the
+    # mix-minus), and that is what the operator hears; the partners' own audio is muted.
+    wait(
+        baku,
+        "() => { const p = window.telebridge.stats.program; return p && p.width === 1280"
+        " && p.height === 720 && p.fps >= 20 && p.audioBytes > 0"
+        " && p.codec === 'video/H264'; }",
+        20,
+    )
+    muted = baku.evaluate(
+        "() => [document.querySelector('#program-tile video').muted,"
+        " [...document.querySelectorAll('.tile[data-partner] video')].every(v => v.muted)]"
+    )
+    assert muted == [False, True]
+    baku.click("[data-listen=partners]")
+    muted = baku.evaluate(
+        "() => [document.querySelector('#program-tile video').muted,"
+        " [...document.querySelectorAll('.tile[data-partner] video')].some(v => v.muted)]"
+    )
+    assert muted == [True, False]
     baku.screenshot(path=str(ARTIFACTS / "console-two-studios.png"))
 
     # Rome reloads: the console rejoins by itself and Baku sees Rome again within 5 s.

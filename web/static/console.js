@@ -15,6 +15,7 @@ const sending = document.getElementById("sending");
 const errorBox = document.getElementById("console-error");
 const tally = document.getElementById("tally");
 const countdown = document.getElementById("countdown");
+const programTile = document.getElementById("program-tile"); // absent: the room has no program
 
 // Remembered for this tab, so that a reload brings the studio straight back into the bridge.
 const JOINED_KEY = `telebridge:joined:${data.booking}:${data.studio}`;
@@ -30,8 +31,11 @@ const state = {
   session: null,
   wantJoined: false,
   reconnectTimer: null,
-  stats: { partners: {}, outbound: null, link: "idle" },
+  stats: { partners: {}, program: null, outbound: null, link: "idle" },
   lastInbound: {},
+  // What the operator hears: the program's mix-minus (the producer's mix, never their own
+  // voice) or every partner directly (less delay, e.g. for a line check).
+  listen: "program",
 };
 window.telebridge = state; // for master control tooling and the browser tests
 
@@ -149,7 +153,8 @@ async function connect() {
     t.sender.setParameters(params).catch(() => {});
   }
   if (audio) pc.addTransceiver(audio, { direction: "sendonly", streams: [state.stream] });
-  for (const _ of data.partners) {
+  // One receive pair per partner, then one for the program's return feed.
+  for (let i = 0; i < data.partners.length + (programTile ? 1 : 0); i++) {
     pc.addTransceiver("video", { direction: "recvonly" });
     pc.addTransceiver("audio", { direction: "recvonly" });
   }
@@ -217,7 +222,28 @@ async function connect() {
     tile.dataset.videoMid = slot.video_mid || "";
     tile.dataset.audioMid = slot.audio_mid || "";
   }
+  if (programTile && body.program) {
+    const tracks = [body.program.video_mid, body.program.audio_mid]
+      .map((mid) => byMid.get(mid))
+      .filter(Boolean)
+      .map((t) => t.receiver.track);
+    const videoEl = programTile.querySelector("video");
+    videoEl.srcObject = new MediaStream(tracks);
+    videoEl.play().catch(() => {});
+    programTile.dataset.videoMid = body.program.video_mid || "";
+    programTile.dataset.audioMid = body.program.audio_mid || "";
+  }
+  applyListen();
   root.dataset.state = "joined";
+}
+
+function applyListen() {
+  const program = state.listen === "program" && programTile && programTile.dataset.audioMid;
+  if (programTile) programTile.querySelector("video").muted = !program;
+  for (const el of document.querySelectorAll(".tile[data-partner] video")) el.muted = !!program;
+  for (const b of document.querySelectorAll("[data-listen]")) {
+    b.setAttribute("aria-pressed", String(b.dataset.listen === state.listen));
+  }
 }
 
 function scheduleReconnect() {
@@ -298,7 +324,29 @@ async function pollStats() {
   }
   const now = Date.now();
   let anyLive = false;
-  for (const tile of document.querySelectorAll(".tile")) {
+  if (programTile) {
+    const v = byMid[programTile.dataset.videoMid];
+    const a = byMid[programTile.dataset.audioMid];
+    const last = state.lastInbound.program || { bytes: 0, at: 0 };
+    const bytes = (v ? v.bytesReceived : 0) + (a ? a.bytesReceived : 0);
+    if (bytes > last.bytes) state.lastInbound.program = { bytes, at: now };
+    const seen = (state.lastInbound.program || { at: 0 }).at;
+    const status = now - seen < LOST_AFTER_MS ? "live" : seen ? "lost" : "waiting";
+    programTile.dataset.status = status;
+    const label = programTile.querySelector(".tile-status");
+    label.textContent = label.dataset[`text${status[0].toUpperCase()}${status.slice(1)}`];
+    state.stats.program = {
+      width: v ? v.frameWidth : undefined,
+      height: v ? v.frameHeight : undefined,
+      fps: v ? v.framesPerSecond : undefined,
+      audioBytes: a ? a.bytesReceived : 0,
+      codec: v && v.codecId && report.get(v.codecId) ? report.get(v.codecId).mimeType : undefined,
+      status,
+    };
+    programTile.querySelector(".tile-stats").textContent =
+      v && v.frameWidth ? `${v.frameWidth}×${v.frameHeight} · ${Math.round(v.framesPerSecond || 0)} fps` : "";
+  }
+  for (const tile of document.querySelectorAll(".tile[data-partner]")) {
     const v = byMid[tile.dataset.videoMid];
     const a = byMid[tile.dataset.audioMid];
     const id = tile.dataset.partner;
@@ -383,6 +431,12 @@ function tick() {
 // --- start -----------------------------------------------------------------------------
 
 joinButton.addEventListener("click", join);
+for (const b of document.querySelectorAll("[data-listen]")) {
+  b.addEventListener("click", () => {
+    state.listen = b.dataset.listen;
+    applyListen();
+  });
+}
 leaveButton.addEventListener("click", leave);
 cameraSelect.addEventListener("change", () => openDevices().catch((e) => showError(String(e))));
 micSelect.addEventListener("change", () => openDevices().catch((e) => showError(String(e))));
