@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bridge.errors import RoomClosed, UnknownStudio
 from bridge.iso import IsoRecording
 from bridge.production import Production
-from bridge.recorder import FinishedFile, finalize
+from bridge.recorder import FinishedFile, RecorderCounters, finalize
 from bridge.relay import Feed
 from bridge.session import SlotInfo, StudioSession
 from bridge.spec import EventKind, RoomEvent, RoomSpec
@@ -38,6 +39,18 @@ class RecordedFile:
     kind: str  # "program" | "iso"
     studio_id: str | None
     file: FinishedFile
+
+
+def recorder_report(c: RecorderCounters) -> dict[str, float | int]:
+    """A recorder's counters as plain numbers (events, the monitor)."""
+    return {
+        "frames": c.packets,
+        "frames_dropped": c.dropped,
+        "audio_packets": c.audio_packets,
+        "audio_dropped": c.audio_dropped,
+        "segments": c.segments,
+        "realtime_factor": round(c.realtime_factor, 4),
+    }
 
 
 @dataclass(frozen=True)
@@ -200,6 +213,31 @@ class Room:
             }
         return out
 
+    def media_stats(self) -> dict[str, Any]:
+        """What the program and the recorders are doing (master control reads this)."""
+        production = self.production
+        if production is None:
+            return {"program": None, "recording": None}
+        engine, audio = production.engine, production.audio
+        out: dict[str, Any] = {
+            "program": {
+                "frames": engine.counters.frames,
+                "dropped_ticks": engine.counters.dropped_ticks,
+                "realtime_factor": round(engine.counters.realtime_factor(engine.fmt.fps), 3),
+                "audio_blocks": audio.counters.blocks,
+                "audio_dropped_blocks": audio.counters.dropped_blocks,
+                "audio_underruns": sum(c.underruns for c in audio.mixer.channels.values()),
+            },
+            "recording": None,
+        }
+        if production.recording is not None:
+            files = {"program": production.recording.recorder.counters}
+            for sid, iso in self.isos.items():
+                if iso.recorder is not None:
+                    files[f"iso-{sid}"] = iso.recorder.counters
+            out["recording"] = {name: recorder_report(c) for name, c in files.items()}
+        return out
+
     def tally(self, studio_id: str) -> dict[str, object]:
         """What a studio's console shows: is its picture in the program, is the room recording."""
         production = self.production
@@ -259,6 +297,12 @@ class Room:
         if self.production is None:
             return []
         files: list[RecordedFile] = []
+        reports: dict[str | None, dict[str, float | int]] = {}
+        if self.production.recording is not None:
+            reports[None] = recorder_report(self.production.recording.recorder.counters)
+        for sid, iso in self.isos.items():
+            if iso.recorder is not None:
+                reports[sid] = recorder_report(iso.recorder.counters)
         program = await self.production.stop_recording()
         if program is not None:
             files.append(RecordedFile("program", None, program))
@@ -286,6 +330,7 @@ class Room:
                 bytes=f.file.bytes,
                 sha256=f.file.sha256,
                 duration_s=round(f.file.duration_s, 3),
+                **reports.get(f.studio_id, {}),
             )
         return files
 

@@ -81,9 +81,23 @@ async def test_a_recorded_show_is_in_the_archive_and_plays_with_range_requests(
     saved = tmp_path / "program.mp4"
     saved.write_bytes(body)
     probe = _probe(saved)
-    video = probe["streams"][0]
+    streams = {s["codec_type"]: s for s in probe["streams"]}
+    video, audio = streams["video"], streams["audio"]
     assert (video["codec_name"], video["width"], video["height"]) == ("h264", 1280, 720)
+    assert (audio["codec_name"], audio["sample_rate"], audio["channels"]) == ("aac", "48000", 2)
     assert abs(float(probe["format"]["duration"]) - recording["duration_s"]) < 0.5
+    assert abs(float(audio["duration"]) - float(video["duration"])) < 0.3
+    # One ISO per studio: its own VP8 and Opus, as long as the program.
+    isos = {f["studio"]: f for f in recording["files"] if f["kind"] == "iso"}
+    assert set(isos) == set(recording["studios"]), recording["files"]
+    for iso in isos.values():
+        saved_iso = tmp_path / f"{iso['studio']}.webm"
+        saved_iso.write_bytes(
+            await (await c.client.get(iso["url"], headers=c.headers["producer"])).read()
+        )
+        assert hashlib.sha256(saved_iso.read_bytes()).hexdigest() == iso["sha256"]
+        codecs = {s["codec_type"]: s["codec_name"] for s in _probe(saved_iso)["streams"]}
+        assert codecs == {"video": "vp8", "audio": "opus"}, codecs
 
     # Seeking: a byte range is 206 with exactly those bytes; past the end is 416.
     part = await c.client.get(
