@@ -154,6 +154,20 @@ def restrict_codecs(transceiver: RTCRtpTransceiver, mime_type: str) -> bool:
     return True
 
 
+def candidate_types(pc: Any) -> tuple[str, str] | None:
+    """(local, remote) candidate type of the connection's selected pair: host, srflx, prflx
+    or relay; None until connected. aiortc's getStats does not report it."""
+    for transceiver in pc.getTransceivers():
+        dtls = transceiver.receiver.transport
+        ice = getattr(dtls, "transport", None)
+        connection = getattr(ice, "_connection", None)
+        nominated = getattr(connection, "_nominated", None)
+        if nominated:
+            pair = nominated.get(1) or next(iter(nominated.values()))
+            return str(pair.local_candidate.type), str(pair.remote_candidate.type)
+    return None
+
+
 def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> None:
     """Call `callback` when the remote end asks `sender` for a keyframe (PLI/FIR).
 

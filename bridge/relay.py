@@ -17,7 +17,9 @@ from aiortc.rtp import RtpPacket
 
 from bridge.aiortc_hooks import ForwardingSender
 from bridge.rewrite import StreamRewriter
+from bridge.stream_stats import StreamMeter
 
+CLOCK_RATES = {"video": 90000, "audio": 48000}
 SLOT_QUEUE_PACKETS = 512  # about 2 s of 720p video at 2 Mbps; beyond it a partner is too slow
 KEYFRAME_REQUEST_INTERVAL = 0.5  # seconds between keyframe requests sent to one source
 
@@ -49,6 +51,7 @@ class Feed:
         # Listeners that take every packet as it arrives, on the loop: ISO recorders.
         self.listeners: list[Callable[[RtpPacket], None]] = []
         self.counters = FeedCounters()
+        self.meter = StreamMeter(kind, CLOCK_RATES.get(kind, 90000))
         self.ssrc: int | None = None
         self._last_keyframe_request = -1e9
         self._pending_keyframe: asyncio.Task[None] | None = None
@@ -61,6 +64,7 @@ class Feed:
         c.packets += 1
         c.bytes += len(packet.payload)
         c.last_packet_at = now
+        self.meter.on_packet(packet, now)
         for slot in self.slots:
             slot.offer(packet)
         for listener in self.listeners:

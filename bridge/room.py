@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bridge.aiortc_hooks import candidate_types
 from bridge.errors import RoomClosed, UnknownStudio
 from bridge.iso import IsoRecording
 from bridge.production import Production
@@ -39,6 +41,15 @@ class RecordedFile:
     kind: str  # "program" | "iso"
     studio_id: str | None
     file: FinishedFile
+
+
+def jpeg_of(frame: Any, width: int) -> bytes:
+    """A small JPEG of a video frame (worker thread)."""
+    image = frame.to_image()
+    height = max(2, round(image.height * width / image.width))
+    out = io.BytesIO()
+    image.resize((width, height)).save(out, format="JPEG", quality=70)
+    return out.getvalue()
 
 
 def recorder_report(c: RecorderCounters) -> dict[str, float | int]:
@@ -212,6 +223,52 @@ class Room:
                 "level_dbfs": round(level, 1) if level is not None else None,
             }
         return out
+
+    async def live_snapshot(self) -> dict[str, Any]:
+        """Every studio's health over the last window (call it about once a second: each call
+        starts the next window), plus the program's and the recorders' figures."""
+        now = self._monotonic()
+        studios = [await self._studio_health(s.id, s.name, now) for s in self.spec.studios]
+        return {"booking_id": self.spec.booking_id, "studios": studios, **self.media_stats()}
+
+    async def _studio_health(self, studio_id: str, name: str, now: float) -> dict[str, Any]:
+        session = self.sessions.get(studio_id)
+        video_feed = self.feeds.get((studio_id, "video"))
+        audio_feed = self.feeds.get((studio_id, "audio"))
+        v = video_feed.meter.window(now) if video_feed is not None else None
+        a = audio_feed.meter.window(now) if audio_feed is not None else None
+        candidates = candidate_types(session.pc) if session is not None else None
+        level = a.level_dbfs if a is not None else None
+        if level is None and self.production is not None:  # no RFC 6464 level: the mixer's
+            channel = self.production.audio.mixer.channels.get(studio_id)
+            if channel is not None and channel.level_dbfs > -120:
+                level = round(channel.level_dbfs, 1)
+        ages = [w.last_packet_age_ms for w in (v, a) if w and w.last_packet_age_ms is not None]
+        main = v or a
+        return {
+            "id": studio_id,
+            "name": name,
+            "connected": session is not None and session.connection_state == "connected",
+            "candidate": candidates[1] if candidates else None,
+            "rtt_ms": await session.round_trip_ms() if session is not None else None,
+            "loss_pct": main.loss_pct if main else None,
+            "jitter_ms": main.jitter_ms if main else None,
+            "video": (
+                {"width": v.width, "height": v.height, "fps": v.fps, "kbps": v.kbps} if v else None
+            ),
+            "audio": {"kbps": a.kbps, "level_dbfs": level} if a else None,
+            "last_packet_age_ms": min(ages) if ages else None,
+            "feed_lost": studio_id in self.lost,
+        }
+
+    async def thumbnail(self, studio_id: str, width: int = 320) -> bytes | None:
+        """A JPEG of the studio's newest decoded picture (None before its first one)."""
+        if self.production is None or studio_id not in self.production.studio_ids:
+            return None
+        frame = self.production.engine.latest.get(self.production.studio_ids.index(studio_id))
+        if frame is None:
+            return None
+        return await asyncio.get_running_loop().run_in_executor(None, jpeg_of, frame, width)
 
     def media_stats(self) -> dict[str, Any]:
         """What the program and the recorders are doing (master control reads this)."""

@@ -34,14 +34,13 @@ from bridge.aiortc_hooks import (
     tap_receiver,
 )
 from bridge.errors import BadOffer
-from bridge.relay import Feed, Slot
+from bridge.relay import CLOCK_RATES, Feed, Slot
 from bridge.return_feed import MixMinusTrack, ProgramVideoTrack
 from bridge.sdp import add_bitrate_hints, inspect_offer
 from bridge.spec import RoomSpec
 
 log = logging.getLogger("telebridge.bridge.session")
 
-CLOCK_RATES = {"video": 90000, "audio": 48000}
 PREFERRED_VIDEO = "video/VP8"  # every slot must carry the sources' codec untouched
 PROGRAM_VIDEO = "video/H264"  # the program is encoded once, as H.264, for the recording too
 REMB_INTERVAL = 1.0
@@ -204,6 +203,16 @@ class StudioSession:
             await request_keyframe(receiver, ssrc)
 
         return ask
+
+    async def round_trip_ms(self) -> float | None:
+        """The round trip to the studio, from its receiver reports on our senders (RTCP)."""
+        for slot in self.slots:
+            report = await slot.sender.sender.getStats()
+            for stat in report.values():
+                rtt = getattr(stat, "roundTripTime", None)
+                if stat.type == "remote-inbound-rtp" and rtt:
+                    return round(float(rtt) * 1000, 1)
+        return None
 
     async def _send_remb(self) -> None:
         """Keep telling the studio's browser it may send the profile's bitrate."""
