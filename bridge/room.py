@@ -60,6 +60,8 @@ def recorder_report(c: RecorderCounters) -> dict[str, float | int]:
         "audio_packets": c.audio_packets,
         "audio_dropped": c.audio_dropped,
         "segments": c.segments,
+        "bytes": c.bytes,
+        "media_seconds": round(c.media_seconds, 2),
         "realtime_factor": round(c.realtime_factor, 4),
     }
 

@@ -14,6 +14,7 @@ from schedules.service import BookingService, Clock
 from schedules.timeutil import utc_now
 from web import (
     api,
+    api_live,
     api_production,
     archive,
     pages,
@@ -26,6 +27,7 @@ from web.auth import identity_middleware
 from web.errors import Handler, error_middleware
 from web.i18n import Catalogs
 from web.live import LiveRooms, ice_servers
+from web.monitor import MonitorHub
 from web.ratelimit import FailureLimiter
 from web.recording import RecordingControl
 from web.security import Signer, load_secret
@@ -62,6 +64,9 @@ async def build_state(settings: Settings, clock: Clock = utc_now) -> AppState:
     bookings = BookingService(engine, clock)
     archive = Archive(engine)
     recordings = RecordingControl(archive, settings.data_dir / "recordings")
+    live = LiveRooms(
+        bookings, settings.join_grace_minutes, clock, ice_servers(settings), recordings=recordings
+    )
     return AppState(
         settings=settings,
         engine=engine,
@@ -72,15 +77,10 @@ async def build_state(settings: Settings, clock: Clock = utc_now) -> AppState:
         templates=make_environment(),
         catalogs=Catalogs(),
         clock=clock,
-        live=LiveRooms(
-            bookings,
-            settings.join_grace_minutes,
-            clock,
-            ice_servers(settings),
-            recordings=recordings,
-        ),
+        live=live,
         archive=archive,
         recordings=recordings,
+        monitor=MonitorHub(live, bookings, recordings, clock),
     )
 
 
@@ -102,6 +102,7 @@ async def make_app(
     app.add_routes(signaling.routes)
     app.add_routes(api_production.routes)
     app.add_routes(archive.routes)
+    app.add_routes(api_live.routes)
     app.router.add_static("/static/", STATIC_DIR, append_version=True)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
@@ -109,7 +110,9 @@ async def make_app(
         await st.recordings.recover(st.bookings, st.clock())
         if autopilot:
             st.live.start()
+        st.monitor.start()
         yield
+        await st.monitor.stop()
         await st.live.stop()
         await st.engine.dispose()
 

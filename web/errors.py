@@ -105,7 +105,9 @@ def _dumps(obj: Any) -> str:
 def wants_json(request: web.Request) -> bool:
     """Whether the caller is a tool (JSON errors) rather than a person (HTML errors)."""
     path = request.path
-    if path.startswith(("/api/", "/whip/", "/calendar/", "/recordings/", "/metrics", "/healthz")):
+    if path.startswith(
+        ("/api/", "/whip/", "/calendar/", "/recordings/", "/metrics", "/healthz", "/ws/")
+    ):
         return True
     if path.startswith("/join/") and ("/session" in path or path.endswith("/state")):
         return True  # the console's signalling and tally calls

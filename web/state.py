@@ -13,6 +13,7 @@ from schedules.archive import Archive
 from schedules.service import BookingService, Clock
 from web.i18n import Catalogs
 from web.live import LiveRooms
+from web.monitor import MonitorHub
 from web.ratelimit import FailureLimiter
 from web.recording import RecordingControl
 from web.security import Signer
@@ -35,6 +36,7 @@ class AppState:
     live: LiveRooms
     archive: Archive
     recordings: RecordingControl
+    monitor: MonitorHub
 
 
 STATE = web.AppKey("state", AppState)

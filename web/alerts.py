@@ -1,0 +1,158 @@
+"""Master control's alerts: conditions read from each snapshot, raised once, cleared once, kept.
+
+A condition must hold for its own time before it is raised (a single lost second of audio is
+not "silent"), and clears with some hysteresis (loss must fall well below the threshold), so
+the list shows real trouble rather than flicker. Raised and cleared alerts are kept, newest
+first, with their times.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections import deque
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+log = logging.getLogger("telebridge.web.alerts")
+
+LOSS_RAISE_PCT = 5.0
+LOSS_CLEAR_PCT = 2.0
+SILENT_DBFS = -60.0
+SILENT_SECONDS = 10.0
+FROZEN_SECONDS = 2.0
+KEPT_ALERTS = 200
+
+
+@dataclass
+class Alert:
+    """One alert, active until cleared."""
+
+    id: int
+    booking_id: str
+    studio: str | None
+    kind: str  # feed_lost | high_loss | frozen_video | silent_audio | recording_stopped | ...
+    message: str
+    raised_at: str
+    cleared_at: str | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether the condition still holds."""
+        return self.cleared_at is None
+
+    def as_json(self) -> dict[str, Any]:
+        """The alert as the API and the WebSocket send it."""
+        return {**asdict(self), "active": self.active}
+
+
+@dataclass
+class _Pending:
+    since: float
+
+
+class AlertBook:
+    """Turns snapshots into raised and cleared alerts."""
+
+    def __init__(self) -> None:
+        self.active: dict[tuple[str, str | None, str], Alert] = {}
+        self.kept: deque[Alert] = deque(maxlen=KEPT_ALERTS)
+        self._pending: dict[tuple[str, str | None, str], _Pending] = {}
+        self._seen_connected: set[tuple[str, str]] = set()
+        self._ids = itertools.count(1)
+
+    def update(self, rooms: list[dict[str, Any]], now: datetime, mono: float) -> list[Alert]:
+        """Read one snapshot of every room; the alerts raised or cleared by it."""
+        changed: list[Alert] = []
+        present: set[tuple[str, str | None, str]] = set()
+        for room in rooms:
+            booking = room["booking_id"]
+            for kind, studio, message, hold in self._conditions(room):
+                key = (booking, studio, kind)
+                present.add(key)
+                pending = self._pending.setdefault(key, _Pending(mono))
+                if key not in self.active and mono - pending.since >= hold:
+                    alert = Alert(next(self._ids), booking, studio, kind, message, _iso(now))
+                    self.active[key] = alert
+                    self.kept.appendleft(alert)
+                    changed.append(alert)
+                    log.warning(
+                        "alert raised kind=%s booking=%s studio=%s %s",
+                        kind,
+                        booking,
+                        studio or "-",
+                        message,
+                    )
+        for key in list(self._pending):
+            if key not in present:
+                del self._pending[key]
+        open_rooms = {room["booking_id"] for room in rooms}
+        for key, alert in list(self.active.items()):
+            if key not in present and not self._still_failing(key, rooms):
+                alert.cleared_at = _iso(now)
+                del self.active[key]
+                changed.append(alert)
+                log.info(
+                    "alert cleared kind=%s booking=%s studio=%s%s",
+                    alert.kind,
+                    alert.booking_id,
+                    alert.studio or "-",
+                    "" if key[0] in open_rooms else " (room closed)",
+                )
+        return changed
+
+    def _still_failing(self, key: tuple[str, str | None, str], rooms: list[dict[str, Any]]) -> bool:
+        """Hysteresis: high loss stays raised until loss is well below the threshold."""
+        booking, studio, kind = key
+        if kind != "high_loss":
+            return False
+        for room in rooms:
+            if room["booking_id"] != booking:
+                continue
+            for s in room["studios"]:
+                if s["id"] == studio and (s.get("loss_pct") or 0.0) > LOSS_CLEAR_PCT:
+                    return True
+        return False
+
+    def _conditions(self, room: dict[str, Any]) -> list[tuple[str, str | None, str, float]]:
+        """(kind, studio, message, seconds it must hold) of everything wrong in a room now."""
+        out: list[tuple[str, str | None, str, float]] = []
+        booking = room["booking_id"]
+        for s in room["studios"]:
+            sid, name = s["id"], s.get("name") or s["id"]
+            if s["connected"]:
+                self._seen_connected.add((booking, sid))
+            was_here = (booking, sid) in self._seen_connected
+            if s.get("feed_lost") or (was_here and not s["connected"]):
+                out.append(("feed_lost", sid, f"{name}: feed lost", 0.0))
+                continue  # a lost feed explains everything else about this studio
+            if not s["connected"]:
+                continue  # not joined yet: nothing to judge
+            if (s.get("loss_pct") or 0.0) > LOSS_RAISE_PCT:
+                out.append(("high_loss", sid, f"{name}: packet loss {s['loss_pct']:.1f}%", 0.0))
+            video = s.get("video")
+            if video is not None and not video.get("fps"):
+                out.append(("frozen_video", sid, f"{name}: video frozen", FROZEN_SECONDS))
+            audio = s.get("audio")
+            level = audio.get("level_dbfs") if audio else None
+            if audio is not None and (level is None or level < SILENT_DBFS):
+                out.append(("silent_audio", sid, f"{name}: audio silent", SILENT_SECONDS))
+        rec = room.get("recorder")
+        if room.get("should_record") and not room.get("recording"):
+            out.append(("recording_stopped", None, "Recording is not running on air", 0.0))
+        elif rec is not None and rec.get("behind"):
+            out.append(("recording_behind", None, "Recording is falling behind", 0.0))
+        return out
+
+    def recent(self) -> list[dict[str, Any]]:
+        """Kept alerts, newest first."""
+        return [a.as_json() for a in self.kept]
+
+    def forget_room(self, booking_id: str) -> None:
+        """A closed room's studios start afresh if the room opens again."""
+        self._seen_connected = {k for k in self._seen_connected if k[0] != booking_id}
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
