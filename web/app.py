@@ -21,6 +21,7 @@ from web import (
     pages_bookings,
     pages_calendar,
     pages_join,
+    pages_monitor,
     signaling,
 )
 from web.auth import identity_middleware
@@ -103,6 +104,7 @@ async def make_app(
     app.add_routes(api_production.routes)
     app.add_routes(archive.routes)
     app.add_routes(api_live.routes)
+    app.add_routes(pages_monitor.routes)
     app.router.add_static("/static/", STATIC_DIR, append_version=True)
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:

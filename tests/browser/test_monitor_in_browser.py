@@ -1,0 +1,75 @@
+"""Master control in Chromium: two studios live, one leaves and returns, the alert follows."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from live_helpers import book, producer_token, sees, wait
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("test_network")]
+
+BOTH_LIVE = """() => {
+  const room = window.monitor.rooms.find(r => r.open);
+  return room && room.studios.length === 2 && room.studios.every(s => s.connected
+    && s.video && s.video.fps > 20 && s.video.width === 1280 && s.thumbnail_url);
+}"""
+ALERT_SHOWN = """(studio) => [...document.querySelectorAll('#active-alerts li')]
+  .some(li => li.dataset.studio === studio && li.dataset.kind === 'feed_lost')"""
+
+
+def test_master_control_shows_both_studios_and_the_lost_feed_alert(
+    server: str, browser_context: Any, tmp_path: Path
+) -> None:
+    token = producer_token(tmp_path / "data")
+    links = book(server, token, ["trend", "ansa"], timedelta(minutes=5))
+    studios = {}
+    for studio in ("trend", "ansa"):
+        page = browser_context.new_page()
+        page.goto(links[studio])
+        page.click("#join")
+        studios[studio] = page
+    wait(studios["trend"], sees("ansa"), 30)
+
+    monitor = browser_context.new_page()
+    monitor.goto(server + "/login?next=/monitor")
+    monitor.fill("input[name=name]", "producer")
+    monitor.fill("input[name=password]", "telebridge-demo")
+    monitor.click("form[action='/login'] button[type=submit]")
+    monitor.wait_for_url("**/monitor")
+    wait(monitor, BOTH_LIVE, 20)
+    # Live numbers and pictures on screen: resolution, a bitrate, thumbnails that loaded.
+    wait(
+        monitor,
+        "() => [...document.querySelectorAll('.mstudio img')].filter(i => i.naturalWidth === 320)"
+        ".length === 2",
+        15,
+    )
+    figures = monitor.locator(".mstudio [data-f=video]").all_inner_texts()
+    assert all(f.startswith("1280×720") for f in figures), figures
+    assert monitor.locator(".room-state").first.inner_text() == "LINE CHECK"
+    assert monitor.locator("#active-alerts li").count() == 0
+    time.sleep(2)  # a few points on the sparklines
+    monitor.screenshot(path=str(ARTIFACTS / "monitor-two-studios.png"), full_page=True)
+
+    # ANSA leaves: the alert is on screen within 3 seconds, red, and in the list with its time.
+    studios["ansa"].click("#leave")
+    left = time.monotonic()
+    monitor.wait_for_function(ALERT_SHOWN, arg="ansa", timeout=5_000, polling=100)
+    assert time.monotonic() - left < 3.0
+    assert monitor.locator(".mstudio[data-studio=ansa]").get_attribute("data-status") == "lost"
+    monitor.screenshot(path=str(ARTIFACTS / "monitor-feed-lost.png"), full_page=True)
+
+    # It comes back: the alert clears and stays in the recent list as cleared.
+    studios["ansa"].click("#join")
+    monitor.wait_for_function(f"() => !({ALERT_SHOWN})('ansa')", timeout=20_000, polling=200)
+    cleared = monitor.locator("#recent-alerts li[data-active=false][data-kind=feed_lost]")
+    assert "ANSA" in cleared.first.inner_text()
+
+    # The page survives losing its socket: a reload comes straight back with history.
+    monitor.reload()
+    wait(monitor, BOTH_LIVE, 20)

@@ -1,0 +1,276 @@
+// Master control: every live bridge on one screen, pushed over /ws/monitor (nothing polls).
+// The page keeps one DOM element per room and per studio and updates it in place each second;
+// a dropped connection shows at once and reconnects by itself.
+
+const root = document.getElementById("monitor");
+const roomsEl = document.getElementById("rooms");
+const noRooms = document.getElementById("no-rooms");
+const link = document.getElementById("monitor-link");
+const t = (key) => root.dataset[`t${key.replace(/(^|[-_])(\w)/g, (_, __, c) => c.toUpperCase())}`] || key;
+
+const SPARK_POINTS = 300; // five minutes of one-second samples
+const RECONNECT_MIN_MS = 500;
+const RECONNECT_MAX_MS = 5000;
+const LOSS_BAD_PCT = 5;
+const RTT_BAD_MS = 300;
+
+const state = {
+  rooms: [],
+  alerts: [],
+  recent: [],
+  history: {}, // "booking/studio" -> [[t, kbps, loss], ...]
+  connected: false,
+  messages: 0,
+  reconnects: 0,
+};
+window.monitor = state; // for the browser tests and for operators' own tooling
+
+function setLink(status) {
+  link.dataset.state = status;
+  link.textContent = link.dataset[`t${status[0].toUpperCase()}${status.slice(1)}`];
+}
+
+// --- the socket ------------------------------------------------------------------------
+
+let delay = RECONNECT_MIN_MS;
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${scheme}://${location.host}/ws/monitor`);
+  ws.addEventListener("open", () => {
+    delay = RECONNECT_MIN_MS;
+    state.connected = true;
+    setLink("live");
+  });
+  ws.addEventListener("message", (event) => {
+    const msg = JSON.parse(event.data);
+    state.messages += 1;
+    if (msg.type === "hello") {
+      state.history = msg.history || {};
+      state.recent = msg.recent_alerts || [];
+    } else if (msg.type === "snapshot") {
+      const now = performance.now() / 1000;
+      for (const room of msg.rooms) {
+        for (const s of room.studios) {
+          if (!room.open) continue;
+          const key = `${room.booking_id}/${s.id}`;
+          const kbps = s.connected ? ((s.video || {}).kbps || 0) + ((s.audio || {}).kbps || 0) : null;
+          const points = (state.history[key] ||= []);
+          points.push([now, kbps, s.loss_pct ?? null]);
+          if (points.length > SPARK_POINTS) points.splice(0, points.length - SPARK_POINTS);
+        }
+      }
+      for (const alert of msg.changed || []) {
+        state.recent = [alert, ...state.recent.filter((a) => a.id !== alert.id)].slice(0, 200);
+      }
+    }
+    state.rooms = msg.rooms || [];
+    state.alerts = msg.alerts || [];
+    if (msg.loop_lag_ms != null) {
+      document.getElementById("loop-lag").textContent = `loop lag ${msg.loop_lag_ms} ms`;
+    }
+    render();
+  });
+  ws.addEventListener("close", () => {
+    state.connected = false;
+    setLink("lost");
+    state.reconnects += 1;
+    setTimeout(connect, delay);
+    delay = Math.min(RECONNECT_MAX_MS, delay * 2);
+  });
+  ws.addEventListener("error", () => ws.close());
+}
+
+// --- rendering -------------------------------------------------------------------------
+
+const roomEls = new Map();
+const studioEls = new Map();
+
+function render() {
+  const seen = new Set();
+  for (const room of state.rooms) {
+    seen.add(room.booking_id);
+    let el = roomEls.get(room.booking_id);
+    if (!el) {
+      el = document.getElementById("room-template").content.firstElementChild.cloneNode(true);
+      el.dataset.booking = room.booking_id;
+      roomEls.set(room.booking_id, el);
+    }
+    roomsEl.appendChild(el); // keeps the server's order
+    renderRoom(el, room);
+  }
+  for (const [id, el] of roomEls) {
+    if (!seen.has(id)) {
+      el.remove();
+      roomEls.delete(id);
+    }
+  }
+  noRooms.hidden = state.rooms.length > 0;
+  noRooms.textContent = t("no-rooms");
+  renderAlerts();
+}
+
+function renderRoom(el, room) {
+  el.dataset.state = room.state;
+  el.dataset.alert = String(state.alerts.some((a) => a.booking_id === room.booking_id));
+  el.querySelector(".room-state").textContent = t(room.state);
+  el.querySelector(".room-title").textContent = room.title;
+  el.dataset.onAir = room.on_air_at;
+  el.dataset.offAir = room.off_air_at;
+  el.dataset.opens = room.opens_at;
+  const rec = el.querySelector(".room-rec");
+  if (room.recording) {
+    const r = room.recorder || {};
+    rec.dataset.rec = "on";
+    rec.textContent = `● ${t("rec")} ${formatDuration(r.duration_s || 0)} · ${formatBytes(r.bytes || 0)}`
+      + ` · ${r.frames_dropped || 0} ${t("dropped")}`;
+  } else if (room.should_record) {
+    rec.dataset.rec = "missing";
+    rec.textContent = t("should-record");
+  } else {
+    rec.dataset.rec = "off";
+    rec.textContent = room.open ? t("not-recording") : "";
+  }
+  const studiosEl = el.querySelector(".room-studios");
+  for (const s of room.studios) {
+    const key = `${room.booking_id}/${s.id}`;
+    let sEl = studioEls.get(key);
+    if (!sEl) {
+      sEl = document.getElementById("studio-template").content.firstElementChild.cloneNode(true);
+      sEl.dataset.studio = s.id;
+      studioEls.set(key, sEl);
+      studiosEl.appendChild(sEl);
+    }
+    renderStudio(sEl, room, s, key);
+  }
+}
+
+function renderStudio(el, room, s, key) {
+  const status = s.feed_lost ? "lost" : s.connected ? "live" : s.last_packet_age_ms != null ? "lost" : "waiting";
+  el.dataset.status = status;
+  const trouble = state.alerts.some((a) => a.booking_id === room.booking_id && a.studio === s.id);
+  el.dataset.trouble = String(trouble && status !== "lost");
+  el.querySelector(".mstudio-name strong").textContent = s.name || s.id;
+  el.querySelector(".mstudio-status").textContent = t({ live: "connected", lost: "lost", waiting: "waiting" }[status]);
+  el.querySelector(".mstudio-candidate").textContent = s.candidate || "";
+  const v = s.video || {};
+  const a = s.audio || {};
+  setFigure(el, "rtt", s.rtt_ms != null ? `${Math.round(s.rtt_ms)} ms` : "–", s.rtt_ms > RTT_BAD_MS);
+  setFigure(el, "loss", s.loss_pct != null ? `${s.loss_pct.toFixed(1)}%` : "–", s.loss_pct > LOSS_BAD_PCT);
+  setFigure(el, "jitter", s.jitter_ms != null ? `${s.jitter_ms.toFixed(1)} ms` : "–");
+  setFigure(el, "video", v.width ? `${v.width}×${v.height} ${Math.round(v.fps || 0)}fps` : "–", s.connected && v.fps === 0);
+  setFigure(el, "kbps", s.connected ? `${Math.round((v.kbps || 0) + (a.kbps || 0))}` : "–");
+  setFigure(el, "age", s.last_packet_age_ms != null ? formatAge(s.last_packet_age_ms) : "–", s.last_packet_age_ms > 2000);
+  const level = status === "live" ? a.level_dbfs : null; // a lost studio is silent, not stale
+  const fill = el.querySelector(".mmeter-fill");
+  fill.style.width = `${level != null ? Math.max(0, Math.min(100, ((level + 60) / 60) * 100)) : 0}%`;
+  fill.dataset.level = level == null ? "none" : level > -3 ? "clip" : level > -12 ? "hot" : "ok";
+  el.querySelector('[data-f="level"]').textContent = level != null ? `${level.toFixed(0)} dBFS` : "–";
+  const img = el.querySelector("img");
+  if (s.thumbnail_url && img.getAttribute("src") !== s.thumbnail_url) img.src = s.thumbnail_url;
+  drawSpark(el.querySelector("canvas"), state.history[key] || []);
+}
+
+function setFigure(el, name, text, bad = false) {
+  const dd = el.querySelector(`[data-f="${name}"]`);
+  dd.textContent = text;
+  dd.dataset.bad = String(!!bad);
+}
+
+function drawSpark(canvas, points) {
+  const ctx = canvas.getContext("2d");
+  const w = canvas.width;
+  const h = canvas.height;
+  ctx.clearRect(0, 0, w, h);
+  if (!points.length) return;
+  const step = w / (SPARK_POINTS - 1);
+  const x0 = w - (points.length - 1) * step;
+  // Loss: red bars from the bottom, 10% loss is full height.
+  ctx.fillStyle = "rgba(255, 77, 79, .85)";
+  points.forEach(([, , loss], i) => {
+    if (loss > 0) {
+      const bh = Math.max(2, Math.min(1, loss / 10) * h);
+      ctx.fillRect(x0 + i * step - 1, h - bh, 2, bh);
+    }
+  });
+  // Bitrate: a green line scaled to the window's peak.
+  const peak = Math.max(1, ...points.map((p) => p[1] || 0));
+  ctx.strokeStyle = "#2fbf71";
+  ctx.lineWidth = 1.5;
+  ctx.beginPath();
+  let pen = false;
+  points.forEach(([, kbps], i) => {
+    if (kbps == null) {
+      pen = false;
+      return;
+    }
+    const y = h - 2 - (kbps / peak) * (h - 6);
+    if (pen) ctx.lineTo(x0 + i * step, y);
+    else ctx.moveTo(x0 + i * step, y);
+    pen = true;
+  });
+  ctx.stroke();
+  ctx.fillStyle = "#93a3b6";
+  ctx.font = "9px DejaVu Sans Mono, monospace";
+  ctx.fillText(`${Math.round(peak)} kb/s`, 3, 10);
+}
+
+function renderAlerts() {
+  const active = document.getElementById("active-alerts");
+  active.replaceChildren(...state.alerts.map((a) => alertItem(a)));
+  const count = document.getElementById("alert-count");
+  count.textContent = String(state.alerts.length);
+  count.dataset.active = String(state.alerts.length > 0);
+  const recent = document.getElementById("recent-alerts");
+  recent.replaceChildren(...state.recent.slice(0, 50).map((a) => alertItem(a, true)));
+}
+
+function alertItem(a, withClear = false) {
+  const li = document.createElement("li");
+  li.dataset.kind = a.kind;
+  li.dataset.active = String(a.active);
+  li.dataset.studio = a.studio || "";
+  const time = document.createElement("span");
+  time.className = "alert-time";
+  time.textContent = clock(a.raised_at);
+  li.append(time, a.message);
+  if (withClear && a.cleared_at) li.append(` · ${t("cleared")} ${clock(a.cleared_at)}`);
+  return li;
+}
+
+// --- clocks and countdowns -------------------------------------------------------------
+
+function clock(iso) {
+  return new Date(iso).toISOString().slice(11, 19);
+}
+
+function formatDuration(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${pad(Math.floor(s / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+}
+
+function formatBytes(n) {
+  return n > 1e9 ? `${(n / 1e9).toFixed(2)} GB` : `${(n / 1e6).toFixed(1)} MB`;
+}
+
+function formatAge(ms) {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function tick() {
+  const now = Date.now();
+  document.getElementById("utc-clock").textContent = new Date(now).toISOString().slice(11, 19);
+  for (const el of roomEls.values()) {
+    const onAir = Date.parse(el.dataset.onAir);
+    const offAir = Date.parse(el.dataset.offAir);
+    const opens = Date.parse(el.dataset.opens);
+    const cd = el.querySelector(".room-countdown");
+    if (now < opens) cd.textContent = `${t("opens")} ${formatDuration((opens - now) / 1000)}`;
+    else if (now < onAir) cd.textContent = `−${formatDuration((onAir - now) / 1000)} ${t("to-air")}`;
+    else if (now < offAir) cd.textContent = `${formatDuration((offAir - now) / 1000)} ${t("left")}`;
+    else cd.textContent = "";
+  }
+}
+
+setInterval(tick, 250);
+connect();
