@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
@@ -18,6 +17,7 @@ from schedules.errors import ScheduleError
 from schedules.timeutil import utc_now
 from web.app import make_app
 from web.demo import DEMO_PASSWORD, seed_demo
+from web.logs import configure_logging
 from web.security import hash_password, new_token, token_digest
 from web.settings import Settings
 
@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(settings: Settings, demo: bool) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_format)
 
     async def app() -> web.Application:
         application = await make_app(settings)

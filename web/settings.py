@@ -105,6 +105,13 @@ SETTINGS: tuple[Setting, ...] = (
         "TELEBRIDGE_SECURE_COOKIES",
         "`auto` marks cookies Secure when the request came over HTTPS; `true` or `false` force it.",
     ),
+    Setting(
+        "log_format",
+        "text",
+        "TELEBRIDGE_LOG_FORMAT",
+        "`text` (one event per line) or `json` (one JSON object per line, with booking and "
+        "studio ids as fields) on stderr.",
+    ),
 )
 
 
@@ -128,6 +135,7 @@ class Settings:
     turn_password: str = ""
     trust_proxy: str = "false"
     secure_cookies: str = "auto"
+    log_format: str = "text"
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -165,6 +173,8 @@ def _typed(row: Setting, kind: object, raw: object) -> object:
         return Path(str(raw))
     if row.name == "secure_cookies" and str(raw) not in ("auto", "true", "false"):
         raise SystemExit(f"{row.env} must be auto, true or false, not {raw!r}")
+    if row.name == "log_format" and str(raw) not in ("text", "json"):
+        raise SystemExit(f"{row.env} must be text or json, not {raw!r}")
     if row.name == "trust_proxy" and str(raw) not in ("true", "false"):
         raise SystemExit(f"{row.env} must be true or false, not {raw!r}")
     return str(raw)
