@@ -381,16 +381,17 @@ class Room:
                 continue
             files.append(RecordedFile("iso", studio_id, finished))
         for f in files:
-            self._emit(
-                EventKind.RECORDING_FINISHED,
-                f.studio_id or "",
-                file=f.kind,
-                path=str(f.file.path),
-                bytes=f.file.bytes,
-                sha256=f.file.sha256,
-                duration_s=round(f.file.duration_s, 3),
+            # The recorder's counters first: the finished file's own size and length win over
+            # the segments' running totals of the same name.
+            fields: dict[str, object] = {
                 **reports.get(f.studio_id, {}),
-            )
+                "file": f.kind,
+                "path": str(f.file.path),
+                "bytes": f.file.bytes,
+                "sha256": f.file.sha256,
+                "duration_s": round(f.file.duration_s, 3),
+            }
+            self._emit(EventKind.RECORDING_FINISHED, f.studio_id or "", **fields)
         return files
 
     async def close(self) -> None:
