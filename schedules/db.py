@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -196,15 +197,43 @@ def sqlite_url(path: str) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
+# Every wait on the database has a bound (seconds): opening a connection, waiting for a studio's
+# lock behind another server's booking, and any one statement.
+CONNECT_TIMEOUT = 5
+LOCK_TIMEOUT = 10
+STATEMENT_TIMEOUT = 30
+# Any constant of our own: two servers starting together on one PostgreSQL migrate in turn.
+MIGRATION_LOCK = 0x7E1EB81D
+
+
+def postgres_url(url: str) -> str:
+    """`url` with the asyncpg driver when it names PostgreSQL without a driver."""
+    if url.startswith(("postgres://", "postgresql://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    return url
+
+
 def make_engine(url: str) -> AsyncEngine:
     """An async engine for `url`; PostgreSQL URLs are given the asyncpg driver."""
-    if url.startswith(("postgres://", "postgresql://")):
-        url = "postgresql+asyncpg://" + url.split("://", 1)[1]
+    url = postgres_url(url)
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 15}
     else:
-        kwargs["pool_pre_ping"] = True
+        kwargs["pool_pre_ping"] = True  # a server restart leaves dead connections in the pool
+        kwargs["pool_timeout"] = CONNECT_TIMEOUT
+        # READ COMMITTED whatever the server's default: the conflict check runs after the
+        # studios' locks are granted and must see every booking committed before that
+        # (under REPEATABLE READ it would read the snapshot from before the wait).
+        kwargs["isolation_level"] = "READ COMMITTED"
+        kwargs["connect_args"] = {
+            "timeout": CONNECT_TIMEOUT,
+            "server_settings": {
+                "lock_timeout": f"{LOCK_TIMEOUT}s",
+                "statement_timeout": f"{STATEMENT_TIMEOUT}s",
+                "application_name": "telebridge",
+            },
+        }
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
 
@@ -219,9 +248,25 @@ def make_engine(url: str) -> AsyncEngine:
     return engine
 
 
+async def ping(engine: AsyncEngine, within_s: float = CONNECT_TIMEOUT) -> None:
+    """Raise unless the database answers a trivial query within `within_s` seconds."""
+    async with asyncio.timeout(within_s), engine.connect() as conn:
+        await conn.execute(sa.text("SELECT 1"))
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for logs and `telebridge check`."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "(unparsable database URL)"
+
+
 async def migrate(engine: AsyncEngine) -> int:
     """Create or upgrade the schema to SCHEMA_VERSION; returns the version it found."""
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
         await conn.run_sync(lambda c: schema_version.create(c, checkfirst=True))
         found = (await conn.execute(sa.select(schema_version.c.version))).scalar()
         current = int(found or 0)

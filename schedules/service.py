@@ -47,7 +47,8 @@ class BookingService:
     def __init__(self, engine: AsyncEngine, clock: Clock = utc_now) -> None:
         self.engine = engine
         self.clock = clock
-        # One writer at a time in this process; PostgreSQL row locks cover other processes.
+        # One writer at a time in this process; PostgreSQL row locks cover other processes
+        # (store.lock_studios, store.lock_booking).
         self._write_lock = asyncio.Lock()
 
     # Studios
@@ -183,6 +184,7 @@ class BookingService:
     async def update(self, booking_id: str, data: object, actor: str) -> Booking:
         """Edit or reschedule; a change of time or studios re-checks conflicts and asks again."""
         async with self._write_lock, self.engine.begin() as conn:
+            await store.lock_booking(conn, booking_id)
             old = await store.get_booking(conn, booking_id)
             if old.status not in EDITABLE:
                 raise InvalidTransition(old.status.value, "edit")
@@ -264,6 +266,7 @@ class BookingService:
         self, booking_id: str, action: Action, actor: str, verb: str, reason: str = ""
     ) -> Booking:
         async with self._write_lock, self.engine.begin() as conn:
+            await store.lock_booking(conn, booking_id)
             old = await store.get_booking(conn, booking_id)
             now = self.clock()
             new = replace(
@@ -290,6 +293,7 @@ class BookingService:
     ) -> Booking:
         verb = "confirm" if answer is PartnerAnswer.ACCEPTED else "decline"
         async with self._write_lock, self.engine.begin() as conn:
+            await store.lock_booking(conn, booking_id)
             old = await store.get_booking(conn, booking_id)
             if old.answer_of(studio_id) is None:
                 problem = f'studio "{studio_id}" is not part of this booking'

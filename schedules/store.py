@@ -68,18 +68,36 @@ async def insert_studio(conn: AsyncConnection, studio: Studio, now: datetime) ->
 
 
 async def lock_studios(conn: AsyncConnection, ids: Sequence[str]) -> None:
-    """Take row locks on the studios (PostgreSQL) so two servers never double-book one.
+    """Lock the studios' rows (PostgreSQL) so that two servers never double-book one.
 
-    Sorted order keeps two bookings of overlapping studio sets from deadlocking. SQLite has no
-    row locks; there the service's own lock and SQLite's single writer do the same job.
+    The studio's row is the mutex of its calendar: whoever holds it checks for conflicts and
+    inserts, and the next booker of that studio waits, then (READ COMMITTED: a fresh snapshot
+    per statement) sees what the first one committed. Sorted order keeps two bookings of
+    overlapping studio sets from deadlocking. FOR NO KEY UPDATE, not FOR UPDATE: it excludes
+    other bookers but not the key-share locks that foreign keys take, so confirming or
+    cancelling an unrelated booking of the studio never waits. SQLite has no row locks; there
+    the service's own lock and SQLite's single writer do the same job.
     """
     if conn.dialect.name == "sqlite" or not ids:
         return
     await conn.execute(
         sa.select(db.studios.c.id)
-        .where(db.studios.c.id.in_(sorted(ids)))
+        .where(db.studios.c.id.in_(sorted(set(ids))))
         .order_by(db.studios.c.id)
-        .with_for_update()
+        .with_for_update(key_share=True)
+    )
+
+
+async def lock_booking(conn: AsyncConnection, booking_id: str) -> None:
+    """Lock one booking's row (PostgreSQL) before reading it to change it.
+
+    Without it two servers could read the same booking, each change it (two partners
+    confirming at once), and the second write would silently undo the first.
+    """
+    if conn.dialect.name == "sqlite":
+        return
+    await conn.execute(
+        sa.select(db.bookings.c.id).where(db.bookings.c.id == booking_id).with_for_update()
     )
 
 

@@ -1,9 +1,13 @@
-"""Shared fixtures: a real app on a real SQLite database in tmp_path, with the demo partners."""
+"""Shared fixtures: a real app on a real database, with the demo partners.
+
+Every test that stores anything runs twice: on SQLite in tmp_path and on a real PostgreSQL
+server that the session starts on loopback (tests/pg_server.py).
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,7 +15,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from databases import BACKENDS, copy_of, session_cluster
 from helpers import in_test_network
+from pg_server import PgServer
 
 from schedules.timeutil import utc_now
 from web.app import make_app
@@ -24,10 +30,36 @@ ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 ROLES = ("admin", "producer", "operator", "viewer")
 
 
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgServer]:
+    """One PostgreSQL server for the whole session (skipped without its binaries, not in CI)."""
+    with session_cluster() as pg:
+        yield pg
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database this run of the test stores into."""
+    return str(request.param)
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Settings for one test: its own data dir and a fixed signing key."""
-    return Settings.load({}, data_dir=tmp_path / "data", secret="test-secret")
+def database_url(request: pytest.FixtureRequest, backend: str) -> Iterator[str]:
+    """Empty for SQLite in the data dir, else a fresh PostgreSQL database with today's schema."""
+    if backend == "sqlite":
+        yield ""
+        return
+    pg: PgServer = request.getfixturevalue("pg_cluster")
+    with copy_of(pg, "migrated") as url:
+        yield url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    """Settings for one test: its own data dir and database, and a fixed signing key."""
+    return Settings.load(
+        {}, data_dir=tmp_path / "data", secret="test-secret", database_url=database_url
+    )
 
 
 @pytest.fixture

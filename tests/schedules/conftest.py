@@ -1,17 +1,18 @@
-"""Shared fixtures for the booking domain: a real SQLite file, a fixed clock, partner studios."""
+"""Shared fixtures for the booking domain: a real database (SQLite and PostgreSQL), a fixed clock,
+partner studios."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from databases import copy_of, make_template, run_aside
+from pg_server import PgServer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schedules import db
@@ -155,24 +156,50 @@ def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     event loop, so it never touches the loop pytest-asyncio runs the tests on.
     """
     path = tmp_path_factory.mktemp("template") / "seeded.db"
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, _build_template(path)).result()
+    run_aside(lambda: _build_template(path))
     return path
 
 
-@pytest.fixture
-async def engine(tmp_path: Path, seeded_db: Path) -> AsyncIterator[AsyncEngine]:
-    """A real SQLite database of this test's own, with the partner studios."""
-    path = tmp_path / "t.db"
-    shutil.copyfile(seeded_db, path)
-    eng = db.make_engine(db.sqlite_url(str(path)))
+@pytest.fixture(scope="session")
+def pg_seeded(pg_cluster: PgServer) -> PgServer:
+    """The session's PostgreSQL server with a `seeded` template (schema and partners)."""
+    make_template(pg_cluster, "seeded", seed)
+    return pg_cluster
 
-    # A throwaway file needs no durability, and an fsync per commit would dominate the run.
-    @sa.event.listens_for(eng.sync_engine, "connect")
-    def _no_fsync(dbapi_conn: Any, _record: Any) -> None:
-        cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA synchronous=OFF")
-        cursor.close()
+
+@pytest.fixture
+def empty_database(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database (no schema) on this test's backend."""
+    if backend == "sqlite":
+        yield db.sqlite_url(str(tmp_path / "empty.db"))
+        return
+    with copy_of(request.getfixturevalue("pg_cluster"), "template0") as url:
+        yield url
+
+
+@pytest.fixture
+def engine_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> Iterator[str]:
+    """The URL of this test's own database with the partner studios, on its backend."""
+    if backend == "sqlite":
+        path = tmp_path / "t.db"
+        shutil.copyfile(request.getfixturevalue("seeded_db"), path)
+        yield db.sqlite_url(str(path))
+        return
+    with copy_of(request.getfixturevalue("pg_seeded"), "seeded") as url:
+        yield url
+
+
+@pytest.fixture
+async def engine(engine_url: str) -> AsyncIterator[AsyncEngine]:
+    """A real database of this test's own (SQLite file or PostgreSQL), with the partners."""
+    eng = db.make_engine(engine_url)
+    if eng.dialect.name == "sqlite":
+        # A throwaway file needs no durability, and an fsync per commit would dominate the run.
+        @sa.event.listens_for(eng.sync_engine, "connect")
+        def _no_fsync(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA synchronous=OFF")
+            cursor.close()
 
     try:
         assert await db.migrate(eng) == db.SCHEMA_VERSION  # already current: nothing to do

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sqlalchemy as sa
 
 from schedules import db
 
 V1_BOOKINGS = """CREATE TABLE bookings (
     id VARCHAR(32) PRIMARY KEY, series_id VARCHAR(32), title VARCHAR(200) NOT NULL,
-    status VARCHAR(16) NOT NULL, starts_at DATETIME NOT NULL, ends_at DATETIME NOT NULL,
-    busy_from DATETIME NOT NULL, busy_until DATETIME NOT NULL, setup_minutes INTEGER NOT NULL,
+    status VARCHAR(16) NOT NULL, starts_at TIMESTAMP NOT NULL, ends_at TIMESTAMP NOT NULL,
+    busy_from TIMESTAMP NOT NULL, busy_until TIMESTAMP NOT NULL, setup_minutes INTEGER NOT NULL,
     teardown_minutes INTEGER NOT NULL, record BOOLEAN NOT NULL, layout VARCHAR(32) NOT NULL,
     notes TEXT NOT NULL, sequence INTEGER NOT NULL, created_by VARCHAR(200) NOT NULL,
-    created_at DATETIME NOT NULL, updated_at DATETIME NOT NULL)"""
+    created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL)"""
 
 
-async def test_a_version_1_database_gains_the_quality_column(tmp_path: Path) -> None:
-    engine = db.make_engine(db.sqlite_url(str(tmp_path / "old.db")))
+async def test_a_version_1_database_gains_the_quality_column(empty_database: str) -> None:
+    engine = db.make_engine(empty_database)
     try:
         async with engine.begin() as conn:
             await conn.execute(sa.text("CREATE TABLE schema_version (version INTEGER NOT NULL)"))
@@ -28,7 +26,7 @@ async def test_a_version_1_database_gains_the_quality_column(tmp_path: Path) -> 
                 sa.text(
                     "INSERT INTO bookings VALUES ('b1', NULL, 'Old show', 'confirmed', "
                     "'2026-12-01 10:00:00', '2026-12-01 11:00:00', '2026-12-01 09:45:00', "
-                    "'2026-12-01 11:05:00', 15, 5, 1, 'auto', '', 0, 'x', "
+                    "'2026-12-01 11:05:00', 15, 5, TRUE, 'auto', '', 0, 'x', "
                     "'2026-11-01 10:00:00', '2026-11-01 10:00:00')"
                 )
             )
@@ -42,8 +40,8 @@ async def test_a_version_1_database_gains_the_quality_column(tmp_path: Path) -> 
         await engine.dispose()
 
 
-async def test_a_new_database_is_created_at_the_current_version(tmp_path: Path) -> None:
-    engine = db.make_engine(db.sqlite_url(str(tmp_path / "new.db")))
+async def test_a_new_database_is_created_at_the_current_version(empty_database: str) -> None:
+    engine = db.make_engine(empty_database)
     try:
         assert await db.migrate(engine) == 0
         async with engine.connect() as conn:

@@ -12,8 +12,8 @@ from schedules.service import BookingService
 PARTNER_IDS = ["trend", "dha", "albayrak", "qazcontent", "kabar", "uza", "azertac", "aa", "ansa"]
 
 
-async def test_fresh_database_seeded_through_the_service(tmp_path, clock, partners):
-    engine = db.make_engine(db.sqlite_url(str(tmp_path / "t.db")))
+async def test_fresh_database_seeded_through_the_service(empty_database, clock, partners):
+    engine = db.make_engine(empty_database)
     try:
         assert await db.migrate(engine) == 0  # found nothing
         assert await db.migrate(engine) == db.SCHEMA_VERSION  # found itself: no-op
