@@ -226,6 +226,20 @@ class Room:
             }
         return out
 
+    @property
+    def program_state(self) -> dict[str, object] | None:
+        """What is on air: the layout, its solo or picture-in-picture studio (None for the
+        other layouts), and whether the program is recording; None without a program."""
+        production = self.production
+        if production is None:
+            return None
+        layout = production.engine.layout
+        focus = production.engine.focus
+        studio = None
+        if layout in ("solo", "pip") and 0 <= focus < len(production.studio_ids):
+            studio = production.studio_ids[focus]
+        return {"layout": layout, "studio": studio, "recording": production.recording is not None}
+
     async def live_snapshot(self) -> dict[str, Any]:
         """Every studio's health over the last window (call it about once a second: each call
         starts the next window), plus the program's and the recorders' figures."""

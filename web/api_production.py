@@ -1,6 +1,10 @@
-"""The producer's live controls: program layout and solo studio, recording start and stop."""
+"""The producer's live controls: program layout and solo studio, the studios' gain and mute in
+the program's sound, recording start and stop."""
 
 from __future__ import annotations
+
+import math
+from typing import Any
 
 from aiohttp import web
 
@@ -14,6 +18,12 @@ from web.errors import ApiError
 from web.state import state
 
 routes = web.RouteTableDef()
+
+# The mixer clamps the producer's gain to this range (bridge.mixer.AudioMixer.set_gain); the API
+# refuses what lies outside it rather than putting another level on air than was asked for.
+GAIN_MIN_DB = -40.0
+GAIN_MAX_DB = 20.0
+AUDIO_FIELDS = ("studio", "gain_db", "muted")
 
 
 async def _live(request: web.Request) -> tuple[Principal, Booking, Room]:
@@ -48,6 +58,74 @@ async def switch_program(request: web.Request) -> web.Response:
         booking.id, actor_of(p), "switched the program", {"layout": layout, "studio": studio}
     )
     return web.json_response({"program": {"layout": layout, "studio": studio}})
+
+
+@routes.get(f"/api/bookings/{BOOKING_ID}/program")
+async def program_state(request: web.Request) -> web.Response:
+    """What is on air: layout, solo studio, recording, and each studio's gain, mute and level."""
+    _p, _booking, room = await _live(request)
+    program = room.program_state
+    if program is None:
+        raise ApiError(409, "no_program", "This room composes no program")
+    return web.json_response({"program": {**program, "audio": room.audio_state()}})
+
+
+def _audio_change(body: Any, studios: dict[str, dict[str, Any]]) -> tuple[str, float, bool]:
+    """The studio, gain and mute a `program/audio` body asks for (422 naming every problem);
+    a value the body leaves out stays as it is."""
+    if not isinstance(body, dict):
+        raise ValidationError("The body must be a JSON object")
+    errors: dict[str, str] = {}
+    for name in body:
+        if name not in AUDIO_FIELDS:
+            errors[str(name)] = "unknown field"
+    studio, gain, muted = body.get("studio"), body.get("gain_db"), body.get("muted")
+    if studio is None:
+        errors["studio"] = "is required"
+    elif not isinstance(studio, str) or studio not in studios:
+        errors["studio"] = "is not a studio of this telebridge"
+    if gain is not None and (
+        isinstance(gain, bool) or not isinstance(gain, int | float) or not math.isfinite(gain)
+    ):
+        errors["gain_db"] = "must be a number of decibels"
+    elif gain is not None and not GAIN_MIN_DB <= gain <= GAIN_MAX_DB:
+        errors["gain_db"] = f"must be between {GAIN_MIN_DB:g} and {GAIN_MAX_DB:g} dB"
+    if muted is not None and not isinstance(muted, bool):
+        errors["muted"] = "must be true or false"
+    if gain is None and muted is None and "gain_db" not in errors and "muted" not in errors:
+        errors["gain_db"] = errors["muted"] = "give gain_db, muted or both"
+    if errors:
+        raise ValidationError("The audio change has problems in: " + ", ".join(errors), errors)
+    assert isinstance(studio, str)
+    now = studios[studio]
+    return (
+        studio,
+        float(gain) if gain is not None else float(now["gain_db"]),
+        muted if isinstance(muted, bool) else bool(now["muted"]),
+    )
+
+
+@routes.post(f"/api/bookings/{BOOKING_ID}/program/audio")
+async def set_program_audio(request: web.Request) -> web.Response:
+    """`{"studio", "gain_db"?, "muted"?}`: in the program's sound from the next block."""
+    p, booking, room = await _live(request)
+    body = await read_json(request)
+    before = room.audio_state()
+    if room.program_state is None:
+        raise ApiError(409, "no_program", "This room composes no program")
+    studio, gain_db, muted = _audio_change(body, before)
+    room.set_audio(studio, gain_db, muted)
+    after = room.audio_state()
+    was, now = before[studio], after[studio]
+    # A fader sends while it moves: only a change is worth a line in the audit log.
+    if (was["gain_db"], was["muted"]) != (now["gain_db"], now["muted"]):
+        await state(request).bookings.note(
+            booking.id,
+            actor_of(p),
+            "changed the program sound",
+            {"studio": studio, "gain_db": now["gain_db"], "muted": now["muted"]},
+        )
+    return web.json_response({"studio": studio, "audio": after})
 
 
 @routes.post(f"/api/bookings/{BOOKING_ID}/recording/start")

@@ -1,0 +1,125 @@
+"""The producer's sound desk in Chromium: two studios live, a fader moved, a studio muted."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from live_helpers import api, book, producer_token, sees, wait
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("test_network")]
+
+
+def _audio(server: str, token: str, booking: str) -> dict[str, Any]:
+    program: dict[str, Any] = api(server, token, "GET", f"/api/bookings/{booking}/program")[
+        "program"
+    ]
+    return dict(program["audio"])
+
+
+def _until(check: Any, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, "the room never got the change"
+        time.sleep(0.05)
+
+
+def test_the_producer_moves_a_fader_and_mutes_a_studio_on_air(
+    server: str, browser_context: Any, tmp_path: Path
+) -> None:
+    token = producer_token(tmp_path / "data")
+    links = book(server, token, ["trend", "ansa"], timedelta(minutes=5))
+    booking = links["trend"].split("/join/")[1].split("/")[0]
+    consoles = {}
+    for studio in ("trend", "ansa"):
+        page = browser_context.new_page()
+        page.goto(links[studio])
+        page.click("#join")
+        consoles[studio] = page
+    wait(consoles["trend"], sees("ansa"), 30)
+
+    desk = browser_context.new_page()
+    desk.goto(f"{server}/login?next=/bookings/{booking}")
+    desk.fill("input[name=name]", "producer")
+    desk.fill("input[name=password]", "telebridge-demo")
+    desk.click("form[action='/login'] button[type=submit]")
+    desk.wait_for_url(f"**/bookings/{booking}")
+    strips = desk.locator("#sound-desk [data-strip]")
+    assert [strips.nth(i).get_attribute("data-strip") for i in range(2)] == ["trend", "ansa"]
+    assert desk.locator("[data-strip=trend] .strip-name").inner_text() == "Trend"
+    assert desk.locator("[data-strip=trend] .strip-gain").inner_text() == "0.0 dB"
+    # The fake microphones beep: each meter moves with its studio's sound.
+    for studio in ("trend", "ansa"):
+        wait(
+            desk,
+            f"() => Number(document.querySelector('[data-strip={studio}] .strip-meter')"
+            ".getAttribute('aria-valuenow')) > -60",
+            15,
+        )
+
+    # Twelve steps down with the keyboard: -6 dB, on air while the fader moves.
+    fader = desk.locator("[data-strip=trend] .strip-fader")
+    fader.focus()
+    for _ in range(12):
+        desk.keyboard.press("ArrowDown")
+    _until(lambda: _audio(server, token, booking)["trend"]["gain_db"] == -6.0)
+    assert desk.locator("[data-strip=trend] .strip-gain").inner_text() == "−6.0 dB"
+    assert fader.input_value() == "-6"
+
+    # Mute ANSA: pressed on screen and in the room; Trend keeps its gain.
+    mute = desk.locator("[data-strip=ansa] .strip-mute")
+    mute.click()
+    _until(lambda: _audio(server, token, booking)["ansa"]["muted"] is True)
+    assert mute.get_attribute("aria-pressed") == "true"
+    audio = _audio(server, token, booking)
+    assert (audio["trend"]["gain_db"], audio["trend"]["muted"]) == (-6.0, False)
+    time.sleep(1.0)  # the meters' peak marks settle
+    desk.screenshot(path=str(ARTIFACTS / "program-sound-desk.png"), full_page=True)
+    desk.locator("#live-control").screenshot(path=str(ARTIFACTS / "program-sound-strips.png"))
+
+    # A double-click puts a fader back at 0 dB.
+    fader.dblclick()
+    _until(lambda: _audio(server, token, booking)["trend"]["gain_db"] == 0.0)
+
+    # The page reloaded shows the room's state, not its defaults.
+    desk.reload()
+    wait(
+        desk,
+        "() => document.querySelector('[data-strip=ansa] .strip-mute')"
+        ".getAttribute('aria-pressed') === 'true'",
+        5,
+    )
+
+    # A refusal shows under the strip it belongs to.
+    desk.route(
+        "**/program/audio",
+        lambda route: route.fulfill(
+            status=409,
+            content_type="application/json",
+            body=json.dumps(
+                {"error": {"code": "room_not_open", "message": "The room is not open now"}}
+            ),
+        ),
+    )
+    desk.locator("[data-strip=trend] .strip-mute").click()
+    error = desk.locator("[data-strip=trend] .strip-error")
+    error.wait_for(state="visible")
+    assert error.inner_text() == "The room is not open now"
+    # ... and the controls go back to what the room says.
+    wait(
+        desk,
+        "() => document.querySelector('[data-strip=trend] .strip-mute')"
+        ".getAttribute('aria-pressed') === 'false'",
+        5,
+    )
+    assert _audio(server, token, booking)["trend"]["muted"] is False
+
+    events = api(server, token, "GET", f"/api/bookings/{booking}/audit")["events"]
+    sound = [e["details"] for e in events if e["action"] == "changed the program sound"]
+    assert {"studio": "ansa", "gain_db": 0.0, "muted": True} in sound
+    assert sound[-1] == {"studio": "trend", "gain_db": 0.0, "muted": False}
