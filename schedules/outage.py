@@ -60,3 +60,28 @@ def describe(exc: BaseException) -> str:
         cause = orig
     text = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
     return f"{type(cause).__name__}: {text}" if text else type(cause).__name__
+
+
+_DATABASE_MODULES = ("sqlalchemy", "asyncpg", "aiosqlite", "sqlite3")
+
+
+def raised_by_database(exc: BaseException) -> bool:
+    """Whether `exc` came out of the database layer (not, say, a file the app was reading).
+
+    asyncpg's connect errors are plain OSErrors that SQLAlchemy passes through unwrapped, so
+    the type alone cannot tell a refused database from a missing recording; the traceback can.
+    """
+    if isinstance(exc, DatabaseUnavailable | sa.exc.DBAPIError):
+        return True
+    tb = exc.__traceback__
+    while tb is not None:
+        module = str(tb.tb_frame.f_globals.get("__name__", ""))
+        if module.split(".", 1)[0] in _DATABASE_MODULES:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def database_down(exc: BaseException) -> bool:
+    """The database is down, restarting or busy: answer 503 and try again later."""
+    return raised_by_database(exc) and is_unavailable(exc)

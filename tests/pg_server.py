@@ -121,8 +121,12 @@ class PgServer:
 
 
 @contextlib.contextmanager
-def running_pg() -> Iterator[PgServer]:
-    """A fresh cluster on a free loopback port; stopped and removed afterwards."""
+def running_pg(durable: bool = False) -> Iterator[PgServer]:
+    """A fresh cluster on a free loopback port; stopped and removed afterwards.
+
+    `durable` keeps PostgreSQL's crash safety, for tests that crash the server and count on
+    what it acknowledged before; the others trade it for speed.
+    """
     bindir = pg_bindir()
     if bindir is None:
         raise FileNotFoundError("PostgreSQL binaries (Debian's postgresql package) not found")
@@ -132,16 +136,16 @@ def running_pg() -> Iterator[PgServer]:
         shutil.chown(root, RUN_AS)
     server = PgServer(bindir, root, _free_port())
     try:
-        # Durability is worthless for a throw-away cluster; fsync per commit would dominate.
         server._run(
             "initdb", "-D", str(server.data), "-U", USER, "--auth=trust", "-E", "UTF8",
             "--locale=C.UTF-8", "--no-sync",
         )  # fmt: skip
         with (server.data / "postgresql.conf").open("a") as conf:
-            conf.write(
-                "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
-                "max_connections = 200\nshared_buffers = 32MB\n"
-            )
+            conf.write("max_connections = 200\nshared_buffers = 32MB\n")
+            if not durable:
+                # Durability is worthless for a throw-away cluster; fsync per commit would
+                # dominate the run.
+                conf.write("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n")
         server.start()
         yield server
     finally:

@@ -74,8 +74,20 @@ async def booking_response(
 
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
-    """Liveness."""
-    return web.json_response({"status": "ok"})
+    """Liveness, and whether the database answers.
+
+    Always 200 while the process serves: a database outage must not make an orchestrator
+    restart the server and cut the live rooms it still relays. `status` says `degraded`.
+    """
+    st = state(request)
+    up = st.database.up
+    return web.json_response(
+        {
+            "status": "ok" if up else "degraded",
+            "database": st.database.status(),
+            "rooms": len(st.live.rooms),
+        }
+    )
 
 
 @routes.get("/api/me")

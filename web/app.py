@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -9,7 +10,8 @@ from aiohttp import web
 
 from schedules.accounts import Accounts
 from schedules.archive import Archive
-from schedules.db import make_engine, migrate
+from schedules.db import make_engine
+from schedules.outage import database_down, describe
 from schedules.service import BookingService, Clock
 from schedules.timeutil import utc_now
 from web import (
@@ -25,6 +27,7 @@ from web import (
     signaling,
 )
 from web.auth import identity_middleware
+from web.database_watch import DatabaseWatch
 from web.errors import Handler, error_middleware
 from web.i18n import Catalogs
 from web.live import LiveRooms, ice_servers
@@ -37,6 +40,7 @@ from web.state import STATE, AppState
 from web.templating import make_environment, render_error
 
 STATIC_DIR = Path(__file__).parent / "static"
+log = logging.getLogger("telebridge.web")
 
 
 @web.middleware
@@ -58,10 +62,9 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
 
 
 async def build_state(settings: Settings, clock: Clock = utc_now) -> AppState:
-    """Open the database (creating or migrating the schema) and build the services."""
+    """Build the services; the database is opened (and migrated) by `make_app`."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database)
-    await migrate(engine)
     bookings = BookingService(engine, clock)
     archive = Archive(engine)
     recordings = RecordingControl(archive, settings.data_dir / "recordings")
@@ -82,6 +85,7 @@ async def build_state(settings: Settings, clock: Clock = utc_now) -> AppState:
         archive=archive,
         recordings=recordings,
         monitor=MonitorHub(live, bookings, recordings, clock),
+        database=DatabaseWatch(engine, settings.database),
     )
 
 
@@ -90,6 +94,9 @@ async def make_app(
 ) -> web.Application:
     """The whole web app, ready to serve (the autopilot runs while it serves)."""
     st = await build_state(settings, clock)
+    # Migrate now when the database answers; when it does not, serve anyway (503 for what
+    # needs it) and let the watch migrate it later.
+    await st.database.open()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[security_headers, error_middleware(render_error), identity_middleware],
@@ -107,13 +114,24 @@ async def make_app(
     app.add_routes(pages_monitor.routes)
     app.router.add_static("/static/", STATIC_DIR, append_version=True)
 
-    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+    async def when_database_ready() -> None:
         # Recordings a crash left unfinished and whose show is over are finalized first.
-        await st.recordings.recover(st.bookings, st.clock())
+        try:
+            await st.recordings.recover(st.bookings, st.clock())
+        except Exception as exc:
+            if not database_down(exc):
+                raise
+            log.warning("unfinished recordings not recovered now: %s", describe(exc))
         if autopilot:
             st.live.start()
+
+    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        if st.database.migrated:
+            await when_database_ready()
+        st.database.start(when_database_ready)
         st.monitor.start()
         yield
+        await st.database.stop()
         await st.monitor.stop()
         await st.live.stop()
         await st.engine.dispose()

@@ -17,9 +17,13 @@ from schedules.errors import (
     ScheduleError,
     ValidationError,
 )
+from schedules.outage import database_down, describe
 from schedules.timeutil import rfc3339
 
 log = logging.getLogger("telebridge.web")
+
+# Seconds a caller should wait before retrying while the database does not answer.
+DATABASE_RETRY_AFTER = 5
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -144,11 +148,27 @@ def error_middleware(render_html: HtmlErrorRenderer) -> Any:
                 message = "The request body is too large"
             body = error_body(_HTTP_CODES.get(status, "http_error"), message)
             headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
-        except Exception:
-            log.exception("unhandled error on %s %s", request.method, request.path)
-            status = 500
-            body = error_body("internal", "Something went wrong on the server; nothing was saved")
-            headers = {}
+        except Exception as exc:
+            if not database_down(exc):
+                log.exception("unhandled error on %s %s", request.method, request.path)
+                status = 500
+                body = error_body(
+                    "internal", "Something went wrong on the server; nothing was saved"
+                )
+                headers = {}
+            else:
+                # A transaction either committed or did not start: nothing is half-written,
+                # and the caller may simply send the same request again.
+                log.warning(
+                    "database unavailable on %s %s: %s", request.method, request.path, describe(exc)
+                )
+                status = 503
+                body = error_body(
+                    "database_unavailable",
+                    "The database is not answering; nothing was saved. Live rooms go on. "
+                    f"Try again in {DATABASE_RETRY_AFTER} seconds.",
+                )
+                headers = {"Retry-After": str(DATABASE_RETRY_AFTER)}
         if wants_json(request):
             return json_error(status, body, headers)
         response = await render_html(request, status, body["error"]["message"])

@@ -16,6 +16,7 @@ from bridge.room import RecordedFile, Room
 from schedules.archive import Archive, RecordingFile
 from schedules.errors import ScheduleError
 from schedules.model import Booking
+from schedules.outage import database_down, describe
 from schedules.service import BookingService
 
 log = logging.getLogger("telebridge.web.recording")
@@ -35,6 +36,19 @@ class RecordingControl:
         self.stopped_by_hand: set[str] = set()
         # The autopilot and a producer's click may arrive together: one change at a time.
         self._lock = asyncio.Lock()
+        # Finished recordings whose archive entry could not be written (database down).
+        self.unregistered: list[tuple[str, datetime, list[RecordingFile]]] = []
+
+    async def register_finished(self) -> int:
+        """Register files that finished while the database was down; how many entries."""
+        done = 0
+        while self.unregistered:
+            recording_id, ended, entries = self.unregistered[0]
+            await self.archive.finish(recording_id, ended, entries)  # raises while still down
+            self.unregistered.pop(0)
+            log.info("recording %s registered after the database came back", recording_id)
+            done += 1
+        return done
 
     def is_recording(self, booking_id: str) -> bool:
         """Whether the booking's room is recording now."""
@@ -79,7 +93,20 @@ class RecordingControl:
                 "recording %s of booking %s had nothing to finalize", recording_id, booking_id
             )
             return True
-        await self.archive.finish(recording_id, now, [archive_file(recording_id, f) for f in files])
+        entries = [archive_file(recording_id, f) for f in files]
+        try:
+            await self.archive.finish(recording_id, now, entries)
+        except Exception as exc:
+            if not database_down(exc):
+                raise
+            # The files are finished on disk; only their archive entry waits for the database.
+            self.unregistered.append((recording_id, now, entries))
+            log.warning(
+                "recording %s finished but not yet in the archive (%s); retrying",
+                recording_id,
+                describe(exc),
+            )
+            return True
         log.info(
             "recording finished booking=%s recording=%s files=%d",
             booking_id,

@@ -6,6 +6,7 @@ join window; the room and the other studios are untouched by anything refused he
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -13,7 +14,7 @@ from aiohttp import web
 
 from bridge.errors import BadOffer, RoomClosed, UnknownStudio
 from bridge.room import Joined, Room
-from schedules.model import Booking
+from schedules.outage import database_down
 from web.api import read_json
 from web.errors import ApiError
 from web.joinlinks import JoinState, join_state, token_matches, window
@@ -24,14 +25,20 @@ IDS = r"{booking_id:[A-Za-z0-9_-]{1,40}}/{studio_id:[a-z0-9-]{1,63}}"
 SDP_TYPE = "application/sdp"
 
 
-async def open_room(request: web.Request, token: str | None) -> tuple[Booking, Room]:
-    """The booking and its open room, when `token` is this studio's join token right now."""
+async def open_room(request: web.Request, token: str | None) -> Room:
+    """The booking's open room, when `token` is this studio's join token right now."""
     st = state(request)
     booking_id = request.match_info["booking_id"]
     studio_id = request.match_info["studio_id"]
     if not token_matches(st.signer, token, booking_id, studio_id):
         raise ApiError(403, "invalid_link", "This join link is not valid")
-    booking = await st.bookings.get(booking_id)
+    try:
+        booking = await st.bookings.get(booking_id)
+    except Exception as exc:
+        room = st.live.get(booking_id)
+        if room is None or not database_down(exc):
+            raise
+        return room_during_outage(room, studio_id, st.clock())
     if studio_id not in booking.studio_ids:
         raise ApiError(403, "invalid_link", "This join link is not valid")
     grace = st.settings.join_grace_minutes
@@ -44,7 +51,17 @@ async def open_room(request: web.Request, token: str | None) -> tuple[Booking, R
     if s is JoinState.CANCELLED:
         raise ApiError(403, "link_closed", "This telebridge was cancelled or declined")
     # The autopilot opens rooms once a second; a studio that comes in first opens it now.
-    return booking, await st.live.open(booking)
+    return await st.live.open(booking)
+
+
+def room_during_outage(room: Room, studio_id: str, now: datetime) -> Room:
+    """A studio reconnecting while the database is down: the open room itself says who
+    belongs and until when (its spec came from the booking), so the show goes on."""
+    if room.spec.studio(studio_id) is None:
+        raise ApiError(403, "invalid_link", "This join link is not valid")
+    if not room.spec.opens_at <= now < room.spec.closes_at:
+        raise ApiError(403, "link_closed", "This link has closed")
+    return room
 
 
 async def connect(room: Room, studio_id: str, sdp: str) -> Joined:
@@ -69,7 +86,7 @@ async def console_session(request: web.Request) -> web.Response:
     body = await read_json(request)
     if not isinstance(body, dict) or not isinstance(body.get("sdp"), str):
         raise ApiError(422, "invalid", "sdp: is required", {"sdp": "is required"})
-    _booking, room = await open_room(request, request.query.get("token"))
+    room = await open_room(request, request.query.get("token"))
     joined = await connect(room, request.match_info["studio_id"], body["sdp"])
     slots: list[dict[str, Any]] = [
         {"studio": s.studio_id, "video_mid": s.video_mid, "audio_mid": s.audio_mid}
@@ -115,10 +132,10 @@ async def whip_publish(request: web.Request) -> web.Response:
         sdp = raw.decode()
     except UnicodeDecodeError:
         raise ApiError(400, "bad_offer", "The offer is not UTF-8 text") from None
-    booking, room = await open_room(request, token)
+    room = await open_room(request, token)
     studio_id = request.match_info["studio_id"]
     joined = await connect(room, studio_id, sdp)
-    location = f"/whip/{quote(booking.id)}/{quote(studio_id)}/{joined.session_id}"
+    location = f"/whip/{quote(room.spec.booking_id)}/{quote(studio_id)}/{joined.session_id}"
     return web.Response(
         status=201,
         body=joined.answer_sdp.encode(),
@@ -159,5 +176,5 @@ async def console_leave(request: web.Request) -> web.Response:
 @routes.get(f"/join/{IDS}/state")
 async def console_state(request: web.Request) -> web.Response:
     """The console's tally: whether the studio is in the program, and whether it records."""
-    _booking, room = await open_room(request, request.query.get("token"))
+    room = await open_room(request, request.query.get("token"))
     return web.json_response(room.tally(request.match_info["studio_id"]))

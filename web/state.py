@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from schedules.accounts import Accounts
 from schedules.archive import Archive
 from schedules.service import BookingService, Clock
+from web.database_watch import DatabaseWatch
 from web.i18n import Catalogs
 from web.live import LiveRooms
 from web.monitor import MonitorHub
@@ -37,6 +38,7 @@ class AppState:
     archive: Archive
     recordings: RecordingControl
     monitor: MonitorHub
+    database: DatabaseWatch
 
 
 STATE = web.AppKey("state", AppState)
