@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,10 +33,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(directory: Path) -> Iterator[ServerProcess]:
-    """Start the server with the demo seeded in `directory`; stop it afterwards (or kill it)."""
+def running_server(
+    directory: Path, settings: Mapping[str, str] | None = None
+) -> Iterator[ServerProcess]:
+    """Start the server with the demo seeded in `directory`; stop it afterwards (or kill it).
+
+    `settings` are TELEBRIDGE_* variables for it (e.g. a shared database); nothing else of
+    this process's environment that starts with TELEBRIDGE_ reaches it.
+    """
     data, port = directory / "data", free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELEBRIDGE_")}
+    env.update(settings or {})
     log_path = directory / "server.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
