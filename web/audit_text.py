@@ -21,6 +21,7 @@ AUDIT_PHRASES: dict[str, str] = {
     "feed lost": "%(actor)s: a studio's feed was lost",
     "feed restored": "%(actor)s: a studio's feed is back",
     "switched the program": "%(actor)s switched the program",
+    "changed the program sound": "%(actor)s changed the program sound",
     "recording started": "%(actor)s: recording started",
     "recording finished": "%(actor)s: recording finished",
 }
