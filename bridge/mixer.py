@@ -4,7 +4,10 @@ Each studio's decoded audio is pushed into its own bounded buffer; every block t
 the same number of samples from each. A buffer is a small jitter buffer: it starts playing once
 PREBUFFER_SECONDS have arrived (silence until then, and again after it runs dry, rather than a
 block patched with zeros every time a packet is a little late), and one that grows past
-MAX_BUFFER_SECONDS (the studio's clock runs fast) is cut back to the prebuffer. The mixer
+MAX_BUFFER_SECONDS (the studio's clock runs fast) is cut back to the prebuffer. While playing,
+what a buffer held at least over the last DRAIN_SECONDS is brought back to the prebuffer (a
+burst after a stall is not kept queued for good): the studio's sound keeps one delay, and
+stays in step with its picture. The mixer
 brings each studio towards the same loudness with a slow automatic gain, applies the producer's
 gain and mute, and sums. Every studio also gets the mix without its own voice (mix-minus), so
 nobody hears themselves back. Pure numpy: run it off the loop.
@@ -26,6 +29,8 @@ MAX_AUTO_DB = 12.0  # the automatic gain never lifts or cuts more than this
 AGC_SECONDS = 3.0  # time constant of the loudness estimate
 PREBUFFER_SECONDS = 0.04  # two Opus packets: covers the network's jitter on a good link
 MAX_BUFFER_SECONDS = 0.2  # more queued than this means the studio's clock runs fast: drop
+DRAIN_SECONDS = 1.0  # the window over which a buffer's low-water mark is taken
+DRAIN_SLACK_SECONDS = 0.01  # a low-water mark this far from the prebuffer is brought back to it
 
 Samples = NDArray[np.float32]
 
@@ -56,9 +61,11 @@ class Channel:
     loudness_db: float = TARGET_DBFS  # the running estimate the automatic gain works from
     auto_db: float = 0.0
     level_dbfs: float = -math.inf  # of the last block, for meters
-    dropped: int = 0  # samples dropped because the buffer overflowed
+    dropped: int = 0  # samples dropped because the buffer overflowed or held too much
     playing: bool = False  # the prebuffer has filled; False again after an underrun
     underruns: int = 0
+    low_water: int = -1  # the least buffered before a block in this drain window (-1: none)
+    window: int = 0  # samples played in this drain window
 
 
 class AudioMixer:
@@ -69,6 +76,8 @@ class AudioMixer:
         self.channels = {sid: Channel() for sid in studio_ids}
         self._max_buffer = int(MAX_BUFFER_SECONDS * rate)
         self._prebuffer = int(PREBUFFER_SECONDS * rate)
+        self._drain_window = int(DRAIN_SECONDS * rate)
+        self._drain_slack = int(DRAIN_SLACK_SECONDS * rate)
 
     def push(self, studio_id: str, samples: Samples) -> None:
         """A studio's newest mono samples (floats); overflow drops the oldest."""
@@ -96,10 +105,12 @@ class AudioMixer:
                 ch.playing = True
             if ch.playing and ch.buffer.size < count:  # ran dry: play out, then prebuffer again
                 ch.playing = False
+                ch.low_water, ch.window = -1, 0
                 ch.underruns += 1
                 block = np.concatenate([ch.buffer, np.zeros(count - ch.buffer.size, np.float32)])
                 ch.buffer = ch.buffer[:0]
             elif ch.playing:
+                self._hold(ch, count)
                 block, ch.buffer = ch.buffer[:count], ch.buffer[count:]
             else:  # not arrived yet: silence, not a stall
                 block = np.zeros(count, np.float32)
@@ -115,6 +126,28 @@ class AudioMixer:
             program += part
         minus = {sid: _limit(program - part) for sid, part in contributions.items()}
         return _limit(program), minus
+
+    def _hold(self, ch: Channel, count: int) -> None:
+        """Keep a playing buffer's delay at the prebuffer, whatever the arrivals did to it.
+
+        Whatever arrives in a burst (after a stall) would otherwise stay queued for good, and
+        the studio's sound would lag its picture by that much from then on; and where playing
+        happened to start decides how much of the prebuffer is really held. The least held
+        before a block over DRAIN_SECONDS is what the jitter did not use: when it is more than
+        the slack away from the prebuffer, that much of the oldest audio is dropped (or that
+        much silence put before it), once.
+        """
+        ch.low_water = ch.buffer.size if ch.low_water < 0 else min(ch.low_water, ch.buffer.size)
+        ch.window += count
+        if ch.window < self._drain_window:
+            return
+        excess = ch.low_water - max(self._prebuffer, count)
+        ch.low_water, ch.window = -1, 0
+        if excess > self._drain_slack:
+            ch.buffer = ch.buffer[excess:]
+            ch.dropped += excess
+        elif excess < -self._drain_slack:
+            ch.buffer = np.concatenate([np.zeros(-excess, np.float32), ch.buffer])
 
     def _steer(self, ch: Channel, level: float, count: int) -> None:
         """Move the studio's loudness estimate and automatic gain (speech only, not silence)."""

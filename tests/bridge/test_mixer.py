@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bridge.mixer import RATE, AudioMixer, dbfs, to_float, to_int16
+from bridge.mixer import (
+    DRAIN_SLACK_SECONDS,
+    PREBUFFER_SECONDS,
+    RATE,
+    AudioMixer,
+    dbfs,
+    to_float,
+    to_int16,
+)
 
 BLOCK = RATE // 50  # 20 ms
 
@@ -85,3 +93,45 @@ def test_quiet_samples_pass_unchanged_and_loud_ones_are_limited() -> None:
     assert program.max() <= 1.0
     pcm = to_int16(np.array([0.25, -0.5], np.float32))
     assert np.allclose(to_float(pcm), [0.25, -0.5], atol=1e-4)
+
+
+def _pulse_delays(stall: tuple[float, float] | None) -> list[float]:
+    """Seconds from each pulse a studio sent (one a second) to where it is in the program.
+
+    The studio sends 20 ms of sound every 20 ms; the program takes 1024-sample blocks on its
+    own clock. During `stall` (start, end) nothing arrives, and at its end all of it at once.
+    """
+    mixer = AudioMixer(["baku"])
+    packet, block, seconds = RATE // 50, 1024, 5
+    source = np.zeros(seconds * RATE, np.float32)
+    for s in range(RATE, source.size, RATE):
+        source[s : s + RATE // 20] = 0.3  # 50 ms, from each whole second
+    events = []
+    for i in range(source.size // packet):
+        at = i * packet / RATE + 0.001
+        if stall is not None and stall[0] <= at < stall[1]:
+            at = stall[1]
+        events.append((at, 0, i))
+    events += [(j * block / RATE, 1, j) for j in range(source.size // block)]
+    program = np.zeros(source.size, np.float32)
+    for _, kind, i in sorted(events):
+        if kind == 0:
+            mixer.push("baku", source[i * packet : (i + 1) * packet])
+        else:  # the block is stamped with the time it is mixed, like ProgramAudio's clock
+            program[i * block : (i + 1) * block], _ = mixer.mix(block)
+    loud = np.abs(program) > 0.05
+    onsets = [s for s in np.flatnonzero(loud) if not loud[s - 1]]
+    return [(s % RATE) / RATE for s in onsets]
+
+
+def test_the_sound_is_held_at_the_prebuffer_even_after_a_burst() -> None:
+    # However playing started, the studio's sound settles at the jitter buffer's delay (the
+    # picture's delay does not depend on it either: that is what keeps them in sync).
+    steady = _pulse_delays(None)
+    assert len(steady) == 4, steady
+    assert all(abs(d - PREBUFFER_SECONDS) <= DRAIN_SLACK_SECONDS for d in steady), steady
+    # 150 ms without packets, then all of them at once: the pulse during the burst is late,
+    # but within about a second the buffer holds the prebuffer again, not the burst for good.
+    stalled = _pulse_delays((1.3, 1.45))
+    assert len(stalled) == 4, stalled
+    assert all(abs(d - PREBUFFER_SECONDS) <= DRAIN_SLACK_SECONDS for d in stalled[2:]), stalled
