@@ -1,15 +1,38 @@
+# Telebridge: the installed package, run as an unprivileged user; data (SQLite when no
+# PostgreSQL is set, the generated secret.key, recordings) under /data.
 FROM python:3.12-slim-bookworm
-WORKDIR /app
-# DejaVu draws the studio labels and slates of the program.
-RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core \
+
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# DejaVu draws the studio labels and slates of the program (bridge/compositor.py).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*
+
+# A fixed uid, so that a recordings directory on other storage can be chowned to it.
+RUN groupadd --system --gid 10001 telebridge \
+    && useradd --system --uid 10001 --gid telebridge --home-dir /data --no-create-home \
+       --shell /usr/sbin/nologin telebridge \
+    && mkdir -p /data/recordings \
+    && chown -R telebridge:telebridge /data
+
+WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY schedules ./schedules
 COPY bridge ./bridge
 COPY web ./web
-RUN pip install --no-cache-dir .
-ENV TELEBRIDGE_DATA_DIR=/data TELEBRIDGE_HOST=0.0.0.0 TELEBRIDGE_PORT=8080
+RUN pip install . && rm -rf /src
+
+ENV TELEBRIDGE_DATA_DIR=/data \
+    TELEBRIDGE_HOST=0.0.0.0 \
+    TELEBRIDGE_PORT=8080
 VOLUME ["/data"]
+WORKDIR /data
+USER telebridge
 EXPOSE 8080
-HEALTHCHECK --interval=15s --timeout=3s CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=2)" || exit 1
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://%s:%s/healthz' % (os.environ.get('TELEBRIDGE_HOST', '127.0.0.1'), os.environ.get('TELEBRIDGE_PORT', '8080')), timeout=3)"]
 CMD ["telebridge", "serve"]
