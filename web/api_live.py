@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from aiohttp import WSMsgType, web
 
 from schedules.model import Role
+from web import forwarded
 from web.auth import require_role
 from web.errors import ApiError
 from web.metrics import CONTENT_TYPE, render_metrics
@@ -60,7 +61,7 @@ def _same_origin(request: web.Request) -> bool:
     origin = request.headers.get("Origin")
     if origin is None:
         return True  # not a browser: tools authenticate with a bearer token
-    return urlsplit(origin).netloc == request.host
+    return urlsplit(origin).netloc == forwarded.host(request)
 
 
 @routes.get("/ws/monitor")

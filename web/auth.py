@@ -9,6 +9,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from schedules.model import Role, User
+from web import forwarded
 from web.errors import ApiError, Handler
 from web.security import new_token, token_digest
 from web.state import state
@@ -66,10 +67,7 @@ def is_secure(request: web.Request) -> bool:
     mode = state(request).settings.secure_cookies
     if mode in ("true", "false"):
         return mode == "true"
-    if request.secure:
-        return True
-    trusted = state(request).settings.trust_proxy == "true"
-    return trusted and request.headers.get("X-Forwarded-Proto", "") == "https"
+    return request.secure or forwarded.scheme(request) == "https"
 
 
 def csrf_token(request: web.Request) -> str:

@@ -6,6 +6,7 @@ import re
 
 from aiohttp import web
 
+from web import forwarded
 from web.errors import ApiError
 from web.state import state
 
@@ -18,15 +19,10 @@ def base_url(request: web.Request) -> str:
     configured = state(request).settings.public_url
     if configured:
         return configured.rstrip("/")
-    scheme, host = request.scheme, ""
-    if state(request).settings.trust_proxy == "true":
-        scheme = request.headers.get("X-Forwarded-Proto", scheme).split(",")[0].strip()
-        host = request.headers.get("X-Forwarded-Host", "").split(",")[0].strip()
+    host = forwarded.host(request)
     if not _HOST.fullmatch(host):
         host = request.host
     if not _HOST.fullmatch(host):
         # Undecodable or odd bytes would end up in links (and break the .ics encoding).
         raise ApiError(400, "bad_request", "The Host header is not a valid host name")
-    if scheme not in ("http", "https"):
-        scheme = request.scheme
-    return f"{scheme}://{host}"
+    return f"{forwarded.scheme(request)}://{host}"

@@ -12,7 +12,7 @@ from schedules.model import (
     Studio,
 )
 from schedules.timeutil import known_zone
-from web import i18n
+from web import forwarded, i18n
 from web.auth import (
     LANG_COOKIE,
     Principal,
@@ -91,7 +91,8 @@ async def login(request: web.Request) -> web.StreamResponse:
     name = str(form.get("name", "")).strip()[:100]
     password = str(form.get("password", ""))[:1000]
     next_path = safe_next(form.get("next"))
-    keys = (f"user:{name.lower()}", f"addr:{request.remote}")
+    # Behind a proxy request.remote is the proxy: limiting it would lock everyone out.
+    keys = (f"user:{name.lower()}", f"addr:{forwarded.client_address(request)}")
     wait = st.limiter.retry_after(*keys)
     if wait:
         return render(

@@ -152,6 +152,8 @@ async def test_public_url_wins_over_forwarded_headers(
     ("trust_proxy", "secure_cookies", "forwarded", "secure"),
     [
         ("true", "auto", PROXY, True),
+        ("true", "auto", {"X-Forwarded-Proto": "https, http"}, True),
+        ("true", "auto", {"X-Forwarded-Proto": "HTTPS"}, True),
         ("true", "auto", {"X-Forwarded-Proto": "http"}, False),
         ("true", "auto", {}, False),
         ("false", "auto", PROXY, False),
@@ -160,6 +162,8 @@ async def test_public_url_wins_over_forwarded_headers(
     ],
     ids=[
         "trusted-https",
+        "trusted-chain-of-proxies",
+        "trusted-capitals",
         "trusted-http",
         "trusted-no-header",
         "untrusted-https",
@@ -180,3 +184,42 @@ async def test_cookies_are_secure_only_over_https_or_a_trusted_https_proxy(
     )
     anon, session = await login_through(client, forwarded)
     assert (is_secure(anon), is_secure(session)) == (secure, secure), (anon, session)
+
+
+async def failed_login(client: Client, name: str, headers: dict[str, str]) -> int:
+    form = await client.get("/login", headers=headers)
+    token = CSRF_INPUT.search(await form.text())
+    assert token
+    resp = await client.post(
+        "/login",
+        data={"csrf_token": token.group(1), "name": name, "password": "wrong"},
+        headers=headers,
+        allow_redirects=False,
+    )
+    return resp.status
+
+
+@pytest.mark.parametrize("trust_proxy", ["true", "false"])
+async def test_the_login_limit_counts_each_browser_behind_the_proxy_not_the_proxy(
+    settings: Settings, aiohttp_client: Any, trust_proxy: str
+) -> None:
+    client, _ = await start(settings, aiohttp_client, trust_proxy=trust_proxy)
+    limit = settings.login_attempts
+    # One client fails `limit` times under different names: its address is blocked...
+    attacker = {"X-Forwarded-For": "203.0.113.7"}
+    statuses = [await failed_login(client, f"guess{i}", attacker) for i in range(limit + 1)]
+    assert statuses[-1] == 429
+    # ...and a colleague behind the same proxy still logs in, unless the app cannot tell them
+    # apart (no trusted proxy: every request seems to come from the proxy's address). A forged
+    # first entry does not help the attacker: our proxy appends the address it saw last.
+    colleague = {"X-Forwarded-For": "203.0.113.7, 198.51.100.20"}
+    form = await client.get("/login", headers=colleague)
+    token = CSRF_INPUT.search(await form.text())
+    assert token
+    resp = await client.post(
+        "/login",
+        data={"csrf_token": token.group(1), "name": "producer", "password": DEMO_PASSWORD},
+        headers=colleague,
+        allow_redirects=False,
+    )
+    assert resp.status == (303 if trust_proxy == "true" else 429), await resp.text()
