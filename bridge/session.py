@@ -23,6 +23,7 @@ from aiortc import (
     RTCRtpTransceiver,
     RTCSessionDescription,
 )
+from aiortc.sdp import candidate_from_sdp
 
 from bridge.aiortc_hooks import (
     ForwardingSender,
@@ -80,6 +81,7 @@ class StudioSession:
             for s in spec.ice_servers
         ]
         # Always a list: with None aiortc would try a public STUN host (+5 s per connection).
+        # web gives STUN only: the server is the reachable side and never relays via TURN.
         # max-bundle: with aiortc's default (balanced) a second audio or video m-line keeps a
         # transport that bundling then discards, and its media never flows.
         self.pc = RTCPeerConnection(
@@ -105,6 +107,7 @@ class StudioSession:
             await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
         except Exception as exc:  # aiortc rejects unusable offers with assorted errors
             raise BadOffer(f"The offer cannot be used: {exc}") from None
+        await self._add_offered_candidates(offer_sdp)
         by_mid = {t.mid: t for t in self.pc.getTransceivers()}
         partners = [s.id for s in self.spec.studios if s.id != self.studio_id]
         own_video_mid: str | None = None
@@ -152,6 +155,33 @@ class StudioSession:
             slot.start()
         self._remb_task = asyncio.ensure_future(self._send_remb())
         return sdp
+
+    async def _add_offered_candidates(self, offer_sdp: str) -> None:
+        """Give the bundled ICE transport every candidate of the offer.
+
+        With max-bundle, aiortc 1.16 hands the shared transport the candidates of the offer's
+        last m-line, and Chromium lists them under the first: the server then knew the console
+        only as peer-reflexive addresses learned from its checks, so master control could not
+        tell a studio relayed through TURN ("relay") from a direct one.
+        """
+        transports = {
+            t.receiver.transport.transport
+            for t in self.pc.getTransceivers()
+            if t.receiver.transport is not None
+        }
+        candidates = []
+        for line in offer_sdp.splitlines():
+            if line.startswith("a=candidate:"):
+                try:
+                    candidates.append(candidate_from_sdp(line[len("a=candidate:") :].strip()))
+                except (AssertionError, ValueError, IndexError):
+                    continue  # one candidate aiortc cannot read is no reason to refuse the offer
+        for transport in transports:
+            for candidate in candidates:
+                # rtcp-mux: one component. An mDNS name (a browser's private host address)
+                # would make aioice wait for a resolution that only works on the studio's LAN.
+                if candidate.component == 1 and not candidate.ip.endswith(".local"):
+                    await transport.addRemoteCandidate(candidate)  # same address: ignored
 
     def _attach_return_feed(self, extra: dict[str, list[tuple[str, RTCRtpTransceiver]]]) -> None:
         """The first receive pair beyond the partners' carries the program back (consoles

@@ -29,7 +29,7 @@ class StudioSpec:
 
 @dataclass(frozen=True)
 class IceServer:
-    """A STUN or TURN server handed to every peer connection."""
+    """A STUN or TURN server handed to every peer connection of a room (web hands STUN only)."""
 
     urls: str
     username: str | None = None

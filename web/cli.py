@@ -1,4 +1,4 @@
-"""The `telebridge` command: serve, token create, user add (see API.md)."""
+"""The `telebridge` command: serve, token create, user add, check (see API.md)."""
 
 from __future__ import annotations
 
@@ -55,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--studio", help="the operator's studio id")
     add.add_argument("--language", default="en", choices=["en", "az", "tr"])
     add.add_argument("--data-dir", type=Path)
+
+    check = sub.add_parser(
+        "check",
+        help="say whether the database, data directory and STUN/TURN servers in force work",
+    )
+    check.add_argument("--data-dir", type=Path)
     return parser
 
 
@@ -69,6 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _serve(settings, args.demo)
+        if args.command == "check":
+            return asyncio.run(_check(settings))
         if args.command == "token":
             return asyncio.run(_token_create(settings, args))
         return asyncio.run(_user_add(settings, args))
@@ -107,6 +115,14 @@ def _serve(settings: Settings, demo: bool) -> int:
 
     web.run_app(app(), host=settings.host, port=settings.port, print=None)
     return 0
+
+
+async def _check(settings: Settings) -> int:
+    from web.check import report, run_checks
+
+    text, code = report(await run_checks(settings))
+    print(text, flush=True)
+    return code
 
 
 async def _open(settings: Settings) -> Accounts:

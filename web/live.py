@@ -31,16 +31,18 @@ NOT_AUDITED = frozenset({EventKind.PROGRAM_SWITCHED, EventKind.AUDIO_CHANGED})
 
 
 def ice_servers(settings: Settings) -> tuple[IceServer, ...]:
-    """The STUN/TURN servers from the settings (TURN ones with the configured credentials)."""
-    out = []
-    for url in settings.ice_server_urls:
-        if url.startswith(("turn:", "turns:")):
-            out.append(
-                IceServer(url, settings.turn_username or None, settings.turn_password or None)
-            )
-        else:
-            out.append(IceServer(url))
-    return tuple(out)
+    """The STUN servers of the server's own peer connections (never the TURN ones).
+
+    The server is the reachable side of every connection: a console behind a firewall that
+    needs TURN relays through its own allocation to the server's host candidates, so a relay
+    on the server's side would only add a second hop and an allocation per studio. It would
+    also cost time: aioice waits for every STUN/TURN server before it answers (5 s for one
+    that does not answer, DESIGN.md), so a TURN server down would hold every studio's
+    (re)connection that long. STUN stays: behind a 1:1 NAT (a cloud address) the server
+    learns its public address from it. aiortc uses the first STUN URL only; `telebridge
+    check` says whether it answers.
+    """
+    return tuple(IceServer(url) for url in settings.ice_server_urls if url.startswith("stun:"))[:1]
 
 
 def room_spec(

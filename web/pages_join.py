@@ -13,9 +13,9 @@ from schedules.model import (
 from schedules.timeutil import rfc3339
 from web.errors import ApiError
 from web.joinlinks import JoinState, join_state, token_matches, window
-from web.live import ice_servers
 from web.state import state
 from web.templating import render
+from web.turn import console_ice_servers
 
 routes = web.RouteTableDef()
 
@@ -48,18 +48,16 @@ async def join_page(request: web.Request) -> web.Response:
         "on_air_at": rfc3339(booking.starts_at),
         "off_air_at": rfc3339(booking.ends_at),
         "closes_at": rfc3339(w.valid_until),
-        "ice_servers": [
-            {
-                k: v
-                for k, v in (
-                    ("urls", i.urls),
-                    ("username", i.username),
-                    ("credential", i.credential),
-                )
-                if v
-            }
-            for i in ice_servers(st.settings)
-        ],
+        # Fresh TURN credentials of this booking's studio, for a holder of its valid token
+        # only, and only while the link can still open.
+        "ice_servers": (
+            console_ice_servers(st.settings, booking, studio_id)
+            if s in (JoinState.OPEN, JoinState.NOT_YET)
+            else []
+        ),
+        # `?relay=1`: a diagnostic for operators: the console uses TURN relays only, which
+        # proves before a show that the TURN path through the studio's firewall works.
+        "ice_transport_policy": "relay" if request.query.get("relay") == "1" else "all",
         "quality": dataclasses.asdict(QUALITY_PRESETS[booking.quality]),
         "program": True,  # every room the server opens composes a program (web.live)
         "partners": [

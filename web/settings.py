@@ -77,20 +77,29 @@ SETTINGS: tuple[Setting, ...] = (
         "ice_servers",
         "",
         "TELEBRIDGE_ICE_SERVERS",
-        "Comma-separated STUN/TURN URLs for every peer connection (server and consoles), e.g. "
-        "`stun:stun.example.org:3478,turn:turn.example.org:3478`; empty on a LAN or loopback.",
+        "Comma-separated STUN/TURN URLs for the consoles' peer connections, e.g. "
+        "`stun:stun.example.org:3478,turn:turn.example.org:3478`; empty on a LAN or loopback. "
+        "The server's own peers use the first STUN URL only, never TURN.",
     ),
     Setting(
         "turn_username",
         "",
         "TELEBRIDGE_TURN_USERNAME",
-        "User name for the TURN URLs above.",
+        "User name for the TURN URLs above (static; see `turn_secret` for per-console ones).",
     ),
     Setting(
         "turn_password",
         "",
         "TELEBRIDGE_TURN_PASSWORD",
         "Password for the TURN URLs above.",
+    ),
+    Setting(
+        "turn_secret",
+        "",
+        "TELEBRIDGE_TURN_SECRET",
+        "Shared secret of the TURN server (coturn's `static-auth-secret` with `use-auth-secret`): "
+        "each console then gets its own TURN credentials, valid until its booking's join link "
+        "closes; replaces the user name and password above.",
     ),
     Setting(
         "trust_proxy",
@@ -133,6 +142,7 @@ class Settings:
     ice_servers: str = ""
     turn_username: str = ""
     turn_password: str = ""
+    turn_secret: str = ""
     trust_proxy: str = "false"
     secure_cookies: str = "auto"
     log_format: str = "text"

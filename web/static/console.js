@@ -21,6 +21,7 @@ const programTile = document.getElementById("program-tile"); // absent: the room
 const JOINED_KEY = `telebridge:joined:${data.booking}:${data.studio}`;
 const RECONNECT_DELAY_MS = 1000;
 const ICE_GATHER_TIMEOUT_MS = 3000;
+const ICE_SETTLE_MS = 300;
 const LOST_AFTER_MS = 3000;
 const DISCONNECTED_GRACE_MS = 2000;
 const CONNECT_TIMEOUT_MS = 8000;
@@ -121,24 +122,56 @@ function startMeter(stream) {
 
 // --- the connection --------------------------------------------------------------------
 
+// Offer once the candidates that matter are in, not when gathering completes: Chromium
+// completes only when every STUN/TURN server has answered or given up, so one unreachable
+// server would hold every join for seconds. Wait for the first relay candidate when a TURN
+// server is configured (else the first server-reflexive one when a STUN server is), give the
+// other servers ICE_SETTLE_MS more, and never wait longer than ICE_GATHER_TIMEOUT_MS (the
+// bridge has host candidates). Call it before setLocalDescription, so no candidate is missed.
 function waitForIceGathering(pc) {
-  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  const urls = data.ice_servers.flatMap((s) => [].concat(s.urls));
+  const wanted = urls.some((u) => /^turns?:/.test(u))
+    ? "relay"
+    : urls.some((u) => /^stuns?:/.test(u))
+      ? "srflx"
+      : null;
+  const started = performance.now();
+  const types = [];
   return new Promise((resolve) => {
-    const done = () => {
-      if (pc.iceGatheringState === "complete") {
-        pc.removeEventListener("icegatheringstatechange", done);
-        resolve();
+    let settle = null;
+    const finish = () => {
+      clearTimeout(settle);
+      clearTimeout(limit);
+      pc.removeEventListener("icecandidate", onCandidate);
+      pc.removeEventListener("icegatheringstatechange", onState);
+      // For master control tooling and the tests: how long the offer waited, and for what.
+      state.gathering = { ms: Math.round(performance.now() - started), types };
+      resolve();
+    };
+    const onCandidate = (event) => {
+      if (!event.candidate || !event.candidate.candidate) return;
+      types.push(event.candidate.type);
+      if (event.candidate.type === wanted && settle === null) {
+        settle = setTimeout(finish, ICE_SETTLE_MS);
       }
     };
-    pc.addEventListener("icegatheringstatechange", done);
-    setTimeout(resolve, ICE_GATHER_TIMEOUT_MS); // send what we have; the bridge has host candidates
+    const onState = () => {
+      if (pc.iceGatheringState === "complete") finish();
+    };
+    pc.addEventListener("icecandidate", onCandidate);
+    pc.addEventListener("icegatheringstatechange", onState);
+    const limit = setTimeout(finish, ICE_GATHER_TIMEOUT_MS);
   });
 }
 
 async function connect() {
   clearTimeout(state.reconnectTimer);
   if (!state.stream) await openDevices();
-  const pc = new RTCPeerConnection({ iceServers: data.ice_servers, bundlePolicy: "max-bundle" });
+  const pc = new RTCPeerConnection({
+    iceServers: data.ice_servers,
+    iceTransportPolicy: data.ice_transport_policy || "all", // "relay": ?relay=1 on the join link
+    bundlePolicy: "max-bundle",
+  });
   const q = data.quality;
   const [video] = state.stream.getVideoTracks();
   const [audio] = state.stream.getAudioTracks();
@@ -181,8 +214,9 @@ async function connect() {
       scheduleReconnect();
     }
   }, CONNECT_TIMEOUT_MS);
+  const gathered = waitForIceGathering(pc);
   await pc.setLocalDescription(await pc.createOffer());
-  await waitForIceGathering(pc);
+  await gathered;
   let response;
   try {
     response = await fetch(data.session_url, {
