@@ -96,6 +96,12 @@ def _serve(settings: Settings, demo: bool) -> int:
             from web.state import STATE
 
             st = application[STATE]
+            if not st.database.migrated:
+                print(
+                    "The database is not answering: demo data not seeded; serving anyway.",
+                    flush=True,
+                )
+                return application
             logins = await seed_demo(st.bookings, st.accounts, utc_now())
             if logins:
                 print(

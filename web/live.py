@@ -17,6 +17,7 @@ from bridge.room import Room
 from bridge.spec import EventKind, IceServer, QualityProfile, RoomEvent, RoomSpec, StudioSpec
 from schedules.errors import ScheduleError
 from schedules.model import BLOCKING_STATUSES, QUALITY_PRESETS, Booking, BookingStatus, Studio
+from schedules.outage import database_down, describe
 from schedules.service import BookingService, Clock
 from web.joinlinks import window
 from web.recording import RecordingControl
@@ -26,6 +27,9 @@ log = logging.getLogger("telebridge.web.live")
 
 AUTOPILOT_INTERVAL = 1.0
 AUDIT_QUEUE = 1000
+# A join or a lost feed is kept through a short database outage (about a minute), then dropped.
+AUDIT_ATTEMPTS = 30
+AUDIT_RETRY_S = 2.0
 # The producer's own request is logged with its actor; the bridge's echo of it is not.
 NOT_AUDITED = frozenset({EventKind.PROGRAM_SWITCHED, EventKind.AUDIO_CHANGED})
 
@@ -111,12 +115,24 @@ class LiveRooms:
             details = {k: v for k, v in event.details.items() if k not in ("path", "directory")}
             if event.studio_id:
                 details["studio"] = event.studio_id
-            try:
-                await self.bookings.note(
-                    event.booking_id, "bridge", event.kind.value.replace("_", " "), details
-                )
-            except Exception:  # a database hiccup must not stop the bridge
-                log.exception("could not log %s of booking %s", event.kind.value, event.booking_id)
+            for attempt in range(AUDIT_ATTEMPTS):
+                try:
+                    await self.bookings.note(
+                        event.booking_id, "bridge", event.kind.value.replace("_", " "), details
+                    )
+                    break
+                except Exception as exc:  # a database outage must not stop the bridge
+                    if database_down(exc) and attempt + 1 < AUDIT_ATTEMPTS:
+                        # Keep the event and wait: later events queue up (bounded) meanwhile.
+                        await asyncio.sleep(AUDIT_RETRY_S)
+                        continue
+                    log.warning(
+                        "could not log %s of booking %s: %s",
+                        event.kind.value,
+                        event.booking_id,
+                        describe(exc),
+                    )
+                    break
 
     def start(self) -> None:
         """Run the autopilot in the background."""
@@ -137,24 +153,37 @@ class LiveRooms:
             if self.recordings is not None and self.recordings.is_recording(booking_id):
                 try:
                     booking = await self.bookings.get(booking_id)
-                    if now < booking.ends_at:  # mid-show: the next start continues it
-                        await self.recordings.suspend(booking_id, self.rooms.get(booking_id))
+                    mid_show = now < booking.ends_at
                 except ScheduleError:
-                    pass
+                    mid_show = False
+                except Exception as exc:
+                    if not database_down(exc):
+                        raise
+                    # Unknown: suspend (keep the segments); the next start's recovery
+                    # finalizes them if the show is over by then.
+                    mid_show = True
+                if mid_show:  # the next start continues it as a new part
+                    await self.recordings.suspend(booking_id, self.rooms.get(booking_id))
             await self._close(booking_id)
 
     async def _run(self) -> None:
         while True:
             try:
                 await self.tick()
-            except Exception:  # the autopilot must outlive a bad tick (a database hiccup)
-                log.exception("autopilot tick failed")
+            except Exception as exc:  # the autopilot must outlive a bad tick
+                if database_down(exc):
+                    # Open rooms go on as they are; the database watch logs the outage once.
+                    log.debug("autopilot waits for the database: %s", describe(exc))
+                else:
+                    log.exception("autopilot tick failed")
             await asyncio.sleep(AUTOPILOT_INTERVAL)
 
     async def tick(self) -> None:
         """Open, put on air, take off air and close rooms as the bookings say, now."""
         now = self.clock()
         grace = timedelta(minutes=self.grace_minutes)
+        if self.recordings is not None:
+            await self.recordings.register_finished()
         current = await self.bookings.search(
             start=now - grace, end=now + timedelta(seconds=1), statuses=list(BLOCKING_STATUSES)
         )
