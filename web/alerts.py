@@ -23,6 +23,7 @@ SILENT_DBFS = -60.0
 SILENT_SECONDS = 10.0
 FROZEN_SECONDS = 2.0
 KEPT_ALERTS = 200
+DATABASE_MESSAGE = "Database not answering: live rooms go on; bookings and logins wait"
 
 
 @dataclass
@@ -62,13 +63,21 @@ class AlertBook:
         self._seen_connected: set[tuple[str, str]] = set()
         self._ids = itertools.count(1)
 
-    def update(self, rooms: list[dict[str, Any]], now: datetime, mono: float) -> list[Alert]:
-        """Read one snapshot of every room; the alerts raised or cleared by it."""
+    def update(
+        self, rooms: list[dict[str, Any]], now: datetime, mono: float, database_up: bool = True
+    ) -> list[Alert]:
+        """Read one snapshot of every room (and the database's state); the alerts raised or
+        cleared by it."""
         changed: list[Alert] = []
         present: set[tuple[str, str | None, str]] = set()
-        for room in rooms:
-            booking = room["booking_id"]
-            for kind, studio, message, hold in self._conditions(room):
+        everywhere: list[tuple[str, str | None, str, float]] = []
+        if not database_up:
+            # Not a room's trouble but everyone's: bookings, logins and the archive wait.
+            everywhere.append(("database_unavailable", None, DATABASE_MESSAGE, 0.0))
+        for booking, conditions in [("", everywhere)] + [
+            (room["booking_id"], self._conditions(room)) for room in rooms
+        ]:
+            for kind, studio, message, hold in conditions:
                 key = (booking, studio, kind)
                 present.add(key)
                 pending = self._pending.setdefault(key, _Pending(mono))
@@ -87,7 +96,7 @@ class AlertBook:
         for key in list(self._pending):
             if key not in present:
                 del self._pending[key]
-        open_rooms = {room["booking_id"] for room in rooms}
+        open_rooms = {room["booking_id"] for room in rooms} | {""}
         for key, alert in list(self.active.items()):
             if key not in present and not self._still_failing(key, rooms):
                 alert.cleared_at = _iso(now)

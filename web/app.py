@@ -68,6 +68,7 @@ async def build_state(settings: Settings, clock: Clock = utc_now) -> AppState:
     bookings = BookingService(engine, clock)
     archive = Archive(engine)
     recordings = RecordingControl(archive, settings.data_dir / "recordings")
+    database = DatabaseWatch(engine, settings.database)
     live = LiveRooms(
         bookings, settings.join_grace_minutes, clock, ice_servers(settings), recordings=recordings
     )
@@ -84,8 +85,8 @@ async def build_state(settings: Settings, clock: Clock = utc_now) -> AppState:
         live=live,
         archive=archive,
         recordings=recordings,
-        monitor=MonitorHub(live, bookings, recordings, clock),
-        database=DatabaseWatch(engine, settings.database),
+        monitor=MonitorHub(live, bookings, recordings, clock, lambda: database.up),
+        database=database,
     )
 
 

@@ -15,6 +15,7 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -77,8 +78,13 @@ class MonitorHub:
         bookings: BookingService,
         recordings: RecordingControl | None,
         clock: Clock,
+        database_up: Callable[[], bool] = lambda: True,
     ) -> None:
         self.live = live
+        # While the database is down the sampler asks it nothing (a blackholed server would
+        # hold every sample for the connect timeout) and judges rooms by what it last read.
+        self.database_up = database_up
+        self._booking_seen: dict[str, Booking] = {}
         self.bookings = bookings
         self.recordings = recordings
         self.clock = clock
@@ -155,7 +161,9 @@ class MonitorHub:
         for booking_id in {key.split("/")[0] for key in self.history} - live_ids:
             self.alerts.forget_room(booking_id)
         self.history = {k: v for k, v in self.history.items() if k.split("/")[0] in live_ids}
-        changed = self.alerts.update([r for r in rooms if r["open"]], now, mono)
+        database_up = self.database_up()
+        changed = self.alerts.update([r for r in rooms if r["open"]], now, mono, database_up)
+        self._booking_seen = {k: v for k, v in self._booking_seen.items() if k in live_ids}
         self.rooms, self.sampled_at = rooms, now
         lag = self.loop_lag_s = self.lag.roll()
         message = {
@@ -165,6 +173,7 @@ class MonitorHub:
             "alerts": [a.as_json() for a in self.alerts.active.values()],
             "changed": [a.as_json() for a in changed],
             "loop_lag_ms": round(lag * 1000, 1),
+            "database": "ok" if database_up else "unavailable",
         }
         self.broadcast(json.dumps(message))
 
@@ -208,17 +217,18 @@ class MonitorHub:
         }
 
     async def _booking(self, booking_id: str) -> Booking | None:
-        try:
-            return await self.bookings.get(booking_id)
-        except Exception:  # a database hiccup: judge the room without the booking's flags
-            return None
+        # A database hiccup: judge the room by what was read before.
+        if self.database_up():
+            with contextlib.suppress(Exception):
+                self._booking_seen[booking_id] = await self.bookings.get(booking_id)
+        return self._booking_seen.get(booking_id)
 
     async def _upcoming_entries(
         self, now: datetime, mono: float, open_ids: set[str]
     ) -> list[dict[str, Any]]:
         """Bookings starting within the hour whose room is not open yet (refreshed now and
         then, not every second: it is a database query)."""
-        if mono - self._upcoming_at >= UPCOMING_REFRESH_SECONDS:
+        if mono - self._upcoming_at >= UPCOMING_REFRESH_SECONDS and self.database_up():
             self._upcoming_at = mono
             try:
                 found = await self.bookings.search(
@@ -230,7 +240,7 @@ class MonitorHub:
             except Exception:
                 log.exception("could not read the coming bookings")
         names = {}
-        if self._upcoming:
+        if self._upcoming and self.database_up():
             try:
                 names = await self.bookings.studios_by_id()
             except Exception:

@@ -75,6 +75,17 @@ def show(c: ClockedApp, days: int, title: str) -> dict[str, Any]:
     }
 
 
+async def next_snapshot(ws: Any, wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The first monitor snapshot for which `wanted` holds (within COME_BACK_WITHIN s)."""
+    deadline = time.monotonic() + COME_BACK_WITHIN
+    while True:
+        left = deadline - time.monotonic()
+        assert left > 0, "master control never showed it"
+        message = await ws.receive_json(timeout=left)
+        if message["type"] == "snapshot" and wanted(message):
+            return dict(message)
+
+
 async def bookings_titled(c: ClockedApp) -> list[str]:
     resp = await c.client.get("/api/bookings", headers=c.headers["producer"])
     assert resp.status == 200, await resp.text()
@@ -95,6 +106,9 @@ async def test_an_outage_mid_show_keeps_the_room_live_and_loses_no_booking(
     stored = await bookings_titled(c)
     assert "Before the outage" in stored
 
+    # Master control, connected before the outage (logging in needs the database).
+    monitor = await c.client.ws_connect("/ws/monitor", headers=c.headers["producer"])
+
     own_pg.stop("immediate")  # a crash of the database server, not a polite shutdown
     during = show(c, 3, "During the outage")
     await assert_unavailable(
@@ -103,6 +117,12 @@ async def test_an_outage_mid_show_keeps_the_room_live_and_loses_no_booking(
     await assert_unavailable(await c.client.get("/api/bookings", headers=c.headers["producer"]))
     await wait_for_database(c.client, "unavailable")
     assert (await health(c.client))["status"] == "degraded"
+
+    # Master control keeps its live figures and says what is wrong.
+    snapshot = await next_snapshot(monitor, lambda m: m["database"] == "unavailable")
+    assert [a["kind"] for a in snapshot["alerts"]] == ["database_unavailable"]
+    (room,) = [r for r in snapshot["rooms"] if r["open"]]
+    assert all(s["connected"] for s in room["studios"])
 
     # The show goes on: both studios still see each other, and one that drops out comes back
     # in (its join token is checked against the open room, not the database).
@@ -117,6 +137,11 @@ async def test_an_outage_mid_show_keeps_the_room_live_and_loses_no_booking(
     own_pg.start()
     await wait_for_database(c.client, "ok")
     assert (await health(c.client))["status"] == "ok"
+    snapshot = await next_snapshot(monitor, lambda m: m["database"] == "ok")
+    assert "database_unavailable" not in [a["kind"] for a in snapshot["alerts"]]
+    # Cleared by the same sample that saw the database back.
+    assert [a["kind"] for a in snapshot["changed"] if not a["active"]] == ["database_unavailable"]
+    await monitor.close()
     # The refused booking was not half-written: sending it again is accepted, once.
     again = await c.client.post("/api/bookings", json=during, headers=c.headers["producer"])
     assert again.status == 201, await again.text()

@@ -65,6 +65,9 @@ function connect() {
     }
     state.rooms = msg.rooms || [];
     state.alerts = msg.alerts || [];
+    if (msg.database) {
+      document.getElementById("database-state").hidden = msg.database !== "unavailable";
+    }
     if (msg.loop_lag_ms != null) {
       document.getElementById("loop-lag").textContent = `loop lag ${msg.loop_lag_ms} ms`;
     }
