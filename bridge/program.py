@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import av
 from av.video.frame import PictureType
@@ -87,6 +87,7 @@ def make_encoder(fmt: ProgramFormat) -> av.VideoCodecContext:
 
 
 PacketSink = Callable[[EncodedPacket], None]
+T = TypeVar("T")
 
 
 class ProgramEngine:
@@ -122,6 +123,18 @@ class ProgramEngine:
     def update(self, index: int, frame: av.VideoFrame | None) -> None:
         """A studio's newest decoded frame (None: its feed is lost, show the slate)."""
         self.latest[index] = frame
+
+    async def with_latest(self, index: int, use: Callable[[av.VideoFrame], T]) -> T | None:
+        """`use(frame)` on a studio's newest frame, on the program's own thread.
+
+        The compositor scales these very frames there, and a frame's scaler (PyAV keeps one
+        per frame) is not thread-safe: a thumbnail made on another thread while the compositor
+        scaled the same frame hung both threads.
+        """
+        frame = self.latest.get(index)
+        if frame is None:
+            return None
+        return await asyncio.get_running_loop().run_in_executor(self._worker, use, frame)
 
     def switch(self, layout: str, focus: int = 0) -> None:
         """Change the layout (and the solo/pip studio); on air from the next frame."""

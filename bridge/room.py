@@ -281,10 +281,8 @@ class Room:
         """A JPEG of the studio's newest decoded picture (None before its first one)."""
         if self.production is None or studio_id not in self.production.studio_ids:
             return None
-        frame = self.production.engine.latest.get(self.production.studio_ids.index(studio_id))
-        if frame is None:
-            return None
-        return await asyncio.get_running_loop().run_in_executor(None, jpeg_of, frame, width)
+        index = self.production.studio_ids.index(studio_id)
+        return await self.production.engine.with_latest(index, lambda f: jpeg_of(f, width))
 
     def media_stats(self) -> dict[str, Any]:
         """What the program and the recorders are doing (master control reads this)."""

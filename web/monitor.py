@@ -31,6 +31,8 @@ log = logging.getLogger("telebridge.web.monitor")
 
 SAMPLE_SECONDS = 1.0
 THUMBNAIL_SECONDS = 3.0
+# A thumbnail waits behind the program's frames on its thread; never longer than this.
+THUMBNAIL_TIMEOUT_S = 2.0
 UPCOMING_HOURS = 1
 UPCOMING_REFRESH_SECONDS = 10.0
 HISTORY_POINTS = 300  # five minutes of one-second samples, for the sparklines
@@ -277,7 +279,11 @@ class MonitorHub:
         for booking_id, room in list(self.live.rooms.items()):
             for studio in room.spec.studios:
                 try:
-                    jpeg = await room.thumbnail(studio.id)
+                    async with asyncio.timeout(THUMBNAIL_TIMEOUT_S):
+                        jpeg = await room.thumbnail(studio.id)
+                except TimeoutError:
+                    log.warning("thumbnail of %s not made in time", studio.id)
+                    jpeg = None
                 except Exception:
                     log.exception("thumbnail of %s failed", studio.id)
                     jpeg = None

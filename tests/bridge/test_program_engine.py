@@ -106,3 +106,30 @@ async def test_a_recording_stopped_before_its_first_keyframe_records_nothing(
     finally:
         await production.close()
     assert not (tmp_path / "rec" / "program.mp4").exists()
+
+
+async def test_thumbnails_use_the_frames_on_the_program_thread_while_it_composes() -> None:
+    # The compositor scales the studios' frames on the program thread, and a PyAV frame's
+    # scaler is not thread-safe: a thumbnail made elsewhere hung both (master control froze).
+    import threading
+
+    from bridge.room import jpeg_of
+
+    fmt = ProgramFormat(width=640, height=360, fps=30, kbps=1500, preset="ultrafast")
+    engine = ProgramEngine(fmt)
+    engine.set_sources(["Trend · Baku"])
+    engine.update(0, _solid((200, 40, 40)))
+    engine.start()
+    threads: set[str] = set()
+
+    def thumbnail(frame: av.VideoFrame) -> bytes:
+        threads.add(threading.current_thread().name)
+        return jpeg_of(frame, 160)
+
+    try:
+        stills = [await asyncio.wait_for(engine.with_latest(0, thumbnail), 2) for _ in range(20)]
+    finally:
+        await engine.stop()
+    assert all(s is not None and s[:2] == b"\xff\xd8" for s in stills)  # JPEGs
+    assert len(threads) == 1 and next(iter(threads)).startswith("program")
+    assert await engine.with_latest(5, thumbnail) is None  # no such studio: nothing to show
