@@ -40,8 +40,10 @@ async def test_live_rooms_metrics_and_the_monitor_socket(
         assert resp.status == 200
         rooms = {r["booking_id"]: r for r in (await resp.json())["rooms"]}
         room = rooms.get(booking)
+        # The round trip needs the studio's first RTCP receiver report (about a second in).
         ok = room and all(
-            s["connected"] and (s.get("video") or {}).get("fps", 0) > 20 for s in room["studios"]
+            s["connected"] and (s.get("video") or {}).get("fps", 0) > 20 and s["rtt_ms"]
+            for s in room["studios"]
         )
         return room if ok else None
 
