@@ -117,14 +117,15 @@ async def set_program_audio(request: web.Request) -> web.Response:
     room.set_audio(studio, gain_db, muted)
     after = room.audio_state()
     was, now = before[studio], after[studio]
-    # A fader sends while it moves: only a change is worth a line in the audit log.
-    if (was["gain_db"], was["muted"]) != (now["gain_db"], now["muted"]):
-        await state(request).bookings.note(
-            booking.id,
-            actor_of(p),
-            "changed the program sound",
-            {"studio": studio, "gain_db": now["gain_db"], "muted": now["muted"]},
-        )
+    # A fader sends while it moves: one audit line per gesture, once the fader rests.
+    state(request).gestures.note(
+        (booking.id, studio),
+        booking.id,
+        actor_of(p),
+        "changed the program sound",
+        {"studio": studio, "gain_db": was["gain_db"], "muted": was["muted"]},
+        {"studio": studio, "gain_db": now["gain_db"], "muted": now["muted"]},
+    )
     return web.json_response({"studio": studio, "audio": after})
 
 

@@ -36,6 +36,7 @@ from web.ratelimit import FailureLimiter
 from web.recording import RecordingControl
 from web.security import Signer, load_secret
 from web.settings import Settings
+from web.settled_audit import SettledAudit
 from web.state import STATE, AppState
 from web.templating import make_environment, render_error
 
@@ -87,6 +88,7 @@ async def build_state(settings: Settings, clock: Clock = utc_now) -> AppState:
         recordings=recordings,
         monitor=MonitorHub(live, bookings, recordings, clock, lambda: database.up),
         database=database,
+        gestures=SettledAudit(bookings),
     )
 
 
@@ -132,6 +134,7 @@ async def make_app(
         st.database.start(when_database_ready)
         st.monitor.start()
         yield
+        await st.gestures.flush()
         await st.database.stop()
         await st.monitor.stop()
         await st.live.stop()

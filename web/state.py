@@ -19,6 +19,7 @@ from web.ratelimit import FailureLimiter
 from web.recording import RecordingControl
 from web.security import Signer
 from web.settings import Settings
+from web.settled_audit import SettledAudit
 
 
 @dataclass
@@ -39,6 +40,7 @@ class AppState:
     recordings: RecordingControl
     monitor: MonitorHub
     database: DatabaseWatch
+    gestures: SettledAudit
 
 
 STATE = web.AppKey("state", AppState)

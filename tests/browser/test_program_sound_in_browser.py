@@ -119,7 +119,13 @@ def test_the_producer_moves_a_fader_and_mutes_a_studio_on_air(
     )
     assert _audio(server, token, booking)["trend"]["muted"] is False
 
-    events = api(server, token, "GET", f"/api/bookings/{booking}/audit")["events"]
-    sound = [e["details"] for e in events if e["action"] == "changed the program sound"]
+    # One audit line per gesture, written once the control rests (1.5 s).
+    deadline = time.monotonic() + 10
+    while True:
+        events = api(server, token, "GET", f"/api/bookings/{booking}/audit")["events"]
+        sound = [e["details"] for e in events if e["action"] == "changed the program sound"]
+        if sound and sound[-1] == {"studio": "trend", "gain_db": 0.0, "muted": False}:
+            break
+        assert time.monotonic() < deadline, sound
+        time.sleep(0.3)
     assert {"studio": "ansa", "gain_db": 0.0, "muted": True} in sound
-    assert sound[-1] == {"studio": "trend", "gain_db": 0.0, "muted": False}

@@ -19,6 +19,7 @@ from web.api_production import GAIN_MAX_DB, GAIN_MIN_DB
 from web.state import STATE
 
 pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair
+SETTLE_S = 0.3  # the fader settle time in these tests (1.5 s in service)
 
 # live_studios' ToneTrack plays 440 Hz + the studio's shade: Trend 480 Hz, DHA 640 Hz.
 TREND_HZ, DHA_HZ = 480.0, 640.0
@@ -75,6 +76,7 @@ async def test_gain_and_mute_go_on_air_and_into_the_audit_log(
     assert room is not None
     base = f"/api/bookings/{booking}/program"
     producer = c.headers["producer"]
+    c.app[STATE].gestures.settle_s = SETTLE_S  # each change below is its own gesture
 
     # What the producer's page loads: layout, solo studio, recording, and every studio's strip.
     resp = await c.client.get(base, headers=producer)
@@ -138,11 +140,12 @@ async def test_gain_and_mute_go_on_air_and_into_the_audit_log(
     assert (audio["trend"]["gain_db"], audio["trend"]["muted"]) == (6.0, False)
     assert (audio["dha"]["gain_db"], audio["dha"]["muted"]) == (-20.0, False)
 
-    # The same values again change nothing: no second line in the audit log.
+    # The same values again change nothing: no further line in the audit log.
     resp = await c.client.post(
         f"{base}/audio", json={"studio": "dha", "gain_db": -20}, headers=producer
     )
     assert resp.status == 200
+    await asyncio.sleep(SETTLE_S * 3)
     notes = await _audit_actions(c, booking)
     assert [(n["actor"], n["details"]) for n in notes] == [
         ("producer-bot (token)", {"studio": "trend", "gain_db": 0.0, "muted": True}),
@@ -155,6 +158,39 @@ async def test_gain_and_mute_go_on_air_and_into_the_audit_log(
     assert resp.status == 200
     program = (await (await c.client.get(base, headers=producer)).json())["program"]
     assert (program["layout"], program["studio"]) == ("solo", "dha")
+
+
+async def test_a_fader_drag_is_one_audit_line_with_where_it_came_to_rest(
+    clocked: ClockedApp, studios: Callable[..., Studio]
+) -> None:
+    c = clocked
+    links, _trend, _dha = await live_pair(c, studios)
+    booking = links["trend"].booking
+    c.app[STATE].gestures.settle_s = SETTLE_S
+    path, producer = f"/api/bookings/{booking}/program/audio", c.headers["producer"]
+
+    async def drag(studio: str, *steps: float) -> None:
+        for gain in steps:  # what the page sends while the fader moves (every 80 ms)
+            resp = await c.client.post(
+                path, json={"studio": studio, "gain_db": gain}, headers=producer
+            )
+            assert resp.status == 200, await resp.text()
+            await asyncio.sleep(0.08)
+
+    await drag("dha", -2, -5, -9, -12)
+    await drag("trend", -1, -3)  # another control: its own gesture
+    assert await _audit_actions(c, booking) == []  # still moving: nothing written yet
+    await asyncio.sleep(SETTLE_S * 3)
+    assert [n["details"] for n in await _audit_actions(c, booking)] == [
+        {"studio": "dha", "gain_db": -12.0, "muted": False},
+        {"studio": "trend", "gain_db": -3.0, "muted": False},
+    ]
+    # Moved and put back where it was: nothing changed on air, nothing to log.
+    await drag("dha", -10, -12)
+    await asyncio.sleep(SETTLE_S * 3)
+    assert len(await _audit_actions(c, booking)) == 2
+    room = c.app[STATE].live.get(booking)
+    assert room is not None and room.audio_state()["dha"]["gain_db"] == -12.0
 
 
 async def test_only_producers_and_admins_and_bad_input_gets_clear_errors(
