@@ -14,11 +14,14 @@ from aiohttp import web
 
 from bridge.errors import BadOffer, RoomClosed, UnknownStudio
 from bridge.room import Joined, Room
+from schedules.model import Booking
 from schedules.outage import database_down
+from schedules.timeutil import rfc3339
 from web.api import read_json
 from web.errors import ApiError
 from web.joinlinks import JoinState, join_state, token_matches, window
 from web.state import state
+from web.turn import console_ice_servers
 
 routes = web.RouteTableDef()
 IDS = r"{booking_id:[A-Za-z0-9_-]{1,40}}/{studio_id:[a-z0-9-]{1,63}}"
@@ -27,6 +30,12 @@ SDP_TYPE = "application/sdp"
 
 async def open_room(request: web.Request, token: str | None) -> Room:
     """The booking's open room, when `token` is this studio's join token right now."""
+    room, _booking = await room_and_booking(request, token)
+    return room
+
+
+async def room_and_booking(request: web.Request, token: str | None) -> tuple[Room, Booking | None]:
+    """`open_room`, and the booking as stored now (None while the database is down)."""
     st = state(request)
     booking_id = request.match_info["booking_id"]
     studio_id = request.match_info["studio_id"]
@@ -38,7 +47,7 @@ async def open_room(request: web.Request, token: str | None) -> Room:
         room = st.live.get(booking_id)
         if room is None or not database_down(exc):
             raise
-        return room_during_outage(room, studio_id, st.clock())
+        return room_during_outage(room, studio_id, st.clock()), None
     if studio_id not in booking.studio_ids:
         raise ApiError(403, "invalid_link", "This join link is not valid")
     grace = st.settings.join_grace_minutes
@@ -51,7 +60,7 @@ async def open_room(request: web.Request, token: str | None) -> Room:
     if s is JoinState.CANCELLED:
         raise ApiError(403, "link_closed", "This telebridge was cancelled or declined")
     # The autopilot opens rooms once a second; a studio that comes in first opens it now.
-    return await st.live.open(booking)
+    return await st.live.open(booking), booking
 
 
 def room_during_outage(room: Room, studio_id: str, now: datetime) -> Room:
@@ -175,6 +184,16 @@ async def console_leave(request: web.Request) -> web.Response:
 
 @routes.get(f"/join/{IDS}/state")
 async def console_state(request: web.Request) -> web.Response:
-    """The console's tally: whether the studio is in the program, and whether it records."""
-    room = await open_room(request, request.query.get("token"))
-    return web.json_response(room.tally(request.match_info["studio_id"]))
+    """The console's tally (is the studio in the program, does the room record), and the
+    booking's times and the console's ICE servers as they are now: a show extended while on
+    air moves the console's countdown, and a reconnect after the old end gets TURN
+    credentials that still work."""
+    room, booking = await room_and_booking(request, request.query.get("token"))
+    studio_id = request.match_info["studio_id"]
+    doc: dict[str, Any] = dict(room.tally(studio_id))
+    if booking is not None:
+        st = state(request)
+        doc["on_air_at"] = rfc3339(booking.starts_at)
+        doc["off_air_at"] = rfc3339(booking.ends_at)
+        doc["ice_servers"] = console_ice_servers(st.settings, booking, studio_id)
+    return web.json_response(doc)

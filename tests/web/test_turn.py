@@ -7,9 +7,10 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from test_join_links import book, links
+from test_join_links import FMT, book, links
 from webtools import ClockedApp
 
 from web.live import ice_servers
@@ -182,3 +183,40 @@ def test_console_ice_servers_pass_static_credentials(tmp_path: Path) -> None:
         {"urls": "turn:turn.example.org:3478", "username": "studio", "credential": "pw"},
         {"urls": "turns:turn.example.org:443", "username": "studio", "credential": "pw"},
     ]
+
+
+async def test_the_tally_poll_hands_out_fresh_credentials_and_times_after_an_extension(
+    clocked: ClockedApp,
+) -> None:
+    # A show extended while on air: the console's countdown moves, and its TURN credentials
+    # (which expire when the link closes) are renewed, so a reconnect after the old end works.
+    c = clocked
+    starts = c.clock() + timedelta(minutes=10)
+    b = await book(c, starts, setup_minutes=15)
+    state_path = (await links(c, b["id"]))["trend"].replace("?token=", "/state?token=", 1)
+    grace = c.app[STATE].settings.join_grace_minutes
+
+    async def tally() -> dict[str, Any]:
+        resp = await c.client.get(state_path)
+        assert resp.status == 200, await resp.text()
+        doc: dict[str, Any] = await resp.json()
+        return doc
+
+    first = await tally()
+    assert first["off_air_at"] == (starts + timedelta(hours=1)).strftime(FMT)
+    old_end = starts + timedelta(hours=1, minutes=grace)
+    assert first["ice_servers"][1]["username"] == f"{int(old_end.timestamp())}:{b['id']}.trend"
+
+    resp = await c.client.patch(
+        f"/api/bookings/{b['id']}",
+        json={"ends_at": (starts + timedelta(hours=2)).strftime(FMT)},
+        headers=c.headers["producer"],
+    )
+    assert resp.status == 200, await resp.text()
+    second = await tally()
+    assert second["off_air_at"] == (starts + timedelta(hours=2)).strftime(FMT)
+    new_end = starts + timedelta(hours=2, minutes=grace)
+    assert (second["ice_servers"][1]["username"], second["ice_servers"][1]["credential"]) == (
+        rest_credentials(SECRET, f"{b['id']}.trend", new_end)
+    )
+    assert {"on_program", "recording"} <= set(second)  # the tally itself is still there

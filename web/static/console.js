@@ -422,8 +422,9 @@ async function pollStats() {
 
 // --- clocks, countdown, tally ----------------------------------------------------------
 
-const onAir = new Date(data.on_air_at).getTime();
-const offAir = new Date(data.off_air_at).getTime();
+// From the booking; the tally poll moves them when the producer extends or shifts the show.
+let onAir = new Date(data.on_air_at).getTime();
+let offAir = new Date(data.off_air_at).getTime();
 
 function formatLeft(ms) {
   const s = Math.max(0, Math.floor(ms / 1000));
@@ -440,6 +441,11 @@ async function pollTally() {
   const body = await response.json();
   program.onProgram = body.on_program;
   program.recording = body.recording;
+  if (body.on_air_at) onAir = new Date(body.on_air_at).getTime();
+  if (body.off_air_at) offAir = new Date(body.off_air_at).getTime();
+  // Fresh TURN credentials (they expire when the link closes, which an extension moves):
+  // the next reconnect uses them.
+  if (body.ice_servers) data.ice_servers = body.ice_servers;
 }
 
 function tick() {
