@@ -65,12 +65,22 @@ def test_the_archive_plays_the_program_seeks_and_switches_to_a_studio(
     # ...and switches to Rome's own feed at the same moment.
     before = page.evaluate("() => document.getElementById('player').currentTime")
     page.click(".sources .source[data-studio='ansa']")
-    wait(
-        page,
-        "() => { const v = document.getElementById('player');"
-        " return v.currentSrc.endsWith('iso-ansa.webm') && v.readyState >= 2; }",
-        15,
-    )
+    try:
+        wait(
+            page,
+            "() => { const v = document.getElementById('player');"
+            " return v.currentSrc.endsWith('iso-ansa.webm') && v.readyState >= 2; }",
+            15,
+        )
+    except Exception as exc:  # say what the player was doing (a rare stall under CI load)
+        player = page.evaluate(
+            "() => { const v = document.getElementById('player'); return {src: v.currentSrc,"
+            " ready: v.readyState, network: v.networkState, error: v.error && v.error.code,"
+            " duration: v.duration, time: v.currentTime, seeking: v.seeking,"
+            " buffered: [...Array(v.buffered.length).keys()].map("
+            "i => [v.buffered.start(i), v.buffered.end(i)])}; }"
+        )
+        raise AssertionError(f"the ISO did not play from {before} s: {player}") from exc
     after = page.evaluate("() => document.getElementById('player').currentTime")
     assert abs(after - before) < 1.5, (before, after)
     wait(page, f"() => document.getElementById('player').currentTime > {after + 0.5}", 10)
