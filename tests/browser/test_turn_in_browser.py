@@ -4,11 +4,7 @@ listed first costs the consoles no stall."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -18,7 +14,7 @@ from typing import Any
 
 import pytest
 from live_helpers import book, producer_token, sees, wait
-from server_process import START_TIMEOUT, free_port
+from server_process import running_server
 from turn_server import TurnServer, running_turn
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("test_network")]
@@ -67,45 +63,6 @@ def coturn() -> Iterator[TurnServer]:
         yield server
 
 
-@contextlib.contextmanager
-def server_with(directory: Path, env_extra: dict[str, str]) -> Iterator[str]:
-    """`telebridge serve --demo` with these settings on a free loopback port; its base URL."""
-    data, port = directory / "data", free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEBRIDGE_")}
-    env.update(env_extra)
-    log_path = directory / "server.log"
-    with log_path.open("w") as log:
-        command = [sys.executable, "-m", "web.cli", "serve", "--demo", "--port", str(port)]
-        proc = subprocess.Popen(
-            [*command, "--data-dir", str(data)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError("server did not start:\n" + log_path.read_text())
-            time.sleep(0.1)
-        try:
-            yield base
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-
-
 def live_studio(base: str, token: str, booking_id: str, studio: str) -> dict[str, Any]:
     request = urllib.request.Request(
         base + "/api/live", headers={"Authorization": f"Bearer {token}"}
@@ -137,7 +94,8 @@ def test_a_console_forced_through_turn_connects_and_is_seen(
         "TELEBRIDGE_ICE_SERVERS": f"{UNREACHABLE_TURN},{coturn.url}",
         "TELEBRIDGE_TURN_SECRET": coturn.secret,
     }
-    with server_with(tmp_path, settings) as base:
+    with running_server(tmp_path, settings) as server:
+        base = server.base
         token = producer_token(tmp_path / "data")
         links = book(base, token, ["trend", "ansa"], timedelta(minutes=5))
         booking_id = links["trend"].split("/join/")[1].split("/")[0]
