@@ -59,11 +59,46 @@ def _file(row: Any) -> RecordingFile:
     )
 
 
+def _recording_values(rec: Recording) -> dict[str, Any]:
+    return {
+        "id": rec.id,
+        "booking_id": rec.booking_id,
+        "title": rec.title,
+        "studios": list(rec.studios),
+        "status": rec.status,
+        "directory": rec.directory,
+        "started_at": rec.started_at,
+        "ended_at": rec.ended_at,
+        "duration_s": rec.duration_s,
+        "parts": rec.parts,
+    }
+
+
 class Archive:
     """Recordings on the booking database."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+
+    @staticmethod
+    def new_recording(
+        booking_id: str, title: str, studios: Sequence[str], now: datetime
+    ) -> Recording:
+        """A new recording of the booking, not yet stored (its id and directory are made here,
+        so a show can start recording while the database is away and be stored later)."""
+        recording_id = secrets.token_hex(6)
+        return Recording(
+            recording_id,
+            booking_id,
+            title,
+            tuple(studios),
+            "recording",
+            f"{booking_id}/{recording_id}",
+            now,
+            None,
+            None,
+            1,
+        )
 
     async def open_recording(
         self, booking_id: str, title: str, studios: Sequence[str], now: datetime
@@ -79,32 +114,23 @@ class Archive:
             if row is not None:
                 await conn.execute(r.update().where(r.c.id == row.id).values(parts=row.parts + 1))
                 return self._recording(row, parts=row.parts + 1)
-            recording_id = secrets.token_hex(6)
-            values = {
-                "id": recording_id,
-                "booking_id": booking_id,
-                "title": title,
-                "studios": list(studios),
-                "status": "recording",
-                "directory": f"{booking_id}/{recording_id}",
-                "started_at": now,
-                "ended_at": None,
-                "duration_s": None,
-                "parts": 1,
-            }
-            await conn.execute(r.insert().values(**values))
-        return Recording(
-            recording_id,
-            booking_id,
-            title,
-            tuple(studios),
-            "recording",
-            str(values["directory"]),
-            now,
-            None,
-            None,
-            1,
-        )
+            recording = self.new_recording(booking_id, title, studios, now)
+            await conn.execute(r.insert().values(**_recording_values(recording)))
+        return recording
+
+    async def directories(self) -> set[str]:
+        """The directory of every recording the archive knows, finished or not."""
+        r = db.recordings
+        async with self.engine.connect() as conn:
+            return set((await conn.execute(sa.select(r.c.directory))).scalars())
+
+    async def add_recording(self, recording: Recording) -> None:
+        """Store a recording made by `new_recording` (again: a second call changes nothing)."""
+        r = db.recordings
+        async with self.engine.begin() as conn:
+            found = await conn.execute(sa.select(r.c.id).where(r.c.id == recording.id))
+            if found.first() is None:
+                await conn.execute(r.insert().values(**_recording_values(recording)))
 
     async def finish(
         self, recording_id: str, ended_at: datetime, files: Sequence[RecordingFile]

@@ -71,7 +71,12 @@ async def build_state(settings: Settings, clock: Clock = utc_now) -> AppState:
     recordings = RecordingControl(archive, settings.data_dir / "recordings")
     database = DatabaseWatch(engine, settings.database)
     live = LiveRooms(
-        bookings, settings.join_grace_minutes, clock, ice_servers(settings), recordings=recordings
+        bookings,
+        settings.join_grace_minutes,
+        clock,
+        ice_servers(settings),
+        recordings=recordings,
+        database_up=lambda: database.up,
     )
     return AppState(
         settings=settings,

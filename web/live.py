@@ -11,16 +11,19 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import math
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bridge.room import Room
 from bridge.spec import EventKind, IceServer, QualityProfile, RoomEvent, RoomSpec, StudioSpec
 from schedules.errors import ScheduleError
 from schedules.model import BLOCKING_STATUSES, QUALITY_PRESETS, Booking, BookingStatus, Studio
-from schedules.outage import database_down, describe
+from schedules.outage import DatabaseUnavailable, database_down, describe
 from schedules.service import BookingService, Clock
 from web.joinlinks import window
 from web.recording import RecordingControl
+from web.schedule_ahead import REFRESH_S, ScheduleAhead, read_ahead
 from web.settings import Settings
 
 log = logging.getLogger("telebridge.web.live")
@@ -84,8 +87,10 @@ class LiveRooms:
         clock: Clock,
         ice_servers: tuple[IceServer, ...] = (),
         recordings: RecordingControl | None = None,
+        database_up: Callable[[], bool] = lambda: True,
     ) -> None:
         self.bookings = bookings
+        self.database_up = database_up
         self.grace_minutes = grace_minutes
         self.clock = clock
         self.ice_servers = ice_servers
@@ -96,6 +101,11 @@ class LiveRooms:
         # Bounded: events are rare (joins, leaves, lost feeds); a flood is dropped and logged.
         self._to_audit: asyncio.Queue[RoomEvent] = asyncio.Queue(maxsize=AUDIT_QUEUE)
         self._lock = asyncio.Lock()
+        # What the autopilot goes by while the database is down, and when it was read (loop time).
+        self.ahead: ScheduleAhead | None = None
+        self._ahead_read = -math.inf
+        # Bookings whose status (live, completed) waits for the database to be written.
+        self._owed: set[str] = set()
 
     def _record(self, event: RoomEvent) -> None:
         try:
@@ -179,24 +189,79 @@ class LiveRooms:
             await asyncio.sleep(AUTOPILOT_INTERVAL)
 
     async def tick(self) -> None:
-        """Open, put on air, take off air and close rooms as the bookings say, now."""
+        """Open, put on air, take off air and close rooms as the bookings say, now.
+
+        While the database is down the autopilot goes by the schedule it read last: rooms open
+        and record on time, and the status changes it could not write are made once it is back.
+        """
         now = self.clock()
         grace = timedelta(minutes=self.grace_minutes)
-        if self.recordings is not None:
-            await self.recordings.register_finished()
-        current = await self.bookings.search(
-            start=now - grace, end=now + timedelta(seconds=1), statuses=list(BLOCKING_STATUSES)
-        )
-        due = {b.id: b for b in current if b.busy_from <= now < b.ends_at + grace}
+        due = await self._due_from_database(now, grace) if self.database_up() else None
+        from_database = due is not None
+        if due is None:
+            if self.ahead is None or not self.ahead.covers(now):
+                return  # nothing to go by: the open rooms stay as they are
+            due = {b.id: b for b in self.ahead.due(now, grace)}
         for booking in due.values():
-            await self._advance(booking, now)
+            if from_database:
+                await self._advance(booking, now)
+            else:
+                self._owed.add(booking.id)
             room = self.rooms.get(booking.id) or await self.open(booking)
             await self._record_on_air(booking, room, now)
-        for booking_id in [b for b in self.rooms if b not in due]:
-            await self._close(booking_id)
-            with contextlib.suppress(ScheduleError):
-                b = await self.bookings.get(booking_id)
-                await self._advance(b, now)
+        for booking_id, room in list(self.rooms.items()):
+            # Going by the schedule read last, a room it does not list (opened in the seconds
+            # before the outage) is closed only when its own window ends.
+            if booking_id not in due and (from_database or now >= room.spec.closes_at):
+                await self._close(booking_id)
+                self._owed.add(booking_id)
+        if from_database:
+            await self._settle_owed(now)
+
+    async def _due_from_database(
+        self, now: datetime, grace: timedelta
+    ) -> dict[str, Booking] | None:
+        """The bookings whose room should be open now, as stored; None while it is down."""
+        try:
+            if self.recordings is not None:
+                await self.recordings.catch_up()
+            current = await self.bookings.search(
+                start=now - grace, end=now + timedelta(seconds=1), statuses=list(BLOCKING_STATUSES)
+            )
+            loop_now = asyncio.get_running_loop().time()
+            if loop_now - self._ahead_read >= REFRESH_S:
+                self.ahead = await read_ahead(self.bookings, now, grace)
+                self._ahead_read = loop_now
+        except Exception as exc:
+            if not database_down(exc):
+                raise
+            log.debug("autopilot goes by the schedule read last: %s", describe(exc))
+            return None
+        return {b.id: b for b in current if b.busy_from <= now < b.ends_at + grace}
+
+    async def _settle_owed(self, now: datetime) -> None:
+        """Bring the status of bookings the autopilot passed while the database was down (or
+        whose room it closed) up to date."""
+        for booking_id in sorted(self._owed):
+            try:
+                booking = await self.bookings.get(booking_id)
+            except ScheduleError:  # deleted meanwhile
+                self._owed.discard(booking_id)
+                continue
+            await self._advance(booking, now)
+            self._owed.discard(booking_id)
+
+    def remembered(self, booking_id: str) -> tuple[Booking, dict[str, Studio]] | None:
+        """The booking and its studios as the autopilot read them last (for join links while
+        the database is down), if it is among the next hours' shows."""
+        if self.ahead is None or not self.ahead.covers(self.clock()):
+            return None
+        booking = self.ahead.booking(booking_id)
+        if booking is None:
+            return None
+        return booking, {
+            s: self.ahead.studios[s] for s in booking.studio_ids if s in self.ahead.studios
+        }
 
     async def _advance(self, booking: Booking, now: datetime) -> None:
         try:
@@ -228,7 +293,7 @@ class LiveRooms:
         async with self._lock:
             room = self.rooms.get(booking.id)
             if room is None or room.closed:
-                studios = await self.bookings.studios_by_id(booking.studio_ids)
+                studios = await self._studios(booking.studio_ids)
                 spec = room_spec(booking, studios, self.grace_minutes, self.ice_servers)
                 room = Room(spec, on_event=self._record)
                 self.rooms[booking.id] = room
@@ -236,6 +301,17 @@ class LiveRooms:
                     "room opened booking=%s studios=%s", booking.id, ",".join(booking.studio_ids)
                 )
             return room
+
+    async def _studios(self, ids: tuple[str, ...]) -> dict[str, Studio]:
+        """The studios' names for the room: from the database, or as read last while it is down."""
+        try:
+            if not self.database_up():
+                raise DatabaseUnavailable(ConnectionError("the database watch says it is down"))
+            return await self.bookings.studios_by_id(ids)
+        except Exception as exc:
+            if not database_down(exc) or self.ahead is None:
+                raise
+            return {sid: s for sid, s in self.ahead.studios.items() if sid in ids}
 
     async def _close(self, booking_id: str) -> None:
         room = self.rooms.pop(booking_id, None)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bridge.recorder import finalize_directory
 from bridge.room import RecordedFile, Room
-from schedules.archive import Archive, RecordingFile
+from schedules.archive import Archive, Recording, RecordingFile
 from schedules.errors import ScheduleError
 from schedules.model import Booking
 from schedules.outage import database_down, describe
@@ -23,6 +23,7 @@ log = logging.getLogger("telebridge.web.recording")
 
 
 ISO_PREFIX = "iso-"
+MEDIA_SUFFIXES = frozenset({".ts", ".webm", ".mp4"})
 
 
 class RecordingControl:
@@ -36,12 +37,20 @@ class RecordingControl:
         self.stopped_by_hand: set[str] = set()
         # The autopilot and a producer's click may arrive together: one change at a time.
         self._lock = asyncio.Lock()
+        # Recordings started while the database was down: their archive entry waits for it.
+        self.unstored: list[Recording] = []
         # Finished recordings whose archive entry could not be written (database down).
         self.unregistered: list[tuple[str, datetime, list[RecordingFile]]] = []
 
-    async def register_finished(self) -> int:
-        """Register files that finished while the database was down; how many entries."""
+    async def catch_up(self) -> int:
+        """Store the archive entries that waited for the database (raises while it is still
+        down): the recordings started, then the files finished meanwhile; how many entries."""
         done = 0
+        while self.unstored:
+            await self.archive.add_recording(self.unstored[0])
+            recording = self.unstored.pop(0)
+            log.info("recording %s stored after the database came back", recording.id)
+            done += 1
         while self.unregistered:
             recording_id, ended, entries = self.unregistered[0]
             await self.archive.finish(recording_id, ended, entries)  # raises while still down
@@ -62,18 +71,31 @@ class RecordingControl:
     async def _start(self, booking: Booking, room: Room, now: datetime) -> bool:
         if booking.id in self.active:
             return False
-        recording = await self.archive.open_recording(
-            booking.id, booking.title, booking.studio_ids, now
-        )
+        stored = True
+        try:
+            recording = await self.archive.open_recording(
+                booking.id, booking.title, booking.studio_ids, now
+            )
+        except Exception as exc:
+            if not database_down(exc):
+                raise
+            # The show must be recorded all the same: a new entry of its own, stored later.
+            recording = self.archive.new_recording(
+                booking.id, booking.title, booking.studio_ids, now
+            )
+            stored = False
         directory = self.root / recording.directory
         if not room.start_recording(directory):
             return False
         self.active[booking.id] = recording.id
+        if not stored:
+            self.unstored.append(recording)
         log.info(
-            "recording started booking=%s recording=%s part=%d",
+            "recording started booking=%s recording=%s part=%d%s",
             booking.id,
             recording.id,
             recording.parts,
+            "" if stored else " (archive entry waits for the database)",
         )
         return True
 
@@ -88,10 +110,20 @@ class RecordingControl:
             return False
         files = await room.stop_recording() if room is not None else []
         if not any(f.kind == "program" for f in files):
-            await self.archive.fail(recording_id, now)
             log.warning(
                 "recording %s of booking %s had nothing to finalize", recording_id, booking_id
             )
+            never_stored = [r for r in self.unstored if r.id == recording_id]
+            if never_stored:  # no entry to mark failed: it never reached the archive
+                self.unstored.remove(never_stored[0])
+                return True
+            try:
+                await self.archive.fail(recording_id, now)
+            except Exception as exc:
+                if not database_down(exc):
+                    raise
+                # Left "recording": the next start's recovery finds no program and fails it.
+                log.warning("recording %s not marked failed: %s", recording_id, describe(exc))
             return True
         entries = [archive_file(recording_id, f) for f in files]
         try:
@@ -123,8 +155,45 @@ class RecordingControl:
                 await room.suspend_recording()
                 log.info("recording suspended booking=%s", booking_id)
 
+    async def adopt_orphans(self, bookings: BookingService) -> int:
+        """Store the archive entries of recording directories the archive does not know: a
+        recording started while the database was down, and the server stopped before it came
+        back. Their files are on disk; `recover` then finishes them like any other."""
+        known = await self.archive.directories()
+        found = await asyncio.get_running_loop().run_in_executor(
+            None, _recording_directories, self.root
+        )
+        adopted = 0
+        for directory, first_written in found:
+            if directory in known:
+                continue
+            booking_id, recording_id = directory.split("/")
+            try:
+                booking = await bookings.get(booking_id)
+            except ScheduleError:
+                log.warning("recording directory %s belongs to no booking; left alone", directory)
+                continue
+            await self.archive.add_recording(
+                Recording(
+                    recording_id,
+                    booking_id,
+                    booking.title,
+                    booking.studio_ids,
+                    "recording",
+                    directory,
+                    first_written,
+                    None,
+                    None,
+                    1,
+                )
+            )
+            log.info("recording %s of booking %s adopted from disk", recording_id, booking_id)
+            adopted += 1
+        return adopted
+
     async def recover(self, bookings: BookingService, now: datetime) -> int:
         """Finalize recordings left unfinished by a crash whose show is over; how many."""
+        await self.adopt_orphans(bookings)
         done = 0
         for rec in await self.archive.search(finished_only=False, status="recording"):
             try:
@@ -176,3 +245,19 @@ def archive_file(recording_id: str, recorded: RecordedFile) -> RecordingFile:
         sha256=f.sha256,
         duration_s=round(f.duration_s, 3),
     )
+
+
+def _recording_directories(root: Path) -> list[tuple[str, datetime]]:
+    """Every `<booking>/<recording>` directory under `root` holding media, with the time its
+    oldest file was written (off the event loop: it reads the disk)."""
+    out: list[tuple[str, datetime]] = []
+    if not root.is_dir():
+        return out
+    for booking_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        for rec_dir in sorted(p for p in booking_dir.iterdir() if p.is_dir()):
+            times = [f.stat().st_mtime for f in rec_dir.iterdir() if f.suffix in MEDIA_SUFFIXES]
+            if times:
+                out.append(
+                    (f"{booking_dir.name}/{rec_dir.name}", datetime.fromtimestamp(min(times), UTC))
+                )
+    return out

@@ -35,19 +35,26 @@ async def open_room(request: web.Request, token: str | None) -> Room:
 
 
 async def room_and_booking(request: web.Request, token: str | None) -> tuple[Room, Booking | None]:
-    """`open_room`, and the booking as stored now (None while the database is down)."""
+    """`open_room`, and the booking as stored now (None while the database is down: the join
+    window is then checked against the schedule the autopilot read last, or the open room)."""
     st = state(request)
     booking_id = request.match_info["booking_id"]
     studio_id = request.match_info["studio_id"]
     if not token_matches(st.signer, token, booking_id, studio_id):
         raise ApiError(403, "invalid_link", "This join link is not valid")
+    stored = True
     try:
         booking = await st.bookings.get(booking_id)
     except Exception as exc:
-        room = st.live.get(booking_id)
-        if room is None or not database_down(exc):
+        if not database_down(exc):
             raise
-        return room_during_outage(room, studio_id, st.clock()), None
+        remembered = st.live.remembered(booking_id)
+        if remembered is None:
+            room = st.live.get(booking_id)
+            if room is None:
+                raise
+            return room_during_outage(room, studio_id, st.clock()), None
+        booking, stored = remembered[0], False  # the schedule the autopilot read last
     if studio_id not in booking.studio_ids:
         raise ApiError(403, "invalid_link", "This join link is not valid")
     grace = st.settings.join_grace_minutes
@@ -60,7 +67,7 @@ async def room_and_booking(request: web.Request, token: str | None) -> tuple[Roo
     if s is JoinState.CANCELLED:
         raise ApiError(403, "link_closed", "This telebridge was cancelled or declined")
     # The autopilot opens rooms once a second; a studio that comes in first opens it now.
-    return await st.live.open(booking), booking
+    return await st.live.open(booking), booking if stored else None
 
 
 def room_during_outage(room: Room, studio_id: str, now: datetime) -> Room:

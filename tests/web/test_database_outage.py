@@ -15,11 +15,13 @@ from typing import Any
 
 import pytest
 from databases import require_postgres
-from live_studios import FMT, Studio, live_pair, sees
+from live_studios import FMT, Studio, book, live_pair, sees
 from pg_server import PgServer, running_pg
 from webtools import Client, ClockedApp
 
+from web.joinlinks import join_token
 from web.settings import Settings
+from web.state import STATE
 
 pytestmark = pytest.mark.usefixtures("test_network")
 COME_BACK_WITHIN = 20.0  # seconds: the watch retries after 1, 2, 4, 8 s and pings every 5 s
@@ -183,3 +185,84 @@ async def test_the_server_starts_with_the_database_down_and_migrates_when_it_ans
     # which needs the accounts table).
     resp = await client.get("/api/bookings", headers={"Authorization": "Bearer nope"})
     assert resp.status == 401, await resp.text()
+
+
+async def wait_until(what: str, holds: Callable[[], Any]) -> None:
+    deadline = time.monotonic() + COME_BACK_WITHIN
+    while not await holds():
+        assert time.monotonic() < deadline, f"never: {what}"
+        await asyncio.sleep(0.2)
+
+
+async def test_a_show_due_during_an_outage_opens_records_and_is_filed_when_it_is_back(
+    clocked: ClockedApp, studios: Callable[..., Studio], own_pg: PgServer
+) -> None:
+    c = clocked
+    st = c.app[STATE]
+    starts = c.clock() + timedelta(minutes=30)
+    links = await book(c, starts)  # records; its line check opens 15 min before
+    booking_id = links["trend"].booking
+    for studio in ("trend", "dha"):  # confirmed: the autopilot puts it on air and completes it
+        resp = await c.client.post(
+            f"/api/bookings/{booking_id}/confirm",
+            json={"studio": studio},
+            headers=c.headers["admin"],
+        )
+        assert resp.status == 200, await resp.text()
+
+    async def read_by_autopilot() -> bool:
+        return st.live.remembered(booking_id) is not None
+
+    await wait_until("the autopilot read the new booking", read_by_autopilot)
+    own_pg.stop("immediate")
+    await wait_for_database(c.client, "unavailable")
+
+    # The line check opens on time: the join page, the room, both studios live.
+    c.clock.set(starts - timedelta(minutes=14))
+    page = await c.client.get(f"/join/{booking_id}/trend?token={links['trend'].token}")
+    assert page.status == 200, await page.text()
+    assert "Caspian energy week" in await page.text()
+    trend, dha = studios("trend", 40), studios("dha", 200)
+    await trend.join(c.client, links["trend"])
+    await dha.join(c.client, links["dha"])
+    await sees(trend, dha)
+    await sees(dha, trend)
+    # A valid link of a show the autopilot never read gets the database's 503.
+    unknown = join_token(st.signer, "neverread", "trend")
+    page = await c.client.get(f"/join/neverread/trend?token={unknown}")
+    assert page.status == 503 and page.headers["Retry-After"] == "5", await page.text()
+
+    # On air: the recording starts although the archive cannot be written yet.
+    c.clock.set(starts + timedelta(seconds=1))
+
+    async def recording() -> bool:
+        return st.recordings.is_recording(booking_id)
+
+    await wait_until("the recording started", recording)
+    assert [r.booking_id for r in st.recordings.unstored] == [booking_id]
+    await asyncio.sleep(3.0)  # some program to keep
+
+    own_pg.start()
+    await wait_for_database(c.client, "ok")
+
+    async def live_in_database() -> bool:
+        resp = await c.client.get(f"/api/bookings/{booking_id}", headers=c.headers["producer"])
+        return resp.status == 200 and (await resp.json())["booking"]["status"] == "live"
+
+    await wait_until("the booking went live in the database", live_in_database)
+    assert st.recordings.unstored == []
+    await sees(trend, dha)  # the show never stopped
+
+    # Off air: the recording made during the outage is filed like any other.
+    c.clock.set(starts + timedelta(hours=1, seconds=1))
+
+    async def filed() -> bool:
+        resp = await c.client.get(
+            f"/api/recordings?booking={booking_id}", headers=c.headers["producer"]
+        )
+        found = (await resp.json())["recordings"] if resp.status == 200 else []
+        return bool(found) and any(f["kind"] == "program" for f in found[0]["files"])
+
+    await wait_until("the recording reached the archive", filed)
+    resp = await c.client.get(f"/api/bookings/{booking_id}", headers=c.headers["producer"])
+    assert (await resp.json())["booking"]["status"] == "completed"

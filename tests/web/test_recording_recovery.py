@@ -1,0 +1,82 @@
+"""Recordings the archive does not know: a show recorded while the database was down, and the
+server stopped before it came back. The next start finds the files and files them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from live_studios import book
+from webtools import ClockedApp
+
+from bridge.program import ProgramFormat, make_encoder
+from bridge.recorder import SegmentRecorder, VideoParams
+from web.state import STATE
+
+FMT = ProgramFormat(width=320, height=180, fps=30, kbps=400, preset="ultrafast")
+
+
+def write_program_segments(directory: Path, seconds: float) -> None:
+    """What a recording leaves behind when its server stops: program segments, no MP4."""
+    recorder = SegmentRecorder(
+        directory, "program", VideoParams(width=FMT.width, height=FMT.height, fps=FMT.fps)
+    )
+    encoder = make_encoder(FMT)
+    for n in range(int(seconds * FMT.fps)):
+        img = np.full((FMT.height, FMT.width, 3), (n * 7) % 255, np.uint8)
+        frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
+        frame.pts, frame.time_base = n, Fraction(1, FMT.fps)
+        for packet in encoder.encode(frame):
+            recorder.write(packet)
+    for packet in encoder.encode(None):
+        recorder.write(packet)
+    recorder.close()
+
+
+async def test_a_recording_made_while_the_database_was_down_is_filed_at_the_next_start(
+    clocked: ClockedApp,
+) -> None:
+    c = clocked
+    st = c.app[STATE]
+    starts = c.clock() + timedelta(days=1)
+    booking_id = (await book(c, starts))["trend"].booking
+    directory = st.recordings.root / booking_id / "0a1b2c3d4e5f"
+    write_program_segments(directory, 4.0)
+    (st.recordings.root / "gone-booking" / "ffffffffffff").mkdir(parents=True)
+    stray = st.recordings.root / "nobody" / "123456abcdef"
+    write_program_segments(stray, 1.0)  # media of no booking: left alone, not filed
+
+    c.clock.set(starts + timedelta(hours=2))  # the show is over
+    assert await st.recordings.recover(st.bookings, c.clock()) == 1
+
+    resp = await c.client.get(
+        f"/api/recordings?booking={booking_id}", headers=c.headers["producer"]
+    )
+    assert resp.status == 200, await resp.text()
+    (entry,) = (await resp.json())["recordings"]
+    assert entry["id"] == "0a1b2c3d4e5f" and entry["title"] == "Caspian energy week"
+    (program,) = entry["files"]
+    assert program["kind"] == "program" and 3.5 <= entry["duration_s"] <= 4.5
+    assert (directory / "program.mp4").exists()
+    assert stray.exists() and list(stray.glob("*.ts"))
+    # A second start finds nothing new to file.
+    assert await st.recordings.recover(st.bookings, c.clock()) == 0
+
+
+async def test_a_recording_found_while_its_show_is_on_air_waits_to_be_continued(
+    clocked: ClockedApp,
+) -> None:
+    c = clocked
+    st = c.app[STATE]
+    starts = c.clock() + timedelta(days=1)
+    booking_id = (await book(c, starts))["trend"].booking
+    directory = st.recordings.root / booking_id / "00000000abcd"
+    write_program_segments(directory, 2.0)
+    # Not on air for the autopilot (its clock stays); on air for the recovery.
+    assert await st.recordings.recover(st.bookings, starts + timedelta(minutes=10)) == 0
+    (entry,) = await st.archive.search(finished_only=False, status="recording")
+    assert (entry.id, entry.booking_id, entry.parts) == ("00000000abcd", booking_id, 1)
+    assert list(directory.glob("*.ts"))  # kept for the next part to follow
