@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import queue
 import threading
 import time
@@ -32,6 +33,7 @@ log = logging.getLogger("telebridge.bridge.recorder")
 
 SEGMENT_SECONDS = 2.0
 TS_WRITE_BYTES = 188 * 7 * 4  # whole MPEG-TS packets per write
+SEGMENT_GLOB = "*-[0-9][0-9][0-9][0-9][0-9][0-9].*"
 QUEUE_PACKETS = 1200  # 20 s of 30 fps video and its audio: a disk stall that long loses packets
 _STOP = object()
 VIDEO, AUDIO = 0, 1  # the streams' indexes in every segment
@@ -340,8 +342,34 @@ def finalize(segments: list[Path], target: Path) -> FinishedFile:
     duration = video_track.end_s - (video_track.first_s or 0)
     digest = sha256_of(tmp)
     size = tmp.stat().st_size
+    with tmp.open("rb") as fh:
+        os.fsync(fh.fileno())
     tmp.replace(target)
+    _fsync_directory(target.parent)
+    # The file is whole and durable: its segments would only double the disk it takes. A crash
+    # before this line leaves both, and recovery makes the same file again from the segments.
+    for seg in segments:
+        seg.unlink(missing_ok=True)
     return FinishedFile(target, size, digest, float(duration))
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def finished_file(path: Path) -> FinishedFile:
+    """An already finalized file as the archive records it (call it off the event loop)."""
+    with av.open(str(path)) as src:
+        video = src.streams.video[0] if src.streams.video else None
+        if video is not None and video.duration is not None and video.time_base is not None:
+            duration = float(video.duration * video.time_base)
+        else:
+            duration = (src.duration or 0) / av.time_base
+    return FinishedFile(path, path.stat().st_size, sha256_of(path), duration)
 
 
 def _append(track: _Track, packet: Any, offset: Fraction, out: Any) -> None:
@@ -373,10 +401,11 @@ def finalize_directory(directory: Path) -> list[tuple[str, FinishedFile]]:
     """Finalize every stream left in `directory` as segments: (stream name, file).
 
     For a recording whose server died: `program-000001.ts`... becomes `program.mp4`,
-    `iso-trend-000001.webm`... becomes `iso-trend.webm`. Call it off the event loop.
+    `iso-trend-000001.webm`... becomes `iso-trend.webm`. A stream already finalized (its
+    segments removed) but never registered is returned as it is. Call it off the event loop.
     """
     streams: dict[str, list[Path]] = {}
-    for path in sorted(directory.glob("*-[0-9][0-9][0-9][0-9][0-9][0-9].*")):
+    for path in sorted(directory.glob(SEGMENT_GLOB)):
         if path.suffix in (".ts", ".webm"):
             streams.setdefault(path.stem.rsplit("-", 1)[0], []).append(path)
     out: list[tuple[str, FinishedFile]] = []
@@ -386,4 +415,11 @@ def finalize_directory(directory: Path) -> list[tuple[str, FinishedFile]]:
             out.append((name, finalize(segments, directory / f"{name}{suffix}")))
         except ValueError:
             log.warning("nothing readable in the segments of %s in %s", name, directory)
-    return out
+    for path in sorted(directory.iterdir()):
+        finished = path.suffix in (".mp4", ".webm") and not path.match(SEGMENT_GLOB)
+        if finished and path.stem not in streams:
+            try:
+                out.append((path.stem, finished_file(path)))
+            except (av.FFmpegError, OSError):
+                log.warning("finished file %s cannot be read", path)
+    return sorted(out, key=lambda item: item[0])

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from bridge.program import ProgramFormat, make_encoder
-from bridge.recorder import SegmentRecorder, VideoParams, finalize
+from bridge.recorder import SegmentRecorder, VideoParams, finalize, finalize_directory
 
 FMT = ProgramFormat(width=320, height=180, fps=30, kbps=500, preset="ultrafast")
 
@@ -84,6 +84,7 @@ def test_segments_become_one_faststart_mp4_with_the_right_duration_and_checksum(
     head = finished.path.read_bytes()[:4096]
     assert head.find(b"moov") != -1 and head.find(b"moov") < max(head.find(b"mdat"), 4096)
     assert recorder.counters.dropped == 0 and recorder.counters.realtime_factor < 1.0
+    assert not any(s.exists() for s in segments)  # in the MP4 now: not kept twice
 
 
 def test_a_restart_continues_as_new_segments_of_the_same_recording(tmp_path: Path) -> None:
@@ -149,3 +150,25 @@ def test_kill_9_while_recording_loses_at_most_the_last_two_seconds(tmp_path: Pat
     # What survived still makes a finished recording.
     finished = finalize(segments, tmp_path / "program.mp4")
     assert abs(_duration(finished.path) - kept) < 0.2
+
+
+def test_recovery_finds_what_was_finalized_but_never_registered(tmp_path: Path) -> None:
+    """The server finalized the program (its segments are gone) and stopped before the
+    archive entry was written: recovery returns the finished file as it is."""
+    directory = tmp_path / "rec"
+    params = VideoParams(width=FMT.width, height=FMT.height, fps=FMT.fps)
+    program = SegmentRecorder(directory, "program", params)
+    iso = SegmentRecorder(directory, "iso-trend", params)
+    for packet in _packets(3.0):
+        program.write(packet)
+    for packet in _packets(2.0):
+        iso.write(packet)
+    program.close()
+    iso.close()
+    done = finalize(program.segments(), directory / "program.mp4")
+    found = dict(finalize_directory(directory))  # the ISO from segments, the program as is
+    assert sorted(found) == ["iso-trend", "program"]
+    assert found["program"] == done
+    assert abs(found["iso-trend"].duration_s - 2.0) < 0.2
+    assert (directory / "iso-trend.mp4").exists() and not iso.segments()
+    assert dict(finalize_directory(directory)) == found  # again: nothing changes

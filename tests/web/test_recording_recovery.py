@@ -60,7 +60,7 @@ async def test_a_recording_made_while_the_database_was_down_is_filed_at_the_next
     assert entry["id"] == "0a1b2c3d4e5f" and entry["title"] == "Caspian energy week"
     (program,) = entry["files"]
     assert program["kind"] == "program" and 3.5 <= entry["duration_s"] <= 4.5
-    assert (directory / "program.mp4").exists()
+    assert (directory / "program.mp4").exists() and not list(directory.glob("*.ts"))
     assert stray.exists() and list(stray.glob("*.ts"))
     # A second start finds nothing new to file.
     assert await st.recordings.recover(st.bookings, c.clock()) == 0
