@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -34,9 +34,10 @@ class Alert:
     booking_id: str
     studio: str | None
     kind: str  # feed_lost | high_loss | frozen_video | silent_audio | recording_stopped | ...
-    message: str
+    message: str  # English, for logs and tools; the page words it in its own language
     raised_at: str
     cleared_at: str | None = None
+    params: dict[str, str] = field(default_factory=dict)  # what the page's wording fills in
 
     @property
     def active(self) -> bool:
@@ -46,6 +47,17 @@ class Alert:
     def as_json(self) -> dict[str, Any]:
         """The alert as the API and the WebSocket send it."""
         return {**asdict(self), "active": self.active}
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Something wrong now, which becomes an alert once it has held for `hold` seconds."""
+
+    kind: str
+    studio: str | None
+    message: str
+    hold: float
+    params: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -70,19 +82,22 @@ class AlertBook:
         cleared by it."""
         changed: list[Alert] = []
         present: set[tuple[str, str | None, str]] = set()
-        everywhere: list[tuple[str, str | None, str, float]] = []
+        everywhere: list[Condition] = []
         if not database_up:
             # Not a room's trouble but everyone's: bookings, logins and the archive wait.
-            everywhere.append(("database_unavailable", None, DATABASE_MESSAGE, 0.0))
+            everywhere.append(Condition("database_unavailable", None, DATABASE_MESSAGE, 0.0))
         for booking, conditions in [("", everywhere)] + [
             (room["booking_id"], self._conditions(room)) for room in rooms
         ]:
-            for kind, studio, message, hold in conditions:
+            for c in conditions:
+                kind, studio, message = c.kind, c.studio, c.message
                 key = (booking, studio, kind)
                 present.add(key)
                 pending = self._pending.setdefault(key, _Pending(mono))
-                if key not in self.active and mono - pending.since >= hold:
-                    alert = Alert(next(self._ids), booking, studio, kind, message, _iso(now))
+                if key not in self.active and mono - pending.since >= c.hold:
+                    alert = Alert(
+                        next(self._ids), booking, studio, kind, message, _iso(now), params=c.params
+                    )
                     self.active[key] = alert
                     self.kept.appendleft(alert)
                     changed.append(alert)
@@ -124,34 +139,41 @@ class AlertBook:
                     return True
         return False
 
-    def _conditions(self, room: dict[str, Any]) -> list[tuple[str, str | None, str, float]]:
-        """(kind, studio, message, seconds it must hold) of everything wrong in a room now."""
-        out: list[tuple[str, str | None, str, float]] = []
+    def _conditions(self, room: dict[str, Any]) -> list[Condition]:
+        """Everything wrong in a room now."""
+        out: list[Condition] = []
         booking = room["booking_id"]
         for s in room["studios"]:
             sid, name = s["id"], s.get("name") or s["id"]
+            named = {"studio": name}
             if s["connected"]:
                 self._seen_connected.add((booking, sid))
             was_here = (booking, sid) in self._seen_connected
             if s.get("feed_lost") or (was_here and not s["connected"]):
-                out.append(("feed_lost", sid, f"{name}: feed lost", 0.0))
+                out.append(Condition("feed_lost", sid, f"{name}: feed lost", 0.0, named))
                 continue  # a lost feed explains everything else about this studio
             if not s["connected"]:
                 continue  # not joined yet: nothing to judge
-            if (s.get("loss_pct") or 0.0) > LOSS_RAISE_PCT:
-                out.append(("high_loss", sid, f"{name}: packet loss {s['loss_pct']:.1f}%", 0.0))
+            loss = s.get("loss_pct") or 0.0
+            if loss > LOSS_RAISE_PCT:
+                message = f"{name}: packet loss {loss:.1f}%"
+                out.append(
+                    Condition("high_loss", sid, message, 0.0, {**named, "loss": f"{loss:.1f}"})
+                )
             video = s.get("video")
             if video is not None and not video.get("fps"):
-                out.append(("frozen_video", sid, f"{name}: video frozen", FROZEN_SECONDS))
+                message = f"{name}: video frozen"
+                out.append(Condition("frozen_video", sid, message, FROZEN_SECONDS, named))
             audio = s.get("audio")
             level = audio.get("level_dbfs") if audio else None
             if audio is not None and (level is None or level < SILENT_DBFS):
-                out.append(("silent_audio", sid, f"{name}: audio silent", SILENT_SECONDS))
+                message = f"{name}: audio silent"
+                out.append(Condition("silent_audio", sid, message, SILENT_SECONDS, named))
         rec = room.get("recorder")
         if room.get("should_record") and not room.get("recording"):
-            out.append(("recording_stopped", None, "Recording is not running on air", 0.0))
+            out.append(Condition("recording_stopped", None, "Recording is not running on air", 0.0))
         elif rec is not None and rec.get("behind"):
-            out.append(("recording_behind", None, "Recording is falling behind", 0.0))
+            out.append(Condition("recording_behind", None, "Recording is falling behind", 0.0))
         return out
 
     def recent(self) -> list[dict[str, Any]]:

@@ -73,3 +73,12 @@ def test_master_control_shows_both_studios_and_the_lost_feed_alert(
     # The page survives losing its socket: a reload comes straight back with history.
     monitor.reload()
     wait(monitor, BOTH_LIVE, 20)
+    assert monitor.locator("#recent-alerts li[data-kind=feed_lost]").count() >= 1
+
+    # In Azerbaijani the page words the alerts itself: the server sends their kind and names.
+    monitor.select_option("#language", "az")
+    monitor.wait_for_function("() => document.documentElement.lang === 'az'", timeout=10_000)
+    wait(monitor, BOTH_LIVE, 20)
+    cleared = monitor.locator("#recent-alerts li[data-active=false][data-kind=feed_lost]")
+    assert "ANSA Roma · Rome: siqnal itdi" in cleared.first.inner_text()
+    monitor.screenshot(path=str(ARTIFACTS / "monitor-az.png"), full_page=True)

@@ -91,6 +91,7 @@ async def test_live_rooms_metrics_and_the_monitor_socket(
         raised = await asyncio.wait_for(next_alert(True), 10)
         assert asyncio.get_running_loop().time() - left_at < 3.0
         assert "feed lost" in raised["message"]
+        assert raised["params"] == {"studio": "DHA · Istanbul"}  # what the page's wording fills
         back = studios("dha", 200)
         await back.join(c.client, links["dha"])
         cleared = await asyncio.wait_for(next_alert(False), 15)

@@ -235,9 +235,19 @@ function alertItem(a, withClear = false) {
   const time = document.createElement("span");
   time.className = "alert-time";
   time.textContent = clock(a.raised_at);
-  li.append(time, a.message);
+  li.append(time, alertText(a));
   if (withClear && a.cleared_at) li.append(` · ${t("cleared")} ${clock(a.cleared_at)}`);
   return li;
+}
+
+// The page's own wording of an alert, filled with its parameters (the server's English
+// message when the page has no wording for its kind).
+function alertText(a) {
+  const key = `alert-${a.kind.replace(/_/g, "-")}`;
+  const wording = t(key);
+  if (wording === key) return a.message;
+  const params = a.params || {};
+  return wording.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? params[name] : whole));
 }
 
 // --- clocks and countdowns -------------------------------------------------------------
