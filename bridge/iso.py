@@ -26,6 +26,7 @@ from bridge.rewrite import SEQ_MOD
 
 ISO_TIME_BASE = Fraction(1, 1000)  # milliseconds since the recording started
 REANCHOR_MS = 500  # an RTP clock this far from the wall clock has jumped: anchor it again
+SETTLE_MS = 2000  # a stream's anchor is its least delayed packet of this first stretch
 TS_MOD = 1 << 32
 
 
@@ -46,7 +47,13 @@ def opus_head(channels: int = 2, rate: int = 48000) -> bytes:
 
 
 class RtpTimeline:
-    """Maps one stream's RTP timestamps to milliseconds on the recording's timeline."""
+    """Maps one stream's RTP timestamps to milliseconds on the recording's timeline.
+
+    The anchor is the earliest arrival seen in the stream's first SETTLE_MS, not just its
+    first packet: a first packet held up by the network or a busy loop would otherwise shift
+    the whole stream (and its sound against its picture) by as much as it was late. Within
+    that first stretch stamps may step back by that lateness; the recorder keeps them in order.
+    """
 
     def __init__(self, clock_rate: int) -> None:
         self.clock_rate = clock_rate
@@ -66,7 +73,10 @@ class RtpTimeline:
                 delta -= TS_MOD  # a little older than the last one (reordered)
             self._last_ts = timestamp
             self._unwrapped += delta
-        ms = self._anchor_ms + self._unwrapped * 1000 / self.clock_rate
+        elapsed_ms = self._unwrapped * 1000 / self.clock_rate
+        if 0 <= elapsed_ms < SETTLE_MS:  # the earliest arrival is the least delayed one
+            self._anchor_ms = min(self._anchor_ms, arrival_ms - elapsed_ms)
+        ms = self._anchor_ms + elapsed_ms
         if abs(ms - arrival_ms) > REANCHOR_MS:  # the source's clock jumped: trust arrival
             self._anchor_ms += arrival_ms - ms
             ms = arrival_ms
@@ -152,6 +162,8 @@ class IsoRecording:
         self._started = monotonic()
         self._last_pts = -1
         self._last_audio_pts = -1
+        self._last_audio_rtp: int | None = None
+        self._last_audio_ssrc: int | None = None
         self._video_time = RtpTimeline(90000)
         self._audio_time = RtpTimeline(48000)
 
@@ -193,9 +205,16 @@ class IsoRecording:
     def on_audio_packet(self, packet: RtpPacket) -> None:
         """A packet of the studio's sound (one Opus frame), as it arrives (event loop)."""
         pts = self._audio_time.stamp(packet.ssrc, packet.timestamp, self._now_ms())
-        if self.recorder is None or not packet.payload or pts <= self._last_audio_pts:
-            return  # before the first picture (the file starts there), or a duplicate
+        if self.recorder is None or not packet.payload:
+            return  # before the first picture (the file starts there)
+        if packet.ssrc == self._last_audio_ssrc and self._last_audio_rtp is not None:
+            ahead = (packet.timestamp - self._last_audio_rtp) % TS_MOD
+            if ahead == 0 or ahead >= TS_MOD // 2:
+                return  # a duplicate, or late (its place in the file has passed)
+        # In order, even while the anchor settles (a packet's stamp may then step back).
+        pts = max(self._last_audio_pts + 1, pts)
         self._last_audio_pts = pts
+        self._last_audio_rtp, self._last_audio_ssrc = packet.timestamp, packet.ssrc
         out = av.Packet(packet.payload)
         out.pts = out.dts = pts
         out.time_base = ISO_TIME_BASE

@@ -324,21 +324,29 @@ def finalize(segments: list[Path], target: Path) -> FinishedFile:
             if video_track is not None and first + offset < video_track.end_s - Fraction(1, 10):
                 offset = video_track.end_s - first  # a new part: continue where the last ended
             with av.open(str(seg)) as src:
-                streams = [s for s in (src.streams.video[:1] + src.streams.audio[:1])]
+                streams = [s for s in src.streams.video[:1] + src.streams.audio[:1] if _usable(s)]
                 for stream in streams:
                     if stream.type not in tracks:
                         tracks[stream.type] = _Track(out.add_stream_from_template(stream))
-                try:
-                    for packet in src.demux(streams):
+                packets = src.demux(streams)
+                while True:
+                    try:
+                        packet = next(packets)
+                    except StopIteration:
+                        break
+                    except av.FFmpegError:
+                        log.warning("segment %s ends early (cut off while writing)", seg.name)
+                        break
+                    try:
                         _append(tracks[packet.stream.type], packet, offset, out)
-                except av.FFmpegError:
-                    log.warning("segment %s ends early (cut off while writing)", seg.name)
+                    except av.FFmpegError as exc:  # one bad packet must not cost the file
+                        log.warning("a packet of %s could not be written: %s", seg.name, exc)
     finally:
         out.close()
-    if "video" not in tracks:
+    video_track = tracks.get("video")
+    if video_track is None or video_track.first_s is None or not tmp.stat().st_size:
         tmp.unlink(missing_ok=True)
         raise ValueError("no segment could be read")
-    video_track = tracks["video"]
     duration = video_track.end_s - (video_track.first_s or 0)
     digest = sha256_of(tmp)
     size = tmp.stat().st_size
@@ -370,6 +378,14 @@ def finished_file(path: Path) -> FinishedFile:
         else:
             duration = (src.duration or 0) / av.time_base
     return FinishedFile(path, path.stat().st_size, sha256_of(path), duration)
+
+
+def _usable(stream: Any) -> bool:
+    """Whether a segment's stream says enough to be copied: an audio stream written before its
+    first packet (a recording stopped at once) has no sample rate, and the muxer refuses it."""
+    if stream.type == "audio":
+        return bool(stream.codec_context.sample_rate)
+    return bool(stream.codec_context.width)
 
 
 def _append(track: _Track, packet: Any, offset: Fraction, out: Any) -> None:

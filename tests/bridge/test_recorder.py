@@ -16,7 +16,13 @@ import numpy as np
 import pytest
 
 from bridge.program import ProgramFormat, make_encoder
-from bridge.recorder import SegmentRecorder, VideoParams, finalize, finalize_directory
+from bridge.recorder import (
+    AudioParams,
+    SegmentRecorder,
+    VideoParams,
+    finalize,
+    finalize_directory,
+)
 
 FMT = ProgramFormat(width=320, height=180, fps=30, kbps=500, preset="ultrafast")
 
@@ -172,3 +178,22 @@ def test_recovery_finds_what_was_finalized_but_never_registered(tmp_path: Path) 
     assert abs(found["iso-trend"].duration_s - 2.0) < 0.2
     assert (directory / "iso-trend.mp4").exists() and not iso.segments()
     assert dict(finalize_directory(directory)) == found  # again: nothing changes
+
+
+def test_a_recording_of_one_picture_and_no_sound_yet_is_a_playable_file(tmp_path: Path) -> None:
+    """Stopped right after it began: the segment declares an audio stream that never got a
+    packet (no sample rate), which the MP4 muxer refuses; that once made an empty file that
+    was registered as finished."""
+    recorder = SegmentRecorder(
+        tmp_path / "rec",
+        "program",
+        VideoParams(width=FMT.width, height=FMT.height, fps=FMT.fps),
+        audio=AudioParams(),
+    )
+    recorder.write(_packets(0.1)[0])  # the first key frame only
+    recorder.close()
+    finished = finalize(recorder.segments(), tmp_path / "program.mp4")
+    assert finished.bytes > 0 and finished.bytes == finished.path.stat().st_size
+    assert _duration(finished.path) == pytest.approx(1 / FMT.fps)
+    (stream,) = _probe(finished.path)["streams"]
+    assert stream["codec_type"] == "video"
