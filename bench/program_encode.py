@@ -1,6 +1,6 @@
 """Composing and encoding the joint program: real-time factor and CPU, against ffmpeg.
 
-The same 720p30 inputs (raw frames made here, 2 and 4 studios) are composed into one 1280x720
+The same 720p30 inputs (raw frames made here, 2, 4 and 6 studios) are composed into one 1280x720
 picture and encoded once with libx264 (veryfast, zerolatency, 4 Mbps): by Telebridge's program
 engine (compositor + PyAV), and by the `ffmpeg` command line (xstack + libx264) in the same run.
 A real-time factor below 1 means faster than real time.
@@ -94,9 +94,14 @@ def ffmpeg(inputs: list[list[np.ndarray]], seconds: float, tmp: Path) -> tuple[f
     if n == 2:
         scale = "".join(f"[{i}:v]scale=640:360[s{i}];" for i in range(2))
         graph = scale + "[s0][s1]hstack=inputs=2,pad=1280:720:0:180[v]"
-    else:
+    elif n == 4:
         scale = "".join(f"[{i}:v]scale=640:360[s{i}];" for i in range(4))
         graph = scale + "[s0][s1][s2][s3]xstack=inputs=4:layout=0_0|w0_0|0_h0|w0_h0[v]"
+    else:  # 3x2 of 426x240 tiles, each centred in its 1280/3 x 360 cell, as bridge.layout
+        scale = "".join(f"[{i}:v]scale=426:240[s{i}];" for i in range(6))
+        cells = "0_58|426_58|852_58|0_420|426_420|852_420"
+        stack = "".join(f"[s{i}]" for i in range(6))
+        graph = scale + f"{stack}xstack=inputs=6:layout={cells}:fill=black,pad=1280:720[v]"
     args += [
         "-filter_complex",
         graph,
@@ -133,7 +138,7 @@ def main() -> None:
     if shutil.which("ffmpeg") is None:
         sys.exit("ffmpeg is not installed (apt-get install ffmpeg)")
     with tempfile.TemporaryDirectory() as tmp:
-        for count in (2, 4):
+        for count in (2, 4, 6):
             inputs = _inputs(count)
             ours = telebridge(inputs, args.seconds)
             theirs = ffmpeg(inputs, args.seconds, Path(tmp))

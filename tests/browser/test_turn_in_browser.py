@@ -114,11 +114,12 @@ def test_a_console_forced_through_turn_connects_and_is_seen(
         assert rome.evaluate(SELECTED_LOCAL_TYPE) == "host"
 
         # The server's monitor sees Baku arrive through a relay, Rome directly.
-        deadline = time.monotonic() + 10
-        while live_studio(base, token, booking_id, "trend").get("candidate") != "relay":
-            assert time.monotonic() < deadline, live_studio(base, token, booking_id, "trend")
-            time.sleep(0.5)
-        assert live_studio(base, token, booking_id, "ansa")["candidate"] == "host"
+        # (Sampled once a second: a busy machine may show a console's first connection later.)
+        for studio, wanted in (("trend", "relay"), ("ansa", "host")):
+            deadline = time.monotonic() + 10
+            while live_studio(base, token, booking_id, studio).get("candidate") != wanted:
+                assert time.monotonic() < deadline, live_studio(base, token, booking_id, studio)
+                time.sleep(0.5)
 
         # coturn relayed for Baku's credentials: this booking's, this studio's.
         log = coturn.log_text()
