@@ -175,18 +175,19 @@ class Accounts:
                 )
             )
 
-    async def session_user(self, id_hash: str, now: datetime) -> User | None:
-        """The user of a live session, or None when unknown or expired."""
+    async def live_session(self, id_hash: str, now: datetime) -> tuple[User, datetime] | None:
+        """The user of a live session and when the session expires; None when unknown or
+        expired."""
         s, u = db.sessions, db.users
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
-                    sa.select(u)
+                    sa.select(u, s.c.expires_at)
                     .join(s, s.c.user_id == u.c.id)
                     .where(s.c.id_hash == id_hash, s.c.expires_at > now)
                 )
             ).first()
-        return _user(row) if row else None
+        return (_user(row), row.expires_at) if row else None
 
     async def end_session(self, id_hash: str) -> None:
         """Forget a session (logout)."""

@@ -26,6 +26,7 @@ from web import (
     pages_monitor,
     signaling,
 )
+from web.audit_outbox import AuditOutbox
 from web.auth import identity_middleware
 from web.database_watch import DatabaseWatch
 from web.errors import Handler, error_middleware
@@ -34,6 +35,7 @@ from web.live import LiveRooms, ice_servers
 from web.monitor import MonitorHub
 from web.ratelimit import FailureLimiter
 from web.recording import RecordingControl
+from web.remembered_callers import RememberedCallers
 from web.security import Signer, load_secret
 from web.settings import Settings
 from web.settled_audit import SettledAudit
@@ -70,8 +72,10 @@ async def build_state(settings: Settings, clock: Clock = utc_now) -> AppState:
     archive = Archive(engine)
     recordings = RecordingControl(archive, settings.data_dir / "recordings")
     database = DatabaseWatch(engine, settings.database)
+    audit = AuditOutbox(bookings)
     live = LiveRooms(
         bookings,
+        audit,
         settings.join_grace_minutes,
         clock,
         ice_servers(settings),
@@ -93,7 +97,9 @@ async def build_state(settings: Settings, clock: Clock = utc_now) -> AppState:
         recordings=recordings,
         monitor=MonitorHub(live, bookings, recordings, clock, lambda: database.up),
         database=database,
-        gestures=SettledAudit(bookings),
+        gestures=SettledAudit(audit),
+        audit=audit,
+        callers=RememberedCallers(),
     )
 
 
@@ -136,6 +142,7 @@ async def make_app(
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
         if st.database.migrated:
             await when_database_ready()
+        st.audit.start()
         st.database.start(when_database_ready)
         st.monitor.start()
         yield
@@ -143,6 +150,7 @@ async def make_app(
         await st.database.stop()
         await st.monitor.stop()
         await st.live.stop()
+        await st.audit.stop()  # after the rooms: their last leaves are logged too
         await st.engine.dispose()
 
     app.cleanup_ctx.append(lifecycle)

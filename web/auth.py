@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 
 from aiohttp import web
 
 from schedules.model import Role, User
+from schedules.outage import database_down
 from web import forwarded
 from web.errors import ApiError, Handler
+from web.principal import Principal as Principal  # where the handlers import it from
 from web.security import new_token, token_digest
 from web.state import state
 
@@ -22,18 +23,6 @@ CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Routes whose credential is the join token they carry (no cookie, no API token, no CSRF).
 OWN_CREDENTIAL_PREFIXES = ("/whip/", "/join/")
-
-
-@dataclass(frozen=True)
-class Principal:
-    """An authenticated caller: a logged-in user or an API token."""
-
-    name: str
-    role: Role
-    studio_id: str | None
-    user_id: int | None = None
-    language: str | None = None
-    via_token: bool = False
 
 
 PRINCIPAL = web.RequestKey("principal", Principal)
@@ -86,18 +75,38 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise ApiError(401, "invalid_token", "Authorization must be 'Bearer <token>'")
-        record = await st.accounts.token_by_hash(token_digest(token.strip()))
-        if record is None or record.revoked:
-            raise ApiError(401, "invalid_token", "The API token is not valid")
-        if record.expires_at is not None and record.expires_at <= now:
-            raise ApiError(401, "invalid_token", "The API token has expired")
-        request[PRINCIPAL] = Principal(record.name, record.role, record.studio_id, via_token=True)
+        digest = token_digest(token.strip())
+        try:
+            record = await st.accounts.token_by_hash(digest)
+        except Exception as exc:
+            request[PRINCIPAL] = _remembered(request, digest, exc)
+        else:
+            if record is None or record.revoked:
+                st.callers.forget(digest)
+                raise ApiError(401, "invalid_token", "The API token is not valid")
+            if record.expires_at is not None and record.expires_at <= now:
+                raise ApiError(401, "invalid_token", "The API token has expired")
+            p = Principal(record.name, record.role, record.studio_id, via_token=True)
+            st.callers.remember(digest, p, now, record.expires_at)
+            request[PRINCIPAL] = p
     else:
         session = request.cookies.get(SESSION_COOKIE)
-        user = await st.accounts.session_user(token_digest(session), now) if session else None
-        if user is not None and session is not None:
-            request[PRINCIPAL] = _principal(user)
-            request[CSRF_BINDING] = "session:" + token_digest(session)
+        digest = token_digest(session) if session else ""
+        found: Principal | None = None
+        if session:
+            try:
+                live = await st.accounts.live_session(digest, now)
+            except Exception as exc:
+                found = _remembered(request, digest, exc)
+            else:
+                if live is None:
+                    st.callers.forget(digest)
+                else:
+                    found = _principal(live[0])
+                    st.callers.remember(digest, found, now, live[1])
+        if found is not None:
+            request[PRINCIPAL] = found
+            request[CSRF_BINDING] = "session:" + digest
         else:
             anon = request.cookies.get(ANON_COOKIE)
             if not anon or len(anon) > 100:
@@ -142,6 +151,19 @@ async def _check_csrf(request: web.Request) -> None:
         )
 
 
+def _remembered(request: web.Request, digest: str, exc: Exception) -> Principal:
+    """The caller this credential was when the database last accepted it, while the database
+    is down (a show goes on: the producer's controls and master control keep working).
+    Otherwise the database's error (503) goes on up."""
+    if not database_down(exc):
+        raise exc
+    st = state(request)
+    p = st.callers.recall(digest, st.clock())
+    if p is None:
+        raise exc
+    return p
+
+
 def _principal(user: User) -> Principal:
     return Principal(user.name, user.role, user.studio_id, user.id, user.language)
 
@@ -168,5 +190,6 @@ async def end_session(request: web.Request, response: web.StreamResponse) -> Non
     """Log out: forget the session and clear its cookie."""
     session = request.cookies.get(SESSION_COOKIE)
     if session:
+        state(request).callers.forget(token_digest(session))
         await state(request).accounts.end_session(token_digest(session))
     response.del_cookie(SESSION_COOKIE, path="/")

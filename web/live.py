@@ -21,6 +21,7 @@ from schedules.errors import ScheduleError
 from schedules.model import BLOCKING_STATUSES, QUALITY_PRESETS, Booking, BookingStatus, Studio
 from schedules.outage import DatabaseUnavailable, database_down, describe
 from schedules.service import BookingService, Clock
+from web.audit_outbox import AuditLine, AuditOutbox
 from web.joinlinks import window
 from web.recording import RecordingControl
 from web.schedule_ahead import REFRESH_S, ScheduleAhead, read_ahead
@@ -29,10 +30,6 @@ from web.settings import Settings
 log = logging.getLogger("telebridge.web.live")
 
 AUTOPILOT_INTERVAL = 1.0
-AUDIT_QUEUE = 1000
-# A join or a lost feed is kept through a short database outage (about a minute), then dropped.
-AUDIT_ATTEMPTS = 30
-AUDIT_RETRY_S = 2.0
 # The producer's own request is logged with its actor; the bridge's echo of it is not.
 NOT_AUDITED = frozenset({EventKind.PROGRAM_SWITCHED, EventKind.AUDIO_CHANGED})
 
@@ -83,6 +80,7 @@ class LiveRooms:
     def __init__(
         self,
         bookings: BookingService,
+        audit: AuditOutbox,
         grace_minutes: int,
         clock: Clock,
         ice_servers: tuple[IceServer, ...] = (),
@@ -90,6 +88,7 @@ class LiveRooms:
         database_up: Callable[[], bool] = lambda: True,
     ) -> None:
         self.bookings = bookings
+        self.audit = audit
         self.database_up = database_up
         self.grace_minutes = grace_minutes
         self.clock = clock
@@ -97,9 +96,6 @@ class LiveRooms:
         self.recordings = recordings
         self.rooms: dict[str, Room] = {}
         self._task: asyncio.Task[None] | None = None
-        self._audit_task: asyncio.Task[None] | None = None
-        # Bounded: events are rare (joins, leaves, lost feeds); a flood is dropped and logged.
-        self._to_audit: asyncio.Queue[RoomEvent] = asyncio.Queue(maxsize=AUDIT_QUEUE)
         self._lock = asyncio.Lock()
         # What the autopilot goes by while the database is down, and when it was read (loop time).
         self.ahead: ScheduleAhead | None = None
@@ -108,56 +104,29 @@ class LiveRooms:
         self._owed: set[str] = set()
 
     def _record(self, event: RoomEvent) -> None:
-        try:
-            self._to_audit.put_nowait(event)
-        except asyncio.QueueFull:
-            log.warning(
-                "audit queue full: %s of booking %s not logged", event.kind.value, event.booking_id
-            )
-
-    async def _write_audit(self) -> None:
-        """Joins, leaves and lost feeds go into the booking's audit log, off the media path."""
-        while True:
-            event = await self._to_audit.get()
-            if event.kind in NOT_AUDITED:
-                continue
-            # Server paths stay out of the log that partners read.
-            details = {k: v for k, v in event.details.items() if k not in ("path", "directory")}
-            if event.studio_id:
-                details["studio"] = event.studio_id
-            for attempt in range(AUDIT_ATTEMPTS):
-                try:
-                    await self.bookings.note(
-                        event.booking_id, "bridge", event.kind.value.replace("_", " "), details
-                    )
-                    break
-                except Exception as exc:  # a database outage must not stop the bridge
-                    if database_down(exc) and attempt + 1 < AUDIT_ATTEMPTS:
-                        # Keep the event and wait: later events queue up (bounded) meanwhile.
-                        await asyncio.sleep(AUDIT_RETRY_S)
-                        continue
-                    log.warning(
-                        "could not log %s of booking %s: %s",
-                        event.kind.value,
-                        event.booking_id,
-                        describe(exc),
-                    )
-                    break
+        """Joins, leaves and lost feeds go into the booking's audit log, off the media path
+        (and through a database outage)."""
+        if event.kind in NOT_AUDITED:
+            return
+        # Server paths stay out of the log that partners read.
+        details = {k: v for k, v in event.details.items() if k not in ("path", "directory")}
+        if event.studio_id:
+            details["studio"] = event.studio_id
+        action = event.kind.value.replace("_", " ")
+        self.audit.put(AuditLine(event.booking_id, "bridge", action, details))
 
     def start(self) -> None:
         """Run the autopilot in the background."""
         if self._task is None:
             self._task = asyncio.ensure_future(self._run())
-            self._audit_task = asyncio.ensure_future(self._write_audit())
 
     async def stop(self) -> None:
         """Stop the autopilot and close every room."""
-        for task in (self._task, self._audit_task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        self._task = self._audit_task = None
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._task = None
         now = self.clock()
         for booking_id in list(self.rooms):
             if self.recordings is not None and self.recordings.is_recording(booking_id):
@@ -295,6 +264,10 @@ class LiveRooms:
             if room is None or room.closed:
                 studios = await self._studios(booking.studio_ids)
                 spec = room_spec(booking, studios, self.grace_minutes, self.ice_servers)
+                # Every open room's booking is in the schedule the outage fallback goes by,
+                # even one booked in the seconds since it was last read.
+                ahead = self.ahead or ScheduleAhead(self.clock(), ())
+                self.ahead = ahead.with_booking(booking, studios)
                 room = Room(spec, on_event=self._record)
                 self.rooms[booking.id] = room
                 log.info(

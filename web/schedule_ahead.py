@@ -36,6 +36,11 @@ class ScheduleAhead:
         """One of the bookings read, if it was among them."""
         return next((b for b in self.bookings if b.id == booking_id), None)
 
+    def with_booking(self, booking: Booking, studios: dict[str, Studio]) -> ScheduleAhead:
+        """This schedule with `booking` as just read (a room opened for it)."""
+        others = tuple(b for b in self.bookings if b.id != booking.id)
+        return ScheduleAhead(self.read_at, (*others, booking), {**self.studios, **studios})
+
     def covers(self, now: datetime) -> bool:
         """Whether `now` is still inside what was read."""
         return now < self.read_at + LOOKAHEAD

@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from dataclasses import dataclass
 from typing import Any
 
-from schedules.outage import describe
-from schedules.service import BookingService
-
-log = logging.getLogger("telebridge.web.audit")
+from web.audit_outbox import AuditLine, AuditOutbox
 
 SETTLE_S = 1.5
 
@@ -35,8 +31,8 @@ class _Gesture:
 class SettledAudit:
     """Audit lines for continuous controls, written when each control comes to rest."""
 
-    def __init__(self, bookings: BookingService, settle_s: float = SETTLE_S) -> None:
-        self.bookings = bookings
+    def __init__(self, audit: AuditOutbox, settle_s: float = SETTLE_S) -> None:
+        self.audit = audit
         self.settle_s = settle_s
         self._gestures: dict[tuple[str, str], _Gesture] = {}
         self._writes: set[asyncio.Task[None]] = set()  # held so they are not collected
@@ -74,17 +70,10 @@ class SettledAudit:
     async def _write(self, gesture: _Gesture) -> None:
         if gesture.after == gesture.before:
             return  # moved and put back: nothing changed on air
-        try:
-            await self.bookings.note(
-                gesture.booking_id, gesture.actor, gesture.action, gesture.after
-            )
-        except Exception as exc:  # the change is on air already; only its log line is lost
-            log.warning(
-                "could not log %s of booking %s: %s",
-                gesture.action,
-                gesture.booking_id,
-                describe(exc),
-            )
+        # The change is on air already: its line waits out a database outage.
+        await self.audit.write(
+            AuditLine(gesture.booking_id, gesture.actor, gesture.action, gesture.after)
+        )
 
     async def flush(self) -> None:
         """Write every gesture still settling (the server is stopping)."""

@@ -11,12 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from schedules.accounts import Accounts
 from schedules.archive import Archive
 from schedules.service import BookingService, Clock
+from web.audit_outbox import AuditOutbox
 from web.database_watch import DatabaseWatch
 from web.i18n import Catalogs
 from web.live import LiveRooms
 from web.monitor import MonitorHub
 from web.ratelimit import FailureLimiter
 from web.recording import RecordingControl
+from web.remembered_callers import RememberedCallers
 from web.security import Signer
 from web.settings import Settings
 from web.settled_audit import SettledAudit
@@ -41,6 +43,8 @@ class AppState:
     monitor: MonitorHub
     database: DatabaseWatch
     gestures: SettledAudit
+    audit: AuditOutbox
+    callers: RememberedCallers
 
 
 STATE = web.AppKey("state", AppState)

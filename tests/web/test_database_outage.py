@@ -136,6 +136,34 @@ async def test_an_outage_mid_show_keeps_the_room_live_and_loses_no_booking(
     await sees(trend, dha_again)
     await sees(dha_again, trend)
 
+    # The producer directs the show as before (their token was checked before the outage),
+    # and master control can reconnect; a token never seen gets the database's 503.
+    booking_id = links["dha"].booking
+    resp = await c.client.post(
+        f"/api/bookings/{booking_id}/program",
+        json={"layout": "solo", "studio": "dha"},
+        headers=c.headers["producer"],
+    )
+    assert resp.status == 200, await resp.text()
+    resp = await c.client.post(
+        f"/api/bookings/{booking_id}/program/audio",
+        json={"studio": "trend", "gain_db": -6},
+        headers=c.headers["producer"],
+    )
+    assert resp.status == 200, await resp.text()
+    await assert_unavailable(
+        await c.client.post(
+            f"/api/bookings/{booking_id}/program",
+            json={"layout": "grid"},
+            headers=c.headers["admin"],
+        )
+    )
+    again = await c.client.ws_connect("/ws/monitor", headers=c.headers["producer"])
+    hello = await again.receive_json(timeout=5)
+    assert hello["type"] == "hello" and any(r["booking_id"] == booking_id for r in hello["rooms"])
+    await again.close()
+    await asyncio.sleep(2.0)  # the fader gesture settles: its line waits for the database
+
     own_pg.start()
     await wait_for_database(c.client, "ok")
     assert (await health(c.client))["status"] == "ok"
@@ -148,18 +176,22 @@ async def test_an_outage_mid_show_keeps_the_room_live_and_loses_no_booking(
     again = await c.client.post("/api/bookings", json=during, headers=c.headers["producer"])
     assert again.status == 201, await again.text()
     assert await bookings_titled(c) == sorted([*stored, "During the outage"])
-    # The rejoin during the outage reaches the audit log once the database is back.
-    booking_id = links["dha"].booking
+    # What happened on air during the outage reaches the audit log once the database is back:
+    # the rejoin, the program switch and the fader, in that order.
     deadline = time.monotonic() + COME_BACK_WITHIN
     while True:
         resp = await c.client.get(
             f"/api/bookings/{booking_id}/audit", headers=c.headers["producer"]
         )
-        joins = [e for e in (await resp.json())["events"] if e["action"] == "studio joined"]
-        if len(joins) >= 3:  # Trend, DHA, and DHA again
-            break
-        assert time.monotonic() < deadline, f"audit has {len(joins)} joins"
+        events = (await resp.json())["events"]
+        actions = [e["action"] for e in events]
+        if actions.count("studio joined") >= 3 and "changed the program sound" in actions:
+            break  # Trend, DHA, and DHA again
+        assert time.monotonic() < deadline, f"audit has {actions}"
         await asyncio.sleep(0.3)
+    switched = actions.index("switched the program")
+    assert actions.index("changed the program sound") > switched
+    assert events[switched]["details"] == {"layout": "solo", "studio": "dha"}
 
 
 async def test_the_server_starts_with_the_database_down_and_migrates_when_it_answers(
