@@ -6,7 +6,6 @@ All of them read the monitor's latest snapshot (web.monitor); none of them touch
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from urllib.parse import urlsplit
 
@@ -19,6 +18,7 @@ from web.errors import ApiError
 from web.metrics import CONTENT_TYPE, render_metrics
 from web.monitor import MonitorClient
 from web.state import state
+from web.tasks import cancel_and_wait
 
 log = logging.getLogger("telebridge.web.api_live")
 routes = web.RouteTableDef()
@@ -83,9 +83,7 @@ async def monitor_socket(request: web.Request) -> web.WebSocketResponse:
                 break
     finally:
         hub.clients.discard(client)
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await writer
+        await cancel_and_wait(writer)
         await ws.close()
     return ws
 

@@ -9,7 +9,6 @@ goes wrong writing a line is logged and the line dropped: it must never stop the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any
 
 from schedules.outage import database_down, describe
 from schedules.service import BookingService
+from web.tasks import cancel_and_wait
 
 log = logging.getLogger("telebridge.web.audit")
 
@@ -79,11 +79,8 @@ class AuditOutbox:
 
     async def stop(self) -> None:
         """Stop the writer, then try once more to write what waits (bounded in time)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         try:
             await asyncio.wait_for(self._drain(), FLUSH_TIMEOUT_S)
         except Exception as exc:

@@ -9,7 +9,6 @@ it keeps watching so that /healthz, /metrics and master control can say when it 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schedules.db import CONNECT_TIMEOUT, migrate, ping, safe_url
 from schedules.outage import database_down, describe
+from web.tasks import cancel_and_wait
 
 log = logging.getLogger("telebridge.web.database")
 
@@ -59,11 +59,8 @@ class DatabaseWatch:
 
     async def stop(self) -> None:
         """Stop watching."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     def status(self) -> str:
         """`ok` or `unavailable` (for /healthz and /metrics)."""

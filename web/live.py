@@ -8,7 +8,6 @@ on air at its start, and closes the room when the join window ends.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import math
@@ -26,6 +25,7 @@ from web.joinlinks import window
 from web.recording import RecordingControl
 from web.schedule_ahead import REFRESH_S, ScheduleAhead, read_ahead
 from web.settings import Settings
+from web.tasks import cancel_and_wait
 
 log = logging.getLogger("telebridge.web.live")
 
@@ -122,10 +122,7 @@ class LiveRooms:
 
     async def stop(self) -> None:
         """Stop the autopilot and close every room."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         self._task = None
         now = self.clock()
         for booking_id in list(self.rooms):

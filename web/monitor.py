@@ -26,6 +26,7 @@ from schedules.service import BookingService, Clock
 from web.alerts import AlertBook
 from web.live import LiveRooms
 from web.recording import RecordingControl
+from web.tasks import cancel_and_wait
 
 log = logging.getLogger("telebridge.web.monitor")
 
@@ -115,9 +116,7 @@ class MonitorHub:
     async def stop(self) -> None:
         """Stop sampling; connected clients are told to go."""
         for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         self._tasks = []
 
     # --- sampling ------------------------------------------------------------------------

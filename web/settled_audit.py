@@ -9,11 +9,11 @@ a gesture that ends where it started writes nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 from typing import Any
 
 from web.audit_outbox import AuditLine, AuditOutbox
+from web.tasks import cancel_and_wait
 
 SETTLE_S = 1.5
 
@@ -79,7 +79,5 @@ class SettledAudit:
         """Write every gesture still settling (the server is stopping)."""
         gestures, self._gestures = list(self._gestures.values()), {}
         for gesture in gestures:
-            gesture.timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await gesture.timer
+            await cancel_and_wait(gesture.timer)
             await self._write(gesture)

@@ -3,7 +3,7 @@ server stopped before it came back. The next start finds the files and files the
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 
@@ -36,15 +36,24 @@ def write_program_segments(directory: Path, seconds: float) -> None:
     recorder.close()
 
 
+async def left_on_disk(
+    c: ClockedApp, recording_id: str, seconds: float
+) -> tuple[datetime, str, Path]:
+    """A booking tomorrow and a recording of it that only the disk knows: its start, its id,
+    and the recording's directory."""
+    starts = c.clock() + timedelta(days=1)
+    booking_id = (await book(c, starts))["trend"].booking
+    directory = c.app[STATE].recordings.root / booking_id / recording_id
+    write_program_segments(directory, seconds)
+    return starts, booking_id, directory
+
+
 async def test_a_recording_made_while_the_database_was_down_is_filed_at_the_next_start(
     clocked: ClockedApp,
 ) -> None:
     c = clocked
     st = c.app[STATE]
-    starts = c.clock() + timedelta(days=1)
-    booking_id = (await book(c, starts))["trend"].booking
-    directory = st.recordings.root / booking_id / "0a1b2c3d4e5f"
-    write_program_segments(directory, 4.0)
+    starts, booking_id, directory = await left_on_disk(c, "0a1b2c3d4e5f", 4.0)
     (st.recordings.root / "gone-booking" / "ffffffffffff").mkdir(parents=True)
     stray = st.recordings.root / "nobody" / "123456abcdef"
     write_program_segments(stray, 1.0)  # media of no booking: left alone, not filed
@@ -71,10 +80,7 @@ async def test_a_recording_found_while_its_show_is_on_air_waits_to_be_continued(
 ) -> None:
     c = clocked
     st = c.app[STATE]
-    starts = c.clock() + timedelta(days=1)
-    booking_id = (await book(c, starts))["trend"].booking
-    directory = st.recordings.root / booking_id / "00000000abcd"
-    write_program_segments(directory, 2.0)
+    starts, booking_id, directory = await left_on_disk(c, "00000000abcd", 2.0)
     # Not on air for the autopilot (its clock stays); on air for the recovery.
     assert await st.recordings.recover(st.bookings, starts + timedelta(minutes=10)) == 0
     (entry,) = await st.archive.search(finished_only=False, status="recording")
