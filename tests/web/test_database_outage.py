@@ -158,6 +158,8 @@ async def test_an_outage_mid_show_keeps_the_room_live_and_loses_no_booking(
             headers=c.headers["admin"],
         )
     )
+    page = await c.client.get("/monitor", headers=c.headers["producer"])
+    assert page.status == 200, await page.text()  # master control reloads its page
     again = await c.client.ws_connect("/ws/monitor", headers=c.headers["producer"])
     hello = await again.receive_json(timeout=5)
     assert hello["type"] == "hello" and any(r["booking_id"] == booking_id for r in hello["rooms"])
