@@ -18,6 +18,7 @@ from schedules.model import (
     PartnerAnswer,
     Role,
 )
+from schedules.outage import database_down
 from web import i18n
 from web.api import actor_of
 from web.auth import (
@@ -191,8 +192,17 @@ async def booking_page(request: web.Request) -> web.Response:
     """A booking: studios with local times and answers, join links, calendar, audit log."""
     p = need_login(request)
     st = state(request)
-    booking = await _visible(request, p)
-    studios = await st.bookings.studios_by_id()
+    try:
+        booking = await _visible(request, p)
+        studios = await st.bookings.studios_by_id()
+        audit = await st.bookings.audit(booking.id)
+    except Exception as exc:
+        # Mid-show with the database away: the producer reloading this page still gets the
+        # live controls, on the booking as the autopilot read it last.
+        remembered = st.live.remembered(request.match_info["booking_id"])
+        if not database_down(exc) or remembered is None or not can_see(p, remembered[0]):
+            raise
+        (booking, studios), audit = remembered, None
     zone = display_zone(request, p, studios)
     base = base_url(request)
     w = window(booking, st.settings.join_grace_minutes)
@@ -227,9 +237,10 @@ async def booking_page(request: web.Request) -> web.Response:
         links=links,
         window=w,
         answerable=answerable,
-        can_edit=can_book(p) and Action.RESCHEDULE in actions,
-        can_cancel=can_book(p) and Action.CANCEL in actions,
-        audit=await st.bookings.audit(booking.id),
+        can_edit=can_book(p) and Action.RESCHEDULE in actions and audit is not None,
+        can_cancel=can_book(p) and Action.CANCEL in actions and audit is not None,
+        audit=audit or [],
+        database_down=audit is None,
         feeds=feeds,
         PartnerAnswer=PartnerAnswer,
         notice=_notice(request),

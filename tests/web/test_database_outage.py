@@ -160,6 +160,11 @@ async def test_an_outage_mid_show_keeps_the_room_live_and_loses_no_booking(
     )
     page = await c.client.get("/monitor", headers=c.headers["producer"])
     assert page.status == 200, await page.text()  # master control reloads its page
+    # The producer reloads the booking page: the live controls are there, with a warning.
+    page = await c.client.get(f"/bookings/{booking_id}", headers=c.headers["producer"])
+    text = await page.text()
+    assert page.status == 200, text
+    assert 'id="database-down"' in text and 'id="live-control"' in text
     again = await c.client.ws_connect("/ws/monitor", headers=c.headers["producer"])
     hello = await again.receive_json(timeout=5)
     assert hello["type"] == "hello" and any(r["booking_id"] == booking_id for r in hello["rooms"])
