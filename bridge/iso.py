@@ -27,6 +27,7 @@ from bridge.rewrite import SEQ_MOD
 ISO_TIME_BASE = Fraction(1, 1000)  # milliseconds since the recording started
 REANCHOR_MS = 500  # an RTP clock this far from the wall clock has jumped: anchor it again
 SETTLE_MS = 2000  # a stream's anchor is its least delayed packet of this first stretch
+ISO_KEYFRAME_S = 2.0  # a key frame asked of the studio this often while its feed is recorded
 TS_MOD = 1 << 32
 
 
@@ -160,6 +161,7 @@ class IsoRecording:
         self._request_keyframe = request_keyframe
         self._monotonic = monotonic
         self._started = monotonic()
+        self._last_keyframe = self._started
         self._last_pts = -1
         self._last_audio_pts = -1
         self._last_audio_rtp: int | None = None
@@ -193,6 +195,14 @@ class IsoRecording:
                 ),
                 audio=AudioParams(codec="opus", time_base=ISO_TIME_BASE, extradata=opus_head()),
             )
+        # Browsers send a key frame only when asked: without asking, an ISO is one key frame
+        # and minutes of deltas, which players seek badly in and one bad frame spoils to the
+        # end. Asked every ISO_KEYFRAME_S, an ISO is seekable like the program (its GOP).
+        now = self._monotonic()
+        if keyframe:
+            self._last_keyframe = now
+        elif now - self._last_keyframe >= ISO_KEYFRAME_S:
+            self._request_keyframe()  # the relay sends at most one request a second
         pts = self._video_time.stamp(packet.ssrc, packet.timestamp, self._now_ms())
         pts = max(self._last_pts + 1, pts)
         self._last_pts = pts

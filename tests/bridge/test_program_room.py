@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 from pathlib import Path
 
 import av
@@ -60,6 +61,9 @@ async def test_two_studios_are_composed_switched_and_recorded(tmp_path: Path) ->
         iso = by_name[f"iso-{studio}.webm"]
         assert (iso.kind, iso.studio_id) == ("iso", studio)
         iso_frames = _frames(iso.file.path)
+        # Key frames about every 2 s (asked of the studio), so players can seek in it.
+        keys = [f.time for f in iso_frames if f.key_frame] + [iso_frames[-1].time]
+        assert max(b - a for a, b in itertools.pairwise(keys)) < 3.2, (studio, keys)
         assert iso_frames[0].format.name.startswith("yuv")
         assert abs(int(np.median(iso_frames[-1].to_ndarray(format="rgb24"))) - shade) < 25
         assert abs(iso.file.duration_s - finished.duration_s) < 0.6  # one timeline
