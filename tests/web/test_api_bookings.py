@@ -160,12 +160,15 @@ async def test_list_filters_by_from_to_and_studio(client: Client, headers: H) ->
         b["id"],
         c["id"],
     ]
-    day4 = future_slot(4, 0, "UTC")[0]
-    day6 = future_slot(6, 0, "UTC")[0]
-    assert await ids(f"?from={day4}&to={day6}".replace("+", "%2B")) == [b["id"]]
+    # A day either side of b (a and c are two days away), from b's own time: days counted
+    # in UTC and in Baku differ between 20:00 and midnight UTC.
+    day_before = utc(b["starts_at"]) - timedelta(days=1)
+    day_after = utc(b["starts_at"]) + timedelta(days=1)
+    window = f"?from={day_before.isoformat()}&to={day_after.isoformat()}".replace("+", "%2B")
+    assert await ids(window) == [b["id"]]
     assert await ids("?studio=ansa") == [b["id"]]
     assert await ids("?studio=uza") == [c["id"]]
-    later = await ids(f"?from={day4.replace('+00:00', 'Z')}&studio=trend")
+    later = await ids(f"?from={day_before.strftime('%Y-%m-%dT%H:%M:%SZ')}&studio=trend")
     assert later == [c["id"]]
     # The window is the busy one: setup (15 min) counts, so a window ending 10 min before
     # the show still finds it.
