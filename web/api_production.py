@@ -10,13 +10,13 @@ from aiohttp import web
 
 from bridge.layout import LAYOUTS
 from bridge.room import Room
-from schedules.errors import ValidationError
+from schedules.errors import NotFound, ValidationError
 from schedules.model import Booking, Role
-from schedules.outage import database_down
-from web.api import BOOKING_ID, actor_of, read_json, visible_booking
+from web.api import BOOKING_ID, actor_of, read_json
 from web.audit_outbox import AuditLine
 from web.auth import Principal, require_role
 from web.errors import ApiError
+from web.permissions import can_see
 from web.state import state
 
 routes = web.RouteTableDef()
@@ -32,15 +32,10 @@ async def _live(request: web.Request) -> tuple[Principal, Booking, Room]:
     """The producer, the booking and its open room (409 when the room is not open)."""
     p = require_role(request, Role.ADMIN, Role.PRODUCER)
     st = state(request)
-    try:
-        booking = await visible_booking(request, p)
-    except Exception as exc:
-        # The show goes on through a database outage, and so do its controls: the booking as
-        # the autopilot read it last (producers and admins see every booking).
-        remembered = st.live.remembered(request.match_info["booking_id"])
-        if remembered is None or not database_down(exc):
-            raise
-        booking = remembered[0]
+    # The show goes on through a database outage, and so do its controls.
+    booking, _stored = await st.live.booking_now(request.match_info["booking_id"])
+    if not can_see(p, booking):
+        raise NotFound("booking", booking.id)
     room = st.live.get(booking.id)
     if room is None:
         raise ApiError(409, "room_not_open", "The telebridge's room is not open now")

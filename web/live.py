@@ -217,17 +217,23 @@ class LiveRooms:
             await self._advance(booking, now)
             self._owed.discard(booking_id)
 
-    def remembered(self, booking_id: str) -> tuple[Booking, dict[str, Studio]] | None:
-        """The booking and its studios as the autopilot read them last (for join links while
-        the database is down), if it is among the next hours' shows."""
+    def remembered(self, booking_id: str) -> Booking | None:
+        """The booking as the autopilot read it last, if it is among the next hours' shows."""
         if self.ahead is None or not self.ahead.covers(self.clock()):
             return None
-        booking = self.ahead.booking(booking_id)
-        if booking is None:
-            return None
-        return booking, {
-            s: self.ahead.studios[s] for s in booking.studio_ids if s in self.ahead.studios
-        }
+        return self.ahead.booking(booking_id)
+
+    async def booking_now(self, booking_id: str) -> tuple[Booking, bool]:
+        """The booking as stored (True), or while the database is down as the autopilot read
+        it last (False): join links, the producer's controls and the booking page go on
+        through an outage. The database's error when it knows neither (NotFound, or 503)."""
+        try:
+            return await self.bookings.get(booking_id), True
+        except Exception as exc:
+            booking = self.remembered(booking_id) if database_down(exc) else None
+            if booking is None:
+                raise
+            return booking, False
 
     async def _advance(self, booking: Booking, now: datetime) -> None:
         try:
@@ -259,7 +265,7 @@ class LiveRooms:
         async with self._lock:
             room = self.rooms.get(booking.id)
             if room is None or room.closed:
-                studios = await self._studios(booking.studio_ids)
+                studios = await self.studios(booking.studio_ids)
                 spec = room_spec(booking, studios, self.grace_minutes, self.ice_servers)
                 # Every open room's booking is in the schedule the outage fallback goes by,
                 # even one booked in the seconds since it was last read.
@@ -272,7 +278,7 @@ class LiveRooms:
                 )
             return room
 
-    async def _studios(self, ids: tuple[str, ...]) -> dict[str, Studio]:
+    async def studios(self, ids: tuple[str, ...]) -> dict[str, Studio]:
         """The studios' names for the room: from the database, or as read last while it is down."""
         try:
             if not self.database_up():

@@ -18,7 +18,6 @@ from schedules.model import (
     PartnerAnswer,
     Role,
 )
-from schedules.outage import database_down
 from web import i18n
 from web.api import actor_of
 from web.auth import (
@@ -192,17 +191,16 @@ async def booking_page(request: web.Request) -> web.Response:
     """A booking: studios with local times and answers, join links, calendar, audit log."""
     p = need_login(request)
     st = state(request)
-    try:
-        booking = await _visible(request, p)
+    # Mid-show with the database away, the producer reloading this page still gets the live
+    # controls; its audit log (None) and changes wait.
+    booking, stored = await st.live.booking_now(request.match_info["booking_id"])
+    if not can_see(p, booking):
+        raise NotFound("booking", booking.id)
+    if stored:
         studios = await st.bookings.studios_by_id()
         audit = await st.bookings.audit(booking.id)
-    except Exception as exc:
-        # Mid-show with the database away: the producer reloading this page still gets the
-        # live controls, on the booking as the autopilot read it last.
-        remembered = st.live.remembered(request.match_info["booking_id"])
-        if not database_down(exc) or remembered is None or not can_see(p, remembered[0]):
-            raise
-        (booking, studios), audit = remembered, None
+    else:
+        studios, audit = await st.live.studios(booking.studio_ids), None
     zone = display_zone(request, p, studios)
     base = base_url(request)
     w = window(booking, st.settings.join_grace_minutes)

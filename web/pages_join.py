@@ -10,7 +10,6 @@ from aiohttp import web
 from schedules.model import (
     QUALITY_PRESETS,
 )
-from schedules.outage import database_down
 from schedules.timeutil import rfc3339
 from web.errors import ApiError
 from web.joinlinks import JoinState, join_state, token_matches, window
@@ -29,16 +28,9 @@ async def join_page(request: web.Request) -> web.Response:
     studio_id = request.match_info["studio_id"]
     if not token_matches(st.signer, request.query.get("token"), booking_id, studio_id):
         raise ApiError(403, "invalid_link", "This join link is not valid")
-    try:
-        booking = await st.bookings.get(booking_id)
-        studios = await st.bookings.studios_by_id(booking.studio_ids)
-    except Exception as exc:
-        # While the database is down a studio (re)loading its link still gets its console,
-        # from the schedule the autopilot read last: the show goes on.
-        remembered = st.live.remembered(booking_id) if database_down(exc) else None
-        if remembered is None:
-            raise
-        booking, studios = remembered
+    # While the database is down a studio (re)loading its link still gets its console.
+    booking, _stored = await st.live.booking_now(booking_id)
+    studios = await st.live.studios(booking.studio_ids)
     if studio_id not in booking.studio_ids or studio_id not in studios:
         raise ApiError(403, "invalid_link", "This join link is not valid")
     now = state(request).clock()

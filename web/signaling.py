@@ -42,19 +42,13 @@ async def room_and_booking(request: web.Request, token: str | None) -> tuple[Roo
     studio_id = request.match_info["studio_id"]
     if not token_matches(st.signer, token, booking_id, studio_id):
         raise ApiError(403, "invalid_link", "This join link is not valid")
-    stored = True
     try:
-        booking = await st.bookings.get(booking_id)
+        booking, stored = await st.live.booking_now(booking_id)
     except Exception as exc:
-        if not database_down(exc):
+        room = st.live.get(booking_id)
+        if room is None or not database_down(exc):
             raise
-        remembered = st.live.remembered(booking_id)
-        if remembered is None:
-            room = st.live.get(booking_id)
-            if room is None:
-                raise
-            return room_during_outage(room, studio_id, st.clock()), None
-        booking, stored = remembered[0], False  # the schedule the autopilot read last
+        return room_during_outage(room, studio_id, st.clock()), None
     if studio_id not in booking.studio_ids:
         raise ApiError(403, "invalid_link", "This join link is not valid")
     grace = st.settings.join_grace_minutes
