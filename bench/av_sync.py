@@ -305,8 +305,8 @@ def report(
 
 
 def analyse(run: Run) -> None:
-    from bridge.layout import tiles_for
-    from bridge.program import ProgramFormat
+    from bridge.program.engine import ProgramFormat
+    from bridge.program.layout import tiles_for
 
     fmt = ProgramFormat()
     tiles = tiles_for("auto", len(STUDIOS), fmt.width, fmt.height)

@@ -18,9 +18,9 @@ import aiohttp
 from aiohttp import web
 
 from schedules.timeutil import utc_now
+from web.access.security import new_token, token_digest
 from web.app import make_app
 from web.demo import PARTNER_STUDIOS, seed_demo
-from web.security import new_token, token_digest
 from web.settings import Settings
 from web.state import STATE
 

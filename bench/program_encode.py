@@ -23,8 +23,8 @@ import av
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bridge.compositor import Source
-from bridge.program import ProgramEngine, ProgramFormat
+from bridge.program.compositor import Source
+from bridge.program.engine import ProgramEngine, ProgramFormat
 
 W, H, FPS = 1280, 720, 30
 FRAMES_PER_INPUT = 60
@@ -97,7 +97,7 @@ def ffmpeg(inputs: list[list[np.ndarray]], seconds: float, tmp: Path) -> tuple[f
     elif n == 4:
         scale = "".join(f"[{i}:v]scale=640:360[s{i}];" for i in range(4))
         graph = scale + "[s0][s1][s2][s3]xstack=inputs=4:layout=0_0|w0_0|0_h0|w0_h0[v]"
-    else:  # 3x2 of 426x240 tiles, each centred in its 1280/3 x 360 cell, as bridge.layout
+    else:  # 3x2 of 426x240 tiles, each centred in its 1280/3 x 360 cell, as bridge.program.layout
         scale = "".join(f"[{i}:v]scale=426:240[s{i}];" for i in range(6))
         cells = "0_58|426_58|852_58|0_420|426_420|852_420"
         stack = "".join(f"[s{i}]" for i in range(6))

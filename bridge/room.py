@@ -19,10 +19,10 @@ from typing import Any
 
 from bridge.aiortc_hooks import candidate_types
 from bridge.errors import RoomClosed, UnknownStudio
-from bridge.iso import IsoRecording
-from bridge.production import Production
-from bridge.recorder import FinishedFile, RecorderCounters, finalize
-from bridge.relay import Feed
+from bridge.program.production import Production
+from bridge.recording.iso import IsoRecording
+from bridge.recording.recorder import FinishedFile, RecorderCounters, finalize
+from bridge.relay.fanout import Feed
 from bridge.session import SlotInfo, StudioSession
 from bridge.spec import EventKind, RoomEvent, RoomSpec
 

@@ -35,8 +35,8 @@ from bridge.aiortc_hooks import (
     tap_receiver,
 )
 from bridge.errors import BadOffer
-from bridge.relay import CLOCK_RATES, Feed, Slot
-from bridge.return_feed import MixMinusTrack, ProgramVideoTrack
+from bridge.program.return_feed import MixMinusTrack, ProgramVideoTrack
+from bridge.relay.fanout import CLOCK_RATES, Feed, Slot
 from bridge.sdp import add_bitrate_hints, inspect_offer
 from bridge.spec import RoomSpec
 

@@ -20,9 +20,9 @@ from helpers import in_test_network
 from pg_server import PgServer
 
 from schedules.timeutil import utc_now
+from web.access.security import new_token, token_digest
 from web.app import make_app
 from web.demo import seed_demo
-from web.security import new_token, token_digest
 from web.settings import Settings
 from web.state import STATE
 

@@ -24,9 +24,9 @@ from deployment_files import (
     service,
 )
 
-from bridge.compositor import FONT_CANDIDATES
-from web import api_live
+from bridge.program.compositor import FONT_CANDIDATES
 from web.app import make_app
+from web.http import monitor as api_live
 from web.settings import Settings
 
 

@@ -14,33 +14,32 @@ from schedules.db import make_engine
 from schedules.outage import database_down, describe
 from schedules.service import BookingService, Clock
 from schedules.timeutil import utc_now
-from web import (
-    api,
-    api_live,
-    api_production,
-    archive,
-    pages,
-    pages_bookings,
-    pages_calendar,
-    pages_join,
-    pages_monitor,
-    signaling,
-)
-from web.audit_outbox import AuditOutbox
-from web.auth import identity_middleware
-from web.database_watch import DatabaseWatch
-from web.errors import Handler, error_middleware
-from web.i18n import Catalogs
-from web.live import LiveRooms, ice_servers
-from web.monitor import MonitorHub
-from web.ratelimit import FailureLimiter
-from web.recording import RecordingControl
-from web.remembered_callers import RememberedCallers
-from web.security import Signer, load_secret
+from web.access.auth import identity_middleware
+from web.access.ratelimit import FailureLimiter
+from web.access.security import Signer, load_secret
+from web.http import bookings as bookings_api
+from web.http import monitor as monitor_api
+from web.http import production as production_api
+from web.http import recordings as recordings_api
+from web.http.errors import Handler, error_middleware
+from web.live import signaling
+from web.live.autopilot import LiveRooms, ice_servers
+from web.live.monitor import MonitorHub
+from web.live.recording import RecordingControl
+from web.live.settled_audit import SettledAudit
+from web.outage.audit_outbox import AuditOutbox
+from web.outage.database_watch import DatabaseWatch
+from web.outage.remembered_callers import RememberedCallers
+from web.pages import archive as archive_pages
+from web.pages import bookings as booking_pages
+from web.pages import calendar as calendar_page
+from web.pages import join as join_page
+from web.pages import monitor as monitor_page
+from web.pages import site as site_pages
+from web.pages.i18n import Catalogs
+from web.pages.templating import make_environment, render_error
 from web.settings import Settings
-from web.settled_audit import SettledAudit
 from web.state import STATE, AppState
-from web.templating import make_environment, render_error
 
 STATIC_DIR = Path(__file__).parent / "static"
 log = logging.getLogger("telebridge.web")
@@ -116,16 +115,20 @@ async def make_app(
         middlewares=[security_headers, error_middleware(render_error), identity_middleware],
     )
     app[STATE] = st
-    app.add_routes(api.routes)
-    app.add_routes(pages.routes)
-    app.add_routes(pages_bookings.routes)
-    app.add_routes(pages_calendar.routes)
-    app.add_routes(pages_join.routes)
-    app.add_routes(signaling.routes)
-    app.add_routes(api_production.routes)
-    app.add_routes(archive.routes)
-    app.add_routes(api_live.routes)
-    app.add_routes(pages_monitor.routes)
+    for module in (
+        bookings_api,
+        production_api,
+        recordings_api,
+        monitor_api,
+        signaling,
+        site_pages,
+        booking_pages,
+        calendar_page,
+        join_page,
+        monitor_page,
+        archive_pages,
+    ):
+        app.add_routes(module.routes)
     app.router.add_static("/static/", STATIC_DIR, append_version=True)
 
     async def when_database_ready() -> None:

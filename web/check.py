@@ -25,8 +25,8 @@ from aioice import stun, turn
 
 from schedules.db import make_engine, ping, safe_url
 from schedules.timeutil import utc_now
+from web.access.turn import IceUrl, check_credentials, parse_ice_url
 from web.settings import Settings
-from web.turn import IceUrl, check_credentials, parse_ice_url
 
 DB_TIMEOUT = 5.0
 ICE_TIMEOUT = 2.0

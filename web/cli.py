@@ -15,10 +15,10 @@ from schedules.accounts import Accounts
 from schedules.db import make_engine, migrate
 from schedules.errors import ScheduleError
 from schedules.timeutil import utc_now
+from web.access.security import hash_password, new_token, token_digest
 from web.app import make_app
 from web.demo import DEMO_PASSWORD, seed_demo
 from web.logs import configure_logging
-from web.security import hash_password, new_token, token_digest
 from web.settings import Settings
 
 

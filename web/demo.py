@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from schedules.accounts import Accounts
 from schedules.service import BookingService
-from web.security import hash_password
+from web.access.security import hash_password
 
 PARTNER_STUDIOS: tuple[dict[str, str], ...] = (
     {

@@ -11,17 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from schedules.accounts import Accounts
 from schedules.archive import Archive
 from schedules.service import BookingService, Clock
-from web.audit_outbox import AuditOutbox
-from web.database_watch import DatabaseWatch
-from web.i18n import Catalogs
-from web.live import LiveRooms
-from web.monitor import MonitorHub
-from web.ratelimit import FailureLimiter
-from web.recording import RecordingControl
-from web.remembered_callers import RememberedCallers
-from web.security import Signer
+from web.access.ratelimit import FailureLimiter
+from web.access.security import Signer
+from web.live.autopilot import LiveRooms
+from web.live.monitor import MonitorHub
+from web.live.recording import RecordingControl
+from web.live.settled_audit import SettledAudit
+from web.outage.audit_outbox import AuditOutbox
+from web.outage.database_watch import DatabaseWatch
+from web.outage.remembered_callers import RememberedCallers
+from web.pages.i18n import Catalogs
 from web.settings import Settings
-from web.settled_audit import SettledAudit
 
 
 @dataclass

@@ -31,8 +31,8 @@ from aiortc.rtp import RtpPacket, is_rtcp
 from bridge_peers import StudioClient
 
 import bridge.session
-from bridge import relay
-from bridge.relay import Feed, Slot
+from bridge.relay import fanout as relay
+from bridge.relay.fanout import Feed, Slot
 from bridge.room import Room
 
 pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair

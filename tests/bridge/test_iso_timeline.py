@@ -3,7 +3,7 @@ does not shift the stream, a jump of the source's clock is followed, a reconnect
 
 from __future__ import annotations
 
-from bridge.iso import REANCHOR_MS, SETTLE_MS, RtpTimeline
+from bridge.recording.iso import REANCHOR_MS, SETTLE_MS, RtpTimeline
 
 VIDEO_RATE = 90000
 FRAME_TICKS = 3000  # 30 fps

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bridge.mixer import (
+from bridge.program.mixer import (
     DRAIN_SLACK_SECONDS,
     PREBUFFER_SECONDS,
     RATE,

@@ -9,9 +9,9 @@ import av
 import numpy as np
 import pytest
 
-from bridge import program
-from bridge.production import Production
-from bridge.program import ProgramEngine, ProgramFormat
+from bridge.program import engine as program
+from bridge.program.engine import ProgramEngine, ProgramFormat
+from bridge.program.production import Production
 
 
 def _solid(rgb: tuple[int, int, int]) -> av.VideoFrame:

@@ -8,8 +8,8 @@ import av
 import numpy as np
 import pytest
 
-from bridge.compositor import SLATE_YUV, Compositor, Source
-from bridge.layout import LAYOUTS, Tile, resolve, tiles_for
+from bridge.program.compositor import SLATE_YUV, Compositor, Source
+from bridge.program.layout import LAYOUTS, Tile, resolve, tiles_for
 
 W, H = 1280, 720
 

@@ -15,8 +15,8 @@ import av
 import numpy as np
 import pytest
 
-from bridge.program import ProgramFormat, make_encoder
-from bridge.recorder import (
+from bridge.program.engine import ProgramFormat, make_encoder
+from bridge.recording.recorder import (
     AudioParams,
     SegmentRecorder,
     VideoParams,
@@ -113,8 +113,8 @@ import sys, time
 from fractions import Fraction
 from pathlib import Path
 import av, numpy as np
-from bridge.program import make_encoder, ProgramFormat
-from bridge.recorder import SegmentRecorder, VideoParams
+from bridge.program.engine import make_encoder, ProgramFormat
+from bridge.recording.recorder import SegmentRecorder, VideoParams
 fmt = ProgramFormat(width=320, height=180, fps=30, kbps=500, preset="ultrafast")
 rec = SegmentRecorder(Path(sys.argv[1]), "program", VideoParams(width=320, height=180, fps=30))
 enc = make_encoder(fmt)

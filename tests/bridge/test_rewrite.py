@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from bridge.rewrite import StreamRewriter, seq_newer
+from bridge.relay.rewrite import StreamRewriter, seq_newer
 
 
 class Clock:

@@ -2,13 +2,13 @@
 
 The messages are extracted here, the same way each time:
 
-* from the page templates with babel's jinja2 extractor, configured by `web/babel.cfg`
+* from the page templates with babel's jinja2 extractor, configured by `web/pages/babel.cfg`
   (keywords `_`, `gettext`, `ngettext`);
 * from the Python code, the fixed strings the pages pass through gettext: the status, answer,
   role, layout and audit-log words, the login errors and notices of `web/pages*.py`, the field
   errors of the validators and the `ApiError` messages a person can see on an error page.
 
-Run this file as a script to rewrite `web/locales/messages.pot` and merge new messages into
+Run this file as a script to rewrite `web/pages/locales/messages.pot` and merge new messages into
 the `.po` files (they arrive untranslated, so the tests below fail until they are translated):
 
     .venv/bin/python tests/i18n/test_translations.py
@@ -38,12 +38,12 @@ from schedules.model import (
     PartnerAnswer,
     Role,
 )
-from web.audit_text import AUDIT_PHRASES
-from web.i18n import Catalogs
-from web.templating import make_environment
+from web.pages.audit_text import AUDIT_PHRASES
+from web.pages.i18n import Catalogs
+from web.pages.templating import make_environment
 
 ROOT = Path(__file__).resolve().parents[2]
-WEB = ROOT / "web"
+WEB = ROOT / "web" / "pages"
 LOCALES = WEB / "locales"
 BABEL_CFG = WEB / "babel.cfg"
 POT = LOCALES / "messages.pot"
@@ -53,22 +53,24 @@ LANGUAGE_NAMES = {"az": "Azerbaijani", "tr": "Turkish"}
 PLURAL_FORMS = {"az": "nplurals=2; plural=(n != 1);", "tr": "nplurals=2; plural=(n != 1);"}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
-# The audit log's sentences, one per action (web/audit_text.py), with the actor as a placeholder.
+# The audit log's sentences, one per action (web/pages/audit_text.py), with the actor as a
+# placeholder.
 AUDIT_ACTIONS = tuple(AUDIT_PHRASES.values())
 # Files whose constant field errors (`errors[name] = "..."`, `problem = "..."`,
 # `ValidationError(..., {"field": "..."})`) reach the booking form through gettext.
-FIELD_ERROR_SOURCES = ("schedules/validation.py", "schedules/service.py", "web/forms.py")
+FIELD_ERROR_SOURCES = ("schedules/validation.py", "schedules/service.py", "web/pages/forms.py")
 # Files whose constant `ApiError(status, code, "message")` can end up on an HTML error page.
 PAGE_MODULES = (
-    "web/archive.py",
-    "web/pages.py",
-    "web/pages_bookings.py",
-    "web/pages_calendar.py",
-    "web/pages_join.py",
+    "web/http/recordings.py",
+    "web/pages/archive.py",
+    "web/pages/site.py",
+    "web/pages/bookings.py",
+    "web/pages/calendar.py",
+    "web/pages/join.py",
 )
-PAGE_ERROR_SOURCES = (*PAGE_MODULES, "web/auth.py")
-# Messages of web/errors.py and the aiohttp reasons that the HTML error page translates.
-# What the template filters of web/templating.py translate themselves.
+PAGE_ERROR_SOURCES = (*PAGE_MODULES, "web/access/auth.py")
+# Messages of web/http/errors.py and the aiohttp reasons that the HTML error page translates.
+# What the template filters of web/pages/templating.py translate themselves.
 FILTER_MESSAGES = (
     "%(hours)s h %(minutes)s min",
     "%(hours)s h",
@@ -126,7 +128,7 @@ def _add(
 
 
 def template_messages() -> Messages:
-    """The msgids of the page templates, by babel's jinja2 extractor as `web/babel.cfg` says."""
+    """The msgids of the page templates, by babel's jinja2 extractor per `web/pages/babel.cfg`."""
     with BABEL_CFG.open() as fh:
         method_map, options_map = parse_mapping_cfg(fh, str(BABEL_CFG))  # type: ignore[no-untyped-call]
     out: Messages = {}
@@ -223,7 +225,7 @@ def python_messages() -> Messages:
     for layout in LAYOUTS:
         _add(out, layout, model, "program layout of the mixed picture")
     for action in AUDIT_ACTIONS:
-        _add(out, action, ("web/audit_text.py", 0), "a line of a booking's audit log")
+        _add(out, action, ("web/pages/audit_text.py", 0), "a line of a booking's audit log")
     for relpath in FIELD_ERROR_SOURCES:
         for text, line in _field_errors(relpath):
             _add(out, text, (relpath, line), "error shown under a form field")
@@ -234,9 +236,9 @@ def python_messages() -> Messages:
         for text, line in _page_errors(relpath):
             _add(out, text, (relpath, line), "message on the error page")
     for text in FILTER_MESSAGES:
-        _add(out, text, ("web/templating.py", 0), "a length of time: 1 h 30 min")
+        _add(out, text, ("web/pages/templating.py", 0), "a length of time: 1 h 30 min")
     for text in ERROR_PAGE_MESSAGES:
-        _add(out, text, ("web/errors.py", 0), "message on the error page")
+        _add(out, text, ("web/http/errors.py", 0), "message on the error page")
     return out
 
 
@@ -276,7 +278,7 @@ def catalogs() -> dict[str, Catalog]:
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_template_message_is_translated(lang: str, catalogs: dict[str, Catalog]) -> None:
     found = template_messages()
-    assert len(found) > 50, "the jinja2 extractor found next to nothing; check web/babel.cfg"
+    assert len(found) > 50, "the jinja2 extractor found next to nothing; check web/pages/babel.cfg"
     missing = _untranslated(catalogs[lang], found)
     assert not missing, f"untranslated in {lang} (run this file as a script, then translate):\n" + (
         "\n".join(

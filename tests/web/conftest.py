@@ -14,9 +14,9 @@ from helpers import bearer
 from live_studios import studios as studios  # the fixture, for every web test
 from webtools import ClockedApp, MovableClock
 
+from web.access.security import new_token, token_digest
 from web.app import make_app
 from web.demo import seed_demo
-from web.security import new_token, token_digest
 from web.settings import Settings
 from web.state import STATE
 

@@ -10,7 +10,7 @@ from helpers import future_slot
 from icalendar import Calendar
 from webtools import Client, assert_error, booking_body, create
 
-from web.joinlinks import calendar_token
+from web.access.joinlinks import calendar_token
 from web.state import STATE
 
 H = dict[str, dict[str, str]]

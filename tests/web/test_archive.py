@@ -131,7 +131,7 @@ async def test_only_the_organisations_that_took_part_see_a_recording(
     recording = await _record_a_show(c, studios)
     program = recording["files"][0]
     st = c.app[STATE]
-    from web.security import new_token, token_digest
+    from web.access.security import new_token, token_digest
 
     async def operator_of(studio: str) -> dict[str, str]:
         token = new_token()

@@ -20,7 +20,7 @@ from webtools import (
     session_csrf,
 )
 
-from web.security import hash_password, verify_password
+from web.access.security import hash_password, verify_password
 from web.state import STATE
 
 OTHER_ADDRESS = "127.0.0.2"

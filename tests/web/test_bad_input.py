@@ -28,7 +28,7 @@ from webtools import (
     stored_state,
 )
 
-from web.security import new_token, token_digest
+from web.access.security import new_token, token_digest
 from web.state import STATE
 
 H = dict[str, dict[str, str]]

@@ -19,7 +19,7 @@ from live_studios import FMT, Studio, book, live_pair, sees
 from pg_server import PgServer, running_pg
 from webtools import Client, ClockedApp
 
-from web.joinlinks import join_token
+from web.access.joinlinks import join_token
 from web.settings import Settings
 from web.state import STATE
 

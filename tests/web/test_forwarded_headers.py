@@ -17,9 +17,9 @@ from aiohttp import web
 from helpers import DEMO_PASSWORD
 from webtools import CSRF_INPUT, Client, create
 
+from web.access.security import new_token, token_digest
 from web.app import make_app
 from web.demo import seed_demo
-from web.security import new_token, token_digest
 from web.settings import Settings
 from web.state import STATE
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from webtools import ClockedApp, assert_error
 
-from web.joinlinks import join_path
+from web.access.joinlinks import join_path
 from web.state import STATE
 
 FMT = "%Y-%m-%dT%H:%M:%SZ"

@@ -13,9 +13,9 @@ import pytest
 from live_studios import Studio, book, live_pair
 from webtools import ClockedApp, assert_error, check_table
 
-from bridge.mixer import AudioMixer
+from bridge.program.mixer import AudioMixer
 from bridge.room import Room
-from web.api_production import GAIN_MAX_DB, GAIN_MIN_DB
+from web.http.production import GAIN_MAX_DB, GAIN_MIN_DB
 from web.state import STATE
 
 pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair

@@ -12,8 +12,8 @@ import numpy as np
 from live_studios import book
 from webtools import ClockedApp
 
-from bridge.program import ProgramFormat, make_encoder
-from bridge.recorder import SegmentRecorder, VideoParams
+from bridge.program.engine import ProgramFormat, make_encoder
+from bridge.recording.recorder import SegmentRecorder, VideoParams
 from web.state import STATE
 
 FMT = ProgramFormat(width=320, height=180, fps=30, kbps=400, preset="ultrafast")

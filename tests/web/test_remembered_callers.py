@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from schedules.model import Role
-from web.principal import Principal
-from web.remembered_callers import LONGEST, RememberedCallers
+from web.access.principal import Principal
+from web.outage.remembered_callers import LONGEST, RememberedCallers
 
 NOW = datetime(2030, 1, 15, 8, 0, tzinfo=UTC)
 PRODUCER = Principal("producer-bot", Role.PRODUCER, None, via_token=True)

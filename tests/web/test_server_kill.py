@@ -18,7 +18,7 @@ import pytest
 from live_studios import Link, Studio, sees
 from server_process import ServerProcess, running_server
 
-from bridge.recorder import finalize_directory
+from bridge.recording.recorder import finalize_directory
 
 pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair
 RECORD_SECONDS = 5

@@ -18,7 +18,7 @@ from aiortc import RTCSessionDescription
 from live_studios import Link, Studio, book, live_pair, offer_of, sees
 from webtools import Client, ClockedApp, assert_error, check_table
 
-from web.joinlinks import join_token
+from web.access.joinlinks import join_token
 from web.state import STATE
 
 SDP = "application/sdp"

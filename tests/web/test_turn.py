@@ -13,16 +13,16 @@ import pytest
 from test_join_links import FMT, book, links
 from webtools import ClockedApp
 
-from web.live import ice_servers
-from web.settings import Settings
-from web.state import STATE
-from web.turn import (
+from web.access.turn import (
     IceUrl,
     check_credentials,
     console_ice_servers,
     parse_ice_url,
     rest_credentials,
 )
+from web.live.autopilot import ice_servers
+from web.settings import Settings
+from web.state import STATE
 
 SECRET = "north-wind"
 URLS = "stun:stun.example.org,turn:turn.example.org:3478,turns:turn.example.org:443"

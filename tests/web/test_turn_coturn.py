@@ -11,7 +11,7 @@ import pytest
 from aioice import stun, turn
 from turn_server import TurnServer, running_turn
 
-from web.turn import rest_credentials
+from web.access.turn import rest_credentials
 
 
 @pytest.fixture(scope="module")

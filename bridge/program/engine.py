@@ -1,0 +1,249 @@
+"""The joint program: a fixed frame clock composes the studios' latest frames and encodes once.
+
+The clock runs on the event loop only to keep time; composing and encoding happen on one
+worker thread, in order. When the worker is still busy at the next tick the tick is dropped
+(and counted) rather than queued, so the program never falls further and further behind. The
+encoded packets go to every subscriber (recorder, return feed, outputs) through bounded queues
+that drop the oldest packet when a subscriber is slow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import av
+from av.video.frame import PictureType
+
+from bridge.program.compositor import Compositor, Source
+
+if TYPE_CHECKING:
+    EncodedPacket = av.Packet[Any]  # PyAV's stubs make packets generic over their stream
+else:
+    EncodedPacket = av.Packet
+
+log = logging.getLogger("telebridge.bridge.program")
+
+SUBSCRIBER_QUEUE_PACKETS = 300  # 10 s of 30 fps video
+
+
+@dataclass(frozen=True)
+class ProgramFormat:
+    """The program's picture and its H.264 encoding."""
+
+    width: int = 1280
+    height: int = 720
+    fps: int = 30
+    kbps: int = 4000
+    preset: str = "veryfast"
+    gop_seconds: float = 2.0  # a keyframe every 2 s: where recordings can be cut and joined
+
+
+@dataclass
+class ProgramCounters:
+    """What the program engine has done; the monitor reads these."""
+
+    frames: int = 0
+    dropped_ticks: int = 0
+    packets: int = 0
+    bytes: int = 0
+    busy_seconds: float = 0.0  # worker time spent composing and encoding
+    started_at: float = field(default_factory=time.monotonic)
+
+    def realtime_factor(self, fps: int) -> float:
+        """Worker seconds per second of program (below 1.0: faster than real time)."""
+        span = self.frames / fps
+        return self.busy_seconds / span if span else 0.0
+
+
+def make_encoder(fmt: ProgramFormat) -> av.VideoCodecContext:
+    """An H.264 encoder for low delay: no B-frames, a fixed GOP, constant-ish bitrate."""
+    codec = av.CodecContext.create("libx264", "w")
+    assert isinstance(codec, av.VideoCodecContext)
+    codec.width, codec.height = fmt.width, fmt.height
+    codec.pix_fmt = "yuv420p"
+    codec.time_base = Fraction(1, fmt.fps)
+    codec.framerate = Fraction(fmt.fps, 1)
+    codec.bit_rate = fmt.kbps * 1000
+    codec.gop_size = int(fmt.gop_seconds * fmt.fps)
+    codec.max_b_frames = 0
+    codec.options = {
+        "preset": fmt.preset,
+        "tune": "zerolatency",
+        "maxrate": str(fmt.kbps * 1000),
+        "bufsize": str(fmt.kbps * 1000),
+        "sc_threshold": "0",  # keyframes only on the GOP boundary: predictable segments
+        "forced-idr": "1",  # a forced keyframe (new recording, new viewer) is a real IDR
+    }
+    codec.open()
+    return codec
+
+
+PacketSink = Callable[[EncodedPacket], None]
+T = TypeVar("T")
+
+
+class ProgramEngine:
+    """Composes and encodes the program on a frame clock; fans the packets out."""
+
+    def __init__(
+        self,
+        fmt: ProgramFormat | None = None,
+        lost_text: str = "signal lost",
+    ) -> None:
+        self.fmt = fmt or ProgramFormat()
+        self.compositor = Compositor(self.fmt.width, self.fmt.height, lost_text)
+        self.encoder = make_encoder(self.fmt)
+        self.layout = "auto"
+        self.focus = 0
+        self.labels: list[str] = []
+        self.latest: dict[int, av.VideoFrame | None] = {}
+        self.counters = ProgramCounters()
+        self.subscribers: list[asyncio.Queue[EncodedPacket]] = []
+        # One thread: frames must be encoded in order, and one encoder is one stream.
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="program")
+        self._busy = False
+        self._task: asyncio.Task[None] | None = None
+        self._index = 0
+        self._force_key = False
+        self.origin: float | None = None  # the loop time tick 0 belongs to
+
+    def set_sources(self, labels: list[str]) -> None:
+        """The studios in program order (their labels); frames are given by index."""
+        self.labels = list(labels)
+        self.latest = {i: self.latest.get(i) for i in range(len(labels))}
+
+    def update(self, index: int, frame: av.VideoFrame | None) -> None:
+        """A studio's newest decoded frame (None: its feed is lost, show the slate)."""
+        self.latest[index] = frame
+
+    async def with_latest(self, index: int, use: Callable[[av.VideoFrame], T]) -> T | None:
+        """`use(frame)` on a studio's newest frame, on the program's own thread.
+
+        The compositor scales these very frames there, and a frame's scaler (PyAV keeps one
+        per frame) is not thread-safe: a thumbnail made on another thread while the compositor
+        scaled the same frame hung both threads.
+        """
+        frame = self.latest.get(index)
+        if frame is None:
+            return None
+        return await asyncio.get_running_loop().run_in_executor(self._worker, use, frame)
+
+    def switch(self, layout: str, focus: int = 0) -> None:
+        """Change the layout (and the solo/pip studio); on air from the next frame."""
+        self.layout, self.focus = layout, focus
+
+    def force_keyframe(self) -> None:
+        """Make the next program frame a keyframe (a new recording or viewer starts there)."""
+        self._force_key = True
+
+    def unsubscribe(self, queue: asyncio.Queue[EncodedPacket]) -> None:
+        """Stop feeding a subscriber's queue."""
+        if queue in self.subscribers:
+            self.subscribers.remove(queue)
+
+    def subscribe(self) -> asyncio.Queue[EncodedPacket]:
+        """A bounded queue that receives every encoded packet from now on."""
+        queue: asyncio.Queue[EncodedPacket] = asyncio.Queue(maxsize=SUBSCRIBER_QUEUE_PACKETS)
+        self.subscribers.append(queue)
+        return queue
+
+    def start(self, origin: float | None = None) -> None:
+        """Start the frame clock; tick 0 is at loop time `origin` (default: now)."""
+        if self._task is None:
+            self.origin = asyncio.get_running_loop().time() if origin is None else origin
+            self._task = asyncio.ensure_future(self._clock(self.origin))
+
+    def tick_now(self) -> int:
+        """The tick the frame clock is at."""
+        if self.origin is None:
+            return 0
+        return round((asyncio.get_running_loop().time() - self.origin) * self.fmt.fps)
+
+    async def stop(self) -> None:
+        """Stop the clock, flush the encoder and release the worker."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        loop = asyncio.get_running_loop()
+        packets = await loop.run_in_executor(self._worker, self._flush)
+        self._publish(packets)
+        self._worker.shutdown(wait=True)
+
+    async def _clock(self, started: float) -> None:
+        loop = asyncio.get_running_loop()
+        period = 1 / self.fmt.fps
+        next_tick = loop.time()
+        while True:
+            # Frames are stamped with the tick they belong to, so a dropped tick leaves a gap
+            # in time rather than pulling later frames earlier: the program keeps wall time.
+            tick = round((loop.time() - started) / period)
+            next_tick += period
+            if self._busy:
+                self.counters.dropped_ticks += 1
+            else:
+                self._busy = True
+                sources = [Source(label, self.latest.get(i)) for i, label in enumerate(self.labels)]
+                future = loop.run_in_executor(
+                    self._worker, self.render, sources, self.layout, self.focus, tick
+                )
+                future.add_done_callback(self._rendered)
+            delay = next_tick - loop.time()
+            if delay < -period:  # the loop itself stalled: skip ahead instead of bursting
+                next_tick = loop.time()
+                delay = 0
+            await asyncio.sleep(max(0.0, delay))
+
+    def _rendered(self, future: asyncio.Future[list[EncodedPacket]]) -> None:
+        self._busy = False
+        if future.cancelled():
+            return
+        error = future.exception()
+        if error is not None:
+            log.error("program frame failed: %s", error)
+            return
+        self._publish(future.result())
+
+    def render(
+        self, sources: list[Source], layout: str, focus: int, tick: int | None = None
+    ) -> list[EncodedPacket]:
+        """Compose and encode one program frame for clock tick `tick` (worker thread)."""
+        started = time.perf_counter()
+        frame = self.compositor.compose(sources, layout, focus)
+        self._index = max(self._index, tick if tick is not None else self._index)
+        frame.pts = self._index
+        frame.time_base = Fraction(1, self.fmt.fps)
+        if self._force_key:
+            self._force_key = False
+            frame.pict_type = PictureType.I
+        self._index += 1
+        packets = list(self.encoder.encode(frame))
+        self.counters.frames += 1
+        self.counters.busy_seconds += time.perf_counter() - started
+        return packets
+
+    def close(self) -> None:
+        """Release the worker thread (for callers that used `render` directly)."""
+        self._worker.shutdown(wait=True)
+
+    def _flush(self) -> list[EncodedPacket]:
+        return list(self.encoder.encode(None))
+
+    def _publish(self, packets: list[EncodedPacket]) -> None:
+        for packet in packets:
+            self.counters.packets += 1
+            self.counters.bytes += packet.size
+            for queue in self.subscribers:
+                if queue.full():
+                    with contextlib.suppress(asyncio.QueueEmpty):
+                        queue.get_nowait()  # a slow subscriber loses its oldest packet
+                queue.put_nowait(packet)

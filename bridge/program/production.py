@@ -1,0 +1,198 @@
+"""A room's joint program: the studios' pictures and sound, the program engines, the recorder.
+
+Like Galene's disk writer, the program is just another subscriber of the room: it reads each
+studio's decoded video track (aiortc decodes on its own thread), keeps only the newest frame,
+takes each studio's Opus packets from the relay's tap, and never slows the relay down. The
+recorder in turn subscribes to the program's video and audio packets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from aiortc.mediastreams import MediaStreamError
+from aiortc.rtp import RtpPacket
+
+from bridge.program.audio import ProgramAudio
+from bridge.program.engine import EncodedPacket, ProgramEngine, ProgramFormat
+from bridge.program.layout import tiles_for
+from bridge.program.mixer import RATE
+from bridge.program.return_feed import MixMinusTrack, ProgramVideoTrack
+from bridge.recording.recorder import (
+    AudioParams,
+    FinishedFile,
+    SegmentRecorder,
+    VideoParams,
+    finalize,
+)
+
+log = logging.getLogger("telebridge.bridge.production")
+
+
+class Recording:
+    """The program being recorded into one directory, segment by segment."""
+
+    def __init__(self, engine: ProgramEngine, audio: ProgramAudio, directory: Path) -> None:
+        fmt = engine.fmt
+        self.directory = directory
+        self.recorder = SegmentRecorder(
+            directory,
+            "program",
+            VideoParams(width=fmt.width, height=fmt.height, fps=fmt.fps),
+            audio=AudioParams(extradata=audio.extradata),
+        )
+        # The recording's timeline starts now: both clocks' counts at this moment are its 0.
+        tick = engine.tick_now()
+        self.recorder.video_origin = tick
+        self.recorder.audio_origin = tick * RATE // fmt.fps
+        self._video = engine.subscribe()
+        self._audio = audio.subscribe()
+        self._engine, self._program_audio = engine, audio
+        engine.force_keyframe()  # the recording starts on a picture that decodes by itself
+        self._tasks = [
+            asyncio.ensure_future(self._pump(self._video, self.recorder.write)),
+            asyncio.ensure_future(self._pump(self._audio, self.recorder.write_audio)),
+        ]
+
+    @staticmethod
+    async def _pump(
+        queue: asyncio.Queue[EncodedPacket], write: Callable[[EncodedPacket], None]
+    ) -> None:
+        while True:
+            write(await queue.get())
+
+    async def _stop_pumps(self, drain: bool) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if drain:  # what is already encoded still goes into the file
+            while not self._video.empty():
+                self.recorder.write(self._video.get_nowait())
+            while not self._audio.empty():
+                self.recorder.write_audio(self._audio.get_nowait())
+        self._engine.unsubscribe(self._video)
+        self._program_audio.unsubscribe(self._audio)
+
+    async def suspend(self) -> None:
+        """Stop writing but leave the segments unfinalized (the server is going down mid-show;
+        the next start continues the recording)."""
+        await self._stop_pumps(drain=False)
+        await asyncio.get_running_loop().run_in_executor(None, self.recorder.close)
+
+    async def finish(self) -> FinishedFile | None:
+        """Stop, write what is queued, and finalize into program.mp4 (off the event loop);
+        None when nothing was recorded."""
+        await self._stop_pumps(drain=True)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.recorder.close)
+        segments = self.recorder.segments()
+        if not segments:
+            return None  # stopped before the first keyframe: nothing was recorded
+        try:
+            return await loop.run_in_executor(
+                None, finalize, segments, self.directory / "program.mp4"
+            )
+        except ValueError:
+            log.warning("the program recording in %s had nothing readable", self.directory)
+            return None
+
+
+class Production:
+    """The program of one room: inputs by studio, layout control, recording."""
+
+    def __init__(
+        self, studio_ids: Sequence[str], labels: Sequence[str], fmt: ProgramFormat | None = None
+    ) -> None:
+        self.studio_ids = list(studio_ids)
+        self.engine = ProgramEngine(fmt)
+        self.engine.set_sources(list(labels))
+        self.audio = ProgramAudio(self.studio_ids)
+        self._readers: dict[str, asyncio.Task[None]] = {}
+        self.recording: Recording | None = None
+
+    def start(self) -> None:
+        """Start the program's frame and audio block clocks, from one origin."""
+        self.engine.start()
+        assert self.engine.origin is not None
+        self.audio.start(self.engine.origin)
+
+    def return_tracks(self, studio_id: str) -> tuple[ProgramVideoTrack, MixMinusTrack]:
+        """The program's picture and the studio's mix-minus, to send back to the studio."""
+        return ProgramVideoTrack(self.engine), MixMinusTrack(self.audio, studio_id)
+
+    def listener_for(self, studio_id: str) -> Callable[[RtpPacket], None]:
+        """The feed listener that brings a studio's sound into the program."""
+
+        def listen(packet: RtpPacket) -> None:
+            self.audio.on_packet(studio_id, packet)
+
+        return listen
+
+    def watch(self, studio_id: str, track: Any) -> None:
+        """Show `track` (a decoded video track) as the studio's picture from now on."""
+        old = self._readers.pop(studio_id, None)
+        if old is not None:
+            old.cancel()
+        self._readers[studio_id] = asyncio.ensure_future(self._read(studio_id, track))
+
+    async def _read(self, studio_id: str, track: Any) -> None:
+        index = self.studio_ids.index(studio_id)
+        try:
+            while True:
+                self.engine.update(index, await track.recv())
+        except MediaStreamError:
+            self.engine.update(index, None)  # the connection ended: show the slate
+
+    def lost(self, studio_id: str) -> None:
+        """The studio's feed is lost: show its slate instead of a frozen picture."""
+        if studio_id in self.studio_ids:
+            self.engine.update(self.studio_ids.index(studio_id), None)
+
+    def switch(self, layout: str, studio_id: str | None = None) -> None:
+        """Change the program layout; `studio_id` is the solo or main picture-in-picture one."""
+        focus = self.studio_ids.index(studio_id) if studio_id in self.studio_ids else 0
+        self.engine.switch(layout, focus)
+
+    def on_program(self, studio_id: str) -> bool:
+        """Whether the studio's picture is in the program now (its tally light)."""
+        if studio_id not in self.studio_ids:
+            return False
+        fmt = self.engine.fmt
+        tiles = tiles_for(
+            self.engine.layout, len(self.studio_ids), fmt.width, fmt.height, self.engine.focus
+        )
+        return tiles[self.studio_ids.index(studio_id)] is not None
+
+    def start_recording(self, directory: Path) -> None:
+        """Record the program into `directory` (a no-op while already recording)."""
+        if self.recording is None:
+            self.recording = Recording(self.engine, self.audio, directory)
+
+    async def stop_recording(self) -> FinishedFile | None:
+        """Stop recording and return the finalized file (None when not recording)."""
+        recording, self.recording = self.recording, None
+        if recording is None:
+            return None
+        return await recording.finish()
+
+    async def suspend_recording(self) -> None:
+        """Stop recording without finalizing (see Recording.suspend)."""
+        recording, self.recording = self.recording, None
+        if recording is not None:
+            await recording.suspend()
+
+    async def close(self) -> FinishedFile | None:
+        """Stop everything; returns the recording finalized on the way, if any."""
+        finished = await self.stop_recording()
+        for task in self._readers.values():
+            task.cancel()
+        self._readers.clear()
+        await self.engine.stop()
+        await self.audio.stop()
+        return finished

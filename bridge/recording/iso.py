@@ -1,0 +1,241 @@
+"""A studio's own feed (ISO) recorded as it arrived: VP8 and Opus from its RTP, no re-encoding.
+
+The ISO recorder listens to a studio's feeds like any partner does. It puts RTP packets back
+together into VP8 frames (a frame is all packets of one timestamp, ending with the marker
+bit), drops a frame with a hole in it and everything until the next keyframe (asking the
+source for one); every Opus packet is one audio frame as it is. Each frame is stamped on the
+recording's timeline (milliseconds since it started) from its RTP timestamp, anchored to the
+wall clock when the stream's first packet arrived, so sound and picture keep the spacing the
+studio gave them, and the ISOs and the program share one timeline even when the studio
+reconnects with new RTP numbers. Frames go to a WebM segment recorder on its own thread.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import av
+from aiortc.codecs.vpx import vp8_depayload
+from aiortc.rtp import RtpPacket
+
+from bridge.recording.recorder import AudioParams, SegmentRecorder, VideoParams
+from bridge.relay.rewrite import SEQ_MOD
+
+ISO_TIME_BASE = Fraction(1, 1000)  # milliseconds since the recording started
+REANCHOR_MS = 500  # an RTP clock this far from the wall clock has jumped: anchor it again
+SETTLE_MS = 2000  # a stream's anchor is its least delayed packet of this first stretch
+ISO_KEYFRAME_S = 2.0  # a key frame asked of the studio this often while its feed is recorded
+TS_MOD = 1 << 32
+
+
+def opus_head(channels: int = 2, rate: int = 48000) -> bytes:
+    """The OpusHead a WebM Opus track needs as its CodecPrivate (RFC 7845 section 5.1).
+
+    WebRTC negotiates opus/48000/2 whatever the microphone; no pre-skip, since the recording
+    starts in the middle of the stream.
+    """
+    return (
+        b"OpusHead"
+        + bytes([1, channels])
+        + (0).to_bytes(2, "little")
+        + rate.to_bytes(4, "little")
+        + (0).to_bytes(2, "little")
+        + bytes([0])
+    )
+
+
+class RtpTimeline:
+    """Maps one stream's RTP timestamps to milliseconds on the recording's timeline.
+
+    The anchor is the earliest arrival seen in the stream's first SETTLE_MS, not just its
+    first packet: a first packet held up by the network or a busy loop would otherwise shift
+    the whole stream (and its sound against its picture) by as much as it was late. Within
+    that first stretch stamps may step back by that lateness; the recorder keeps them in order.
+    """
+
+    def __init__(self, clock_rate: int) -> None:
+        self.clock_rate = clock_rate
+        self._ssrc: int | None = None
+        self._last_ts = 0
+        self._unwrapped = 0
+        self._anchor_ms = 0.0
+
+    def stamp(self, ssrc: int, timestamp: int, arrival_ms: float) -> int:
+        """The time of a packet with this RTP timestamp that arrived at `arrival_ms`."""
+        if ssrc != self._ssrc:  # a new stream (reconnect): anchor at its first packet
+            self._ssrc, self._last_ts, self._unwrapped = ssrc, timestamp, 0
+            self._anchor_ms = arrival_ms
+        else:
+            delta = (timestamp - self._last_ts) % TS_MOD
+            if delta >= TS_MOD // 2:
+                delta -= TS_MOD  # a little older than the last one (reordered)
+            self._last_ts = timestamp
+            self._unwrapped += delta
+        elapsed_ms = self._unwrapped * 1000 / self.clock_rate
+        if 0 <= elapsed_ms < SETTLE_MS:  # the earliest arrival is the least delayed one
+            self._anchor_ms = min(self._anchor_ms, arrival_ms - elapsed_ms)
+        ms = self._anchor_ms + elapsed_ms
+        if abs(ms - arrival_ms) > REANCHOR_MS:  # the source's clock jumped: trust arrival
+            self._anchor_ms += arrival_ms - ms
+            ms = arrival_ms
+        return round(ms)
+
+
+def is_vp8_keyframe(frame: bytes) -> bool:
+    """Whether a VP8 frame is a key frame (RFC 6386: the P bit of the first byte is 0)."""
+    return bool(frame) and not frame[0] & 0x01
+
+
+def vp8_size(keyframe: bytes) -> tuple[int, int]:
+    """Width and height from a VP8 key frame's header (RFC 6386 section 9.1)."""
+    if len(keyframe) < 10 or keyframe[3:6] != b"\x9d\x01\x2a":
+        return 1280, 720  # not a key frame header: the profile's size will do
+    width = int.from_bytes(keyframe[6:8], "little") & 0x3FFF
+    height = int.from_bytes(keyframe[8:10], "little") & 0x3FFF
+    return width - width % 2, height - height % 2
+
+
+class Vp8Assembler:
+    """RTP packets of one stream in, whole VP8 frames out (or nothing while broken)."""
+
+    def __init__(self) -> None:
+        self._timestamp: int | None = None
+        self._ssrc: int | None = None
+        self._parts: list[bytes] = []
+        self._next_seq: int | None = None
+        self._broken = False
+        self._need_keyframe = True
+
+    def add(self, packet: RtpPacket) -> tuple[bytes | None, bool]:
+        """Feed one packet; (a complete frame or None, whether a keyframe is needed)."""
+        if packet.ssrc != self._ssrc:  # a reconnect: a new stream, start clean
+            self._ssrc, self._timestamp, self._parts = packet.ssrc, None, []
+            self._next_seq, self._need_keyframe = None, True
+        hole = False
+        if self._next_seq is not None and packet.sequence_number != self._next_seq:
+            if (packet.sequence_number - self._next_seq) % SEQ_MOD > SEQ_MOD // 2:
+                return None, False  # a late retransmission of something already handled
+            hole = True
+        self._next_seq = (packet.sequence_number + 1) % SEQ_MOD
+        if packet.timestamp != self._timestamp:
+            if self._parts:  # the previous frame never got its last packet
+                self._need_keyframe = True
+            self._timestamp, self._parts, self._broken = packet.timestamp, [], False
+        if hole:  # which frame lost the packet cannot be told: this one is not trusted
+            self._broken = True
+        try:
+            self._parts.append(vp8_depayload(packet.payload))
+        except ValueError:
+            self._broken = True
+        if not packet.marker:
+            return None, False
+        frame, broken = b"".join(self._parts), self._broken
+        self._parts, self._broken = [], False
+        if broken:
+            self._need_keyframe = True
+            return None, True
+        if self._need_keyframe and not is_vp8_keyframe(frame):
+            return None, True
+        self._need_keyframe = False
+        return frame, False
+
+
+class IsoRecording:
+    """One studio's feed recorded into WebM segments in `directory`."""
+
+    def __init__(
+        self,
+        directory: Path,
+        studio_id: str,
+        request_keyframe: Callable[[], None],
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.studio_id = studio_id
+        self.name = f"iso-{studio_id}"
+        self.directory = directory
+        self.recorder: SegmentRecorder | None = None  # made at the first key frame (its size)
+        self._assembler = Vp8Assembler()
+        self._request_keyframe = request_keyframe
+        self._monotonic = monotonic
+        self._started = monotonic()
+        self._last_keyframe = self._started
+        self._last_pts = -1
+        self._last_audio_pts = -1
+        self._last_audio_rtp: int | None = None
+        self._last_audio_ssrc: int | None = None
+        self._video_time = RtpTimeline(90000)
+        self._audio_time = RtpTimeline(48000)
+
+    def _now_ms(self) -> float:
+        return (self._monotonic() - self._started) * 1000
+
+    def on_packet(self, packet: RtpPacket) -> None:
+        """A packet of the studio's video, as it arrives (called on the event loop)."""
+        frame, want_key = self._assembler.add(packet)
+        if want_key:
+            self._request_keyframe()
+        if frame is None:
+            return
+        keyframe = is_vp8_keyframe(frame)
+        if self.recorder is None:
+            width, height = vp8_size(frame)
+            self.recorder = SegmentRecorder(
+                self.directory,
+                self.name,
+                VideoParams(
+                    codec="vp8",
+                    width=width,
+                    height=height,
+                    container="webm",
+                    extension="webm",
+                    time_base=ISO_TIME_BASE,
+                ),
+                audio=AudioParams(codec="opus", time_base=ISO_TIME_BASE, extradata=opus_head()),
+            )
+        # Browsers send a key frame only when asked: without asking, an ISO is one key frame
+        # and minutes of deltas, which players seek badly in and one bad frame spoils to the
+        # end. Asked every ISO_KEYFRAME_S, an ISO is seekable like the program (its GOP).
+        now = self._monotonic()
+        if keyframe:
+            self._last_keyframe = now
+        elif now - self._last_keyframe >= ISO_KEYFRAME_S:
+            self._request_keyframe()  # the relay sends at most one request a second
+        pts = self._video_time.stamp(packet.ssrc, packet.timestamp, self._now_ms())
+        pts = max(self._last_pts + 1, pts)
+        self._last_pts = pts
+        out = av.Packet(frame)
+        out.pts = out.dts = pts
+        out.time_base = ISO_TIME_BASE
+        out.is_keyframe = keyframe
+        self.recorder.write(out)
+
+    def on_audio_packet(self, packet: RtpPacket) -> None:
+        """A packet of the studio's sound (one Opus frame), as it arrives (event loop)."""
+        pts = self._audio_time.stamp(packet.ssrc, packet.timestamp, self._now_ms())
+        if self.recorder is None or not packet.payload:
+            return  # before the first picture (the file starts there)
+        if packet.ssrc == self._last_audio_ssrc and self._last_audio_rtp is not None:
+            ahead = (packet.timestamp - self._last_audio_rtp) % TS_MOD
+            if ahead == 0 or ahead >= TS_MOD // 2:
+                return  # a duplicate, or late (its place in the file has passed)
+        # In order, even while the anchor settles (a packet's stamp may then step back).
+        pts = max(self._last_audio_pts + 1, pts)
+        self._last_audio_pts = pts
+        self._last_audio_rtp, self._last_audio_ssrc = packet.timestamp, packet.ssrc
+        out = av.Packet(packet.payload)
+        out.pts = out.dts = pts
+        out.time_base = ISO_TIME_BASE
+        out.is_keyframe = True
+        self.recorder.write_audio(out)
+
+    def segments(self) -> list[Path]:
+        """The WebM segments written so far."""
+        return self.recorder.segments() if self.recorder is not None else []
+
+    def close(self) -> None:
+        """Write what is queued and close the current segment (blocking: off the loop)."""
+        if self.recorder is not None:
+            self.recorder.close()

@@ -1,0 +1,158 @@
+"""Packet-by-packet relay: one studio's RTP goes to each partner as it arrives.
+
+A `Feed` is one studio's incoming track (video or audio). A `Slot` is one outgoing track on a
+partner's connection that shows that studio. The feed hands each packet to every slot's bounded
+queue at once; each slot drains its own queue into its connection, so a slow partner only ever
+drops its own packets (and then asks for a keyframe) and never holds the others back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiortc.rtp import RtpPacket
+
+from bridge.aiortc_hooks import ForwardingSender
+from bridge.relay.rewrite import StreamRewriter
+from bridge.stream_stats import StreamMeter
+
+CLOCK_RATES = {"video": 90000, "audio": 48000}
+SLOT_QUEUE_PACKETS = 512  # about 2 s of 720p video at 2 Mbps; beyond it a partner is too slow
+KEYFRAME_REQUEST_INTERVAL = 0.5  # seconds between keyframe requests sent to one source
+
+
+@dataclass
+class FeedCounters:
+    """What a feed has received; the monitor reads these (aiortc's getStats mislabels them)."""
+
+    packets: int = 0
+    bytes: int = 0
+    last_packet_at: float = 0.0
+
+
+class Feed:
+    """One studio's incoming track, fanned out to the slots that show it."""
+
+    def __init__(
+        self,
+        studio_id: str,
+        kind: str,
+        request_keyframe: Callable[[int], Awaitable[None]],
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.studio_id = studio_id
+        self.kind = kind
+        self._request_keyframe = request_keyframe
+        self._monotonic = monotonic
+        self.slots: list[Slot] = []
+        # Listeners that take every packet as it arrives, on the loop: ISO recorders.
+        self.listeners: list[Callable[[RtpPacket], None]] = []
+        self.counters = FeedCounters()
+        self.meter = StreamMeter(kind, CLOCK_RATES.get(kind, 90000))
+        self.ssrc: int | None = None
+        self._last_keyframe_request = -1e9
+        self._pending_keyframe: asyncio.Task[None] | None = None
+
+    def on_packet(self, packet: RtpPacket) -> None:
+        """Called for each RTP packet as it arrives: count it, hand it to every slot."""
+        now = self._monotonic()
+        self.ssrc = packet.ssrc
+        c = self.counters
+        c.packets += 1
+        c.bytes += len(packet.payload)
+        c.last_packet_at = now
+        self.meter.on_packet(packet, now)
+        for slot in self.slots:
+            slot.offer(packet)
+        for listener in self.listeners:
+            listener(packet)
+
+    def want_keyframe(self) -> None:
+        """A partner needs a keyframe: ask the source, at most every KEYFRAME_REQUEST_INTERVAL."""
+        if self.kind != "video" or self.ssrc is None:
+            return
+        now = self._monotonic()
+        if now - self._last_keyframe_request < KEYFRAME_REQUEST_INTERVAL:
+            return
+        if self._pending_keyframe is not None and not self._pending_keyframe.done():
+            return
+        self._last_keyframe_request = now
+        self._pending_keyframe = asyncio.ensure_future(self._request_keyframe(self.ssrc))
+
+    def attach(self, slot: Slot) -> None:
+        """Start showing this feed in `slot` (a new subscriber asks for a keyframe at once)."""
+        if slot.feed is not None and slot.feed is not self:
+            slot.feed.detach(slot)
+        slot.feed = self
+        if slot not in self.slots:
+            self.slots.append(slot)
+        self.want_keyframe()
+
+    def detach(self, slot: Slot) -> None:
+        """Stop showing this feed in `slot`."""
+        if slot in self.slots:
+            self.slots.remove(slot)
+        if slot.feed is self:
+            slot.feed = None
+
+
+@dataclass
+class SlotCounters:
+    """What a slot has sent and dropped."""
+
+    sent: int = 0
+    dropped: int = 0
+
+
+@dataclass
+class Slot:
+    """One outgoing track on a partner's connection that shows one studio."""
+
+    owner_id: str  # the studio whose connection this slot is on
+    studio_id: str  # the studio shown in it
+    kind: str
+    sender: ForwardingSender
+    clock_rate: int
+    feed: Feed | None = None
+    counters: SlotCounters = field(default_factory=SlotCounters)
+
+    def __post_init__(self) -> None:
+        self.rewriter = StreamRewriter(self.clock_rate)
+        self.queue: asyncio.Queue[RtpPacket] = asyncio.Queue(maxsize=SLOT_QUEUE_PACKETS)
+        self._task: asyncio.Task[None] | None = None
+
+    def offer(self, packet: RtpPacket) -> None:
+        """Queue a packet; when the partner's queue is full, drop it and ask for a keyframe."""
+        try:
+            self.queue.put_nowait(packet)
+        except asyncio.QueueFull:
+            self.counters.dropped += 1
+            if self.feed is not None:
+                self.feed.want_keyframe()
+
+    def start(self) -> None:
+        """Start draining the queue into the partner's connection."""
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+
+    async def stop(self) -> None:
+        """Stop draining (the connection is closing)."""
+        if self.feed is not None:
+            self.feed.detach(self)
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            packet = await self.queue.get()
+            seq, ts = self.rewriter.map(packet.ssrc, packet.sequence_number, packet.timestamp)
+            try:
+                await self.sender.write(packet, seq, ts)
+            except ConnectionError:
+                return  # the partner's connection closed; its session cleans up
+            self.counters.sent += 1

@@ -1,0 +1,195 @@
+"""Who is asking: sessions and bearer tokens become a Principal; CSRF guards cookie requests."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from aiohttp import web
+
+from schedules.model import Role, User
+from schedules.outage import database_down
+from web.access import forwarded
+from web.access.principal import Principal as Principal  # where the handlers import it from
+from web.access.security import new_token, token_digest
+from web.http.errors import ApiError, Handler
+from web.state import state
+
+SESSION_COOKIE = "tb_session"
+ANON_COOKIE = "tb_anon"
+LANG_COOKIE = "tb_lang"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Routes whose credential is the join token they carry (no cookie, no API token, no CSRF).
+OWN_CREDENTIAL_PREFIXES = ("/whip/", "/join/")
+
+
+PRINCIPAL = web.RequestKey("principal", Principal)
+CSRF_BINDING = web.RequestKey("csrf_binding", str)
+
+
+def principal_of(request: web.Request) -> Principal | None:
+    """The caller, or None when anonymous."""
+    p = request.get(PRINCIPAL)
+    return p if isinstance(p, Principal) else None
+
+
+def require(request: web.Request) -> Principal:
+    """The caller, or 401."""
+    p = principal_of(request)
+    if p is None:
+        raise ApiError(401, "unauthorized", "Log in or send an API token to do this")
+    return p
+
+
+def require_role(request: web.Request, *roles: Role) -> Principal:
+    """The caller when its role is one of `roles`, else 403 (401 when anonymous)."""
+    p = require(request)
+    if p.role not in roles:
+        raise ApiError(403, "forbidden", f"The {p.role.value} role may not do this")
+    return p
+
+
+def is_secure(request: web.Request) -> bool:
+    """Whether cookies should be Secure: HTTPS directly or behind a proxy, or forced."""
+    mode = state(request).settings.secure_cookies
+    if mode in ("true", "false"):
+        return mode == "true"
+    return request.secure or forwarded.scheme(request) == "https"
+
+
+def csrf_token(request: web.Request) -> str:
+    """The CSRF token the pages put in their forms for this visitor."""
+    return state(request).signer.csrf_token(str(request.get(CSRF_BINDING, "")))
+
+
+@web.middleware
+async def identity_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Resolve the caller from a bearer token or session cookie, and check CSRF."""
+    st = state(request)
+    now = st.clock()
+    header = request.headers.get("Authorization")
+    new_anon: str | None = None
+    if header is not None and not request.path.startswith(OWN_CREDENTIAL_PREFIXES):
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "invalid_token", "Authorization must be 'Bearer <token>'")
+        digest = token_digest(token.strip())
+        try:
+            record = await st.accounts.token_by_hash(digest)
+        except Exception as exc:
+            request[PRINCIPAL] = _remembered(request, digest, exc)
+        else:
+            if record is None or record.revoked:
+                st.callers.forget(digest)
+                raise ApiError(401, "invalid_token", "The API token is not valid")
+            if record.expires_at is not None and record.expires_at <= now:
+                raise ApiError(401, "invalid_token", "The API token has expired")
+            p = Principal(record.name, record.role, record.studio_id, via_token=True)
+            st.callers.remember(digest, p, now, record.expires_at)
+            request[PRINCIPAL] = p
+    else:
+        session = request.cookies.get(SESSION_COOKIE)
+        digest = token_digest(session) if session else ""
+        found: Principal | None = None
+        if session:
+            try:
+                live = await st.accounts.live_session(digest, now)
+            except Exception as exc:
+                found = _remembered(request, digest, exc)
+            else:
+                if live is None:
+                    st.callers.forget(digest)
+                else:
+                    found = _principal(live[0])
+                    st.callers.remember(digest, found, now, live[1])
+        if found is not None:
+            request[PRINCIPAL] = found
+            request[CSRF_BINDING] = "session:" + digest
+        else:
+            anon = request.cookies.get(ANON_COOKIE)
+            if not anon or len(anon) > 100:
+                anon = new_anon = secrets.token_urlsafe(24)
+            request[CSRF_BINDING] = "anon:" + anon
+        # Without a session there is no ambient authority to forge, so an anonymous API call
+        # gets the API's 401 ("no credentials"); forms (login, language) keep their check.
+        if (
+            request.method in UNSAFE_METHODS
+            and not request.path.startswith(OWN_CREDENTIAL_PREFIXES)
+            and (PRINCIPAL in request or not request.path.startswith("/api/"))
+        ):
+            await _check_csrf(request)
+    response = await handler(request)
+    if new_anon is not None:
+        response.set_cookie(
+            ANON_COOKIE,
+            new_anon,
+            httponly=True,
+            samesite="Lax",
+            secure=is_secure(request),
+            path="/",
+        )
+    return response
+
+
+async def _check_csrf(request: web.Request) -> None:
+    binding = str(request[CSRF_BINDING])
+    token = request.headers.get(CSRF_HEADER)
+    if token is None and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        form = await request.post()
+        value = form.get(CSRF_FIELD)
+        token = value if isinstance(value, str) else None
+    if not state(request).signer.check_csrf(binding, token):
+        raise ApiError(
+            403,
+            "csrf_failed",
+            "The form has expired or did not come from this site; reload the page and try again",
+        )
+
+
+def _remembered(request: web.Request, digest: str, exc: Exception) -> Principal:
+    """The caller this credential was when the database last accepted it, while the database
+    is down (a show goes on: the producer's controls and master control keep working).
+    Otherwise the database's error (503) goes on up."""
+    if not database_down(exc):
+        raise exc
+    st = state(request)
+    p = st.callers.recall(digest, st.clock())
+    if p is None:
+        raise exc
+    return p
+
+
+def _principal(user: User) -> Principal:
+    return Principal(user.name, user.role, user.studio_id, user.id, user.language)
+
+
+async def start_session(request: web.Request, response: web.StreamResponse, user: User) -> None:
+    """Log `user` in: store a session and set its HttpOnly SameSite cookie."""
+    st = state(request)
+    now = st.clock()
+    session = new_token()
+    hours = st.settings.session_hours
+    await st.accounts.add_session(token_digest(session), user.id, now, now + timedelta(hours=hours))
+    response.set_cookie(
+        SESSION_COOKIE,
+        session,
+        max_age=hours * 3600,
+        httponly=True,
+        samesite="Lax",
+        secure=is_secure(request),
+        path="/",
+    )
+
+
+async def end_session(request: web.Request, response: web.StreamResponse) -> None:
+    """Log out: forget the session and clear its cookie."""
+    session = request.cookies.get(SESSION_COOKIE)
+    if session:
+        state(request).callers.forget(token_digest(session))
+        await state(request).accounts.end_session(token_digest(session))
+    response.del_cookie(SESSION_COOKIE, path="/")

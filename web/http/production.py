@@ -1,0 +1,158 @@
+"""The producer's live controls: program layout and solo studio, the studios' gain and mute in
+the program's sound, recording start and stop."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from aiohttp import web
+
+from bridge.program.layout import LAYOUTS
+from bridge.room import Room
+from schedules.errors import NotFound, ValidationError
+from schedules.model import Booking, Role
+from web.access.auth import Principal, require_role
+from web.access.permissions import can_see
+from web.http.bookings import BOOKING_ID, actor_of, read_json
+from web.http.errors import ApiError
+from web.outage.audit_outbox import AuditLine
+from web.state import state
+
+routes = web.RouteTableDef()
+
+# The mixer clamps the producer's gain to this range (bridge.program.mixer.AudioMixer.set_gain);
+# the API refuses what lies outside it rather than putting another level on air than was asked for.
+GAIN_MIN_DB = -40.0
+GAIN_MAX_DB = 20.0
+AUDIO_FIELDS = ("studio", "gain_db", "muted")
+
+
+async def _live(request: web.Request) -> tuple[Principal, Booking, Room]:
+    """The producer, the booking and its open room (409 when the room is not open)."""
+    p = require_role(request, Role.ADMIN, Role.PRODUCER)
+    st = state(request)
+    # The show goes on through a database outage, and so do its controls.
+    booking, _stored = await st.live.booking_now(request.match_info["booking_id"])
+    if not can_see(p, booking):
+        raise NotFound("booking", booking.id)
+    room = st.live.get(booking.id)
+    if room is None:
+        raise ApiError(409, "room_not_open", "The telebridge's room is not open now")
+    return p, booking, room
+
+
+@routes.post(f"/api/bookings/{BOOKING_ID}/program")
+async def switch_program(request: web.Request) -> web.Response:
+    """`{"layout", "studio"?}`: on air from the next program frame."""
+    p, booking, room = await _live(request)
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise ValidationError("The body must be a JSON object")
+    layout, studio = body.get("layout"), body.get("studio")
+    errors: dict[str, str] = {}
+    if layout not in LAYOUTS:
+        errors["layout"] = "must be one of " + ", ".join(LAYOUTS)
+    if studio is not None and studio not in booking.studio_ids:
+        errors["studio"] = "is not a studio of this telebridge"
+    if layout in ("solo", "pip") and studio is None:
+        errors["studio"] = "is required for solo and pip"
+    if errors:
+        raise ValidationError("The program switch has problems in: " + ", ".join(errors), errors)
+    room.switch_program(str(layout), studio if isinstance(studio, str) else None)
+    # On air now; its audit line waits out a database outage.
+    await state(request).audit.write(
+        AuditLine(
+            booking.id, actor_of(p), "switched the program", {"layout": layout, "studio": studio}
+        )
+    )
+    return web.json_response({"program": {"layout": layout, "studio": studio}})
+
+
+@routes.get(f"/api/bookings/{BOOKING_ID}/program")
+async def program_state(request: web.Request) -> web.Response:
+    """What is on air: layout, solo studio, recording, and each studio's gain, mute and level."""
+    _p, _booking, room = await _live(request)
+    program = room.program_state
+    if program is None:
+        raise ApiError(409, "no_program", "This room composes no program")
+    return web.json_response({"program": {**program, "audio": room.audio_state()}})
+
+
+def _audio_change(body: Any, studios: dict[str, dict[str, Any]]) -> tuple[str, float, bool]:
+    """The studio, gain and mute a `program/audio` body asks for (422 naming every problem);
+    a value the body leaves out stays as it is."""
+    if not isinstance(body, dict):
+        raise ValidationError("The body must be a JSON object")
+    errors: dict[str, str] = {}
+    for name in body:
+        if name not in AUDIO_FIELDS:
+            errors[str(name)] = "unknown field"
+    studio, gain, muted = body.get("studio"), body.get("gain_db"), body.get("muted")
+    if studio is None:
+        errors["studio"] = "is required"
+    elif not isinstance(studio, str) or studio not in studios:
+        errors["studio"] = "is not a studio of this telebridge"
+    if gain is not None and (
+        isinstance(gain, bool) or not isinstance(gain, int | float) or not math.isfinite(gain)
+    ):
+        errors["gain_db"] = "must be a number of decibels"
+    elif gain is not None and not GAIN_MIN_DB <= gain <= GAIN_MAX_DB:
+        errors["gain_db"] = f"must be between {GAIN_MIN_DB:g} and {GAIN_MAX_DB:g} dB"
+    if muted is not None and not isinstance(muted, bool):
+        errors["muted"] = "must be true or false"
+    if gain is None and muted is None and "gain_db" not in errors and "muted" not in errors:
+        errors["gain_db"] = errors["muted"] = "give gain_db, muted or both"
+    if errors:
+        raise ValidationError("The audio change has problems in: " + ", ".join(errors), errors)
+    assert isinstance(studio, str)
+    now = studios[studio]
+    return (
+        studio,
+        float(gain) if gain is not None else float(now["gain_db"]),
+        muted if isinstance(muted, bool) else bool(now["muted"]),
+    )
+
+
+@routes.post(f"/api/bookings/{BOOKING_ID}/program/audio")
+async def set_program_audio(request: web.Request) -> web.Response:
+    """`{"studio", "gain_db"?, "muted"?}`: in the program's sound from the next block."""
+    p, booking, room = await _live(request)
+    body = await read_json(request)
+    before = room.audio_state()
+    if room.program_state is None:
+        raise ApiError(409, "no_program", "This room composes no program")
+    studio, gain_db, muted = _audio_change(body, before)
+    room.set_audio(studio, gain_db, muted)
+    after = room.audio_state()
+    was, now = before[studio], after[studio]
+    # A fader sends while it moves: one audit line per gesture, once the fader rests.
+    state(request).gestures.note(
+        (booking.id, studio),
+        booking.id,
+        actor_of(p),
+        "changed the program sound",
+        {"studio": studio, "gain_db": was["gain_db"], "muted": was["muted"]},
+        {"studio": studio, "gain_db": now["gain_db"], "muted": now["muted"]},
+    )
+    return web.json_response({"studio": studio, "audio": after})
+
+
+@routes.post(f"/api/bookings/{BOOKING_ID}/recording/start")
+async def start_recording(request: web.Request) -> web.Response:
+    """Start recording now (also outside the booked show, e.g. during the line check)."""
+    _p, booking, room = await _live(request)
+    st = state(request)
+    st.recordings.stopped_by_hand.discard(booking.id)
+    started = await st.recordings.start(booking, room, st.clock())
+    return web.json_response({"recording": True, "started": started})
+
+
+@routes.post(f"/api/bookings/{BOOKING_ID}/recording/stop")
+async def stop_recording(request: web.Request) -> web.Response:
+    """Stop recording now; the files are finalized and appear in the archive."""
+    _p, booking, room = await _live(request)
+    st = state(request)
+    st.recordings.stopped_by_hand.add(booking.id)
+    stopped = await st.recordings.stop(booking.id, room, st.clock())
+    return web.json_response({"recording": False, "stopped": stopped})

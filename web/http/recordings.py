@@ -1,0 +1,185 @@
+"""The archive's API: recordings listed and searched, their files played and downloaded.
+
+Files are served by aiohttp's FileResponse (HTTP Range: 206, 416), only under names the
+archive registered, resolved inside the recordings directory: a request's path never reaches
+the file system unchecked. Staff of the organisations that took part, producers and admins
+may see a recording; anyone else gets 403.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import av
+from aiohttp import web
+
+from schedules.archive import Recording, RecordingFile
+from schedules.errors import NotFound, ValidationError
+from schedules.model import Role, Studio
+from schedules.timeutil import TimeInputError, parse_rfc3339, rfc3339
+from web.access.auth import Principal, require
+from web.http.errors import ApiError
+from web.state import AppState, state
+
+routes = web.RouteTableDef()
+RECORDING_ID = r"{recording_id:[0-9a-f]{12}}"
+POSTER = "poster.jpg"
+
+
+def can_see_recording(p: Principal, recording: Recording, studios: dict[str, Studio]) -> bool:
+    """Admins and producers see all; others only recordings their organisation took part in."""
+    if p.role in (Role.ADMIN, Role.PRODUCER):
+        return True
+    own = studios.get(p.studio_id or "")
+    if own is None:
+        return False
+    return any(
+        studios[sid].organisation == own.organisation for sid in recording.studios if sid in studios
+    )
+
+
+def file_doc(recording: Recording, f: RecordingFile) -> dict[str, Any]:
+    """A recording file as JSON."""
+    return {
+        "name": f.name,
+        "kind": f.kind,
+        "studio": f.studio_id,
+        "url": f"/recordings/{recording.id}/files/{quote(f.name)}",
+        "bytes": f.bytes,
+        "sha256": f.sha256,
+        "media_type": f.media_type,
+        "duration_s": f.duration_s,
+    }
+
+
+def recording_doc(r: Recording) -> dict[str, Any]:
+    """A recording as the JSON of API.md."""
+    return {
+        "id": r.id,
+        "booking_id": r.booking_id,
+        "title": r.title,
+        "studios": list(r.studios),
+        "started_at": rfc3339(r.started_at),
+        "ended_at": rfc3339(r.ended_at) if r.ended_at else None,
+        "duration_s": r.duration_s,
+        "parts": r.parts,
+        "files": [file_doc(r, f) for f in r.files],
+        "poster_url": f"/recordings/{r.id}/{POSTER}",
+    }
+
+
+def _when(name: str, value: str | None, end_of_day: bool = False) -> datetime | None:
+    if not value:
+        return None
+    try:
+        if "T" not in value:  # a plain date from the archive page's date pickers, in UTC
+            day = datetime.combine(datetime.fromisoformat(value).date(), time(0), UTC)
+            return day + timedelta(days=1) if end_of_day else day
+        return parse_rfc3339(value)
+    except (TimeInputError, ValueError) as exc:
+        raise ValidationError(
+            f"{name}: {exc}", {name: "must be a date or an RFC 3339 time"}
+        ) from None
+
+
+async def search_visible(
+    request: web.Request, p: Principal
+) -> tuple[list[Recording], dict[str, Studio]]:
+    st = state(request)
+    q = request.query
+    studio = q.get("studio") or None
+    found = await st.archive.search(
+        text=q.get("q", "")[:200],
+        studio=studio,
+        start=_when("from", q.get("from")),
+        end=_when("to", q.get("to"), end_of_day=True),
+        booking=q.get("booking") or None,
+    )
+    studios = await st.bookings.studios_by_id()
+    return [r for r in found if can_see_recording(p, r, studios)], studios
+
+
+async def visible_recording(
+    request: web.Request, p: Principal
+) -> tuple[Recording, dict[str, Studio]]:
+    st = state(request)
+    recording = await st.archive.get(request.match_info["recording_id"])
+    studios = await st.bookings.studios_by_id()
+    if recording.status != "finished":
+        raise NotFound("recording", recording.id)
+    if not can_see_recording(p, recording, studios):
+        raise ApiError(403, "forbidden", "Only the organisations that took part may see this")
+    return recording, studios
+
+
+@routes.get("/api/recordings")
+async def list_recordings(request: web.Request) -> web.Response:
+    """Recordings by text, studio, date range and booking."""
+    p = require(request)
+    found, _ = await search_visible(request, p)
+    return web.json_response({"recordings": [recording_doc(r) for r in found]})
+
+
+@routes.get(f"/api/recordings/{RECORDING_ID}")
+async def get_recording(request: web.Request) -> web.Response:
+    """One recording."""
+    recording, _ = await visible_recording(request, require(request))
+    return web.json_response({"recording": recording_doc(recording)})
+
+
+def _path(st: AppState, recording: Recording, name: str) -> Path:
+    root = st.recordings.root.resolve()
+    path = (root / recording.directory / name).resolve()
+    if not path.is_relative_to(root):
+        raise NotFound("file", name)
+    return path
+
+
+@routes.get(f"/recordings/{RECORDING_ID}/files/{{name}}")
+async def recording_file(request: web.Request) -> web.StreamResponse:
+    """A recording file, with HTTP Range for seeking; ?download=1 saves it."""
+    recording, _ = await visible_recording(request, require(request))
+    name = request.match_info["name"]
+    known = {f.name: f for f in recording.files}
+    if name not in known:
+        raise NotFound("file", name)
+    path = _path(state(request), recording, name)
+    if not path.exists():
+        raise NotFound("file", name)
+    headers = {"Content-Type": known[name].media_type, "Cache-Control": "private, max-age=3600"}
+    if request.query.get("download"):
+        headers["Content-Disposition"] = f'attachment; filename="{recording.id}-{name}"'
+    return web.FileResponse(path, headers=headers)
+
+
+def _poster(source: Path, target: Path) -> None:
+    """A JPEG of the program a tenth of the way in (worker thread)."""
+    with av.open(str(source)) as container:
+        stream = container.streams.video[0]
+        duration = float(container.duration or 0) / 1_000_000
+        if duration > 1:
+            container.seek(int(duration * 0.1 * 1_000_000))
+        for frame in container.decode(stream):
+            tmp = target.with_suffix(".tmp.jpg")
+            frame.to_image().save(tmp, quality=82)  # type: ignore[no-untyped-call]
+            tmp.replace(target)
+            return
+
+
+@routes.get(f"/recordings/{RECORDING_ID}/{POSTER}")
+async def poster(request: web.Request) -> web.StreamResponse:
+    """The player's poster image, made once from the program."""
+    recording, _ = await visible_recording(request, require(request))
+    program = next((f for f in recording.files if f.kind == "program"), None)
+    if program is None:
+        raise NotFound("poster", recording.id)
+    st = state(request)
+    target = _path(st, recording, POSTER)
+    if not target.exists():
+        source = _path(st, recording, program.name)
+        await asyncio.get_running_loop().run_in_executor(None, _poster, source, target)
+    return web.FileResponse(target, headers={"Content-Type": "image/jpeg"})

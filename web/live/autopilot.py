@@ -1,0 +1,303 @@
+"""The autopilot and the open rooms: bookings become live rooms at line-check start.
+
+`web` is the composition root: it turns a booking into a plain `RoomSpec`, hands it to `bridge`,
+and records what the bridge reports. The autopilot opens a room at setup start, puts the booking
+on air at its start, and closes the room when the join window ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import math
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from bridge.room import Room
+from bridge.spec import EventKind, IceServer, QualityProfile, RoomEvent, RoomSpec, StudioSpec
+from schedules.errors import ScheduleError
+from schedules.model import BLOCKING_STATUSES, QUALITY_PRESETS, Booking, BookingStatus, Studio
+from schedules.outage import DatabaseUnavailable, database_down, describe
+from schedules.service import BookingService, Clock
+from web.access.joinlinks import window
+from web.live.recording import RecordingControl
+from web.outage.audit_outbox import AuditLine, AuditOutbox
+from web.outage.schedule_ahead import REFRESH_S, ScheduleAhead, read_ahead
+from web.settings import Settings
+from web.tasks import cancel_and_wait
+
+log = logging.getLogger("telebridge.web.live")
+
+AUTOPILOT_INTERVAL = 1.0
+# The producer's own request is logged with its actor; the bridge's echo of it is not.
+NOT_AUDITED = frozenset({EventKind.PROGRAM_SWITCHED, EventKind.AUDIO_CHANGED})
+
+
+def ice_servers(settings: Settings) -> tuple[IceServer, ...]:
+    """The STUN servers of the server's own peer connections (never the TURN ones).
+
+    The server is the reachable side of every connection: a console behind a firewall that
+    needs TURN relays through its own allocation to the server's host candidates, so a relay
+    on the server's side would only add a second hop and an allocation per studio. It would
+    also cost time: aioice waits for every STUN/TURN server before it answers (5 s for one
+    that does not answer, DESIGN.md), so a TURN server down would hold every studio's
+    (re)connection that long. STUN stays: behind a 1:1 NAT (a cloud address) the server
+    learns its public address from it. aiortc uses the first STUN URL only; `telebridge
+    check` says whether it answers.
+    """
+    return tuple(IceServer(url) for url in settings.ice_server_urls if url.startswith("stun:"))[:1]
+
+
+def room_spec(
+    booking: Booking,
+    studios: dict[str, Studio],
+    grace_minutes: int,
+    ice_servers: tuple[IceServer, ...] = (),
+) -> RoomSpec:
+    """The plain description of a booking's room."""
+    w = window(booking, grace_minutes)
+    return RoomSpec(
+        booking_id=booking.id,
+        title=booking.title,
+        studios=tuple(
+            StudioSpec(sid, f"{studios[sid].name} · {studios[sid].city}" if sid in studios else sid)
+            for sid in booking.studio_ids
+        ),
+        opens_at=w.valid_from,
+        on_air_at=booking.starts_at,
+        off_air_at=booking.ends_at,
+        closes_at=w.valid_until,
+        quality=QualityProfile(**dataclasses.asdict(QUALITY_PRESETS[booking.quality])),
+        ice_servers=ice_servers,
+        program=True,
+    )
+
+
+class LiveRooms:
+    """The rooms that are open now, kept in step with the bookings by the autopilot."""
+
+    def __init__(
+        self,
+        bookings: BookingService,
+        audit: AuditOutbox,
+        grace_minutes: int,
+        clock: Clock,
+        ice_servers: tuple[IceServer, ...] = (),
+        recordings: RecordingControl | None = None,
+        database_up: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self.bookings = bookings
+        self.audit = audit
+        self.database_up = database_up
+        self.grace_minutes = grace_minutes
+        self.clock = clock
+        self.ice_servers = ice_servers
+        self.recordings = recordings
+        self.rooms: dict[str, Room] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        # What the autopilot goes by while the database is down, and when it was read (loop time).
+        self.ahead: ScheduleAhead | None = None
+        self._ahead_read = -math.inf
+        # Bookings whose status (live, completed) waits for the database to be written.
+        self._owed: set[str] = set()
+
+    def _record(self, event: RoomEvent) -> None:
+        """Joins, leaves and lost feeds go into the booking's audit log, off the media path
+        (and through a database outage)."""
+        if event.kind in NOT_AUDITED:
+            return
+        # Server paths stay out of the log that partners read.
+        details = {k: v for k, v in event.details.items() if k not in ("path", "directory")}
+        if event.studio_id:
+            details["studio"] = event.studio_id
+        action = event.kind.value.replace("_", " ")
+        self.audit.put(AuditLine(event.booking_id, "bridge", action, details))
+
+    def start(self) -> None:
+        """Run the autopilot in the background."""
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._run())
+
+    async def stop(self) -> None:
+        """Stop the autopilot and close every room."""
+        await cancel_and_wait(self._task)
+        self._task = None
+        now = self.clock()
+        for booking_id in list(self.rooms):
+            if self.recordings is not None and self.recordings.is_recording(booking_id):
+                try:
+                    booking = await self.bookings.get(booking_id)
+                    mid_show = now < booking.ends_at
+                except ScheduleError:
+                    mid_show = False
+                except Exception as exc:
+                    if not database_down(exc):
+                        raise
+                    # Unknown: suspend (keep the segments); the next start's recovery
+                    # finalizes them if the show is over by then.
+                    mid_show = True
+                if mid_show:  # the next start continues it as a new part
+                    await self.recordings.suspend(booking_id, self.rooms.get(booking_id))
+            await self._close(booking_id)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception as exc:  # the autopilot must outlive a bad tick
+                if database_down(exc):
+                    # Open rooms go on as they are; the database watch logs the outage once.
+                    log.debug("autopilot waits for the database: %s", describe(exc))
+                else:
+                    log.exception("autopilot tick failed")
+            await asyncio.sleep(AUTOPILOT_INTERVAL)
+
+    async def tick(self) -> None:
+        """Open, put on air, take off air and close rooms as the bookings say, now.
+
+        While the database is down the autopilot goes by the schedule it read last: rooms open
+        and record on time, and the status changes it could not write are made once it is back.
+        """
+        now = self.clock()
+        grace = timedelta(minutes=self.grace_minutes)
+        due = await self._due_from_database(now, grace) if self.database_up() else None
+        from_database = due is not None
+        if due is None:
+            if self.ahead is None or not self.ahead.covers(now):
+                return  # nothing to go by: the open rooms stay as they are
+            due = {b.id: b for b in self.ahead.due(now, grace)}
+        for booking in due.values():
+            if from_database:
+                await self._advance(booking, now)
+            else:
+                self._owed.add(booking.id)
+            room = self.rooms.get(booking.id) or await self.open(booking)
+            await self._record_on_air(booking, room, now)
+        for booking_id, room in list(self.rooms.items()):
+            # Going by the schedule read last, a room it does not list (opened in the seconds
+            # before the outage) is closed only when its own window ends.
+            if booking_id not in due and (from_database or now >= room.spec.closes_at):
+                await self._close(booking_id)
+                self._owed.add(booking_id)
+        if from_database:
+            await self._settle_owed(now)
+
+    async def _due_from_database(
+        self, now: datetime, grace: timedelta
+    ) -> dict[str, Booking] | None:
+        """The bookings whose room should be open now, as stored; None while it is down."""
+        try:
+            if self.recordings is not None:
+                await self.recordings.catch_up()
+            current = await self.bookings.search(
+                start=now - grace, end=now + timedelta(seconds=1), statuses=list(BLOCKING_STATUSES)
+            )
+            loop_now = asyncio.get_running_loop().time()
+            if loop_now - self._ahead_read >= REFRESH_S:
+                self.ahead = await read_ahead(self.bookings, now, grace)
+                self._ahead_read = loop_now
+        except Exception as exc:
+            if not database_down(exc):
+                raise
+            log.debug("autopilot goes by the schedule read last: %s", describe(exc))
+            return None
+        return {b.id: b for b in current if b.busy_from <= now < b.ends_at + grace}
+
+    async def _settle_owed(self, now: datetime) -> None:
+        """Bring the status of bookings the autopilot passed while the database was down (or
+        whose room it closed) up to date."""
+        for booking_id in sorted(self._owed):
+            try:
+                booking = await self.bookings.get(booking_id)
+            except ScheduleError:  # deleted meanwhile
+                self._owed.discard(booking_id)
+                continue
+            await self._advance(booking, now)
+            self._owed.discard(booking_id)
+
+    def remembered(self, booking_id: str) -> Booking | None:
+        """The booking as the autopilot read it last, if it is among the next hours' shows."""
+        if self.ahead is None or not self.ahead.covers(self.clock()):
+            return None
+        return self.ahead.booking(booking_id)
+
+    async def booking_now(self, booking_id: str) -> tuple[Booking, bool]:
+        """The booking as stored (True), or while the database is down as the autopilot read
+        it last (False): join links, the producer's controls and the booking page go on
+        through an outage. The database's error when it knows neither (NotFound, or 503)."""
+        try:
+            return await self.bookings.get(booking_id), True
+        except Exception as exc:
+            booking = self.remembered(booking_id) if database_down(exc) else None
+            if booking is None:
+                raise
+            return booking, False
+
+    async def _advance(self, booking: Booking, now: datetime) -> None:
+        try:
+            if booking.status is BookingStatus.CONFIRMED and booking.starts_at <= now:
+                booking = await self.bookings.go_live(booking.id, "autopilot")
+            if booking.status is BookingStatus.LIVE and now >= booking.ends_at:
+                await self.bookings.complete(booking.id, "autopilot")
+        except ScheduleError as exc:  # changed under us (cancelled meanwhile): next tick sees it
+            log.info("autopilot left booking %s as it is: %s", booking.id, exc)
+
+    async def _record_on_air(self, booking: Booking, room: Room, now: datetime) -> None:
+        """Record from the booking's start to its end when it says so (unless stopped by hand)."""
+        rec = self.recordings
+        if rec is None:
+            return
+        on_air = booking.starts_at <= now < booking.ends_at
+        if (
+            booking.record
+            and on_air
+            and not rec.is_recording(booking.id)
+            and booking.id not in rec.stopped_by_hand
+        ):
+            await rec.start(booking, room, now)
+        elif now >= booking.ends_at and rec.is_recording(booking.id):
+            await rec.stop(booking.id, room, now)
+
+    async def open(self, booking: Booking) -> Room:
+        """Open the booking's room now (idempotent)."""
+        async with self._lock:
+            room = self.rooms.get(booking.id)
+            if room is None or room.closed:
+                studios = await self.studios(booking.studio_ids)
+                spec = room_spec(booking, studios, self.grace_minutes, self.ice_servers)
+                # Every open room's booking is in the schedule the outage fallback goes by,
+                # even one booked in the seconds since it was last read.
+                ahead = self.ahead or ScheduleAhead(self.clock(), ())
+                self.ahead = ahead.with_booking(booking, studios)
+                room = Room(spec, on_event=self._record)
+                self.rooms[booking.id] = room
+                log.info(
+                    "room opened booking=%s studios=%s", booking.id, ",".join(booking.studio_ids)
+                )
+            return room
+
+    async def studios(self, ids: tuple[str, ...]) -> dict[str, Studio]:
+        """The studios' names for the room: from the database, or as read last while it is down."""
+        try:
+            if not self.database_up():
+                raise DatabaseUnavailable(ConnectionError("the database watch says it is down"))
+            return await self.bookings.studios_by_id(ids)
+        except Exception as exc:
+            if not database_down(exc) or self.ahead is None:
+                raise
+            return {sid: s for sid, s in self.ahead.studios.items() if sid in ids}
+
+    async def _close(self, booking_id: str) -> None:
+        room = self.rooms.pop(booking_id, None)
+        if self.recordings is not None and self.recordings.is_recording(booking_id):
+            await self.recordings.stop(booking_id, room, self.clock())
+        if room is not None:
+            await room.close()
+            log.info("room closed booking=%s", booking_id)
+
+    def get(self, booking_id: str) -> Room | None:
+        """The open room of a booking, if any."""
+        room = self.rooms.get(booking_id)
+        return room if room is not None and not room.closed else None

@@ -1,0 +1,336 @@
+"""Master control's data: one sampler reads every open room once a second and pushes it out.
+
+The sampler is the only reader of the rooms' health windows; `/api/live`, `/metrics` and every
+`/ws/monitor` client get the same snapshot from it. Each WebSocket client has a small bounded
+queue of ready-made messages: a slow client loses old snapshots (each one is complete), never
+holds the sampler or the other clients back. Thumbnails are made here every few seconds (off
+the loop) and served from memory, however many screens show them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bridge.room import Room
+from schedules.model import Booking, BookingStatus
+from schedules.service import BookingService, Clock
+from web.live.alerts import AlertBook
+from web.live.autopilot import LiveRooms
+from web.live.recording import RecordingControl
+from web.tasks import cancel_and_wait
+
+log = logging.getLogger("telebridge.web.monitor")
+
+SAMPLE_SECONDS = 1.0
+THUMBNAIL_SECONDS = 3.0
+# A thumbnail waits behind the program's frames on its thread; never longer than this.
+THUMBNAIL_TIMEOUT_S = 2.0
+UPCOMING_HOURS = 1
+UPCOMING_REFRESH_SECONDS = 10.0
+HISTORY_POINTS = 300  # five minutes of one-second samples, for the sparklines
+CLIENT_QUEUE = 8  # messages a slow client may lag behind before losing the oldest
+LAG_PROBE_SECONDS = 0.1
+BEHIND_RTF = 0.9  # a recorder working 90% of real time is about to fall behind
+
+
+@dataclass(eq=False)  # clients are kept in a set, by identity
+class MonitorClient:
+    """One connected monitor screen: its outgoing messages."""
+
+    queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(CLIENT_QUEUE))
+    dropped: int = 0
+
+    def offer(self, message: str) -> None:
+        """Queue a message; a full queue loses its oldest (the next snapshot is complete)."""
+        if self.queue.full():
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self.queue.get_nowait()
+                self.dropped += 1
+        self.queue.put_nowait(message)
+
+
+@dataclass
+class LoopLag:
+    """How late the event loop wakes up: the worst lag of the last window, and a total."""
+
+    worst_s: float = 0.0
+    window_worst_s: float = 0.0
+    samples: int = 0
+
+    def roll(self) -> float:
+        """The worst lag since the last roll."""
+        worst, self.window_worst_s = self.window_worst_s, 0.0
+        return worst
+
+
+class MonitorHub:
+    """Samples the live rooms, keeps history and alerts, and fans snapshots out."""
+
+    def __init__(
+        self,
+        live: LiveRooms,
+        bookings: BookingService,
+        recordings: RecordingControl | None,
+        clock: Clock,
+        database_up: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self.live = live
+        # While the database is down the sampler asks it nothing (a blackholed server would
+        # hold every sample for the connect timeout) and judges rooms by what it last read.
+        self.database_up = database_up
+        self._booking_seen: dict[str, Booking] = {}
+        self.bookings = bookings
+        self.recordings = recordings
+        self.clock = clock
+        self.clients: set[MonitorClient] = set()
+        self.alerts = AlertBook()
+        self.rooms: list[dict[str, Any]] = []  # the latest snapshot
+        self.history: dict[str, deque[tuple[float, float | None, float | None]]] = {}
+        self.thumbnails: dict[tuple[str, str], tuple[int, bytes]] = {}
+        self.lag = LoopLag()
+        self.loop_lag_s = 0.0  # the worst lag of the last sampled second
+        self.sampled_at: datetime | None = None
+        self._upcoming: list[Booking] = []
+        self._upcoming_at = -1e9
+        self._thumbs_at = -1e9
+        self._thumb_version = 0
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        """Run the sampler and the loop-lag probe."""
+        if not self._tasks:
+            self._tasks = [
+                asyncio.ensure_future(self._sample_forever()),
+                asyncio.ensure_future(self._probe_lag()),
+            ]
+
+    async def stop(self) -> None:
+        """Stop sampling; connected clients are told to go."""
+        for task in self._tasks:
+            await cancel_and_wait(task)
+        self._tasks = []
+
+    # --- sampling ------------------------------------------------------------------------
+
+    async def _sample_forever(self) -> None:
+        while True:
+            started = time.monotonic()
+            try:
+                await self.sample()
+            except Exception:  # the monitor must outlive any one bad sample
+                log.exception("monitor sample failed")
+            await asyncio.sleep(max(0.05, SAMPLE_SECONDS - (time.monotonic() - started)))
+
+    async def _probe_lag(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(LAG_PROBE_SECONDS)
+            lag = max(0.0, loop.time() - before - LAG_PROBE_SECONDS)
+            self.lag.window_worst_s = max(self.lag.window_worst_s, lag)
+            self.lag.worst_s = max(self.lag.worst_s, lag)
+            self.lag.samples += 1
+
+    async def sample(self) -> None:
+        """Read every open room (and the bookings starting within the hour); push it out."""
+        now, mono = self.clock(), time.monotonic()
+        rooms: list[dict[str, Any]] = []
+        for booking_id, live_room in list(self.live.rooms.items()):
+            rooms.append(await self._room_entry(booking_id, live_room, now, mono))
+        rooms += await self._upcoming_entries(now, mono, {r["booking_id"] for r in rooms})
+        if mono - self._thumbs_at >= THUMBNAIL_SECONDS:
+            self._thumbs_at = mono
+            await self._refresh_thumbnails()
+        for room in rooms:
+            for s in room["studios"]:
+                version = self.thumbnails.get((room["booking_id"], s["id"]))
+                s["thumbnail_url"] = (
+                    f"/api/live/{room['booking_id']}/{s['id']}/thumbnail.jpg?v={version[0]}"
+                    if version
+                    else None
+                )
+        live_ids = {r["booking_id"] for r in rooms if r["open"]}
+        for booking_id in {key.split("/")[0] for key in self.history} - live_ids:
+            self.alerts.forget_room(booking_id)
+        self.history = {k: v for k, v in self.history.items() if k.split("/")[0] in live_ids}
+        database_up = self.database_up()
+        changed = self.alerts.update([r for r in rooms if r["open"]], now, mono, database_up)
+        self._booking_seen = {k: v for k, v in self._booking_seen.items() if k in live_ids}
+        self.rooms, self.sampled_at = rooms, now
+        lag = self.loop_lag_s = self.lag.roll()
+        message = {
+            "type": "snapshot",
+            "at": _iso(now),
+            "rooms": rooms,
+            "alerts": [a.as_json() for a in self.alerts.active.values()],
+            "changed": [a.as_json() for a in changed],
+            "loop_lag_ms": round(lag * 1000, 1),
+            "database": "ok" if database_up else "unavailable",
+        }
+        self.broadcast(json.dumps(message))
+
+    async def _room_entry(
+        self, booking_id: str, room: Room, now: datetime, mono: float
+    ) -> dict[str, Any]:
+        snapshot = await room.live_snapshot()
+        spec = room.spec
+        recording = self.recordings is not None and self.recordings.is_recording(booking_id)
+        stopped_by_hand = (
+            self.recordings is not None and booking_id in self.recordings.stopped_by_hand
+        )
+        booking = await self._booking(booking_id)
+        should_record = bool(
+            booking is not None
+            and booking.record
+            and spec.on_air_at <= now < spec.off_air_at
+            and not stopped_by_hand
+        )
+        recorder = _recorder_summary(snapshot.get("recording"))
+        for s in snapshot["studios"]:
+            video, loss = s.get("video") or {}, s.get("loss_pct")
+            points = self.history.setdefault(
+                f"{booking_id}/{s['id']}", deque(maxlen=HISTORY_POINTS)
+            )
+            kbps = (video.get("kbps") or 0.0) + ((s.get("audio") or {}).get("kbps") or 0.0)
+            points.append((round(mono, 2), round(kbps, 1) if s["connected"] else None, loss))
+        return {
+            "booking_id": booking_id,
+            "title": spec.title,
+            "state": _phase(now, spec.opens_at, spec.on_air_at, spec.off_air_at),
+            "open": True,
+            "opens_at": _iso(spec.opens_at),
+            "on_air_at": _iso(spec.on_air_at),
+            "off_air_at": _iso(spec.off_air_at),
+            "recording": recording,
+            "should_record": should_record,
+            "recorder": recorder,
+            "program": snapshot.get("program"),
+            "studios": snapshot["studios"],
+        }
+
+    async def _booking(self, booking_id: str) -> Booking | None:
+        # A database hiccup: judge the room by what was read before.
+        if self.database_up():
+            with contextlib.suppress(Exception):
+                self._booking_seen[booking_id] = await self.bookings.get(booking_id)
+        return self._booking_seen.get(booking_id)
+
+    async def _upcoming_entries(
+        self, now: datetime, mono: float, open_ids: set[str]
+    ) -> list[dict[str, Any]]:
+        """Bookings starting within the hour whose room is not open yet (refreshed now and
+        then, not every second: it is a database query)."""
+        if mono - self._upcoming_at >= UPCOMING_REFRESH_SECONDS and self.database_up():
+            self._upcoming_at = mono
+            try:
+                found = await self.bookings.search(
+                    now,
+                    now + timedelta(hours=UPCOMING_HOURS),
+                    statuses=[BookingStatus.CONFIRMED, BookingStatus.REQUESTED],
+                )
+                self._upcoming = [b for b in found if b.starts_at > now]
+            except Exception:
+                log.exception("could not read the coming bookings")
+        names = {}
+        if self._upcoming and self.database_up():
+            try:
+                names = await self.bookings.studios_by_id()
+            except Exception:
+                names = {}
+        return [
+            {
+                "booking_id": b.id,
+                "title": b.title,
+                "state": "upcoming",
+                "open": False,
+                "opens_at": _iso(b.starts_at - timedelta(minutes=b.setup_minutes)),
+                "on_air_at": _iso(b.starts_at),
+                "off_air_at": _iso(b.ends_at),
+                "recording": False,
+                "should_record": False,
+                "recorder": None,
+                "program": None,
+                "studios": [
+                    {
+                        "id": sid,
+                        "name": f"{names[sid].name} · {names[sid].city}" if sid in names else sid,
+                        "connected": False,
+                    }
+                    for sid in b.studio_ids
+                ],
+            }
+            for b in self._upcoming
+            if b.id not in open_ids
+        ]
+
+    async def _refresh_thumbnails(self) -> None:
+        self._thumb_version += 1
+        fresh: dict[tuple[str, str], tuple[int, bytes]] = {}
+        for booking_id, room in list(self.live.rooms.items()):
+            for studio in room.spec.studios:
+                try:
+                    async with asyncio.timeout(THUMBNAIL_TIMEOUT_S):
+                        jpeg = await room.thumbnail(studio.id)
+                except TimeoutError:
+                    log.warning("thumbnail of %s not made in time", studio.id)
+                    jpeg = None
+                except Exception:
+                    log.exception("thumbnail of %s failed", studio.id)
+                    jpeg = None
+                if jpeg is not None:
+                    fresh[(booking_id, studio.id)] = (self._thumb_version, jpeg)
+        self.thumbnails = fresh
+
+    # --- clients -------------------------------------------------------------------------
+
+    def broadcast(self, message: str) -> None:
+        """Queue a message for every connected client."""
+        for client in self.clients:
+            client.offer(message)
+
+    def hello(self) -> str:
+        """The first message of a new client: the latest snapshot, history and alert list."""
+        return json.dumps(
+            {
+                "type": "hello",
+                "at": _iso(self.sampled_at) if self.sampled_at else None,
+                "rooms": self.rooms,
+                "alerts": [a.as_json() for a in self.alerts.active.values()],
+                "recent_alerts": self.alerts.recent(),
+                "history": {k: list(v) for k, v in self.history.items()},
+                "sample_seconds": SAMPLE_SECONDS,
+            }
+        )
+
+
+def _recorder_summary(report: dict[str, dict[str, float | int]] | None) -> dict[str, Any] | None:
+    if not report:
+        return None
+    program = report.get("program", {})
+    return {
+        "files": len(report),
+        "duration_s": program.get("media_seconds"),
+        "bytes": sum(int(r.get("bytes", 0)) for r in report.values()),
+        "frames_dropped": sum(int(r.get("frames_dropped", 0)) for r in report.values()),
+        "realtime_factor": max(float(r.get("realtime_factor", 0.0)) for r in report.values()),
+        "behind": any(float(r.get("realtime_factor", 0.0)) > BEHIND_RTF for r in report.values()),
+    }
+
+
+def _phase(now: datetime, opens: datetime, on_air: datetime, off_air: datetime) -> str:
+    if now < on_air:
+        return "line_check" if now >= opens else "upcoming"
+    return "on_air" if now < off_air else "teardown"
+
+
+def _iso(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")

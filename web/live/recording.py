@@ -1,0 +1,263 @@
+"""Recording policy: when a room records, where the files go, and their archive entries.
+
+The bridge records and finalizes; this module decides when (on air at the booking's start when
+it says record, off at its end, or by the producer's hand) and registers the finished files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bridge.recording.recorder import finalize_directory
+from bridge.room import RecordedFile, Room
+from schedules.archive import Archive, Recording, RecordingFile
+from schedules.errors import ScheduleError
+from schedules.model import Booking
+from schedules.outage import database_down, describe
+from schedules.service import BookingService
+
+log = logging.getLogger("telebridge.web.recording")
+
+
+ISO_PREFIX = "iso-"
+MEDIA_SUFFIXES = frozenset({".ts", ".webm", ".mp4"})
+
+
+class RecordingControl:
+    """Starts and stops rooms' recordings and keeps the archive in step."""
+
+    def __init__(self, archive: Archive, root: Path) -> None:
+        self.archive = archive
+        self.root = root
+        self.active: dict[str, str] = {}  # booking id -> recording id
+        # Bookings whose recording the producer stopped: the autopilot leaves them stopped.
+        self.stopped_by_hand: set[str] = set()
+        # The autopilot and a producer's click may arrive together: one change at a time.
+        self._lock = asyncio.Lock()
+        # Recordings started while the database was down: their archive entry waits for it.
+        self.unstored: list[Recording] = []
+        # Finished recordings whose archive entry could not be written (database down).
+        self.unregistered: list[tuple[str, datetime, list[RecordingFile]]] = []
+
+    async def catch_up(self) -> int:
+        """Store the archive entries that waited for the database (raises while it is still
+        down): the recordings started, then the files finished meanwhile; how many entries."""
+        done = 0
+        while self.unstored:
+            await self.archive.add_recording(self.unstored[0])
+            recording = self.unstored.pop(0)
+            log.info("recording %s stored after the database came back", recording.id)
+            done += 1
+        while self.unregistered:
+            recording_id, ended, entries = self.unregistered[0]
+            await self.archive.finish(recording_id, ended, entries)  # raises while still down
+            self.unregistered.pop(0)
+            log.info("recording %s registered after the database came back", recording_id)
+            done += 1
+        return done
+
+    def is_recording(self, booking_id: str) -> bool:
+        """Whether the booking's room is recording now."""
+        return booking_id in self.active
+
+    async def start(self, booking: Booking, room: Room, now: datetime) -> bool:
+        """Record the room's program (continuing an unfinished recording of the booking)."""
+        async with self._lock:
+            return await self._start(booking, room, now)
+
+    async def _start(self, booking: Booking, room: Room, now: datetime) -> bool:
+        if booking.id in self.active:
+            return False
+        stored = True
+        try:
+            recording = await self.archive.open_recording(
+                booking.id, booking.title, booking.studio_ids, now
+            )
+        except Exception as exc:
+            if not database_down(exc):
+                raise
+            # The show must be recorded all the same: a new entry of its own, stored later.
+            recording = self.archive.new_recording(
+                booking.id, booking.title, booking.studio_ids, now
+            )
+            stored = False
+        directory = self.root / recording.directory
+        if not room.start_recording(directory):
+            return False
+        self.active[booking.id] = recording.id
+        if not stored:
+            self.unstored.append(recording)
+        log.info(
+            "recording started booking=%s recording=%s part=%d%s",
+            booking.id,
+            recording.id,
+            recording.parts,
+            "" if stored else " (archive entry waits for the database)",
+        )
+        return True
+
+    async def stop(self, booking_id: str, room: Room | None, now: datetime) -> bool:
+        """Stop, finalize and register the booking's recording; False when none was running."""
+        async with self._lock:
+            return await self._stop(booking_id, room, now)
+
+    async def _stop(self, booking_id: str, room: Room | None, now: datetime) -> bool:
+        recording_id = self.active.pop(booking_id, None)
+        if recording_id is None:
+            return False
+        files = await room.stop_recording() if room is not None else []
+        if not any(f.kind == "program" for f in files):
+            log.warning(
+                "recording %s of booking %s had nothing to finalize", recording_id, booking_id
+            )
+            never_stored = [r for r in self.unstored if r.id == recording_id]
+            if never_stored:  # no entry to mark failed: it never reached the archive
+                self.unstored.remove(never_stored[0])
+                return True
+            try:
+                await self.archive.fail(recording_id, now)
+            except Exception as exc:
+                if not database_down(exc):
+                    raise
+                # Left "recording": the next start's recovery finds no program and fails it.
+                log.warning("recording %s not marked failed: %s", recording_id, describe(exc))
+            return True
+        entries = [archive_file(recording_id, f) for f in files]
+        try:
+            await self.archive.finish(recording_id, now, entries)
+        except Exception as exc:
+            if not database_down(exc):
+                raise
+            # The files are finished on disk; only their archive entry waits for the database.
+            self.unregistered.append((recording_id, now, entries))
+            log.warning(
+                "recording %s finished but not yet in the archive (%s); retrying",
+                recording_id,
+                describe(exc),
+            )
+            return True
+        log.info(
+            "recording finished booking=%s recording=%s files=%d",
+            booking_id,
+            recording_id,
+            len(files),
+        )
+        return True
+
+    async def suspend(self, booking_id: str, room: Room | None) -> None:
+        """The server is going down mid-show: stop writing, finalize nothing; the next start
+        continues the same archive entry as a new part."""
+        async with self._lock:
+            if self.active.pop(booking_id, None) is not None and room is not None:
+                await room.suspend_recording()
+                log.info("recording suspended booking=%s", booking_id)
+
+    async def adopt_orphans(self, bookings: BookingService) -> int:
+        """Store the archive entries of recording directories the archive does not know: a
+        recording started while the database was down, and the server stopped before it came
+        back. Their files are on disk; `recover` then finishes them like any other."""
+        known = await self.archive.directories()
+        found = await asyncio.get_running_loop().run_in_executor(
+            None, _recording_directories, self.root
+        )
+        adopted = 0
+        for directory, first_written in found:
+            if directory in known:
+                continue
+            booking_id, recording_id = directory.split("/")
+            try:
+                booking = await bookings.get(booking_id)
+            except ScheduleError:
+                log.warning("recording directory %s belongs to no booking; left alone", directory)
+                continue
+            await self.archive.add_recording(
+                Recording(
+                    recording_id,
+                    booking_id,
+                    booking.title,
+                    booking.studio_ids,
+                    "recording",
+                    directory,
+                    first_written,
+                    None,
+                    None,
+                    1,
+                )
+            )
+            log.info("recording %s of booking %s adopted from disk", recording_id, booking_id)
+            adopted += 1
+        return adopted
+
+    async def recover(self, bookings: BookingService, now: datetime) -> int:
+        """Finalize recordings left unfinished by a crash whose show is over; how many."""
+        await self.adopt_orphans(bookings)
+        done = 0
+        for rec in await self.archive.search(finished_only=False, status="recording"):
+            try:
+                booking = await bookings.get(rec.booking_id)
+                if booking.starts_at <= now < booking.ends_at and booking.record:
+                    continue  # still on air: the autopilot continues it as a new part
+            except ScheduleError:
+                pass
+            directory = self.root / rec.directory
+            found = (
+                await asyncio.get_running_loop().run_in_executor(
+                    None, finalize_directory, directory
+                )
+                if directory.exists()
+                else []
+            )
+            files = [
+                archive_file(
+                    rec.id,
+                    RecordedFile(
+                        "program" if name == "program" else "iso",
+                        name.removeprefix(ISO_PREFIX) if name.startswith(ISO_PREFIX) else None,
+                        finished,
+                    ),
+                )
+                for name, finished in found
+            ]
+            if any(f.kind == "program" for f in files):
+                await self.archive.finish(rec.id, now, files)
+            else:
+                await self.archive.fail(rec.id, now)
+            log.info(
+                "recovered recording %s of booking %s: %d files", rec.id, rec.booking_id, len(files)
+            )
+            done += 1
+        return done
+
+
+def archive_file(recording_id: str, recorded: RecordedFile) -> RecordingFile:
+    """The archive record of a finalized file (the program's MP4 or a studio's WebM)."""
+    f = recorded.file
+    return RecordingFile(
+        recording_id=recording_id,
+        name=f.path.name,
+        kind=recorded.kind,
+        studio_id=recorded.studio_id,
+        media_type="video/mp4" if f.path.suffix == ".mp4" else "video/webm",
+        bytes=f.bytes,
+        sha256=f.sha256,
+        duration_s=round(f.duration_s, 3),
+    )
+
+
+def _recording_directories(root: Path) -> list[tuple[str, datetime]]:
+    """Every `<booking>/<recording>` directory under `root` holding media, with the time its
+    oldest file was written (off the event loop: it reads the disk)."""
+    out: list[tuple[str, datetime]] = []
+    if not root.is_dir():
+        return out
+    for booking_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+        for rec_dir in sorted(p for p in booking_dir.iterdir() if p.is_dir()):
+            times = [f.stat().st_mtime for f in rec_dir.iterdir() if f.suffix in MEDIA_SUFFIXES]
+            if times:
+                out.append(
+                    (f"{booking_dir.name}/{rec_dir.name}", datetime.fromtimestamp(min(times), UTC))
+                )
+    return out

@@ -1,0 +1,200 @@
+"""How studios connect: the console's session offer and WHIP ingest (RFC 9725).
+
+Both use the studio's join token as their only credential and work only inside the booking's
+join window; the room and the other studios are untouched by anything refused here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+
+from bridge.errors import BadOffer, RoomClosed, UnknownStudio
+from bridge.room import Joined, Room
+from schedules.model import Booking
+from schedules.outage import database_down
+from schedules.timeutil import rfc3339
+from web.access.joinlinks import JoinState, join_state, token_matches, window
+from web.access.turn import console_ice_servers
+from web.http.bookings import read_json
+from web.http.errors import ApiError
+from web.state import state
+
+routes = web.RouteTableDef()
+IDS = r"{booking_id:[A-Za-z0-9_-]{1,40}}/{studio_id:[a-z0-9-]{1,63}}"
+SDP_TYPE = "application/sdp"
+
+
+async def open_room(request: web.Request, token: str | None) -> Room:
+    """The booking's open room, when `token` is this studio's join token right now."""
+    room, _booking = await room_and_booking(request, token)
+    return room
+
+
+async def room_and_booking(request: web.Request, token: str | None) -> tuple[Room, Booking | None]:
+    """`open_room`, and the booking as stored now (None while the database is down: the join
+    window is then checked against the schedule the autopilot read last, or the open room)."""
+    st = state(request)
+    booking_id = request.match_info["booking_id"]
+    studio_id = request.match_info["studio_id"]
+    if not token_matches(st.signer, token, booking_id, studio_id):
+        raise ApiError(403, "invalid_link", "This join link is not valid")
+    try:
+        booking, stored = await st.live.booking_now(booking_id)
+    except Exception as exc:
+        room = st.live.get(booking_id)
+        if room is None or not database_down(exc):
+            raise
+        return room_during_outage(room, studio_id, st.clock()), None
+    if studio_id not in booking.studio_ids:
+        raise ApiError(403, "invalid_link", "This join link is not valid")
+    grace = st.settings.join_grace_minutes
+    s = join_state(booking, st.clock(), grace)
+    if s is JoinState.NOT_YET:
+        opens = window(booking, grace).valid_from.strftime("%Y-%m-%d %H:%M UTC")
+        raise ApiError(403, "not_open_yet", f"This link opens for the line check at {opens}")
+    if s is JoinState.CLOSED:
+        raise ApiError(403, "link_closed", "This link has closed")
+    if s is JoinState.CANCELLED:
+        raise ApiError(403, "link_closed", "This telebridge was cancelled or declined")
+    # The autopilot opens rooms once a second; a studio that comes in first opens it now.
+    return await st.live.open(booking), booking if stored else None
+
+
+def room_during_outage(room: Room, studio_id: str, now: datetime) -> Room:
+    """A studio reconnecting while the database is down: the open room itself says who
+    belongs and until when (its spec came from the booking), so the show goes on."""
+    if room.spec.studio(studio_id) is None:
+        raise ApiError(403, "invalid_link", "This join link is not valid")
+    if not room.spec.opens_at <= now < room.spec.closes_at:
+        raise ApiError(403, "link_closed", "This link has closed")
+    return room
+
+
+async def connect(room: Room, studio_id: str, sdp: str) -> Joined:
+    """Hand the offer to the room; bridge errors become 4xx with their message."""
+    try:
+        return await room.connect(studio_id, sdp)
+    except BadOffer as exc:
+        raise ApiError(400, "bad_offer", str(exc)) from None
+    except UnknownStudio as exc:
+        raise ApiError(403, "invalid_link", str(exc)) from None
+    except RoomClosed as exc:
+        raise ApiError(409, "room_closed", str(exc)) from None
+
+
+@routes.post(f"/join/{IDS}/session")
+async def console_session(request: web.Request) -> web.Response:
+    """The console's offer: `{"sdp"}` in, `{"sdp", "session", "slots", "program"}` out.
+
+    The console offers one receive pair per partner and one more for the program's return
+    feed (`program` names its m-lines; null for a room that composes no program).
+    """
+    body = await read_json(request)
+    if not isinstance(body, dict) or not isinstance(body.get("sdp"), str):
+        raise ApiError(422, "invalid", "sdp: is required", {"sdp": "is required"})
+    room = await open_room(request, request.query.get("token"))
+    joined = await connect(room, request.match_info["studio_id"], body["sdp"])
+    slots: list[dict[str, Any]] = [
+        {"studio": s.studio_id, "video_mid": s.video_mid, "audio_mid": s.audio_mid}
+        for s in joined.slots
+    ]
+    program = joined.program
+    return web.json_response(
+        {
+            "type": "answer",
+            "sdp": joined.answer_sdp,
+            "session": joined.session_id,
+            "slots": slots,
+            "program": (
+                {"video_mid": program.video_mid, "audio_mid": program.audio_mid}
+                if program is not None
+                else None
+            ),
+        }
+    )
+
+
+def _bearer(request: web.Request) -> str:
+    """The WHIP client's bearer token (the studio's join token), or 401."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(
+            401,
+            "unauthorized",
+            "Send the studio's join token as a Bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return token.strip()
+
+
+@routes.post(f"/whip/{IDS}")
+async def whip_publish(request: web.Request) -> web.Response:
+    """WHIP ingest: an encoder (OBS, GStreamer) becomes the studio's source."""
+    token = _bearer(request)
+    if request.content_type != SDP_TYPE:
+        raise ApiError(415, "unsupported_media_type", f"The offer must be {SDP_TYPE}")
+    raw = await request.read()
+    try:
+        sdp = raw.decode()
+    except UnicodeDecodeError:
+        raise ApiError(400, "bad_offer", "The offer is not UTF-8 text") from None
+    room = await open_room(request, token)
+    studio_id = request.match_info["studio_id"]
+    joined = await connect(room, studio_id, sdp)
+    location = f"/whip/{quote(room.spec.booking_id)}/{quote(studio_id)}/{joined.session_id}"
+    return web.Response(
+        status=201,
+        body=joined.answer_sdp.encode(),
+        content_type=SDP_TYPE,
+        headers={"Location": location, "ETag": f'"{joined.session_id}"'},
+    )
+
+
+@routes.delete(f"/whip/{IDS}/{{session_id:[0-9a-f]{{16}}}}")
+async def whip_end(request: web.Request) -> web.Response:
+    """End a WHIP session (the encoder stops)."""
+    token = _bearer(request)
+    st = state(request)
+    booking_id = request.match_info["booking_id"]
+    studio_id = request.match_info["studio_id"]
+    if not token_matches(st.signer, token, booking_id, studio_id):
+        raise ApiError(403, "invalid_link", "This join token is not valid")
+    room = st.live.get(booking_id)
+    if room is None or not await room.disconnect(studio_id, request.match_info["session_id"]):
+        raise ApiError(404, "not_found", "No such WHIP session")
+    return web.Response(status=200)
+
+
+@routes.delete(f"/join/{IDS}/session/{{session_id:[0-9a-f]{{16}}}}")
+async def console_leave(request: web.Request) -> web.Response:
+    """The console's Leave: end this connection at once (the partners see the studio go)."""
+    st = state(request)
+    booking_id = request.match_info["booking_id"]
+    studio_id = request.match_info["studio_id"]
+    if not token_matches(st.signer, request.query.get("token"), booking_id, studio_id):
+        raise ApiError(403, "invalid_link", "This join link is not valid")
+    room = st.live.get(booking_id)
+    if room is None or not await room.disconnect(studio_id, request.match_info["session_id"]):
+        raise ApiError(404, "not_found", "No such session")
+    return web.Response(status=204)
+
+
+@routes.get(f"/join/{IDS}/state")
+async def console_state(request: web.Request) -> web.Response:
+    """The console's tally (is the studio in the program, does the room record), and the
+    booking's times and the console's ICE servers as they are now: a show extended while on
+    air moves the console's countdown, and a reconnect after the old end gets TURN
+    credentials that still work."""
+    room, booking = await room_and_booking(request, request.query.get("token"))
+    studio_id = request.match_info["studio_id"]
+    doc: dict[str, Any] = dict(room.tally(studio_id))
+    if booking is not None:
+        st = state(request)
+        doc["on_air_at"] = rfc3339(booking.starts_at)
+        doc["off_air_at"] = rfc3339(booking.ends_at)
+        doc["ice_servers"] = console_ice_servers(st.settings, booking, studio_id)
+    return web.json_response(doc)

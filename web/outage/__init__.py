@@ -1,0 +1,1 @@
+"""How the server keeps live rooms going while the database is down."""

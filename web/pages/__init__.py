@@ -1,0 +1,1 @@
+"""The HTML pages: routes, forms, jinja2 templates and their translations (en, az, tr)."""

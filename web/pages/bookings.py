@@ -1,0 +1,306 @@
+"""Booking pages: the list, the booking form (new and edit), a booking, answers, cancel."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from schedules.errors import Conflict, NotFound, ValidationError
+from schedules.lifecycle import Action, allowed_actions
+from schedules.model import (
+    LAYOUTS,
+    QUALITY_PRESETS,
+    Booking,
+    BookingStatus,
+    PartnerAnswer,
+    Role,
+)
+from web.access.auth import (
+    Principal,
+)
+from web.access.joinlinks import calendar_token, join_path, join_state, window
+from web.access.permissions import can_answer, can_book, can_see, studio_scope, visible_join_studios
+from web.http.bookings import actor_of
+from web.http.errors import ApiError
+from web.http.links import base_url
+from web.pages import i18n
+from web.pages.forms import BookingForm, merge_errors
+from web.pages.site import BOOKING_ID, display_zone, need_login, zone_choices
+from web.pages.templating import page_language, render
+from web.state import state
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/bookings")
+async def bookings_page(request: web.Request) -> web.Response:
+    """Upcoming (or past) bookings the caller may see, with filters."""
+    p = need_login(request)
+    svc = state(request).bookings
+    studios = await svc.studios_by_id()
+    zone = display_zone(request, p, studios)
+    show_past = request.query.get("when") == "past"
+    now = state(request).clock()
+    scope = studio_scope(p)
+    wanted = request.query.get("studio", "")
+    if wanted in studios and (scope is None or wanted in scope):
+        scope = [wanted]
+    status = request.query.get("status", "")
+    statuses = [BookingStatus(status)] if status in BookingStatus._value2member_map_ else None
+    if show_past:
+        found = await svc.search(
+            start=now - timedelta(days=90), end=now, studio_ids=scope, statuses=statuses
+        )
+        found.reverse()
+    else:
+        found = await svc.search(start=now, studio_ids=scope, statuses=statuses)
+    return render(
+        request,
+        "bookings.html",
+        bookings=found,
+        studios=studios,
+        zone=zone,
+        zones=zone_choices(studios),
+        show_past=show_past,
+        studio_filter=wanted,
+        status_filter=status,
+        statuses=[s.value for s in BookingStatus],
+        can_book=can_book(p),
+        now=now,
+    )
+
+
+async def _form_page(
+    request: web.Request,
+    p: Principal,
+    form: BookingForm,
+    *,
+    booking: Booking | None = None,
+    errors: dict[str, str] | None = None,
+    conflicts: list[Any] | None = None,
+    message: str | None = None,
+    status: int = 200,
+) -> web.Response:
+    svc = state(request).bookings
+    studios = await svc.studios_by_id()
+    t = state(request).catalogs.get(page_language(request))
+    return render(
+        request,
+        "booking_form.html",
+        status=status,
+        form=form,
+        booking=booking,
+        studios=sorted(studios.values(), key=lambda s: (s.city, s.organisation)),
+        zones=zone_choices(studios),
+        layouts=LAYOUTS,
+        qualities=QUALITY_PRESETS,
+        errors=i18n.translate_fields(t, errors or {}),
+        conflicts=conflicts or [],
+        message=message,
+        studios_by_id=studios,
+    )
+
+
+@routes.get("/bookings/new")
+async def new_booking_page(request: web.Request) -> web.Response:
+    """The booking form, empty."""
+    p = need_login(request)
+    if not can_book(p):
+        raise ApiError(403, "forbidden", "Only producers and admins book telebridges")
+    studios = await state(request).bookings.studios_by_id()
+    form = BookingForm(zone=display_zone(request, p, studios))
+    return await _form_page(request, p, form)
+
+
+async def _submit(
+    request: web.Request, p: Principal, booking: Booking | None
+) -> web.StreamResponse:
+    form = BookingForm.from_post(await request.post())
+    body, form_errors = form.to_body()
+    svc = state(request).bookings
+    try:
+        if form_errors:
+            raise ValidationError("The booking has problems", form_errors)
+        if booking is None:
+            result = await svc.create(body, actor_of(p))
+            target = result.created[0]
+            query = {"created": str(len(result.created)), "skipped": str(len(result.skipped))}
+        else:
+            body.pop("recurrence", None)
+            target = await svc.update(booking.id, body, actor_of(p))
+            query = {"saved": "1"}
+    except ValidationError as exc:
+        return await _form_page(
+            request,
+            p,
+            form,
+            booking=booking,
+            status=422,
+            errors=merge_errors(form_errors, exc.fields),
+            message=exc.message,
+        )
+    except Conflict as exc:
+        return await _form_page(
+            request, p, form, booking=booking, status=409, conflicts=exc.conflicts
+        )
+    raise web.HTTPSeeOther(f"/bookings/{target.id}?{urlencode(query)}")
+
+
+@routes.post("/bookings/new")
+async def create_booking(request: web.Request) -> web.StreamResponse:
+    """Book from the form; errors and conflicts come back inline with what was typed."""
+    p = need_login(request)
+    if not can_book(p):
+        raise ApiError(403, "forbidden", "Only producers and admins book telebridges")
+    return await _submit(request, p, None)
+
+
+async def _visible(request: web.Request, p: Principal) -> Booking:
+    booking = await state(request).bookings.get(request.match_info["booking_id"])
+    if not can_see(p, booking):
+        raise NotFound("booking", booking.id)
+    return booking
+
+
+@routes.get(f"/bookings/{BOOKING_ID}/edit")
+async def edit_booking_page(request: web.Request) -> web.Response:
+    """The booking form, filled."""
+    p = need_login(request)
+    if not can_book(p):
+        raise ApiError(403, "forbidden", "Only producers and admins edit bookings")
+    booking = await _visible(request, p)
+    studios = await state(request).bookings.studios_by_id()
+    form = BookingForm.from_booking(booking, display_zone(request, p, studios))
+    return await _form_page(request, p, form, booking=booking)
+
+
+@routes.post(f"/bookings/{BOOKING_ID}/edit")
+async def edit_booking(request: web.Request) -> web.StreamResponse:
+    """Save an edit; a new time or studio list asks the partners again."""
+    p = need_login(request)
+    if not can_book(p):
+        raise ApiError(403, "forbidden", "Only producers and admins edit bookings")
+    return await _submit(request, p, await _visible(request, p))
+
+
+@routes.get(f"/bookings/{BOOKING_ID}")
+async def booking_page(request: web.Request) -> web.Response:
+    """A booking: studios with local times and answers, join links, calendar, audit log."""
+    p = need_login(request)
+    st = state(request)
+    # Mid-show with the database away, the producer reloading this page still gets the live
+    # controls; its audit log (None) and changes wait.
+    booking, stored = await st.live.booking_now(request.match_info["booking_id"])
+    if not can_see(p, booking):
+        raise NotFound("booking", booking.id)
+    if stored:
+        studios = await st.bookings.studios_by_id()
+        audit = await st.bookings.audit(booking.id)
+    else:
+        studios, audit = await st.live.studios(booking.studio_ids), None
+    zone = display_zone(request, p, studios)
+    base = base_url(request)
+    w = window(booking, st.settings.join_grace_minutes)
+    links = [
+        {"studio": studios.get(sid), "url": base + join_path(st.signer, booking.id, sid)}
+        for sid in visible_join_studios(p, booking)
+    ]
+    answerable = [
+        s.studio_id
+        for s in booking.studios
+        if can_answer(p, s.studio_id)
+        and booking.status in (BookingStatus.REQUESTED, BookingStatus.CONFIRMED)
+    ]
+    feeds = []
+    for sid in booking.studio_ids:
+        if p.role in (Role.ADMIN, Role.PRODUCER) or p.studio_id == sid:
+            token = calendar_token(st.signer, sid)
+            feeds.append(
+                {
+                    "studio": studios.get(sid),
+                    "url": f"{base}/calendar/{sid}.ics?{urlencode({'token': token})}",
+                }
+            )
+    actions = allowed_actions(booking.status)
+    return render(
+        request,
+        "booking.html",
+        booking=booking,
+        studios=studios,
+        zone=zone,
+        zones=zone_choices(studios),
+        links=links,
+        window=w,
+        answerable=answerable,
+        can_edit=can_book(p) and Action.RESCHEDULE in actions and audit is not None,
+        can_cancel=can_book(p) and Action.CANCEL in actions and audit is not None,
+        audit=audit or [],
+        database_down=audit is None,
+        feeds=feeds,
+        PartnerAnswer=PartnerAnswer,
+        notice=_notice(request),
+        now=state(request).clock(),
+        join_state=join_state(
+            booking, state(request).clock(), st.settings.join_grace_minutes
+        ).value,
+        live_control=can_book(p) and st.live.get(booking.id) is not None,
+        recording=st.recordings.is_recording(booking.id),
+        layouts=LAYOUTS,
+    )
+
+
+def _notice(request: web.Request) -> tuple[str, dict[str, Any]] | None:
+    q = request.query
+    if "created" in q:
+        created, skipped = q.get("created", "1"), q.get("skipped", "0")
+        if skipped not in ("", "0"):
+            return (
+                "Booked %(created)s occurrences; %(skipped)s were skipped because of "
+                "conflicts (see the audit log of the series)",
+                {"created": created, "skipped": skipped},
+            )
+        return ("Booked. The partner studios have been asked to confirm.", {})
+    if "saved" in q:
+        return ("Saved.", {})
+    if "answered" in q:
+        return ("Your answer has been recorded.", {})
+    if "cancelled" in q:
+        return ("The booking has been cancelled; its studios are free again.", {})
+    return None
+
+
+@routes.post(f"/bookings/{BOOKING_ID}/answer")
+async def answer(request: web.Request) -> web.StreamResponse:
+    """A partner studio confirms or declines from the booking page."""
+    p = need_login(request)
+    booking = await _visible(request, p)
+    form = await request.post()
+    studio = str(form.get("studio", ""))
+    choice = str(form.get("answer", ""))
+    if not can_answer(p, studio):
+        raise ApiError(403, "forbidden", "Only that studio's operator may answer for it")
+    svc = state(request).bookings
+    if choice == "confirm":
+        await svc.confirm(booking.id, studio, actor_of(p))
+    elif choice == "decline":
+        await svc.decline(booking.id, studio, actor_of(p), str(form.get("reason", ""))[:1000])
+    else:
+        raise ApiError(422, "invalid", "Choose confirm or decline", {"answer": "unknown"})
+    raise web.HTTPSeeOther(f"/bookings/{booking.id}?answered=1")
+
+
+@routes.post(f"/bookings/{BOOKING_ID}/cancel")
+async def cancel(request: web.Request) -> web.StreamResponse:
+    """The producer cancels from the booking page."""
+    p = need_login(request)
+    if not can_book(p):
+        raise ApiError(403, "forbidden", "Only producers and admins cancel bookings")
+    booking = await _visible(request, p)
+    form = await request.post()
+    await state(request).bookings.cancel(
+        booking.id, actor_of(p), str(form.get("reason", ""))[:1000]
+    )
+    raise web.HTTPSeeOther(f"/bookings/{booking.id}?cancelled=1")

@@ -1,0 +1,166 @@
+"""The HTML pages' shared pieces and the small pages: login, language, studios."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from schedules.model import (
+    Role,
+    Studio,
+)
+from schedules.timeutil import known_zone
+from web.access import forwarded
+from web.access.auth import (
+    LANG_COOKIE,
+    Principal,
+    end_session,
+    is_secure,
+    principal_of,
+    start_session,
+)
+from web.access.joinlinks import calendar_token
+from web.access.security import DUMMY_HASH, verify_password
+from web.http.errors import ApiError
+from web.http.links import base_url
+from web.pages import i18n
+from web.pages.templating import render
+from web.state import state
+
+routes = web.RouteTableDef()
+BOOKING_ID = r"{booking_id:[A-Za-z0-9_-]{1,40}}"
+
+
+def need_login(request: web.Request) -> Principal:
+    """The logged-in caller, or a redirect to the login page that comes back here."""
+    p = principal_of(request)
+    if p is None:
+        raise web.HTTPSeeOther("/login?" + urlencode({"next": request.path_qs}))
+    return p
+
+
+def safe_next(value: object) -> str:
+    """A local path to go back to after login (never another site)."""
+    if isinstance(value, str) and value.startswith("/") and not value.startswith("//"):
+        return value
+    return "/bookings"
+
+
+def display_zone(request: web.Request, p: Principal, studios: dict[str, Studio]) -> str:
+    """The zone times are shown in: ?tz=, else the operator's studio's, else UTC."""
+    wanted = request.query.get("tz", "")
+    if wanted and known_zone(wanted):
+        return wanted
+    if p.studio_id and p.studio_id in studios:
+        return studios[p.studio_id].timezone
+    return "UTC"
+
+
+def zone_choices(studios: dict[str, Studio]) -> list[tuple[str, str]]:
+    """(zone, label) for the zone pickers: UTC and every studio's zone with its cities."""
+    cities: dict[str, list[str]] = {}
+    for s in studios.values():
+        cities.setdefault(s.timezone, [])
+        if s.city not in cities[s.timezone]:
+            cities[s.timezone].append(s.city)
+    choices = [("UTC", "UTC")]
+    choices += [(z, f"{', '.join(c)} ({z})") for z, c in sorted(cities.items())]
+    return choices
+
+
+@routes.get("/")
+async def home(request: web.Request) -> web.StreamResponse:
+    """The start page is the bookings list."""
+    raise web.HTTPSeeOther("/bookings" if principal_of(request) else "/login")
+
+
+@routes.get("/login")
+async def login_page(request: web.Request) -> web.Response:
+    """The login form."""
+    return render(
+        request, "login.html", next=safe_next(request.query.get("next")), error=None, name=""
+    )
+
+
+@routes.post("/login")
+async def login(request: web.Request) -> web.StreamResponse:
+    """Check a name and password (rate-limited), then start a session."""
+    st = state(request)
+    form = await request.post()
+    name = str(form.get("name", "")).strip()[:100]
+    password = str(form.get("password", ""))[:1000]
+    next_path = safe_next(form.get("next"))
+    # Behind a proxy request.remote is the proxy: limiting it would lock everyone out.
+    keys = (f"user:{name.lower()}", f"addr:{forwarded.client_address(request)}")
+    wait = st.limiter.retry_after(*keys)
+    if wait:
+        return render(
+            request,
+            "login.html",
+            status=429,
+            next=next_path,
+            name=name,
+            error=("Too many failed logins; try again in %(seconds)s seconds", {"seconds": wait}),
+            headers={"Retry-After": str(wait)},
+        )
+    user = await st.accounts.user_by_name(name) if name else None
+    # scrypt is CPU work: off the event loop, and as slow for unknown names as for known ones.
+    ok = await asyncio.get_running_loop().run_in_executor(
+        None, verify_password, password, user.password_hash if user else DUMMY_HASH
+    )
+    if user is None or not ok:
+        st.limiter.fail(*keys)
+        return render(
+            request,
+            "login.html",
+            status=401,
+            next=next_path,
+            name=name,
+            error=("Wrong name or password", {}),
+        )
+    st.limiter.succeed(*keys)
+    response = web.HTTPSeeOther(next_path)
+    await start_session(request, response, user)
+    raise response
+
+
+@routes.post("/logout")
+async def logout(request: web.Request) -> web.StreamResponse:
+    """End the session."""
+    response = web.HTTPSeeOther("/login")
+    await end_session(request, response)
+    raise response
+
+
+@routes.post("/language")
+async def set_language(request: web.Request) -> web.StreamResponse:
+    """Switch the interface language; remembered for the user (and in a cookie)."""
+    form = await request.post()
+    lang = str(form.get("language", ""))
+    if lang not in i18n.LANGUAGES:
+        raise ApiError(422, "invalid", "Unknown language", {"language": "must be en, az or tr"})
+    p = principal_of(request)
+    if p is not None and p.user_id is not None:
+        await state(request).accounts.set_language(p.user_id, lang)
+    response = web.HTTPSeeOther(safe_next(form.get("next")))
+    response.set_cookie(
+        LANG_COOKIE, lang, max_age=365 * 86400, samesite="Lax", secure=is_secure(request), path="/"
+    )
+    raise response
+
+
+@routes.get("/studios")
+async def studios_page(request: web.Request) -> web.Response:
+    """The partner studios with their local time now and their calendar feeds."""
+    p = need_login(request)
+    st = state(request)
+    studios = await st.bookings.studios()
+    base = base_url(request)
+    feeds = {
+        s.id: f"{base}/calendar/{s.id}.ics?{urlencode({'token': calendar_token(st.signer, s.id)})}"
+        for s in studios
+        if p.role in (Role.ADMIN, Role.PRODUCER) or p.studio_id == s.id
+    }
+    return render(request, "studios.html", studios=studios, feeds=feeds, now=state(request).clock())
