@@ -314,7 +314,7 @@ def analyse(run: Run) -> None:
     regions = [(t.x + t.w // 4, t.y + t.h // 4, t.w // 2, t.h // 2) for t in tiles if t is not None]
     phases = dict(STUDIOS)
     for f in sorted(run.files, key=lambda f: (f.kind != "program", f.studio_id or "")):
-        path = f.file.path
+        path = f.path
         beeps = beep_onsets(path)
         if f.kind == "program":
             per_tile = flash_onsets(path, regions)
@@ -364,7 +364,7 @@ def main() -> None:
         directory = args.keep or Path(tmp) / "rec"
         run = asyncio.run(record(directory, args.seconds, args.warmup))
         for f in run.files:
-            print(f"{f.file.path.name}: {f.file.duration_s:.2f} s")
+            print(f"{f.name}: {f.duration_s:.2f} s")
         analyse(run)
 
 

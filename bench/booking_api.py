@@ -21,8 +21,8 @@ from schedules.timeutil import utc_now
 from web.access.security import new_token, token_digest
 from web.app import make_app
 from web.demo import PARTNER_STUDIOS, seed_demo
+from web.services import ACCOUNTS, BOOKINGS
 from web.settings import Settings
-from web.state import STATE
 
 STUDIOS = [s["id"] for s in PARTNER_STUDIOS]
 
@@ -34,7 +34,7 @@ def _slot(i: int, base: datetime) -> tuple[str, str]:
 
 async def _fill(app: web.Application, n: int, base: datetime) -> None:
     """Store n bookings directly through the service (fast set-up, same rows as the API's)."""
-    svc = app[STATE].bookings
+    svc = app[BOOKINGS]
     for i in range(n):
         s, e = _slot(i, base)
         pair = [STUDIOS[i % len(STUDIOS)], STUDIOS[(i + 1) % len(STUDIOS)]]
@@ -52,10 +52,9 @@ async def run(size: int, requests: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings.load({}, data_dir=Path(tmp), secret="bench")
         app = await make_app(settings)
-        st = app[STATE]
-        await seed_demo(st.bookings, st.accounts, utc_now())
+        await seed_demo(app[BOOKINGS], app[ACCOUNTS], utc_now())
         token = new_token()
-        await st.accounts.add_token(token_digest(token), "bench", "producer", datetime.now(UTC))
+        await app[ACCOUNTS].add_token(token_digest(token), "bench", "producer", datetime.now(UTC))
         base = utc_now().replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
         await _fill(app, size, base)
         runner = web.AppRunner(app, access_log=None)

@@ -12,37 +12,20 @@ from Join until the partner shows 1280x720 at about 30 fps, and the sender's tar
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.netns import ensure_netns  # noqa: E402
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--autoplay-policy=no-user-gesture-required",
-]
+from harness.api import book  # noqa: E402
+from harness.chromium import launch_chromium  # noqa: E402
+from harness.server import producer_token, running_server  # noqa: E402
 
 # Runs in each page: a time-stamped canvas to send, a reader of the partner's time stamps.
 PAGE_JS = """
@@ -106,54 +89,6 @@ async () => {
   return pc;
 }
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _api(base: str, token: str, method: str, path: str, body: Any = None) -> Any:
-    req = urllib.request.Request(
-        base + path,
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read())
-
-
-def _start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEBRIDGE_")}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "web.cli",
-            "serve",
-            "--demo",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            return proc, base
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the server did not start")
 
 
 def _median_latency(pages: list[Any], seconds: float) -> float:
@@ -245,26 +180,13 @@ async () => { const r = await window.bench.pc.getStats(); let b = 0;
 def through_bridge(
     context: Any, base: str, token: str, seconds: float
 ) -> tuple[float, float, float]:
-    start = datetime.now(UTC) + timedelta(minutes=5)
-    booking = _api(
-        base,
-        token,
-        "POST",
-        "/api/bookings",
-        {
-            "title": "Latency bench",
-            "studios": ["trend", "ansa"],
-            "starts_at": start.isoformat(),
-            "ends_at": (start + timedelta(hours=1)).isoformat(),
-        },
-    )["booking"]
-    links = _api(base, token, "GET", f"/api/bookings/{booking['id']}/join-links")["links"]
+    links = book(base, token, ["trend", "ansa"], timedelta(minutes=5), title="Latency bench")
     pages = []
-    for link in links:
+    for link in links.values():
         page = context.new_page()
         page.goto(base + "/healthz")
         page.evaluate(PAGE_JS)
-        path, query = link["url"].split("?", 1)
+        path, query = link.split("?", 1)
         pages.append((page, f"{path}/session?{query}"))
     for page, url in pages:
         page.evaluate(JOIN, url)
@@ -289,40 +211,13 @@ def main() -> None:
     ensure_netns()
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, base = _start_server(Path(tmp) / "data")
-        try:
-            token = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "web.cli",
-                    "token",
-                    "create",
-                    "--role",
-                    "producer",
-                    "--data-dir",
-                    str(Path(tmp) / "data"),
-                ],
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
-            with sync_playwright() as p:
-                context = p.chromium.launch_persistent_context(
-                    user_data_dir=str(Path(tmp) / "profile"),
-                    executable_path="/usr/bin/chromium",
-                    headless=True,
-                    args=CHROMIUM_ARGS,
-                    bypass_csp=True,
-                )
-                direct_ms = direct(context, base, args.seconds)
-                bridge_ms, to_full, bitrate = through_bridge(context, base, token, args.seconds)
-                context.close()
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+    with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp)) as server:
+        token = producer_token(server.data)
+        with sync_playwright() as p:
+            context = launch_chromium(p, Path(tmp) / "profile", bypass_csp=True)
+            direct_ms = direct(context, server.base, args.seconds)
+            bridge_ms, to_full, bitrate = through_bridge(context, server.base, token, args.seconds)
+            context.close()
     print(f"glass-to-glass, two pages connected directly: {direct_ms:6.1f} ms (median)")
     print(f"glass-to-glass, through Telebridge:           {bridge_ms:6.1f} ms (median)")
     print(f"ratio through / direct: {bridge_ms / direct_ms:.2f}")

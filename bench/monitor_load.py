@@ -17,14 +17,12 @@ import asyncio
 import fractions
 import json
 import multiprocessing
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -32,75 +30,8 @@ from urllib.parse import parse_qs, urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.netns import ensure_netns  # noqa: E402
-
-CLI = [sys.executable, "-m", "web.cli"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _api(base: str, token: str, method: str, path: str, body: Any = None) -> Any:
-    req = urllib.request.Request(
-        base + path,
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.loads(r.read())
-
-
-def _start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEBRIDGE_")}
-    cmd = [*CLI, "serve", "--demo", "--port", str(port)]
-    proc = subprocess.Popen(
-        [*cmd, "--data-dir", str(data_dir)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            return proc, base
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("the server did not start")
-
-
-def _token(data_dir: Path) -> str:
-    return subprocess.run(
-        [*CLI, "token", "create", "--role", "producer", "--data-dir", str(data_dir)],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-
-
-def _book(base: str, token: str) -> dict[str, str]:
-    """A booking of Trend and ANSA starting in five minutes (its line check is open now)."""
-    from datetime import UTC, datetime, timedelta
-
-    starts = (datetime.now(UTC) + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    ends = (datetime.now(UTC) + timedelta(minutes=65)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    booking = _api(
-        base,
-        token,
-        "POST",
-        "/api/bookings",
-        {"title": "Load", "studios": ["trend", "ansa"], "starts_at": starts, "ends_at": ends},
-    )["booking"]
-    links = _api(base, token, "GET", f"/api/bookings/{booking['id']}/join-links")["links"]
-    return {link["studio"]: link["url"] for link in links}
-
+from harness.api import book  # noqa: E402
+from harness.server import producer_token, running_server  # noqa: E402
 
 # --- the studios ------------------------------------------------------------------------
 
@@ -260,7 +191,8 @@ def _summary(name: str, data: dict[str, list[float]]) -> str:
 
 
 async def _main(base: str, token: str, clients: int, seconds: float) -> dict[str, Any]:
-    links = _book(base, token)
+    # Starts in five minutes: its line check is open now.
+    links = book(base, token, ["trend", "ansa"], timedelta(minutes=5), title="Load")
     trend, ansa_video = await _join(base, links["trend"], 60)
     ansa, _trend_video = await _join(base, links["ansa"], 190)
     try:
@@ -288,15 +220,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     args = parser.parse_args()
     ensure_netns()
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "data"
-        proc, base = _start_server(data)
-        try:
-            token = _token(data)
-            out = asyncio.run(_main(base, token, args.clients, args.seconds))
-        finally:
-            proc.terminate()
-            proc.wait(timeout=20)
+    with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp)) as server:
+        token = producer_token(server.data)
+        out = asyncio.run(_main(server.base, token, args.clients, args.seconds))
     print(_summary("no monitor clients", out["quiet"]))
     print(_summary(f"{args.clients} monitor clients", out["loaded"]))
     connected = sum(1 for m in out["per_client"] if m > 0)

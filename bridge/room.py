@@ -15,16 +15,35 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+
+import av
+from PIL import Image
 
 from bridge.aiortc_hooks import candidate_types
 from bridge.errors import RoomClosed, UnknownStudio
+from bridge.program.layout import STUDIO_LAYOUTS
+from bridge.program.mixer import SILENCE_DBFS
 from bridge.program.production import Production
+from bridge.recording.directory import iso_file, recorded_file
+from bridge.recording.finalize import finalize
 from bridge.recording.iso import IsoRecording
-from bridge.recording.recorder import FinishedFile, RecorderCounters, finalize
 from bridge.relay.fanout import Feed
 from bridge.session import SlotInfo, StudioSession
-from bridge.spec import EventKind, RoomEvent, RoomSpec
+from bridge.spec import (
+    AudioFigures,
+    EventKind,
+    ProgramFigures,
+    ProgramState,
+    RecordedFile,
+    RecorderFigures,
+    RoomEvent,
+    RoomHealth,
+    RoomSpec,
+    StudioAudio,
+    StudioHealth,
+    Tally,
+    VideoFigures,
+)
 
 log = logging.getLogger("telebridge.bridge.room")
 
@@ -34,35 +53,37 @@ WATCHDOG_INTERVAL = 0.25
 EventSink = Callable[[RoomEvent], None]
 
 
-@dataclass(frozen=True)
-class RecordedFile:
-    """A finalized file of a recording: the program, or a studio's own feed."""
-
-    kind: str  # "program" | "iso"
-    studio_id: str | None
-    file: FinishedFile
-
-
-def jpeg_of(frame: Any, width: int) -> bytes:
+def jpeg_of(frame: av.VideoFrame, width: int) -> bytes:
     """A small JPEG of a video frame (worker thread)."""
-    image = frame.to_image()
+    image = Image.fromarray(frame.to_ndarray(format="rgb24"))
     height = max(2, round(image.height * width / image.width))
     out = io.BytesIO()
     image.resize((width, height)).save(out, format="JPEG", quality=70)
     return out.getvalue()
 
 
-def recorder_report(c: RecorderCounters) -> dict[str, float | int]:
-    """A recorder's counters as plain numbers (events, the monitor)."""
+def _finished_details(figures: RecorderFigures | None, f: RecordedFile) -> dict[str, object]:
+    """What a recording_finished event tells: the recorder's counters first, then the file
+    (its own size and length win over the segments' running totals of the same name)."""
+    counters: dict[str, object] = {}
+    if figures is not None:
+        counters = {
+            "frames": figures.frames,
+            "frames_dropped": figures.frames_dropped,
+            "audio_packets": figures.audio_packets,
+            "audio_dropped": figures.audio_dropped,
+            "segments": figures.segments,
+            "bytes": figures.bytes,
+            "media_seconds": figures.media_seconds,
+            "realtime_factor": figures.realtime_factor,
+        }
     return {
-        "frames": c.packets,
-        "frames_dropped": c.dropped,
-        "audio_packets": c.audio_packets,
-        "audio_dropped": c.audio_dropped,
-        "segments": c.segments,
-        "bytes": c.bytes,
-        "media_seconds": round(c.media_seconds, 2),
-        "realtime_factor": round(c.realtime_factor, 4),
+        **counters,
+        "file": f.kind,
+        "path": str(f.path),
+        "bytes": f.bytes,
+        "sha256": f.sha256,
+        "duration_s": round(f.duration_s, 3),
     }
 
 
@@ -202,7 +223,8 @@ class Room:
         self._emit(EventKind.PROGRAM_SWITCHED, studio_id or "", layout=layout)
 
     def set_audio(self, studio_id: str, gain_db: float, muted: bool) -> None:
-        """The producer's gain (dB, clamped to -40..+20) and mute of a studio in the program."""
+        """The producer's gain (dB, clamped to the mixer's GAIN_MIN_DB..GAIN_MAX_DB) and mute of
+        a studio in the program."""
         if self.production is None:
             raise RoomClosed("This room composes no program")
         if self.spec.studio(studio_id) is None:
@@ -210,24 +232,23 @@ class Room:
         self.production.audio.set_gain(studio_id, gain_db, muted)
         self._emit(EventKind.AUDIO_CHANGED, studio_id, gain_db=gain_db, muted=muted)
 
-    def audio_state(self) -> dict[str, dict[str, float | bool | None]]:
+    def audio_state(self) -> dict[str, StudioAudio]:
         """Per studio: the producer's gain and mute, the automatic gain, the last block's level
-        (dBFS, None for silence) — what the producer's audio controls show."""
+        — what the producer's audio controls show (empty without a program)."""
         if self.production is None:
             return {}
-        out: dict[str, dict[str, float | bool | None]] = {}
-        for sid, ch in self.production.audio.mixer.channels.items():
-            level = ch.level_dbfs if ch.level_dbfs > -120 else None
-            out[sid] = {
-                "gain_db": ch.gain_db,
-                "muted": ch.muted,
-                "auto_db": round(ch.auto_db, 1),
-                "level_dbfs": round(level, 1) if level is not None else None,
-            }
-        return out
+        return {
+            sid: StudioAudio(
+                gain_db=ch.gain_db,
+                muted=ch.muted,
+                auto_db=round(ch.auto_db, 1),
+                level_dbfs=round(ch.level_dbfs, 1) if ch.level_dbfs > SILENCE_DBFS else None,
+            )
+            for sid, ch in self.production.audio.mixer.channels.items()
+        }
 
     @property
-    def program_state(self) -> dict[str, object] | None:
+    def program_state(self) -> ProgramState | None:
         """What is on air: the layout, its solo or picture-in-picture studio (None for the
         other layouts), and whether the program is recording; None without a program."""
         production = self.production
@@ -236,18 +257,20 @@ class Room:
         layout = production.engine.layout
         focus = production.engine.focus
         studio = None
-        if layout in ("solo", "pip") and 0 <= focus < len(production.studio_ids):
+        if layout in STUDIO_LAYOUTS and 0 <= focus < len(production.studio_ids):
             studio = production.studio_ids[focus]
-        return {"layout": layout, "studio": studio, "recording": production.recording is not None}
+        return ProgramState(layout, studio, production.recording is not None)
 
-    async def live_snapshot(self) -> dict[str, Any]:
+    async def live_snapshot(self) -> RoomHealth:
         """Every studio's health over the last window (call it about once a second: each call
         starts the next window), plus the program's and the recorders' figures."""
         now = self._monotonic()
         studios = [await self._studio_health(s.id, s.name, now) for s in self.spec.studios]
-        return {"booking_id": self.spec.booking_id, "studios": studios, **self.media_stats()}
+        return RoomHealth(
+            self.spec.booking_id, tuple(studios), self._program_figures(), self._recorders()
+        )
 
-    async def _studio_health(self, studio_id: str, name: str, now: float) -> dict[str, Any]:
+    async def _studio_health(self, studio_id: str, name: str, now: float) -> StudioHealth:
         session = self.sessions.get(studio_id)
         video_feed = self.feeds.get((studio_id, "video"))
         audio_feed = self.feeds.get((studio_id, "audio"))
@@ -257,25 +280,23 @@ class Room:
         level = a.level_dbfs if a is not None else None
         if level is None and self.production is not None:  # no RFC 6464 level: the mixer's
             channel = self.production.audio.mixer.channels.get(studio_id)
-            if channel is not None and channel.level_dbfs > -120:
+            if channel is not None and channel.level_dbfs > SILENCE_DBFS:
                 level = round(channel.level_dbfs, 1)
         ages = [w.last_packet_age_ms for w in (v, a) if w and w.last_packet_age_ms is not None]
         main = v or a
-        return {
-            "id": studio_id,
-            "name": name,
-            "connected": session is not None and session.connection_state == "connected",
-            "candidate": candidates[1] if candidates else None,
-            "rtt_ms": await session.round_trip_ms() if session is not None else None,
-            "loss_pct": main.loss_pct if main else None,
-            "jitter_ms": main.jitter_ms if main else None,
-            "video": (
-                {"width": v.width, "height": v.height, "fps": v.fps, "kbps": v.kbps} if v else None
-            ),
-            "audio": {"kbps": a.kbps, "level_dbfs": level} if a else None,
-            "last_packet_age_ms": min(ages) if ages else None,
-            "feed_lost": studio_id in self.lost,
-        }
+        return StudioHealth(
+            id=studio_id,
+            name=name,
+            connected=session is not None and session.connection_state == "connected",
+            candidate=candidates[1] if candidates else None,
+            rtt_ms=await session.round_trip_ms() if session is not None else None,
+            loss_pct=main.loss_pct if main else None,
+            jitter_ms=main.jitter_ms if main else None,
+            video=VideoFigures(v.width, v.height, v.fps, v.kbps) if v else None,
+            audio=AudioFigures(a.kbps, level) if a else None,
+            last_packet_age_ms=min(ages) if ages else None,
+            feed_lost=studio_id in self.lost,
+        )
 
     async def thumbnail(self, studio_id: str, width: int = 320) -> bytes | None:
         """A JPEG of the studio's newest decoded picture (None before its first one)."""
@@ -284,39 +305,42 @@ class Room:
         index = self.production.studio_ids.index(studio_id)
         return await self.production.engine.with_latest(index, lambda f: jpeg_of(f, width))
 
-    def media_stats(self) -> dict[str, Any]:
-        """What the program and the recorders are doing (master control reads this)."""
+    def _program_figures(self) -> ProgramFigures | None:
+        """What the program's engines have done (None for a room without a program)."""
         production = self.production
         if production is None:
-            return {"program": None, "recording": None}
+            return None
         engine, audio = production.engine, production.audio
-        out: dict[str, Any] = {
-            "program": {
-                "frames": engine.counters.frames,
-                "dropped_ticks": engine.counters.dropped_ticks,
-                "realtime_factor": round(engine.counters.realtime_factor(engine.fmt.fps), 3),
-                "audio_blocks": audio.counters.blocks,
-                "audio_dropped_blocks": audio.counters.dropped_blocks,
-                "audio_underruns": sum(c.underruns for c in audio.mixer.channels.values()),
-            },
-            "recording": None,
-        }
-        if production.recording is not None:
-            files = {"program": production.recording.recorder.counters}
-            for sid, iso in self.isos.items():
-                if iso.recorder is not None:
-                    files[f"iso-{sid}"] = iso.recorder.counters
-            out["recording"] = {name: recorder_report(c) for name, c in files.items()}
-        return out
+        return ProgramFigures(
+            frames=engine.counters.frames,
+            dropped_ticks=engine.clock.dropped,
+            realtime_factor=round(engine.counters.realtime_factor(engine.fmt.fps), 3),
+            audio_blocks=audio.counters.blocks,
+            audio_dropped_blocks=audio.counters.dropped_blocks,
+            audio_underruns=sum(c.underruns for c in audio.mixer.channels.values()),
+        )
 
-    def tally(self, studio_id: str) -> dict[str, object]:
+    def _recorders(self) -> tuple[RecorderFigures, ...]:
+        """The program's and the studios' recorders' figures (none while not recording)."""
+        production = self.production
+        if production is None or production.recording is None:
+            return ()
+        figures = [production.recording.recorder.counters.figures("program", None)]
+        for sid, iso in self.isos.items():
+            if iso.recorder is not None:
+                figures.append(iso.recorder.counters.figures("iso", sid))
+        return tuple(figures)
+
+    def tally(self, studio_id: str) -> Tally:
         """What a studio's console shows: is its picture in the program, is the room recording."""
         production = self.production
-        return {
-            "on_program": production.on_program(studio_id) if production else False,
-            "layout": production.engine.layout if production else None,
-            "recording": bool(production and production.recording is not None),
-        }
+        if production is None:
+            return Tally(on_program=False, layout=None, recording=False)
+        return Tally(
+            on_program=production.on_program(studio_id),
+            layout=production.engine.layout,
+            recording=production.recording is not None,
+        )
 
     def start_recording(self, directory: Path) -> bool:
         """Record the program into `directory`; False when already recording."""
@@ -368,15 +392,10 @@ class Room:
         if self.production is None:
             return []
         files: list[RecordedFile] = []
-        reports: dict[str | None, dict[str, float | int]] = {}
-        if self.production.recording is not None:
-            reports[None] = recorder_report(self.production.recording.recorder.counters)
-        for sid, iso in self.isos.items():
-            if iso.recorder is not None:
-                reports[sid] = recorder_report(iso.recorder.counters)
+        figures = {f.studio_id: f for f in self._recorders()}  # the program's under None
         program = await self.production.stop_recording()
         if program is not None:
-            files.append(RecordedFile("program", None, program))
+            files.append(program)
         isos, self.isos = self.isos, {}
         self._detach_isos(isos)
         loop = asyncio.get_running_loop()
@@ -385,25 +404,16 @@ class Room:
             segments = iso.segments()
             if not segments:
                 continue  # the studio never sent a picture while recording
-            target = iso.directory / f"{iso.name}.webm"
+            target = iso_file(iso.directory, studio_id)
             try:
                 finished = await loop.run_in_executor(None, finalize, segments, target)
             except ValueError:
                 log.warning("ISO of %s could not be finalized", studio_id)
                 continue
-            files.append(RecordedFile("iso", studio_id, finished))
+            files.append(recorded_file(finished))
         for f in files:
-            # The recorder's counters first: the finished file's own size and length win over
-            # the segments' running totals of the same name.
-            fields: dict[str, object] = {
-                **reports.get(f.studio_id, {}),
-                "file": f.kind,
-                "path": str(f.file.path),
-                "bytes": f.file.bytes,
-                "sha256": f.file.sha256,
-                "duration_s": round(f.file.duration_s, 3),
-            }
-            self._emit(EventKind.RECORDING_FINISHED, f.studio_id or "", **fields)
+            details = _finished_details(figures.get(f.studio_id), f)
+            self._emit(EventKind.RECORDING_FINISHED, f.studio_id or "", **details)
         return files
 
     async def close(self) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -78,3 +80,125 @@ class RoomEvent:
     studio_id: str
     at: datetime
     details: dict[str, object] = field(default_factory=dict)
+
+
+# --- what the bridge reports of a live room (typed, like aiortc's RTC*Stats) ---------------
+
+
+@dataclass(frozen=True)
+class VideoFigures:
+    """A studio's incoming picture over the last window (about a second)."""
+
+    width: int | None  # from the last VP8 key frame; None before the first one
+    height: int | None
+    fps: float | None
+    kbps: float
+
+
+@dataclass(frozen=True)
+class AudioFigures:
+    """A studio's incoming sound over the last window."""
+
+    kbps: float
+    level_dbfs: float | None  # the RFC 6464 level (else the mixer's); None in silence
+
+
+@dataclass(frozen=True)
+class StudioHealth:
+    """One studio of a room as master control sees it over the last window."""
+
+    id: str
+    name: str
+    connected: bool
+    candidate: str | None  # the remote side of the selected ICE pair: host, srflx, prflx, relay
+    rtt_ms: float | None
+    loss_pct: float | None
+    jitter_ms: float | None
+    video: VideoFigures | None
+    audio: AudioFigures | None
+    last_packet_age_ms: float | None
+    feed_lost: bool
+
+
+@dataclass(frozen=True)
+class ProgramFigures:
+    """What the program's picture and sound engines have done since the room opened."""
+
+    frames: int
+    dropped_ticks: int  # frame clock ticks that found the worker still busy
+    realtime_factor: float  # worker seconds per second of program
+    audio_blocks: int
+    audio_dropped_blocks: int  # blocks missing from the program's sound
+    audio_underruns: int  # times a studio's sound ran dry in the mixer
+
+
+FileKind = Literal["program", "iso"]  # the joint program, or one studio's own feed (ISO)
+
+
+@dataclass(frozen=True)
+class RecorderFigures:
+    """What one recorder (the program's, or a studio's ISO) has written and dropped."""
+
+    kind: FileKind
+    studio_id: str | None  # the ISO's studio; None for the program
+    frames: int
+    frames_dropped: int
+    audio_packets: int
+    audio_dropped: int
+    segments: int
+    bytes: int
+    media_seconds: float
+    realtime_factor: float  # writer seconds per second of media (below 1.0: keeping up)
+
+
+@dataclass(frozen=True)
+class RoomHealth:
+    """A room's figures over the last window: its studios, program and recorders."""
+
+    booking_id: str
+    studios: tuple[StudioHealth, ...]
+    program: ProgramFigures | None  # None for a room that composes no program
+    recorders: tuple[RecorderFigures, ...]  # empty while not recording
+
+
+@dataclass(frozen=True)
+class StudioAudio:
+    """A studio in the program's sound: the producer's gain and mute, the automatic gain,
+    and the level of the last mixed block."""
+
+    gain_db: float
+    muted: bool
+    auto_db: float
+    level_dbfs: float | None  # None for silence
+
+
+@dataclass(frozen=True)
+class ProgramState:
+    """What is on air: the layout, its solo or picture-in-picture studio, whether it records."""
+
+    layout: str
+    studio: str | None  # only for the layouts that show one studio large
+    recording: bool
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What a studio's console shows: is its picture in the program, does the room record."""
+
+    on_program: bool
+    layout: str | None  # None for a room that composes no program
+    recording: bool
+
+
+@dataclass(frozen=True)
+class RecordedFile:
+    """A finished file of a recording: the program's MP4, or a studio's own feed (ISO)."""
+
+    kind: FileKind
+    studio_id: str | None  # the ISO's studio; None for the program
+    name: str  # the file's name in the recording's directory
+    media_type: str
+    bytes: int
+    sha256: str
+    duration_s: float
+    path: Path

@@ -15,7 +15,8 @@ MAX_BOOKING = timedelta(hours=12)
 DEFAULT_SETUP_MINUTES = 15
 DEFAULT_TEARDOWN_MINUTES = 5
 MAX_BUFFER_MINUTES = 240
-LAYOUTS = ("auto", "side-by-side", "grid", "solo", "pip")
+# The program layout of a booking that names none; the layouts themselves are the live side's.
+DEFAULT_LAYOUT = "auto"
 
 
 @dataclass(frozen=True)
@@ -170,7 +171,7 @@ class BookingDraft:
     setup_minutes: int = DEFAULT_SETUP_MINUTES
     teardown_minutes: int = DEFAULT_TEARDOWN_MINUTES
     record: bool = True
-    layout: str = "auto"
+    layout: str = DEFAULT_LAYOUT
     notes: str = ""
     recurrence: Recurrence | None = None
     quality: str = DEFAULT_QUALITY

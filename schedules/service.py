@@ -13,11 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from schedules import store
 from schedules.errors import Conflict, ConflictItem, InvalidTransition, ValidationError
-from schedules.lifecycle import Action, next_status
+from schedules.fields import RESCHEDULING, changes, drafted_values
 from schedules.model import (
     AuditEvent,
     Booking,
-    BookingDraft,
     BookingStatus,
     BookingStudio,
     PartnerAnswer,
@@ -25,15 +24,15 @@ from schedules.model import (
     SkippedOccurrence,
     Studio,
 )
-from schedules.recurrence import weekly_occurrences
+from schedules.rules import conflicts
+from schedules.rules.lifecycle import Action, next_status
+from schedules.rules.recurrence import weekly_occurrences
 from schedules.timeutil import known_zone, rfc3339, utc_now
 from schedules.validation import parse_draft
 
 Clock = Callable[[], datetime]
 STUDIO_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 EDITABLE = frozenset({BookingStatus.REQUESTED, BookingStatus.CONFIRMED, BookingStatus.DECLINED})
-# Fields whose change makes the partners confirm again.
-RESCHEDULING_FIELDS = ("studio_ids", "starts_at", "ends_at", "setup_minutes", "teardown_minutes")
 
 
 def new_id() -> str:
@@ -42,13 +41,20 @@ def new_id() -> str:
 
 
 class BookingService:
-    """Studios and bookings on one database; writes are serialized and audited."""
+    """Studios and bookings on one database; writes are serialized and audited.
 
-    def __init__(self, engine: AsyncEngine, clock: Clock = utc_now) -> None:
+    `layouts` are the program layouts a booking may ask for: the live side declares them, and
+    the composition root hands them over.
+    """
+
+    def __init__(
+        self, engine: AsyncEngine, clock: Clock = utc_now, *, layouts: Sequence[str]
+    ) -> None:
         self.engine = engine
         self.clock = clock
+        self.layouts = tuple(layouts)
         # One writer at a time in this process; PostgreSQL row locks cover other processes
-        # (store.lock_studios, store.lock_booking).
+        # (conflicts.lock_studios, store.lock_booking).
         self._write_lock = asyncio.Lock()
 
     # Studios
@@ -99,26 +105,32 @@ class BookingService:
             return await store.audit_of(conn, booking_id)
 
     async def note(
-        self, booking_id: str, actor: str, action: str, details: dict[str, object]
+        self,
+        booking_id: str,
+        actor: str,
+        action: str,
+        details: dict[str, object],
+        at: datetime | None = None,
     ) -> None:
-        """Add something that happened to a booking (not a change of it) to its audit log."""
+        """Add something that happened to a booking (not a change of it) to its audit log, at
+        the time it happened (`at`; now when not given)."""
         async with self._write_lock, self.engine.begin() as conn:
             await store.get_booking(conn, booking_id)
             await store.append_audit(
-                conn, AuditEvent(booking_id, self.clock(), actor, action, details)
+                conn, AuditEvent(booking_id, at or self.clock(), actor, action, details)
             )
 
     # Changing bookings
 
     async def create(self, data: object, actor: str) -> SeriesResult:
         """Book a telebridge (or a weekly series); Conflict when nothing could be booked."""
-        draft = parse_draft(data)
+        draft = parse_draft(data, self.layouts)
         now = self.clock()
         if draft.starts_at < now:
             raise ValidationError("starts_at: is in the past", {"starts_at": "is in the past"})
         async with self._write_lock, self.engine.begin() as conn:
             studios = await self._known_studios(conn, draft.studio_ids)
-            await store.lock_studios(conn, draft.studio_ids)
+            await conflicts.lock_studios(conn, draft.studio_ids)
             windows = [(draft.starts_at, draft.ends_at)]
             series_id = None
             if draft.recurrence is not None:
@@ -141,28 +153,19 @@ class BookingService:
                 booking = Booking(
                     id=new_id(),
                     series_id=series_id,
-                    title=draft.title,
                     status=BookingStatus.REQUESTED,
-                    starts_at=starts_at,
-                    ends_at=ends_at,
-                    setup_minutes=draft.setup_minutes,
-                    teardown_minutes=draft.teardown_minutes,
-                    record=draft.record,
-                    layout=draft.layout,
-                    quality=draft.quality,
-                    notes=draft.notes,
                     sequence=0,
                     studios=tuple(BookingStudio(s) for s in draft.studio_ids),
                     created_by=actor,
                     created_at=now,
                     updated_at=now,
+                    # The draft's fields, at this occurrence's times.
+                    **{**drafted_values(draft), "starts_at": starts_at, "ends_at": ends_at},
                 )
-                conflicts = await store.find_conflicts(
-                    conn, draft.studio_ids, booking.busy_from, booking.busy_until
-                )
-                if conflicts:
-                    all_conflicts.extend(conflicts)
-                    skipped.append(SkippedOccurrence(starts_at, ends_at, tuple(conflicts)))
+                in_the_way = await conflicts.find_conflicts(conn, booking)
+                if in_the_way:
+                    all_conflicts.extend(in_the_way)
+                    skipped.append(SkippedOccurrence(starts_at, ends_at, tuple(in_the_way)))
                     continue
                 await store.insert_booking(conn, booking)
                 details: dict[str, object] = {
@@ -188,12 +191,12 @@ class BookingService:
             old = await store.get_booking(conn, booking_id)
             if old.status not in EDITABLE:
                 raise InvalidTransition(old.status.value, "edit")
-            draft = parse_draft(data, base=old, allow_recurrence=False)
+            draft = parse_draft(data, self.layouts, base=old, allow_recurrence=False)
             now = self.clock()
-            changes = _changes(old, draft)
-            if not changes:
+            changed = changes(old, draft)
+            if not changed:
                 return old
-            reschedule = any(f in changes for f in RESCHEDULING_FIELDS)
+            reschedule = not RESCHEDULING.isdisjoint(changed)
             if reschedule and draft.starts_at < now:
                 raise ValidationError("starts_at: is in the past", {"starts_at": "is in the past"})
             await self._known_studios(conn, draft.studio_ids)
@@ -204,30 +207,20 @@ class BookingService:
                 parts = tuple(BookingStudio(s) for s in draft.studio_ids)
             new = replace(
                 old,
-                title=draft.title,
+                **drafted_values(draft),
                 studios=parts,
-                starts_at=draft.starts_at,
-                ends_at=draft.ends_at,
-                setup_minutes=draft.setup_minutes,
-                teardown_minutes=draft.teardown_minutes,
-                record=draft.record,
-                layout=draft.layout,
-                quality=draft.quality,
-                notes=draft.notes,
                 status=status,
                 sequence=old.sequence + 1,
                 updated_at=now,
             )
             if reschedule:
-                await store.lock_studios(conn, draft.studio_ids)
-                conflicts = await store.find_conflicts(
-                    conn, draft.studio_ids, new.busy_from, new.busy_until, exclude_booking=old.id
-                )
-                if conflicts:
-                    raise Conflict(conflicts)
+                await conflicts.lock_studios(conn, draft.studio_ids)
+                in_the_way = await conflicts.find_conflicts(conn, new)
+                if in_the_way:
+                    raise Conflict(in_the_way)
             await store.update_booking(conn, new)
             action = "rescheduled" if reschedule else "edited"
-            await store.append_audit(conn, AuditEvent(old.id, now, actor, action, changes))
+            await store.append_audit(conn, AuditEvent(old.id, now, actor, action, changed))
             return new
 
     async def confirm(self, booking_id: str, studio_id: str, actor: str) -> Booking:
@@ -325,23 +318,6 @@ class BookingService:
             action = "confirmed" if answer is PartnerAnswer.ACCEPTED else "declined"
             await store.append_audit(conn, AuditEvent(old.id, now, actor, action, details))
             return new
-
-
-def _changes(old: Booking, draft: BookingDraft) -> dict[str, object]:
-    """Changed fields as {name: [old, new]} in JSON-friendly values."""
-    pairs: dict[str, tuple[object, object]] = {
-        "title": (old.title, draft.title),
-        "studio_ids": (list(old.studio_ids), list(draft.studio_ids)),
-        "starts_at": (rfc3339(old.starts_at), rfc3339(draft.starts_at)),
-        "ends_at": (rfc3339(old.ends_at), rfc3339(draft.ends_at)),
-        "setup_minutes": (old.setup_minutes, draft.setup_minutes),
-        "teardown_minutes": (old.teardown_minutes, draft.teardown_minutes),
-        "record": (old.record, draft.record),
-        "layout": (old.layout, draft.layout),
-        "quality": (old.quality, draft.quality),
-        "notes": (old.notes, draft.notes),
-    }
-    return {k: [a, b] for k, (a, b) in pairs.items() if a != b}
 
 
 def parse_studio(data: object) -> Studio:

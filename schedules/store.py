@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schedules import db
-from schedules.errors import ConflictItem, DuplicateId, NotFound
+from schedules.errors import DuplicateId, NotFound
+from schedules.fields import columns_of, from_columns
 from schedules.model import (
-    BLOCKING_STATUSES,
     AuditEvent,
     Booking,
     BookingStatus,
@@ -67,27 +67,6 @@ async def insert_studio(conn: AsyncConnection, studio: Studio, now: datetime) ->
     )
 
 
-async def lock_studios(conn: AsyncConnection, ids: Sequence[str]) -> None:
-    """Lock the studios' rows (PostgreSQL) so that two servers never double-book one.
-
-    The studio's row is the mutex of its calendar: whoever holds it checks for conflicts and
-    inserts, and the next booker of that studio waits, then (READ COMMITTED: a fresh snapshot
-    per statement) sees what the first one committed. Sorted order keeps two bookings of
-    overlapping studio sets from deadlocking. FOR NO KEY UPDATE, not FOR UPDATE: it excludes
-    other bookers but not the key-share locks that foreign keys take, so confirming or
-    cancelling an unrelated booking of the studio never waits. SQLite has no row locks; there
-    the service's own lock and SQLite's single writer do the same job.
-    """
-    if conn.dialect.name == "sqlite" or not ids:
-        return
-    await conn.execute(
-        sa.select(db.studios.c.id)
-        .where(db.studios.c.id.in_(sorted(set(ids))))
-        .order_by(db.studios.c.id)
-        .with_for_update(key_share=True)
-    )
-
-
 async def lock_booking(conn: AsyncConnection, booking_id: str) -> None:
     """Lock one booking's row (PostgreSQL) before reading it to change it.
 
@@ -101,75 +80,16 @@ async def lock_booking(conn: AsyncConnection, booking_id: str) -> None:
     )
 
 
-async def find_conflicts(
-    conn: AsyncConnection,
-    studio_ids: Sequence[str],
-    busy_from: datetime,
-    busy_until: datetime,
-    exclude_booking: str | None = None,
-) -> list[ConflictItem]:
-    """Blocking bookings that hold any of the studios in a window overlapping the given one."""
-    b, bs = db.bookings, db.booking_studios
-    query = (
-        sa.select(b.c.id, bs.c.studio_id, b.c.title, b.c.starts_at, b.c.ends_at)
-        .join(bs, bs.c.booking_id == b.c.id)
-        .where(
-            bs.c.studio_id.in_(list(studio_ids)),
-            b.c.status.in_([s.value for s in BLOCKING_STATUSES]),
-            b.c.busy_from < busy_until,
-            b.c.busy_until > busy_from,
-        )
-        .order_by(b.c.starts_at, bs.c.studio_id)
-    )
-    if exclude_booking is not None:
-        query = query.where(b.c.id != exclude_booking)
-    rows = await conn.execute(query)
-    return [
-        ConflictItem(
-            booking_id=r.id,
-            studio_id=r.studio_id,
-            title=r.title,
-            starts_at=r.starts_at,
-            ends_at=r.ends_at,
-        )
-        for r in rows
-    ]
-
-
-def _booking_values(booking: Booking) -> dict[str, Any]:
-    return {
-        "series_id": booking.series_id,
-        "title": booking.title,
-        "status": booking.status.value,
-        "starts_at": booking.starts_at,
-        "ends_at": booking.ends_at,
-        "busy_from": booking.busy_from,
-        "busy_until": booking.busy_until,
-        "setup_minutes": booking.setup_minutes,
-        "teardown_minutes": booking.teardown_minutes,
-        "record": booking.record,
-        "layout": booking.layout,
-        "quality": booking.quality,
-        "notes": booking.notes,
-        "sequence": booking.sequence,
-        "created_by": booking.created_by,
-        "created_at": booking.created_at,
-        "updated_at": booking.updated_at,
-    }
-
-
 async def insert_booking(conn: AsyncConnection, booking: Booking) -> None:
     """Store a new booking with its studios."""
-    await conn.execute(db.bookings.insert().values(id=booking.id, **_booking_values(booking)))
+    await conn.execute(db.bookings.insert().values(id=booking.id, **columns_of(booking)))
     await _write_studios(conn, booking)
 
 
 async def update_booking(conn: AsyncConnection, booking: Booking) -> None:
     """Overwrite a stored booking and its studios with `booking`."""
     await conn.execute(
-        db.bookings.update()
-        .where(db.bookings.c.id == booking.id)
-        .values(**_booking_values(booking))
+        db.bookings.update().where(db.bookings.c.id == booking.id).values(**columns_of(booking))
     )
     await conn.execute(
         db.booking_studios.delete().where(db.booking_studios.c.booking_id == booking.id)
@@ -241,28 +161,7 @@ async def query_bookings(
                 studio_id=p.studio_id, answer=PartnerAnswer(p.answer), answered_at=p.answered_at
             )
         )
-    return [
-        Booking(
-            id=r.id,
-            series_id=r.series_id,
-            title=r.title,
-            status=BookingStatus(r.status),
-            starts_at=r.starts_at,
-            ends_at=r.ends_at,
-            setup_minutes=r.setup_minutes,
-            teardown_minutes=r.teardown_minutes,
-            record=r.record,
-            layout=r.layout,
-            quality=r.quality,
-            notes=r.notes,
-            sequence=r.sequence,
-            studios=tuple(parts[r.id]),
-            created_by=r.created_by,
-            created_at=r.created_at,
-            updated_at=r.updated_at,
-        )
-        for r in rows
-    ]
+    return [Booking(id=r.id, studios=tuple(parts[r.id]), **from_columns(r._mapping)) for r in rows]
 
 
 async def append_audit(conn: AsyncConnection, event: AuditEvent) -> None:

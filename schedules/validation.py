@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from schedules.errors import ValidationError
+from schedules.fields import BODY_FIELDS
 from schedules.model import (
+    DEFAULT_LAYOUT,
     DEFAULT_QUALITY,
     DEFAULT_SETUP_MINUTES,
     DEFAULT_TEARDOWN_MINUTES,
-    LAYOUTS,
     MAX_BOOKING,
     MAX_BUFFER_MINUTES,
     MAX_STUDIOS,
@@ -26,31 +27,23 @@ from schedules.timeutil import TimeInputError, known_zone, parse_rfc3339
 MAX_TITLE = 200
 MAX_NOTES = 4000
 MAX_SERIES = timedelta(days=366)
-KNOWN_FIELDS = frozenset(
-    {
-        "title",
-        "studios",
-        "starts_at",
-        "ends_at",
-        "setup_minutes",
-        "teardown_minutes",
-        "record",
-        "layout",
-        "quality",
-        "notes",
-        "recurrence",
-    }
-)
 
 
 def parse_draft(
-    data: object, base: Booking | None = None, *, allow_recurrence: bool = True
+    data: object,
+    layouts: Sequence[str],
+    base: Booking | None = None,
+    *,
+    allow_recurrence: bool = True,
 ) -> BookingDraft:
-    """Validate a booking body; with `base`, absent fields keep the booking's values (PATCH)."""
+    """Validate a booking body; with `base`, absent fields keep the booking's values (PATCH).
+
+    `layouts` are the program layouts a booking may ask for (the live side declares them).
+    """
     if not isinstance(data, Mapping):
         raise ValidationError("The body must be a JSON object")
     errors: dict[str, str] = {}
-    unknown = sorted(str(k) for k in data if k not in KNOWN_FIELDS)
+    unknown = sorted(str(k) for k in data if k not in BODY_FIELDS)
     for key in unknown:
         errors[key] = "unknown field"
 
@@ -79,10 +72,10 @@ def parse_draft(
     if quality not in QUALITY_PRESETS:
         errors["quality"] = "must be one of " + ", ".join(QUALITY_PRESETS)
         quality = DEFAULT_QUALITY
-    layout = pick("layout", base.layout if base else "auto")
-    if layout not in LAYOUTS:
-        errors["layout"] = "must be one of " + ", ".join(LAYOUTS)
-        layout = "auto"
+    layout = pick("layout", base.layout if base else DEFAULT_LAYOUT)
+    if layout not in layouts:
+        errors["layout"] = "must be one of " + ", ".join(layouts)
+        layout = DEFAULT_LAYOUT
     notes = pick("notes", base.notes if base else "")
     if notes is None:
         notes = ""

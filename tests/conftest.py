@@ -23,8 +23,8 @@ from schedules.timeutil import utc_now
 from web.access.security import new_token, token_digest
 from web.app import make_app
 from web.demo import seed_demo
+from web.services import ACCOUNTS, BOOKINGS
 from web.settings import Settings
-from web.state import STATE
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 ROLES = ("admin", "producer", "operator", "viewer")
@@ -66,8 +66,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 async def app(settings: Settings) -> web.Application:
     """The whole app with the demo studios and logins seeded."""
     application = await make_app(settings)
-    st = application[STATE]
-    await seed_demo(st.bookings, st.accounts, utc_now())
+    await seed_demo(application[BOOKINGS], application[ACCOUNTS], utc_now())
     return application
 
 
@@ -83,12 +82,11 @@ async def client(
 @pytest.fixture
 async def tokens(app: web.Application) -> dict[str, str]:
     """One bearer token per role; the operator's is bound to the Trend studio."""
-    st = app[STATE]
     out: dict[str, str] = {}
     for role in ROLES:
         token = new_token()
         studio = "trend" if role == "operator" else None
-        await st.accounts.add_token(
+        await app[ACCOUNTS].add_token(
             token_digest(token), f"{role}-bot", role, datetime.now(UTC), studio_id=studio
         )
         out[role] = token

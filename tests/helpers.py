@@ -13,7 +13,7 @@ from web.demo import DEMO_PASSWORD
 
 __all__ = ["DEMO_PASSWORD", "bearer", "future_slot", "in_test_network"]
 
-# The veth pair that .ci/netns creates inside a private network namespace (DESIGN.md).
+# The veth pair that .ci/netns creates inside a private network namespace (.ci/netns).
 TEST_NETWORK = ipaddress.ip_network("10.77.0.0/24")
 
 

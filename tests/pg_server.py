@@ -11,13 +11,14 @@ import contextlib
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from harness.server import free_port
 
 START_TIMEOUT = 30  # seconds for initdb, start and stop each
 RUN_AS = "nobody"
@@ -41,12 +42,6 @@ def _scratch() -> str | None:
     page of it (about 8 MB), which takes ten times longer on a disk."""
     shm = Path("/dev/shm")
     return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -134,7 +129,7 @@ def running_pg(durable: bool = False) -> Iterator[PgServer]:
     root = Path(tempfile.mkdtemp(prefix="telebridge-pg-", dir=_scratch()))
     if os.geteuid() == 0:
         shutil.chown(root, RUN_AS)
-    server = PgServer(bindir, root, _free_port())
+    server = PgServer(bindir, root, free_port())
     try:
         server._run(
             "initdb", "-D", str(server.data), "-U", USER, "--auth=trust", "-E", "UTF8",

@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 import pytest
+from aiohttp import web
 from deployment_files import (
     BY_ENV,
     BY_NAME,
@@ -37,7 +38,8 @@ from deployment_files import (
     volume_mounts,
 )
 
-from web.app import build_state
+from web.app import install_services
+from web.services import ENGINE, RECORDINGS
 from web.settings import SETTINGS, Settings
 
 
@@ -181,8 +183,8 @@ def test_volumes_hold_the_data_dir_and_the_recordings(tmp_path: Path) -> None:
     assert data_dir.is_absolute()
     assert str(data_dir) == docker_env()["TELEBRIDGE_DATA_DIR"]
     # Where the app really writes recordings, relative to its data dir.
-    st = asyncio.run(_recordings_root(tmp_path))
-    recordings = data_dir / PurePosixPath(st.relative_to(tmp_path).as_posix())
+    root = asyncio.run(_recordings_root(tmp_path))
+    recordings = data_dir / PurePosixPath(root.relative_to(tmp_path).as_posix())
     mounts = volume_mounts(service("app"))
     named = set(compose().get("volumes") or {})
     assert mounts.get(str(data_dir)) in named, f"no named volume at {data_dir}: {mounts}"
@@ -198,11 +200,12 @@ def test_volumes_hold_the_data_dir_and_the_recordings(tmp_path: Path) -> None:
 
 
 async def _recordings_root(data_dir: Path) -> Path:
-    st = await build_state(Settings.load({}, data_dir=data_dir))
+    app = web.Application()
+    install_services(app, Settings.load({}, data_dir=data_dir))
     try:
-        return st.recordings.root
+        return app[RECORDINGS].root
     finally:
-        await st.engine.dispose()
+        await app[ENGINE].dispose()
 
 
 def test_every_service_has_a_health_check() -> None:

@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
+import setuptools
 import yaml
 from aiohttp.test_utils import unused_port
 from deployment_files import (
@@ -26,7 +27,7 @@ from deployment_files import (
 
 from bridge.program.compositor import FONT_CANDIDATES
 from web.app import make_app
-from web.http import monitor as api_live
+from web.live import master_control
 from web.settings import Settings
 
 
@@ -78,7 +79,9 @@ def test_the_dockerfile_installs_the_package_as_a_non_root_user() -> None:
         if w == "COPY" and not rest.startswith("--from")
         for src in rest.split()[:-1]
     }
-    packages = set(pyproject["tool"]["setuptools"]["packages"])
+    packages = {
+        p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    }
     assert packages <= copied, f"the image misses packages: {sorted(packages - copied)}"
     assert {"pyproject.toml", pyproject["project"]["readme"]} <= copied
     words = [w for w, _ in steps]
@@ -99,6 +102,31 @@ def test_the_dockerfile_installs_the_package_as_a_non_root_user() -> None:
         assert not name.startswith("TELEBRIDGE_") or name in BY_ENV, name
 
 
+def test_the_installed_package_holds_every_module_template_and_translation() -> None:
+    """What `pip install .` (the image's install) ships, by pyproject.toml's packages and
+    package-data as setuptools reads them: every package under the three layers, the pages'
+    templates and translations, and the static files. A new sub-package that the build left
+    out would work in the tests' editable checkout and fail in the image."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    packages = setuptools.find_packages(str(ROOT), include=config["packages"]["find"]["include"])
+    shipped = {
+        str(path.relative_to(ROOT))
+        for package in packages
+        for pattern in ("*.py", *config["package-data"].get(package, []))
+        for path in (ROOT / package.replace(".", "/")).glob(pattern)
+    }
+    wanted = {
+        str(path.relative_to(ROOT))
+        for layer in ("schedules", "bridge", "web")
+        for pattern in ("**/*.py", "**/*.html", "**/*.po", "static/*")
+        for path in (ROOT / layer).glob(pattern)
+        if "__pycache__" not in path.parts
+    }
+    assert len(wanted) > 100, "found next to nothing to ship"
+    missing = sorted(wanted - shipped)
+    assert not missing, f"pyproject.toml's packages and package-data leave out: {missing}"
+
+
 def test_the_proxy_example_forwards_what_the_app_trusts() -> None:
     conf = re.sub(r"#[^\n]*", "", NGINX_CONF.read_text())
     locations = re.findall(r"location\s+(=\s+)?(\S+)\s*\{([^}]*)\}", conf)
@@ -116,7 +144,7 @@ def test_the_proxy_example_forwards_what_the_app_trusts() -> None:
         # nginx inherits proxy_set_header only into blocks that set none of their own.
         assert "proxy_set_header" not in block, f"location {path} drops the forwarded headers"
         assert "proxy_pass http://telebridge;" in block, path
-    routes = {r.path for r in api_live.routes}  # type: ignore[attr-defined]
+    routes = {r.path for r in master_control.routes}  # type: ignore[attr-defined]
     sockets = [(path, block) for exact, path, block in locations if exact]
     assert [path for path, _ in sockets] == ["/ws/monitor"]
     assert all(path in routes for path, _ in sockets), routes

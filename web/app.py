@@ -8,6 +8,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from bridge.program.layout import LAYOUTS
 from schedules.accounts import Accounts
 from schedules.archive import Archive
 from schedules.db import make_engine
@@ -17,19 +18,19 @@ from schedules.timeutil import utc_now
 from web.access.auth import identity_middleware
 from web.access.ratelimit import FailureLimiter
 from web.access.security import Signer, load_secret
+from web.errors import Handler, error_middleware
 from web.http import bookings as bookings_api
-from web.http import monitor as monitor_api
-from web.http import production as production_api
 from web.http import recordings as recordings_api
-from web.http.errors import Handler, error_middleware
-from web.live import signaling
+from web.live import master_control, signaling
+from web.live import production as production_controls
 from web.live.autopilot import LiveRooms, ice_servers
 from web.live.monitor import MonitorHub
 from web.live.recording import RecordingControl
 from web.live.settled_audit import SettledAudit
+from web.openapi import route as openapi_api
 from web.outage.audit_outbox import AuditOutbox
 from web.outage.database_watch import DatabaseWatch
-from web.outage.remembered_callers import RememberedCallers
+from web.outage.fallback import OutageFallback
 from web.pages import archive as archive_pages
 from web.pages import bookings as booking_pages
 from web.pages import calendar as calendar_page
@@ -38,8 +39,24 @@ from web.pages import monitor as monitor_page
 from web.pages import site as site_pages
 from web.pages.i18n import Catalogs
 from web.pages.templating import make_environment, render_error
+from web.services import (
+    ACCOUNTS,
+    ARCHIVE,
+    BOOKINGS,
+    CATALOGS,
+    CLOCK,
+    ENGINE,
+    GESTURES,
+    LIMITER,
+    LIVE,
+    MONITOR,
+    OUTAGE,
+    RECORDINGS,
+    SETTINGS,
+    SIGNER,
+    TEMPLATES,
+)
 from web.settings import Settings
-from web.state import STATE, AppState
 
 STATIC_DIR = Path(__file__).parent / "static"
 log = logging.getLogger("telebridge.web")
@@ -63,63 +80,62 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     return response
 
 
-async def build_state(settings: Settings, clock: Clock = utc_now) -> AppState:
-    """Build the services; the database is opened (and migrated) by `make_app`."""
+def install_services(app: web.Application, settings: Settings, clock: Clock = utc_now) -> None:
+    """Build the services into `app`, each under its key (web.services); the database is opened
+    (and migrated) by `make_app`."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database)
-    bookings = BookingService(engine, clock)
+    bookings = BookingService(engine, clock, layouts=LAYOUTS)
     archive = Archive(engine)
     recordings = RecordingControl(archive, settings.data_dir / "recordings")
     database = DatabaseWatch(engine, settings.database)
-    audit = AuditOutbox(bookings)
+    audit = AuditOutbox(bookings, clock=clock)
+    outage = OutageFallback(bookings, database, audit, clock)
     live = LiveRooms(
         bookings,
-        audit,
+        outage,
         settings.join_grace_minutes,
         clock,
         ice_servers(settings),
         recordings=recordings,
-        database_up=lambda: database.up,
     )
-    return AppState(
-        settings=settings,
-        engine=engine,
-        bookings=bookings,
-        accounts=Accounts(engine),
-        signer=Signer(load_secret(settings.secret, settings.data_dir)),
-        limiter=FailureLimiter(settings.login_attempts, settings.login_window_seconds),
-        templates=make_environment(),
-        catalogs=Catalogs(),
-        clock=clock,
-        live=live,
-        archive=archive,
-        recordings=recordings,
-        monitor=MonitorHub(live, bookings, recordings, clock, lambda: database.up),
-        database=database,
-        gestures=SettledAudit(audit),
-        audit=audit,
-        callers=RememberedCallers(),
-    )
+    app[SETTINGS] = settings
+    app[CLOCK] = clock
+    app[ENGINE] = engine
+    app[BOOKINGS] = bookings
+    app[ACCOUNTS] = Accounts(engine)
+    app[ARCHIVE] = archive
+    app[SIGNER] = Signer(load_secret(settings.secret, settings.data_dir))
+    app[LIMITER] = FailureLimiter(settings.login_attempts, settings.login_window_seconds)
+    app[TEMPLATES] = make_environment()
+    app[CATALOGS] = Catalogs()
+    app[LIVE] = live
+    app[RECORDINGS] = recordings
+    app[MONITOR] = MonitorHub(live, bookings, recordings, clock, lambda: outage.up)
+    app[GESTURES] = SettledAudit(audit, clock=clock)
+    app[OUTAGE] = outage
 
 
 async def make_app(
     settings: Settings, clock: Clock = utc_now, autopilot: bool = True
 ) -> web.Application:
     """The whole web app, ready to serve (the autopilot runs while it serves)."""
-    st = await build_state(settings, clock)
-    # Migrate now when the database answers; when it does not, serve anyway (503 for what
-    # needs it) and let the watch migrate it later.
-    await st.database.open()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[security_headers, error_middleware(render_error), identity_middleware],
     )
-    app[STATE] = st
+    install_services(app, settings, clock)
+    live, recordings, monitor = app[LIVE], app[RECORDINGS], app[MONITOR]
+    database, audit = app[OUTAGE].watch, app[OUTAGE].audit
+    # Migrate now when the database answers; when it does not, serve anyway (503 for what
+    # needs it) and let the watch migrate it later.
+    await database.open()
     for module in (
         bookings_api,
-        production_api,
+        production_controls,
         recordings_api,
-        monitor_api,
+        master_control,
+        openapi_api,
         signaling,
         site_pages,
         booking_pages,
@@ -134,27 +150,27 @@ async def make_app(
     async def when_database_ready() -> None:
         # Recordings a crash left unfinished and whose show is over are finalized first.
         try:
-            await st.recordings.recover(st.bookings, st.clock())
+            await recordings.recover(app[BOOKINGS], clock())
         except Exception as exc:
             if not database_down(exc):
                 raise
             log.warning("unfinished recordings not recovered now: %s", describe(exc))
         if autopilot:
-            st.live.start()
+            live.start()
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
-        if st.database.migrated:
+        if database.migrated:
             await when_database_ready()
-        st.audit.start()
-        st.database.start(when_database_ready)
-        st.monitor.start()
+        audit.start()
+        database.start(when_database_ready)
+        monitor.start()
         yield
-        await st.gestures.flush()
-        await st.database.stop()
-        await st.monitor.stop()
-        await st.live.stop()
-        await st.audit.stop()  # after the rooms: their last leaves are logged too
-        await st.engine.dispose()
+        await app[GESTURES].flush()
+        await database.stop()
+        await monitor.stop()
+        await live.stop()
+        await audit.stop()  # after the rooms: their last leaves are logged too
+        await app[ENGINE].dispose()
 
     app.cleanup_ctx.append(lifecycle)
     return app

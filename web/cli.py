@@ -1,4 +1,4 @@
-"""The `telebridge` command: serve, token create, user add, check (see API.md)."""
+"""The `telebridge` command: serve, token create, user add, check (the README lists them)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from web.access.security import hash_password, new_token, token_digest
 from web.app import make_app
 from web.demo import DEMO_PASSWORD, seed_demo
 from web.logs import configure_logging
+from web.services import ACCOUNTS, BOOKINGS, OUTAGE
 from web.settings import Settings
 
 
@@ -93,16 +94,13 @@ def _serve(settings: Settings, demo: bool) -> int:
         url = f"http://{settings.host}:{settings.port}/"
         print(f"Telebridge on {url} (data in {settings.data_dir.resolve()})", flush=True)
         if demo:
-            from web.state import STATE
-
-            st = application[STATE]
-            if not st.database.migrated:
+            if not application[OUTAGE].watch.migrated:
                 print(
                     "The database is not answering: demo data not seeded; serving anyway.",
                     flush=True,
                 )
                 return application
-            logins = await seed_demo(st.bookings, st.accounts, utc_now())
+            logins = await seed_demo(application[BOOKINGS], application[ACCOUNTS], utc_now())
             if logins:
                 print(
                     "Demo studios and a booking seeded. Demo logins, all with password "

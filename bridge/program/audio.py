@@ -2,30 +2,41 @@
 
 The studios' audio is taken from the relay's taps as Opus packets (not from aiortc's decoded
 track, whose jitter buffer waits for four packets first): they queue per studio in a bounded
-inbox, and a block clock on the event loop hands each block of BLOCK samples (one AAC frame)
-to one worker thread that decodes the inboxes, mixes (program.mixer) and encodes. The program's
-AAC packets go to subscribers (the recorder) and each studio's mix-minus, as PCM frames, goes to
-its return feed. The block clock shares its origin with the program's frame clock, so a packet's
-time in the program is the same moment for sound and picture.
+inbox, and a block clock (program.clock) on the event loop hands the blocks of BLOCK samples
+(one AAC frame each) to one worker thread that decodes the inboxes, mixes (program.mixer) and
+encodes. The program's AAC packets go to subscribers (the recorder) and each studio's
+mix-minus, as PCM frames, goes to its return feed. The block clock shares its origin with the
+program's frame clock, so a packet's time in the program is the same moment for sound and
+picture.
+
+Sound cannot skip a block the way the picture skips a frame: a block left out is a hole in the
+program, and the studios' samples it would have taken stay in the mixer's buffers until they
+are cut away there (a second dropout, in everyone's mix-minus). So a tick that finds the worker
+busy is dropped like any clock tick, but its block is owed: a following job mixes it, ahead
+of its own, once the studios' samples for it are there (AudioMixer.spare_blocks; at most
+CATCH_UP_BLOCKS, within OWED_JOBS jobs). What is not made up becomes a hole (counted), as
+before: samples that are late as well (the whole machine was busy, not only the worker) are
+not taken from the jitter buffers, and time the event loop stalled through is not owed (the
+studios' packets wait behind the same stall).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
+import functools
 import time
 from collections import deque
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import av
 import numpy as np
 from aiortc.rtp import RtpPacket
 
+from bridge.program.clock import TickClock
 from bridge.program.mixer import RATE, AudioMixer, Samples, to_int16
 
 if TYPE_CHECKING:
@@ -33,13 +44,22 @@ if TYPE_CHECKING:
 else:
     EncodedPacket = av.Packet
 
-log = logging.getLogger("telebridge.bridge.program_audio")
+
+T = TypeVar("T")
+
+# What one job of the block clock makes: the program's AAC packets, each studio's mix-minus.
+AudioBlocks = tuple[list[EncodedPacket], dict[str, list[av.AudioFrame]]]
 
 BLOCK = 1024  # samples per block: exactly one AAC frame (21.3 ms at 48 kHz)
+CATCH_UP_BLOCKS = 8  # 171 ms: more late blocks at once are a hole (the mixer holds 200 ms)
+OWED_JOBS = 3  # a late block whose samples are not there within three more jobs is a hole
 TIME_BASE = Fraction(1, RATE)
 INBOX_PACKETS = 50  # one second of 20 ms Opus packets per studio
 SUBSCRIBER_QUEUE_PACKETS = 500  # 10 s of AAC frames
 RETURN_QUEUE_FRAMES = 10  # 210 ms of a studio's mix-minus; a stalled sender loses the oldest
+# A sender a whole return queue behind loses the older half of it at once: one gap, after
+# which it is near real time again, rather than a gap at every block while it stays behind.
+RETURN_KEEP_FRAMES = RETURN_QUEUE_FRAMES // 2
 
 
 def make_aac_encoder(kbps: int = 128) -> av.AudioCodecContext:
@@ -77,7 +97,7 @@ class AudioCounters:
     """What the program's sound has done; the monitor reads these."""
 
     blocks: int = 0
-    dropped_blocks: int = 0  # the worker was still busy when the clock struck
+    dropped_blocks: int = 0  # holes in the program's sound: late blocks not made up
     packets_in: int = 0
     decode_errors: int = 0
     busy_seconds: float = 0.0
@@ -101,11 +121,13 @@ class ProgramAudio:
         }
         self._decoders: dict[str, av.AudioCodecContext] = {}
         self._ssrc: dict[str, int] = {}
-        # One thread: decoders and the encoder keep state from block to block.
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="program-audio")
-        self._busy = False
-        self._task: asyncio.Task[None] | None = None
-        self._block_index = 0
+        # Its one worker thread: decoders and the encoder keep state from block to block.
+        self.clock = TickClock("program-audio", BLOCK / RATE, self._block_job, self._publish)
+        self._next_block: int | None = None  # the block after the last one made
+        self._dropped_seen = 0  # the clock's dropped ticks already owed
+        # Per block owed for a dropped tick: the last job that may still make it.
+        self._owed: deque[int] = deque()
+        self._jobs = 0
 
     @property
     def extradata(self) -> bytes | None:
@@ -152,80 +174,72 @@ class ProgramAudio:
 
     def start(self, origin: float) -> None:
         """Start the block clock; `origin` is the loop time the program's clocks count from."""
-        if self._task is None:
-            self._task = asyncio.ensure_future(self._clock(origin))
-
-    def block_now(self, origin: float) -> int:
-        """The block the clock is at (for a recording that starts now)."""
-        return round((asyncio.get_running_loop().time() - origin) * RATE / BLOCK)
+        self.clock.start(origin)
 
     async def stop(self) -> None:
         """Stop the clock, flush the encoder and release the worker."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        loop = asyncio.get_running_loop()
-        packets = await loop.run_in_executor(self._worker, lambda: list(self.encoder.encode(None)))
+        await self.clock.stop()
+        packets = await self.clock.on_worker(lambda: list(self.encoder.encode(None)))
         self._publish((packets, {}))
-        self._worker.shutdown(wait=True)
+        self.clock.close()
 
-    async def _clock(self, origin: float) -> None:
-        loop = asyncio.get_running_loop()
-        period = BLOCK / RATE
-        next_tick = loop.time()
-        while True:
-            # Blocks are stamped by the clock, like the program's frames: a dropped block is
-            # a gap in time, never a shift of what follows.
-            index = round((loop.time() - origin) / period)
-            next_tick += period
-            if self._busy:
-                self.counters.dropped_blocks += 1
-            else:
-                self._busy = True
-                future = loop.run_in_executor(self._worker, self.render, index)
-                future.add_done_callback(self._rendered)
-            delay = next_tick - loop.time()
-            if delay < -period:  # the loop itself stalled: skip ahead instead of bursting
-                next_tick = loop.time()
-                delay = 0
-            await asyncio.sleep(max(0.0, delay))
+    def _block_job(self, tick: int) -> Callable[[], AudioBlocks]:
+        late = self.clock.dropped - self._dropped_seen  # ticks dropped since the last job
+        self._dropped_seen = self.clock.dropped
+        return functools.partial(self.render, tick, late)
 
-    def _rendered(self, future: asyncio.Future[Any]) -> None:
-        self._busy = False
-        if future.cancelled():
-            return
-        error = future.exception()
-        if error is not None:
-            log.error("program audio block failed: %s", error)
-            return
-        self._publish(future.result())
-
-    def render(self, index: int) -> tuple[list[EncodedPacket], dict[str, av.AudioFrame]]:
-        """Decode what arrived, mix one block, encode it (worker thread)."""
+    def render(self, index: int, late: int = 0) -> AudioBlocks:
+        """Decode what arrived; mix and encode the blocks owed for ticks that found the worker
+        busy (`late` more of them now), as far as the studios' samples for them are there,
+        and the block of clock tick `index` (worker thread)."""
         started = time.perf_counter()
         for sid in self.studio_ids:
             self._decode_inbox(sid)
+        made_up = self._make_up(late)
+        owed = len(self._owed) + made_up  # the late blocks, made now or still to come
+        # Stamped in the order mixed, the blocks still owed next: holes and stalls of the
+        # loop are gaps in time, never a shift of what follows.
+        first = index - owed
+        if self._next_block is not None:
+            first = max(first, self._next_block)
+        packets: list[EncodedPacket] = []
+        returns: dict[str, list[av.AudioFrame]] = {}
+        for block in range(first, first + made_up + 1):
+            packets += self._mix_block(block, returns)
+        self._next_block = first + made_up + 1
+        self.counters.busy_seconds += time.perf_counter() - started
+        return packets, returns
+
+    def _make_up(self, late: int) -> int:
+        """How many owed blocks to mix now; those too old or too many become holes."""
+        self._jobs += 1
+        self._owed.extend([self._jobs + OWED_JOBS] * late)
+        while self._owed and (self._owed[0] < self._jobs or len(self._owed) >= CATCH_UP_BLOCKS):
+            self._owed.popleft()
+            self.counters.dropped_blocks += 1
+        made_up = self.mixer.spare_blocks(len(self._owed), BLOCK)
+        for _ in range(made_up):
+            self._owed.popleft()
+        return made_up
+
+    def _mix_block(
+        self, index: int, returns: dict[str, list[av.AudioFrame]]
+    ) -> list[EncodedPacket]:
+        """Mix block `index`, add each studio's mix-minus to `returns`; its AAC packets."""
         program, minus = self.mixer.mix(BLOCK)
-        index = max(index, self._block_index)
-        self._block_index = index + 1
         pts = index * BLOCK
         stereo = np.vstack([program, program])
         frame = av.AudioFrame.from_ndarray(stereo, format="fltp", layout="stereo")
         frame.sample_rate, frame.pts, frame.time_base = RATE, pts, TIME_BASE
-        packets = list(self.encoder.encode(frame))
-        returns: dict[str, av.AudioFrame] = {}
         for sid, samples in minus.items():
             if not self.returns.get(sid):
                 continue
             mono = to_int16(samples).reshape(1, -1)
             pcm = av.AudioFrame.from_ndarray(mono, format="s16", layout="mono")
             pcm.sample_rate, pcm.pts, pcm.time_base = RATE, pts, TIME_BASE
-            returns[sid] = pcm
+            returns.setdefault(sid, []).append(pcm)
         self.counters.blocks += 1
-        self.counters.busy_seconds += time.perf_counter() - started
-        return packets, returns
+        return list(self.encoder.encode(frame))
 
     def _decode_inbox(self, studio_id: str) -> None:
         inbox = self._inbox[studio_id]
@@ -243,22 +257,30 @@ class ProgramAudio:
             except av.FFmpegError:
                 self.counters.decode_errors += 1
 
-    def _publish(self, result: tuple[list[EncodedPacket], dict[str, av.AudioFrame]]) -> None:
+    def _publish(self, result: AudioBlocks) -> None:
         packets, returns = result
         for packet in packets:
             for queue in self.subscribers:
                 _put_dropping_oldest(queue, packet)
-        for sid, frame in returns.items():
+        for sid, frames in returns.items():
             for ret in self.returns.get(sid, []):
-                _put_dropping_oldest(ret, frame)
+                for frame in frames:
+                    if ret.full():
+                        _drop_oldest(ret, ret.qsize() - RETURN_KEEP_FRAMES)
+                    ret.put_nowait(frame)
 
     def close(self) -> None:
         """Release the worker thread (for callers that used `render` directly)."""
-        self._worker.shutdown(wait=True)
+        self.clock.close()
 
 
-def _put_dropping_oldest(queue: asyncio.Queue[Any], item: Any) -> None:
+def _put_dropping_oldest(queue: asyncio.Queue[T], item: T) -> None:
     if queue.full():
+        _drop_oldest(queue, 1)
+    queue.put_nowait(item)
+
+
+def _drop_oldest(queue: asyncio.Queue[T], count: int) -> None:
+    for _ in range(count):
         with contextlib.suppress(asyncio.QueueEmpty):
             queue.get_nowait()
-    queue.put_nowait(item)

@@ -1,20 +1,18 @@
 """The joint program: a fixed frame clock composes the studios' latest frames and encodes once.
 
-The clock runs on the event loop only to keep time; composing and encoding happen on one
-worker thread, in order. When the worker is still busy at the next tick the tick is dropped
-(and counted) rather than queued, so the program never falls further and further behind. The
-encoded packets go to every subscriber (recorder, return feed, outputs) through bounded queues
-that drop the oldest packet when a subscriber is slow.
+The frame clock (program.clock) keeps time on the event loop; composing and encoding happen on
+its one worker thread, in order, and a tick that finds the worker busy is dropped and counted,
+never queued. The encoded packets go to every subscriber (recorder, return feed, outputs)
+through bounded queues that drop the oldest packet when a subscriber is slow.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
+import functools
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -22,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import av
 from av.video.frame import PictureType
 
+from bridge.program.clock import TickClock
 from bridge.program.compositor import Compositor, Source
 
 if TYPE_CHECKING:
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
 else:
     EncodedPacket = av.Packet
 
-log = logging.getLogger("telebridge.bridge.program")
 
 SUBSCRIBER_QUEUE_PACKETS = 300  # 10 s of 30 fps video
 
@@ -51,7 +49,6 @@ class ProgramCounters:
     """What the program engine has done; the monitor reads these."""
 
     frames: int = 0
-    dropped_ticks: int = 0
     packets: int = 0
     bytes: int = 0
     busy_seconds: float = 0.0  # worker time spent composing and encoding
@@ -107,13 +104,15 @@ class ProgramEngine:
         self.latest: dict[int, av.VideoFrame | None] = {}
         self.counters = ProgramCounters()
         self.subscribers: list[asyncio.Queue[EncodedPacket]] = []
-        # One thread: frames must be encoded in order, and one encoder is one stream.
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="program")
-        self._busy = False
-        self._task: asyncio.Task[None] | None = None
+        # Its one worker thread: frames are encoded in order, and one encoder is one stream.
+        self.clock = TickClock("program", 1 / self.fmt.fps, self._frame_job, self._publish)
         self._index = 0
         self._force_key = False
-        self.origin: float | None = None  # the loop time tick 0 belongs to
+
+    @property
+    def origin(self) -> float | None:
+        """The loop time tick 0 of the frame clock belongs to (None before it starts)."""
+        return self.clock.origin
 
     def set_sources(self, labels: list[str]) -> None:
         """The studios in program order (their labels); frames are given by index."""
@@ -134,7 +133,7 @@ class ProgramEngine:
         frame = self.latest.get(index)
         if frame is None:
             return None
-        return await asyncio.get_running_loop().run_in_executor(self._worker, use, frame)
+        return await self.clock.on_worker(functools.partial(use, frame))
 
     def switch(self, layout: str, focus: int = 0) -> None:
         """Change the layout (and the solo/pip studio); on air from the next frame."""
@@ -157,61 +156,22 @@ class ProgramEngine:
 
     def start(self, origin: float | None = None) -> None:
         """Start the frame clock; tick 0 is at loop time `origin` (default: now)."""
-        if self._task is None:
-            self.origin = asyncio.get_running_loop().time() if origin is None else origin
-            self._task = asyncio.ensure_future(self._clock(self.origin))
+        self.clock.start(origin)
 
     def tick_now(self) -> int:
         """The tick the frame clock is at."""
-        if self.origin is None:
-            return 0
-        return round((asyncio.get_running_loop().time() - self.origin) * self.fmt.fps)
+        return self.clock.tick_now()
 
     async def stop(self) -> None:
         """Stop the clock, flush the encoder and release the worker."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        loop = asyncio.get_running_loop()
-        packets = await loop.run_in_executor(self._worker, self._flush)
-        self._publish(packets)
-        self._worker.shutdown(wait=True)
+        await self.clock.stop()
+        self._publish(await self.clock.on_worker(self._flush))
+        self.clock.close()
 
-    async def _clock(self, started: float) -> None:
-        loop = asyncio.get_running_loop()
-        period = 1 / self.fmt.fps
-        next_tick = loop.time()
-        while True:
-            # Frames are stamped with the tick they belong to, so a dropped tick leaves a gap
-            # in time rather than pulling later frames earlier: the program keeps wall time.
-            tick = round((loop.time() - started) / period)
-            next_tick += period
-            if self._busy:
-                self.counters.dropped_ticks += 1
-            else:
-                self._busy = True
-                sources = [Source(label, self.latest.get(i)) for i, label in enumerate(self.labels)]
-                future = loop.run_in_executor(
-                    self._worker, self.render, sources, self.layout, self.focus, tick
-                )
-                future.add_done_callback(self._rendered)
-            delay = next_tick - loop.time()
-            if delay < -period:  # the loop itself stalled: skip ahead instead of bursting
-                next_tick = loop.time()
-                delay = 0
-            await asyncio.sleep(max(0.0, delay))
-
-    def _rendered(self, future: asyncio.Future[list[EncodedPacket]]) -> None:
-        self._busy = False
-        if future.cancelled():
-            return
-        error = future.exception()
-        if error is not None:
-            log.error("program frame failed: %s", error)
-            return
-        self._publish(future.result())
+    def _frame_job(self, tick: int) -> Callable[[], list[EncodedPacket]]:
+        """The work of a clock tick: the sources as they are now, composed on the worker."""
+        sources = [Source(label, self.latest.get(i)) for i, label in enumerate(self.labels)]
+        return functools.partial(self.render, sources, self.layout, self.focus, tick)
 
     def render(
         self, sources: list[Source], layout: str, focus: int, tick: int | None = None
@@ -233,7 +193,7 @@ class ProgramEngine:
 
     def close(self) -> None:
         """Release the worker thread (for callers that used `render` directly)."""
-        self._worker.shutdown(wait=True)
+        self.clock.close()
 
     def _flush(self) -> list[EncodedPacket]:
         return list(self.encoder.encode(None))

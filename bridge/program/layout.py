@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 LAYOUTS = ("auto", "side-by-side", "grid", "solo", "pip")
+# The layouts that show one studio large: switching to one of them names that studio.
+STUDIO_LAYOUTS = ("solo", "pip")
 ASPECT = 16 / 9
 PIP_SCALE = 0.25  # the small pictures of picture-in-picture: a quarter of the width
 MARGIN = 0.02  # picture-in-picture inset from the edges, as a share of the width

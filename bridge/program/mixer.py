@@ -31,6 +31,9 @@ PREBUFFER_SECONDS = 0.04  # two Opus packets: covers the network's jitter on a g
 MAX_BUFFER_SECONDS = 0.2  # more queued than this means the studio's clock runs fast: drop
 DRAIN_SECONDS = 1.0  # the window over which a buffer's low-water mark is taken
 DRAIN_SLACK_SECONDS = 0.01  # a low-water mark this far from the prebuffer is brought back to it
+SILENCE_DBFS = -120.0  # a block at or below this level is silence: it has no level to show
+GAIN_MIN_DB = -40.0  # the producer's gain range for a studio
+GAIN_MAX_DB = 20.0
 
 Samples = NDArray[np.float32]
 
@@ -90,10 +93,22 @@ class AudioMixer:
             ch.buffer = ch.buffer[excess:]
             ch.dropped += excess
 
+    def spare_blocks(self, wanted: int, count: int) -> int:
+        """How many of `wanted` blocks of `count` samples can be mixed now, ahead of the next
+        one, without taking any playing studio's buffer below what the jitter buffer holds
+        before a block (less the slack `_hold` allows it): samples that have arrived and only
+        wait (a block the clock's worker was too busy to mix), never samples that are late."""
+        held = max(self._prebuffer, count)
+        for ch in self.channels.values():
+            if ch.playing or ch.buffer.size >= held:  # playing, or starting with the next block
+                spare = (ch.buffer.size - held + self._drain_slack) // count
+                wanted = min(wanted, max(0, spare))
+        return wanted
+
     def set_gain(self, studio_id: str, gain_db: float, muted: bool | None = None) -> None:
-        """The producer's gain (dB, -40 to +20) and mute for a studio."""
+        """The producer's gain (dB, clamped to GAIN_MIN_DB..GAIN_MAX_DB) and mute for a studio."""
         ch = self.channels[studio_id]
-        ch.gain_db = max(-40.0, min(20.0, gain_db))
+        ch.gain_db = max(GAIN_MIN_DB, min(GAIN_MAX_DB, gain_db))
         if muted is not None:
             ch.muted = muted
 

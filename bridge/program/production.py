@@ -13,9 +13,9 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
-from aiortc.mediastreams import MediaStreamError
+import av
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import RtpPacket
 
 from bridge.program.audio import ProgramAudio
@@ -23,13 +23,10 @@ from bridge.program.engine import EncodedPacket, ProgramEngine, ProgramFormat
 from bridge.program.layout import tiles_for
 from bridge.program.mixer import RATE
 from bridge.program.return_feed import MixMinusTrack, ProgramVideoTrack
-from bridge.recording.recorder import (
-    AudioParams,
-    FinishedFile,
-    SegmentRecorder,
-    VideoParams,
-    finalize,
-)
+from bridge.recording.directory import PROGRAM, program_file, recorded_file
+from bridge.recording.finalize import finalize
+from bridge.recording.recorder import AudioParams, SegmentRecorder, VideoParams
+from bridge.spec import RecordedFile
 
 log = logging.getLogger("telebridge.bridge.production")
 
@@ -42,7 +39,7 @@ class Recording:
         self.directory = directory
         self.recorder = SegmentRecorder(
             directory,
-            "program",
+            PROGRAM,
             VideoParams(width=fmt.width, height=fmt.height, fps=fmt.fps),
             audio=AudioParams(extradata=audio.extradata),
         )
@@ -85,9 +82,9 @@ class Recording:
         await self._stop_pumps(drain=False)
         await asyncio.get_running_loop().run_in_executor(None, self.recorder.close)
 
-    async def finish(self) -> FinishedFile | None:
-        """Stop, write what is queued, and finalize into program.mp4 (off the event loop);
-        None when nothing was recorded."""
+    async def finish(self) -> RecordedFile | None:
+        """Stop, write what is queued, and finalize into the program's file (off the event
+        loop); None when nothing was recorded."""
         await self._stop_pumps(drain=True)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self.recorder.close)
@@ -95,12 +92,13 @@ class Recording:
         if not segments:
             return None  # stopped before the first keyframe: nothing was recorded
         try:
-            return await loop.run_in_executor(
-                None, finalize, segments, self.directory / "program.mp4"
+            finished = await loop.run_in_executor(
+                None, finalize, segments, program_file(self.directory)
             )
         except ValueError:
             log.warning("the program recording in %s had nothing readable", self.directory)
             return None
+        return recorded_file(finished)
 
 
 class Production:
@@ -134,18 +132,20 @@ class Production:
 
         return listen
 
-    def watch(self, studio_id: str, track: Any) -> None:
+    def watch(self, studio_id: str, track: MediaStreamTrack) -> None:
         """Show `track` (a decoded video track) as the studio's picture from now on."""
         old = self._readers.pop(studio_id, None)
         if old is not None:
             old.cancel()
         self._readers[studio_id] = asyncio.ensure_future(self._read(studio_id, track))
 
-    async def _read(self, studio_id: str, track: Any) -> None:
+    async def _read(self, studio_id: str, track: MediaStreamTrack) -> None:
         index = self.studio_ids.index(studio_id)
         try:
             while True:
-                self.engine.update(index, await track.recv())
+                frame = await track.recv()
+                if isinstance(frame, av.VideoFrame):  # a decoded video track gives nothing else
+                    self.engine.update(index, frame)
         except MediaStreamError:
             self.engine.update(index, None)  # the connection ended: show the slate
 
@@ -174,7 +174,7 @@ class Production:
         if self.recording is None:
             self.recording = Recording(self.engine, self.audio, directory)
 
-    async def stop_recording(self) -> FinishedFile | None:
+    async def stop_recording(self) -> RecordedFile | None:
         """Stop recording and return the finalized file (None when not recording)."""
         recording, self.recording = self.recording, None
         if recording is None:
@@ -187,7 +187,7 @@ class Production:
         if recording is not None:
             await recording.suspend()
 
-    async def close(self) -> FinishedFile | None:
+    async def close(self) -> RecordedFile | None:
         """Stop everything; returns the recording finalized on the way, if any."""
         finished = await self.stop_recording()
         for task in self._readers.values():

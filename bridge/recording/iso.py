@@ -21,6 +21,7 @@ import av
 from aiortc.codecs.vpx import vp8_depayload
 from aiortc.rtp import RtpPacket
 
+from bridge.recording.directory import iso_stream
 from bridge.recording.recorder import AudioParams, SegmentRecorder, VideoParams
 from bridge.relay.rewrite import SEQ_MOD
 
@@ -154,7 +155,7 @@ class IsoRecording:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.studio_id = studio_id
-        self.name = f"iso-{studio_id}"
+        self.name = iso_stream(studio_id)
         self.directory = directory
         self.recorder: SegmentRecorder | None = None  # made at the first key frame (its size)
         self._assembler = Vp8Assembler()

@@ -1,28 +1,28 @@
-"""Crash-safe recording of encoded streams: segments while recording, one file at the end.
+"""Crash-safe recording of encoded streams: numbered segments while recording.
 
 While recording, packets (video, and audio when there is any) are written into 2-second
 segments (MPEG-TS for the program, WebM for a studio's own feed); each starts on a video
 keyframe and decodes by itself, so a `kill -9` of the server loses at most the segment being
-written. Finished segments are never touched again. At the end the segments are remuxed,
-without re-encoding, into one file (an MP4 with the index at the front, faststart) as
-`*.tmp`, hashed (SHA-256) and renamed: nobody ever sees a half-written file under its final
-name. All file work happens on the recorder's own thread, fed by a bounded queue.
+written. Finished segments are never touched again; at the end `finalize` joins them into one
+file. All file work happens on the recorder's own thread, fed by a bounded queue.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import queue
 import threading
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import av
+from av.container import OutputContainer
+
+from bridge.recording.directory import segment_path, segments_of
+from bridge.spec import FileKind, RecorderFigures
 
 if TYPE_CHECKING:
     EncodedPacket = av.Packet[Any]
@@ -33,7 +33,6 @@ log = logging.getLogger("telebridge.bridge.recorder")
 
 SEGMENT_SECONDS = 2.0
 TS_WRITE_BYTES = 188 * 7 * 4  # whole MPEG-TS packets per write
-SEGMENT_GLOB = "*-[0-9][0-9][0-9][0-9][0-9][0-9].*"
 QUEUE_PACKETS = 1200  # 20 s of 30 fps video and its audio: a disk stall that long loses packets
 _STOP = object()
 VIDEO, AUDIO = 0, 1  # the streams' indexes in every segment
@@ -83,33 +82,29 @@ class RecorderCounters:
         """Writer seconds per second of media (below 1.0: keeping up)."""
         return self.busy_seconds / self.media_seconds if self.media_seconds else 0.0
 
-
-@dataclass(frozen=True)
-class FinishedFile:
-    """A finalized recording file."""
-
-    path: Path
-    bytes: int
-    sha256: str
-    duration_s: float
+    def figures(self, kind: FileKind, studio_id: str | None) -> RecorderFigures:
+        """The counters as they are now, as plain numbers (the monitor, events)."""
+        return RecorderFigures(
+            kind=kind,
+            studio_id=studio_id,
+            frames=self.packets,
+            frames_dropped=self.dropped,
+            audio_packets=self.audio_packets,
+            audio_dropped=self.audio_dropped,
+            segments=self.segments,
+            bytes=self.bytes,
+            media_seconds=round(self.media_seconds, 2),
+            realtime_factor=round(self.realtime_factor, 4),
+        )
 
 
 @dataclass
 class _Segment:
     path: Path
-    container: Any
-    streams: list[Any]
-    file: Any
+    container: OutputContainer
+    streams: list[av.VideoStream | av.AudioStream]
+    file: BinaryIO
     first_pts: int | None = None
-
-
-def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
-    """The SHA-256 of a file, read in chunks (call it off the event loop)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _copy(packet: EncodedPacket, origin: int = 0) -> EncodedPacket:
@@ -155,7 +150,7 @@ class SegmentRecorder:
 
     def segments(self) -> list[Path]:
         """The segment files written so far, in order."""
-        return sorted(self.directory.glob(f"{self.name}-*.{self.params.extension}"))
+        return segments_of(self.directory, self.name, self.params.extension)
 
     def write(self, packet: EncodedPacket) -> None:
         """Queue a video packet for writing (never blocks; a full queue drops and counts it)."""
@@ -235,7 +230,7 @@ class SegmentRecorder:
         self.counters.bytes += packet.size
 
     def _open_segment(self) -> _Segment:
-        path = self.directory / f"{self.name}-{self._index:06d}.{self.params.extension}"
+        path = segment_path(self.directory, self.name, self._index, self.params.extension)
         self._index += 1
         # Unbuffered file, small muxer buffer: what is muxed reaches the OS at once, so a
         # kill -9 of the server loses only what the muxer still holds (a few TS packets).
@@ -246,7 +241,7 @@ class SegmentRecorder:
         video.width, video.height = self.params.width, self.params.height
         video.pix_fmt = "yuv420p"
         video.time_base = self._time_base
-        streams: list[Any] = [video]
+        streams: list[av.VideoStream | av.AudioStream] = [video]
         if self.audio is not None:
             audio = container.add_stream(self.audio.codec, rate=self.audio.rate)
             assert isinstance(audio, av.AudioStream)
@@ -264,178 +259,3 @@ class SegmentRecorder:
             self._segment.container.close()
             self._segment.file.close()
             self._segment = None
-
-
-def _frame_ticks(stream: Any) -> int:
-    rate = stream.average_rate or stream.guessed_rate or 30
-    return max(1, int(1 / (rate * stream.time_base)))
-
-
-def _first_video_seconds(path: Path) -> Fraction | None:
-    """When a segment's first video packet is (its own timeline), or None if unreadable."""
-    try:
-        with av.open(str(path)) as src:
-            if not src.streams.video:
-                return None
-            video = src.streams.video[0]
-            for packet in src.demux(video):
-                if packet.dts is not None:
-                    return Fraction(packet.dts) * (video.time_base or Fraction(1, 90000))
-    except av.FFmpegError:
-        pass
-    return None
-
-
-@dataclass
-class _Track:
-    """One stream of the finished file while segments are appended to it."""
-
-    out: Any
-    prev_dts: int | None = None  # in the source stream's time base
-    step: int = 0  # the last packet's length, for packets that carry no duration
-    first_s: Fraction | None = None
-    end_s: Fraction = Fraction(0)
-
-
-def finalize(segments: list[Path], target: Path) -> FinishedFile:
-    """Remux `segments` (without re-encoding) into `target` (faststart when MP4), hashed.
-
-    Timestamps are kept as recorded, so the program and the studios' own feeds stay on one
-    timeline (a gap in time stays a gap). Only where the timeline starts again (a restart of
-    the server mid-show) is the next part moved to follow the previous one seamlessly.
-    Written as `target` + ".tmp" and renamed when whole; call it off the event loop.
-    """
-    if not segments:
-        raise ValueError("nothing was recorded")
-    tmp = target.with_name(target.name + ".tmp")
-    fmt = "mp4" if target.suffix == ".mp4" else target.suffix.lstrip(".")
-    options = {"movflags": "faststart"} if fmt == "mp4" else {}
-    out = av.open(str(tmp), "w", format=fmt, options=options)
-    tracks: dict[str, _Track] = {}
-    offset = Fraction(0)  # seconds added to every timestamp of the current part
-    try:
-        for seg in segments:
-            first = _first_video_seconds(seg)
-            if first is None:
-                # The segment being written when the server was killed may hold nothing usable.
-                log.warning("skipping unreadable segment %s", seg.name)
-                continue
-            video_track = tracks.get("video")
-            if video_track is not None and first + offset < video_track.end_s - Fraction(1, 10):
-                offset = video_track.end_s - first  # a new part: continue where the last ended
-            with av.open(str(seg)) as src:
-                streams = [s for s in src.streams.video[:1] + src.streams.audio[:1] if _usable(s)]
-                for stream in streams:
-                    if stream.type not in tracks:
-                        tracks[stream.type] = _Track(out.add_stream_from_template(stream))
-                packets = src.demux(streams)
-                while True:
-                    try:
-                        packet = next(packets)
-                    except StopIteration:
-                        break
-                    except av.FFmpegError:
-                        log.warning("segment %s ends early (cut off while writing)", seg.name)
-                        break
-                    try:
-                        _append(tracks[packet.stream.type], packet, offset, out)
-                    except av.FFmpegError as exc:  # one bad packet must not cost the file
-                        log.warning("a packet of %s could not be written: %s", seg.name, exc)
-    finally:
-        out.close()
-    video_track = tracks.get("video")
-    if video_track is None or video_track.first_s is None or not tmp.stat().st_size:
-        tmp.unlink(missing_ok=True)
-        raise ValueError("no segment could be read")
-    duration = video_track.end_s - (video_track.first_s or 0)
-    digest = sha256_of(tmp)
-    size = tmp.stat().st_size
-    with tmp.open("rb") as fh:
-        os.fsync(fh.fileno())
-    tmp.replace(target)
-    _fsync_directory(target.parent)
-    # The file is whole and durable: its segments would only double the disk it takes. A crash
-    # before this line leaves both, and recovery makes the same file again from the segments.
-    for seg in segments:
-        seg.unlink(missing_ok=True)
-    return FinishedFile(target, size, digest, float(duration))
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def finished_file(path: Path) -> FinishedFile:
-    """An already finalized file as the archive records it (call it off the event loop)."""
-    with av.open(str(path)) as src:
-        video = src.streams.video[0] if src.streams.video else None
-        if video is not None and video.duration is not None and video.time_base is not None:
-            duration = float(video.duration * video.time_base)
-        else:
-            duration = (src.duration or 0) / av.time_base
-    return FinishedFile(path, path.stat().st_size, sha256_of(path), duration)
-
-
-def _usable(stream: Any) -> bool:
-    """Whether a segment's stream says enough to be copied: an audio stream written before its
-    first packet (a recording stopped at once) has no sample rate, and the muxer refuses it."""
-    if stream.type == "audio":
-        return bool(stream.codec_context.sample_rate)
-    return bool(stream.codec_context.width)
-
-
-def _append(track: _Track, packet: Any, offset: Fraction, out: Any) -> None:
-    if packet.dts is None:
-        return
-    stream = packet.stream
-    time_base: Fraction = stream.time_base
-    shift = round(offset / time_base)
-    dts = packet.dts + shift
-    pts = (packet.pts + shift) if packet.pts is not None else dts
-    if track.prev_dts is not None:
-        if dts > track.prev_dts:
-            track.step = dts - track.prev_dts  # MPEG-TS packets often carry no duration
-        else:  # where two parts meet, a packet may overlap the last one: keep order
-            dts = track.prev_dts + 1
-            pts = max(pts, dts)
-    track.prev_dts = dts
-    packet.dts, packet.pts = dts, pts
-    fallback = _frame_ticks(stream) if stream.type == "video" else 1
-    length = packet.duration or track.step or fallback
-    if track.first_s is None:
-        track.first_s = Fraction(dts) * time_base
-    track.end_s = max(track.end_s, Fraction(dts + length) * time_base)
-    packet.stream = track.out
-    out.mux(packet)
-
-
-def finalize_directory(directory: Path) -> list[tuple[str, FinishedFile]]:
-    """Finalize every stream left in `directory` as segments: (stream name, file).
-
-    For a recording whose server died: `program-000001.ts`... becomes `program.mp4`,
-    `iso-trend-000001.webm`... becomes `iso-trend.webm`. A stream already finalized (its
-    segments removed) but never registered is returned as it is. Call it off the event loop.
-    """
-    streams: dict[str, list[Path]] = {}
-    for path in sorted(directory.glob(SEGMENT_GLOB)):
-        if path.suffix in (".ts", ".webm"):
-            streams.setdefault(path.stem.rsplit("-", 1)[0], []).append(path)
-    out: list[tuple[str, FinishedFile]] = []
-    for name, segments in sorted(streams.items()):
-        suffix = ".mp4" if segments[0].suffix == ".ts" else ".webm"
-        try:
-            out.append((name, finalize(segments, directory / f"{name}{suffix}")))
-        except ValueError:
-            log.warning("nothing readable in the segments of %s in %s", name, directory)
-    for path in sorted(directory.iterdir()):
-        finished = path.suffix in (".mp4", ".webm") and not path.match(SEGMENT_GLOB)
-        if finished and path.stem not in streams:
-            try:
-                out.append((path.stem, finished_file(path)))
-            except (av.FFmpegError, OSError):
-                log.warning("finished file %s cannot be read", path)
-    return sorted(out, key=lambda item: item[0])

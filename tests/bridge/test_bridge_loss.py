@@ -34,6 +34,7 @@ import bridge.session
 from bridge.relay import fanout as relay
 from bridge.relay.fanout import Feed, Slot
 from bridge.room import Room
+from harness.waiting import eventually
 
 pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair
 
@@ -63,10 +64,12 @@ class FrameLog:
     async def wait_for(self, frames: int, within: float = FRAME_TIMEOUT) -> None:
         """Wait until `frames` more frames have been decoded."""
         target = len(self.times) + frames
-        deadline = time.monotonic() + within
-        while len(self.times) < target:
-            assert time.monotonic() < deadline, f"fewer than {frames} frames in {within} s"
-            await asyncio.sleep(0.02)
+        await eventually(
+            lambda: len(self.times) >= target,
+            timeout=within,
+            interval=0.02,
+            message=f"{frames} more frames",
+        )
 
     def count(self, start: float, end: float) -> int:
         return sum(1 for t in self.times if start <= t < end)
@@ -123,13 +126,6 @@ def _is_keyframe_start(packet: RtpPacket) -> bool:
     return bool(
         descriptor.partition_start and descriptor.partition_id == 0 and data and not data[0] & 1
     )
-
-
-async def _until(condition: Callable[[], bool], within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} (waited {within} s)"
-        await asyncio.sleep(0.02)
 
 
 def _spy(
@@ -193,7 +189,7 @@ async def test_loss_between_relay_and_subscriber_is_repaired_by_rtx(
 
         start = time.monotonic()
         losing[0] = True
-        await asyncio.sleep(LOSS_WINDOW)
+        await asyncio.sleep(LOSS_WINDOW)  # stays: the window of loss that is measured
         losing[0] = False
         end = time.monotonic()
 
@@ -204,10 +200,14 @@ async def test_loss_between_relay_and_subscriber_is_repaired_by_rtx(
         def nacked() -> set[object]:
             return {args[0] for _t, args in retransmitted}
 
-        await _until(lambda: set(dropped) <= nacked(), 1.0, "lost packets never NACKed")
+        await eventually(
+            lambda: set(dropped) <= nacked(), timeout=1.0, message="every lost packet NACKed"
+        )
         rtx_sent = (sender._RTCRtpSender__rtx_sequence_number - rtx_before) % 65536
         assert rtx_sent >= len(dropped), "the relay did not retransmit as RTX"
-        await _until(lambda: len(rtx_arrived) >= len(dropped), 1.0, "RTX never reached Baku")
+        await eventually(
+            lambda: len(rtx_arrived) >= len(dropped), timeout=1.0, message="RTX reaching Baku"
+        )
     finally:
         if log is not None:
             await log.stop()
@@ -263,7 +263,7 @@ async def test_loss_between_source_and_relay_is_nacked_upstream_and_repaired(
 
         start = time.monotonic()
         losing[0] = True
-        await asyncio.sleep(LOSS_WINDOW)
+        await asyncio.sleep(LOSS_WINDOW)  # stays: the window of loss that is measured
         losing[0] = False
         end = time.monotonic()
 
@@ -275,8 +275,16 @@ async def test_loss_between_source_and_relay_is_nacked_upstream_and_repaired(
         def nacked() -> set[object]:
             return {seq for _t, (ssrc, lost) in nacks if ssrc == source_ssrc for seq in lost}
 
-        await _until(lambda: set(dropped) <= nacked(), 1.0, "lost packets never NACKed upstream")
-        await _until(lambda: set(dropped) <= set(forwarded), 1.0, "repairs not forwarded to Baku")
+        await eventually(
+            lambda: set(dropped) <= nacked(),
+            timeout=1.0,
+            message="every lost packet NACKed upstream",
+        )
+        await eventually(
+            lambda: set(dropped) <= set(forwarded),
+            timeout=1.0,
+            message="the repairs forwarded to Baku",
+        )
         assert rtx_arrived[0] >= len(dropped), "Rome's repairs did not come as RTX"
     finally:
         if log is not None:
@@ -334,31 +342,53 @@ async def test_a_subscribers_picture_loss_reaches_the_source_throttled(
 
         async def quiet() -> float:
             """Wait until the relay has not asked Rome for a keyframe for over 0.5 s."""
-            await _until(
+            await eventually(
                 lambda: not requests or time.monotonic() - requests[-1][0] > 0.6,
-                3.0,
-                "the relay keeps asking Rome for keyframes",
+                timeout=3.0,
+                message="the relay to stop asking Rome for keyframes",
             )
             return time.monotonic()
 
         # One PLI from Baku: the relay asks Rome, Rome's encoder is told, a keyframe comes.
         asked = await quiet()
         await pli_from._send_rtcp_pli(media_ssrc)
-        await _until(lambda: any(t > asked for t in keyframes_asked), 2.0, "Rome was not asked")
+        await eventually(
+            lambda: any(t > asked for t in keyframes_asked), timeout=2.0, message="Rome asked"
+        )
         source_ssrc = camera._ssrc  # type: ignore[attr-defined]
         assert [args[1] for t, args in requests if t > asked] == [source_ssrc]
         assert [t for t in wanted if t > asked], "Baku's PLI did not reach Rome's feed"
-        await _until(lambda: any(t > asked for t in keyframes), 2.0, "no keyframe reached Baku")
+        await eventually(
+            lambda: any(t > asked for t in keyframes),
+            timeout=2.0,
+            message="a keyframe reaching Baku",
+        )
 
         # A burst of ten PLIs: at most two requests reach Rome within half a second.
         burst = await quiet()
         for _ in range(10):
             await pli_from._send_rtcp_pli(media_ssrc)
-        await _until(lambda: len([t for t in wanted if t > burst]) >= 10, 2.0, "PLIs lost")
-        await asyncio.sleep(max(0.0, burst + 0.5 - time.monotonic()))
-        in_window = [t for t, _args in requests if burst < t <= burst + 0.5]
+        await eventually(
+            lambda: len([t for t in wanted if t > burst]) >= 10,
+            timeout=2.0,
+            message="all ten PLIs at Rome's feed",
+        )
+        # Each window starts at the first request of the burst (late on a loaded machine).
+        first = await eventually(
+            lambda: next((t for t, _args in requests if t > burst), None),
+            timeout=2.0,
+            message="the burst's first request",
+        )
+        first_told = await eventually(
+            lambda: next((t for t in keyframes_asked if t > burst), None),
+            timeout=2.0,
+            message="Rome told of the burst",
+        )
+        # Stays: the half second the requests are counted in must pass.
+        await asyncio.sleep(max(0.0, max(first, first_told) + 0.5 - time.monotonic()))
+        in_window = [t for t, _args in requests if first <= t <= first + 0.5]
         assert 1 <= len(in_window) <= 2, in_window
-        rome_told = [t for t in keyframes_asked if burst < t <= burst + 0.5]
+        rome_told = [t for t in keyframes_asked if first_told <= t <= first_told + 0.5]
         assert 1 <= len(rome_told) <= 2, rome_told
     finally:
         if log is not None:
@@ -405,6 +435,7 @@ async def test_a_slow_subscriber_never_stalls_the_others(
         others_dropped = sum(s.counters.dropped for s in others)
 
         start = time.monotonic()
+        # Stays: the window in which the slow slot drops and the others must not stall.
         await asyncio.sleep(LOSS_WINDOW / 2)
         dropped_midway = slow.counters.dropped
         await asyncio.sleep(LOSS_WINDOW / 2)

@@ -13,6 +13,7 @@ import pytest
 from bridge_peers import StudioClient, spec_for
 
 from bridge.room import Room
+from harness.waiting import eventually
 
 pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair
 
@@ -22,6 +23,11 @@ def _frames(path: Path) -> list[av.VideoFrame]:
         return list(container.decode(video=0))
 
 
+async def _in_program(room: Room, *studios: str) -> bool:
+    """Whether each studio's picture has reached the program (it has a newest frame there)."""
+    return all([await room.thumbnail(studio) is not None for studio in studios])
+
+
 async def test_two_studios_are_composed_switched_and_recorded(tmp_path: Path) -> None:
     events: list = []
     room = Room(dataclasses.replace(spec_for("baku", "rome"), program=True), events.append)
@@ -29,19 +35,28 @@ async def test_two_studios_are_composed_switched_and_recorded(tmp_path: Path) ->
     try:
         await baku.join(room)
         await rome.join(room)
-        await asyncio.sleep(1.5)  # both pictures arrive in the program
+        await eventually(
+            lambda: _in_program(room, "baku", "rome"),
+            timeout=20,
+            message="both pictures in the program",
+        )
         assert room.start_recording(tmp_path / "rec")
-        await asyncio.sleep(3.0)
+        await asyncio.sleep(3.0)  # stays: three seconds of the two side by side, recorded
         room.switch_program("solo", "rome")
-        await asyncio.sleep(2.0)
+        await asyncio.sleep(2.0)  # stays: two seconds of Rome alone, recorded
         files = await room.stop_recording()
     finally:
         await baku.close()
         await rome.close()
         await room.close()
-    by_name = {f.file.path.name: f for f in files}
+    by_name = {f.name: f for f in files}
     assert set(by_name) == {"program.mp4", "iso-baku.webm", "iso-rome.webm"}
-    finished = by_name["program.mp4"].file
+    finished = by_name["program.mp4"]
+    assert (finished.kind, finished.studio_id, finished.media_type) == (
+        "program",
+        None,
+        "video/mp4",
+    )
     assert abs(finished.duration_s - 5.0) < 0.6
     frames = _frames(finished.path)
     assert (frames[0].width, frames[0].height) == (1280, 720)
@@ -59,21 +74,21 @@ async def test_two_studios_are_composed_switched_and_recorded(tmp_path: Path) ->
     # Each studio's own feed, as it arrived: VP8 in WebM, the studio's own picture, same length.
     for studio, shade in (("baku", 40), ("rome", 200)):
         iso = by_name[f"iso-{studio}.webm"]
-        assert (iso.kind, iso.studio_id) == ("iso", studio)
-        iso_frames = _frames(iso.file.path)
+        assert (iso.kind, iso.studio_id, iso.media_type) == ("iso", studio, "video/webm")
+        iso_frames = _frames(iso.path)
         # Key frames about every 2 s (asked of the studio), so players can seek in it.
         keys = [f.time for f in iso_frames if f.key_frame] + [iso_frames[-1].time]
         assert max(b - a for a, b in itertools.pairwise(keys)) < 3.2, (studio, keys)
         assert iso_frames[0].format.name.startswith("yuv")
         assert abs(int(np.median(iso_frames[-1].to_ndarray(format="rgb24"))) - shade) < 25
-        assert abs(iso.file.duration_s - finished.duration_s) < 0.6  # one timeline
+        assert abs(iso.duration_s - finished.duration_s) < 0.6  # one timeline
         # Its own sound, Opus as it arrived: its own tone, not the partner's.
-        with av.open(str(iso.file.path)) as container:
+        with av.open(str(iso.path)) as container:
             assert container.streams.audio[0].codec_context.name in ("opus", "libopus")
             iso_pcm = np.concatenate(
                 [f.to_ndarray().mean(axis=0) for f in container.decode(audio=0)]
             ).astype(np.float32)
-        assert abs(iso_pcm.size / 48000 - iso.file.duration_s) < 0.5
+        assert abs(iso_pcm.size / 48000 - iso.duration_s) < 0.5
         own, other = 440 + shade, 440 + (240 - shade)
         assert _share(iso_pcm, own) > 20 * _share(iso_pcm, other), studio
 
@@ -140,7 +155,16 @@ async def test_each_studio_gets_the_program_back_and_hears_everyone_but_itself()
         await rome.join(room)
         assert set(baku.tracks) >= {"program/video", "program/audio", "rome/video"}
         assert not any(k.startswith("program/") for k in rome.tracks)
-        await asyncio.sleep(2.0)  # both studios reach the program
+
+        async def both_reach_the_program() -> bool:
+            # Both pictures in it, and Rome's sound arriving for the mix.
+            rome_now = {s.id: s for s in (await room.live_snapshot()).studios}["rome"]
+            heard = rome_now.audio is not None and rome_now.audio.kbps > 0
+            return heard and await _in_program(room, "baku", "rome")
+
+        await eventually(
+            both_reach_the_program, timeout=20, interval=0.2, message="both in the program"
+        )
         video, audio = await asyncio.gather(
             _collect(baku.tracks["program/video"], 3.0), _collect(baku.tracks["program/audio"], 3.0)
         )

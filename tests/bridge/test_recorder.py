@@ -16,13 +16,9 @@ import numpy as np
 import pytest
 
 from bridge.program.engine import ProgramFormat, make_encoder
-from bridge.recording.recorder import (
-    AudioParams,
-    SegmentRecorder,
-    VideoParams,
-    finalize,
-    finalize_directory,
-)
+from bridge.recording.directory import finalize_directory
+from bridge.recording.finalize import finalize
+from bridge.recording.recorder import AudioParams, SegmentRecorder, VideoParams
 
 FMT = ProgramFormat(width=320, height=180, fps=30, kbps=500, preset="ultrafast")
 
@@ -172,12 +168,21 @@ def test_recovery_finds_what_was_finalized_but_never_registered(tmp_path: Path) 
     program.close()
     iso.close()
     done = finalize(program.segments(), directory / "program.mp4")
-    found = dict(finalize_directory(directory))  # the ISO from segments, the program as is
-    assert sorted(found) == ["iso-trend", "program"]
-    assert found["program"] == done
-    assert abs(found["iso-trend"].duration_s - 2.0) < 0.2
+    found = finalize_directory(directory)  # the ISO from segments, the program as is
+    assert [(f.kind, f.studio_id, f.name) for f in found] == [
+        ("iso", "trend", "iso-trend.mp4"),
+        ("program", None, "program.mp4"),
+    ]
+    program_file = found[1]
+    assert (program_file.path, program_file.bytes, program_file.sha256) == (
+        done.path,
+        done.bytes,
+        done.sha256,
+    )
+    assert program_file.duration_s == done.duration_s and program_file.media_type == "video/mp4"
+    assert abs(found[0].duration_s - 2.0) < 0.2
     assert (directory / "iso-trend.mp4").exists() and not iso.segments()
-    assert dict(finalize_directory(directory)) == found  # again: nothing changes
+    assert finalize_directory(directory) == found  # again: nothing changes
 
 
 def test_a_recording_of_one_picture_and_no_sound_yet_is_a_playable_file(tmp_path: Path) -> None:

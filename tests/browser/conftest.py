@@ -7,24 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from server_process import running_server
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--use-fake-device-for-media-stream=fps=30",
-    "--use-fake-ui-for-media-stream",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    # WebRTC between pages and the server inside the test network namespace (DESIGN.md).
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-    "--autoplay-policy=no-user-gesture-required",
-]
+from harness.chromium import CHROMIUM, launch_chromium
+from harness.server import running_server
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
@@ -46,12 +32,8 @@ def browser_context(tmp_path: Path) -> Iterator[object]:
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / "chromium-profile"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 1000},
+        context = launch_chromium(
+            p, tmp_path / "chromium-profile", viewport={"width": 1400, "height": 1000}
         )
         context.set_default_timeout(15_000)
         try:

@@ -30,8 +30,9 @@ def test_the_archive_plays_the_program_seeks_and_switches_to_a_studio(
     wait(studios["ansa"], sees("trend"), 30)
 
     # The producer records six seconds by hand (the show itself starts later).
-    api(server, token, "POST", f"/api/bookings/{booking_id}/recording/start", {})
-    time.sleep(6)
+    started = api(server, token, "POST", f"/api/bookings/{booking_id}/recording/start", {})
+    assert started["started"] is True, started
+    time.sleep(6)  # stays: six seconds of show recorded, from the confirmed start
     api(server, token, "POST", f"/api/bookings/{booking_id}/recording/stop", {})
     for page in studios.values():
         page.close()

@@ -129,7 +129,7 @@ def test_a_network_drop_of_a_few_seconds_heals_by_itself(
             timeout=15_000,
             polling=200,
         )
-        time.sleep(1)
+        time.sleep(1)  # stays: the drop lasts a while after the console has noticed it
     finally:
         for address, link in addresses:
             subprocess.run(["ip", "addr", "add", address, "dev", link], check=True)

@@ -53,7 +53,7 @@ def test_master_control_shows_both_studios_and_the_lost_feed_alert(
     assert all(f.startswith("1280×720") for f in figures), figures
     assert monitor.locator(".room-state").first.inner_text() == "LINE CHECK"
     assert monitor.locator("#active-alerts li").count() == 0
-    time.sleep(2)  # a few points on the sparklines
+    time.sleep(2)  # stays: for the screenshot only (a few points on the sparklines)
     monitor.screenshot(path=str(ARTIFACTS / "monitor-two-studios.png"), full_page=True)
 
     # ANSA leaves: the alert is on screen within 3 seconds, red, and in the list with its time.

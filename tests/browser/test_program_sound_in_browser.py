@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from live_helpers import api, book, producer_token, sees, wait
+
+from harness.waiting import eventually_sync
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("test_network")]
@@ -22,11 +25,9 @@ def _audio(server: str, token: str, booking: str) -> dict[str, Any]:
     return dict(program["audio"])
 
 
-def _until(check: Any, timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, "the room never got the change"
-        time.sleep(0.05)
+def _in_the_room(check: Callable[[], bool]) -> None:
+    """Wait until the room's program sound (from the API) passes `check`."""
+    eventually_sync(check, timeout=10, message="the room getting the change")
 
 
 def test_the_producer_moves_a_fader_and_mutes_a_studio_on_air(
@@ -67,24 +68,24 @@ def test_the_producer_moves_a_fader_and_mutes_a_studio_on_air(
     fader.focus()
     for _ in range(12):
         desk.keyboard.press("ArrowDown")
-    _until(lambda: _audio(server, token, booking)["trend"]["gain_db"] == -6.0)
+    _in_the_room(lambda: _audio(server, token, booking)["trend"]["gain_db"] == -6.0)
     assert desk.locator("[data-strip=trend] .strip-gain").inner_text() == "−6.0 dB"
     assert fader.input_value() == "-6"
 
     # Mute ANSA: pressed on screen and in the room; Trend keeps its gain.
     mute = desk.locator("[data-strip=ansa] .strip-mute")
     mute.click()
-    _until(lambda: _audio(server, token, booking)["ansa"]["muted"] is True)
+    _in_the_room(lambda: _audio(server, token, booking)["ansa"]["muted"] is True)
     assert mute.get_attribute("aria-pressed") == "true"
     audio = _audio(server, token, booking)
     assert (audio["trend"]["gain_db"], audio["trend"]["muted"]) == (-6.0, False)
-    time.sleep(1.0)  # the meters' peak marks settle
+    time.sleep(1.0)  # stays: for the screenshot only (the meters' peak marks settle)
     desk.screenshot(path=str(ARTIFACTS / "program-sound-desk.png"), full_page=True)
     desk.locator("#live-control").screenshot(path=str(ARTIFACTS / "program-sound-strips.png"))
 
     # A double-click puts a fader back at 0 dB.
     fader.dblclick()
-    _until(lambda: _audio(server, token, booking)["trend"]["gain_db"] == 0.0)
+    _in_the_room(lambda: _audio(server, token, booking)["trend"]["gain_db"] == 0.0)
 
     # The page reloaded shows the room's state, not its defaults.
     desk.reload()
@@ -120,12 +121,17 @@ def test_the_producer_moves_a_fader_and_mutes_a_studio_on_air(
     assert _audio(server, token, booking)["trend"]["muted"] is False
 
     # One audit line per gesture, written once the control rests (1.5 s).
-    deadline = time.monotonic() + 10
-    while True:
+    sound: list[dict[str, Any]] = []
+
+    def last_gesture_logged() -> bool:
         events = api(server, token, "GET", f"/api/bookings/{booking}/audit")["events"]
-        sound = [e["details"] for e in events if e["action"] == "changed the program sound"]
-        if sound and sound[-1] == {"studio": "trend", "gain_db": 0.0, "muted": False}:
-            break
-        assert time.monotonic() < deadline, sound
-        time.sleep(0.3)
+        sound[:] = [e["details"] for e in events if e["action"] == "changed the program sound"]
+        return bool(sound) and sound[-1] == {"studio": "trend", "gain_db": 0.0, "muted": False}
+
+    eventually_sync(
+        last_gesture_logged,
+        timeout=15,
+        interval=0.3,
+        message=lambda: f"the fader's last gesture in the audit log ({sound})",
+    )
     assert {"studio": "ansa", "gain_db": 0.0, "muted": True} in sound

@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 from live_helpers import book, producer_token, sees, wait
-from server_process import running_server
 from turn_server import TurnServer, running_turn
+
+from harness.server import running_server
+from harness.waiting import eventually_sync
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("test_network")]
 
@@ -116,10 +118,14 @@ def test_a_console_forced_through_turn_connects_and_is_seen(
         # The server's monitor sees Baku arrive through a relay, Rome directly.
         # (Sampled once a second: a busy machine may show a console's first connection later.)
         for studio, wanted in (("trend", "relay"), ("ansa", "host")):
-            deadline = time.monotonic() + 10
-            while live_studio(base, token, booking_id, studio).get("candidate") != wanted:
-                assert time.monotonic() < deadline, live_studio(base, token, booking_id, studio)
-                time.sleep(0.5)
+            eventually_sync(
+                lambda studio=studio, wanted=wanted: (
+                    live_studio(base, token, booking_id, studio).get("candidate") == wanted
+                ),
+                timeout=20,
+                interval=0.5,
+                message=lambda studio=studio: live_studio(base, token, booking_id, studio),
+            )
 
         # coturn relayed for Baku's credentials: this booking's, this studio's.
         log = coturn.log_text()

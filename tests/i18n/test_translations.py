@@ -30,8 +30,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 
+from bridge.program.layout import LAYOUTS
 from schedules.model import (
-    LAYOUTS,
     MAX_STUDIOS,
     MIN_STUDIOS,
     BookingStatus,
@@ -69,7 +69,7 @@ PAGE_MODULES = (
     "web/pages/join.py",
 )
 PAGE_ERROR_SOURCES = (*PAGE_MODULES, "web/access/auth.py")
-# Messages of web/http/errors.py and the aiohttp reasons that the HTML error page translates.
+# Messages of web/errors.py and the aiohttp reasons that the HTML error page translates.
 # What the template filters of web/pages/templating.py translate themselves.
 FILTER_MESSAGES = (
     "%(hours)s h %(minutes)s min",
@@ -223,7 +223,7 @@ def python_messages() -> Messages:
     for r in Role:
         _add(out, r.value, model, "role of a login, shown next to the user's name")
     for layout in LAYOUTS:
-        _add(out, layout, model, "program layout of the mixed picture")
+        _add(out, layout, ("bridge/program/layout.py", 0), "program layout of the mixed picture")
     for action in AUDIT_ACTIONS:
         _add(out, action, ("web/pages/audit_text.py", 0), "a line of a booking's audit log")
     for relpath in FIELD_ERROR_SOURCES:
@@ -238,7 +238,7 @@ def python_messages() -> Messages:
     for text in FILTER_MESSAGES:
         _add(out, text, ("web/pages/templating.py", 0), "a length of time: 1 h 30 min")
     for text in ERROR_PAGE_MESSAGES:
-        _add(out, text, ("web/http/errors.py", 0), "message on the error page")
+        _add(out, text, ("web/errors.py", 0), "message on the error page")
     return out
 
 

@@ -20,6 +20,9 @@ from schedules.model import Booking, Studio
 from schedules.service import BookingService
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+# The program layouts a booking may ask for: bridge declares them and web hands them to the
+# service; the domain takes whatever list it is given.
+LAYOUTS = ("auto", "side-by-side", "grid", "solo", "pip")
 
 PARTNERS: list[dict[str, str]] = [
     {
@@ -121,6 +124,12 @@ def body() -> Callable[..., dict[str, Any]]:
 
 
 @pytest.fixture
+def layouts() -> tuple[str, ...]:
+    """The layouts the service is given."""
+    return LAYOUTS
+
+
+@pytest.fixture
 def partners() -> list[dict[str, str]]:
     """The partner studios' fields, as `add_studio` takes them."""
     return [dict(p) for p in PARTNERS]
@@ -134,7 +143,7 @@ def clock() -> FixedClock:
 async def seed(engine: AsyncEngine) -> None:
     """Migrate an empty database and add the partner studios through the service."""
     await db.migrate(engine)
-    service = BookingService(engine, clock=FixedClock())
+    service = BookingService(engine, clock=FixedClock(), layouts=LAYOUTS)
     for partner in PARTNERS:
         await service.add_studio(partner)
 
@@ -210,7 +219,7 @@ async def engine(engine_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 def service(engine: AsyncEngine, clock: FixedClock) -> BookingService:
-    return BookingService(engine, clock=clock)
+    return BookingService(engine, clock=clock, layouts=LAYOUTS)
 
 
 @pytest.fixture

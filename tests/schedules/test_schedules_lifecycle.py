@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from schedules.errors import Conflict, InvalidTransition, ValidationError
-from schedules.lifecycle import TRANSITIONS, Action, allowed_actions, next_status
 from schedules.model import BookingStatus, PartnerAnswer
+from schedules.rules.lifecycle import TRANSITIONS, Action, allowed_actions, next_status
 
 R, C, L, D, X, F = (
     BookingStatus.REQUESTED,

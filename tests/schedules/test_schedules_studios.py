@@ -12,12 +12,12 @@ from schedules.service import BookingService
 PARTNER_IDS = ["trend", "dha", "albayrak", "qazcontent", "kabar", "uza", "azertac", "aa", "ansa"]
 
 
-async def test_fresh_database_seeded_through_the_service(empty_database, clock, partners):
+async def test_fresh_database_seeded_through_the_service(empty_database, clock, partners, layouts):
     engine = db.make_engine(empty_database)
     try:
         assert await db.migrate(engine) == 0  # found nothing
         assert await db.migrate(engine) == db.SCHEMA_VERSION  # found itself: no-op
-        service = BookingService(engine, clock=clock)
+        service = BookingService(engine, clock=clock, layouts=layouts)
         for partner in partners:
             assert await service.add_studio(partner) == Studio(**partner)
         assert sorted(await service.studios_by_id()) == sorted(PARTNER_IDS)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from schedules.model import Recurrence
-from schedules.recurrence import weekly_occurrences
+from schedules.rules.recurrence import weekly_occurrences
 from schedules.timeutil import TimeInputError, from_wall_clock, parse_rfc3339
 
 SHOW_UTC = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)

@@ -17,8 +17,8 @@ from webtools import ClockedApp, MovableClock
 from web.access.security import new_token, token_digest
 from web.app import make_app
 from web.demo import seed_demo
+from web.services import ACCOUNTS, BOOKINGS
 from web.settings import Settings
-from web.state import STATE
 
 
 @pytest.fixture(autouse=True)
@@ -55,13 +55,12 @@ async def clocked(
     """The whole app with the demo seeded, on a clock fixed at FIXED_NOW until moved."""
     clock = MovableClock(FIXED_NOW)
     app = await make_app(settings, clock=clock)
-    st = app[STATE]
-    await seed_demo(st.bookings, st.accounts, clock())
+    await seed_demo(app[BOOKINGS], app[ACCOUNTS], clock())
     headers: dict[str, dict[str, str]] = {}
     for role in ("admin", "producer", "operator", "viewer"):
         token = new_token()
         studio = "trend" if role == "operator" else None
-        await st.accounts.add_token(
+        await app[ACCOUNTS].add_token(
             token_digest(token), f"{role}-bot", role, clock(), studio_id=studio
         )
         headers[role] = bearer(token)

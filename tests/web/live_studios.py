@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +16,8 @@ from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSess
 from aiortc.mediastreams import MediaStreamError
 from synthetic_media import CameraTrack, ToneTrack
 from webtools import Client, ClockedApp
+
+from harness.waiting import eventually
 
 FMT = "%Y-%m-%dT%H:%M:%SZ"
 FRAME_TIMEOUT = 10.0
@@ -99,10 +100,13 @@ class Studio:
     async def fresh(self, key: str, frames: int = 3) -> float:
         """The last of `frames` frames of `key` that arrive from now on (not a backlog)."""
         seen = self.seen[key]
-        start, deadline = len(seen), time.monotonic() + FRAME_TIMEOUT
-        while len(seen) < start + frames:
-            assert time.monotonic() < deadline, f"{self.studio_id} got no new {key} frames"
-            await asyncio.sleep(0.01)
+        start = len(seen)
+        await eventually(
+            lambda: len(seen) >= start + frames,
+            timeout=FRAME_TIMEOUT,
+            interval=0.01,
+            message=f"{self.studio_id} getting new {key} frames",
+        )
         return seen[-1]
 
     async def close(self) -> None:
@@ -114,12 +118,18 @@ class Studio:
 
 async def sees(viewer: Studio, source: Studio, within: float = 0.0) -> None:
     """`viewer` receives `source`'s camera now (waiting up to `within` s for a switch)."""
-    deadline = time.monotonic() + within
-    while True:
-        shade = await viewer.fresh(f"{source.studio_id}/video")
-        if abs(shade - source.shade) < SHADE_TOLERANCE:
-            return
-        assert time.monotonic() < deadline, f"{viewer.studio_id} sees shade {shade}"
+    shades: list[float] = []
+
+    async def shows_source() -> bool:
+        shades.append(await viewer.fresh(f"{source.studio_id}/video"))
+        return abs(shades[-1] - source.shade) < SHADE_TOLERANCE
+
+    await eventually(
+        shows_source,
+        timeout=within,
+        interval=0,  # fresh() waits for new frames itself
+        message=lambda: f"{viewer.studio_id} seeing {source.studio_id} (shade {shades[-1]})",
+    )
 
 
 @pytest.fixture

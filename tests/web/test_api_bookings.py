@@ -1,4 +1,4 @@
-"""The JSON API of API.md for studios and bookings, against the real app and SQLite."""
+"""The JSON API for studios and bookings, against the real app and SQLite."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from icalendar import Calendar
 from webtools import Client, assert_error, booking_body, create
 
 from web.access.joinlinks import calendar_token
-from web.state import STATE
+from web.services import SETTINGS, SIGNER
 
 H = dict[str, dict[str, str]]
 
@@ -342,7 +342,7 @@ async def test_join_links_span_setup_to_end_plus_grace(
     doc = await get(client, f"/api/bookings/{b['id']}/join-links", headers["producer"])
     links = doc["links"]
     assert [link["studio"] for link in links] == ["trend", "dha"]
-    grace = app[STATE].settings.join_grace_minutes
+    grace = app[SETTINGS].join_grace_minutes
     for link in links:
         assert set(link) == {"studio", "url", "valid_from", "valid_until"}
         assert utc(link["valid_from"]) == utc(b["starts_at"]) - timedelta(minutes=30)
@@ -396,7 +396,7 @@ async def test_studio_feed_needs_its_own_token(client: Client, headers: H, app: 
     h = headers["producer"]
     with_trend = await create(client, h, days=3, hour=9, studios=["trend", "dha"])
     without = await create(client, h, days=3, hour=9, studios=["ansa", "kabar"])
-    signer = app[STATE].signer
+    signer = app[SIGNER]
     resp = await client.get(
         "/calendar/trend.ics", params={"token": calendar_token(signer, "trend")}
     )

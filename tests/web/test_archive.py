@@ -15,7 +15,7 @@ import pytest
 from live_studios import Link, Studio, book, sees
 from webtools import ClockedApp, assert_error
 
-from web.state import STATE
+from web.services import ACCOUNTS, LIVE, RECORDINGS
 
 pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair
 RECORD_SECONDS = 4.0
@@ -32,19 +32,19 @@ async def _on_air(
     await dha.join(c.client, links["dha"])
     await sees(trend, dha)
     c.clock.set(starts + timedelta(seconds=1))  # on air: the booking says record
-    await c.app[STATE].live.tick()
-    assert c.app[STATE].recordings.is_recording(links["trend"].booking)
+    await c.app[LIVE].tick()
+    assert c.app[RECORDINGS].is_recording(links["trend"].booking)
     return starts, links
 
 
 async def _record_a_show(c: ClockedApp, studios: Callable[..., Studio]) -> dict[str, Any]:
     """Book, go on air (the autopilot starts recording), stream, end the show; the recording."""
-    st = c.app[STATE]
     starts, links = await _on_air(c, studios)
+    # Stays: this much show is recorded, counted from the confirmed start of the recording.
     await asyncio.sleep(RECORD_SECONDS)
     c.clock.set(starts + timedelta(hours=1, seconds=1))  # the show ends
-    await st.live.tick()
-    assert not st.recordings.is_recording(links["trend"].booking)
+    await c.app[LIVE].tick()
+    assert not c.app[RECORDINGS].is_recording(links["trend"].booking)
     resp = await c.client.get(
         f"/api/recordings?booking={links['trend'].booking}", headers=c.headers["producer"]
     )
@@ -130,12 +130,11 @@ async def test_only_the_organisations_that_took_part_see_a_recording(
     c = clocked
     recording = await _record_a_show(c, studios)
     program = recording["files"][0]
-    st = c.app[STATE]
     from web.access.security import new_token, token_digest
 
     async def operator_of(studio: str) -> dict[str, str]:
         token = new_token()
-        await st.accounts.add_token(
+        await c.app[ACCOUNTS].add_token(
             token_digest(token), f"op-{studio}", "operator", c.clock(), studio_id=studio
         )
         return {"Authorization": f"Bearer {token}"}
@@ -170,20 +169,19 @@ async def test_a_restart_mid_show_continues_the_recording_as_a_new_part(
 
     c = clocked
     starts, links = await _on_air(c, studios)
-    await asyncio.sleep(2.5)
+    await asyncio.sleep(2.5)  # stays: a first part of the show, recorded from the confirmed start
     await c.client.close()  # the server goes down mid-show (its shutdown, not a crash)
 
     app = await make_app(settings, clock=c.clock)  # ...and comes back on the same data
     client = await aiohttp_client(app)
-    st = app[STATE]
     again_trend, again_dha = studios("trend", 40), studios("dha", 200)
     await again_trend.join(client, links["trend"])  # the consoles rejoin by themselves
     await again_dha.join(client, links["dha"])
-    await st.live.tick()
-    assert st.recordings.is_recording(links["trend"].booking)
-    await asyncio.sleep(2.5)
+    await app[LIVE].tick()
+    assert app[RECORDINGS].is_recording(links["trend"].booking)
+    await asyncio.sleep(2.5)  # stays: the second part, recorded from the confirmed restart
     c.clock.set(starts + timedelta(hours=1, seconds=1))
-    await st.live.tick()
+    await app[LIVE].tick()
     resp = await client.get(
         f"/api/recordings?booking={links['trend'].booking}", headers=c.headers["producer"]
     )
@@ -199,12 +197,11 @@ async def test_a_recording_left_unfinished_by_a_crash_is_finalized_at_the_next_s
     from web.app import make_app
 
     c = clocked
-    st = c.app[STATE]
     starts, links = await _on_air(c, studios)
-    await asyncio.sleep(2.5)
+    await asyncio.sleep(2.5)  # stays: some show on disk, recorded from the confirmed start
     # What a kill -9 leaves: segments on disk, the archive entry still "recording".
     booking = links["trend"].booking
-    await st.recordings.suspend(booking, st.live.get(booking))
+    await c.app[RECORDINGS].suspend(booking, c.app[LIVE].get(booking))
     c.clock.set(starts + timedelta(hours=2))  # the show ended while the server was down
     app = await make_app(settings, clock=c.clock)
     client = await aiohttp_client(app)

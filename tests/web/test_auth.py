@@ -21,7 +21,7 @@ from webtools import (
 )
 
 from web.access.security import hash_password, verify_password
-from web.state import STATE
+from web.services import ACCOUNTS, BOOKINGS, CLOCK, SETTINGS
 
 OTHER_ADDRESS = "127.0.0.2"
 HTML_LANG = re.compile(r'<html lang="([a-z]+)"')
@@ -72,7 +72,7 @@ async def test_login_form_sets_an_httponly_samesite_session(
     session = set_cookie(resp, "tb_session")
     attrs = attributes(session)
     assert {"httponly", "samesite=lax", "path=/"} <= attrs
-    hours = app[STATE].settings.session_hours
+    hours = app[SETTINGS].session_hours
     assert f"max-age={hours * 3600}" in attrs
     assert "secure" not in attrs  # plain HTTP here; see the next test for HTTPS
     value = SimpleCookie(session)["tb_session"].value
@@ -96,8 +96,7 @@ async def test_session_cookie_is_secure_behind_a_trusted_https_proxy(
     from web.demo import seed_demo
 
     app = await make_app(replace(settings, trust_proxy=trust_proxy))
-    st = app[STATE]
-    await seed_demo(st.bookings, st.accounts, st.clock())
+    await seed_demo(app[BOOKINGS], app[ACCOUNTS], app[CLOCK]())
     client = await aiohttp_client(app)
     token = await anon_csrf(client)
     resp = await client.post(
@@ -170,7 +169,7 @@ async def test_wrong_password_is_a_401_page(app: web.Application, client: Client
 async def test_login_rate_limit_per_user_name_and_address(
     app: web.Application, client: Client
 ) -> None:
-    limit = app[STATE].settings.login_attempts
+    limit = app[SETTINGS].login_attempts
     for i in range(limit):
         name = "producer" if i % 2 else "Producer"  # names count case-insensitively
         await login(client, name, f"guess-{i}", expect=401)
@@ -214,7 +213,7 @@ def can_bind(address: str) -> bool:
 
 
 async def test_password_hashes_are_salted_scrypt(app: web.Application) -> None:
-    accounts = app[STATE].accounts
+    accounts = app[ACCOUNTS]
     user = await accounts.user_by_name("producer")
     assert user is not None
     stored = user.password_hash
@@ -253,7 +252,7 @@ async def test_language_choice_is_remembered_for_the_user(
     assert await page_lang(client, "/login") == "en"
     await login(client, "producer", DEMO_PASSWORD)
     assert await page_lang(client, "/bookings") == "az"
-    user = await app[STATE].accounts.user_by_name("producer")
+    user = await app[ACCOUNTS].user_by_name("producer")
     assert user is not None and user.language == "az"
     # Macros (status pills, the zone picker) are translated too, not only the page around them.
     listing = await (await client.get("/bookings")).text()
@@ -269,7 +268,7 @@ async def test_sessions_expire(clocked: ClockedApp) -> None:
     client = clocked.client
     await login(client, "viewer", DEMO_PASSWORD)
     assert (await client.get("/api/me")).status == 200
-    hours = clocked.app[STATE].settings.session_hours
+    hours = clocked.app[SETTINGS].session_hours
     clocked.clock.advance(hours=hours, seconds=-1)
     assert (await client.get("/api/me")).status == 200
     clocked.clock.advance(seconds=1)

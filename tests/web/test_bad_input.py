@@ -29,7 +29,7 @@ from webtools import (
 )
 
 from web.access.security import new_token, token_digest
-from web.state import STATE
+from web.services import ACCOUNTS, SETTINGS, SIGNER
 
 H = dict[str, dict[str, str]]
 JSON = {"Content-Type": "application/json"}
@@ -329,10 +329,9 @@ async def test_unknown_booking_ids(app: web.Application, client: Client, headers
 
 async def test_bad_credentials(app: web.Application, client: Client, headers: H) -> None:
     b = await create(client, headers["producer"])
-    st = app[STATE]
     expired = new_token()
     now = datetime.now(UTC)
-    await st.accounts.add_token(
+    await app[ACCOUNTS].add_token(
         token_digest(expired),
         "expired-bot",
         "producer",
@@ -410,7 +409,7 @@ async def test_forged_csrf_on_cookie_requests(
     b = await create(client, headers["producer"])
     await login(client, "producer", DEMO_PASSWORD)
     good = await session_csrf(client)
-    anon_token = app[STATE].signer.csrf_token("anon:someone-else")
+    anon_token = app[SIGNER].csrf_token("anon:someone-else")
     tokens = [
         ("no token", None),
         ("empty token", ""),
@@ -474,7 +473,7 @@ async def test_forged_csrf_on_cookie_requests(
 async def test_forged_csrf_on_the_login_form(app: web.Application, client: Client) -> None:
     good = await anon_csrf(client)
     before = await stored_state(app)
-    for token in (None, "", "forged", good + "x", app[STATE].signer.csrf_token("anon:other")):
+    for token in (None, "", "forged", good + "x", app[SIGNER].csrf_token("anon:other")):
         form = {"name": "producer", "password": DEMO_PASSWORD, "next": "/bookings"}
         if token is not None:
             form["csrf_token"] = token
@@ -493,7 +492,7 @@ async def test_forged_csrf_on_the_login_form(app: web.Application, client: Clien
 
 async def test_oversized_bodies_get_413(app: web.Application, client: Client, headers: H) -> None:
     b = await create(client, headers["producer"])
-    limit = app[STATE].settings.max_body_bytes
+    limit = app[SETTINGS].max_body_bytes
     big = json.dumps(booking_body(notes="x" * limit)).encode()
     assert len(big) > limit
 
@@ -520,7 +519,7 @@ async def test_every_error_status_has_the_same_shape(
     """One request per error status the API gives, all in the one shape."""
     h = headers["producer"]
     b = await create(client, h)
-    limit = app[STATE].settings.max_body_bytes
+    limit = app[SETTINGS].max_body_bytes
     cases: list[tuple[str, str, Any, dict[str, str], int, str]] = [
         ("POST", "/api/bookings", b"{", h, 400, "invalid_json"),
         ("GET", "/api/bookings", None, {}, 401, "unauthorized"),

@@ -1,4 +1,4 @@
-"""The `telebridge` command of API.md: tokens and logins made on the command line work."""
+"""The `telebridge` command: tokens and logins made on the command line work."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from webtools import assert_error, booking_body, login
 
 from web.app import make_app
 from web.demo import seed_demo
+from web.services import ACCOUNTS, BOOKINGS, CLOCK
 from web.settings import Settings
-from web.state import STATE
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 TOKEN = re.compile(r"tb_[A-Za-z0-9_-]{20,}")
@@ -46,8 +46,7 @@ async def telebridge(*args: str, stdin: str = "", cwd: Path) -> tuple[int, str, 
 async def app_on(data_dir: Path, aiohttp_client: ClientFactory) -> TestClient[Any, Any]:
     """The app on `data_dir` (secret generated there, as `serve` would), demo seeded."""
     app = await make_app(Settings.load({}, data_dir=data_dir))
-    st = app[STATE]
-    await seed_demo(st.bookings, st.accounts, st.clock())
+    await seed_demo(app[BOOKINGS], app[ACCOUNTS], app[CLOCK]())
     return await aiohttp_client(app)
 
 
@@ -128,7 +127,7 @@ async def test_user_add_reads_the_password_from_stdin(
     me = await (await client.get("/api/me")).json()
     assert (me["name"], me["role"]) == ("leyla", "viewer")
 
-    user = await client.app[STATE].accounts.user_by_name("leyla")
+    user = await client.app[ACCOUNTS].user_by_name("leyla")
     assert user is not None
     assert user.password_hash.startswith("scrypt$")
     assert password not in user.password_hash
@@ -136,7 +135,7 @@ async def test_user_add_reads_the_password_from_stdin(
     assert short_code != 0
     assert short_out == ""
     assert "8 characters" in short_err
-    assert await client.app[STATE].accounts.user_by_name("short") is None
+    assert await client.app[ACCOUNTS].user_by_name("short") is None
 
     again = await telebridge(
         "user", "add", "leyla", "--role", "viewer", "--data-dir", d, stdin=password + "\n",

@@ -19,9 +19,12 @@ from live_studios import FMT, Studio, book, live_pair, sees
 from pg_server import PgServer, running_pg
 from webtools import Client, ClockedApp
 
+from harness.waiting import eventually
+from schedules.timeutil import rfc3339
 from web.access.joinlinks import join_token
+from web.outage.audit_outbox import RETRY_S
+from web.services import GESTURES, OUTAGE, RECORDINGS, SIGNER
 from web.settings import Settings
-from web.state import STATE
 
 pytestmark = pytest.mark.usefixtures("test_network")
 COME_BACK_WITHIN = 20.0  # seconds: the watch retries after 1, 2, 4, 8 s and pings every 5 s
@@ -52,10 +55,15 @@ async def health(client: Client) -> dict[str, Any]:
 
 
 async def wait_for_database(client: Client, state: str) -> None:
-    deadline = time.monotonic() + COME_BACK_WITHIN
-    while (await health(client))["database"] != state:
-        assert time.monotonic() < deadline, f"/healthz never said the database is {state}"
-        await asyncio.sleep(0.2)
+    async def says_so() -> bool:
+        return bool((await health(client))["database"] == state)
+
+    await eventually(
+        says_so,
+        timeout=COME_BACK_WITHIN,
+        interval=0.2,
+        message=f"/healthz saying the database is {state}",
+    )
 
 
 async def assert_unavailable(resp: Any) -> None:
@@ -169,10 +177,15 @@ async def test_an_outage_mid_show_keeps_the_room_live_and_loses_no_booking(
     hello = await again.receive_json(timeout=5)
     assert hello["type"] == "hello" and any(r["booking_id"] == booking_id for r in hello["rooms"])
     await again.close()
-    await asyncio.sleep(2.0)  # the fader gesture settles: its line waits for the database
+    # The fader comes to rest (by the app's clock): its line joins those waiting for the database,
+    # with the time of the fader's last move.
+    faded_at = rfc3339(c.clock())
+    c.clock.advance(seconds=c.app[GESTURES].settle_s)
+    await eventually(lambda: c.app[GESTURES].settling == 0, message="the fader's line queued")
 
     own_pg.start()
     await wait_for_database(c.client, "ok")
+    c.clock.advance(seconds=RETRY_S)  # the audit outbox's next try is due
     assert (await health(c.client))["status"] == "ok"
     snapshot = await next_snapshot(monitor, lambda m: m["database"] == "ok")
     assert "database_unavailable" not in [a["kind"] for a in snapshot["alerts"]]
@@ -185,20 +198,30 @@ async def test_an_outage_mid_show_keeps_the_room_live_and_loses_no_booking(
     assert await bookings_titled(c) == sorted([*stored, "During the outage"])
     # What happened on air during the outage reaches the audit log once the database is back:
     # the rejoin, the program switch and the fader, in that order.
-    deadline = time.monotonic() + COME_BACK_WITHIN
-    while True:
+    actions: list[str] = []
+
+    async def all_logged() -> list[dict[str, Any]] | None:
         resp = await c.client.get(
             f"/api/bookings/{booking_id}/audit", headers=c.headers["producer"]
         )
-        events = (await resp.json())["events"]
-        actions = [e["action"] for e in events]
-        if actions.count("studio joined") >= 3 and "changed the program sound" in actions:
-            break  # Trend, DHA, and DHA again
-        assert time.monotonic() < deadline, f"audit has {actions}"
-        await asyncio.sleep(0.3)
+        events: list[dict[str, Any]] = (await resp.json())["events"]
+        actions[:] = [e["action"] for e in events]
+        # Trend, DHA, and DHA again.
+        done = actions.count("studio joined") >= 3 and "changed the program sound" in actions
+        return events if done else None
+
+    events = await eventually(
+        all_logged,
+        timeout=COME_BACK_WITHIN,
+        interval=0.3,
+        message=lambda: f"the outage's lines in the audit log (it has {actions})",
+    )
     switched = actions.index("switched the program")
     assert actions.index("changed the program sound") > switched
     assert events[switched]["details"] == {"layout": "solo", "studio": "dha"}
+    # Each line keeps the time it happened at, not the time the database came back.
+    faded = events[actions.index("changed the program sound")]
+    assert faded["at"] == faded_at, (faded["at"], faded_at)
 
 
 async def test_the_server_starts_with_the_database_down_and_migrates_when_it_answers(
@@ -226,18 +249,10 @@ async def test_the_server_starts_with_the_database_down_and_migrates_when_it_ans
     assert resp.status == 401, await resp.text()
 
 
-async def wait_until(what: str, holds: Callable[[], Any]) -> None:
-    deadline = time.monotonic() + COME_BACK_WITHIN
-    while not await holds():
-        assert time.monotonic() < deadline, f"never: {what}"
-        await asyncio.sleep(0.2)
-
-
 async def test_a_show_due_during_an_outage_opens_records_and_is_filed_when_it_is_back(
     clocked: ClockedApp, studios: Callable[..., Studio], own_pg: PgServer
 ) -> None:
     c = clocked
-    st = c.app[STATE]
     starts = c.clock() + timedelta(minutes=30)
     links = await book(c, starts)  # records; its line check opens 15 min before
     booking_id = links["trend"].booking
@@ -250,9 +265,14 @@ async def test_a_show_due_during_an_outage_opens_records_and_is_filed_when_it_is
         assert resp.status == 200, await resp.text()
 
     async def read_by_autopilot() -> bool:
-        return st.live.remembered(booking_id) is not None
+        return c.app[OUTAGE].remembered(booking_id) is not None
 
-    await wait_until("the autopilot read the new booking", read_by_autopilot)
+    await eventually(
+        read_by_autopilot,
+        timeout=COME_BACK_WITHIN,
+        interval=0.2,
+        message="the autopilot read the new booking",
+    )
     own_pg.stop("immediate")
     await wait_for_database(c.client, "unavailable")
 
@@ -267,7 +287,7 @@ async def test_a_show_due_during_an_outage_opens_records_and_is_filed_when_it_is
     await sees(trend, dha)
     await sees(dha, trend)
     # A valid link of a show the autopilot never read gets the database's 503.
-    unknown = join_token(st.signer, "neverread", "trend")
+    unknown = join_token(c.app[SIGNER], "neverread", "trend")
     page = await c.client.get(f"/join/neverread/trend?token={unknown}")
     assert page.status == 503 and page.headers["Retry-After"] == "5", await page.text()
 
@@ -275,11 +295,13 @@ async def test_a_show_due_during_an_outage_opens_records_and_is_filed_when_it_is
     c.clock.set(starts + timedelta(seconds=1))
 
     async def recording() -> bool:
-        return st.recordings.is_recording(booking_id)
+        return c.app[RECORDINGS].is_recording(booking_id)
 
-    await wait_until("the recording started", recording)
-    assert [r.booking_id for r in st.recordings.unstored] == [booking_id]
-    await asyncio.sleep(3.0)  # some program to keep
+    await eventually(
+        recording, timeout=COME_BACK_WITHIN, interval=0.2, message="the recording started"
+    )
+    assert [r.booking_id for r in c.app[RECORDINGS].unstored] == [booking_id]
+    await asyncio.sleep(3.0)  # stays: seconds of program recorded during the outage, to keep
 
     own_pg.start()
     await wait_for_database(c.client, "ok")
@@ -288,8 +310,13 @@ async def test_a_show_due_during_an_outage_opens_records_and_is_filed_when_it_is
         resp = await c.client.get(f"/api/bookings/{booking_id}", headers=c.headers["producer"])
         return resp.status == 200 and (await resp.json())["booking"]["status"] == "live"
 
-    await wait_until("the booking went live in the database", live_in_database)
-    assert st.recordings.unstored == []
+    await eventually(
+        live_in_database,
+        timeout=COME_BACK_WITHIN,
+        interval=0.2,
+        message="the booking went live in the database",
+    )
+    assert c.app[RECORDINGS].unstored == []
     await sees(trend, dha)  # the show never stopped
 
     # Off air: the recording made during the outage is filed like any other.
@@ -302,6 +329,8 @@ async def test_a_show_due_during_an_outage_opens_records_and_is_filed_when_it_is
         found = (await resp.json())["recordings"] if resp.status == 200 else []
         return bool(found) and any(f["kind"] == "program" for f in found[0]["files"])
 
-    await wait_until("the recording reached the archive", filed)
+    await eventually(
+        filed, timeout=COME_BACK_WITHIN, interval=0.2, message="the recording reached the archive"
+    )
     resp = await c.client.get(f"/api/bookings/{booking_id}", headers=c.headers["producer"])
     assert (await resp.json())["booking"]["status"] == "completed"

@@ -20,8 +20,8 @@ from webtools import CSRF_INPUT, Client, create
 from web.access.security import new_token, token_digest
 from web.app import make_app
 from web.demo import seed_demo
+from web.services import ACCOUNTS, BOOKINGS, CLOCK
 from web.settings import Settings
-from web.state import STATE
 
 PROXY = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "bridge.example.org"}
 PUBLIC = "https://bridge.example.org"
@@ -32,10 +32,9 @@ async def start(
 ) -> tuple[Client, dict[str, str]]:
     """The demo app with `changes` to its settings, and a producer's bearer header."""
     app: web.Application = await make_app(replace(settings, **changes))
-    st = app[STATE]
-    await seed_demo(st.bookings, st.accounts, st.clock())
+    await seed_demo(app[BOOKINGS], app[ACCOUNTS], app[CLOCK]())
     token = new_token()
-    await st.accounts.add_token(token_digest(token), "producer-bot", "producer", st.clock())
+    await app[ACCOUNTS].add_token(token_digest(token), "producer-bot", "producer", app[CLOCK]())
     return await aiohttp_client(app), {"Authorization": f"Bearer {token}"}
 
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from webtools import ClockedApp, assert_error
 
 from web.access.joinlinks import join_path
-from web.state import STATE
+from web.services import SETTINGS, SIGNER
 
 FMT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -51,7 +51,7 @@ async def test_link_says_when_it_opens_then_opens_then_closes(clocked: ClockedAp
     starts = c.clock() + timedelta(hours=3)
     b = await book(c, starts, setup_minutes=15)
     trend = (await links(c, b["id"]))["trend"]
-    grace = c.app[STATE].settings.join_grace_minutes
+    grace = c.app[SETTINGS].join_grace_minutes
 
     status, text = await visit(c, trend)
     assert status == 200
@@ -99,7 +99,7 @@ async def test_link_refuses_another_studio_or_booking(clocked: ClockedApp) -> No
     assert (await visit(c, mine["trend"]))[0] == 200
 
     token_of = {sid: p.split("?token=")[1] for sid, p in mine.items()}
-    signer = c.app[STATE].signer
+    signer = c.app[SIGNER]
     refused = {
         "trend's token on dha": f"/join/{b['id']}/dha?token={token_of['trend']}",
         "other booking's token": f"/join/{b['id']}/trend?token=" + theirs["trend"].split("=")[1],
@@ -157,7 +157,7 @@ async def test_join_links_api_window_follows_the_booking(clocked: ClockedApp) ->
     b = await book(c, starts, setup_minutes=30)
     resp = await c.client.get(f"/api/bookings/{b['id']}/join-links", headers=c.headers["operator"])
     (link,) = (await resp.json())["links"]
-    grace = c.app[STATE].settings.join_grace_minutes
+    grace = c.app[SETTINGS].join_grace_minutes
     assert link["valid_from"] == (starts - timedelta(minutes=30)).strftime(FMT)
     assert link["valid_until"] == (starts + timedelta(hours=1, minutes=grace)).strftime(FMT)
     # Rescheduling moves the window; the link itself (sent out already) stays the same.

@@ -13,19 +13,9 @@ from live_studios import Studio, live_pair
 from prometheus_client.parser import text_string_to_metric_families
 from webtools import ClockedApp, assert_error
 
+from harness.waiting import eventually
+
 pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair
-
-
-async def _until(check: Callable[[], Any], seconds: float) -> Any:
-    loop = asyncio.get_running_loop()
-    end = loop.time() + seconds
-    while True:
-        result = await check()
-        if result:
-            return result
-        if loop.time() > end:
-            raise AssertionError(f"not within {seconds} s")
-        await asyncio.sleep(0.2)
 
 
 async def test_live_rooms_metrics_and_the_monitor_socket(
@@ -47,7 +37,9 @@ async def test_live_rooms_metrics_and_the_monitor_socket(
         )
         return room if ok else None
 
-    room = await _until(both_live, 10)
+    room = await eventually(
+        both_live, timeout=20, interval=0.2, message="both studios live with figures"
+    )
     assert room["state"] == "line_check" and room["recording"] is False
     for s in room["studios"]:
         assert (s["video"]["width"], s["video"]["height"]) == (320, 180)

@@ -11,6 +11,8 @@ import pytest
 from live_studios import Link, Studio, book, live_pair
 from webtools import ClockedApp, assert_error
 
+from harness.waiting import eventually
+
 pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair
 
 
@@ -51,21 +53,27 @@ async def test_layout_switches_and_tally_follow_the_producer(
     resp = await c.client.post(f"{base}/start", headers=c.headers["producer"])
     assert (await resp.json())["started"] is True
     assert (await _tally(c, links["trend"]))["recording"] is True
-    await asyncio.sleep(1.0)  # a second of program: the forced first keyframe and more
+    # Stays: a second of program is recorded (the forced first keyframe and more), from the
+    # confirmed start; what follows waits for its condition.
+    await asyncio.sleep(1.0)
     resp = await c.client.post(f"{base}/stop", headers=c.headers["producer"])
     assert (await resp.json())["stopped"] is True
     assert (await _tally(c, links["trend"]))["recording"] is False
     actions: list[str] = []
-    for _ in range(40):  # the bridge's reports reach the audit log through a queue
+
+    async def finished_in_audit() -> bool:
         events = await (
             await c.client.get(
                 f"/api/bookings/{links['trend'].booking}/audit", headers=c.headers["producer"]
             )
         ).json()
-        actions = [e["action"] for e in events["events"]]
-        if "recording finished" in actions:
-            break
-        await asyncio.sleep(0.05)
+        actions[:] = [e["action"] for e in events["events"]]
+        return "recording finished" in actions
+
+    # The bridge's reports reach the audit log through a queue.
+    await eventually(
+        finished_in_audit, message=lambda: f"'recording finished' in the audit log ({actions})"
+    )
     assert "switched the program" in actions
     assert "recording started" in actions and "recording finished" in actions
 

@@ -13,14 +13,16 @@ import pytest
 from live_studios import Studio, book, live_pair
 from webtools import ClockedApp, assert_error, check_table
 
-from bridge.program.mixer import AudioMixer
+from bridge.program.mixer import GAIN_MAX_DB, GAIN_MIN_DB, AudioMixer
 from bridge.room import Room
-from web.http.production import GAIN_MAX_DB, GAIN_MIN_DB
-from web.state import STATE
+from harness.waiting import eventually
+from web.services import GESTURES, LIVE
 
 pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair
-SETTLE_S = 0.3  # the fader settle time in these tests (1.5 s in service)
-DRAG_SETTLE_S = 1.5
+# The fader settle time in these tests (1.5 s in service), on the app's clock: the test moves
+# it. Short, as the gestures' timers look at the clock that often.
+SETTLE_S = 0.3
+STEP_S = 0.08  # what the page leaves between a dragged fader's values
 
 # live_studios' ToneTrack plays 440 Hz + the studio's shade: Trend 480 Hz, DHA 640 Hz.
 TREND_HZ, DHA_HZ = 480.0, 640.0
@@ -73,11 +75,12 @@ async def test_gain_and_mute_go_on_air_and_into_the_audit_log(
     c = clocked
     links, _trend, _dha = await live_pair(c, studios)
     booking = links["trend"].booking
-    room = c.app[STATE].live.get(booking)
+    room = c.app[LIVE].get(booking)
     assert room is not None
     base = f"/api/bookings/{booking}/program"
     producer = c.headers["producer"]
-    c.app[STATE].gestures.settle_s = SETTLE_S  # each change below is its own gesture
+    # Each change below is its own gesture: the clock moves past its settle time after each.
+    c.app[GESTURES].settle_s = SETTLE_S
 
     # What the producer's page loads: layout, solo studio, recording, and every studio's strip.
     resp = await c.client.get(base, headers=producer)
@@ -88,11 +91,13 @@ async def test_gain_and_mute_go_on_air_and_into_the_audit_log(
     assert set(program["audio"]) == {"trend", "dha"}
     assert program["audio"]["trend"]["gain_db"] == 0.0
     assert program["audio"]["trend"]["muted"] is False
-    for _ in range(100):  # both tones reach the mixer
+
+    async def both_levels() -> dict[str, Any] | None:
         audio = (await (await c.client.get(base, headers=producer)).json())["program"]["audio"]
-        if all(audio[s]["level_dbfs"] is not None for s in ("trend", "dha")):
-            break
-        await asyncio.sleep(0.05)
+        heard = all(audio[s]["level_dbfs"] is not None for s in ("trend", "dha"))
+        return dict(audio) if heard else None
+
+    audio = await eventually(both_levels, timeout=15, message="both tones at the mixer")
     assert all(isinstance(audio[s]["level_dbfs"], float) for s in ("trend", "dha")), audio
 
     ear = ProgramEar(room)
@@ -108,7 +113,8 @@ async def test_gain_and_mute_go_on_air_and_into_the_audit_log(
         answer = await resp.json()
         assert answer["audio"]["trend"]["muted"] is True
         assert answer["audio"]["trend"]["gain_db"] == 0.0  # left as it was
-        assert room.audio_state()["trend"]["muted"] is True
+        assert room.audio_state()["trend"].muted is True
+        c.clock.advance(seconds=SETTLE_S)
         muted = await ear.tones()
         assert muted[TREND_HZ] < heard[TREND_HZ] - 40, (heard, muted)
         assert abs(muted[DHA_HZ] - heard[DHA_HZ]) < 3, (heard, muted)
@@ -120,7 +126,8 @@ async def test_gain_and_mute_go_on_air_and_into_the_audit_log(
         assert resp.status == 200, await resp.text()
         dha = (await resp.json())["audio"]["dha"]
         assert (dha["gain_db"], dha["muted"]) == (-20.0, False)
-        assert room.audio_state()["trend"]["muted"] is True
+        assert room.audio_state()["trend"].muted is True
+        c.clock.advance(seconds=SETTLE_S)
         quieter = await ear.tones()
         assert 15 < heard[DHA_HZ] - quieter[DHA_HZ] < 25, (heard, quieter)
 
@@ -131,6 +138,7 @@ async def test_gain_and_mute_go_on_air_and_into_the_audit_log(
             headers=producer,
         )
         assert resp.status == 200, await resp.text()
+        c.clock.advance(seconds=SETTLE_S)
         back = await ear.tones()
         assert back[TREND_HZ] > heard[TREND_HZ] + 3, (heard, back)
     finally:
@@ -146,7 +154,8 @@ async def test_gain_and_mute_go_on_air_and_into_the_audit_log(
         f"{base}/audio", json={"studio": "dha", "gain_db": -20}, headers=producer
     )
     assert resp.status == 200
-    await asyncio.sleep(SETTLE_S * 3)
+    c.clock.advance(seconds=SETTLE_S)
+    await eventually(lambda: c.app[GESTURES].settling == 0, message="every gesture written")
     notes = await _audit_actions(c, booking)
     assert [(n["actor"], n["details"]) for n in notes] == [
         ("producer-bot (token)", {"studio": "trend", "gain_db": 0.0, "muted": True}),
@@ -167,32 +176,40 @@ async def test_a_fader_drag_is_one_audit_line_with_where_it_came_to_rest(
     c = clocked
     links, _trend, _dha = await live_pair(c, studios)
     booking = links["trend"].booking
-    # Long enough that a loaded machine never splits one drag in two (each step is 80 ms).
-    c.app[STATE].gestures.settle_s = DRAG_SETTLE_S
+    # The drags run on the app's clock (a step every STEP_S of it): however slowly a loaded
+    # machine sends them, one drag is never split in two.
+    c.app[GESTURES].settle_s = SETTLE_S
     path, producer = f"/api/bookings/{booking}/program/audio", c.headers["producer"]
+    gestures = c.app[GESTURES]
 
     async def drag(studio: str, *steps: float) -> None:
-        for gain in steps:  # what the page sends while the fader moves (every 80 ms)
+        for gain in steps:  # what the page sends while the fader moves
             resp = await c.client.post(
                 path, json={"studio": studio, "gain_db": gain}, headers=producer
             )
             assert resp.status == 200, await resp.text()
-            await asyncio.sleep(0.08)
+            c.clock.advance(seconds=STEP_S)
 
-    await drag("dha", -2, -5, -9, -12)
+    await drag("dha", -2, -5, -9, -12)  # its last step 0.24 s in
     assert await _audit_actions(c, booking) == []  # not at rest yet: nothing written
-    await drag("trend", -1, -3)  # another control: its own gesture
-    await asyncio.sleep(DRAG_SETTLE_S * 2)
+    await drag("trend", -1, -3)  # another control, its own gesture: its last step 0.40 s in
+    # 0.58 s in: DHA is at rest (0.3 s after its last step) while Trend is not yet.
+    c.clock.advance(seconds=0.1)
+    first = await eventually(lambda: _audit_actions(c, booking), message="DHA's line")
+    assert [n["details"] for n in first] == [{"studio": "dha", "gain_db": -12.0, "muted": False}]
+    c.clock.advance(seconds=SETTLE_S)
+    await eventually(lambda: gestures.settling == 0, message="Trend's drag at rest")
     assert [n["details"] for n in await _audit_actions(c, booking)] == [
         {"studio": "dha", "gain_db": -12.0, "muted": False},
         {"studio": "trend", "gain_db": -3.0, "muted": False},
     ]
     # Moved and put back where it was: nothing changed on air, nothing to log.
     await drag("dha", -10, -12)
-    await asyncio.sleep(DRAG_SETTLE_S * 2)
+    c.clock.advance(seconds=SETTLE_S)
+    await eventually(lambda: gestures.settling == 0, message="the wiggle at rest")
     assert len(await _audit_actions(c, booking)) == 2
-    room = c.app[STATE].live.get(booking)
-    assert room is not None and room.audio_state()["dha"]["gain_db"] == -12.0
+    room = c.app[LIVE].get(booking)
+    assert room is not None and room.audio_state()["dha"].gain_db == -12.0
 
 
 async def test_only_producers_and_admins_and_bad_input_gets_clear_errors(
@@ -201,7 +218,7 @@ async def test_only_producers_and_admins_and_bad_input_gets_clear_errors(
     c = clocked
     links, _trend, _dha = await live_pair(c, studios)
     booking = links["trend"].booking
-    room = c.app[STATE].live.get(booking)
+    room = c.app[LIVE].get(booking)
     assert room is not None
     base = f"/api/bookings/{booking}/program"
     producer = c.headers["producer"]
@@ -289,8 +306,8 @@ async def test_only_producers_and_admins_and_bad_input_gets_clear_errors(
         (name, case(body, raw, status, code, fields))
         for name, body, raw, status, code, fields in cases
     )
-    assert room.audio_state()["dha"]["muted"] == before["dha"]["muted"] is False
-    assert room.audio_state()["dha"]["gain_db"] == before["dha"]["gain_db"] == 0.0
+    assert room.audio_state()["dha"].muted == before["dha"].muted is False
+    assert room.audio_state()["dha"].gain_db == before["dha"].gain_db == 0.0
 
     # An unknown booking is 404 (also to a producer); a room that is not open is 409.
     for method, path, body in [

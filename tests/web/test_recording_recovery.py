@@ -14,7 +14,7 @@ from webtools import ClockedApp
 
 from bridge.program.engine import ProgramFormat, make_encoder
 from bridge.recording.recorder import SegmentRecorder, VideoParams
-from web.state import STATE
+from web.services import ARCHIVE, BOOKINGS, RECORDINGS
 
 FMT = ProgramFormat(width=320, height=180, fps=30, kbps=400, preset="ultrafast")
 
@@ -43,7 +43,7 @@ async def left_on_disk(
     and the recording's directory."""
     starts = c.clock() + timedelta(days=1)
     booking_id = (await book(c, starts))["trend"].booking
-    directory = c.app[STATE].recordings.root / booking_id / recording_id
+    directory = c.app[RECORDINGS].root / booking_id / recording_id
     write_program_segments(directory, seconds)
     return starts, booking_id, directory
 
@@ -52,14 +52,13 @@ async def test_a_recording_made_while_the_database_was_down_is_filed_at_the_next
     clocked: ClockedApp,
 ) -> None:
     c = clocked
-    st = c.app[STATE]
     starts, booking_id, directory = await left_on_disk(c, "0a1b2c3d4e5f", 4.0)
-    (st.recordings.root / "gone-booking" / "ffffffffffff").mkdir(parents=True)
-    stray = st.recordings.root / "nobody" / "123456abcdef"
+    (c.app[RECORDINGS].root / "gone-booking" / "ffffffffffff").mkdir(parents=True)
+    stray = c.app[RECORDINGS].root / "nobody" / "123456abcdef"
     write_program_segments(stray, 1.0)  # media of no booking: left alone, not filed
 
     c.clock.set(starts + timedelta(hours=2))  # the show is over
-    assert await st.recordings.recover(st.bookings, c.clock()) == 1
+    assert await c.app[RECORDINGS].recover(c.app[BOOKINGS], c.clock()) == 1
 
     resp = await c.client.get(
         f"/api/recordings?booking={booking_id}", headers=c.headers["producer"]
@@ -72,17 +71,16 @@ async def test_a_recording_made_while_the_database_was_down_is_filed_at_the_next
     assert (directory / "program.mp4").exists() and not list(directory.glob("*.ts"))
     assert stray.exists() and list(stray.glob("*.ts"))
     # A second start finds nothing new to file.
-    assert await st.recordings.recover(st.bookings, c.clock()) == 0
+    assert await c.app[RECORDINGS].recover(c.app[BOOKINGS], c.clock()) == 0
 
 
 async def test_a_recording_found_while_its_show_is_on_air_waits_to_be_continued(
     clocked: ClockedApp,
 ) -> None:
     c = clocked
-    st = c.app[STATE]
     starts, booking_id, directory = await left_on_disk(c, "00000000abcd", 2.0)
     # Not on air for the autopilot (its clock stays); on air for the recovery.
-    assert await st.recordings.recover(st.bookings, starts + timedelta(minutes=10)) == 0
-    (entry,) = await st.archive.search(finished_only=False, status="recording")
+    assert await c.app[RECORDINGS].recover(c.app[BOOKINGS], starts + timedelta(minutes=10)) == 0
+    (entry,) = await c.app[ARCHIVE].search(finished_only=False, status="recording")
     assert (entry.id, entry.booking_id, entry.parts) == ("00000000abcd", booking_id, 1)
     assert list(directory.glob("*.ts"))  # kept for the next part to follow

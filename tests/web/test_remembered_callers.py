@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from schedules.model import Role
-from web.access.principal import Principal
+from schedules.rules.access import Principal
 from web.outage.remembered_callers import LONGEST, RememberedCallers
 
 NOW = datetime(2030, 1, 15, 8, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 from webtools import Client, assert_error, booking_body, create
 
-from web.state import STATE
+from web.services import BOOKINGS
 
 H = dict[str, dict[str, str]]
 ROLES = ("admin", "producer", "operator", "viewer", "anonymous")
@@ -76,7 +76,7 @@ MATRIX: list[tuple[Action, tuple[int, int, int, int, int]]] = [
 
 
 async def test_role_matrix(app: web.Application, client: Client, headers: H) -> None:
-    svc = app[STATE].bookings
+    svc = app[BOOKINGS]
     slot = iter(range(2, 1000))
 
     async def pair() -> dict[str, str]:

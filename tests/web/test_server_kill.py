@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,9 +14,9 @@ import aiohttp
 import av
 import pytest
 from live_studios import Link, Studio, sees
-from server_process import ServerProcess, running_server
 
-from bridge.recording.recorder import finalize_directory
+from bridge.recording.directory import finalize_directory
+from harness.server import ServerProcess, producer_token, running_server
 
 pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair
 RECORD_SECONDS = 5
@@ -29,25 +27,6 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
     """A real `telebridge serve --demo` process."""
     with running_server(tmp_path) as running:
         yield running
-
-
-def _token(data: Path) -> str:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "web.cli",
-            "token",
-            "create",
-            "--role",
-            "producer",
-            "--data-dir",
-            str(data),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 def _decoded_seconds(path: Path) -> float:
@@ -65,7 +44,7 @@ async def test_kill_9_of_the_server_keeps_the_recording_up_to_two_seconds_before
     server: ServerProcess, studios: Callable[..., Studio]
 ) -> None:
     proc, base, data = server.proc, server.base, server.data
-    headers = {"Authorization": f"Bearer {_token(data)}"}
+    headers = {"Authorization": f"Bearer {producer_token(data)}"}
     start = datetime.now(UTC) + timedelta(minutes=5)  # inside the join window, before air
     async with aiohttp.ClientSession(base_url=base, headers=headers) as http:
         resp = await http.post(
@@ -89,11 +68,12 @@ async def test_kill_9_of_the_server_keeps_the_recording_up_to_two_seconds_before
         await sees(trend, dha)
         resp = await http.post(f"/api/bookings/{booking}/recording/start")
         assert (await resp.json())["started"] is True
+        # Stays: the show runs this long (from the confirmed start) before the kill.
         await asyncio.sleep(RECORD_SECONDS)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
     (directory,) = list((data / "recordings" / booking).iterdir())
-    found = dict(finalize_directory(directory))
+    found = {f.kind: f for f in finalize_directory(directory)}
     assert "program" in found
     kept = _decoded_seconds(found["program"].path)
     print(f"\n{kept:.2f} s of about {RECORD_SECONDS} s recorded survived the kill")

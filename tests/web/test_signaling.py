@@ -19,7 +19,7 @@ from live_studios import Link, Studio, book, live_pair, offer_of, sees
 from webtools import Client, ClockedApp, assert_error, check_table
 
 from web.access.joinlinks import join_token
-from web.state import STATE
+from web.services import LIVE, SIGNER
 
 SDP = "application/sdp"
 BAD_OFFER, INVALID_LINK = (400, "bad_offer"), (403, "invalid_link")
@@ -89,7 +89,7 @@ async def test_two_studios_join_by_their_links_and_see_and_hear_each_other(
     assert doc["slots"][0]["video_mid"] and doc["slots"][0]["audio_mid"]
     assert "x-google-start-bitrate=" in doc["sdp"]  # Chromium sends its full rate at once
     assert await trend.fresh("dha/audio") == await dha.fresh("trend/audio") == 48000
-    room = c.app[STATE].live.get(ln["dha"].booking)
+    room = c.app[LIVE].get(ln["dha"].booking)
     assert room is not None
     sessions = {s: v.session_id for s, v in room.sessions.items()}
     assert sessions == {"trend": trend.session, "dha": dha.session}
@@ -104,7 +104,7 @@ async def test_refused_offers_and_bodies_leave_the_live_room_alone(
 ) -> None:
     c = clocked
     ln, trend, dha = await live_pair(c, studios)
-    room = c.app[STATE].live.get(ln["dha"].booking)
+    room = c.app[LIVE].get(ln["dha"].booking)
     assert room is not None
     real = str(dha.pc.localDescription.sdp)
     rng = random.Random(7)
@@ -154,7 +154,7 @@ async def test_refused_links_and_closed_windows_leave_the_live_room_alone(
     cancelled = await book(c, c.clock() + timedelta(minutes=5), ("aa", "ansa"))
     cancel = f"/api/bookings/{cancelled['aa'].booking}/cancel"
     assert (await c.client.post(cancel, headers=c.headers["producer"])).status == 200
-    signer = c.app[STATE].signer
+    signer = c.app[SIGNER]
     b = ln["trend"].booking
     unbooked, nowhere = Link(b, "kabar", ""), Link("0" * 10, "trend", "")
     closed = (403, "link_closed")
@@ -175,7 +175,7 @@ async def test_refused_links_and_closed_windows_leave_the_live_room_alone(
         table.append((f"console: {name}", console(link, offer, token), *error))
         table.append((f"whip: {name}", whip(link, offer, token), *error))
     await check_refused(c.client, table, (trend, dha), (dha, trend))
-    assert not {later["trend"].booking, nowhere.booking} & set(c.app[STATE].live.rooms)
+    assert not {later["trend"].booking, nowhere.booking} & set(c.app[LIVE].rooms)
 
 
 async def test_whip_publisher_is_relayed_until_its_location_is_deleted(
@@ -198,7 +198,7 @@ async def test_whip_publisher_is_relayed_until_its_location_is_deleted(
     await encoder.pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
     await sees(trend, encoder)
     assert await trend.fresh("dha/audio") == 48000
-    room = c.app[STATE].live.get(booking)
+    room = c.app[LIVE].get(booking)
     assert room is not None and room.sessions["dha"].session_id == session
 
     dha, auth = ln["dha"], {"Authorization": f"Bearer {ln['dha'].token}"}
@@ -230,7 +230,7 @@ async def test_a_second_console_connection_replaces_the_first(
 ) -> None:
     c = clocked
     ln, trend, dha = await live_pair(c, studios)
-    room = c.app[STATE].live.get(ln["dha"].booking)
+    room = c.app[LIVE].get(ln["dha"].booking)
     assert room is not None
     again = studios("dha", 120)  # the operator reloads the console page
     await again.join(c.client, ln["dha"])

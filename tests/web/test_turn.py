@@ -21,8 +21,8 @@ from web.access.turn import (
     rest_credentials,
 )
 from web.live.autopilot import ice_servers
+from web.services import SETTINGS
 from web.settings import Settings
-from web.state import STATE
 
 SECRET = "north-wind"
 URLS = "stun:stun.example.org,turn:turn.example.org:3478,turns:turn.example.org:443"
@@ -128,7 +128,7 @@ async def test_each_console_gets_credentials_of_its_own_booking_until_its_link_c
     starts = c.clock() + timedelta(minutes=10)
     b = await book(c, starts, setup_minutes=15)
     paths = await links(c, b["id"])
-    grace = c.app[STATE].settings.join_grace_minutes
+    grace = c.app[SETTINGS].join_grace_minutes
     expires = int((starts + timedelta(hours=1, minutes=grace)).timestamp())
 
     seen = {}
@@ -194,7 +194,7 @@ async def test_the_tally_poll_hands_out_fresh_credentials_and_times_after_an_ext
     starts = c.clock() + timedelta(minutes=10)
     b = await book(c, starts, setup_minutes=15)
     state_path = (await links(c, b["id"]))["trend"].replace("?token=", "/state?token=", 1)
-    grace = c.app[STATE].settings.join_grace_minutes
+    grace = c.app[SETTINGS].join_grace_minutes
 
     async def tally() -> dict[str, Any]:
         resp = await c.client.get(state_path)

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import subprocess
-import sys
 import threading
 import urllib.error
 import urllib.request
@@ -23,7 +20,8 @@ from typing import Any
 import pytest
 from databases import copy_of
 from pg_server import PgServer
-from server_process import ServerProcess, running_server
+
+from harness.server import ServerProcess, producer_token, running_server
 
 ROUNDS = 12
 FMT = "%Y-%m-%dT%H:%M:%SZ"
@@ -46,21 +44,6 @@ def two_servers(tmp_path: Path, shared_database: str) -> Iterator[tuple[ServerPr
         running_server(tmp_path / "b", settings) as b,
     ):
         yield a, b
-
-
-def producer_token(server: ServerProcess, database_url: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEBRIDGE_")}
-    env["TELEBRIDGE_DATABASE_URL"] = database_url
-    done = subprocess.run(
-        [sys.executable, "-m", "web.cli", "token", "create", "--role", "producer"],
-        env=env,
-        cwd=server.data.parent,
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    return done.stdout.strip()
 
 
 def post(base: str, token: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -109,7 +92,8 @@ def test_simultaneous_conflicting_bookings_on_two_servers_accept_exactly_one(
     two_servers: tuple[ServerProcess, ServerProcess], shared_database: str
 ) -> None:
     a, b = two_servers
-    token = producer_token(a, shared_database)  # one database: valid on both servers
+    # One database: valid on both servers.
+    token = producer_token(a.data, {"TELEBRIDGE_DATABASE_URL": shared_database})
     base = (datetime.now(UTC) + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
     for n in range(ROUNDS):
         start = base + timedelta(hours=3 * n)

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient
 from helpers import future_slot
 
 from schedules import db
-from web.state import STATE
+from web.services import ENGINE
 
 Client = TestClient[Any, Any]
 ERROR_KEYS = {"code", "message", "fields", "conflicts"}
@@ -31,7 +31,7 @@ async def assert_error(
     *,
     fields: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """Check the one error shape of DESIGN.md and return the inner `error` object.
+    """Check the one error shape (web/errors.py) and return the inner `error` object.
 
     `{"error": {"code", "message", "fields"?, "conflicts"?}}` as JSON, with the given status and
     code; a 422 names the offending fields, every one of `fields` among them.
@@ -95,7 +95,7 @@ async def raw_exchange(client: Client, request: bytes) -> tuple[int, str, str]:
 
 async def stored_state(app: web.Application) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of the tables a request could change (sessions aside), for before/after checks."""
-    engine = app[STATE].engine
+    engine = app[ENGINE]
     tables = (
         db.studios,
         db.bookings,

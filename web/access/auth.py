@@ -8,12 +8,11 @@ from datetime import timedelta
 from aiohttp import web
 
 from schedules.model import Role, User
-from schedules.outage import database_down
+from schedules.rules.access import Principal, can_direct
 from web.access import forwarded
-from web.access.principal import Principal as Principal  # where the handlers import it from
 from web.access.security import new_token, token_digest
-from web.http.errors import ApiError, Handler
-from web.state import state
+from web.errors import ApiError, Handler
+from web.services import ACCOUNTS, CLOCK, OUTAGE, SETTINGS, SIGNER
 
 SESSION_COOKIE = "tb_session"
 ANON_COOKIE = "tb_anon"
@@ -51,9 +50,16 @@ def require_role(request: web.Request, *roles: Role) -> Principal:
     return p
 
 
+def require_director(p: Principal) -> Principal:
+    """`p` when it may run shows live and watch master control, else 403."""
+    if not can_direct(p):
+        raise ApiError(403, "forbidden", f"The {p.role.value} role may not do this")
+    return p
+
+
 def is_secure(request: web.Request) -> bool:
     """Whether cookies should be Secure: HTTPS directly or behind a proxy, or forced."""
-    mode = state(request).settings.secure_cookies
+    mode = request.app[SETTINGS].secure_cookies
     if mode in ("true", "false"):
         return mode == "true"
     return request.secure or forwarded.scheme(request) == "https"
@@ -61,14 +67,13 @@ def is_secure(request: web.Request) -> bool:
 
 def csrf_token(request: web.Request) -> str:
     """The CSRF token the pages put in their forms for this visitor."""
-    return state(request).signer.csrf_token(str(request.get(CSRF_BINDING, "")))
+    return request.app[SIGNER].csrf_token(str(request.get(CSRF_BINDING, "")))
 
 
 @web.middleware
 async def identity_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Resolve the caller from a bearer token or session cookie, and check CSRF."""
-    st = state(request)
-    now = st.clock()
+    now = request.app[CLOCK]()
     header = request.headers.get("Authorization")
     new_anon: str | None = None
     if header is not None and not request.path.startswith(OWN_CREDENTIAL_PREFIXES):
@@ -77,17 +82,17 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
             raise ApiError(401, "invalid_token", "Authorization must be 'Bearer <token>'")
         digest = token_digest(token.strip())
         try:
-            record = await st.accounts.token_by_hash(digest)
+            record = await request.app[ACCOUNTS].token_by_hash(digest)
         except Exception as exc:
-            request[PRINCIPAL] = _remembered(request, digest, exc)
+            request[PRINCIPAL] = request.app[OUTAGE].caller(digest, exc)
         else:
             if record is None or record.revoked:
-                st.callers.forget(digest)
+                request.app[OUTAGE].refused(digest)
                 raise ApiError(401, "invalid_token", "The API token is not valid")
             if record.expires_at is not None and record.expires_at <= now:
                 raise ApiError(401, "invalid_token", "The API token has expired")
             p = Principal(record.name, record.role, record.studio_id, via_token=True)
-            st.callers.remember(digest, p, now, record.expires_at)
+            request.app[OUTAGE].accepted(digest, p, record.expires_at)
             request[PRINCIPAL] = p
     else:
         session = request.cookies.get(SESSION_COOKIE)
@@ -95,15 +100,15 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
         found: Principal | None = None
         if session:
             try:
-                live = await st.accounts.live_session(digest, now)
+                live = await request.app[ACCOUNTS].live_session(digest, now)
             except Exception as exc:
-                found = _remembered(request, digest, exc)
+                found = request.app[OUTAGE].caller(digest, exc)
             else:
                 if live is None:
-                    st.callers.forget(digest)
+                    request.app[OUTAGE].refused(digest)
                 else:
                     found = _principal(live[0])
-                    st.callers.remember(digest, found, now, live[1])
+                    request.app[OUTAGE].accepted(digest, found, live[1])
         if found is not None:
             request[PRINCIPAL] = found
             request[CSRF_BINDING] = "session:" + digest
@@ -143,25 +148,12 @@ async def _check_csrf(request: web.Request) -> None:
         form = await request.post()
         value = form.get(CSRF_FIELD)
         token = value if isinstance(value, str) else None
-    if not state(request).signer.check_csrf(binding, token):
+    if not request.app[SIGNER].check_csrf(binding, token):
         raise ApiError(
             403,
             "csrf_failed",
             "The form has expired or did not come from this site; reload the page and try again",
         )
-
-
-def _remembered(request: web.Request, digest: str, exc: Exception) -> Principal:
-    """The caller this credential was when the database last accepted it, while the database
-    is down (a show goes on: the producer's controls and master control keep working).
-    Otherwise the database's error (503) goes on up."""
-    if not database_down(exc):
-        raise exc
-    st = state(request)
-    p = st.callers.recall(digest, st.clock())
-    if p is None:
-        raise exc
-    return p
 
 
 def _principal(user: User) -> Principal:
@@ -170,11 +162,12 @@ def _principal(user: User) -> Principal:
 
 async def start_session(request: web.Request, response: web.StreamResponse, user: User) -> None:
     """Log `user` in: store a session and set its HttpOnly SameSite cookie."""
-    st = state(request)
-    now = st.clock()
+    now = request.app[CLOCK]()
     session = new_token()
-    hours = st.settings.session_hours
-    await st.accounts.add_session(token_digest(session), user.id, now, now + timedelta(hours=hours))
+    hours = request.app[SETTINGS].session_hours
+    await request.app[ACCOUNTS].add_session(
+        token_digest(session), user.id, now, now + timedelta(hours=hours)
+    )
     response.set_cookie(
         SESSION_COOKIE,
         session,
@@ -190,6 +183,6 @@ async def end_session(request: web.Request, response: web.StreamResponse) -> Non
     """Log out: forget the session and clear its cookie."""
     session = request.cookies.get(SESSION_COOKIE)
     if session:
-        state(request).callers.forget(token_digest(session))
-        await state(request).accounts.end_session(token_digest(session))
+        request.app[OUTAGE].refused(token_digest(session))
+        await request.app[ACCOUNTS].end_session(token_digest(session))
     response.del_cookie(SESSION_COOKIE, path="/")

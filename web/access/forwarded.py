@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web.state import state
+from web.services import SETTINGS
 
 
 def _trusted(request: web.Request) -> bool:
-    return state(request).settings.trust_proxy == "true"
+    return request.app[SETTINGS].trust_proxy == "true"
 
 
 def _first(request: web.Request, header: str) -> str:

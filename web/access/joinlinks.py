@@ -1,41 +1,17 @@
-"""Join links: one signed URL per booking and studio, valid from setup start to end + grace."""
+"""Signed links: one join link per booking and studio, and one calendar feed per studio.
+
+When a join link works is the booking's timeline (`schedules.rules.timeline`); here are only the
+tokens, which never expire by themselves, so invitations already sent stay valid.
+"""
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from schedules.model import Booking, BookingStatus
 from web.access.security import Signer
 
 JOIN_PURPOSE = "join"
 CALENDAR_PURPOSE = "calendar"
-# A link of a booking in these states can never open again.
-DEAD = frozenset({BookingStatus.CANCELLED, BookingStatus.DECLINED, BookingStatus.COMPLETED})
-
-
-class JoinState(enum.StrEnum):
-    """What a join link can do right now."""
-
-    OPEN = "open"
-    NOT_YET = "not_yet"
-    CLOSED = "closed"
-    CANCELLED = "cancelled"
-
-
-@dataclass(frozen=True)
-class JoinWindow:
-    """When a booking's join links work."""
-
-    valid_from: datetime
-    valid_until: datetime
-
-
-def window(booking: Booking, grace_minutes: int) -> JoinWindow:
-    """From setup (line check) start to the show's end plus the grace minutes."""
-    return JoinWindow(booking.busy_from, booking.ends_at + timedelta(minutes=grace_minutes))
 
 
 def join_token(signer: Signer, booking_id: str, studio_id: str) -> str:
@@ -53,22 +29,6 @@ def token_matches(signer: Signer, token: str | None, booking_id: str, studio_id:
     """Whether `token` is the join token of exactly this booking and studio."""
     payload = signer.unsign(JOIN_PURPOSE, token or "")
     return payload is not None and payload == {"b": booking_id, "s": studio_id}
-
-
-def join_state(booking: Booking, now: datetime, grace_minutes: int) -> JoinState:
-    """Whether a link of `booking` opens now, later, or never again."""
-    if booking.status in DEAD:
-        return (
-            JoinState.CANCELLED
-            if booking.status is not BookingStatus.COMPLETED
-            else (JoinState.CLOSED)
-        )
-    w = window(booking, grace_minutes)
-    if now < w.valid_from:
-        return JoinState.NOT_YET
-    if now >= w.valid_until:
-        return JoinState.CLOSED
-    return JoinState.OPEN
 
 
 def calendar_token(signer: Signer, studio_id: str) -> str:

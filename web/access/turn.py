@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from schedules.model import Booking
-from web.access.joinlinks import window
+from schedules.rules.timeline import join_window
 from web.settings import Settings
 
 _URL = re.compile(
@@ -81,7 +81,7 @@ def console_user(booking_id: str, studio_id: str) -> str:
 
 def credentials_expire(booking: Booking, grace_minutes: int) -> datetime:
     """When a console's TURN credentials stop working: when its join link closes."""
-    return window(booking, grace_minutes).valid_until
+    return join_window(booking, grace_minutes).valid_until
 
 
 def console_ice_servers(

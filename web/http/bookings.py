@@ -1,4 +1,4 @@
-"""The JSON API of API.md: thin adapters from HTTP to the booking service."""
+"""The bookings' JSON API: thin adapters from HTTP to the booking service."""
 
 from __future__ import annotations
 
@@ -11,14 +11,22 @@ from aiohttp import web
 from schedules.errors import NotFound, ValidationError
 from schedules.ics import booking_event, calendar
 from schedules.model import Booking, Role
+from schedules.rules.access import (
+    Principal,
+    can_answer,
+    can_book,
+    can_see,
+    studio_scope,
+    visible_join_studios,
+)
+from schedules.rules.timeline import join_window
 from schedules.timeutil import TimeInputError, parse_rfc3339, rfc3339
-from web.access.auth import Principal, csrf_token, require, require_role
-from web.access.joinlinks import calendar_token_matches, join_path, window
-from web.access.permissions import can_answer, can_book, can_see, studio_scope, visible_join_studios
-from web.http.errors import ApiError
+from web.access.auth import csrf_token, require, require_role
+from web.access.joinlinks import calendar_token_matches, join_path
+from web.errors import ApiError
 from web.http.links import base_url
 from web.http.serialize import audit_doc, booking_doc, studio_doc
-from web.state import state
+from web.services import BOOKINGS, CLOCK, LIVE, OUTAGE, SETTINGS, SIGNER
 
 routes = web.RouteTableDef()
 BOOKING_ID = r"{booking_id:[A-Za-z0-9_-]{1,40}}"
@@ -58,7 +66,7 @@ def actor_of(p: Principal) -> str:
 
 async def visible_booking(request: web.Request, p: Principal) -> Booking:
     """The booking named in the path when the caller may see it (404 otherwise, no leak)."""
-    booking = await state(request).bookings.get(request.match_info["booking_id"])
+    booking = await request.app[BOOKINGS].get(request.match_info["booking_id"])
     if not can_see(p, booking):
         raise NotFound("booking", booking.id)
     return booking
@@ -68,7 +76,7 @@ async def booking_response(
     request: web.Request, booking: Booking, status: int = 200
 ) -> web.Response:
     """`{"booking": ...}`."""
-    studios = await state(request).bookings.studios_by_id(booking.studio_ids)
+    studios = await request.app[BOOKINGS].studios_by_id(booking.studio_ids)
     return web.json_response({"booking": booking_doc(booking, studios)}, status=status)
 
 
@@ -79,13 +87,12 @@ async def healthz(request: web.Request) -> web.Response:
     Always 200 while the process serves: a database outage must not make an orchestrator
     restart the server and cut the live rooms it still relays. `status` says `degraded`.
     """
-    st = state(request)
-    up = st.database.up
+    up = request.app[OUTAGE].up
     return web.json_response(
         {
             "status": "ok" if up else "degraded",
-            "database": st.database.status(),
-            "rooms": len(st.live.rooms),
+            "database": request.app[OUTAGE].status(),
+            "rooms": len(request.app[LIVE].rooms),
         }
     )
 
@@ -108,7 +115,7 @@ async def me(request: web.Request) -> web.Response:
 async def list_studios(request: web.Request) -> web.Response:
     """Every partner studio."""
     require(request)
-    studios = await state(request).bookings.studios()
+    studios = await request.app[BOOKINGS].studios()
     return web.json_response({"studios": [studio_doc(s) for s in studios]})
 
 
@@ -116,7 +123,7 @@ async def list_studios(request: web.Request) -> web.Response:
 async def add_studio(request: web.Request) -> web.Response:
     """An admin adds a studio."""
     require_role(request, Role.ADMIN)
-    studio = await state(request).bookings.add_studio(await read_json(request))
+    studio = await request.app[BOOKINGS].add_studio(await read_json(request))
     return web.json_response({"studio": studio_doc(studio)}, status=201)
 
 
@@ -137,7 +144,7 @@ async def list_bookings(request: web.Request) -> web.Response:
     start, end = _moment_param(request, "from"), _moment_param(request, "to")
     scope = studio_scope(p)
     wanted = request.query.get("studio")
-    svc = state(request).bookings
+    svc = request.app[BOOKINGS]
     found = await svc.search(
         start=start, end=end, studio_ids=scope or ([wanted] if wanted else None)
     )
@@ -154,7 +161,7 @@ async def create_booking(request: web.Request) -> web.Response:
     p = require(request)
     if not can_book(p):
         raise ApiError(403, "forbidden", f"The {p.role.value} role may not book telebridges")
-    svc = state(request).bookings
+    svc = request.app[BOOKINGS]
     result = await svc.create(await read_json(request), actor_of(p))
     studios = await svc.studios_by_id()
     body: dict[str, Any] = {"booking": booking_doc(result.created[0], studios)}
@@ -182,7 +189,7 @@ async def booking_ics(request: web.Request) -> web.Response:
     """One booking as an iCalendar file."""
     p = require(request)
     booking = await visible_booking(request, p)
-    studios = await state(request).bookings.studios_by_id(booking.studio_ids)
+    studios = await request.app[BOOKINGS].studios_by_id(booking.studio_ids)
     url = f"{base_url(request)}/bookings/{booking.id}"
     text = calendar([booking_event(booking, studios, url=url)], name=booking.title)
     return ics_response(text, f"telebridge-{booking.id}.ics")
@@ -202,15 +209,16 @@ def ics_response(text: str, filename: str) -> web.Response:
 async def studio_feed(request: web.Request) -> web.Response:
     """A studio's subscription feed; the token in the URL is the only credential."""
     studio_id = request.match_info["studio_id"]
-    st = state(request)
-    if not calendar_token_matches(st.signer, request.query.get("token"), studio_id):
+    if not calendar_token_matches(request.app[SIGNER], request.query.get("token"), studio_id):
         raise ApiError(401, "invalid_token", "The calendar link is not valid for this studio")
-    studios = await st.bookings.studios_by_id()
+    studios = await request.app[BOOKINGS].studios_by_id()
     if studio_id not in studios:
         raise NotFound("studio", studio_id)
-    now = st.clock()
+    now = request.app[CLOCK]()
     # A month of history keeps recent shows visible in subscribed calendars.
-    found = await st.bookings.search(start=now - timedelta(days=31), studio_ids=[studio_id])
+    found = await request.app[BOOKINGS].search(
+        start=now - timedelta(days=31), studio_ids=[studio_id]
+    )
     events = [booking_event(b, studios, url=f"{base_url(request)}/bookings/{b.id}") for b in found]
     return ics_response(
         calendar(events, name=f"Telebridge: {studios[studio_id].name}"),
@@ -233,7 +241,7 @@ async def patch_booking(request: web.Request) -> web.Response:
         raise ApiError(403, "forbidden", f"The {p.role.value} role may not edit bookings")
     booking = await visible_booking(request, p)
     body = await read_json(request)
-    updated = await state(request).bookings.update(booking.id, body, actor_of(p))
+    updated = await request.app[BOOKINGS].update(booking.id, body, actor_of(p))
     return await booking_response(request, updated)
 
 
@@ -256,7 +264,7 @@ async def confirm(request: web.Request) -> web.Response:
     studio, _ = await _studio_in_body(request)
     if not can_answer(p, studio):
         raise ApiError(403, "forbidden", "Only that studio's operator may confirm for it")
-    updated = await state(request).bookings.confirm(booking.id, studio, actor_of(p))
+    updated = await request.app[BOOKINGS].confirm(booking.id, studio, actor_of(p))
     return await booking_response(request, updated)
 
 
@@ -268,7 +276,7 @@ async def decline(request: web.Request) -> web.Response:
     studio, reason = await _studio_in_body(request)
     if not can_answer(p, studio):
         raise ApiError(403, "forbidden", "Only that studio's operator may decline for it")
-    updated = await state(request).bookings.decline(booking.id, studio, actor_of(p), reason)
+    updated = await request.app[BOOKINGS].decline(booking.id, studio, actor_of(p), reason)
     return await booking_response(request, updated)
 
 
@@ -284,7 +292,7 @@ async def cancel(request: web.Request) -> web.Response:
         body = await read_json(request)
         if isinstance(body, dict) and isinstance(body.get("reason"), str):
             reason = body["reason"]
-    updated = await state(request).bookings.cancel(booking.id, actor_of(p), reason)
+    updated = await request.app[BOOKINGS].cancel(booking.id, actor_of(p), reason)
     return await booking_response(request, updated)
 
 
@@ -293,16 +301,15 @@ async def join_links(request: web.Request) -> web.Response:
     """The join links the caller may hand out, with the window they work in."""
     p = require(request)
     booking = await visible_booking(request, p)
-    st = state(request)
     allowed = visible_join_studios(p, booking)
     if not allowed:
         raise ApiError(403, "forbidden", f"The {p.role.value} role may not see join links")
-    w = window(booking, st.settings.join_grace_minutes)
+    w = join_window(booking, request.app[SETTINGS].join_grace_minutes)
     base = base_url(request)
     links = [
         {
             "studio": sid,
-            "url": base + join_path(st.signer, booking.id, sid),
+            "url": base + join_path(request.app[SIGNER], booking.id, sid),
             "valid_from": rfc3339(w.valid_from),
             "valid_until": rfc3339(w.valid_until),
         }
@@ -316,5 +323,5 @@ async def audit(request: web.Request) -> web.Response:
     """Who changed the booking, when, and how."""
     p = require(request)
     booking = await visible_booking(request, p)
-    events = await state(request).bookings.audit(booking.id)
+    events = await request.app[BOOKINGS].audit(booking.id)
     return web.json_response({"events": [audit_doc(e) for e in events]})

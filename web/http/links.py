@@ -7,8 +7,8 @@ import re
 from aiohttp import web
 
 from web.access import forwarded
-from web.http.errors import ApiError
-from web.state import state
+from web.errors import ApiError
+from web.services import SETTINGS
 
 # A host name or IP literal with an optional port: what may go into a link we hand out.
 _HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
@@ -16,7 +16,7 @@ _HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 def base_url(request: web.Request) -> str:
     """The configured public URL, else the scheme and host this request came in on."""
-    configured = state(request).settings.public_url
+    configured = request.app[SETTINGS].public_url
     if configured:
         return configured.rstrip("/")
     host = forwarded.host(request)

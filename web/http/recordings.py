@@ -14,32 +14,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import av
 from aiohttp import web
 
+from bridge.recording.poster import poster_of
 from schedules.archive import Recording, RecordingFile
 from schedules.errors import NotFound, ValidationError
-from schedules.model import Role, Studio
+from schedules.model import Studio
+from schedules.rules.access import Principal, can_see_recording
 from schedules.timeutil import TimeInputError, parse_rfc3339, rfc3339
-from web.access.auth import Principal, require
-from web.http.errors import ApiError
-from web.state import AppState, state
+from web.access.auth import require
+from web.errors import ApiError
+from web.services import ARCHIVE, BOOKINGS, RECORDINGS
 
 routes = web.RouteTableDef()
 RECORDING_ID = r"{recording_id:[0-9a-f]{12}}"
 POSTER = "poster.jpg"
-
-
-def can_see_recording(p: Principal, recording: Recording, studios: dict[str, Studio]) -> bool:
-    """Admins and producers see all; others only recordings their organisation took part in."""
-    if p.role in (Role.ADMIN, Role.PRODUCER):
-        return True
-    own = studios.get(p.studio_id or "")
-    if own is None:
-        return False
-    return any(
-        studios[sid].organisation == own.organisation for sid in recording.studios if sid in studios
-    )
 
 
 def file_doc(recording: Recording, f: RecordingFile) -> dict[str, Any]:
@@ -57,7 +46,7 @@ def file_doc(recording: Recording, f: RecordingFile) -> dict[str, Any]:
 
 
 def recording_doc(r: Recording) -> dict[str, Any]:
-    """A recording as the JSON of API.md."""
+    """A recording as the API's JSON."""
     return {
         "id": r.id,
         "booking_id": r.booking_id,
@@ -89,26 +78,24 @@ def _when(name: str, value: str | None, end_of_day: bool = False) -> datetime | 
 async def search_visible(
     request: web.Request, p: Principal
 ) -> tuple[list[Recording], dict[str, Studio]]:
-    st = state(request)
     q = request.query
     studio = q.get("studio") or None
-    found = await st.archive.search(
+    found = await request.app[ARCHIVE].search(
         text=q.get("q", "")[:200],
         studio=studio,
         start=_when("from", q.get("from")),
         end=_when("to", q.get("to"), end_of_day=True),
         booking=q.get("booking") or None,
     )
-    studios = await st.bookings.studios_by_id()
+    studios = await request.app[BOOKINGS].studios_by_id()
     return [r for r in found if can_see_recording(p, r, studios)], studios
 
 
 async def visible_recording(
     request: web.Request, p: Principal
 ) -> tuple[Recording, dict[str, Studio]]:
-    st = state(request)
-    recording = await st.archive.get(request.match_info["recording_id"])
-    studios = await st.bookings.studios_by_id()
+    recording = await request.app[ARCHIVE].get(request.match_info["recording_id"])
+    studios = await request.app[BOOKINGS].studios_by_id()
     if recording.status != "finished":
         raise NotFound("recording", recording.id)
     if not can_see_recording(p, recording, studios):
@@ -131,8 +118,8 @@ async def get_recording(request: web.Request) -> web.Response:
     return web.json_response({"recording": recording_doc(recording)})
 
 
-def _path(st: AppState, recording: Recording, name: str) -> Path:
-    root = st.recordings.root.resolve()
+def _path(request: web.Request, recording: Recording, name: str) -> Path:
+    root = request.app[RECORDINGS].root.resolve()
     path = (root / recording.directory / name).resolve()
     if not path.is_relative_to(root):
         raise NotFound("file", name)
@@ -147,27 +134,13 @@ async def recording_file(request: web.Request) -> web.StreamResponse:
     known = {f.name: f for f in recording.files}
     if name not in known:
         raise NotFound("file", name)
-    path = _path(state(request), recording, name)
+    path = _path(request, recording, name)
     if not path.exists():
         raise NotFound("file", name)
     headers = {"Content-Type": known[name].media_type, "Cache-Control": "private, max-age=3600"}
     if request.query.get("download"):
         headers["Content-Disposition"] = f'attachment; filename="{recording.id}-{name}"'
     return web.FileResponse(path, headers=headers)
-
-
-def _poster(source: Path, target: Path) -> None:
-    """A JPEG of the program a tenth of the way in (worker thread)."""
-    with av.open(str(source)) as container:
-        stream = container.streams.video[0]
-        duration = float(container.duration or 0) / 1_000_000
-        if duration > 1:
-            container.seek(int(duration * 0.1 * 1_000_000))
-        for frame in container.decode(stream):
-            tmp = target.with_suffix(".tmp.jpg")
-            frame.to_image().save(tmp, quality=82)  # type: ignore[no-untyped-call]
-            tmp.replace(target)
-            return
 
 
 @routes.get(f"/recordings/{RECORDING_ID}/{POSTER}")
@@ -177,9 +150,7 @@ async def poster(request: web.Request) -> web.StreamResponse:
     program = next((f for f in recording.files if f.kind == "program"), None)
     if program is None:
         raise NotFound("poster", recording.id)
-    st = state(request)
-    target = _path(st, recording, POSTER)
-    if not target.exists():
-        source = _path(st, recording, program.name)
-        await asyncio.get_running_loop().run_in_executor(None, _poster, source, target)
+    source = _path(request, recording, program.name)
+    # Made by the bridge, which decodes the program: off the event loop.
+    target = await asyncio.get_running_loop().run_in_executor(None, poster_of, source)
     return web.FileResponse(target, headers={"Content-Type": "image/jpeg"})

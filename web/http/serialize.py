@@ -1,11 +1,12 @@
-"""Bookings and studios as the JSON documents of API.md."""
+"""Bookings and studios as the API's JSON documents (described in web/openapi/)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from schedules.model import AuditEvent, Booking, Studio
+from schedules.fields import booking_json
+from schedules.model import AuditEvent, Booking, BookingStudio, Studio
 from schedules.timeutil import rfc3339
 
 
@@ -22,40 +23,22 @@ def studio_doc(s: Studio) -> dict[str, Any]:
 
 def booking_doc(b: Booking, studios: Mapping[str, Studio]) -> dict[str, Any]:
     """A booking as JSON, with each studio's answer and local start time."""
-    parts = []
-    for part in b.studios:
-        studio = studios.get(part.studio_id)
-        parts.append(
-            {
-                "id": part.studio_id,
-                "name": studio.name if studio else part.studio_id,
-                "timezone": studio.timezone if studio else "UTC",
-                "status": part.answer.value,
-                "answered_at": rfc3339(part.answered_at) if part.answered_at else None,
-                "local_start": rfc3339(studio.local(b.starts_at)) if studio else None,
-                "local_setup": rfc3339(studio.local(b.busy_from)) if studio else None,
-            }
-        )
+    doc = booking_json(b)
+    # In the place of the studio ids (a key keeps its place when its value is replaced).
+    doc["studios"] = [studio_part(b, part, studios.get(part.studio_id)) for part in b.studios]
+    return doc
+
+
+def studio_part(b: Booking, part: BookingStudio, studio: Studio | None) -> dict[str, Any]:
+    """One studio of a booking as JSON: its answer, and the start and setup on its clock."""
     return {
-        "id": b.id,
-        "series_id": b.series_id,
-        "title": b.title,
-        "status": b.status.value,
-        "studios": parts,
-        "starts_at": rfc3339(b.starts_at),
-        "ends_at": rfc3339(b.ends_at),
-        "setup_minutes": b.setup_minutes,
-        "teardown_minutes": b.teardown_minutes,
-        "setup_starts_at": rfc3339(b.busy_from),
-        "teardown_ends_at": rfc3339(b.busy_until),
-        "record": b.record,
-        "layout": b.layout,
-        "quality": b.quality,
-        "notes": b.notes,
-        "sequence": b.sequence,
-        "created_by": b.created_by,
-        "created_at": rfc3339(b.created_at),
-        "updated_at": rfc3339(b.updated_at),
+        "id": part.studio_id,
+        "name": studio.name if studio else part.studio_id,
+        "timezone": studio.timezone if studio else "UTC",
+        "status": part.answer.value,
+        "answered_at": rfc3339(part.answered_at) if part.answered_at else None,
+        "local_start": rfc3339(studio.local(b.starts_at)) if studio else None,
+        "local_setup": rfc3339(studio.local(b.busy_from)) if studio else None,
     }
 
 

@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from web.live.room_view import RoomView
+
 log = logging.getLogger("telebridge.web.alerts")
 
 LOSS_RAISE_PCT = 5.0
@@ -76,10 +78,10 @@ class AlertBook:
         self._ids = itertools.count(1)
 
     def update(
-        self, rooms: list[dict[str, Any]], now: datetime, mono: float, database_up: bool = True
+        self, rooms: list[RoomView], now: datetime, mono: float, database_up: bool = True
     ) -> list[Alert]:
-        """Read one snapshot of every room (and the database's state); the alerts raised or
-        cleared by it."""
+        """Read one snapshot of every open room (and the database's state); the alerts raised
+        or cleared by it."""
         changed: list[Alert] = []
         present: set[tuple[str, str | None, str]] = set()
         everywhere: list[Condition] = []
@@ -87,7 +89,7 @@ class AlertBook:
             # Not a room's trouble but everyone's: bookings, logins and the archive wait.
             everywhere.append(Condition("database_unavailable", None, DATABASE_MESSAGE, 0.0))
         for booking, conditions in [("", everywhere)] + [
-            (room["booking_id"], self._conditions(room)) for room in rooms
+            (room.booking_id, self._conditions(room)) for room in rooms
         ]:
             for c in conditions:
                 kind, studio, message = c.kind, c.studio, c.message
@@ -111,7 +113,7 @@ class AlertBook:
         for key in list(self._pending):
             if key not in present:
                 del self._pending[key]
-        open_rooms = {room["booking_id"] for room in rooms} | {""}
+        open_rooms = {room.booking_id for room in rooms} | {""}
         for key, alert in list(self.active.items()):
             if key not in present and not self._still_failing(key, rooms):
                 alert.cleared_at = _iso(now)
@@ -126,53 +128,50 @@ class AlertBook:
                 )
         return changed
 
-    def _still_failing(self, key: tuple[str, str | None, str], rooms: list[dict[str, Any]]) -> bool:
+    def _still_failing(self, key: tuple[str, str | None, str], rooms: list[RoomView]) -> bool:
         """Hysteresis: high loss stays raised until loss is well below the threshold."""
         booking, studio, kind = key
         if kind != "high_loss":
             return False
         for room in rooms:
-            if room["booking_id"] != booking:
+            if room.booking_id != booking:
                 continue
-            for s in room["studios"]:
-                if s["id"] == studio and (s.get("loss_pct") or 0.0) > LOSS_CLEAR_PCT:
+            for s in room.studios:
+                if s.id == studio and (s.loss_pct or 0.0) > LOSS_CLEAR_PCT:
                     return True
         return False
 
-    def _conditions(self, room: dict[str, Any]) -> list[Condition]:
+    def _conditions(self, room: RoomView) -> list[Condition]:
         """Everything wrong in a room now."""
         out: list[Condition] = []
-        booking = room["booking_id"]
-        for s in room["studios"]:
-            sid, name = s["id"], s.get("name") or s["id"]
+        booking = room.booking_id
+        for s in room.studios:
+            sid, name = s.id, s.name or s.id
             named = {"studio": name}
-            if s["connected"]:
+            if s.connected:
                 self._seen_connected.add((booking, sid))
             was_here = (booking, sid) in self._seen_connected
-            if s.get("feed_lost") or (was_here and not s["connected"]):
+            if s.feed_lost or (was_here and not s.connected):
                 out.append(Condition("feed_lost", sid, f"{name}: feed lost", 0.0, named))
                 continue  # a lost feed explains everything else about this studio
-            if not s["connected"]:
+            if not s.connected:
                 continue  # not joined yet: nothing to judge
-            loss = s.get("loss_pct") or 0.0
+            loss = s.loss_pct or 0.0
             if loss > LOSS_RAISE_PCT:
                 message = f"{name}: packet loss {loss:.1f}%"
                 out.append(
                     Condition("high_loss", sid, message, 0.0, {**named, "loss": f"{loss:.1f}"})
                 )
-            video = s.get("video")
-            if video is not None and not video.get("fps"):
+            if s.video is not None and not s.video.fps:
                 message = f"{name}: video frozen"
                 out.append(Condition("frozen_video", sid, message, FROZEN_SECONDS, named))
-            audio = s.get("audio")
-            level = audio.get("level_dbfs") if audio else None
-            if audio is not None and (level is None or level < SILENT_DBFS):
+            level = s.audio.level_dbfs if s.audio is not None else None
+            if s.audio is not None and (level is None or level < SILENT_DBFS):
                 message = f"{name}: audio silent"
                 out.append(Condition("silent_audio", sid, message, SILENT_SECONDS, named))
-        rec = room.get("recorder")
-        if room.get("should_record") and not room.get("recording"):
+        if room.should_record and not room.recording:
             out.append(Condition("recording_stopped", None, "Recording is not running on air", 0.0))
-        elif rec is not None and rec.get("behind"):
+        elif room.recorder is not None and room.recorder.behind:
             out.append(Condition("recording_behind", None, "Recording is falling behind", 0.0))
         return out
 

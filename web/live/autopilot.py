@@ -10,20 +10,20 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import math
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bridge.room import Room
 from bridge.spec import EventKind, IceServer, QualityProfile, RoomEvent, RoomSpec, StudioSpec
 from schedules.errors import ScheduleError
-from schedules.model import BLOCKING_STATUSES, QUALITY_PRESETS, Booking, BookingStatus, Studio
-from schedules.outage import DatabaseUnavailable, database_down, describe
+from schedules.model import BLOCKING_STATUSES, QUALITY_PRESETS, Booking, Studio
+from schedules.outage import database_down, describe
+from schedules.rules import timeline
+from schedules.rules.lifecycle import Action
+from schedules.rules.timeline import join_window, room_due, steps_due
 from schedules.service import BookingService, Clock
-from web.access.joinlinks import window
 from web.live.recording import RecordingControl
-from web.outage.audit_outbox import AuditLine, AuditOutbox
-from web.outage.schedule_ahead import REFRESH_S, ScheduleAhead, read_ahead
+from web.outage.audit_outbox import AuditLine
+from web.outage.fallback import OutageFallback
 from web.settings import Settings
 from web.tasks import cancel_and_wait
 
@@ -41,7 +41,7 @@ def ice_servers(settings: Settings) -> tuple[IceServer, ...]:
     needs TURN relays through its own allocation to the server's host candidates, so a relay
     on the server's side would only add a second hop and an allocation per studio. It would
     also cost time: aioice waits for every STUN/TURN server before it answers (5 s for one
-    that does not answer, DESIGN.md), so a TURN server down would hold every studio's
+    that does not answer), so a TURN server down would hold every studio's
     (re)connection that long. STUN stays: behind a 1:1 NAT (a cloud address) the server
     learns its public address from it. aiortc uses the first STUN URL only; `telebridge
     check` says whether it answers.
@@ -56,7 +56,7 @@ def room_spec(
     ice_servers: tuple[IceServer, ...] = (),
 ) -> RoomSpec:
     """The plain description of a booking's room."""
-    w = window(booking, grace_minutes)
+    w = join_window(booking, grace_minutes)
     return RoomSpec(
         booking_id=booking.id,
         title=booking.title,
@@ -80,16 +80,15 @@ class LiveRooms:
     def __init__(
         self,
         bookings: BookingService,
-        audit: AuditOutbox,
+        outage: OutageFallback,
         grace_minutes: int,
         clock: Clock,
         ice_servers: tuple[IceServer, ...] = (),
         recordings: RecordingControl | None = None,
-        database_up: Callable[[], bool] = lambda: True,
     ) -> None:
         self.bookings = bookings
-        self.audit = audit
-        self.database_up = database_up
+        # The database's state, and what the autopilot goes by while it is down.
+        self.outage = outage
         self.grace_minutes = grace_minutes
         self.clock = clock
         self.ice_servers = ice_servers
@@ -97,9 +96,6 @@ class LiveRooms:
         self.rooms: dict[str, Room] = {}
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
-        # What the autopilot goes by while the database is down, and when it was read (loop time).
-        self.ahead: ScheduleAhead | None = None
-        self._ahead_read = -math.inf
         # Bookings whose status (live, completed) waits for the database to be written.
         self._owed: set[str] = set()
 
@@ -113,7 +109,7 @@ class LiveRooms:
         if event.studio_id:
             details["studio"] = event.studio_id
         action = event.kind.value.replace("_", " ")
-        self.audit.put(AuditLine(event.booking_id, "bridge", action, details))
+        self.outage.log_later(AuditLine(event.booking_id, "bridge", action, details))
 
     def start(self) -> None:
         """Run the autopilot in the background."""
@@ -162,12 +158,13 @@ class LiveRooms:
         """
         now = self.clock()
         grace = timedelta(minutes=self.grace_minutes)
-        due = await self._due_from_database(now, grace) if self.database_up() else None
+        due = await self._due_from_database(now, grace) if self.outage.up else None
         from_database = due is not None
         if due is None:
-            if self.ahead is None or not self.ahead.covers(now):
+            remembered = self.outage.due(now, self.grace_minutes)
+            if remembered is None:
                 return  # nothing to go by: the open rooms stay as they are
-            due = {b.id: b for b in self.ahead.due(now, grace)}
+            due = {b.id: b for b in remembered}
         for booking in due.values():
             if from_database:
                 await self._advance(booking, now)
@@ -194,16 +191,13 @@ class LiveRooms:
             current = await self.bookings.search(
                 start=now - grace, end=now + timedelta(seconds=1), statuses=list(BLOCKING_STATUSES)
             )
-            loop_now = asyncio.get_running_loop().time()
-            if loop_now - self._ahead_read >= REFRESH_S:
-                self.ahead = await read_ahead(self.bookings, now, grace)
-                self._ahead_read = loop_now
+            await self.outage.refresh_schedule(now, grace)
         except Exception as exc:
             if not database_down(exc):
                 raise
             log.debug("autopilot goes by the schedule read last: %s", describe(exc))
             return None
-        return {b.id: b for b in current if b.busy_from <= now < b.ends_at + grace}
+        return {b.id: b for b in current if room_due(b, now, self.grace_minutes)}
 
     async def _settle_owed(self, now: datetime) -> None:
         """Bring the status of bookings the autopilot passed while the database was down (or
@@ -217,30 +211,11 @@ class LiveRooms:
             await self._advance(booking, now)
             self._owed.discard(booking_id)
 
-    def remembered(self, booking_id: str) -> Booking | None:
-        """The booking as the autopilot read it last, if it is among the next hours' shows."""
-        if self.ahead is None or not self.ahead.covers(self.clock()):
-            return None
-        return self.ahead.booking(booking_id)
-
-    async def booking_now(self, booking_id: str) -> tuple[Booking, bool]:
-        """The booking as stored (True), or while the database is down as the autopilot read
-        it last (False): join links, the producer's controls and the booking page go on
-        through an outage. The database's error when it knows neither (NotFound, or 503)."""
-        try:
-            return await self.bookings.get(booking_id), True
-        except Exception as exc:
-            booking = self.remembered(booking_id) if database_down(exc) else None
-            if booking is None:
-                raise
-            return booking, False
-
     async def _advance(self, booking: Booking, now: datetime) -> None:
+        perform = {Action.GO_LIVE: self.bookings.go_live, Action.COMPLETE: self.bookings.complete}
         try:
-            if booking.status is BookingStatus.CONFIRMED and booking.starts_at <= now:
-                booking = await self.bookings.go_live(booking.id, "autopilot")
-            if booking.status is BookingStatus.LIVE and now >= booking.ends_at:
-                await self.bookings.complete(booking.id, "autopilot")
+            for step in steps_due(booking, now):
+                await perform[step](booking.id, "autopilot")
         except ScheduleError as exc:  # changed under us (cancelled meanwhile): next tick sees it
             log.info("autopilot left booking %s as it is: %s", booking.id, exc)
 
@@ -249,7 +224,7 @@ class LiveRooms:
         rec = self.recordings
         if rec is None:
             return
-        on_air = booking.starts_at <= now < booking.ends_at
+        on_air = timeline.on_air(booking, now)
         if (
             booking.record
             and on_air
@@ -265,29 +240,17 @@ class LiveRooms:
         async with self._lock:
             room = self.rooms.get(booking.id)
             if room is None or room.closed:
-                studios = await self.studios(booking.studio_ids)
+                studios = await self.outage.studios_now(booking.studio_ids)
                 spec = room_spec(booking, studios, self.grace_minutes, self.ice_servers)
                 # Every open room's booking is in the schedule the outage fallback goes by,
                 # even one booked in the seconds since it was last read.
-                ahead = self.ahead or ScheduleAhead(self.clock(), ())
-                self.ahead = ahead.with_booking(booking, studios)
+                self.outage.keep(booking, studios)
                 room = Room(spec, on_event=self._record)
                 self.rooms[booking.id] = room
                 log.info(
                     "room opened booking=%s studios=%s", booking.id, ",".join(booking.studio_ids)
                 )
             return room
-
-    async def studios(self, ids: tuple[str, ...]) -> dict[str, Studio]:
-        """The studios' names for the room: from the database, or as read last while it is down."""
-        try:
-            if not self.database_up():
-                raise DatabaseUnavailable(ConnectionError("the database watch says it is down"))
-            return await self.bookings.studios_by_id(ids)
-        except Exception as exc:
-            if not database_down(exc) or self.ahead is None:
-                raise
-            return {sid: s for sid, s in self.ahead.studios.items() if sid in ids}
 
     async def _close(self, booking_id: str) -> None:
         room = self.rooms.pop(booking_id, None)

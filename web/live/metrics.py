@@ -10,7 +10,8 @@ import os
 import resource
 import time
 from collections.abc import Iterable
-from typing import Any
+
+from web.live.room_view import RoomView
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _STARTED = time.time()
@@ -51,95 +52,92 @@ class Exposition:
 
 
 def render_metrics(
-    rooms: Iterable[dict[str, Any]], clients: int, loop_lag_s: float, worst_lag_s: float
+    rooms: Iterable[RoomView], clients: int, loop_lag_s: float, worst_lag_s: float
 ) -> str:
     """Rooms, studios, recording and process figures as Prometheus text."""
     m = Exposition()
-    open_rooms = [r for r in rooms if r.get("open")]
+    open_rooms = [r for r in rooms if r.open]
     m.add("telebridge_rooms_open", "gauge", "Telebridge rooms open now.", len(open_rooms))
     m.add(
         "telebridge_studios_connected",
         "gauge",
         "Studios connected to their rooms.",
-        sum(1 for r in open_rooms for s in r["studios"] if s.get("connected")),
+        sum(1 for r in open_rooms for s in r.studios if s.connected),
     )
     for room in open_rooms:
-        booking = room["booking_id"]
+        booking = room.booking_id
         m.add(
             "telebridge_room_recording",
             "gauge",
             "1 while the room records.",
-            1 if room.get("recording") else 0,
+            1 if room.recording else 0,
             booking=booking,
         )
-        recorder = room.get("recorder") or {}
+        recorder = room.recorder
         m.add(
             "telebridge_recording_bytes",
             "gauge",
             "Bytes the room's recorders have written.",
-            recorder.get("bytes"),
+            recorder.bytes if recorder is not None else None,
             booking=booking,
         )
         m.add(
             "telebridge_recording_frames_dropped",
             "gauge",
             "Frames the room's recorders have dropped.",
-            recorder.get("frames_dropped"),
+            recorder.frames_dropped if recorder is not None else None,
             booking=booking,
         )
-        program = room.get("program") or {}
         m.add(
             "telebridge_program_realtime_factor",
             "gauge",
             "Program compose+encode seconds per second of program.",
-            program.get("realtime_factor"),
+            room.program.realtime_factor if room.program is not None else None,
             booking=booking,
         )
-        for s in room["studios"]:
-            labels = {"booking": booking, "studio": s["id"]}
+        for s in room.studios:
+            labels = {"booking": booking, "studio": s.id}
             m.add(
                 "telebridge_studio_connected",
                 "gauge",
                 "1 while the studio is connected.",
-                1 if s.get("connected") else 0,
+                1 if s.connected else 0,
                 **labels,
             )
-            for kind in ("video", "audio"):
-                stream = s.get(kind) or {}
+            for kind, stream in (("video", s.video), ("audio", s.audio)):
                 m.add(
                     "telebridge_studio_bitrate_kbps",
                     "gauge",
                     "Incoming bitrate of the studio's stream.",
-                    stream.get("kbps"),
+                    stream.kbps if stream is not None else None,
                     **{**labels, "kind": kind},
                 )
             m.add(
                 "telebridge_studio_loss_percent",
                 "gauge",
                 "Packet loss of the studio's stream, last second.",
-                s.get("loss_pct"),
+                s.loss_pct,
                 **labels,
             )
             m.add(
                 "telebridge_studio_rtt_ms",
                 "gauge",
                 "Round trip to the studio (RTCP).",
-                s.get("rtt_ms"),
+                s.rtt_ms,
                 **labels,
             )
             m.add(
                 "telebridge_studio_jitter_ms",
                 "gauge",
                 "Interarrival jitter of the studio's stream.",
-                s.get("jitter_ms"),
+                s.jitter_ms,
                 **labels,
             )
-            video = s.get("video") or {}
             m.add(
                 "telebridge_studio_fps",
                 "gauge",
                 "Frames per second arriving from the studio.",
-                video.get("fps"),
+                s.video.fps if s.video is not None else None,
                 **labels,
             )
     m.add("telebridge_monitor_clients", "gauge", "Monitor WebSocket clients.", clients)

@@ -15,17 +15,20 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from bridge.room import Room
+from bridge.spec import StudioSpec
 from schedules.model import Booking, BookingStatus
+from schedules.rules.timeline import Phase, phase
 from schedules.service import BookingService, Clock
 from web.live.alerts import AlertBook
 from web.live.autopilot import LiveRooms
+from web.live.live_json import room_json
 from web.live.recording import RecordingControl
+from web.live.room_view import RoomView, summarize
 from web.tasks import cancel_and_wait
 
 log = logging.getLogger("telebridge.web.monitor")
@@ -39,7 +42,6 @@ UPCOMING_REFRESH_SECONDS = 10.0
 HISTORY_POINTS = 300  # five minutes of one-second samples, for the sparklines
 CLIENT_QUEUE = 8  # messages a slow client may lag behind before losing the oldest
 LAG_PROBE_SECONDS = 0.1
-BEHIND_RTF = 0.9  # a recorder working 90% of real time is about to fall behind
 
 
 @dataclass(eq=False)  # clients are kept in a set, by identity
@@ -93,7 +95,7 @@ class MonitorHub:
         self.clock = clock
         self.clients: set[MonitorClient] = set()
         self.alerts = AlertBook()
-        self.rooms: list[dict[str, Any]] = []  # the latest snapshot
+        self.rooms: list[RoomView] = []  # the latest snapshot
         self.history: dict[str, deque[tuple[float, float | None, float | None]]] = {}
         self.thumbnails: dict[tuple[str, str], tuple[int, bytes]] = {}
         self.lag = LoopLag()
@@ -143,34 +145,27 @@ class MonitorHub:
     async def sample(self) -> None:
         """Read every open room (and the bookings starting within the hour); push it out."""
         now, mono = self.clock(), time.monotonic()
-        rooms: list[dict[str, Any]] = []
+        rooms: list[RoomView] = []
         for booking_id, live_room in list(self.live.rooms.items()):
             rooms.append(await self._room_entry(booking_id, live_room, now, mono))
-        rooms += await self._upcoming_entries(now, mono, {r["booking_id"] for r in rooms})
+        rooms += await self._upcoming_entries(now, mono, {r.booking_id for r in rooms})
         if mono - self._thumbs_at >= THUMBNAIL_SECONDS:
             self._thumbs_at = mono
             await self._refresh_thumbnails()
-        for room in rooms:
-            for s in room["studios"]:
-                version = self.thumbnails.get((room["booking_id"], s["id"]))
-                s["thumbnail_url"] = (
-                    f"/api/live/{room['booking_id']}/{s['id']}/thumbnail.jpg?v={version[0]}"
-                    if version
-                    else None
-                )
-        live_ids = {r["booking_id"] for r in rooms if r["open"]}
+        rooms = [replace(r, thumbnails=self._thumbnail_versions(r.booking_id)) for r in rooms]
+        live_ids = {r.booking_id for r in rooms if r.open}
         for booking_id in {key.split("/")[0] for key in self.history} - live_ids:
             self.alerts.forget_room(booking_id)
         self.history = {k: v for k, v in self.history.items() if k.split("/")[0] in live_ids}
         database_up = self.database_up()
-        changed = self.alerts.update([r for r in rooms if r["open"]], now, mono, database_up)
+        changed = self.alerts.update([r for r in rooms if r.open], now, mono, database_up)
         self._booking_seen = {k: v for k, v in self._booking_seen.items() if k in live_ids}
         self.rooms, self.sampled_at = rooms, now
         lag = self.loop_lag_s = self.lag.roll()
         message = {
             "type": "snapshot",
             "at": _iso(now),
-            "rooms": rooms,
+            "rooms": [room_json(r) for r in rooms],
             "alerts": [a.as_json() for a in self.alerts.active.values()],
             "changed": [a.as_json() for a in changed],
             "loop_lag_ms": round(lag * 1000, 1),
@@ -180,7 +175,7 @@ class MonitorHub:
 
     async def _room_entry(
         self, booking_id: str, room: Room, now: datetime, mono: float
-    ) -> dict[str, Any]:
+    ) -> RoomView:
         snapshot = await room.live_snapshot()
         spec = room.spec
         recording = self.recordings is not None and self.recordings.is_recording(booking_id)
@@ -188,34 +183,31 @@ class MonitorHub:
             self.recordings is not None and booking_id in self.recordings.stopped_by_hand
         )
         booking = await self._booking(booking_id)
-        should_record = bool(
-            booking is not None
-            and booking.record
-            and spec.on_air_at <= now < spec.off_air_at
-            and not stopped_by_hand
+        # By the room's own times: they outlive a database outage.
+        shown = phase(
+            now, opens_at=spec.opens_at, on_air_at=spec.on_air_at, off_air_at=spec.off_air_at
         )
-        recorder = _recorder_summary(snapshot.get("recording"))
-        for s in snapshot["studios"]:
-            video, loss = s.get("video") or {}, s.get("loss_pct")
-            points = self.history.setdefault(
-                f"{booking_id}/{s['id']}", deque(maxlen=HISTORY_POINTS)
-            )
-            kbps = (video.get("kbps") or 0.0) + ((s.get("audio") or {}).get("kbps") or 0.0)
-            points.append((round(mono, 2), round(kbps, 1) if s["connected"] else None, loss))
-        return {
-            "booking_id": booking_id,
-            "title": spec.title,
-            "state": _phase(now, spec.opens_at, spec.on_air_at, spec.off_air_at),
-            "open": True,
-            "opens_at": _iso(spec.opens_at),
-            "on_air_at": _iso(spec.on_air_at),
-            "off_air_at": _iso(spec.off_air_at),
-            "recording": recording,
-            "should_record": should_record,
-            "recorder": recorder,
-            "program": snapshot.get("program"),
-            "studios": snapshot["studios"],
-        }
+        should_record = bool(
+            booking is not None and booking.record and shown is Phase.ON_AIR and not stopped_by_hand
+        )
+        for s in snapshot.studios:
+            points = self.history.setdefault(f"{booking_id}/{s.id}", deque(maxlen=HISTORY_POINTS))
+            kbps = (s.video.kbps if s.video else 0.0) + (s.audio.kbps if s.audio else 0.0)
+            points.append((round(mono, 2), round(kbps, 1) if s.connected else None, s.loss_pct))
+        return RoomView(
+            booking_id=booking_id,
+            title=spec.title,
+            state=shown.value,
+            open=True,
+            opens_at=spec.opens_at,
+            on_air_at=spec.on_air_at,
+            off_air_at=spec.off_air_at,
+            recording=recording,
+            should_record=should_record,
+            recorder=summarize(snapshot.recorders),
+            program=snapshot.program,
+            studios=snapshot.studios,
+        )
 
     async def _booking(self, booking_id: str) -> Booking | None:
         # A database hiccup: judge the room by what was read before.
@@ -226,7 +218,7 @@ class MonitorHub:
 
     async def _upcoming_entries(
         self, now: datetime, mono: float, open_ids: set[str]
-    ) -> list[dict[str, Any]]:
+    ) -> list[RoomView]:
         """Bookings starting within the hour whose room is not open yet (refreshed now and
         then, not every second: it is a database query)."""
         if mono - self._upcoming_at >= UPCOMING_REFRESH_SECONDS and self.database_up():
@@ -247,27 +239,21 @@ class MonitorHub:
             except Exception:
                 names = {}
         return [
-            {
-                "booking_id": b.id,
-                "title": b.title,
-                "state": "upcoming",
-                "open": False,
-                "opens_at": _iso(b.starts_at - timedelta(minutes=b.setup_minutes)),
-                "on_air_at": _iso(b.starts_at),
-                "off_air_at": _iso(b.ends_at),
-                "recording": False,
-                "should_record": False,
-                "recorder": None,
-                "program": None,
-                "studios": [
-                    {
-                        "id": sid,
-                        "name": f"{names[sid].name} · {names[sid].city}" if sid in names else sid,
-                        "connected": False,
-                    }
+            RoomView(
+                booking_id=b.id,
+                title=b.title,
+                state=Phase.UPCOMING.value,
+                open=False,
+                opens_at=b.busy_from,  # the line check starts: the room opens
+                on_air_at=b.starts_at,
+                off_air_at=b.ends_at,
+                booked=tuple(
+                    StudioSpec(
+                        sid, f"{names[sid].name} · {names[sid].city}" if sid in names else sid
+                    )
                     for sid in b.studio_ids
-                ],
-            }
+                ),
+            )
             for b in self._upcoming
             if b.id not in open_ids
         ]
@@ -290,6 +276,14 @@ class MonitorHub:
                     fresh[(booking_id, studio.id)] = (self._thumb_version, jpeg)
         self.thumbnails = fresh
 
+    def _thumbnail_versions(self, booking_id: str) -> Mapping[str, int]:
+        """The version of each studio's thumbnail in the room (the URL carries it)."""
+        return {
+            studio: version
+            for (booking, studio), (version, _jpeg) in self.thumbnails.items()
+            if booking == booking_id
+        }
+
     # --- clients -------------------------------------------------------------------------
 
     def broadcast(self, message: str) -> None:
@@ -303,33 +297,13 @@ class MonitorHub:
             {
                 "type": "hello",
                 "at": _iso(self.sampled_at) if self.sampled_at else None,
-                "rooms": self.rooms,
+                "rooms": [room_json(r) for r in self.rooms],
                 "alerts": [a.as_json() for a in self.alerts.active.values()],
                 "recent_alerts": self.alerts.recent(),
                 "history": {k: list(v) for k, v in self.history.items()},
                 "sample_seconds": SAMPLE_SECONDS,
             }
         )
-
-
-def _recorder_summary(report: dict[str, dict[str, float | int]] | None) -> dict[str, Any] | None:
-    if not report:
-        return None
-    program = report.get("program", {})
-    return {
-        "files": len(report),
-        "duration_s": program.get("media_seconds"),
-        "bytes": sum(int(r.get("bytes", 0)) for r in report.values()),
-        "frames_dropped": sum(int(r.get("frames_dropped", 0)) for r in report.values()),
-        "realtime_factor": max(float(r.get("realtime_factor", 0.0)) for r in report.values()),
-        "behind": any(float(r.get("realtime_factor", 0.0)) > BEHIND_RTF for r in report.values()),
-    }
-
-
-def _phase(now: datetime, opens: datetime, on_air: datetime, off_air: datetime) -> str:
-    if now < on_air:
-        return "line_check" if now >= opens else "upcoming"
-    return "on_air" if now < off_air else "teardown"
 
 
 def _iso(at: datetime) -> str:

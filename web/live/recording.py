@@ -8,22 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-from bridge.recording.recorder import finalize_directory
-from bridge.room import RecordedFile, Room
+from bridge.recording.directory import finalize_directory, first_written
+from bridge.room import Room
+from bridge.spec import RecordedFile
 from schedules.archive import Archive, Recording, RecordingFile
 from schedules.errors import ScheduleError
 from schedules.model import Booking
 from schedules.outage import database_down, describe
+from schedules.rules.timeline import records_now
 from schedules.service import BookingService
 
 log = logging.getLogger("telebridge.web.recording")
-
-
-ISO_PREFIX = "iso-"
-MEDIA_SUFFIXES = frozenset({".ts", ".webm", ".mp4"})
 
 
 class RecordingControl:
@@ -164,7 +162,7 @@ class RecordingControl:
             None, _recording_directories, self.root
         )
         adopted = 0
-        for directory, first_written in found:
+        for directory, written_at in found:
             if directory in known:
                 continue
             booking_id, recording_id = directory.split("/")
@@ -181,7 +179,7 @@ class RecordingControl:
                     booking.studio_ids,
                     "recording",
                     directory,
-                    first_written,
+                    written_at,
                     None,
                     None,
                     1,
@@ -198,7 +196,7 @@ class RecordingControl:
         for rec in await self.archive.search(finished_only=False, status="recording"):
             try:
                 booking = await bookings.get(rec.booking_id)
-                if booking.starts_at <= now < booking.ends_at and booking.record:
+                if records_now(booking, now):
                     continue  # still on air: the autopilot continues it as a new part
             except ScheduleError:
                 pass
@@ -210,17 +208,7 @@ class RecordingControl:
                 if directory.exists()
                 else []
             )
-            files = [
-                archive_file(
-                    rec.id,
-                    RecordedFile(
-                        "program" if name == "program" else "iso",
-                        name.removeprefix(ISO_PREFIX) if name.startswith(ISO_PREFIX) else None,
-                        finished,
-                    ),
-                )
-                for name, finished in found
-            ]
+            files = [archive_file(rec.id, f) for f in found]
             if any(f.kind == "program" for f in files):
                 await self.archive.finish(rec.id, now, files)
             else:
@@ -232,15 +220,14 @@ class RecordingControl:
         return done
 
 
-def archive_file(recording_id: str, recorded: RecordedFile) -> RecordingFile:
+def archive_file(recording_id: str, f: RecordedFile) -> RecordingFile:
     """The archive record of a finalized file (the program's MP4 or a studio's WebM)."""
-    f = recorded.file
     return RecordingFile(
         recording_id=recording_id,
-        name=f.path.name,
-        kind=recorded.kind,
-        studio_id=recorded.studio_id,
-        media_type="video/mp4" if f.path.suffix == ".mp4" else "video/webm",
+        name=f.name,
+        kind=f.kind,
+        studio_id=f.studio_id,
+        media_type=f.media_type,
         bytes=f.bytes,
         sha256=f.sha256,
         duration_s=round(f.duration_s, 3),
@@ -255,9 +242,7 @@ def _recording_directories(root: Path) -> list[tuple[str, datetime]]:
         return out
     for booking_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         for rec_dir in sorted(p for p in booking_dir.iterdir() if p.is_dir()):
-            times = [f.stat().st_mtime for f in rec_dir.iterdir() if f.suffix in MEDIA_SUFFIXES]
-            if times:
-                out.append(
-                    (f"{booking_dir.name}/{rec_dir.name}", datetime.fromtimestamp(min(times), UTC))
-                )
+            oldest = first_written(rec_dir)
+            if oldest is not None:
+                out.append((f"{booking_dir.name}/{rec_dir.name}", oldest))
     return out

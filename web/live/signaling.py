@@ -16,12 +16,14 @@ from bridge.errors import BadOffer, RoomClosed, UnknownStudio
 from bridge.room import Joined, Room
 from schedules.model import Booking
 from schedules.outage import database_down
+from schedules.rules.timeline import JoinState, join_state, join_window
 from schedules.timeutil import rfc3339
-from web.access.joinlinks import JoinState, join_state, token_matches, window
+from web.access.joinlinks import token_matches
 from web.access.turn import console_ice_servers
+from web.errors import ApiError
 from web.http.bookings import read_json
-from web.http.errors import ApiError
-from web.state import state
+from web.live.live_json import tally_json
+from web.services import CLOCK, LIVE, OUTAGE, SETTINGS, SIGNER
 
 routes = web.RouteTableDef()
 IDS = r"{booking_id:[A-Za-z0-9_-]{1,40}}/{studio_id:[a-z0-9-]{1,63}}"
@@ -37,31 +39,30 @@ async def open_room(request: web.Request, token: str | None) -> Room:
 async def room_and_booking(request: web.Request, token: str | None) -> tuple[Room, Booking | None]:
     """`open_room`, and the booking as stored now (None while the database is down: the join
     window is then checked against the schedule the autopilot read last, or the open room)."""
-    st = state(request)
     booking_id = request.match_info["booking_id"]
     studio_id = request.match_info["studio_id"]
-    if not token_matches(st.signer, token, booking_id, studio_id):
+    if not token_matches(request.app[SIGNER], token, booking_id, studio_id):
         raise ApiError(403, "invalid_link", "This join link is not valid")
     try:
-        booking, stored = await st.live.booking_now(booking_id)
+        booking, stored = await request.app[OUTAGE].booking_now(booking_id)
     except Exception as exc:
-        room = st.live.get(booking_id)
+        room = request.app[LIVE].get(booking_id)
         if room is None or not database_down(exc):
             raise
-        return room_during_outage(room, studio_id, st.clock()), None
+        return room_during_outage(room, studio_id, request.app[CLOCK]()), None
     if studio_id not in booking.studio_ids:
         raise ApiError(403, "invalid_link", "This join link is not valid")
-    grace = st.settings.join_grace_minutes
-    s = join_state(booking, st.clock(), grace)
+    grace = request.app[SETTINGS].join_grace_minutes
+    s = join_state(booking, request.app[CLOCK](), grace)
     if s is JoinState.NOT_YET:
-        opens = window(booking, grace).valid_from.strftime("%Y-%m-%d %H:%M UTC")
+        opens = join_window(booking, grace).valid_from.strftime("%Y-%m-%d %H:%M UTC")
         raise ApiError(403, "not_open_yet", f"This link opens for the line check at {opens}")
     if s is JoinState.CLOSED:
         raise ApiError(403, "link_closed", "This link has closed")
     if s is JoinState.CANCELLED:
         raise ApiError(403, "link_closed", "This telebridge was cancelled or declined")
     # The autopilot opens rooms once a second; a studio that comes in first opens it now.
-    return await st.live.open(booking), booking if stored else None
+    return await request.app[LIVE].open(booking), booking if stored else None
 
 
 def room_during_outage(room: Room, studio_id: str, now: datetime) -> Room:
@@ -158,12 +159,11 @@ async def whip_publish(request: web.Request) -> web.Response:
 async def whip_end(request: web.Request) -> web.Response:
     """End a WHIP session (the encoder stops)."""
     token = _bearer(request)
-    st = state(request)
     booking_id = request.match_info["booking_id"]
     studio_id = request.match_info["studio_id"]
-    if not token_matches(st.signer, token, booking_id, studio_id):
+    if not token_matches(request.app[SIGNER], token, booking_id, studio_id):
         raise ApiError(403, "invalid_link", "This join token is not valid")
-    room = st.live.get(booking_id)
+    room = request.app[LIVE].get(booking_id)
     if room is None or not await room.disconnect(studio_id, request.match_info["session_id"]):
         raise ApiError(404, "not_found", "No such WHIP session")
     return web.Response(status=200)
@@ -172,12 +172,11 @@ async def whip_end(request: web.Request) -> web.Response:
 @routes.delete(f"/join/{IDS}/session/{{session_id:[0-9a-f]{{16}}}}")
 async def console_leave(request: web.Request) -> web.Response:
     """The console's Leave: end this connection at once (the partners see the studio go)."""
-    st = state(request)
     booking_id = request.match_info["booking_id"]
     studio_id = request.match_info["studio_id"]
-    if not token_matches(st.signer, request.query.get("token"), booking_id, studio_id):
+    if not token_matches(request.app[SIGNER], request.query.get("token"), booking_id, studio_id):
         raise ApiError(403, "invalid_link", "This join link is not valid")
-    room = st.live.get(booking_id)
+    room = request.app[LIVE].get(booking_id)
     if room is None or not await room.disconnect(studio_id, request.match_info["session_id"]):
         raise ApiError(404, "not_found", "No such session")
     return web.Response(status=204)
@@ -191,10 +190,9 @@ async def console_state(request: web.Request) -> web.Response:
     credentials that still work."""
     room, booking = await room_and_booking(request, request.query.get("token"))
     studio_id = request.match_info["studio_id"]
-    doc: dict[str, Any] = dict(room.tally(studio_id))
+    doc = tally_json(room.tally(studio_id))
     if booking is not None:
-        st = state(request)
         doc["on_air_at"] = rfc3339(booking.starts_at)
         doc["off_air_at"] = rfc3339(booking.ends_at)
-        doc["ice_servers"] = console_ice_servers(st.settings, booking, studio_id)
+        doc["ice_servers"] = console_ice_servers(request.app[SETTINGS], booking, studio_id)
     return web.json_response(doc)

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from schedules.outage import database_down, describe
-from schedules.service import BookingService
-from web.tasks import cancel_and_wait
+from schedules.service import BookingService, Clock
+from schedules.timeutil import utc_now
+from web.tasks import cancel_and_wait, sleep_until
 
 log = logging.getLogger("telebridge.web.audit")
 
@@ -33,14 +35,20 @@ class AuditLine:
     actor: str
     action: str
     details: dict[str, Any] = field(default_factory=dict)
+    # When it happened; None: when the outbox is handed it. A line that waits out an outage
+    # keeps this time, not the time the database came back.
+    at: datetime | None = None
 
 
 class AuditOutbox:
     """Writes audit lines now when it can, later (in order) while the database is down."""
 
-    def __init__(self, bookings: BookingService, size: int = OUTBOX_LINES) -> None:
+    def __init__(
+        self, bookings: BookingService, size: int = OUTBOX_LINES, clock: Clock = utc_now
+    ) -> None:
         self.bookings = bookings
         self.size = size
+        self.clock = clock
         self._lines: deque[AuditLine] = deque()
         self._ready = asyncio.Event()  # set while lines wait
         self._task: asyncio.Task[None] | None = None
@@ -52,6 +60,7 @@ class AuditOutbox:
 
     async def write(self, line: AuditLine) -> None:
         """Write `line` now; while the database is down (or lines wait already), queue it."""
+        line = self._stamped(line)
         if not self._lines:
             try:
                 await self._write_once(line)
@@ -64,6 +73,7 @@ class AuditOutbox:
 
     def put(self, line: AuditLine) -> None:
         """Queue `line` for the writer (never blocks; a full queue drops it and says so)."""
+        line = self._stamped(line)
         if len(self._lines) >= self.size:
             log.warning(
                 "audit queue full: %s of booking %s not logged", line.action, line.booking_id
@@ -93,7 +103,8 @@ class AuditOutbox:
                 await self._drain()
             except Exception as exc:  # down: keep every line and try again
                 log.debug("audit lines wait for the database: %s", describe(exc))
-                await asyncio.sleep(RETRY_S)
+                # RETRY_S by the app's clock: a test's clock holds the next try until moved.
+                await sleep_until(self.clock, self.clock() + timedelta(seconds=RETRY_S), RETRY_S)
 
     async def _drain(self) -> None:
         """Write waiting lines in order; raises (keeping the line) while the database is down."""
@@ -108,8 +119,11 @@ class AuditOutbox:
             self._lines.popleft()
         self._ready.clear()
 
+    def _stamped(self, line: AuditLine) -> AuditLine:
+        return line if line.at is not None else replace(line, at=self.clock())
+
     async def _write_once(self, line: AuditLine) -> None:
-        await self.bookings.note(line.booking_id, line.actor, line.action, line.details)
+        await self.bookings.note(line.booking_id, line.actor, line.action, line.details, at=line.at)
 
     @staticmethod
     def _dropped(line: AuditLine, exc: BaseException) -> None:

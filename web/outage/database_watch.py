@@ -1,7 +1,7 @@
 """Whether the database answers, and what the server does until it does.
 
 A show must not stop because the database restarts: the server starts even when the database
-is down (every request that needs it gets 503, see web/http/errors.py), migrates the schema as soon
+is down (every request that needs it gets 503, see web/errors.py), migrates the schema as soon
 as the database answers, and only then starts what reads the bookings (the autopilot). Once up,
 it keeps watching so that /healthz, /metrics and master control can say when it is not.
 """

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from web.access.principal import Principal
+from schedules.rules.access import Principal
 
 REMEMBERED = 5000  # the most recently seen credentials; older ones need the database
 LONGEST = timedelta(hours=24)  # a credential with no expiry of its own, seen this long ago

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from schedules.model import BLOCKING_STATUSES, Booking, Studio
+from schedules.rules.timeline import room_due
 from schedules.service import BookingService
 
 LOOKAHEAD = timedelta(hours=12)  # an outage longer than this stops new shows from opening
@@ -28,9 +29,9 @@ class ScheduleAhead:
     bookings: tuple[Booking, ...]
     studios: dict[str, Studio] = field(default_factory=dict)
 
-    def due(self, now: datetime, grace: timedelta) -> list[Booking]:
+    def due(self, now: datetime, grace_minutes: int) -> list[Booking]:
         """The bookings whose room should be open at `now`."""
-        return [b for b in self.bookings if b.busy_from <= now < b.ends_at + grace]
+        return [b for b in self.bookings if room_due(b, now, grace_minutes)]
 
     def booking(self, booking_id: str) -> Booking | None:
         """One of the bookings read, if it was among them."""

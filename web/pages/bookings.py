@@ -8,29 +8,34 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from bridge.program.layout import LAYOUTS
 from schedules.errors import Conflict, NotFound, ValidationError
-from schedules.lifecycle import Action, allowed_actions
 from schedules.model import (
-    LAYOUTS,
     QUALITY_PRESETS,
     Booking,
     BookingStatus,
     PartnerAnswer,
-    Role,
 )
-from web.access.auth import (
+from schedules.rules.access import (
     Principal,
+    can_answer,
+    can_book,
+    can_see,
+    can_see_calendar_feed,
+    studio_scope,
+    visible_join_studios,
 )
-from web.access.joinlinks import calendar_token, join_path, join_state, window
-from web.access.permissions import can_answer, can_book, can_see, studio_scope, visible_join_studios
+from schedules.rules.lifecycle import Action, allowed_actions
+from schedules.rules.timeline import join_state, join_window
+from web.access.joinlinks import calendar_token, join_path
+from web.errors import ApiError
 from web.http.bookings import actor_of
-from web.http.errors import ApiError
 from web.http.links import base_url
 from web.pages import i18n
 from web.pages.forms import BookingForm, merge_errors
 from web.pages.site import BOOKING_ID, display_zone, need_login, zone_choices
 from web.pages.templating import page_language, render
-from web.state import state
+from web.services import BOOKINGS, CATALOGS, CLOCK, LIVE, OUTAGE, RECORDINGS, SETTINGS, SIGNER
 
 routes = web.RouteTableDef()
 
@@ -39,11 +44,11 @@ routes = web.RouteTableDef()
 async def bookings_page(request: web.Request) -> web.Response:
     """Upcoming (or past) bookings the caller may see, with filters."""
     p = need_login(request)
-    svc = state(request).bookings
+    svc = request.app[BOOKINGS]
     studios = await svc.studios_by_id()
     zone = display_zone(request, p, studios)
     show_past = request.query.get("when") == "past"
-    now = state(request).clock()
+    now = request.app[CLOCK]()
     scope = studio_scope(p)
     wanted = request.query.get("studio", "")
     if wanted in studios and (scope is None or wanted in scope):
@@ -84,9 +89,9 @@ async def _form_page(
     message: str | None = None,
     status: int = 200,
 ) -> web.Response:
-    svc = state(request).bookings
+    svc = request.app[BOOKINGS]
     studios = await svc.studios_by_id()
-    t = state(request).catalogs.get(page_language(request))
+    t = request.app[CATALOGS].get(page_language(request))
     return render(
         request,
         "booking_form.html",
@@ -110,7 +115,7 @@ async def new_booking_page(request: web.Request) -> web.Response:
     p = need_login(request)
     if not can_book(p):
         raise ApiError(403, "forbidden", "Only producers and admins book telebridges")
-    studios = await state(request).bookings.studios_by_id()
+    studios = await request.app[BOOKINGS].studios_by_id()
     form = BookingForm(zone=display_zone(request, p, studios))
     return await _form_page(request, p, form)
 
@@ -120,7 +125,7 @@ async def _submit(
 ) -> web.StreamResponse:
     form = BookingForm.from_post(await request.post())
     body, form_errors = form.to_body()
-    svc = state(request).bookings
+    svc = request.app[BOOKINGS]
     try:
         if form_errors:
             raise ValidationError("The booking has problems", form_errors)
@@ -159,7 +164,7 @@ async def create_booking(request: web.Request) -> web.StreamResponse:
 
 
 async def _visible(request: web.Request, p: Principal) -> Booking:
-    booking = await state(request).bookings.get(request.match_info["booking_id"])
+    booking = await request.app[BOOKINGS].get(request.match_info["booking_id"])
     if not can_see(p, booking):
         raise NotFound("booking", booking.id)
     return booking
@@ -172,7 +177,7 @@ async def edit_booking_page(request: web.Request) -> web.Response:
     if not can_book(p):
         raise ApiError(403, "forbidden", "Only producers and admins edit bookings")
     booking = await _visible(request, p)
-    studios = await state(request).bookings.studios_by_id()
+    studios = await request.app[BOOKINGS].studios_by_id()
     form = BookingForm.from_booking(booking, display_zone(request, p, studios))
     return await _form_page(request, p, form, booking=booking)
 
@@ -190,22 +195,21 @@ async def edit_booking(request: web.Request) -> web.StreamResponse:
 async def booking_page(request: web.Request) -> web.Response:
     """A booking: studios with local times and answers, join links, calendar, audit log."""
     p = need_login(request)
-    st = state(request)
     # Mid-show with the database away, the producer reloading this page still gets the live
     # controls; its audit log (None) and changes wait.
-    booking, stored = await st.live.booking_now(request.match_info["booking_id"])
+    booking, stored = await request.app[OUTAGE].booking_now(request.match_info["booking_id"])
     if not can_see(p, booking):
         raise NotFound("booking", booking.id)
     if stored:
-        studios = await st.bookings.studios_by_id()
-        audit = await st.bookings.audit(booking.id)
+        studios = await request.app[BOOKINGS].studios_by_id()
+        audit = await request.app[BOOKINGS].audit(booking.id)
     else:
-        studios, audit = await st.live.studios(booking.studio_ids), None
+        studios, audit = await request.app[OUTAGE].studios_now(booking.studio_ids), None
     zone = display_zone(request, p, studios)
     base = base_url(request)
-    w = window(booking, st.settings.join_grace_minutes)
+    w = join_window(booking, request.app[SETTINGS].join_grace_minutes)
     links = [
-        {"studio": studios.get(sid), "url": base + join_path(st.signer, booking.id, sid)}
+        {"studio": studios.get(sid), "url": base + join_path(request.app[SIGNER], booking.id, sid)}
         for sid in visible_join_studios(p, booking)
     ]
     answerable = [
@@ -216,8 +220,8 @@ async def booking_page(request: web.Request) -> web.Response:
     ]
     feeds = []
     for sid in booking.studio_ids:
-        if p.role in (Role.ADMIN, Role.PRODUCER) or p.studio_id == sid:
-            token = calendar_token(st.signer, sid)
+        if can_see_calendar_feed(p, sid):
+            token = calendar_token(request.app[SIGNER], sid)
             feeds.append(
                 {
                     "studio": studios.get(sid),
@@ -242,12 +246,12 @@ async def booking_page(request: web.Request) -> web.Response:
         feeds=feeds,
         PartnerAnswer=PartnerAnswer,
         notice=_notice(request),
-        now=state(request).clock(),
+        now=request.app[CLOCK](),
         join_state=join_state(
-            booking, state(request).clock(), st.settings.join_grace_minutes
+            booking, request.app[CLOCK](), request.app[SETTINGS].join_grace_minutes
         ).value,
-        live_control=can_book(p) and st.live.get(booking.id) is not None,
-        recording=st.recordings.is_recording(booking.id),
+        live_control=can_book(p) and request.app[LIVE].get(booking.id) is not None,
+        recording=request.app[RECORDINGS].is_recording(booking.id),
         layouts=LAYOUTS,
     )
 
@@ -282,7 +286,7 @@ async def answer(request: web.Request) -> web.StreamResponse:
     choice = str(form.get("answer", ""))
     if not can_answer(p, studio):
         raise ApiError(403, "forbidden", "Only that studio's operator may answer for it")
-    svc = state(request).bookings
+    svc = request.app[BOOKINGS]
     if choice == "confirm":
         await svc.confirm(booking.id, studio, actor_of(p))
     elif choice == "decline":
@@ -300,7 +304,5 @@ async def cancel(request: web.Request) -> web.StreamResponse:
         raise ApiError(403, "forbidden", "Only producers and admins cancel bookings")
     booking = await _visible(request, p)
     form = await request.post()
-    await state(request).bookings.cancel(
-        booking.id, actor_of(p), str(form.get("reason", ""))[:1000]
-    )
+    await request.app[BOOKINGS].cancel(booking.id, actor_of(p), str(form.get("reason", ""))[:1000])
     raise web.HTTPSeeOther(f"/bookings/{booking.id}?cancelled=1")

@@ -11,10 +11,10 @@ from aiohttp import web
 from schedules.model import (
     BookingStatus,
 )
-from web.access.permissions import can_book, studio_scope
+from schedules.rules.access import can_book, studio_scope
 from web.pages.site import display_zone, need_login, zone_choices
 from web.pages.templating import render
-from web.state import state
+from web.services import BOOKINGS, CLOCK
 
 routes = web.RouteTableDef()
 
@@ -40,11 +40,11 @@ def _iso_week(d: date) -> str:
 async def calendar_page(request: web.Request) -> web.Response:
     """A week of bookings on a 24-hour grid in the chosen zone, setup and teardown shaded."""
     p = need_login(request)
-    svc = state(request).bookings
+    svc = request.app[BOOKINGS]
     studios = await svc.studios_by_id()
     zone_name = display_zone(request, p, studios)
     tz = ZoneInfo(zone_name)
-    now = state(request).clock()
+    now = request.app[CLOCK]()
     monday = week_start(request.query.get("week"), tz, now)
     day_starts = [
         datetime.combine(monday + timedelta(days=i), time(0), tz).astimezone(UTC) for i in range(8)

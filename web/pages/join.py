@@ -10,12 +10,13 @@ from aiohttp import web
 from schedules.model import (
     QUALITY_PRESETS,
 )
+from schedules.rules.timeline import JoinState, join_state, join_window
 from schedules.timeutil import rfc3339
-from web.access.joinlinks import JoinState, join_state, token_matches, window
+from web.access.joinlinks import token_matches
 from web.access.turn import console_ice_servers
-from web.http.errors import ApiError
+from web.errors import ApiError
 from web.pages.templating import render
-from web.state import state
+from web.services import CLOCK, OUTAGE, SETTINGS, SIGNER
 
 routes = web.RouteTableDef()
 
@@ -23,20 +24,19 @@ routes = web.RouteTableDef()
 @routes.get(r"/join/{booking_id}/{studio_id}")
 async def join_page(request: web.Request) -> web.Response:
     """A studio's join link: says when it opens or that it closed; opens the console inside."""
-    st = state(request)
     booking_id = request.match_info["booking_id"]
     studio_id = request.match_info["studio_id"]
-    if not token_matches(st.signer, request.query.get("token"), booking_id, studio_id):
+    if not token_matches(request.app[SIGNER], request.query.get("token"), booking_id, studio_id):
         raise ApiError(403, "invalid_link", "This join link is not valid")
     # While the database is down a studio (re)loading its link still gets its console.
-    booking, _stored = await st.live.booking_now(booking_id)
-    studios = await st.live.studios(booking.studio_ids)
+    booking, _stored = await request.app[OUTAGE].booking_now(booking_id)
+    studios = await request.app[OUTAGE].studios_now(booking.studio_ids)
     if studio_id not in booking.studio_ids or studio_id not in studios:
         raise ApiError(403, "invalid_link", "This join link is not valid")
-    now = state(request).clock()
-    s = join_state(booking, now, st.settings.join_grace_minutes)
+    now = request.app[CLOCK]()
+    s = join_state(booking, now, request.app[SETTINGS].join_grace_minutes)
     status = {JoinState.OPEN: 200, JoinState.NOT_YET: 200}.get(s, 410)
-    w = window(booking, st.settings.join_grace_minutes)
+    w = join_window(booking, request.app[SETTINGS].join_grace_minutes)
     token = request.query.get("token", "")
     ids = f"{quote(booking.id)}/{quote(studio_id)}"
     console = {
@@ -52,7 +52,7 @@ async def join_page(request: web.Request) -> web.Response:
         # Fresh TURN credentials of this booking's studio, for a holder of its valid token
         # only, and only while the link can still open.
         "ice_servers": (
-            console_ice_servers(st.settings, booking, studio_id)
+            console_ice_servers(request.app[SETTINGS], booking, studio_id)
             if s in (JoinState.OPEN, JoinState.NOT_YET)
             else []
         ),

@@ -1,12 +1,11 @@
 """The master-control page: every live telebridge on one screen (its data comes over
-/ws/monitor, see web.http.monitor)."""
+/ws/monitor, see web.live.master_control)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from schedules.model import Role
-from web.http.errors import ApiError
+from web.access.auth import require_director
 from web.pages.site import need_login
 from web.pages.templating import render
 
@@ -17,6 +16,5 @@ routes = web.RouteTableDef()
 async def monitor_page(request: web.Request) -> web.Response:
     """The monitor wall, for producers and admins."""
     p = need_login(request)
-    if p.role not in (Role.ADMIN, Role.PRODUCER):
-        raise ApiError(403, "forbidden", f"The {p.role.value} role may not do this")
+    require_director(p)
     return render(request, "monitor.html")

@@ -7,15 +7,12 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from schedules.model import (
-    Role,
-    Studio,
-)
+from schedules.model import Studio
+from schedules.rules.access import Principal, can_see_calendar_feed
 from schedules.timeutil import known_zone
 from web.access import forwarded
 from web.access.auth import (
     LANG_COOKIE,
-    Principal,
     end_session,
     is_secure,
     principal_of,
@@ -23,11 +20,11 @@ from web.access.auth import (
 )
 from web.access.joinlinks import calendar_token
 from web.access.security import DUMMY_HASH, verify_password
-from web.http.errors import ApiError
+from web.errors import ApiError
 from web.http.links import base_url
 from web.pages import i18n
 from web.pages.templating import render
-from web.state import state
+from web.services import ACCOUNTS, BOOKINGS, CLOCK, LIMITER, SIGNER
 
 routes = web.RouteTableDef()
 BOOKING_ID = r"{booking_id:[A-Za-z0-9_-]{1,40}}"
@@ -87,14 +84,13 @@ async def login_page(request: web.Request) -> web.Response:
 @routes.post("/login")
 async def login(request: web.Request) -> web.StreamResponse:
     """Check a name and password (rate-limited), then start a session."""
-    st = state(request)
     form = await request.post()
     name = str(form.get("name", "")).strip()[:100]
     password = str(form.get("password", ""))[:1000]
     next_path = safe_next(form.get("next"))
     # Behind a proxy request.remote is the proxy: limiting it would lock everyone out.
     keys = (f"user:{name.lower()}", f"addr:{forwarded.client_address(request)}")
-    wait = st.limiter.retry_after(*keys)
+    wait = request.app[LIMITER].retry_after(*keys)
     if wait:
         return render(
             request,
@@ -105,13 +101,13 @@ async def login(request: web.Request) -> web.StreamResponse:
             error=("Too many failed logins; try again in %(seconds)s seconds", {"seconds": wait}),
             headers={"Retry-After": str(wait)},
         )
-    user = await st.accounts.user_by_name(name) if name else None
+    user = await request.app[ACCOUNTS].user_by_name(name) if name else None
     # scrypt is CPU work: off the event loop, and as slow for unknown names as for known ones.
     ok = await asyncio.get_running_loop().run_in_executor(
         None, verify_password, password, user.password_hash if user else DUMMY_HASH
     )
     if user is None or not ok:
-        st.limiter.fail(*keys)
+        request.app[LIMITER].fail(*keys)
         return render(
             request,
             "login.html",
@@ -120,7 +116,7 @@ async def login(request: web.Request) -> web.StreamResponse:
             name=name,
             error=("Wrong name or password", {}),
         )
-    st.limiter.succeed(*keys)
+    request.app[LIMITER].succeed(*keys)
     response = web.HTTPSeeOther(next_path)
     await start_session(request, response, user)
     raise response
@@ -143,7 +139,7 @@ async def set_language(request: web.Request) -> web.StreamResponse:
         raise ApiError(422, "invalid", "Unknown language", {"language": "must be en, az or tr"})
     p = principal_of(request)
     if p is not None and p.user_id is not None:
-        await state(request).accounts.set_language(p.user_id, lang)
+        await request.app[ACCOUNTS].set_language(p.user_id, lang)
     response = web.HTTPSeeOther(safe_next(form.get("next")))
     response.set_cookie(
         LANG_COOKIE, lang, max_age=365 * 86400, samesite="Lax", secure=is_secure(request), path="/"
@@ -155,12 +151,11 @@ async def set_language(request: web.Request) -> web.StreamResponse:
 async def studios_page(request: web.Request) -> web.Response:
     """The partner studios with their local time now and their calendar feeds."""
     p = need_login(request)
-    st = state(request)
-    studios = await st.bookings.studios()
-    base = base_url(request)
+    studios = await request.app[BOOKINGS].studios()
+    base, signer = base_url(request), request.app[SIGNER]
     feeds = {
-        s.id: f"{base}/calendar/{s.id}.ics?{urlencode({'token': calendar_token(st.signer, s.id)})}"
+        s.id: f"{base}/calendar/{s.id}.ics?{urlencode({'token': calendar_token(signer, s.id)})}"
         for s in studios
-        if p.role in (Role.ADMIN, Role.PRODUCER) or p.studio_id == s.id
+        if can_see_calendar_feed(p, s.id)
     }
-    return render(request, "studios.html", studios=studios, feeds=feeds, now=state(request).clock())
+    return render(request, "studios.html", studios=studios, feeds=feeds, now=request.app[CLOCK]())

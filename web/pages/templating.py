@@ -16,7 +16,7 @@ from markupsafe import Markup
 from web.access.auth import csrf_token, principal_of
 from web.pages import i18n
 from web.pages.audit_text import audit_phrase
-from web.state import state
+from web.services import CATALOGS, TEMPLATES
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -110,7 +110,6 @@ def render(
     **context: Any,
 ) -> web.Response:
     """Render a page with the common context (who, language, CSRF token, translations)."""
-    st = state(request)
     lang = page_language(request)
     base = {
         "request_path": request.path_qs,
@@ -118,9 +117,9 @@ def render(
         "csrf_token": csrf_token(request),
         "lang": lang,
         "languages": i18n.LANGUAGES,
-        "translations": st.catalogs.get(lang),
+        "translations": request.app[CATALOGS].get(lang),
     }
-    html = st.templates.get_template(template).render(**base, **context)
+    html = request.app[TEMPLATES].get_template(template).render(**base, **context)
     return web.Response(text=html, content_type="text/html", status=status, headers=headers)
 
 
@@ -128,5 +127,5 @@ async def render_error(request: web.Request, status: int, message: str) -> web.S
     """The HTML error page (the same message the API would give)."""
     if status == 401:
         raise web.HTTPSeeOther("/login?" + urlencode({"next": request.path_qs}))
-    translated = state(request).catalogs.get(page_language(request)).gettext(message)
+    translated = request.app[CATALOGS].get(page_language(request)).gettext(message)
     return render(request, "error.html", status=status, status_code=status, message=translated)

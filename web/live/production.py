@@ -4,39 +4,38 @@ the program's sound, recording start and stop."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 
-from bridge.program.layout import LAYOUTS
+from bridge.program.layout import LAYOUTS, STUDIO_LAYOUTS
+from bridge.program.mixer import GAIN_MAX_DB, GAIN_MIN_DB
 from bridge.room import Room
+from bridge.spec import StudioAudio
 from schedules.errors import NotFound, ValidationError
-from schedules.model import Booking, Role
-from web.access.auth import Principal, require_role
-from web.access.permissions import can_see
+from schedules.model import Booking
+from schedules.rules.access import Principal, can_see
+from web.access.auth import require, require_director
+from web.errors import ApiError
 from web.http.bookings import BOOKING_ID, actor_of, read_json
-from web.http.errors import ApiError
+from web.live.live_json import audio_json, program_json
 from web.outage.audit_outbox import AuditLine
-from web.state import state
+from web.services import CLOCK, GESTURES, LIVE, OUTAGE, RECORDINGS
 
 routes = web.RouteTableDef()
 
-# The mixer clamps the producer's gain to this range (bridge.program.mixer.AudioMixer.set_gain);
-# the API refuses what lies outside it rather than putting another level on air than was asked for.
-GAIN_MIN_DB = -40.0
-GAIN_MAX_DB = 20.0
 AUDIO_FIELDS = ("studio", "gain_db", "muted")
 
 
 async def _live(request: web.Request) -> tuple[Principal, Booking, Room]:
     """The producer, the booking and its open room (409 when the room is not open)."""
-    p = require_role(request, Role.ADMIN, Role.PRODUCER)
-    st = state(request)
+    p = require_director(require(request))
     # The show goes on through a database outage, and so do its controls.
-    booking, _stored = await st.live.booking_now(request.match_info["booking_id"])
+    booking, _stored = await request.app[OUTAGE].booking_now(request.match_info["booking_id"])
     if not can_see(p, booking):
         raise NotFound("booking", booking.id)
-    room = st.live.get(booking.id)
+    room = request.app[LIVE].get(booking.id)
     if room is None:
         raise ApiError(409, "room_not_open", "The telebridge's room is not open now")
     return p, booking, room
@@ -55,13 +54,13 @@ async def switch_program(request: web.Request) -> web.Response:
         errors["layout"] = "must be one of " + ", ".join(LAYOUTS)
     if studio is not None and studio not in booking.studio_ids:
         errors["studio"] = "is not a studio of this telebridge"
-    if layout in ("solo", "pip") and studio is None:
-        errors["studio"] = "is required for solo and pip"
+    if layout in STUDIO_LAYOUTS and studio is None:
+        errors["studio"] = "is required for " + " and ".join(STUDIO_LAYOUTS)
     if errors:
         raise ValidationError("The program switch has problems in: " + ", ".join(errors), errors)
     room.switch_program(str(layout), studio if isinstance(studio, str) else None)
     # On air now; its audit line waits out a database outage.
-    await state(request).audit.write(
+    await request.app[OUTAGE].log(
         AuditLine(
             booking.id, actor_of(p), "switched the program", {"layout": layout, "studio": studio}
         )
@@ -76,10 +75,10 @@ async def program_state(request: web.Request) -> web.Response:
     program = room.program_state
     if program is None:
         raise ApiError(409, "no_program", "This room composes no program")
-    return web.json_response({"program": {**program, "audio": room.audio_state()}})
+    return web.json_response({"program": program_json(program, room.audio_state())})
 
 
-def _audio_change(body: Any, studios: dict[str, dict[str, Any]]) -> tuple[str, float, bool]:
+def _audio_change(body: Any, studios: Mapping[str, StudioAudio]) -> tuple[str, float, bool]:
     """The studio, gain and mute a `program/audio` body asks for (422 naming every problem);
     a value the body leaves out stays as it is."""
     if not isinstance(body, dict):
@@ -97,6 +96,8 @@ def _audio_change(body: Any, studios: dict[str, dict[str, Any]]) -> tuple[str, f
         isinstance(gain, bool) or not isinstance(gain, int | float) or not math.isfinite(gain)
     ):
         errors["gain_db"] = "must be a number of decibels"
+    # The mixer's range: what lies outside it is refused rather than clamped, so that no
+    # other level goes on air than was asked for.
     elif gain is not None and not GAIN_MIN_DB <= gain <= GAIN_MAX_DB:
         errors["gain_db"] = f"must be between {GAIN_MIN_DB:g} and {GAIN_MAX_DB:g} dB"
     if muted is not None and not isinstance(muted, bool):
@@ -109,8 +110,8 @@ def _audio_change(body: Any, studios: dict[str, dict[str, Any]]) -> tuple[str, f
     now = studios[studio]
     return (
         studio,
-        float(gain) if gain is not None else float(now["gain_db"]),
-        muted if isinstance(muted, bool) else bool(now["muted"]),
+        float(gain) if gain is not None else now.gain_db,
+        muted if isinstance(muted, bool) else now.muted,
     )
 
 
@@ -127,24 +128,23 @@ async def set_program_audio(request: web.Request) -> web.Response:
     after = room.audio_state()
     was, now = before[studio], after[studio]
     # A fader sends while it moves: one audit line per gesture, once the fader rests.
-    state(request).gestures.note(
+    request.app[GESTURES].note(
         (booking.id, studio),
         booking.id,
         actor_of(p),
         "changed the program sound",
-        {"studio": studio, "gain_db": was["gain_db"], "muted": was["muted"]},
-        {"studio": studio, "gain_db": now["gain_db"], "muted": now["muted"]},
+        {"studio": studio, "gain_db": was.gain_db, "muted": was.muted},
+        {"studio": studio, "gain_db": now.gain_db, "muted": now.muted},
     )
-    return web.json_response({"studio": studio, "audio": after})
+    return web.json_response({"studio": studio, "audio": audio_json(after)})
 
 
 @routes.post(f"/api/bookings/{BOOKING_ID}/recording/start")
 async def start_recording(request: web.Request) -> web.Response:
     """Start recording now (also outside the booked show, e.g. during the line check)."""
     _p, booking, room = await _live(request)
-    st = state(request)
-    st.recordings.stopped_by_hand.discard(booking.id)
-    started = await st.recordings.start(booking, room, st.clock())
+    request.app[RECORDINGS].stopped_by_hand.discard(booking.id)
+    started = await request.app[RECORDINGS].start(booking, room, request.app[CLOCK]())
     return web.json_response({"recording": True, "started": started})
 
 
@@ -152,7 +152,6 @@ async def start_recording(request: web.Request) -> web.Response:
 async def stop_recording(request: web.Request) -> web.Response:
     """Stop recording now; the files are finalized and appear in the archive."""
     _p, booking, room = await _live(request)
-    st = state(request)
-    st.recordings.stopped_by_hand.add(booking.id)
-    stopped = await st.recordings.stop(booking.id, room, st.clock())
+    request.app[RECORDINGS].stopped_by_hand.add(booking.id)
+    stopped = await request.app[RECORDINGS].stop(booking.id, room, request.app[CLOCK]())
     return web.json_response({"recording": False, "stopped": stopped})

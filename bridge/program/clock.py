@@ -1,0 +1,103 @@
+"""The program's clocks: ticks counted from one origin, each tick's work on one worker thread.
+
+A clock runs on the event loop only to keep time; what a tick makes (a program frame, a block
+of sound) is made on the clock's own worker thread, in order, and handed back on the loop. When
+the worker is still busy at the next tick, that tick is dropped (and counted) rather than
+queued, so the work never falls further and further behind. Tick n is the moment
+origin + n * period: work is stamped with the tick it belongs to, so a dropped tick is a gap in
+time, never a shift of what follows; and since the program's picture and sound count from the
+same origin, a moment of the program is the same moment for both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Generic, TypeVar
+
+log = logging.getLogger("telebridge.bridge.program_clock")
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class TickClock(Generic[T]):
+    """Ticks every `period` seconds; `work(tick)` gives the job of a tick, which runs on the
+    clock's worker thread, and `publish` gets its result back on the event loop."""
+
+    def __init__(
+        self,
+        name: str,
+        period: float,
+        work: Callable[[int], Callable[[], T]],
+        publish: Callable[[T], None],
+    ) -> None:
+        self.name = name
+        self.period = period
+        self.dropped = 0  # ticks that found the worker still busy
+        self.origin: float | None = None  # the loop time tick 0 belongs to
+        # One thread: what a tick makes depends on the ticks before (decoder and encoder state).
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._work = work
+        self._publish = publish
+        self._busy = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self, origin: float | None = None) -> None:
+        """Start ticking; tick 0 is at loop time `origin` (default: now). Once only."""
+        if self._task is None:
+            self.origin = asyncio.get_running_loop().time() if origin is None else origin
+            self._task = asyncio.ensure_future(self._tick_forever(self.origin))
+
+    def tick_now(self) -> int:
+        """The tick the clock is at now (0 before it starts)."""
+        if self.origin is None:
+            return 0
+        return round((asyncio.get_running_loop().time() - self.origin) / self.period)
+
+    async def on_worker(self, job: Callable[[], R]) -> R:
+        """Run `job` on the clock's worker thread, after the work already given to it."""
+        return await asyncio.get_running_loop().run_in_executor(self._worker, job)
+
+    async def stop(self) -> None:
+        """Stop ticking; work already on the worker still finishes and is published."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def close(self) -> None:
+        """Release the worker thread (after the work given to it)."""
+        self._worker.shutdown(wait=True)
+
+    async def _tick_forever(self, origin: float) -> None:
+        loop = asyncio.get_running_loop()
+        next_tick = loop.time()
+        while True:
+            tick = round((loop.time() - origin) / self.period)
+            next_tick += self.period
+            if self._busy:
+                self.dropped += 1
+            else:
+                self._busy = True
+                future = loop.run_in_executor(self._worker, self._work(tick))
+                future.add_done_callback(self._done)
+            delay = next_tick - loop.time()
+            if delay < -self.period:  # the loop itself stalled: skip ahead instead of bursting
+                next_tick = loop.time()
+                delay = 0
+            await asyncio.sleep(max(0.0, delay))
+
+    def _done(self, future: asyncio.Future[T]) -> None:
+        self._busy = False
+        if future.cancelled():
+            return
+        error = future.exception()
+        if error is not None:
+            log.error("%s: the work of a tick failed: %s", self.name, error)
+            return
+        self._publish(future.result())

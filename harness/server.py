@@ -1,0 +1,125 @@
+"""A real `telebridge serve --demo` process on a free loopback port, and tokens for it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.waiting import eventually_sync
+
+START_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class ServerProcess:
+    """The running server: its process, base URL and data directory."""
+
+    proc: subprocess.Popen[bytes]
+    base: str
+    data: Path
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def server_environment(settings: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without its TELEBRIDGE_* variables, plus `settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELEBRIDGE_")}
+    env.update(settings or {})
+    return env
+
+
+def _healthy(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(base + "/healthz", timeout=1) as r:
+            return bool(r.status == 200)
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def running_server(
+    directory: Path, settings: Mapping[str, str] | None = None
+) -> Iterator[ServerProcess]:
+    """Start the server with the demo seeded in `directory`; stop it afterwards (or kill it).
+
+    `settings` are TELEBRIDGE_* variables for it (e.g. a shared database); nothing else of
+    this process's environment that starts with TELEBRIDGE_ reaches it. Its output goes to
+    `directory`/server.log.
+    """
+    data, port = directory / "data", free_port()
+    log_path = directory / "server.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "web.cli",
+                "serve",
+                "--demo",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=server_environment(settings),
+        )
+        base = f"http://127.0.0.1:{port}"
+
+        def up() -> bool:
+            if proc.poll() is not None:
+                raise RuntimeError("server exited:\n" + log_path.read_text())
+            return _healthy(base)
+
+        try:
+            eventually_sync(up, timeout=START_TIMEOUT, interval=0.1, message="/healthz")
+        except (AssertionError, RuntimeError) as exc:
+            proc.kill()
+            proc.wait(timeout=10)
+            raise RuntimeError("server did not start:\n" + log_path.read_text()) from exc
+        try:
+            yield ServerProcess(proc, base, data)
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=10)
+
+
+def producer_token(data_dir: Path, settings: Mapping[str, str] | None = None) -> str:
+    """A new producer API token of the server on `data_dir` (and `settings`), via the CLI."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "web.cli",
+            "token",
+            "create",
+            "--role",
+            "producer",
+            "--data-dir",
+            str(data_dir),
+        ],
+        env=server_environment(settings),
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return done.stdout.strip()

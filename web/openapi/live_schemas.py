@@ -1,0 +1,362 @@
+"""Schemas of the live documents: the producer's controls, master control (web.live.monitor,
+web.live.alerts), the console's signalling and tally (web.live.signaling), health."""
+
+from __future__ import annotations
+
+from bridge.program.layout import LAYOUTS
+from bridge.program.mixer import GAIN_MAX_DB, GAIN_MIN_DB
+from web.openapi.model import MOMENT, STRING, Schema, nullable, ref
+
+_NUMBER_OR_NULL: Schema = {"type": ["number", "null"]}
+_SESSION_ID: Schema = {"type": "string", "pattern": "^[0-9a-f]{16}$"}
+
+_AUDIO_CHANNEL: Schema = {
+    "type": "object",
+    "required": ["gain_db", "muted", "auto_db", "level_dbfs"],
+    "properties": {
+        "gain_db": {"type": "number", "description": "The producer's gain."},
+        "muted": {"type": "boolean"},
+        "auto_db": {"type": "number", "description": "The automatic gain on top of it."},
+        "level_dbfs": {**_NUMBER_OR_NULL, "description": "Last block's level; null: silence."},
+    },
+}
+
+_AUDIO_BY_STUDIO: Schema = {"type": "object", "additionalProperties": ref("AudioChannel")}
+
+_PROGRAM_SWITCH: Schema = {
+    "type": "object",
+    "required": ["layout"],
+    "properties": {
+        "layout": {"enum": list(LAYOUTS)},
+        "studio": {
+            "type": ["string", "null"],
+            "description": "The solo or picture-in-picture studio; required for solo and pip.",
+        },
+    },
+}
+
+_PROGRAM_SWITCHED: Schema = {
+    "type": "object",
+    "required": ["program"],
+    "properties": {
+        "program": {
+            "type": "object",
+            "required": ["layout", "studio"],
+            "properties": {
+                "layout": {"enum": list(LAYOUTS)},
+                "studio": {"type": ["string", "null"]},
+            },
+        }
+    },
+}
+
+_PROGRAM_STATE: Schema = {
+    "type": "object",
+    "required": ["program"],
+    "properties": {
+        "program": {
+            "type": "object",
+            "required": ["layout", "studio", "recording", "audio"],
+            "properties": {
+                "layout": {"enum": list(LAYOUTS)},
+                "studio": {"type": ["string", "null"]},
+                "recording": {"type": "boolean"},
+                "audio": _AUDIO_BY_STUDIO,
+            },
+        }
+    },
+}
+
+_AUDIO_CHANGE: Schema = {
+    "type": "object",
+    "description": "Give gain_db, muted or both; what is left out stays as it is. Unknown "
+    "fields are refused (422).",
+    "required": ["studio"],
+    "additionalProperties": False,
+    "properties": {
+        "studio": STRING,
+        "gain_db": {"type": "number", "minimum": GAIN_MIN_DB, "maximum": GAIN_MAX_DB},
+        "muted": {"type": "boolean"},
+    },
+}
+
+_AUDIO_CHANGED: Schema = {
+    "type": "object",
+    "required": ["studio", "audio"],
+    "properties": {"studio": STRING, "audio": _AUDIO_BY_STUDIO},
+}
+
+
+def _switch(name: str, value: bool, what: str) -> Schema:
+    return {
+        "type": "object",
+        "required": ["recording", name],
+        "properties": {
+            "recording": {"const": value},
+            name: {"type": "boolean", "description": what},
+        },
+    }
+
+
+_ALERT: Schema = {
+    "type": "object",
+    "required": [
+        "id",
+        "booking_id",
+        "studio",
+        "kind",
+        "message",
+        "raised_at",
+        "cleared_at",
+        "params",
+        "active",
+    ],
+    "properties": {
+        "id": {"type": "integer"},
+        "booking_id": STRING,
+        "studio": {"type": ["string", "null"]},
+        "kind": {
+            "type": "string",
+            "description": "feed_lost, high_loss, frozen_video, silent_audio, "
+            "recording_stopped, recording_behind or database_unavailable (whose booking_id "
+            "is empty)",
+        },
+        "message": {"type": "string", "description": "English; pages word it from kind+params."},
+        "raised_at": MOMENT,
+        "cleared_at": nullable(MOMENT),
+        "params": {"type": "object", "additionalProperties": {"type": "string"}},
+        "active": {"type": "boolean"},
+    },
+}
+
+_LIVE_STUDIO: Schema = {
+    "type": "object",
+    "description": "A studio's health over the last second; a room not open yet gives only "
+    "id, name, connected and thumbnail_url.",
+    "required": ["id", "name", "connected", "thumbnail_url"],
+    "properties": {
+        "id": STRING,
+        "name": STRING,
+        "connected": {"type": "boolean"},
+        "candidate": {
+            "type": ["string", "null"],
+            "description": "host, srflx, prflx or relay",
+        },
+        "rtt_ms": _NUMBER_OR_NULL,
+        "loss_pct": _NUMBER_OR_NULL,
+        "jitter_ms": _NUMBER_OR_NULL,
+        "video": {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "properties": {
+                        "width": {"type": ["integer", "null"]},
+                        "height": {"type": ["integer", "null"]},
+                        "fps": _NUMBER_OR_NULL,
+                        "kbps": _NUMBER_OR_NULL,
+                    },
+                },
+                {"type": "null"},
+            ]
+        },
+        "audio": {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "properties": {"kbps": _NUMBER_OR_NULL, "level_dbfs": _NUMBER_OR_NULL},
+                },
+                {"type": "null"},
+            ]
+        },
+        "last_packet_age_ms": _NUMBER_OR_NULL,
+        "feed_lost": {"type": "boolean"},
+        "thumbnail_url": {
+            "type": ["string", "null"],
+            "description": "Versioned (?v=); null before the first picture.",
+        },
+    },
+}
+
+_PROGRAM_FIGURES: Schema = {
+    "type": "object",
+    "properties": {
+        "frames": {"type": "integer"},
+        "dropped_ticks": {"type": "integer"},
+        "realtime_factor": {"type": "number"},
+        "audio_blocks": {"type": "integer"},
+        "audio_dropped_blocks": {"type": "integer"},
+        "audio_underruns": {"type": "integer"},
+    },
+}
+
+_RECORDER: Schema = {
+    "type": "object",
+    "properties": {
+        "files": {"type": "integer"},
+        "duration_s": _NUMBER_OR_NULL,
+        "bytes": {"type": "integer"},
+        "frames_dropped": {"type": "integer"},
+        "realtime_factor": {"type": "number"},
+        "behind": {"type": "boolean", "description": "Close to falling behind real time."},
+    },
+}
+
+_LIVE_ROOM: Schema = {
+    "type": "object",
+    "required": [
+        "booking_id",
+        "title",
+        "state",
+        "open",
+        "opens_at",
+        "on_air_at",
+        "off_air_at",
+        "recording",
+        "should_record",
+        "recorder",
+        "program",
+        "studios",
+    ],
+    "properties": {
+        "booking_id": STRING,
+        "title": STRING,
+        "state": {"enum": ["upcoming", "line_check", "on_air", "teardown"]},
+        "open": {"type": "boolean"},
+        "opens_at": MOMENT,
+        "on_air_at": MOMENT,
+        "off_air_at": MOMENT,
+        "recording": {"type": "boolean"},
+        "should_record": {"type": "boolean"},
+        "recorder": {"anyOf": [_RECORDER, {"type": "null"}]},
+        "program": {"anyOf": [_PROGRAM_FIGURES, {"type": "null"}]},
+        "studios": {"type": "array", "items": ref("LiveStudio")},
+    },
+}
+
+_ROOMS: Schema = {"type": "array", "items": ref("LiveRoom")}
+_ALERTS: Schema = {"type": "array", "items": ref("Alert")}
+
+_LIVE: Schema = {
+    "type": "object",
+    "required": ["rooms", "alerts", "sampled_at"],
+    "properties": {"rooms": _ROOMS, "alerts": _ALERTS, "sampled_at": nullable(MOMENT)},
+}
+
+_HELLO: Schema = {
+    "type": "object",
+    "description": "The first message on /ws/monitor.",
+    "required": ["type", "at", "rooms", "alerts", "recent_alerts", "history", "sample_seconds"],
+    "properties": {
+        "type": {"const": "hello"},
+        "at": nullable(MOMENT),
+        "rooms": _ROOMS,
+        "alerts": _ALERTS,
+        "recent_alerts": {**_ALERTS, "description": "Raised and cleared, newest first."},
+        "history": {
+            "type": "object",
+            "description": 'Per "booking/studio": five minutes of [monotonic seconds, kbps or '
+            "null, loss % or null].",
+            "additionalProperties": {"type": "array", "items": {"type": "array"}},
+        },
+        "sample_seconds": {"type": "number"},
+    },
+}
+
+_SNAPSHOT: Schema = {
+    "type": "object",
+    "description": "Sent on /ws/monitor every second after the hello.",
+    "required": ["type", "at", "rooms", "alerts", "changed", "loop_lag_ms", "database"],
+    "properties": {
+        "type": {"const": "snapshot"},
+        "at": MOMENT,
+        "rooms": _ROOMS,
+        "alerts": _ALERTS,
+        "changed": {**_ALERTS, "description": "Alerts raised or cleared by this sample."},
+        "loop_lag_ms": {"type": "number"},
+        "database": {"enum": ["ok", "unavailable"]},
+    },
+}
+
+_ICE_SERVER: Schema = {
+    "type": "object",
+    "required": ["urls"],
+    "properties": {"urls": STRING, "username": STRING, "credential": STRING},
+}
+
+_MIDS: Schema = {
+    "type": "object",
+    "required": ["video_mid", "audio_mid"],
+    "properties": {
+        "video_mid": {"type": ["string", "null"]},
+        "audio_mid": {"type": ["string", "null"]},
+    },
+}
+
+_CONSOLE_ANSWER: Schema = {
+    "type": "object",
+    "required": ["type", "sdp", "session", "slots", "program"],
+    "properties": {
+        "type": {"const": "answer"},
+        "sdp": STRING,
+        "session": {**_SESSION_ID, "description": "For DELETE .../session/{session_id}."},
+        "slots": {
+            "type": "array",
+            "description": "Which of the offer's receive pairs carries which partner.",
+            "items": {
+                "type": "object",
+                "required": ["studio", "video_mid", "audio_mid"],
+                "properties": {"studio": STRING, **_MIDS["properties"]},
+            },
+        },
+        "program": {
+            "anyOf": [_MIDS, {"type": "null"}],
+            "description": "The m-lines of the program's return feed; null without a program.",
+        },
+    },
+}
+
+_CONSOLE_STATE: Schema = {
+    "type": "object",
+    "description": "The tally; the times and ICE servers are left out while the database is down.",
+    "required": ["on_program", "layout", "recording"],
+    "properties": {
+        "on_program": {"type": "boolean", "description": "The studio's picture is on air."},
+        "layout": {"type": ["string", "null"]},
+        "recording": {"type": "boolean"},
+        "on_air_at": MOMENT,
+        "off_air_at": MOMENT,
+        "ice_servers": {"type": "array", "items": ref("IceServer")},
+    },
+}
+
+_HEALTH: Schema = {
+    "type": "object",
+    "required": ["status", "database", "rooms"],
+    "properties": {
+        "status": {"enum": ["ok", "degraded"], "description": "degraded: database down."},
+        "database": {"enum": ["ok", "unavailable"]},
+        "rooms": {"type": "integer", "description": "Open rooms."},
+    },
+}
+
+LIVE_SCHEMAS: dict[str, Schema] = {
+    "Health": _HEALTH,
+    "AudioChannel": _AUDIO_CHANNEL,
+    "ProgramSwitch": _PROGRAM_SWITCH,
+    "ProgramSwitched": _PROGRAM_SWITCHED,
+    "ProgramState": _PROGRAM_STATE,
+    "AudioChange": _AUDIO_CHANGE,
+    "AudioChanged": _AUDIO_CHANGED,
+    "RecordingStarted": _switch("started", True, "False when it was already recording."),
+    "RecordingStopped": _switch("stopped", False, "False when it was not recording."),
+    "Alert": _ALERT,
+    "LiveStudio": _LIVE_STUDIO,
+    "LiveRoom": _LIVE_ROOM,
+    "LiveRooms": _LIVE,
+    "MonitorHello": _HELLO,
+    "MonitorSnapshot": _SNAPSHOT,
+    "ConsoleOffer": {"type": "object", "required": ["sdp"], "properties": {"sdp": STRING}},
+    "ConsoleAnswer": _CONSOLE_ANSWER,
+    "ConsoleState": _CONSOLE_STATE,
+    "IceServer": _ICE_SERVER,
+}

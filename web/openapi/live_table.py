@@ -1,0 +1,194 @@
+"""Live routes: the studios' console signalling and WHIP ingest (web.live.signaling), master
+control (web.live.master_control), and the service's own routes (health, this description)."""
+
+from __future__ import annotations
+
+from web.openapi.model import (
+    BOOKING,
+    JOIN_LINK,
+    PUBLIC,
+    SDP,
+    SESSION,
+    SIGNED_IN,
+    STUDIO,
+    WHIP,
+    Body,
+    Operation,
+    Query,
+    Reply,
+    ref,
+)
+
+WATCHERS = ("admin", "producer")
+_STUDIO_LINK = f"/join/{BOOKING}/{STUDIO}"
+_LINK_REFUSED = (
+    "invalid_link: not this booking's and studio's token; not_open_yet: before the line "
+    "check; link_closed: after the end plus grace, or cancelled or declined"
+)
+
+LIVE_OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "GET",
+        "/healthz",
+        "getHealth",
+        "Service",
+        "Liveness, and whether the database answers",
+        PUBLIC,
+        (Reply(200, "Always 200 while the process serves", schema=ref("Health")),),
+        description="A database outage gives `degraded`, never an error: an orchestrator must "
+        "not restart a server whose rooms are still live.",
+        stored=False,
+    ),
+    Operation(
+        "GET",
+        "/api/openapi.json",
+        "getOpenApi",
+        "Service",
+        "This description",
+        PUBLIC,
+        (Reply(200, "OpenAPI 3.1", schema={"type": "object"}),),
+        description="Public: it holds no data, and tools read it before they have a token.",
+        stored=False,
+    ),
+    Operation(
+        "GET",
+        "/api/live",
+        "getLiveRooms",
+        "Master control",
+        "Every open room (and those starting within the hour) with each studio's health",
+        SIGNED_IN,
+        (
+            Reply(
+                200,
+                "The monitor's latest snapshot (sampled once a second)",
+                schema=ref("LiveRooms"),
+            ),
+        ),
+        errors={403: "forbidden"},
+        roles=WATCHERS,
+    ),
+    Operation(
+        "GET",
+        f"/api/live/{BOOKING}/{STUDIO}/thumbnail.jpg",
+        "getLiveThumbnail",
+        "Master control",
+        "A studio's latest picture (made every few seconds)",
+        SIGNED_IN,
+        (Reply(200, "A JPEG", "image/jpeg", {"type": "string"}),),
+        errors={403: "forbidden", 404: "not_found: no picture from this studio yet"},
+        query=(Query("v", "The version from `thumbnail_url`; lets a browser cache each one"),),
+        roles=WATCHERS,
+    ),
+    Operation(
+        "GET",
+        "/ws/monitor",
+        "monitorSocket",
+        "Master control",
+        "WebSocket: a `hello`, then a `snapshot` every second",
+        SIGNED_IN,
+        (Reply(101, "Switching to the WebSocket protocol", None),),
+        errors={403: "forbidden: the role, or an Origin other than this site"},
+        roles=WATCHERS,
+        description="Messages are JSON text: first `MonitorHello` "
+        "(#/components/schemas/MonitorHello), then `MonitorSnapshot` "
+        "(#/components/schemas/MonitorSnapshot) every second. The client sends nothing; a "
+        "client too slow to take a message in 10 s is closed, and one that lags loses old "
+        "snapshots (each is complete). A browser's Origin must be this site.",
+    ),
+    Operation(
+        "GET",
+        "/metrics",
+        "getMetrics",
+        "Master control",
+        "Prometheus text: rooms, studios, recording, event-loop lag, CPU and memory",
+        SIGNED_IN,
+        (Reply(200, "Prometheus text format 0.0.4", "text/plain", {"type": "string"}),),
+        errors={403: "forbidden"},
+        roles=WATCHERS,
+        description="A scraper authenticates with a bearer token (producer or admin).",
+    ),
+    Operation(
+        "POST",
+        f"{_STUDIO_LINK}/session",
+        "openConsoleSession",
+        "Studio console",
+        "The console's WebRTC offer; the answer says which m-lines carry whom",
+        JOIN_LINK,
+        (Reply(200, "The answer", schema=ref("ConsoleAnswer")),),
+        errors={
+            400: "bad_offer: the SDP cannot be used",
+            403: _LINK_REFUSED,
+            409: "room_closed",
+            422: "invalid: sdp is required",
+        },
+        body=Body("application/json", ref("ConsoleOffer")),
+        description="The offer has one receive pair (video, audio) per partner and one more "
+        "for the program's return feed. A new session of the same studio replaces the old one.",
+    ),
+    Operation(
+        "DELETE",
+        f"{_STUDIO_LINK}/session/{SESSION}",
+        "closeConsoleSession",
+        "Studio console",
+        "The console's Leave: end this connection at once",
+        JOIN_LINK,
+        (Reply(204, "Ended", None),),
+        errors={403: "invalid_link", 404: "not_found: no such session (already gone)"},
+    ),
+    Operation(
+        "GET",
+        f"{_STUDIO_LINK}/state",
+        "getConsoleState",
+        "Studio console",
+        "The tally (on program, recording) and the booking's times and ICE servers now",
+        JOIN_LINK,
+        (Reply(200, "Polled by the console every second", schema=ref("ConsoleState")),),
+        errors={403: _LINK_REFUSED},
+        description="A show extended on air moves the console's "
+        "countdown, and a reconnect after the old end gets TURN credentials that still work.",
+    ),
+    Operation(
+        "POST",
+        f"/whip/{BOOKING}/{STUDIO}",
+        "whipPublish",
+        "WHIP",
+        "WHIP ingest (RFC 9725): an encoder becomes the studio's source",
+        WHIP,
+        (
+            Reply(
+                201,
+                "The SDP answer",
+                SDP,
+                {"type": "string"},
+                {
+                    "Location": "The session's URL: DELETE it to stop",
+                    "ETag": "The session id, quoted",
+                },
+            ),
+        ),
+        errors={
+            400: "bad_offer: not UTF-8, or an SDP the bridge cannot use (VP8 and Opus)",
+            401: "unauthorized: no bearer token (with WWW-Authenticate: Bearer)",
+            403: _LINK_REFUSED,
+            409: "room_closed",
+            415: "unsupported_media_type: the offer must be application/sdp",
+        },
+        body=Body(SDP, {"type": "string"}, "The encoder's SDP offer"),
+        description="The bearer token is the `token` of the studio's join link. No trickle "
+        "ICE (PATCH is not served): the offer carries its candidates.",
+    ),
+    Operation(
+        "DELETE",
+        f"/whip/{BOOKING}/{STUDIO}/{SESSION}",
+        "whipStop",
+        "WHIP",
+        "End a WHIP session (the `Location` of its POST)",
+        WHIP,
+        (Reply(200, "Ended", None),),
+        errors={
+            401: "unauthorized: no bearer token",
+            403: "invalid_link",
+            404: "not_found: no such WHIP session",
+        },
+    ),
+)

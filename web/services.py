@@ -1,0 +1,44 @@
+"""The app's services, one typed key each: a handler takes exactly the ones it uses.
+
+The keys name their types for mypy only (imported under TYPE_CHECKING), so importing this module,
+as every route module does, imports no service and none of aiortc or PyAV.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    import jinja2
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from schedules.accounts import Accounts
+    from schedules.archive import Archive
+    from schedules.service import BookingService, Clock
+    from web.access.ratelimit import FailureLimiter
+    from web.access.security import Signer
+    from web.live.autopilot import LiveRooms
+    from web.live.monitor import MonitorHub
+    from web.live.recording import RecordingControl
+    from web.live.settled_audit import SettledAudit
+    from web.outage.fallback import OutageFallback
+    from web.pages.i18n import Catalogs
+    from web.settings import Settings
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+ENGINE: web.AppKey[AsyncEngine] = web.AppKey("engine")
+BOOKINGS: web.AppKey[BookingService] = web.AppKey("bookings")
+ACCOUNTS: web.AppKey[Accounts] = web.AppKey("accounts")
+ARCHIVE: web.AppKey[Archive] = web.AppKey("archive")
+SIGNER: web.AppKey[Signer] = web.AppKey("signer")
+LIMITER: web.AppKey[FailureLimiter] = web.AppKey("limiter")
+TEMPLATES: web.AppKey[jinja2.Environment] = web.AppKey("templates")
+CATALOGS: web.AppKey[Catalogs] = web.AppKey("catalogs")
+LIVE: web.AppKey[LiveRooms] = web.AppKey("live")
+RECORDINGS: web.AppKey[RecordingControl] = web.AppKey("recordings")
+MONITOR: web.AppKey[MonitorHub] = web.AppKey("monitor")
+GESTURES: web.AppKey[SettledAudit] = web.AppKey("gestures")
+OUTAGE: web.AppKey[OutageFallback] = web.AppKey("outage")
