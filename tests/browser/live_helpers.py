@@ -1,14 +1,10 @@
-"""Helpers of the live browser tests: waiting on console stats (the API calls are harness's)."""
+"""Helpers of the live browser tests: waiting on a console's stats (the API calls are in
+harness/)."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
-
-from harness.api import api, book
-from harness.server import producer_token
-
-__all__ = ["api", "book", "producer_token", "sees", "wait"]
 
 
 def wait(page: Any, expression: str, timeout_s: float) -> float:

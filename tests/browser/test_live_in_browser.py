@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_helpers import api, book, producer_token, sees, wait
+from live_helpers import sees, wait
+
+from harness.api import api, book
+from harness.server import producer_token
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("test_network")]

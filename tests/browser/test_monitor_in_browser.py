@@ -8,7 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_helpers import book, producer_token, sees, wait
+from live_helpers import sees, wait
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from harness.api import book
+from harness.server import producer_token
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("test_network")]
@@ -18,6 +22,7 @@ BOTH_LIVE = """() => {
   return room && room.studios.length === 2 && room.studios.every(s => s.connected
     && s.video && s.video.fps > 20 && s.video.width === 1280 && s.thumbnail_url);
 }"""
+NO_ALERTS = "() => document.querySelectorAll('#active-alerts li').length === 0"
 ALERT_SHOWN = """(studio) => [...document.querySelectorAll('#active-alerts li')]
   .some(li => li.dataset.studio === studio && li.dataset.kind === 'feed_lost')"""
 
@@ -52,7 +57,16 @@ def test_master_control_shows_both_studios_and_the_lost_feed_alert(
     figures = monitor.locator(".mstudio [data-f=video]").all_inner_texts()
     assert all(f.startswith("1280×720") for f in figures), figures
     assert monitor.locator(".room-state").first.inner_text() == "LINE CHECK"
-    assert monitor.locator("#active-alerts li").count() == 0
+    # Nothing is wrong, so nothing stays raised: a loss or a stall while two consoles start on
+    # a loaded machine may raise an alert for a moment, and it must clear by itself.
+    try:
+        wait(monitor, NO_ALERTS, 20)
+    except PlaywrightTimeout:
+        raised = [
+            (li.get_attribute("data-kind"), li.get_attribute("data-studio"))
+            for li in monitor.locator("#active-alerts li").all()
+        ]
+        pytest.fail(f"alerts stay raised with both studios live: {raised}")
     time.sleep(2)  # stays: for the screenshot only (a few points on the sparklines)
     monitor.screenshot(path=str(ARTIFACTS / "monitor-two-studios.png"), full_page=True)
 

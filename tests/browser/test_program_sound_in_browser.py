@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_helpers import api, book, producer_token, sees, wait
+from live_helpers import sees, wait
 
+from harness.api import api, book
+from harness.server import producer_token
 from harness.waiting import eventually_sync
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

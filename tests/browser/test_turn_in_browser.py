@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_helpers import book, producer_token, sees, wait
+from live_helpers import sees, wait
 from turn_server import TurnServer, running_turn
 
-from harness.server import running_server
+from harness.api import book
+from harness.server import producer_token, running_server
 from harness.waiting import eventually_sync
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("test_network")]

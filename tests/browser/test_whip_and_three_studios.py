@@ -13,8 +13,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from live_helpers import book, producer_token, sees, wait
+from live_helpers import sees, wait
 from synthetic_media import CameraTrack, ToneTrack
+
+from harness.api import book
+from harness.server import producer_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("test_network")]
 

@@ -26,6 +26,7 @@ STEP_S = 0.08  # what the page leaves between a dragged fader's values
 
 # live_studios' ToneTrack plays 440 Hz + the studio's shade: Trend 480 Hz, DHA 640 Hz.
 TREND_HZ, DHA_HZ = 480.0, 640.0
+WINDOW = 2048  # samples per measured window: 43 ms at 48 kHz, 23 Hz apart in its spectrum
 
 
 class ProgramEar:
@@ -50,12 +51,16 @@ class ProgramEar:
                 if i >= 6:  # the encoder's and the jitter buffer's delay: older sound
                     samples.append(frame.to_ndarray()[0])
         mono = np.concatenate(samples)
-        spectrum = np.abs(np.fft.rfft(mono * np.hanning(mono.size))) / mono.size
-        freqs = np.fft.rfftfreq(mono.size, 1 / 48000)
+        # Per window of about 43 ms, then the median over the windows: a dropout or a jump in
+        # the sound (a loaded machine's late packet) spoils a few windows, not the measure.
+        # One long FFT would smear the tone over every jump and read it several dB low.
+        windows = mono[: mono.size // WINDOW * WINDOW].reshape(-1, WINDOW)
+        spectra = np.abs(np.fft.rfft(windows * np.hanning(WINDOW), axis=1)) / WINDOW
+        freqs = np.fft.rfftfreq(WINDOW, 1 / 48000)
 
         def level(hz: float) -> float:
-            band = spectrum[(freqs > hz - 15) & (freqs < hz + 15)]
-            return float(20 * np.log10(band.max() + 1e-12))
+            band = spectra[:, (freqs > hz - 30) & (freqs < hz + 30)].max(axis=1)
+            return float(20 * np.log10(np.median(band) + 1e-12))
 
         return {TREND_HZ: level(TREND_HZ), DHA_HZ: level(DHA_HZ)}
 
