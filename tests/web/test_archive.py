@@ -15,6 +15,7 @@ import pytest
 from live_studios import Link, Studio, book, sees
 from webtools import ClockedApp, assert_error
 
+from harness.waiting import eventually
 from web.services import ACCOUNTS, LIVE, RECORDINGS
 
 pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair
@@ -45,11 +46,22 @@ async def _record_a_show(c: ClockedApp, studios: Callable[..., Studio]) -> dict[
     c.clock.set(starts + timedelta(hours=1, seconds=1))  # the show ends
     await c.app[LIVE].tick()
     assert not c.app[RECORDINGS].is_recording(links["trend"].booking)
-    resp = await c.client.get(
-        f"/api/recordings?booking={links['trend'].booking}", headers=c.headers["producer"]
-    )
-    assert resp.status == 200, await resp.text()
-    (recording,) = (await resp.json())["recordings"]
+    return await _finished(c.client, links["trend"].booking, c.headers["producer"])
+
+
+async def _finished(client: Any, booking: str, headers: dict[str, str]) -> dict[str, Any]:
+    """The booking's one recording once the archive lists it.
+
+    The app's own autopilot may have taken the show off air a moment before the test's tick
+    did: the recording is then still being finalized, and is listed once it is whole."""
+
+    async def listed() -> list[dict[str, Any]]:
+        resp = await client.get(f"/api/recordings?booking={booking}", headers=headers)
+        assert resp.status == 200, await resp.text()
+        found: list[dict[str, Any]] = (await resp.json())["recordings"]
+        return found
+
+    (recording,) = await eventually(listed, timeout=30, message="the finished recording")
     return recording
 
 
@@ -182,10 +194,7 @@ async def test_a_restart_mid_show_continues_the_recording_as_a_new_part(
     await asyncio.sleep(2.5)  # stays: the second part, recorded from the confirmed restart
     c.clock.set(starts + timedelta(hours=1, seconds=1))
     await app[LIVE].tick()
-    resp = await client.get(
-        f"/api/recordings?booking={links['trend'].booking}", headers=c.headers["producer"]
-    )
-    (recording,) = (await resp.json())["recordings"]
+    recording = await _finished(client, links["trend"].booking, c.headers["producer"])
     assert recording["parts"] == 2  # one archive entry, written in two parts
     assert 3.5 < recording["duration_s"] < 7, recording["duration_s"]
     assert {f["kind"] for f in recording["files"]} == {"program", "iso"}
