@@ -201,10 +201,9 @@ class Room:
         while not self.closed:
             now = self._monotonic()
             for studio in self.spec.studios:
-                feed = self.feeds.get((studio.id, "video")) or self.feeds.get((studio.id, "audio"))
-                if feed is None or feed.counters.packets == 0:
+                silent = self._silent_for(studio.id, now)
+                if silent is None:
                     continue
-                silent = now - feed.counters.last_packet_at
                 if silent > FEED_LOST_AFTER and studio.id not in self.lost:
                     self.lost.add(studio.id)
                     if self.production is not None:
@@ -214,6 +213,14 @@ class Room:
                     self.lost.discard(studio.id)
                     self._emit(EventKind.FEED_RESTORED, studio.id)
             await asyncio.sleep(WATCHDOG_INTERVAL)
+
+    def _silent_for(self, studio_id: str, now: float) -> float | None:
+        """Seconds since the studio's last packet (its picture's, else its sound's); None
+        before its first."""
+        feed = self.feeds.get((studio_id, "video")) or self.feeds.get((studio_id, "audio"))
+        if feed is None or feed.counters.packets == 0:
+            return None
+        return now - feed.counters.last_packet_at
 
     def switch_program(self, layout: str, studio_id: str | None = None) -> None:
         """Put another layout (or solo studio) on air from the next program frame."""
@@ -283,6 +290,7 @@ class Room:
             if channel is not None and channel.level_dbfs > SILENCE_DBFS:
                 level = round(channel.level_dbfs, 1)
         ages = [w.last_packet_age_ms for w in (v, a) if w and w.last_packet_age_ms is not None]
+        silent = self._silent_for(studio_id, now)
         main = v or a
         return StudioHealth(
             id=studio_id,
@@ -295,7 +303,8 @@ class Room:
             video=VideoFigures(v.width, v.height, v.fps, v.kbps) if v else None,
             audio=AudioFigures(a.kbps, level) if a else None,
             last_packet_age_ms=min(ages) if ages else None,
-            feed_lost=studio_id in self.lost,
+            # The watchdog's verdict may be up to one interval behind the age shown beside it.
+            feed_lost=studio_id in self.lost or (silent is not None and silent > FEED_LOST_AFTER),
         )
 
     async def thumbnail(self, studio_id: str, width: int = 320) -> bytes | None:

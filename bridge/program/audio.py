@@ -98,6 +98,7 @@ class AudioCounters:
 
     blocks: int = 0
     dropped_blocks: int = 0  # holes in the program's sound: late blocks not made up
+    return_gaps: int = 0  # times a studio's mix-minus sender was behind and lost blocks
     packets_in: int = 0
     decode_errors: int = 0
     busy_seconds: float = 0.0
@@ -267,6 +268,7 @@ class ProgramAudio:
                 for frame in frames:
                     if ret.full():
                         _drop_oldest(ret, ret.qsize() - RETURN_KEEP_FRAMES)
+                        self.counters.return_gaps += 1
                     ret.put_nowait(frame)
 
     def close(self) -> None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
@@ -34,13 +36,19 @@ class TickClock(Generic[T]):
         period: float,
         work: Callable[[int], Callable[[], T]],
         publish: Callable[[T], None],
+        nice: int = 0,
     ) -> None:
         self.name = name
         self.period = period
         self.dropped = 0  # ticks that found the worker still busy
         self.origin: float | None = None  # the loop time tick 0 belongs to
         # One thread: what a tick makes depends on the ticks before (decoder and encoder state).
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        # `nice` > 0 lowers the worker's priority (and that of the threads it starts, such as an
+        # encoder's): on a machine short of CPU the program's picture gives up frames before its
+        # sound gives up blocks.
+        self._worker = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=name, initializer=_be_nice, initargs=(nice,)
+        )
         self._work = work
         self._publish = publish
         self._busy = False
@@ -57,6 +65,11 @@ class TickClock(Generic[T]):
         if self.origin is None:
             return 0
         return round((asyncio.get_running_loop().time() - self.origin) / self.period)
+
+    def call_on_worker(self, job: Callable[[], R]) -> R:
+        """Run `job` on the worker thread and wait for it (before the clock starts: setting up
+        what the worker's threads are to inherit, such as an encoder's)."""
+        return self._worker.submit(job).result()
 
     async def on_worker(self, job: Callable[[], R]) -> R:
         """Run `job` on the clock's worker thread, after the work already given to it."""
@@ -101,3 +114,10 @@ class TickClock(Generic[T]):
             log.error("%s: the work of a tick failed: %s", self.name, error)
             return
         self._publish(future.result())
+
+
+def _be_nice(nice: int) -> None:
+    """Lower this thread's scheduling priority by `nice` (Linux: a thread's own nice value)."""
+    if nice and hasattr(os, "setpriority"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)

@@ -83,6 +83,10 @@ def make_encoder(fmt: ProgramFormat) -> av.VideoCodecContext:
     return codec
 
 
+# The picture's worker runs below the sound's: short of CPU, a skipped frame is hardly seen,
+# a hole in the sound is heard by every partner and every viewer.
+PICTURE_NICE = 5
+
 PacketSink = Callable[[EncodedPacket], None]
 T = TypeVar("T")
 
@@ -97,7 +101,6 @@ class ProgramEngine:
     ) -> None:
         self.fmt = fmt or ProgramFormat()
         self.compositor = Compositor(self.fmt.width, self.fmt.height, lost_text)
-        self.encoder = make_encoder(self.fmt)
         self.layout = "auto"
         self.focus = 0
         self.labels: list[str] = []
@@ -105,7 +108,11 @@ class ProgramEngine:
         self.counters = ProgramCounters()
         self.subscribers: list[asyncio.Queue[EncodedPacket]] = []
         # Its one worker thread: frames are encoded in order, and one encoder is one stream.
-        self.clock = TickClock("program", 1 / self.fmt.fps, self._frame_job, self._publish)
+        self.clock = TickClock(
+            "program", 1 / self.fmt.fps, self._frame_job, self._publish, nice=PICTURE_NICE
+        )
+        # Opened on the worker, so x264's own threads share its lower priority.
+        self.encoder = self.clock.call_on_worker(lambda: make_encoder(self.fmt))
         self._index = 0
         self._force_key = False
 

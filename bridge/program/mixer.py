@@ -65,6 +65,7 @@ class Channel:
     auto_db: float = 0.0
     level_dbfs: float = -math.inf  # of the last block, for meters
     dropped: int = 0  # samples dropped because the buffer overflowed or held too much
+    cuts: int = 0  # times samples were dropped or silence put in to hold the delay
     playing: bool = False  # the prebuffer has filled; False again after an underrun
     underruns: int = 0
     low_water: int = -1  # the least buffered before a block in this drain window (-1: none)
@@ -92,6 +93,7 @@ class AudioMixer:
             excess = ch.buffer.size - self._prebuffer
             ch.buffer = ch.buffer[excess:]
             ch.dropped += excess
+            ch.cuts += 1
 
     def spare_blocks(self, wanted: int, count: int) -> int:
         """How many of `wanted` blocks of `count` samples can be mixed now, ahead of the next
@@ -161,8 +163,10 @@ class AudioMixer:
         if excess > self._drain_slack:
             ch.buffer = ch.buffer[excess:]
             ch.dropped += excess
+            ch.cuts += 1
         elif excess < -self._drain_slack:
             ch.buffer = np.concatenate([np.zeros(-excess, np.float32), ch.buffer])
+            ch.cuts += 1
 
     def _steer(self, ch: Channel, level: float, count: int) -> None:
         """Move the studio's loudness estimate and automatic gain (speech only, not silence)."""

@@ -135,6 +135,16 @@ def _phase_jumps(pcm: np.ndarray, hz: float, window: int = 960) -> int:
     return int(np.sum(np.abs(steps) > 0.5))
 
 
+def _gaps_made(room: Room, studio_id: str) -> int:
+    """The discontinuities in a studio's sound the program has counted so far (see
+    AudioCounters and Channel): holes, return senders behind, its buffer run dry or cut back."""
+    assert room.production is not None
+    audio = room.production.audio
+    channel = audio.mixer.channels[studio_id]
+    counters = audio.counters
+    return counters.dropped_blocks + counters.return_gaps + channel.underruns + channel.cuts
+
+
 async def _collect(track, seconds: float) -> list:
     frames, loop = [], asyncio.get_running_loop()
     end = loop.time() + seconds
@@ -165,9 +175,11 @@ async def test_each_studio_gets_the_program_back_and_hears_everyone_but_itself()
         await eventually(
             both_reach_the_program, timeout=20, interval=0.2, message="both in the program"
         )
+        before = _gaps_made(room, "rome")
         video, audio = await asyncio.gather(
             _collect(baku.tracks["program/video"], 3.0), _collect(baku.tracks["program/audio"], 3.0)
         )
+        gaps = _gaps_made(room, "rome") - before
     finally:
         await baku.close()
         await rome.close()
@@ -187,5 +199,9 @@ async def test_each_studio_gets_the_program_back_and_hears_everyone_but_itself()
     # Without dropouts: Rome's tone runs on, its phase never jumps. (Once each 15th mixer
     # block went out as two Opus packets with one RTP timestamp and the second was lost:
     # 20 ms missing about six times in these 2 s.)
+    # A gap the server made and counted (a machine too busy to mix in time: a hole, a studio's
+    # buffer run dry or cut back, a return sender behind) jumps the phase at most twice; on an
+    # idle machine there are none. Any other jump is a dropout nobody would see on a screen.
     jumps = _phase_jumps(pcm, 640)
-    assert jumps <= 2, f"{jumps} dropouts in {pcm.size / 48000:.1f} s of mix-minus"
+    assert jumps <= 2 + 2 * gaps, f"{jumps} dropouts ({gaps} counted) in {pcm.size / 48000:.1f} s"
+    print(f"\n{jumps} phase jumps, {gaps} gaps counted by the server")

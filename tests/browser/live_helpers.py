@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from harness.waiting import eventually_sync
+
 
 def wait(page: Any, expression: str, timeout_s: float) -> float:
     """Seconds until `expression` is true in the page (fails after `timeout_s`)."""
@@ -19,4 +21,36 @@ def sees(partner: str, width: int = 1280, height: int = 720) -> str:
         f"() => {{ const p = window.telebridge && window.telebridge.stats.partners['{partner}'];"
         f" return p && p.width === {width} && p.height === {height} && p.audioBytes > 0"
         " && p.status === 'live'; }"
+    )
+
+
+SENT_FPS = "() => { const o = window.telebridge.stats.outbound; return o ? o.fps || 0 : 0; }"
+
+
+def received_fps(partner: str) -> str:
+    return (
+        f"() => {{ const p = window.telebridge.stats.partners['{partner}'];"
+        " return p ? p.fps || 0 : 0; }"
+    )
+
+
+def relayed_rates(
+    sender: Any, receiver: Any, partner: str, floor: float = 12, ratio: float = 0.8
+) -> tuple[float, float]:
+    """(sent, received) frame rates once the receiver gets at least `ratio` of what the sender
+    encodes, and at least `floor` fps."""
+
+    def rates() -> tuple[float, float] | None:
+        sent = float(sender.evaluate(SENT_FPS))
+        got = float(receiver.evaluate(received_fps(partner)))
+        return (sent, got) if sent >= floor and got >= min(sent * ratio, 25) else None
+
+    return eventually_sync(
+        rates,
+        timeout=20,
+        interval=0.5,
+        message=lambda: (
+            f"{partner} relayed at the rate it is sent: sent/received "
+            f"{sender.evaluate(SENT_FPS)}/{receiver.evaluate(received_fps(partner))} fps"
+        ),
     )

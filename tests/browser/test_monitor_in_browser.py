@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("test_network")]
 BOTH_LIVE = """() => {
   const room = window.monitor.rooms.find(r => r.open);
   return room && room.studios.length === 2 && room.studios.every(s => s.connected
-    && s.video && s.video.fps > 20 && s.video.width === 1280 && s.thumbnail_url);
+    && s.video && s.video.fps > 10 && s.video.width === 1280 && s.thumbnail_url);
 }"""
 NO_ALERTS = "() => document.querySelectorAll('#active-alerts li').length === 0"
 ALERT_SHOWN = """(studio) => [...document.querySelectorAll('#active-alerts li')]

@@ -341,11 +341,18 @@ async function pollStats() {
   for (const s of report.values()) {
     if (s.type === "inbound-rtp" && s.mid) byMid[s.mid] = s;
     if (s.type === "outbound-rtp" && s.kind === "video") {
+      const sender = pc.getSenders().find((x) => x.track && x.track.kind === "video");
       state.stats.outbound = {
         width: s.frameWidth,
         height: s.frameHeight,
         fps: s.framesPerSecond,
         targetBitrate: s.targetBitrate,
+        // "cpu" or "bandwidth" when the encoder gives up frames; the resolution stays.
+        limitedBy:
+          s.qualityLimitationReason && s.qualityLimitationReason !== "none"
+            ? s.qualityLimitationReason
+            : null,
+        degradation: sender ? sender.getParameters().degradationPreference || null : null,
       };
     }
     if (s.type === "remote-inbound-rtp" && s.kind === "video") {
@@ -410,7 +417,7 @@ async function pollStats() {
   }
   const out = state.stats.outbound;
   if (out && out.width) {
-    sending.textContent = `→ ${out.width}×${out.height} · ${Math.round(out.fps || 0)} fps · ${Math.round((out.targetBitrate || 0) / 1000)} kb/s`;
+    sending.textContent = `→ ${out.width}×${out.height} · ${Math.round(out.fps || 0)} fps · ${Math.round((out.targetBitrate || 0) / 1000)} kb/s${out.limitedBy ? ` · ${out.limitedBy}-limited` : ""}`;
   }
   if (pc.connectionState === "connected") {
     const lossPct = remoteLoss != null ? remoteLoss * 100 : 0;
