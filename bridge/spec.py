@@ -69,6 +69,7 @@ class EventKind(enum.StrEnum):
     RECORDING_FINISHED = "recording_finished"
     PROGRAM_SWITCHED = "program_switched"
     AUDIO_CHANGED = "audio_changed"
+    OUTPUT_CHANGED = "output_changed"  # an output's state changed (studio_id is "")
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,51 @@ class RecorderFigures:
     realtime_factor: float  # writer seconds per second of media (below 1.0: keeping up)
 
 
+class OutputKind(enum.StrEnum):
+    """Where a live output takes the program."""
+
+    RTMP = "rtmp"  # push to rtmp:// or rtmps:// (FLV)
+    SRT = "srt"  # MPEG-TS over SRT, as caller or listener
+    HLS = "hls"  # segments and a playlist served by Telebridge itself
+
+
+class OutputState(enum.StrEnum):
+    """Where a live output is."""
+
+    IDLE = "idle"  # not started
+    CONNECTING = "connecting"  # started; the destination has not taken anything yet
+    LIVE = "live"  # the destination takes the program
+    RETRYING = "retrying"  # the connection broke or stalled; waiting to try again (backoff)
+    FAILED = "failed"  # stopped without having reached the destination (last_error says why)
+    STOPPED = "stopped"  # stopped by hand or at the end of the show
+
+
+@dataclass(frozen=True)
+class OutputTarget:
+    """A live output as the bridge needs it (web builds it from the booking's output)."""
+
+    id: str
+    kind: OutputKind
+    url: str = ""  # rtmp(s)://host[:port]/app, srt://host:port or srt://:port (listener)
+    key: str | None = None  # RTMP stream key (appended to the URL as its last path part)
+    passphrase: str | None = None  # SRT encryption (10 to 79 characters)
+    latency_ms: int | None = None  # SRT latency
+    listener: bool = False  # SRT: wait on the server's port for the destination to call
+
+
+@dataclass(frozen=True)
+class OutputFigures:
+    """A live output's state, as master control sees it (never a secret)."""
+
+    id: str
+    kind: OutputKind
+    state: OutputState
+    bitrate_kbps: float | None = None  # over the last window, while live
+    last_error: str | None = None
+    retries: int = 0  # connection attempts after the first
+    live_seconds: float = 0.0  # since it last went live
+
+
 @dataclass(frozen=True)
 class RoomHealth:
     """A room's figures over the last window: its studios, program and recorders."""
@@ -159,6 +205,7 @@ class RoomHealth:
     studios: tuple[StudioHealth, ...]
     program: ProgramFigures | None  # None for a room that composes no program
     recorders: tuple[RecorderFigures, ...]  # empty while not recording
+    outputs: tuple[OutputFigures, ...] = ()  # the live outputs started in the room
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ recorder in turn subscribes to the program's video and audio packets.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,10 +18,10 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import RtpPacket
 
 from bridge.program.audio import ProgramAudio
-from bridge.program.engine import EncodedPacket, ProgramEngine, ProgramFormat
+from bridge.program.engine import ProgramEngine, ProgramFormat
 from bridge.program.layout import tiles_for
-from bridge.program.mixer import RATE
 from bridge.program.return_feed import MixMinusTrack, ProgramVideoTrack
+from bridge.program.tap import ProgramTap
 from bridge.recording.directory import PROGRAM, program_file, recorded_file
 from bridge.recording.finalize import finalize
 from bridge.recording.recorder import AudioParams, SegmentRecorder, VideoParams
@@ -43,49 +42,21 @@ class Recording:
             VideoParams(width=fmt.width, height=fmt.height, fps=fmt.fps),
             audio=AudioParams(extradata=audio.extradata),
         )
-        # The recording's timeline starts now: both clocks' counts at this moment are its 0.
-        tick = engine.tick_now()
-        self.recorder.video_origin = tick
-        self.recorder.audio_origin = tick * RATE // fmt.fps
-        self._video = engine.subscribe()
-        self._audio = audio.subscribe()
-        self._engine, self._program_audio = engine, audio
-        engine.force_keyframe()  # the recording starts on a picture that decodes by itself
-        self._tasks = [
-            asyncio.ensure_future(self._pump(self._video, self.recorder.write)),
-            asyncio.ensure_future(self._pump(self._audio, self.recorder.write_audio)),
-        ]
-
-    @staticmethod
-    async def _pump(
-        queue: asyncio.Queue[EncodedPacket], write: Callable[[EncodedPacket], None]
-    ) -> None:
-        while True:
-            write(await queue.get())
-
-    async def _stop_pumps(self, drain: bool) -> None:
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if drain:  # what is already encoded still goes into the file
-            while not self._video.empty():
-                self.recorder.write(self._video.get_nowait())
-            while not self._audio.empty():
-                self.recorder.write_audio(self._audio.get_nowait())
-        self._engine.unsubscribe(self._video)
-        self._program_audio.unsubscribe(self._audio)
+        # The recording's timeline starts now: the tap's 0 on both clocks is its 0.
+        self._tap = ProgramTap(engine, audio, self.recorder.write, self.recorder.write_audio)
+        self.recorder.video_origin = self._tap.timeline.video_origin
+        self.recorder.audio_origin = self._tap.timeline.audio_origin
 
     async def suspend(self) -> None:
         """Stop writing but leave the segments unfinalized (the server is going down mid-show;
         the next start continues the recording)."""
-        await self._stop_pumps(drain=False)
+        await self._tap.close(drain=False)
         await asyncio.get_running_loop().run_in_executor(None, self.recorder.close)
 
     async def finish(self) -> RecordedFile | None:
         """Stop, write what is queued, and finalize into the program's file (off the event
         loop); None when nothing was recorded."""
-        await self._stop_pumps(drain=True)
+        await self._tap.close(drain=True)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, self.recorder.close)
         segments = self.recorder.segments()
