@@ -67,6 +67,7 @@ bookings = sa.Table(
     sa.Column("record", sa.Boolean, nullable=False),
     sa.Column("layout", sa.String(32), nullable=False),
     sa.Column("quality", sa.String(16), nullable=False, server_default="720p30"),
+    sa.Column("stream", sa.String(16), nullable=False, server_default="private"),
     sa.Column("notes", sa.Text, nullable=False),
     sa.Column("sequence", sa.Integer, nullable=False),
     sa.Column("created_by", sa.String(200), nullable=False),
@@ -168,6 +169,29 @@ recording_files = sa.Table(
     sa.Column("duration_s", sa.Float, nullable=False),
 )
 
+booking_outputs = sa.Table(
+    "booking_outputs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column(
+        "booking_id",
+        sa.String(32),
+        sa.ForeignKey("bookings.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),  # rtmp | srt | hls
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("url", sa.String(1000), nullable=False),
+    # Secrets: stored to be used, never shown again (pages, API, logs and audit log mask them).
+    sa.Column("stream_key", sa.String(512), nullable=True),
+    sa.Column("passphrase", sa.String(79), nullable=True),
+    sa.Column("latency_ms", sa.Integer, nullable=True),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
 Migration = Callable[[AsyncConnection], Awaitable[None]]
 
 
@@ -187,8 +211,15 @@ async def _v3_archive(conn: AsyncConnection) -> None:
     await conn.run_sync(lambda c: metadata.create_all(c, tables=[recordings, recording_files]))
 
 
+async def _v4_outputs(conn: AsyncConnection) -> None:
+    await conn.execute(
+        sa.text("ALTER TABLE bookings ADD COLUMN stream VARCHAR(16) NOT NULL DEFAULT 'private'")
+    )
+    await conn.run_sync(lambda c: metadata.create_all(c, tables=[booking_outputs]))
+
+
 # Append only: a deployed database replays every step above its stored version.
-MIGRATIONS: list[Migration] = [_v1_initial, _v2_booking_quality, _v3_archive]
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_booking_quality, _v3_archive, _v4_outputs]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

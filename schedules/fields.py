@@ -85,6 +85,7 @@ BOOKING_FIELDS: tuple[BookingField, ...] = (
     F("record", "record", column="record", drafted=True),
     F("layout", "layout", column="layout", drafted=True),
     F("quality", "quality", column="quality", drafted=True),
+    F("stream", "stream", column="stream", drafted=True),
     F("notes", "notes", column="notes", drafted=True),
     F("sequence", "sequence", column="sequence"),
     F("created_by", "created_by", column="created_by"),

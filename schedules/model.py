@@ -37,6 +37,10 @@ QUALITY_PRESETS: dict[str, QualityPreset] = {
     "540p30": QualityPreset(960, 540, 30, 800, 1200, 1500),  # for thin uplinks
 }
 DEFAULT_QUALITY = "720p30"
+# Who may watch a booking's live program and its recording at the watch page: "private" needs
+# the signed viewing link the producer hands out; "public" is anyone with the page's address.
+STREAM_ACCESS = ("private", "public")
+DEFAULT_STREAM = "private"
 
 
 class BookingStatus(enum.StrEnum):
@@ -123,6 +127,7 @@ class Booking:
     updated_at: datetime
     series_id: str | None = None
     quality: str = DEFAULT_QUALITY
+    stream: str = DEFAULT_STREAM  # who may watch the live program: private or public
 
     @property
     def busy_from(self) -> datetime:
@@ -175,6 +180,7 @@ class BookingDraft:
     notes: str = ""
     recurrence: Recurrence | None = None
     quality: str = DEFAULT_QUALITY
+    stream: str = DEFAULT_STREAM
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ class BookingService:
         self.layouts = tuple(layouts)
         # One writer at a time in this process; PostgreSQL row locks cover other processes
         # (conflicts.lock_studios, store.lock_booking).
-        self._write_lock = asyncio.Lock()
+        self.write_lock = asyncio.Lock()
 
     # Studios
 
@@ -74,7 +74,7 @@ class BookingService:
     async def add_studio(self, data: object) -> Studio:
         """Validate and store a new studio."""
         studio = parse_studio(data)
-        async with self._write_lock, self.engine.begin() as conn:
+        async with self.write_lock, self.engine.begin() as conn:
             await store.insert_studio(conn, studio, self.clock())
         return studio
 
@@ -114,7 +114,7 @@ class BookingService:
     ) -> None:
         """Add something that happened to a booking (not a change of it) to its audit log, at
         the time it happened (`at`; now when not given)."""
-        async with self._write_lock, self.engine.begin() as conn:
+        async with self.write_lock, self.engine.begin() as conn:
             await store.get_booking(conn, booking_id)
             await store.append_audit(
                 conn, AuditEvent(booking_id, at or self.clock(), actor, action, details)
@@ -128,7 +128,7 @@ class BookingService:
         now = self.clock()
         if draft.starts_at < now:
             raise ValidationError("starts_at: is in the past", {"starts_at": "is in the past"})
-        async with self._write_lock, self.engine.begin() as conn:
+        async with self.write_lock, self.engine.begin() as conn:
             studios = await self._known_studios(conn, draft.studio_ids)
             await conflicts.lock_studios(conn, draft.studio_ids)
             windows = [(draft.starts_at, draft.ends_at)]
@@ -186,7 +186,7 @@ class BookingService:
 
     async def update(self, booking_id: str, data: object, actor: str) -> Booking:
         """Edit or reschedule; a change of time or studios re-checks conflicts and asks again."""
-        async with self._write_lock, self.engine.begin() as conn:
+        async with self.write_lock, self.engine.begin() as conn:
             await store.lock_booking(conn, booking_id)
             old = await store.get_booking(conn, booking_id)
             if old.status not in EDITABLE:
@@ -258,7 +258,7 @@ class BookingService:
     async def _step(
         self, booking_id: str, action: Action, actor: str, verb: str, reason: str = ""
     ) -> Booking:
-        async with self._write_lock, self.engine.begin() as conn:
+        async with self.write_lock, self.engine.begin() as conn:
             await store.lock_booking(conn, booking_id)
             old = await store.get_booking(conn, booking_id)
             now = self.clock()
@@ -285,7 +285,7 @@ class BookingService:
         reason: str = "",
     ) -> Booking:
         verb = "confirm" if answer is PartnerAnswer.ACCEPTED else "decline"
-        async with self._write_lock, self.engine.begin() as conn:
+        async with self.write_lock, self.engine.begin() as conn:
             await store.lock_booking(conn, booking_id)
             old = await store.get_booking(conn, booking_id)
             if old.answer_of(studio_id) is None:

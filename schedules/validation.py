@@ -12,12 +12,14 @@ from schedules.model import (
     DEFAULT_LAYOUT,
     DEFAULT_QUALITY,
     DEFAULT_SETUP_MINUTES,
+    DEFAULT_STREAM,
     DEFAULT_TEARDOWN_MINUTES,
     MAX_BOOKING,
     MAX_BUFFER_MINUTES,
     MAX_STUDIOS,
     MIN_STUDIOS,
     QUALITY_PRESETS,
+    STREAM_ACCESS,
     Booking,
     BookingDraft,
     Recurrence,
@@ -72,6 +74,10 @@ def parse_draft(
     if quality not in QUALITY_PRESETS:
         errors["quality"] = "must be one of " + ", ".join(QUALITY_PRESETS)
         quality = DEFAULT_QUALITY
+    stream = pick("stream", base.stream if base else DEFAULT_STREAM)
+    if stream not in STREAM_ACCESS:
+        errors["stream"] = "must be one of " + ", ".join(STREAM_ACCESS)
+        stream = DEFAULT_STREAM
     layout = pick("layout", base.layout if base else DEFAULT_LAYOUT)
     if layout not in layouts:
         errors["layout"] = "must be one of " + ", ".join(layouts)
@@ -116,6 +122,7 @@ def parse_draft(
         record=record,
         layout=layout,
         quality=quality,
+        stream=stream,
         notes=notes.strip(),
         recurrence=recurrence,
     )

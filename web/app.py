@@ -13,6 +13,7 @@ from schedules.accounts import Accounts
 from schedules.archive import Archive
 from schedules.db import make_engine
 from schedules.outage import database_down, describe
+from schedules.outputs.service import OutputService
 from schedules.service import BookingService, Clock
 from schedules.timeutil import utc_now
 from web.access.auth import identity_middleware
@@ -20,11 +21,13 @@ from web.access.ratelimit import FailureLimiter
 from web.access.security import Signer, load_secret
 from web.errors import Handler, error_middleware
 from web.http import bookings as bookings_api
+from web.http import outputs as outputs_api
 from web.http import recordings as recordings_api
 from web.live import master_control, signaling
 from web.live import production as production_controls
 from web.live.autopilot import LiveRooms, ice_servers
 from web.live.monitor import MonitorHub
+from web.live.outputs import OutputControl
 from web.live.recording import RecordingControl
 from web.live.settled_audit import SettledAudit
 from web.openapi import route as openapi_api
@@ -51,6 +54,8 @@ from web.services import (
     LIVE,
     MONITOR,
     OUTAGE,
+    OUTPUT_CONTROL,
+    OUTPUTS,
     RECORDINGS,
     SETTINGS,
     SIGNER,
@@ -88,6 +93,8 @@ def install_services(app: web.Application, settings: Settings, clock: Clock = ut
     bookings = BookingService(engine, clock, layouts=LAYOUTS)
     archive = Archive(engine)
     recordings = RecordingControl(archive, settings.data_dir / "recordings")
+    outputs = OutputService(engine, clock, bookings.write_lock)
+    output_control = OutputControl(outputs, settings.data_dir)
     database = DatabaseWatch(engine, settings.database)
     audit = AuditOutbox(bookings, clock=clock)
     outage = OutageFallback(bookings, database, audit, clock)
@@ -98,6 +105,7 @@ def install_services(app: web.Application, settings: Settings, clock: Clock = ut
         clock,
         ice_servers(settings),
         recordings=recordings,
+        outputs=output_control,
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock
@@ -114,6 +122,8 @@ def install_services(app: web.Application, settings: Settings, clock: Clock = ut
     app[MONITOR] = MonitorHub(live, bookings, recordings, clock, lambda: outage.up)
     app[GESTURES] = SettledAudit(audit, clock=clock)
     app[OUTAGE] = outage
+    app[OUTPUTS] = outputs
+    app[OUTPUT_CONTROL] = output_control
 
 
 async def make_app(
@@ -132,6 +142,7 @@ async def make_app(
     await database.open()
     for module in (
         bookings_api,
+        outputs_api,
         production_controls,
         recordings_api,
         master_control,

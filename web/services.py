@@ -16,11 +16,13 @@ if TYPE_CHECKING:
 
     from schedules.accounts import Accounts
     from schedules.archive import Archive
+    from schedules.outputs.service import OutputService
     from schedules.service import BookingService, Clock
     from web.access.ratelimit import FailureLimiter
     from web.access.security import Signer
     from web.live.autopilot import LiveRooms
     from web.live.monitor import MonitorHub
+    from web.live.outputs import OutputControl
     from web.live.recording import RecordingControl
     from web.live.settled_audit import SettledAudit
     from web.outage.fallback import OutageFallback
@@ -42,3 +44,5 @@ RECORDINGS: web.AppKey[RecordingControl] = web.AppKey("recordings")
 MONITOR: web.AppKey[MonitorHub] = web.AppKey("monitor")
 GESTURES: web.AppKey[SettledAudit] = web.AppKey("gestures")
 OUTAGE: web.AppKey[OutageFallback] = web.AppKey("outage")
+OUTPUTS: web.AppKey[OutputService] = web.AppKey("outputs")
+OUTPUT_CONTROL: web.AppKey[OutputControl] = web.AppKey("output_control")

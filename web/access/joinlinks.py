@@ -1,4 +1,5 @@
-"""Signed links: one join link per booking and studio, and one calendar feed per studio.
+"""Signed links: one join link per booking and studio, one calendar feed per studio, and one
+viewing link per privately streamed booking.
 
 When a join link works is the booking's timeline (`schedules.rules.timeline`); here are only the
 tokens, which never expire by themselves, so invitations already sent stay valid.
@@ -39,3 +40,21 @@ def calendar_token(signer: Signer, studio_id: str) -> str:
 def calendar_token_matches(signer: Signer, token: str | None, studio_id: str) -> bool:
     """Whether `token` opens the calendar feed of `studio_id`."""
     return signer.unsign(CALENDAR_PURPOSE, token or "") == {"s": studio_id}
+
+
+WATCH_PURPOSE = "watch"
+
+
+def watch_token(signer: Signer, booking_id: str) -> str:
+    """The token of a private broadcast's viewing link (stable, like the join links)."""
+    return signer.sign(WATCH_PURPOSE, {"b": booking_id})
+
+
+def watch_path(signer: Signer, booking_id: str) -> str:
+    """The path and query of a private broadcast's viewing link."""
+    return f"/watch/{quote(booking_id)}?token={quote(watch_token(signer, booking_id))}"
+
+
+def watch_token_matches(signer: Signer, token: str | None, booking_id: str) -> bool:
+    """Whether `token` opens the viewing link of exactly this booking."""
+    return signer.unsign(WATCH_PURPOSE, token or "") == {"b": booking_id}

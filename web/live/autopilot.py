@@ -21,6 +21,7 @@ from schedules.rules import timeline
 from schedules.rules.lifecycle import Action
 from schedules.rules.timeline import join_window, room_due, steps_due
 from schedules.service import BookingService, Clock
+from web.live.outputs import OutputControl
 from web.live.recording import RecordingControl
 from web.outage.audit_outbox import AuditLine
 from web.outage.fallback import OutageFallback
@@ -85,6 +86,7 @@ class LiveRooms:
         clock: Clock,
         ice_servers: tuple[IceServer, ...] = (),
         recordings: RecordingControl | None = None,
+        outputs: OutputControl | None = None,
     ) -> None:
         self.bookings = bookings
         # The database's state, and what the autopilot goes by while it is down.
@@ -93,6 +95,7 @@ class LiveRooms:
         self.clock = clock
         self.ice_servers = ice_servers
         self.recordings = recordings
+        self.outputs = outputs
         self.rooms: dict[str, Room] = {}
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
@@ -172,6 +175,7 @@ class LiveRooms:
                 self._owed.add(booking.id)
             room = self.rooms.get(booking.id) or await self.open(booking)
             await self._record_on_air(booking, room, now)
+            await self._outputs_on_air(booking, room, now)
         for booking_id, room in list(self.rooms.items()):
             # Going by the schedule read last, a room it does not list (opened in the seconds
             # before the outage) is closed only when its own window ends.
@@ -235,6 +239,17 @@ class LiveRooms:
         elif now >= booking.ends_at and rec.is_recording(booking.id):
             await rec.stop(booking.id, room, now)
 
+    async def _outputs_on_air(self, booking: Booking, room: Room, now: datetime) -> None:
+        """Send the program to the booking's outputs from its start to its end; one that cannot
+        start does not keep the others (or the recording) from theirs."""
+        if self.outputs is None:
+            return
+        try:
+            await self.outputs.follow(booking, room, now)
+        except Exception as exc:
+            if not database_down(exc):
+                log.exception("outputs of booking %s did not follow the schedule", booking.id)
+
     async def open(self, booking: Booking) -> Room:
         """Open the booking's room now (idempotent)."""
         async with self._lock:
@@ -259,6 +274,8 @@ class LiveRooms:
         if room is not None:
             await room.close()
             log.info("room closed booking=%s", booking_id)
+        if self.outputs is not None:
+            await self.outputs.closed(booking_id)
 
     def get(self, booking_id: str) -> Room | None:
         """The open room of a booking, if any."""
