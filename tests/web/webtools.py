@@ -103,6 +103,7 @@ async def stored_state(app: web.Application) -> dict[str, list[tuple[Any, ...]]]
         db.audit_events,
         db.users,
         db.api_tokens,
+        db.booking_outputs,
     )
     out: dict[str, list[tuple[Any, ...]]] = {}
     async with engine.connect() as conn:

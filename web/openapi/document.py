@@ -12,10 +12,13 @@ from web.openapi.api_table import API_OPERATIONS
 from web.openapi.live_schemas import LIVE_SCHEMAS
 from web.openapi.live_table import LIVE_OPERATIONS
 from web.openapi.model import HTML, JSON, Operation, Query, Reply, Schema, ref
+from web.openapi.outputs_table import OUTPUT_OPERATIONS, OUTPUT_SCHEMAS
 from web.openapi.page_table import PAGE_OPERATIONS
 from web.openapi.schemas import SCHEMAS
 
-OPERATIONS: tuple[Operation, ...] = API_OPERATIONS + LIVE_OPERATIONS + PAGE_OPERATIONS
+OPERATIONS: tuple[Operation, ...] = (
+    API_OPERATIONS + OUTPUT_OPERATIONS + LIVE_OPERATIONS + PAGE_OPERATIONS
+)
 
 SECURITY_SCHEMES: dict[str, Schema] = {
     "bearerToken": {
@@ -64,6 +67,7 @@ TAGS: dict[str, str] = {
     "Bookings": "Telebridges booked between studios, and their lifecycle",
     "Calendars": "iCalendar files and subscription feeds",
     "Production": "The producer's live controls (the room must be open)",
+    "Outputs": "Where a booking's program goes out live (RTMP, SRT, HLS) and who may watch it",
     "Archive": "Recordings and their files",
     "Master control": "Every live room's health",
     "Studio console": "The browser console's signalling (join token in the URL)",
@@ -77,8 +81,10 @@ PATH_PARAMETERS: dict[str, str] = {
     "studio_id": "A studio's id",
     "recording_id": "A recording's id",
     "session_id": "The session id the POST answered with",
+    "output_id": "A live output's id (its `id` in the booking's outputs)",
     "name": "A file name of the recording (its `files[].name`)",
     "filename": "A file of the pages",
+    "file": "A file of the booking's HLS stream: index.m3u8 or seg-NNNNNN.ts",
 }
 
 # What the error middleware (web.errors) and the identity middleware (web.access.auth)
@@ -247,7 +253,7 @@ def build_document() -> dict[str, Any]:
         "tags": [{"name": name, "description": text} for name, text in TAGS.items()],
         "paths": _paths(OPERATIONS),
         "components": {
-            "schemas": {**SCHEMAS, **LIVE_SCHEMAS},
+            "schemas": {**SCHEMAS, **OUTPUT_SCHEMAS, **LIVE_SCHEMAS},
             "securitySchemes": SECURITY_SCHEMES,
         },
     }

@@ -8,11 +8,13 @@ from schedules.model import (
     DEFAULT_LAYOUT,
     DEFAULT_QUALITY,
     DEFAULT_SETUP_MINUTES,
+    DEFAULT_STREAM,
     DEFAULT_TEARDOWN_MINUTES,
     MAX_BUFFER_MINUTES,
     MAX_STUDIOS,
     MIN_STUDIOS,
     QUALITY_PRESETS,
+    STREAM_ACCESS,
     BookingStatus,
     PartnerAnswer,
     Role,
@@ -146,6 +148,12 @@ _BOOKING_FIELDS: Schema = {
     "record": {"type": "boolean", "default": True},
     "layout": {"enum": list(LAYOUTS), "default": DEFAULT_LAYOUT},
     "quality": {"enum": list(QUALITY_PRESETS), "default": DEFAULT_QUALITY},
+    "stream": {
+        "enum": list(STREAM_ACCESS),
+        "default": DEFAULT_STREAM,
+        "description": "Who may watch the live program: private (the signed viewing link of "
+        "GET /api/bookings/{id}/watch-link) or public (anyone with the watch page's address).",
+    },
     "notes": {"type": ["string", "null"], "maxLength": MAX_NOTES},
 }
 
@@ -211,6 +219,7 @@ _BOOKING_OUT = {
     "record": {"type": "boolean"},
     "layout": {"enum": list(LAYOUTS)},
     "quality": {"enum": list(QUALITY_PRESETS)},
+    "stream": {"enum": list(STREAM_ACCESS)},
     "notes": STRING,
     "sequence": {"type": "integer", "description": "Goes up with every change (iCalendar)."},
     "created_by": STRING,
