@@ -87,6 +87,7 @@ def _audit(output: Output, actor: str, action: str, at: datetime) -> AuditEvent:
         "output": output.id,
         "kind": output.kind.value,
         "name": output.name,
-        "target": masked_target(output),
     }
+    if output.kind is not OutputKind.HLS:  # HLS goes nowhere else: its page is the booking's
+        details["target"] = masked_target(output)
     return AuditEvent(output.booking_id, at, actor, action, details)

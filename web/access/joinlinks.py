@@ -7,7 +7,7 @@ tokens, which never expire by themselves, so invitations already sent stay valid
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from web.access.security import Signer
 
@@ -58,3 +58,11 @@ def watch_path(signer: Signer, booking_id: str) -> str:
 def watch_token_matches(signer: Signer, token: str | None, booking_id: str) -> bool:
     """Whether `token` opens the viewing link of exactly this booking."""
     return signer.unsign(WATCH_PURPOSE, token or "") == {"b": booking_id}
+
+
+def viewing_query(signer: Signer, booking_id: str, stream: str) -> str:
+    """What a viewer's addresses of the booking carry: `?token=...` for a private stream,
+    nothing for a public one."""
+    if stream == "public":
+        return ""
+    return "?" + urlencode({"token": watch_token(signer, booking_id)})

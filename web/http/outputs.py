@@ -15,7 +15,7 @@ from bridge.spec import OutputFigures, OutputState
 from schedules.outputs.record import Output, masked_target
 from schedules.rules.access import Principal, can_book
 from web.access.auth import require
-from web.access.joinlinks import watch_path
+from web.access.joinlinks import viewing_query
 from web.errors import ApiError
 from web.http.bookings import BOOKING_ID, actor_of, read_json, visible_booking
 from web.http.links import base_url
@@ -131,10 +131,7 @@ async def watch_link(request: web.Request) -> web.Response:
     """The broadcast's viewing page: signed for a private stream, plain for a public one."""
     booking = await visible_booking(request, require(request))
     base = base_url(request)
-    query = ""
-    if booking.stream != "public":
-        query = watch_path(request.app[SIGNER], booking.id).partition("?")[2]
-    suffix = f"?{query}" if query else ""
+    suffix = viewing_query(request.app[SIGNER], booking.id, booking.stream)
     return web.json_response(
         {
             "stream": booking.stream,

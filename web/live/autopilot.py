@@ -33,6 +33,13 @@ log = logging.getLogger("telebridge.web.live")
 AUTOPILOT_INTERVAL = 1.0
 # The producer's own request is logged with its actor; the bridge's echo of it is not.
 NOT_AUDITED = frozenset({EventKind.PROGRAM_SWITCHED, EventKind.AUDIO_CHANGED})
+# An output's states that make a line of the audit log (see LiveRooms._record_output).
+OUTPUT_AUDIT = {
+    "live": "output live",
+    "retrying": "output dropped",
+    "failed": "output failed",
+    "stopped": "output stopped",
+}
 
 
 def ice_servers(settings: Settings) -> tuple[IceServer, ...]:
@@ -101,17 +108,38 @@ class LiveRooms:
         self._lock = asyncio.Lock()
         # Bookings whose status (live, completed) waits for the database to be written.
         self._owed: set[str] = set()
+        self._output_states: dict[tuple[str, str], str] = {}  # the last one in the audit log
 
     def _record(self, event: RoomEvent) -> None:
         """Joins, leaves and lost feeds go into the booking's audit log, off the media path
         (and through a database outage)."""
         if event.kind in NOT_AUDITED:
             return
+        if event.kind is EventKind.OUTPUT_CHANGED:
+            self._record_output(event)
+            return
         # Server paths stay out of the log that partners read.
         details = {k: v for k, v in event.details.items() if k not in ("path", "directory")}
         if event.studio_id:
             details["studio"] = event.studio_id
         action = event.kind.value.replace("_", " ")
+        self.outage.log_later(AuditLine(event.booking_id, "bridge", action, details))
+
+    def _record_output(self, event: RoomEvent) -> None:
+        """An output's turns into the audit log: live, dropped, failed, stopped; not every
+        connection attempt (a destination down for an hour would fill the log)."""
+        key = (event.booking_id, str(event.details.get("output_id")))
+        state = str(event.details.get("state"))
+        last = self._output_states.get(key)
+        action = OUTPUT_AUDIT.get(state)
+        if state == "retrying" and last != "live":
+            action = None  # another attempt at a destination that has not taken it yet
+        self._output_states[key] = state if action else (last or state)
+        if action is None:
+            return
+        details: dict[str, object] = {"output": key[1], "kind": event.details.get("kind")}
+        if event.details.get("last_error") and state in ("retrying", "failed"):
+            details["error"] = event.details["last_error"]
         self.outage.log_later(AuditLine(event.booking_id, "bridge", action, details))
 
     def start(self) -> None:
@@ -276,6 +304,7 @@ class LiveRooms:
             log.info("room closed booking=%s", booking_id)
         if self.outputs is not None:
             await self.outputs.closed(booking_id)
+        self._output_states = {k: v for k, v in self._output_states.items() if k[0] != booking_id}
 
     def get(self, booking_id: str) -> Room | None:
         """The open room of a booking, if any."""

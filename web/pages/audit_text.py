@@ -24,6 +24,12 @@ AUDIT_PHRASES: dict[str, str] = {
     "changed the program sound": "%(actor)s changed the program sound",
     "recording started": "%(actor)s: recording started",
     "recording finished": "%(actor)s: recording finished",
+    "output added": "%(actor)s added an output",
+    "output removed": "%(actor)s removed an output",
+    "output live": "%(actor)s: an output went live",
+    "output dropped": "%(actor)s: an output dropped and is retrying",
+    "output failed": "%(actor)s: an output never reached its destination",
+    "output stopped": "%(actor)s: an output stopped",
 }
 
 

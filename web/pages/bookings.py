@@ -16,6 +16,7 @@ from schedules.model import (
     BookingStatus,
     PartnerAnswer,
 )
+from schedules.outputs.service import FINAL
 from schedules.rules.access import (
     Principal,
     can_answer,
@@ -27,15 +28,27 @@ from schedules.rules.access import (
 )
 from schedules.rules.lifecycle import Action, allowed_actions
 from schedules.rules.timeline import join_state, join_window
-from web.access.joinlinks import calendar_token, join_path
+from web.access.joinlinks import calendar_token, join_path, viewing_query
 from web.errors import ApiError
 from web.http.bookings import actor_of
 from web.http.links import base_url
+from web.http.outputs import output_doc
 from web.pages import i18n
 from web.pages.forms import BookingForm, merge_errors
 from web.pages.site import BOOKING_ID, display_zone, need_login, zone_choices
 from web.pages.templating import page_language, render
-from web.services import BOOKINGS, CATALOGS, CLOCK, LIVE, OUTAGE, RECORDINGS, SETTINGS, SIGNER
+from web.services import (
+    BOOKINGS,
+    CATALOGS,
+    CLOCK,
+    LIVE,
+    OUTAGE,
+    OUTPUT_CONTROL,
+    OUTPUTS,
+    RECORDINGS,
+    SETTINGS,
+    SIGNER,
+)
 
 routes = web.RouteTableDef()
 
@@ -229,6 +242,12 @@ async def booking_page(request: web.Request) -> web.Response:
                 }
             )
     actions = allowed_actions(booking.status)
+    room = request.app[LIVE].get(booking.id)
+    control = request.app[OUTPUT_CONTROL]
+    outputs = (
+        await request.app[OUTPUTS].list(booking.id) if stored else control.known.get(booking.id, [])
+    )
+    shown = control.figures(booking.id, room)
     return render(
         request,
         "booking.html",
@@ -250,7 +269,12 @@ async def booking_page(request: web.Request) -> web.Response:
         join_state=join_state(
             booking, request.app[CLOCK](), request.app[SETTINGS].join_grace_minutes
         ).value,
-        live_control=can_book(p) and request.app[LIVE].get(booking.id) is not None,
+        live_control=can_book(p) and room is not None,
+        outputs=[output_doc(o, shown.get(o.id)) for o in outputs],
+        can_manage_outputs=can_book(p) and stored and booking.status not in FINAL,
+        room_open=room is not None,
+        watch_url=f"{base}/watch/{booking.id}"
+        + viewing_query(request.app[SIGNER], booking.id, booking.stream),
         recording=request.app[RECORDINGS].is_recording(booking.id),
         layouts=LAYOUTS,
     )

@@ -13,6 +13,7 @@ from multidict import MultiDictProxy
 from schedules.model import (
     DEFAULT_QUALITY,
     DEFAULT_SETUP_MINUTES,
+    DEFAULT_STREAM,
     DEFAULT_TEARDOWN_MINUTES,
     Booking,
 )
@@ -35,6 +36,7 @@ class BookingForm:
     record: bool = True
     layout: str = "auto"
     quality: str = DEFAULT_QUALITY
+    stream: str = DEFAULT_STREAM
     notes: str = ""
     repeat_until: str = ""
 
@@ -53,6 +55,7 @@ class BookingForm:
             record=b.record,
             layout=b.layout,
             quality=b.quality,
+            stream=b.stream,
             notes=b.notes,
         )
 
@@ -75,6 +78,7 @@ class BookingForm:
             record=form.get("record") == "on",
             layout=text("layout", "auto"),
             quality=text("quality", DEFAULT_QUALITY),
+            stream=text("stream", DEFAULT_STREAM),
             notes=text("notes"),
             repeat_until=text("repeat_until"),
         )
@@ -88,6 +92,7 @@ class BookingForm:
             "record": self.record,
             "layout": self.layout,
             "quality": self.quality,
+            "stream": self.stream,
             "notes": self.notes,
         }
         for name, raw in (("starts_at", self.starts_local), ("ends_at", self.ends_local)):
