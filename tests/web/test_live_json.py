@@ -89,6 +89,7 @@ def test_an_open_room_has_the_documented_keys_and_values() -> None:
         "recorder",
         "program",
         "studios",
+        "outputs",  # the live outputs' keys: tests/web/test_outputs_monitoring.py
     ]
     assert doc["opens_at"] == "2030-05-06T09:00:00Z"
     assert doc["recorder"] == {

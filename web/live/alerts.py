@@ -4,6 +4,10 @@ A condition must hold for its own time before it is raised (a single lost second
 not "silent"), and clears with some hysteresis (loss must fall well below the threshold), so
 the list shows real trouble rather than flicker. Raised and cleared alerts are kept, newest
 first, with their times.
+
+A live output that is not live while its booking is on air is trouble too: the partners' sites
+show nothing. It is raised at once when the output retries or failed, after a short grace when
+it is still connecting (or not started), and cleared when it is live again or stopped by hand.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from web.live.room_view import RoomView
+from bridge.spec import OutputState
+from schedules.rules.timeline import Phase
+from web.live.room_view import OutputView, RoomView
 
 log = logging.getLogger("telebridge.web.alerts")
 
@@ -26,6 +32,11 @@ SILENT_SECONDS = 10.0
 FROZEN_SECONDS = 2.0
 KEPT_ALERTS = 200
 DATABASE_MESSAGE = "Database not answering: live rooms go on; bookings and logins wait"
+# Reaching an RTMP or SRT destination and its first keyframe takes a few seconds; an output still
+# connecting (or not started by the autopilot yet) after this long on air is trouble.
+OUTPUT_GRACE_SECONDS = 10.0
+OUTPUT_WAITING = (OutputState.IDLE, OutputState.CONNECTING)  # raised after the grace
+OUTPUT_DOWN = (OutputState.RETRYING, OutputState.FAILED)  # raised at once
 
 
 @dataclass
@@ -35,11 +46,12 @@ class Alert:
     id: int
     booking_id: str
     studio: str | None
-    kind: str  # feed_lost | high_loss | frozen_video | silent_audio | recording_stopped | ...
+    kind: str  # feed_lost | high_loss | ... | recording_stopped | output_down | ...
     message: str  # English, for logs and tools; the page words it in its own language
     raised_at: str
     cleared_at: str | None = None
     params: dict[str, str] = field(default_factory=dict)  # what the page's wording fills in
+    output: str | None = None  # the live output's id (output_down)
 
     @property
     def active(self) -> bool:
@@ -60,6 +72,16 @@ class Condition:
     message: str
     hold: float
     params: dict[str, str] = field(default_factory=dict)
+    output: str | None = None
+    # The raised alert's wording follows the condition while it holds (an output's state and
+    # last error change as it retries); other alerts keep the figures they were raised with.
+    follows: bool = False
+
+    @property
+    def subject(self) -> str | None:
+        """What the alert is about within its room: a studio, an output, or the room itself
+        (a studio id and an output id never share a kind, so they never share a key)."""
+        return self.studio if self.studio is not None else self.output
 
 
 @dataclass
@@ -93,21 +115,31 @@ class AlertBook:
         ]:
             for c in conditions:
                 kind, studio, message = c.kind, c.studio, c.message
-                key = (booking, studio, kind)
+                key = (booking, c.subject, kind)
                 present.add(key)
                 pending = self._pending.setdefault(key, _Pending(mono))
+                raised = self.active.get(key)
+                if raised is not None and c.follows:
+                    raised.message, raised.params = message, c.params
                 if key not in self.active and mono - pending.since >= c.hold:
                     alert = Alert(
-                        next(self._ids), booking, studio, kind, message, _iso(now), params=c.params
+                        next(self._ids),
+                        booking,
+                        studio,
+                        kind,
+                        message,
+                        _iso(now),
+                        params=c.params,
+                        output=c.output,
                     )
                     self.active[key] = alert
                     self.kept.appendleft(alert)
                     changed.append(alert)
                     log.warning(
-                        "alert raised kind=%s booking=%s studio=%s %s",
+                        "alert raised kind=%s booking=%s %s %s",
                         kind,
                         booking,
-                        studio or "-",
+                        _about(alert),
                         message,
                     )
         for key in list(self._pending):
@@ -120,10 +152,10 @@ class AlertBook:
                 del self.active[key]
                 changed.append(alert)
                 log.info(
-                    "alert cleared kind=%s booking=%s studio=%s%s",
+                    "alert cleared kind=%s booking=%s %s%s",
                     alert.kind,
                     alert.booking_id,
-                    alert.studio or "-",
+                    _about(alert),
                     "" if key[0] in open_rooms else " (room closed)",
                 )
         return changed
@@ -173,6 +205,8 @@ class AlertBook:
             out.append(Condition("recording_stopped", None, "Recording is not running on air", 0.0))
         elif room.recorder is not None and room.recorder.behind:
             out.append(Condition("recording_behind", None, "Recording is falling behind", 0.0))
+        if room.state == Phase.ON_AIR.value:
+            out += [c for o in room.outputs if (c := _output_down(o)) is not None]
         return out
 
     def recent(self) -> list[dict[str, Any]]:
@@ -182,6 +216,29 @@ class AlertBook:
     def forget_room(self, booking_id: str) -> None:
         """A closed room's studios start afresh if the room opens again."""
         self._seen_connected = {k for k in self._seen_connected if k[0] != booking_id}
+
+
+def _about(alert: Alert) -> str:
+    """The log's field for what the alert is about: its output, else its studio."""
+    return f"output={alert.output}" if alert.output else f"studio={alert.studio or '-'}"
+
+
+def _output_down(o: OutputView) -> Condition | None:
+    """An output not live on air: its name, kind, state and last error (already scrubbed of
+    its secrets by the monitor) for the page's wording; None while it is live or stopped."""
+    f = o.figures
+    if f.state in OUTPUT_DOWN:
+        hold = 0.0
+    elif f.state in OUTPUT_WAITING:
+        hold = OUTPUT_GRACE_SECONDS
+    else:
+        return None
+    name, kind, error = o.name or o.id, f.kind.value.upper(), f.last_error or ""
+    message = f"Output {name} ({kind}) not live ({f.state.value})"
+    if error:
+        message += f": {error}"
+    params = {"output": name, "kind": kind, "state": f.state.value, "error": error}
+    return Condition("output_down", None, message, hold, params, output=o.id, follows=True)
 
 
 def _iso(at: datetime) -> str:

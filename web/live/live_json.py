@@ -1,8 +1,9 @@
 """The bridge's live figures as the API's JSON: the one place their JSON shapes are written.
 
-`/api/live` and `/ws/monitor` (rooms and their studios' health), the producer's
-`/api/bookings/{id}/program` (what is on air and each studio's sound) and the console's state
-poll (its tally) all serialize the typed figures of `bridge.spec` here, and nowhere else.
+`/api/live` and `/ws/monitor` (rooms, their studios' health and their live outputs), the
+producer's `/api/bookings/{id}/program` (what is on air and each studio's sound) and the
+console's state poll (its tally) all serialize the typed figures of `bridge.spec` here, and
+nowhere else.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from bridge.spec import (
     Tally,
     VideoFigures,
 )
-from web.live.room_view import RecorderSummary, RoomView
+from web.live.room_view import OutputView, RecorderSummary, RoomView
 
 JsonObject = dict[str, Any]
 
 
 def room_json(room: RoomView) -> JsonObject:
-    """A room on master control: its times and phase, recording, program and studios."""
+    """A room on master control: its times and phase, recording, program, studios and live
+    outputs (none for a room not open yet: the booking's outputs are read when it opens)."""
     studios = (
         [studio_json(s, thumbnail_url(room, s.id)) for s in room.studios]
         if room.open
@@ -53,6 +55,7 @@ def room_json(room: RoomView) -> JsonObject:
         "recorder": recorder_json(room.recorder) if room.recorder is not None else None,
         "program": program_figures_json(room.program) if room.program is not None else None,
         "studios": studios,
+        "outputs": [output_json(o) for o in room.outputs] if room.open else [],
     }
 
 
@@ -80,6 +83,22 @@ def studio_json(s: StudioHealth, thumbnail: str | None) -> JsonObject:
         "last_packet_age_ms": s.last_packet_age_ms,
         "feed_lost": s.feed_lost,
         "thumbnail_url": thumbnail,
+    }
+
+
+def output_json(o: OutputView) -> JsonObject:
+    """A live output's state: the keys of the API's output document (web.http.outputs) that
+    master control needs, from a view that holds no secret (the target is masked)."""
+    f = o.figures
+    return {
+        "id": o.id,
+        "kind": f.kind.value,
+        "name": o.name,
+        "target": o.target,
+        "state": f.state.value,
+        "bitrate_kbps": f.bitrate_kbps,
+        "last_error": f.last_error,
+        "retries": f.retries,
     }
 
 

@@ -11,6 +11,7 @@ import resource
 import time
 from collections.abc import Iterable
 
+from bridge.spec import OutputKind, OutputState
 from web.live.room_view import RoomView
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -54,7 +55,7 @@ class Exposition:
 def render_metrics(
     rooms: Iterable[RoomView], clients: int, loop_lag_s: float, worst_lag_s: float
 ) -> str:
-    """Rooms, studios, recording and process figures as Prometheus text."""
+    """Rooms, studios, recording, live outputs and process figures as Prometheus text."""
     m = Exposition()
     open_rooms = [r for r in rooms if r.open]
     m.add("telebridge_rooms_open", "gauge", "Telebridge rooms open now.", len(open_rooms))
@@ -140,6 +141,28 @@ def render_metrics(
                 s.video.fps if s.video is not None else None,
                 **labels,
             )
+    # Live outputs by kind and state only: an output's name or target could say where a
+    # partner's stream goes, and its key never leaves the database. Every kind and state is
+    # written, zeros too, so that a series does not vanish when its last output changes state.
+    outputs = [o.figures for r in open_rooms for o in r.outputs]
+    for kind in OutputKind:
+        for state in OutputState:
+            m.add(
+                "telebridge_outputs",
+                "gauge",
+                "Live outputs of the open rooms, by kind and state.",
+                sum(1 for f in outputs if f.kind is kind and f.state is state),
+                kind=kind.value,
+                state=state.value,
+            )
+    for kind in OutputKind:
+        m.add(
+            "telebridge_output_bitrate_kbps",
+            "gauge",
+            "Bitrate the live outputs of a kind send, summed.",
+            sum(f.bitrate_kbps or 0.0 for f in outputs if f.kind is kind),
+            kind=kind.value,
+        )
     m.add("telebridge_monitor_clients", "gauge", "Monitor WebSocket clients.", clients)
     m.add(
         "telebridge_event_loop_lag_seconds",

@@ -5,6 +5,10 @@ The sampler is the only reader of the rooms' health windows; `/api/live`, `/metr
 queue of ready-made messages: a slow client loses old snapshots (each one is complete), never
 holds the sampler or the other clients back. Thumbnails are made here every few seconds (off
 the loop) and served from memory, however many screens show them.
+
+A room's live outputs are shown by what its booking stored (as the output policy keeps it for
+the open room, web.live.outputs) joined with the bridge's figures; here, and only here, the
+stored output with its stream key and passphrase is turned into a view without them.
 """
 
 from __future__ import annotations
@@ -15,20 +19,23 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from urllib.parse import parse_qsl, urlsplit
 
 from bridge.room import Room
-from bridge.spec import StudioSpec
+from bridge.spec import OutputFigures, OutputKind, OutputState, StudioSpec
 from schedules.model import Booking, BookingStatus
+from schedules.outputs.record import MASK, Output, masked_target
 from schedules.rules.timeline import Phase, phase
 from schedules.service import BookingService, Clock
+from web.http.outputs import hls_path
 from web.live.alerts import AlertBook
 from web.live.autopilot import LiveRooms
 from web.live.live_json import room_json
 from web.live.recording import RecordingControl
-from web.live.room_view import RoomView, summarize
+from web.live.room_view import OutputView, RoomView, summarize
 from web.tasks import cancel_and_wait
 
 log = logging.getLogger("telebridge.web.monitor")
@@ -39,6 +46,9 @@ THUMBNAIL_SECONDS = 3.0
 THUMBNAIL_TIMEOUT_S = 2.0
 UPCOMING_HOURS = 1
 UPCOMING_REFRESH_SECONDS = 10.0
+# A room whose outputs the output policy has not read yet (line check: it reads them at on-air):
+# the sampler reads them itself, this often at most.
+OUTPUTS_REFRESH_SECONDS = 10.0
 HISTORY_POINTS = 300  # five minutes of one-second samples, for the sparklines
 CLIENT_QUEUE = 8  # messages a slow client may lag behind before losing the oldest
 LAG_PROBE_SECONDS = 0.1
@@ -90,6 +100,8 @@ class MonitorHub:
         # hold every sample for the connect timeout) and judges rooms by what it last read.
         self.database_up = database_up
         self._booking_seen: dict[str, Booking] = {}
+        # Outputs read here for rooms the output policy has no list of yet: (when, outputs).
+        self._outputs_seen: dict[str, tuple[float, list[Output]]] = {}
         self.bookings = bookings
         self.recordings = recordings
         self.clock = clock
@@ -160,6 +172,7 @@ class MonitorHub:
         database_up = self.database_up()
         changed = self.alerts.update([r for r in rooms if r.open], now, mono, database_up)
         self._booking_seen = {k: v for k, v in self._booking_seen.items() if k in live_ids}
+        self._outputs_seen = {k: v for k, v in self._outputs_seen.items() if k in live_ids}
         self.rooms, self.sampled_at = rooms, now
         lag = self.loop_lag_s = self.lag.roll()
         message = {
@@ -207,7 +220,52 @@ class MonitorHub:
             recorder=summarize(snapshot.recorders),
             program=snapshot.program,
             studios=snapshot.studios,
+            outputs=await self._outputs(booking_id, snapshot.outputs, mono),
         )
+
+    async def _outputs(
+        self, booking_id: str, reported: Sequence[OutputFigures], mono: float
+    ) -> tuple[OutputView, ...]:
+        """Each output the booking has, in the order added, with the room's figures: idle while
+        the room has not started it, stopped once the producer stopped it (the room may forget
+        it then). Secrets stay behind: the target is masked, the last error scrubbed."""
+        control = self.live.outputs
+        by_id = {f.id: f for f in reported}
+        views: list[OutputView] = []
+        for output in await self._stored_outputs(booking_id, mono):
+            figures = by_id.pop(output.id, None)
+            if figures is None:
+                by_hand = control is not None and (booking_id, output.id) in control.stopped_by_hand
+                state = OutputState.STOPPED if by_hand else OutputState.IDLE
+                figures = OutputFigures(output.id, OutputKind(output.kind.value), state)
+            error = scrubbed(figures.last_error, output)
+            target = masked_target(output, hls_path(booking_id))
+            views.append(
+                OutputView(output.id, output.name, target, replace(figures, last_error=error))
+            )
+        # One the room still runs that the list lacks (removed while it stopped, or added a
+        # moment ago): shown by its id, its error left out (no stored output to scrub it with).
+        views += [OutputView(f.id, f.id, "", replace(f, last_error=None)) for f in by_id.values()]
+        return tuple(views)
+
+    async def _stored_outputs(self, booking_id: str, mono: float) -> list[Output]:
+        """The booking's outputs: the output policy's list for the open room (kept in step with
+        the producers' edits and through a database outage), else read here now and then."""
+        control = self.live.outputs
+        if control is None:
+            return []
+        known = control.known.get(booking_id)
+        if known is not None:
+            return known
+        seen = self._outputs_seen.get(booking_id)
+        if (seen is None or mono - seen[0] >= OUTPUTS_REFRESH_SECONDS) and self.database_up():
+            try:
+                seen = (mono, await control.outputs.list(booking_id))
+            except Exception:
+                log.warning("could not read the outputs of booking %s", booking_id)
+                seen = (mono, seen[1] if seen is not None else [])
+            self._outputs_seen[booking_id] = seen
+        return seen[1] if seen is not None else []
 
     async def _booking(self, booking_id: str) -> Booking | None:
         # A database hiccup: judge the room by what was read before.
@@ -304,6 +362,23 @@ class MonitorHub:
                 "sample_seconds": SAMPLE_SECONDS,
             }
         )
+
+
+def scrubbed(text: str | None, output: Output) -> str | None:
+    """A bridge's error text without the output's secrets. The bridge words its errors without
+    them; this makes sure of it, since a library's or a destination's message may quote the
+    URL it was given (stream key as its last part, credentials, query values)."""
+    if not text:
+        return text
+    parts = urlsplit(output.url)
+    always = [output.key, output.passphrase, parts.password]
+    # Short user names or query values ("1", "hd") would mask ordinary words: from 4 on.
+    wordy = [parts.username, *(pair.partition("=")[2] for pair in parts.query.split("&"))]
+    wordy += [value for _name, value in parse_qsl(parts.query)]  # as decoded, too
+    secrets = {s for s in always if s} | {s for s in wordy if s and len(s) >= 4}
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
 
 
 def _iso(at: datetime) -> str:

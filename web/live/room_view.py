@@ -1,4 +1,5 @@
-"""What master control shows of a room: its booking's times, its studios, program and recorders.
+"""What master control shows of a room: its booking's times, its studios, program, recorders
+and live outputs.
 
 An open room carries the bridge's figures as they are (typed: `bridge.spec`); a room starting
 within the hour, not open yet, only who is booked. `web.live.live_json` turns both into the
@@ -11,7 +12,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bridge.spec import ProgramFigures, RecorderFigures, StudioHealth, StudioSpec
+from bridge.spec import (
+    OutputFigures,
+    ProgramFigures,
+    RecorderFigures,
+    StudioHealth,
+    StudioSpec,
+)
 
 BEHIND_RTF = 0.9  # a recorder working 90% of real time is about to fall behind
 
@@ -26,6 +33,19 @@ class RecorderSummary:
     frames_dropped: int
     realtime_factor: float  # the slowest recorder's
     behind: bool  # some recorder is about to fall behind real time
+
+
+@dataclass(frozen=True)
+class OutputView:
+    """A live output of the room's booking as master control shows it: what the booking stored,
+    without its secrets (name, masked target), and the bridge's figures (idle while the room
+    has not started it). Built by the monitor, the one place that sees the stored output, so
+    nothing downstream (JSON, alerts, metrics) can leak a stream key or a passphrase."""
+
+    id: str
+    name: str
+    target: str  # masked: no stream key, passphrase, credentials or query values
+    figures: OutputFigures  # its last_error scrubbed of the output's secrets too
 
 
 @dataclass(frozen=True)
@@ -45,6 +65,7 @@ class RoomView:
     program: ProgramFigures | None = None
     studios: tuple[StudioHealth, ...] = ()  # an open room's studios
     booked: tuple[StudioSpec, ...] = ()  # a room not open yet: the studios booked into it
+    outputs: tuple[OutputView, ...] = ()  # an open room's booking's live outputs, as added
     thumbnails: Mapping[str, int] = field(default_factory=dict)  # studio id -> its version
 
 

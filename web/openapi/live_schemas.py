@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bridge.program.layout import LAYOUTS
 from bridge.program.mixer import GAIN_MAX_DB, GAIN_MIN_DB
+from bridge.spec import OutputKind, OutputState
 from web.openapi.model import MOMENT, STRING, Schema, nullable, ref
 
 _NUMBER_OR_NULL: Schema = {"type": ["number", "null"]}
@@ -109,6 +110,7 @@ _ALERT: Schema = {
         "raised_at",
         "cleared_at",
         "params",
+        "output",
         "active",
     ],
     "properties": {
@@ -118,13 +120,18 @@ _ALERT: Schema = {
         "kind": {
             "type": "string",
             "description": "feed_lost, high_loss, frozen_video, silent_audio, "
-            "recording_stopped, recording_behind or database_unavailable (whose booking_id "
+            "recording_stopped, recording_behind, output_down (a live output not live on air; "
+            "params: output, kind, state, error) or database_unavailable (whose booking_id "
             "is empty)",
         },
         "message": {"type": "string", "description": "English; pages word it from kind+params."},
         "raised_at": MOMENT,
         "cleared_at": nullable(MOMENT),
         "params": {"type": "object", "additionalProperties": {"type": "string"}},
+        "output": {
+            "type": ["string", "null"],
+            "description": "The live output's id (output_down); null for the other kinds.",
+        },
         "active": {"type": "boolean"},
     },
 }
@@ -201,6 +208,31 @@ _RECORDER: Schema = {
     },
 }
 
+_LIVE_OUTPUT: Schema = {
+    "type": "object",
+    "description": "A live output of the room's booking: the keys of the Output document that "
+    "master control needs. Never a secret: the target is masked, the error scrubbed.",
+    "required": ["id", "kind", "name", "target", "state", "bitrate_kbps", "last_error", "retries"],
+    "properties": {
+        "id": STRING,
+        "kind": {"enum": [k.value for k in OutputKind]},
+        "name": STRING,
+        "target": {
+            "type": "string",
+            "description": "Where it goes, stream key, credentials and query values masked; "
+            "for HLS the playlist's path.",
+        },
+        "state": {
+            "enum": [s.value for s in OutputState],
+            "description": "idle: not started (stopped: by hand or at the end); connecting; "
+            "live; retrying after a drop or stall; failed: never reached the destination.",
+        },
+        "bitrate_kbps": {**_NUMBER_OR_NULL, "description": "Sent over the last window."},
+        "last_error": {"type": ["string", "null"]},
+        "retries": {"type": "integer", "description": "Connection attempts after the first."},
+    },
+}
+
 _LIVE_ROOM: Schema = {
     "type": "object",
     "required": [
@@ -216,6 +248,7 @@ _LIVE_ROOM: Schema = {
         "recorder",
         "program",
         "studios",
+        "outputs",
     ],
     "properties": {
         "booking_id": STRING,
@@ -230,6 +263,12 @@ _LIVE_ROOM: Schema = {
         "recorder": {"anyOf": [_RECORDER, {"type": "null"}]},
         "program": {"anyOf": [_PROGRAM_FIGURES, {"type": "null"}]},
         "studios": {"type": "array", "items": ref("LiveStudio")},
+        "outputs": {
+            "type": "array",
+            "items": ref("LiveOutput"),
+            "description": "The booking's live outputs in the order added; empty for a room "
+            "not open yet.",
+        },
     },
 }
 
@@ -351,6 +390,7 @@ LIVE_SCHEMAS: dict[str, Schema] = {
     "RecordingStopped": _switch("stopped", False, "False when it was not recording."),
     "Alert": _ALERT,
     "LiveStudio": _LIVE_STUDIO,
+    "LiveOutput": _LIVE_OUTPUT,
     "LiveRoom": _LIVE_ROOM,
     "LiveRooms": _LIVE,
     "MonitorHello": _HELLO,

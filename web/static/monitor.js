@@ -1,6 +1,6 @@
 // Master control: every live bridge on one screen, pushed over /ws/monitor (nothing polls).
-// The page keeps one DOM element per room and per studio and updates it in place each second;
-// a dropped connection shows at once and reconnects by itself.
+// The page keeps one DOM element per room, per studio and per live output and updates it in
+// place each second; a dropped connection shows at once and reconnects by itself.
 
 const root = document.getElementById("monitor");
 const roomsEl = document.getElementById("rooms");
@@ -87,6 +87,7 @@ function connect() {
 
 const roomEls = new Map();
 const studioEls = new Map();
+const outputEls = new Map();
 
 function render() {
   const seen = new Set();
@@ -105,6 +106,7 @@ function render() {
     if (!seen.has(id)) {
       el.remove();
       roomEls.delete(id);
+      for (const key of outputEls.keys()) if (key.startsWith(`${id}/`)) outputEls.delete(key);
     }
   }
   noRooms.hidden = state.rooms.length > 0;
@@ -145,6 +147,50 @@ function renderRoom(el, room) {
     }
     renderStudio(sEl, room, s, key);
   }
+  renderOutputs(el, room);
+}
+
+// The room's live outputs: one chip each, in the order the booking added them. A chip keeps
+// its size whatever its state, bitrate or error, so the wall never jumps.
+function renderOutputs(el, room) {
+  const outputs = room.outputs || [];
+  const strip = el.querySelector(".room-outputs");
+  strip.hidden = outputs.length === 0;
+  const list = strip.querySelector(".room-output-list");
+  const seen = new Set();
+  for (const o of outputs) {
+    const key = `${room.booking_id}/${o.id}`;
+    seen.add(key);
+    let oEl = outputEls.get(key);
+    if (!oEl) {
+      oEl = document.getElementById("output-template").content.firstElementChild.cloneNode(true);
+      oEl.dataset.output = o.id;
+      outputEls.set(key, oEl);
+    }
+    list.appendChild(oEl); // keeps the server's order
+    renderOutput(oEl, room, o);
+  }
+  for (const [key, oEl] of outputEls) {
+    if (key.startsWith(`${room.booking_id}/`) && !seen.has(key)) {
+      oEl.remove();
+      outputEls.delete(key);
+    }
+  }
+}
+
+function renderOutput(el, room, o) {
+  el.dataset.state = o.state;
+  el.dataset.kind = o.kind;
+  el.dataset.trouble = String(state.alerts.some((a) => a.booking_id === room.booking_id && a.output === o.id));
+  el.querySelector(".mout-pill").textContent = t(`output-${o.state}`);
+  el.querySelector(".mout-name").textContent = o.name;
+  el.querySelector(".mout-kind").textContent = o.kind.toUpperCase();
+  el.querySelector(".mout-rate").textContent = o.state === "live" && o.bitrate_kbps != null
+    ? `${Math.round(o.bitrate_kbps)} kb/s` : "–";
+  const error = o.state === "live" || o.state === "stopped" || o.state === "idle" ? "" : o.last_error || "";
+  el.querySelector(".mout-error").textContent = error || "\u00a0";
+  el.title = [o.target, o.retries ? `${t("retries")}: ${o.retries}` : "", o.last_error || ""]
+    .filter(Boolean).join("\n");
 }
 
 function renderStudio(el, room, s, key) {
@@ -232,6 +278,7 @@ function alertItem(a, withClear = false) {
   li.dataset.kind = a.kind;
   li.dataset.active = String(a.active);
   li.dataset.studio = a.studio || "";
+  li.dataset.output = a.output || "";
   const time = document.createElement("span");
   time.className = "alert-time";
   time.textContent = clock(a.raised_at);
@@ -241,12 +288,17 @@ function alertItem(a, withClear = false) {
 }
 
 // The page's own wording of an alert, filled with its parameters (the server's English
-// message when the page has no wording for its kind).
+// message when the page has no wording for its kind). An output's alert names its state in
+// the page's language, and has a shorter wording while the output reports no error.
 function alertText(a) {
-  const key = `alert-${a.kind.replace(/_/g, "-")}`;
+  let key = `alert-${a.kind.replace(/_/g, "-")}`;
+  const params = { ...(a.params || {}) };
+  if (a.kind === "output_down") {
+    if (!params.error) key += "-no-error";
+    if (params.state) params.state = t(`output-${params.state}`);
+  }
   const wording = t(key);
   if (wording === key) return a.message;
-  const params = a.params || {};
   return wording.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? params[name] : whole));
 }
 
