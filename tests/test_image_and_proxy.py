@@ -114,13 +114,14 @@ def test_the_installed_package_holds_every_module_template_and_translation() -> 
         for package in packages
         for pattern in ("*.py", *config["package-data"].get(package, []))
         for path in (ROOT / package.replace(".", "/")).glob(pattern)
+        if path.is_file()
     }
     wanted = {
         str(path.relative_to(ROOT))
         for layer in ("schedules", "bridge", "web")
-        for pattern in ("**/*.py", "**/*.html", "**/*.po", "static/*")
+        for pattern in ("**/*.py", "**/*.html", "**/*.po", "static/**/*")
         for path in (ROOT / layer).glob(pattern)
-        if "__pycache__" not in path.parts
+        if "__pycache__" not in path.parts and path.is_file()
     }
     assert len(wanted) > 100, "found next to nothing to ship"
     missing = sorted(wanted - shipped)

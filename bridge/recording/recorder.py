@@ -5,6 +5,9 @@ segments (MPEG-TS for the program, WebM for a studio's own feed); each starts on
 keyframe and decodes by itself, so a `kill -9` of the server loses at most the segment being
 written. Finished segments are never touched again; at the end `finalize` joins them into one
 file. All file work happens on the recorder's own thread, fed by a bounded queue.
+
+A live output (HLS) reuses the same writer: it cuts on every keyframe (`segment_seconds=0`) and
+learns of each finished segment through `on_segment`, on the recorder's thread.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -98,13 +102,32 @@ class RecorderCounters:
         )
 
 
+@dataclass(frozen=True)
+class ClosedSegment:
+    """A segment the recorder has finished: complete on disk, and never touched again."""
+
+    path: Path
+    index: int
+    start_seconds: float  # its first frame, on the recorder's timeline (after the origin)
+    # Up to the next segment's first frame (so consecutive segments add up with no gap), or
+    # for the last one to the end of its last frame.
+    duration_seconds: float
+    bytes: int
+
+
+# Called on the recorder's thread right after a segment is closed (its file work is done).
+SegmentListener = Callable[[ClosedSegment], None]
+
+
 @dataclass
 class _Segment:
     path: Path
+    index: int
     container: OutputContainer
     streams: list[av.VideoStream | av.AudioStream]
     file: BinaryIO
     first_pts: int | None = None
+    last_pts: int | None = None
 
 
 def _copy(packet: EncodedPacket, origin: int = 0) -> EncodedPacket:
@@ -127,8 +150,14 @@ class SegmentRecorder:
     directory: Path
     name: str
     params: VideoParams = field(default_factory=VideoParams)
+    # A keyframe at least this long after a segment's first frame starts the next segment; 0:
+    # every keyframe does (HLS: a forced keyframe restarts x264's GOP, and with a minimum
+    # length the segment after it would outgrow the GOP).
     segment_seconds: float = SEGMENT_SECONDS
     audio: AudioParams | None = None
+    on_segment: SegmentListener | None = None
+    # The first segment's number; None: after the segments already in the directory.
+    first_index: int | None = None
 
     def __post_init__(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -136,7 +165,8 @@ class SegmentRecorder:
         self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_PACKETS)
         self._thread = threading.Thread(target=self._run, name=f"recorder-{self.name}", daemon=True)
         self._segment: _Segment | None = None
-        self._index = len(self.segments())  # a restart continues after the existing segments
+        # A restart continues after the existing segments.
+        self._index = len(self.segments()) if self.first_index is None else self.first_index
         self._time_base = self.params.time_base or Fraction(1, self.params.fps)
         self._audio_time_base = Fraction(1, 48000)
         if self.audio is not None:
@@ -199,13 +229,14 @@ class SegmentRecorder:
             or seg.first_pts is None
             or (pts - seg.first_pts) * self._time_base >= self.segment_seconds
         ):
-            self._close_segment()
+            self._close_segment(end_pts=pts)
             seg = self._open_segment()
         if seg is None:
             self.counters.dropped += 1  # nothing decodable before the first keyframe
             return
         if seg.first_pts is None:
             seg.first_pts = pts
+        seg.last_pts = pts if seg.last_pts is None else max(seg.last_pts, pts)
         packet.time_base = self._time_base
         packet.stream = seg.streams[VIDEO]
         seg.container.mux(packet)
@@ -230,7 +261,8 @@ class SegmentRecorder:
         self.counters.bytes += packet.size
 
     def _open_segment(self) -> _Segment:
-        path = segment_path(self.directory, self.name, self._index, self.params.extension)
+        index = self._index
+        path = segment_path(self.directory, self.name, index, self.params.extension)
         self._index += 1
         # Unbuffered file, small muxer buffer: what is muxed reaches the OS at once, so a
         # kill -9 of the server loses only what the muxer still holds (a few TS packets).
@@ -250,12 +282,28 @@ class SegmentRecorder:
             if self.audio.extradata:
                 audio.codec_context.extradata = self.audio.extradata
             streams.append(audio)
-        self._segment = _Segment(path, container, streams, fh)
+        self._segment = _Segment(path, index, container, streams, fh)
         self.counters.segments += 1
         return self._segment
 
-    def _close_segment(self) -> None:
-        if self._segment is not None:
-            self._segment.container.close()
-            self._segment.file.close()
-            self._segment = None
+    def _close_segment(self, end_pts: int | None = None) -> None:
+        """Close the current segment; `end_pts` is the first frame of the next one."""
+        seg, self._segment = self._segment, None
+        if seg is None:
+            return
+        seg.container.close()
+        seg.file.close()
+        if self.on_segment is None or seg.first_pts is None or seg.last_pts is None:
+            return
+        start = seg.first_pts * self._time_base
+        if end_pts is not None:
+            end = end_pts * self._time_base
+        else:  # the last segment: to the end of its last frame
+            end = seg.last_pts * self._time_base + Fraction(1, self.params.fps)
+        closed = ClosedSegment(
+            seg.path, seg.index, float(start), float(end - start), seg.path.stat().st_size
+        )
+        try:
+            self.on_segment(closed)
+        except Exception:  # the listener's trouble must not end the recording
+            log.exception("recorder %s: the segment listener failed", self.name)

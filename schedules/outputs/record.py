@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 MASK = "••••"
 
@@ -70,3 +70,20 @@ def masked_target(output: OutputDraft, hls_path: str = "") -> str:
     if output.passphrase:
         shown += " (passphrase set)"
     return shown
+
+
+def scrubbed(text: str | None, output: OutputDraft) -> str | None:
+    """A bridge's error text without the output's secrets. The bridge words its errors without
+    them; this makes sure of it, since a library's or a destination's message may quote the
+    URL it was given (stream key as its last part, credentials, query values)."""
+    if not text:
+        return text
+    parts = urlsplit(output.url)
+    always = [output.key, output.passphrase, parts.password]
+    # Short user names or query values ("1", "hd") would mask ordinary words: from 4 on.
+    wordy = [parts.username, *(pair.partition("=")[2] for pair in parts.query.split("&"))]
+    wordy += [value for _name, value in parse_qsl(parts.query)]  # as decoded, too
+    secrets = {s for s in always if s} | {s for s in wordy if s and len(s) >= 4}
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text

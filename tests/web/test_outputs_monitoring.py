@@ -34,7 +34,7 @@ from web.live.alerts import OUTPUT_GRACE_SECONDS, AlertBook
 from web.live.autopilot import room_spec
 from web.live.live_json import room_json
 from web.live.metrics import render_metrics
-from web.live.monitor import scrubbed
+from schedules.outputs.record import scrubbed
 from web.live.room_view import OutputView, RoomView
 from web.pages.i18n import Catalogs
 from web.services import ACCOUNTS, BOOKINGS, LIVE, MONITOR, OUTPUT_CONTROL

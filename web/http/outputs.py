@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from bridge.spec import OutputFigures, OutputState
-from schedules.outputs.record import Output, masked_target
+from schedules.outputs.record import Output, masked_target, scrubbed
 from schedules.rules.access import Principal, can_book
 from web.access.auth import require
 from web.access.joinlinks import viewing_query
@@ -42,7 +42,7 @@ def output_doc(output: Output, figures: OutputFigures | None) -> dict[str, Any]:
         "latency_ms": output.latency_ms,
         "state": state.value,
         "bitrate_kbps": figures.bitrate_kbps if figures is not None else None,
-        "last_error": figures.last_error if figures is not None else None,
+        "last_error": scrubbed(figures.last_error, output) if figures is not None else None,
         "retries": figures.retries if figures is not None else 0,
     }
 

@@ -22,12 +22,11 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from urllib.parse import parse_qsl, urlsplit
 
 from bridge.room import Room
 from bridge.spec import OutputFigures, OutputKind, OutputState, StudioSpec
 from schedules.model import Booking, BookingStatus
-from schedules.outputs.record import MASK, Output, masked_target
+from schedules.outputs.record import Output, masked_target, scrubbed
 from schedules.rules.timeline import Phase, phase
 from schedules.service import BookingService, Clock
 from web.http.outputs import hls_path
@@ -362,23 +361,6 @@ class MonitorHub:
                 "sample_seconds": SAMPLE_SECONDS,
             }
         )
-
-
-def scrubbed(text: str | None, output: Output) -> str | None:
-    """A bridge's error text without the output's secrets. The bridge words its errors without
-    them; this makes sure of it, since a library's or a destination's message may quote the
-    URL it was given (stream key as its last part, credentials, query values)."""
-    if not text:
-        return text
-    parts = urlsplit(output.url)
-    always = [output.key, output.passphrase, parts.password]
-    # Short user names or query values ("1", "hd") would mask ordinary words: from 4 on.
-    wordy = [parts.username, *(pair.partition("=")[2] for pair in parts.query.split("&"))]
-    wordy += [value for _name, value in parse_qsl(parts.query)]  # as decoded, too
-    secrets = {s for s in always if s} | {s for s in wordy if s and len(s) >= 4}
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return text
 
 
 def _iso(at: datetime) -> str:
