@@ -40,6 +40,7 @@ from web.pages import calendar as calendar_page
 from web.pages import join as join_page
 from web.pages import monitor as monitor_page
 from web.pages import site as site_pages
+from web.pages import watch as watch_pages
 from web.pages.i18n import Catalogs
 from web.pages.templating import make_environment, render_error
 from web.services import (
@@ -69,11 +70,15 @@ log = logging.getLogger("telebridge.web")
 
 @web.middleware
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Headers that keep pages from being framed, sniffed or fed foreign scripts."""
+    """Headers that keep pages from being framed, sniffed or fed foreign scripts.
+
+    A page that sets its own Content-Security-Policy (the embeddable player, framed by the
+    partners' sites its frame-ancestors names) keeps it, and gets no X-Frame-Options, which
+    would forbid every frame whatever the policy allows."""
     response = await handler(request)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
-    if response.content_type == "text/html":
+    if response.content_type == "text/html" and "Content-Security-Policy" not in response.headers:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault(
             "Content-Security-Policy",
@@ -154,6 +159,7 @@ async def make_app(
         join_page,
         monitor_page,
         archive_pages,
+        watch_pages,
     ):
         app.add_routes(module.routes)
     app.router.add_static("/static/", STATIC_DIR, append_version=True)

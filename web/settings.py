@@ -121,6 +121,14 @@ SETTINGS: tuple[Setting, ...] = (
         "`text` (one event per line) or `json` (one JSON object per line, with booking and "
         "studio ids as fields) on stderr.",
     ),
+    Setting(
+        "embed_ancestors",
+        "*",
+        "TELEBRIDGE_EMBED_ANCESTORS",
+        "Sites that may show a broadcast's player (`/embed/{booking}`) in an `<iframe>`: "
+        "space-separated origins such as `https://dhapress.com https://turkic.world`, `*` for "
+        "any site, or `'none'`. The other pages may never be framed.",
+    ),
 )
 
 
@@ -146,6 +154,7 @@ class Settings:
     trust_proxy: str = "false"
     secure_cookies: str = "auto"
     log_format: str = "text"
+    embed_ancestors: str = "*"
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -187,4 +196,10 @@ def _typed(row: Setting, kind: object, raw: object) -> object:
         raise SystemExit(f"{row.env} must be text or json, not {raw!r}")
     if row.name == "trust_proxy" and str(raw) not in ("true", "false"):
         raise SystemExit(f"{row.env} must be true or false, not {raw!r}")
+    if row.name == "embed_ancestors" and (
+        not str(raw).split() or any(c in str(raw) for c in ";,\r\n")
+    ):
+        # The value goes into a Content-Security-Policy header as it is: one directive's
+        # sources, never a second directive or header.
+        raise SystemExit(f"{row.env} must be space-separated origins, `*` or `'none'`, not {raw!r}")
     return str(raw)

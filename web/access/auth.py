@@ -16,6 +16,7 @@ from web.services import ACCOUNTS, CLOCK, OUTAGE, SETTINGS, SIGNER
 
 SESSION_COOKIE = "tb_session"
 ANON_COOKIE = "tb_anon"
+COOKIELESS_PREFIXES = ("/live/", "/static/")
 LANG_COOKIE = "tb_lang"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
@@ -126,7 +127,9 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
         ):
             await _check_csrf(request)
     response = await handler(request)
-    if new_anon is not None:
+    # Media and files for audiences are cached by CDNs and proxies, which keep nothing that
+    # sets a cookie; they need no CSRF binding either.
+    if new_anon is not None and not request.path.startswith(COOKIELESS_PREFIXES):
         response.set_cookie(
             ANON_COOKIE,
             new_anon,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -114,11 +115,13 @@ class OutputControl:
         return shown
 
     async def closed(self, booking_id: str) -> None:
-        """The booking's room closed: its outputs went with it."""
+        """The booking's room closed: its outputs went with it, and its HLS segments go too
+        (viewers of the watch page play the recording by now)."""
         async with self._lock:
             self.running.pop(booking_id, None)
             self.known.pop(booking_id, None)
             self.stopped_by_hand = {k for k in self.stopped_by_hand if k[0] != booking_id}
+            await asyncio.to_thread(shutil.rmtree, self.hls_dir(booking_id), ignore_errors=True)
 
     async def _start(self, booking_id: str, output: Output, room: Room) -> None:
         running = self.running.setdefault(booking_id, set())
