@@ -224,6 +224,13 @@ def python_messages() -> Messages:
         _add(out, r.value, model, "role of a login, shown next to the user's name")
     for layout in LAYOUTS:
         _add(out, layout, ("bridge/program/layout.py", 0), "program layout of the mixed picture")
+    # The layouts reach the booking's checks as an argument (the live side declares them).
+    _add(
+        out,
+        "must be one of " + ", ".join(LAYOUTS),
+        ("schedules/validation.py", 0),
+        "error shown under a form field",
+    )
     for action in AUDIT_ACTIONS:
         _add(out, action, ("web/pages/audit_text.py", 0), "a line of a booking's audit log")
     for relpath in FIELD_ERROR_SOURCES:
