@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import fractions
 import statistics
 import sys
 import tempfile
@@ -28,124 +27,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bench.netns import ensure_netns  # noqa: E402
+from harness.avsync import (  # noqa: E402
+    RATE,
+    FlashBeepStudio,
+    SharedStart,
+    beep_onsets,
+    flash_onsets,
+    pair,
+)
 
-WIDTH, HEIGHT, FPS = 320, 180, 30
-RATE, AUDIO_SAMPLES = 48000, 960  # 20 ms audio frames, as WebRTC sends them
-BEEP_HZ, BEEP_SECONDS, BEEP_LEVEL = 1000.0, 0.05, 0.5
-PAIR_WINDOW = 0.25  # a beep further than this from a flash is not its partner
 STUDIOS = (("baku", 0.0), ("rome", 0.5))  # (id, phase of its flashes and beeps in seconds)
-
-
-class SharedStart:
-    """The loop time both tracks of every studio count from: set by the first `recv`."""
-
-    def __init__(self) -> None:
-        self.t0: float | None = None
-
-    def get(self) -> float:
-        if self.t0 is None:
-            self.t0 = asyncio.get_running_loop().time()
-        return self.t0
-
-
-def _tracks(start: SharedStart, phase: float) -> tuple[Any, Any]:
-    """A flashing camera and a beeping microphone on one media clock."""
-    from aiortc import MediaStreamTrack
-    from aiortc.mediastreams import MediaStreamError
-
-    black = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
-    white = np.full((HEIGHT, WIDTH, 3), 255, np.uint8)
-    phase_frames, phase_samples = round(phase * FPS), round(phase * RATE)
-    beep_samples = int(BEEP_SECONDS * RATE)
-
-    class FlashTrack(MediaStreamTrack):
-        kind = "video"
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.n = 0
-
-        async def recv(self) -> av.VideoFrame:
-            if self.readyState != "live":
-                raise MediaStreamError
-            loop = asyncio.get_running_loop()
-            await asyncio.sleep(max(0.0, start.get() + self.n / FPS - loop.time()))
-            n, self.n = self.n, self.n + 1
-            flash = n > 0 and (n - phase_frames) % FPS == 0
-            frame = av.VideoFrame.from_ndarray(white if flash else black, format="rgb24")
-            frame.pts, frame.time_base = n * (90000 // FPS), fractions.Fraction(1, 90000)
-            return frame
-
-    class BeepTrack(MediaStreamTrack):
-        kind = "audio"
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.n = 0
-
-        async def recv(self) -> av.AudioFrame:
-            if self.readyState != "live":
-                raise MediaStreamError
-            loop = asyncio.get_running_loop()
-            await asyncio.sleep(max(0.0, start.get() + self.n * AUDIO_SAMPLES / RATE - loop.time()))
-            first, self.n = self.n * AUDIO_SAMPLES, self.n + 1
-            s = np.arange(first, first + AUDIO_SAMPLES)
-            beeping = (s >= RATE) & ((s - phase_samples) % RATE < beep_samples)
-            tone = np.sin(2 * np.pi * BEEP_HZ * s / RATE) * BEEP_LEVEL * 32767
-            pcm = np.where(beeping, tone, 0).astype(np.int16).reshape(1, -1)
-            frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
-            frame.sample_rate, frame.pts = RATE, first
-            frame.time_base = fractions.Fraction(1, RATE)
-            return frame
-
-    return FlashTrack(), BeepTrack()
-
-
-class Studio:
-    """A studio as an aiortc peer (as tests/bridge/bridge_peers.py): sends, drains partners."""
-
-    def __init__(self, studio_id: str, partners: int, start: SharedStart, phase: float) -> None:
-        from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection
-
-        self.studio_id = studio_id
-        self.pc = RTCPeerConnection(
-            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
-        )
-        video, audio = _tracks(start, phase)
-        self.pc.addTransceiver(video, direction="sendrecv")
-        self.pc.addTransceiver(audio, direction="sendrecv")
-        for _ in range(partners):
-            self.pc.addTransceiver("video", direction="recvonly")
-            self.pc.addTransceiver("audio", direction="recvonly")
-        self._drains: list[asyncio.Task[None]] = []
-
-    async def join(self, room: Any) -> None:
-        from aiortc import RTCSessionDescription
-
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        joined = await room.connect(self.studio_id, self.pc.localDescription.sdp)
-        await self.pc.setRemoteDescription(RTCSessionDescription(joined.answer_sdp, "answer"))
-        for t in self.pc.getTransceivers():  # a received track nobody reads piles up
-            self._drains.append(asyncio.ensure_future(self._drain(t.receiver.track)))
-
-    @staticmethod
-    async def _drain(track: Any) -> None:
-        while True:
-            try:
-                await track.recv()
-            except Exception:
-                return
-
-    async def close(self) -> None:
-        for task in self._drains:
-            task.cancel()
-        await self.pc.close()
 
 
 @dataclasses.dataclass
@@ -177,7 +73,7 @@ async def record(directory: Path, seconds: float, warmup: float) -> Run:
     )
     room = Room(spec)
     start = SharedStart()
-    studios = [Studio(sid, len(STUDIOS) - 1, start, phase) for sid, phase in STUDIOS]
+    studios = [FlashBeepStudio(sid, len(STUDIOS) - 1, start, phase) for sid, phase in STUDIOS]
     try:
         for studio in studios:
             await studio.join(room)
@@ -203,80 +99,6 @@ async def record(directory: Path, seconds: float, warmup: float) -> Run:
         await room.close()
     assert start.t0 is not None
     return Run(list(files), start.t0, program_start, iso_start, buffered)
-
-
-def _onsets(times: np.ndarray, values: np.ndarray, threshold: float, quiet: float) -> list[float]:
-    """Times where `values` rises through `threshold` after at least `quiet` s below it."""
-    out: list[float] = []
-    last_above = -np.inf
-    above = values > threshold
-    for i in np.flatnonzero(above):
-        if times[i] - last_above > quiet and (i == 0 or not above[i - 1]):
-            out.append(float(times[i]))
-        last_above = times[i]
-    return out
-
-
-def flash_onsets(path: Path, regions: list[tuple[int, int, int, int]] | None) -> list[list[float]]:
-    """Per region (x, y, w, h; None: the whole frame), the times a white flash starts."""
-    times: list[float] = []
-    lumas: list[list[float]] = []
-    with av.open(str(path)) as container:
-        for frame in container.decode(video=0):
-            if frame.pts is None:
-                continue
-            y = frame.to_ndarray(format="gray")
-            boxes = regions or [(0, 0, y.shape[1], y.shape[0])]
-            lumas.append([float(y[b : b + h, a : a + w].mean()) for a, b, w, h in boxes])
-            times.append(float(frame.pts * frame.time_base))
-    t, luma = np.array(times), np.array(lumas)
-    order = np.argsort(t)
-    t, luma = t[order], luma[order]
-    out = []
-    for k in range(luma.shape[1]):
-        lo, hi = np.percentile(luma[:, k], 5), luma[:, k].max()
-        out.append(_onsets(t, luma[:, k], (lo + hi) / 2, 0.5) if hi - lo > 60 else [])
-    return out
-
-
-def beep_onsets(path: Path) -> list[float]:
-    """The times beeps start: a 1 ms RMS envelope crosses a quarter of the beeps' level."""
-    chunks: list[tuple[float, np.ndarray]] = []
-    with av.open(str(path)) as container:
-        stream = container.streams.audio[0]
-        rate = stream.rate
-        for frame in container.decode(stream):
-            if frame.pts is None:
-                continue
-            pcm = frame.to_ndarray().astype(np.float32)
-            if frame.format.name.startswith("s16"):
-                pcm = pcm / 32768
-            if not frame.format.is_planar:
-                pcm = pcm.reshape(-1, len(frame.layout.channels)).T
-            chunks.append((float(frame.pts * frame.time_base), pcm.mean(axis=0)))
-    first = min(t for t, _ in chunks)
-    end = max(round((t - first) * rate) + c.size for t, c in chunks)
-    signal = np.zeros(end, np.float32)
-    for t, c in chunks:  # each frame at its own time: a gap stays a gap
-        at = round((t - first) * rate)
-        signal[at : at + c.size] = c
-    window = rate // 1000
-    envelope = np.sqrt(np.convolve(np.square(signal), np.ones(window) / window, mode="same"))
-    level = np.percentile(envelope, 99.5)  # the beeps' plateau
-    times = first + np.arange(signal.size) / rate
-    # The envelope is centred: it crosses a quarter of the level about 1/16 of a window after
-    # the beep's first sample; the quiet requirement skips the dip inside one beep.
-    return [t - window / 16 / rate for t in _onsets(times, envelope, level / 4, 0.2)]
-
-
-def pair(flashes: list[float], beeps: list[float]) -> list[tuple[float, float]]:
-    """(flash, beep) times: each flash with the nearest beep within PAIR_WINDOW."""
-    pairs = []
-    for v in flashes:
-        near = [a for a in beeps if abs(a - v) < PAIR_WINDOW]
-        if near:
-            pairs.append((v, min(near, key=lambda a: abs(a - v))))
-    return pairs
 
 
 def _delay(at: float, source: float) -> float:

@@ -21,6 +21,10 @@ from PIL import Image
 
 from bridge.aiortc_hooks import candidate_types
 from bridge.errors import RoomClosed, UnknownStudio
+from bridge.outputs.base import ProgramSource
+from bridge.outputs.manager import Outputs
+from bridge.program.audio import ProgramAudio
+from bridge.program.engine import ProgramEngine
 from bridge.program.layout import STUDIO_LAYOUTS
 from bridge.program.mixer import SILENCE_DBFS
 from bridge.program.production import Production
@@ -32,6 +36,8 @@ from bridge.session import SlotInfo, StudioSession
 from bridge.spec import (
     AudioFigures,
     EventKind,
+    OutputFigures,
+    OutputTarget,
     ProgramFigures,
     ProgramState,
     RecordedFile,
@@ -117,12 +123,14 @@ class Room:
         self.isos: dict[str, IsoRecording] = {}
         if spec.program:
             self.production = Production(
-                [s.id for s in spec.studios], [s.name for s in spec.studios]
+                [s.id for s in spec.studios],
+                [s.name for s in spec.studios],
+                outputs=self._outputs_of,
             )
             self.production.start()
         self._watchdog = asyncio.ensure_future(self._watch())
 
-    def _emit(self, kind: EventKind, studio_id: str, **details: object) -> None:
+    def _emit(self, kind: EventKind, studio_id: str, /, **details: object) -> None:
         event = RoomEvent(self.spec.booking_id, kind, studio_id, datetime.now(UTC), details)
         log.info(
             "%s booking=%s studio=%s %s", kind.value, self.spec.booking_id, studio_id, details or ""
@@ -268,14 +276,49 @@ class Room:
             studio = production.studio_ids[focus]
         return ProgramState(layout, studio, production.recording is not None)
 
+    async def start_output(self, target: OutputTarget, hls_dir: Path | None = None) -> None:
+        """Take the program out live to `target` (HLS into `hls_dir`); a no-op while that
+        output runs. Connecting and retrying happen behind it (OUTPUT_CHANGED events)."""
+        outputs = self.production.outputs if self.production is not None else None
+        if outputs is None or self.closed:
+            raise RoomClosed("This room composes no program to send out")
+        await outputs.start(target, hls_dir)
+
+    async def stop_output(self, output_id: str) -> bool:
+        """Stop a live output; False when the room has none of that id."""
+        outputs = self.production.outputs if self.production is not None else None
+        return await outputs.stop(output_id) if outputs is not None else False
+
+    def _outputs_of(self, engine: ProgramEngine, audio: ProgramAudio) -> Outputs:
+        return Outputs(ProgramSource(engine, audio), self._output_changed)
+
+    def _output_changed(self, figures: OutputFigures) -> None:
+        self._emit(
+            EventKind.OUTPUT_CHANGED,
+            "",
+            output_id=figures.id,
+            kind=figures.kind.value,
+            state=figures.state.value,
+            last_error=figures.last_error,
+        )
+
     async def live_snapshot(self) -> RoomHealth:
         """Every studio's health over the last window (call it about once a second: each call
         starts the next window), plus the program's and the recorders' figures."""
         now = self._monotonic()
         studios = [await self._studio_health(s.id, s.name, now) for s in self.spec.studios]
         return RoomHealth(
-            self.spec.booking_id, tuple(studios), self._program_figures(), self._recorders()
+            self.spec.booking_id,
+            tuple(studios),
+            self._program_figures(),
+            self._recorders(),
+            outputs=self.output_figures(),
         )
+
+    def output_figures(self) -> tuple[OutputFigures, ...]:
+        """The live outputs' states, the ended ones included (none without a program)."""
+        outputs = self.production.outputs if self.production is not None else None
+        return outputs.figures() if outputs is not None else ()
 
     async def _studio_health(self, studio_id: str, name: str, now: float) -> StudioHealth:
         session = self.sessions.get(studio_id)

@@ -23,6 +23,7 @@ from typing import Any
 
 from aioice import stun, turn
 
+from bridge.outputs.push import FFMPEG
 from schedules.db import make_engine, ping, safe_url
 from schedules.timeutil import utc_now
 from web.access.turn import IceUrl, check_credentials, parse_ice_url
@@ -110,6 +111,16 @@ def check_directory(path: Path, what: str, low_space: int = LOW_SPACE_BYTES) -> 
     if free < low_space:
         return Result(Status.WARN, item, f"{text} (under {low_space / GIB:g} GiB)")
     return Result(Status.OK, item, text)
+
+
+def check_ffmpeg(path: Path = FFMPEG) -> Result:
+    """Whether Debian's ffmpeg is there for the live RTMP and SRT outputs (HLS needs none)."""
+    item = f"ffmpeg {path}"
+    if not os.access(path, os.X_OK):
+        return Result(
+            Status.WARN, item, "missing: RTMP and SRT outputs would fail (apt install ffmpeg)"
+        )
+    return Result(Status.OK, item, "there, for the RTMP and SRT outputs")
 
 
 class _StunClient(asyncio.DatagramProtocol):
@@ -269,6 +280,7 @@ async def run_checks(settings: Settings) -> list[Result]:
     results_now = [
         check_directory(settings.data_dir, "data dir"),
         check_directory(settings.data_dir / "recordings", "recordings dir"),
+        check_ffmpeg(),
     ]
     bad_urls: list[Result] = []
     for raw in settings.ice_server_urls:

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -26,6 +27,9 @@ from bridge.recording.directory import PROGRAM, program_file, recorded_file
 from bridge.recording.finalize import finalize
 from bridge.recording.recorder import AudioParams, SegmentRecorder, VideoParams
 from bridge.spec import RecordedFile
+
+if TYPE_CHECKING:  # bridge.outputs builds on this package: the room makes the outputs
+    from bridge.outputs.manager import Outputs
 
 log = logging.getLogger("telebridge.bridge.production")
 
@@ -76,12 +80,18 @@ class Production:
     """The program of one room: inputs by studio, layout control, recording."""
 
     def __init__(
-        self, studio_ids: Sequence[str], labels: Sequence[str], fmt: ProgramFormat | None = None
+        self,
+        studio_ids: Sequence[str],
+        labels: Sequence[str],
+        fmt: ProgramFormat | None = None,
+        outputs: Callable[[ProgramEngine, ProgramAudio], Outputs] | None = None,
     ) -> None:
         self.studio_ids = list(studio_ids)
         self.engine = ProgramEngine(fmt)
         self.engine.set_sources(list(labels))
         self.audio = ProgramAudio(self.studio_ids)
+        # The live outputs of this program (RTMP, SRT, HLS), made from its engines.
+        self.outputs = outputs(self.engine, self.audio) if outputs is not None else None
         self._readers: dict[str, asyncio.Task[None]] = {}
         self.recording: Recording | None = None
 
@@ -160,6 +170,8 @@ class Production:
 
     async def close(self) -> RecordedFile | None:
         """Stop everything; returns the recording finalized on the way, if any."""
+        if self.outputs is not None:  # while the engines run: each ends its stream cleanly
+            await self.outputs.close()
         finished = await self.stop_recording()
         for task in self._readers.values():
             task.cancel()

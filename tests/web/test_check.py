@@ -14,7 +14,7 @@ import pytest
 from turn_server import TurnServer, running_turn
 
 from schedules.db import make_engine, migrate
-from web.check import Status, check_directory, report, run_checks
+from web.check import Status, check_directory, check_ffmpeg, report, run_checks
 from web.cli import main
 from web.settings import Settings
 
@@ -73,6 +73,7 @@ async def test_a_working_setup_is_all_ok(tmp_path: Path, coturn: TurnServer) -> 
         "database",
         "data",
         "recordings",
+        "ffmpeg",
         "stun",
         "turn",
         "turn",
@@ -145,6 +146,7 @@ def test_directories_writable_and_free_space(tmp_path: Path) -> None:
     ok = check_directory(tmp_path, "data dir")
     assert ok.status is Status.OK
     assert ok.detail.startswith("writable, ") and ok.detail.endswith(" GiB free")
+    assert check_ffmpeg(tmp_path / "no-ffmpeg").status is Status.WARN
     low = check_directory(tmp_path, "recordings dir", low_space=1 << 60)
     assert low.status is Status.WARN
     assert "under" in low.detail
@@ -170,10 +172,10 @@ def test_the_command_prints_one_line_per_item_and_exits_nonzero_on_a_failure(
     monkeypatch.setenv("TELEBRIDGE_TURN_SECRET", coturn.secret)
     assert main(["check", "--data-dir", str(data)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in out] == ["OK", "OK", "OK", "OK", "all"]
+    assert [line.split()[0] for line in out] == ["OK", "OK", "OK", "OK", "OK", "all"]
     assert "telebridge.sqlite3" in out[0] and "answered in" in out[0]
     monkeypatch.setenv("TELEBRIDGE_ICE_SERVERS", f"{coturn.url},stun:127.0.0.1:{closed_udp_port()}")
     assert main(["check", "--data-dir", str(data)]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[-2].startswith("FAIL  stun stun:127.0.0.1:")
-    assert out[-1] == "1 of 5 not OK"
+    assert out[-1] == "1 of 6 not OK"

@@ -25,7 +25,7 @@ from webtools import ClockedApp, MovableClock
 from bridge.room import Room
 from bridge.spec import OutputFigures, OutputKind, OutputState, RoomHealth
 from harness.waiting import eventually
-from schedules.outputs.record import MASK, Output
+from schedules.outputs.record import MASK, Output, scrubbed
 from schedules.outputs.record import OutputKind as StoredKind
 from web.access.security import new_token, token_digest
 from web.app import make_app
@@ -34,7 +34,6 @@ from web.live.alerts import OUTPUT_GRACE_SECONDS, AlertBook
 from web.live.autopilot import room_spec
 from web.live.live_json import room_json
 from web.live.metrics import render_metrics
-from schedules.outputs.record import scrubbed
 from web.live.room_view import OutputView, RoomView
 from web.pages.i18n import Catalogs
 from web.services import ACCOUNTS, BOOKINGS, LIVE, MONITOR, OUTPUT_CONTROL
