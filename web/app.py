@@ -43,6 +43,7 @@ from web.pages import site as site_pages
 from web.pages import watch as watch_pages
 from web.pages.i18n import Catalogs
 from web.pages.templating import make_environment, render_error
+from web.pages.watch_cache import WatchCache
 from web.services import (
     ACCOUNTS,
     ARCHIVE,
@@ -61,6 +62,7 @@ from web.services import (
     SETTINGS,
     SIGNER,
     TEMPLATES,
+    WATCH_CACHE,
 )
 from web.settings import Settings
 
@@ -129,6 +131,7 @@ def install_services(app: web.Application, settings: Settings, clock: Clock = ut
     app[OUTAGE] = outage
     app[OUTPUTS] = outputs
     app[OUTPUT_CONTROL] = output_control
+    app[WATCH_CACHE] = WatchCache()
 
 
 async def make_app(

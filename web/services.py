@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from web.live.settled_audit import SettledAudit
     from web.outage.fallback import OutageFallback
     from web.pages.i18n import Catalogs
+    from web.pages.watch_cache import WatchCache
     from web.settings import Settings
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
@@ -46,3 +47,4 @@ GESTURES: web.AppKey[SettledAudit] = web.AppKey("gestures")
 OUTAGE: web.AppKey[OutageFallback] = web.AppKey("outage")
 OUTPUTS: web.AppKey[OutputService] = web.AppKey("outputs")
 OUTPUT_CONTROL: web.AppKey[OutputControl] = web.AppKey("output_control")
+WATCH_CACHE: web.AppKey[WatchCache] = web.AppKey("watch_cache")

@@ -28,7 +28,7 @@ from web.app import make_app
 from web.demo import seed_demo
 from web.openapi.document import build_document
 from web.pages.watch import EMBED_POLICY
-from web.services import ACCOUNTS, ARCHIVE, BOOKINGS, OUTPUT_CONTROL, RECORDINGS
+from web.services import ACCOUNTS, ARCHIVE, BOOKINGS, OUTPUT_CONTROL, RECORDINGS, WATCH_CACHE
 from web.settings import Settings
 
 FMT = "%Y-%m-%dT%H:%M:%SZ"
@@ -54,6 +54,8 @@ def go_live(app: web.Application, booking_id: str, text: str | None = None) -> P
     (directory / "index.m3u8").write_text(text)
     for name in re.findall(r"^seg-\d+\.ts$", text, re.M):
         (directory / name).write_bytes(SEGMENT)
+    # Viewers see a new playlist within PLAYLIST_TTL_S; the test looks at once.
+    app[WATCH_CACHE].playlists.forget(booking_id)
     return directory
 
 

@@ -39,7 +39,17 @@ from web.errors import ApiError, Handler, error_body, from_schedule_error, json_
 from web.http.outputs import hls_path
 from web.pages.site import BOOKING_ID
 from web.pages.templating import render
-from web.services import ARCHIVE, CLOCK, LIVE, OUTAGE, OUTPUT_CONTROL, RECORDINGS, SETTINGS, SIGNER
+from web.services import (
+    ARCHIVE,
+    CLOCK,
+    LIVE,
+    OUTAGE,
+    OUTPUT_CONTROL,
+    RECORDINGS,
+    SETTINGS,
+    SIGNER,
+    WATCH_CACHE,
+)
 
 log = logging.getLogger("telebridge.web.watch")
 routes = web.RouteTableDef()
@@ -85,7 +95,9 @@ async def viewing_of(request: web.Request) -> Viewing:
     a public stream for anyone; a private one for its viewing link or a user who may see it
     (403 otherwise)."""
     booking_id = request.match_info["booking_id"]
-    booking, _stored = await request.app[OUTAGE].booking_now(booking_id)
+    booking, _stored = await request.app[WATCH_CACHE].bookings.get(
+        booking_id, lambda: request.app[OUTAGE].booking_now(booking_id)
+    )
     if booking.status in CLOSED_STATUSES:
         raise NotFound("booking", booking_id)
     if booking.stream == "public":
@@ -143,7 +155,11 @@ def read_playlist(path: Path) -> str | None:
 async def _playlist_text(request: web.Request, booking_id: str) -> str | None:
     path = hls_file(request.app[OUTPUT_CONTROL].hls_dir(booking_id), PLAYLIST)
     assert path is not None, "the playlist's own name is always served"
-    return await asyncio.get_running_loop().run_in_executor(None, read_playlist, path)
+
+    async def read() -> str | None:
+        return await asyncio.get_running_loop().run_in_executor(None, read_playlist, path)
+
+    return await request.app[WATCH_CACHE].playlists.get(booking_id, read)
 
 
 def with_token(playlist: str, token: str) -> str:

@@ -1,0 +1,453 @@
+"""Live outputs: CPU added per output, HLS under 200 clients, and HLS segment latency.
+
+1. A 720p30 program of two studios (textured, moving 1280x720 frames fed at 30 fps, silent
+   sound; no WebRTC) runs in this process. CPU seconds per second (this process plus the
+   outputs' ffmpeg children; never the destination's nginx or ffmpeg) are measured for the
+   program alone and with one RTMP output (to nginx-rtmp), one SRT caller output (to an ffmpeg
+   listener) and one HLS output (into a temporary directory). Baselines alternate with the
+   outputs (baseline, rtmp, baseline, srt, baseline, hls, baseline) and each output's figure is
+   its phase minus the mean of the two baselines around it: the machine is noisy.
+2. A real server (`telebridge serve --demo`) with a public booking, two aiortc studios joined
+   and its HLS output on air; 200 clients (in a separate process) each reload the playlist every
+   second and fetch every new segment. Printed: requests served per second, playlist response
+   times, and the server's event-loop lag from its /metrics, before and during.
+3. Meanwhile, for every new segment: how long after its #EXT-X-PROGRAM-DATE-TIME (its first
+   frame) it appears in the playlist, i.e. how far behind live it is when a player can get it
+   (hls.js holds ~3 s more on top, liveSyncDuration 3).
+
+    .venv/bin/python bench/outputs.py [--seconds 15] [--clients 200] [--load-seconds 20]
+    (as root: part 2 runs WebRTC inside a private network namespace; needs Debian's ffmpeg,
+    nginx-light and libnginx-mod-rtmp)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.netns import ensure_netns  # noqa: E402
+from bridge.outputs.base import ProgramSource  # noqa: E402
+from bridge.outputs.manager import Outputs  # noqa: E402
+from bridge.program.engine import ProgramFormat  # noqa: E402
+from bridge.program.production import Production  # noqa: E402
+from bridge.spec import OutputKind, OutputState, OutputTarget  # noqa: E402
+from harness.api import api  # noqa: E402
+from harness.rtmp_server import Receiver, RtmpServer, available, udp_taken  # noqa: E402
+from harness.server import free_port, producer_token, running_server  # noqa: E402
+
+W, H, FPS = 1280, 720, 30
+LOOP_FRAMES = 60
+GOAL_CPU = 0.02  # CPU-s/s per output
+GOAL_LAG_MS = 50.0
+TICK = os.sysconf("SC_CLK_TCK")
+
+# --- 1. CPU per output ------------------------------------------------------------------
+
+
+def _frames(count: int) -> list[list[av.VideoFrame]]:
+    """`count` studios' 2-second loops of textured, moving 720p frames (yuv420p)."""
+    rng = np.random.default_rng(11)
+    studios = []
+    for s in range(count):
+        base = rng.integers(0, 255, (H // 8, W // 8, 3), dtype=np.uint8)
+        frames = []
+        for i in range(LOOP_FRAMES):
+            rgb = np.roll(base, i + s * 7, axis=1).repeat(8, axis=0).repeat(8, axis=1)
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+            frames.append(frame.reformat(format="yuv420p"))
+        studios.append(frames)
+    return studios
+
+
+def _cpu_self() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _ffmpeg_children(exclude: set[int]) -> dict[int, float]:
+    """CPU seconds so far of every ffmpeg whose parent is this process (bar `exclude`)."""
+    me, found = os.getpid(), {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in exclude:
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:  # it exited meanwhile
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        # After the comm: state, ppid, ... utime is field 14 of stat, stime 15 (1-based).
+        if comm == "ffmpeg" and int(fields[1]) == me:
+            found[int(entry)] = (int(fields[11]) + int(fields[12])) / TICK
+    return found
+
+
+class Meter:
+    """CPU of this process plus its outputs' ffmpeg children over a stretch."""
+
+    def __init__(self, exclude: set[int]) -> None:
+        self.exclude = exclude
+
+    async def measure(self, seconds: float) -> float:
+        cpu0, kids0, t0 = _cpu_self(), _ffmpeg_children(self.exclude), time.monotonic()
+        await asyncio.sleep(seconds)
+        cpu1, kids1, t1 = _cpu_self(), _ffmpeg_children(self.exclude), time.monotonic()
+        # A child that started during the stretch counts from 0; one that exited is lost (the
+        # outputs are live throughout a measured stretch, so none should).
+        kids = sum(end - kids0.get(pid, 0.0) for pid, end in kids1.items())
+        return (cpu1 - cpu0 + kids) / (t1 - t0)
+
+
+async def _feed(production: Production, studios: list[list[av.VideoFrame]]) -> None:
+    """Each studio's picture at 30 fps, as a decoded WebRTC track would bring it."""
+    start, n = time.monotonic(), 0
+    while True:
+        for i, frames in enumerate(studios):
+            production.engine.update(i, frames[n % LOOP_FRAMES])
+        n += 1
+        await asyncio.sleep(max(0.0, start + n / FPS - time.monotonic()))
+
+
+async def _live(outputs: Outputs, output_id: str, within: float = 20.0) -> None:
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        for f in outputs.figures():
+            if f.id == output_id and f.state is OutputState.LIVE:
+                return
+        await asyncio.sleep(0.2)
+    print(f"  (output {output_id} not live after {within:.0f} s: {outputs.figures()})")
+
+
+async def cpu_per_output(seconds: float, tmp: Path) -> None:
+    studios = _frames(2)
+    holder: dict[str, Outputs] = {}
+
+    def make(engine: Any, audio: Any) -> Outputs:
+        holder["o"] = Outputs(ProgramSource(engine, audio))
+        return holder["o"]
+
+    labels = ["Studio 1 · Baku", "Studio 2 · Istanbul"]
+    production = Production(["a", "b"], labels, ProgramFormat(W, H, FPS), make)
+    outputs = holder["o"]
+    production.start()
+    feeder = asyncio.ensure_future(_feed(production, studios))
+    rtmp = RtmpServer(tmp / "nginx")
+    rtmp.start()
+    srt_port = free_port()
+    receiver = Receiver(f"srt://127.0.0.1:{srt_port}?mode=listener", tmp / "srt.ts")
+    receiver.launch()
+    for _ in range(100):  # the listener bound its port
+        if udp_taken(srt_port):
+            break
+        await asyncio.sleep(0.1)
+    assert receiver._process is not None
+    meter = Meter({receiver._process.pid})
+    targets = {
+        "rtmp": OutputTarget("rtmp", OutputKind.RTMP, rtmp.url, key="bench"),
+        "srt": OutputTarget("srt", OutputKind.SRT, f"srt://127.0.0.1:{srt_port}"),
+        "hls": OutputTarget("hls", OutputKind.HLS),
+    }
+    baselines: list[float] = []
+    results: dict[str, tuple[float, Any]] = {}
+    try:
+        await asyncio.sleep(3.0)  # the program settled
+        baselines.append(await meter.measure(seconds))
+        for name, target in targets.items():
+            await outputs.start(target, tmp / "hls")
+            await _live(outputs, name)
+            await asyncio.sleep(2.0)  # past the start's keyframe and connection
+            cpu = await meter.measure(seconds)
+            figures = next(f for f in outputs.figures() if f.id == name)
+            results[name] = (cpu, figures)
+            await outputs.stop(name)
+            await asyncio.sleep(2.0)
+            baselines.append(await meter.measure(seconds))
+    finally:
+        feeder.cancel()
+        await production.close()
+        receiver.stop()
+        rtmp.stop()
+    print(f"1. CPU per output, 720p30 program of 2 studios, {seconds:.0f} s per phase")
+    print(f"   {'phase':<18}{'CPU-s/s':>9}{'added':>9}  {'goal':>7}  state, bitrate at end")
+    print(
+        f"   {'program alone':<18}{statistics.mean(baselines):9.3f}{'':>9}  {'':>7}  "
+        f"baselines {', '.join(f'{b:.3f}' for b in baselines)}"
+    )
+    for i, (name, (cpu, f)) in enumerate(results.items()):
+        added = cpu - (baselines[i] + baselines[i + 1]) / 2
+        verdict = "ok" if added <= GOAL_CPU else "OVER"
+        rate = f"{f.bitrate_kbps:.0f} kbps" if f.bitrate_kbps is not None else "no bitrate"
+        print(
+            f"   {'+ ' + name.upper():<18}{cpu:9.3f}{added:+9.3f}  <={GOAL_CPU:.2f} {verdict:<4} "
+            f"{f.state.value}, {rate}, live {f.live_seconds:.0f} s, retries {f.retries}"
+        )
+
+
+# --- 2. and 3. HLS under load -----------------------------------------------------------
+
+
+def _clients(url: str, count: int, seconds: float, out: Any) -> None:
+    """Runs in its own process: `count` players reloading `url` every second for `seconds`."""
+
+    async def run() -> None:
+        import aiohttp
+
+        playlist_ms: list[float] = []
+        errors = [0]
+        requests = [0]
+        got_bytes = [0]
+
+        async def one(http: aiohttp.ClientSession, end: float) -> None:
+            await asyncio.sleep(random.random())
+            seen: set[str] = set()
+            while time.monotonic() < end:
+                t0 = time.monotonic()
+                try:
+                    async with http.get(url) as r:
+                        text = await r.text()
+                        ok = r.status == 200
+                except aiohttp.ClientError:
+                    ok, text = False, ""
+                requests[0] += 1
+                if not ok:
+                    errors[0] += 1
+                else:
+                    playlist_ms.append((time.monotonic() - t0) * 1000)
+                    names = [x for x in text.splitlines() if x and not x.startswith("#")]
+                    new = [n for n in names if n not in seen]
+                    if not seen:
+                        new = new[-1:]  # a player starts near live
+                    seen.update(names)
+                    for name in new:
+                        try:
+                            async with http.get(url.rsplit("/", 1)[0] + "/" + name) as r:
+                                got_bytes[0] += len(await r.read())
+                                requests[0] += 1
+                                errors[0] += r.status != 200
+                        except aiohttp.ClientError:
+                            errors[0] += 1
+                await asyncio.sleep(max(0.0, t0 + 1.0 - time.monotonic()))
+
+        connector = aiohttp.TCPConnector(limit=0)
+        timeout = aiohttp.ClientTimeout(total=30)
+        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+            t0 = time.monotonic()
+            end = t0 + seconds
+            await asyncio.gather(*(one(http, end) for _ in range(count)))
+            elapsed = time.monotonic() - t0
+        out.put(
+            {
+                "playlist_ms": playlist_ms,
+                "requests": requests[0],
+                "errors": errors[0],
+                "bytes": got_bytes[0],
+                "elapsed": elapsed,
+            }
+        )
+
+    asyncio.run(run())
+
+
+def _metrics(base: str, token: str) -> dict[str, float]:
+    req = urllib.request.Request(base + "/metrics", headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        text = r.read().decode()
+    found = {}
+    for line in text.splitlines():
+        for name in ("telebridge_event_loop_lag_seconds", "telebridge_event_loop_lag_max_seconds"):
+            if line.startswith(name + " "):
+                found[name] = float(line.split()[1]) * 1000
+    return found
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status, r.read().decode()
+    except OSError:
+        return 0, ""
+
+
+async def _watch(base: str, token: str, url: str, seconds: float) -> dict[str, list[float]]:
+    """Per second the server's loop lag; every 0.1 s the playlist, for new segments' delay."""
+    loop = asyncio.get_running_loop()
+    lags: list[float] = []
+    delays: list[float] = []
+    answered: list[float] = []
+    known: set[str] = set()
+    first = True
+    end, next_metrics = time.monotonic() + seconds, time.monotonic() + 1.0
+    while time.monotonic() < end:
+        # The playlist was asked for at `sent` and answered at `now`: the segment was listed
+        # in between (a slow answer under load widens the gap).
+        sent = datetime.now().astimezone()
+        status, text = await loop.run_in_executor(None, _get, url)
+        now = datetime.now().astimezone()
+        if status == 200:
+            date = None
+            for line in text.splitlines():
+                if line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
+                    date = datetime.fromisoformat(line.split(":", 1)[1].replace("Z", "+00:00"))
+                elif line and not line.startswith("#"):
+                    if line not in known and not first and date is not None:
+                        delays.append((sent - date).total_seconds())
+                        answered.append((now - date).total_seconds())
+                    known.add(line)
+            first = False
+        if time.monotonic() >= next_metrics:
+            next_metrics += 1.0
+            m = await loop.run_in_executor(None, _metrics, base, token)
+            lags.append(m.get("telebridge_event_loop_lag_seconds", 0.0))
+        await asyncio.sleep(0.1)
+    return {"lag_ms": lags, "delay_s": delays, "answered_s": answered}
+
+
+async def _on_air(base: str, token: str) -> tuple[str, list[Any]]:
+    """A public booking in its line check, two aiortc studios joined, its HLS output live."""
+    from bench.monitor_load import _join  # the console's signalling, as in that bench
+
+    start = datetime.now().astimezone() + timedelta(minutes=5)
+    booking = api(
+        base,
+        token,
+        "POST",
+        "/api/bookings",
+        {
+            "title": "HLS load",
+            "studios": ["trend", "dha"],
+            "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(hours=1)).isoformat(),
+            "setup_minutes": 15,
+            "stream": "public",
+        },
+    )["booking"]
+    bid = booking["id"]
+    links = {
+        link["studio"]: link["url"]
+        for link in api(base, token, "GET", f"/api/bookings/{bid}/join-links")["links"]
+    }
+    output = api(base, token, "POST", f"/api/bookings/{bid}/outputs", {"kind": "hls", "name": "W"})
+    output_id = output["output"]["id"]
+    peers = []
+    for studio, shade in (("trend", 60), ("dha", 190)):
+        pc, _track = await _join(base, links[studio], shade)
+        peers.append(pc)
+    loop = asyncio.get_running_loop()
+    path = f"/api/bookings/{bid}/outputs/{output_id}/start"
+    for _ in range(60):  # 409 while the room is not open yet
+        try:
+            await loop.run_in_executor(None, api, base, token, "POST", path)
+            break
+        except urllib.error.HTTPError as exc:
+            if exc.code != 409:
+                raise
+            await asyncio.sleep(0.5)
+    url = f"{base}/live/{bid}/index.m3u8"
+    for _ in range(120):
+        if (await loop.run_in_executor(None, _get, url))[0] == 200:
+            break
+        await asyncio.sleep(0.5)
+    else:
+        raise RuntimeError("the playlist never answered 200")
+    return url, peers
+
+
+async def hls_load(base: str, token: str, clients: int, seconds: float) -> dict[str, Any]:
+    url, peers = await _on_air(base, token)
+    loop = asyncio.get_running_loop()
+    try:
+        await asyncio.sleep(4.0)
+        before = await loop.run_in_executor(None, _metrics, base, token)
+        quiet = await _watch(base, token, url, 12.0)
+        queue: Any = multiprocessing.Queue()
+        proc = multiprocessing.Process(target=_clients, args=(url, clients, seconds, queue))
+        proc.start()
+        await asyncio.sleep(1.5)  # every client started
+        loaded = await _watch(base, token, url, seconds - 2.0)
+        after = await loop.run_in_executor(None, _metrics, base, token)
+        result = await loop.run_in_executor(None, queue.get, True, 60)
+        proc.join(timeout=30)
+    finally:
+        for pc in peers:
+            await pc.close()
+    return {"before": before, "after": after, "quiet": quiet, "loaded": loaded, "clients": result}
+
+
+def _report_load(out: dict[str, Any], clients: int, seconds: float) -> None:
+    c = out["clients"]
+    ms = sorted(c["playlist_ms"]) or [0.0]
+    p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
+    print(f"2. HLS under {clients} clients for {seconds:.0f} s (reload every 1 s, every segment)")
+    print(
+        f"   served {c['requests'] / c['elapsed']:.0f} requests/s"
+        f" ({c['errors']} errors), {c['bytes'] / c['elapsed'] / 1e6:.1f} MB/s of segments;"
+        f" playlist p50 {statistics.median(ms):.1f} ms, p95 {p95:.1f} ms"
+    )
+    for name in ("quiet", "loaded"):
+        lag = out[name]["lag_ms"] or [0.0]
+        label = "no clients" if name == "quiet" else f"{clients} clients"
+        verdict = "ok" if max(lag) < GOAL_LAG_MS else "OVER"
+        print(
+            f"   server loop lag, {label:<12} median {statistics.median(lag):5.1f} ms,"
+            f" max {max(lag):5.1f} ms (goal < {GOAL_LAG_MS:.0f} ms: {verdict})"
+        )
+    key = "telebridge_event_loop_lag_max_seconds"
+    print(
+        f"   worst loop lag since server start: {out['before'].get(key, 0):.1f} ms before the"
+        f" clients, {out['after'].get(key, 0):.1f} ms after"
+    )
+    print(
+        "3. HLS segment latency: wall clock when first seen listed minus its"
+        " PROGRAM-DATE-TIME (at the request; at its answer)"
+    )
+    for name in ("quiet", "loaded"):
+        d = out[name]["delay_s"]
+        label = "no clients" if name == "quiet" else f"{clients} clients"
+        if d:
+            print(
+                f"   {label:<12} {len(d)} segments: median {statistics.median(d):.2f} s,"
+                f" min {min(d):.2f} s, max {max(d):.2f} s; at the answer median"
+                f" {statistics.median(out[name]['answered_s']):.2f} s"
+            )
+        else:
+            print(f"   {label:<12} no new segment seen")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=15.0, help="per CPU phase")
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--load-seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    why = available()
+    if why is not None:
+        sys.exit(why)
+    ensure_netns()
+    with tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(cpu_per_output(args.seconds, Path(tmp)))
+    with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp)) as server:
+        token = producer_token(server.data)
+        out = asyncio.run(hls_load(server.base, token, args.clients, args.load_seconds))
+    _report_load(out, args.clients, args.load_seconds)
+
+
+if __name__ == "__main__":
+    main()
