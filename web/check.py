@@ -23,7 +23,7 @@ from typing import Any
 
 from aioice import stun, turn
 
-from bridge.outputs.push import FFMPEG
+from bridge.outputs.ffmpeg import FFMPEG
 from schedules.db import make_engine, ping, safe_url
 from schedules.timeutil import utc_now
 from web.access.turn import IceUrl, check_credentials, parse_ice_url

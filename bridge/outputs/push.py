@@ -1,21 +1,13 @@
 """RTMP and SRT outputs: the program pushed, remuxed, to a partner's platform or playout.
 
-Each connection attempt runs Debian's ffmpeg as a child process that reads MPEG-TS on its
-stdin and copies both streams (`-c copy`, no encode) to the destination: FLV over RTMP(S), or
-MPEG-TS over SRT as caller or listener. ffmpeg already speaks RTMP, RTMPS and SRT (with its
-encryption) well, and a child process can be killed at any moment without harm to the room;
-what is ours is small: a tap on the program, a bounded queue, and one thread that muxes the
-packets into MPEG-TS and writes them into the child's stdin. The event loop only queues; when
-the destination stops taking data the writer thread blocks on the pipe, the queue fills, or
-ffmpeg's progress stops growing, and the attempt is ended and retried with backoff.
-
-What the figures say comes from ffmpeg itself: `-progress` reports the bytes written to the
-destination twice a second (growing: the output is live; the bitrate is its growth over the
-last window), and the last error line on its stderr says why an attempt ended. Stream keys and
-passphrases are secrets: they reach ffmpeg as option values, never in the URL it prints, and
-every line we keep or log is redacted once more anyway. (They are on ffmpeg's command line,
-which /proc shows to local users: ffmpeg 5.1 has no other way to take them. Run the server
-where nobody else logs in, or mount /proc with hidepid.)
+Each connection attempt runs Debian's ffmpeg as a child process (bridge.outputs.ffmpeg: its
+command line, its progress, its errors in words) fed MPEG-TS through a pipe by a writer thread
+(bridge.outputs.ts_pipe). This module is the attempt loop around them: resolve the host, start
+ffmpeg, open a tap, follow the attempt, and end it when the destination stops taking data (the
+writer's queue fills, or ffmpeg's progress stops growing); then retry with backoff, for as long
+as the output runs. Its state (CONNECTING, LIVE, RETRYING, STOPPED, FAILED) and figures come
+from there: LIVE once ffmpeg reports bytes written to the destination, the last error being
+ffmpeg's last words, explained and redacted.
 """
 
 from __future__ import annotations
@@ -25,348 +17,35 @@ import contextlib
 import ipaddress
 import logging
 import os
-import queue
-import re
 import socket
-import threading
 import time
 from collections import deque
-from collections.abc import Sequence
-from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, cast
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
-
-import av
-from av.container import OutputContainer
 
 from bridge.outputs.base import OutputListener, ProgramSource, backoff_seconds
-from bridge.program.mixer import RATE
+from bridge.outputs.ffmpeg import (
+    FFMPEG,
+    Destination,
+    Progress,
+    Unusable,
+    destination,
+    explain,
+    ffmpeg_args,
+    redact,
+)
+from bridge.outputs.ts_pipe import QUEUE_PACKETS, TsPipe
 from bridge.program.tap import ProgramTap
-from bridge.spec import OutputFigures, OutputKind, OutputState, OutputTarget
-
-if TYPE_CHECKING:
-    EncodedPacket = av.Packet[Any]
-else:
-    EncodedPacket = av.Packet
+from bridge.spec import OutputFigures, OutputState, OutputTarget
 
 log = logging.getLogger("telebridge.bridge.outputs.push")
 
-FFMPEG = Path("/usr/bin/ffmpeg")  # Debian's: its RTMPS (GnuTLS) and SRT (libsrt) are built in
 STALL_SECONDS = 5.0  # no byte reached the destination for this long: end the attempt
-QUEUE_PACKETS = 400  # about 5 s of program (30 video + 47 audio packets a second)
-LISTEN_BACKLOG_PACKETS = 60  # waiting for an SRT caller: keep under 1 s, drop the rest
-EARLY_AUDIO_PACKETS = 94  # 2 s of AAC frames kept until the first keyframe comes
 CHECK_SECONDS = 0.25  # how often an attempt looks at its process and progress
-PROGRESS_PERIOD = "0.5"  # seconds between ffmpeg's progress reports
-BITRATE_WINDOW_S = 2.0
 TERM_GRACE_S = 1.0  # SIGTERM, then SIGKILL after this long
 EXIT_WAIT_S = 2.0  # at stop, for ffmpeg to finish the stream cleanly after its input ends
 RESOLVE_TIMEOUT_S = 5.0
 JOIN_TIMEOUT_S = 3.0
 STDERR_LINES = 30
-TS_WRITE_BYTES = 188 * 7  # whole TS packets per write: one SRT payload, no muxer delay
-REDACTED = "***"
-_STOP = object()
-VIDEO, AUDIO = 0, 1
-
-
-class _Unusable(ValueError):
-    """A target that no retry can fix (its URL cannot work): the output fails at once."""
-
-
-@dataclass(frozen=True)
-class Destination:
-    """Where ffmpeg sends the program: its output arguments, and how to name it in figures."""
-
-    args: tuple[str, ...]  # ffmpeg's output options and URL (may hold secrets: never log)
-    host: str  # to resolve before each attempt ("" for a listener)
-    port: int
-    listener: bool  # SRT listener: the destination calls us, no stall timer before it does
-    srt: bool
-    secrets: tuple[str, ...]
-
-    @property
-    def where(self) -> str:
-        """host:port (or the listener's caller), as errors name it."""
-        if not self.host:
-            return f"the caller on port {self.port}"
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-
-
-def destination(target: OutputTarget) -> Destination:
-    """ffmpeg's output for `target`; _Unusable when the URL cannot work."""
-    parts = urlsplit(target.url.strip())
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise _Unusable(f"the URL's port is not a number: {exc}") from exc
-    host = parts.hostname or ""
-    secrets = tuple(s for s in (target.key, target.passphrase, parts.password) if s)
-    if target.kind is OutputKind.RTMP:
-        if parts.scheme not in ("rtmp", "rtmps") or not host:
-            raise _Unusable("an RTMP output needs a URL rtmp://host[:port]/app or rtmps://...")
-        app = parts.path.strip("/")
-        if not app:
-            raise _Unusable("the RTMP URL has no application (rtmp://host/app)")
-        port = port or (443 if parts.scheme == "rtmps" else 1935)
-        url = f"{parts.scheme}://{parts.netloc}/{app}"
-        # The key goes to ffmpeg as the stream name (rtmp_playpath), byte for byte: ffmpeg 5.1
-        # does not percent-decode an RTMP URL's path, so a key put into the URL could only be
-        # carried quoted (and arrive changed) or raw (and change the URL). Keys with a query
-        # of their own (Facebook's) arrive whole too.
-        args = ["-rtmp_app", app]
-        if target.key:
-            args += ["-rtmp_playpath", target.key]
-        args += ["-flvflags", "no_duration_filesize", "-f", "flv", url]
-        return Destination(tuple(args), host, port, False, False, secrets)
-    if target.kind is OutputKind.SRT:
-        if parts.scheme != "srt" or port is None or (not host and not target.listener):
-            raise _Unusable("an SRT output needs a URL srt://host:port (srt://:port to listen)")
-        if target.passphrase and not 10 <= len(target.passphrase) <= 79:
-            raise _Unusable("an SRT passphrase has 10 to 79 characters")
-        query = dict(parse_qsl(parts.query))
-        query.pop("passphrase", None)  # only ever as an option (it would be printed)
-        query["mode"] = "listener" if target.listener else "caller"
-        if target.latency_ms is not None:
-            query["latency"] = str(target.latency_ms * 1000)  # libsrt's option: microseconds
-        bind = host or "0.0.0.0"
-        url = f"srt://{f'[{bind}]' if ':' in bind else bind}:{port}?{urlencode(query)}"
-        args = []
-        if target.passphrase:
-            # ffmpeg 5.1 takes a passphrase in the URL verbatim (no percent-decoding), and
-            # prints the URL in its errors: as an option it is neither mangled nor printed.
-            args += ["-passphrase", target.passphrase, "-pbkeylen", "16"]
-        args += ["-f", "mpegts", url]
-        dest_host = "" if target.listener else host
-        return Destination(tuple(args), dest_host, port, target.listener, True, secrets)
-    raise _Unusable(f"a push output carries RTMP or SRT, not {target.kind.value}")
-
-
-def ffmpeg_args(ffmpeg: Path, dest: Destination) -> list[str]:
-    """The whole command line of one attempt."""
-    return [
-        str(ffmpeg),
-        *("-hide_banner", "-nostdin", "-nostats", "-loglevel", "error"),
-        *("-progress", "pipe:1", "-stats_period", PROGRESS_PERIOD),
-        # Our TS declares both streams in its PMT and starts on a keyframe: half a second of
-        # probing finds the SPS and the AAC header, and the connection is made right after.
-        # (Not -fflags nobuffer: it drops what probing read, the keyframe among it.)
-        *("-probesize", "500000", "-analyzeduration", "500000"),
-        *("-f", "mpegts", "-i", "pipe:0"),
-        *("-map", "0:v:0", "-map", "0:a:0", "-c", "copy"),
-        *dest.args,
-    ]
-
-
-def redact(text: str, secrets: Sequence[str]) -> str:
-    """`text` with every secret (as given, or percent-encoded) replaced by ***."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        for form in {secret, quote(secret, safe=""), quote(secret)}:
-            text = text.replace(form, REDACTED)
-    return text
-
-
-_PREFIX = re.compile(r"^\[[\w\-]+ @ 0x[0-9a-f]+\]\s*")
-_SRT_LOG = re.compile(r"^\d\d:\d\d:\d\d\.\d+/SRT:\S+\s+\S+:\s*")
-
-
-def explain(lines: Sequence[str], dest: Destination, exit_code: int | None) -> str:
-    """Why an attempt ended, in words a master control operator can act on."""
-    text = "\n".join(lines)
-    where = dest.where
-    checks: list[tuple[str, str]] = [
-        (r"Incorrect passphrase|BADSECRET", "the SRT passphrase does not match the destination's"),
-        (
-            r"Failed to resolve hostname|Name or service not known|name resolution",
-            f"host {dest.host} does not resolve",
-        ),
-        (r"Connection refused", f"connection refused by {where}"),
-        (r"Address already in use", f"port {dest.port} is already in use on this server"),
-        (r"timed out", f"no answer from {where} (timed out)"),
-        (r"Connection to srt://\S+ failed", f"no SRT listener answered at {where}"),
-        (r"Broken pipe|Connection reset|End of file", f"{where} closed the connection"),
-    ]
-    if dest.srt:
-        checks.append((r"Input/output error", f"the SRT connection with {where} broke"))
-    for pattern, message in checks:
-        if re.search(pattern, text, re.IGNORECASE):
-            return message
-    for line in reversed(lines):
-        said = _SRT_LOG.sub("", _PREFIX.sub("", line)).strip()
-        if said:
-            return f"ffmpeg: {said[:200]}"
-    return f"ffmpeg ended (exit code {exit_code})"
-
-
-def _copy(packet: EncodedPacket, origin: int, time_base: Fraction) -> EncodedPacket:
-    """A private copy on the tap's timeline: muxing rescales timestamps in place, and the
-    program's packets are shared with the other subscribers."""
-    out = av.Packet(bytes(packet))
-    out.pts = packet.pts - origin if packet.pts is not None else None
-    out.dts = packet.dts - origin if packet.dts is not None else None
-    out.time_base = time_base
-    out.is_keyframe = packet.is_keyframe
-    if packet.duration:
-        out.duration = packet.duration
-    return out
-
-
-class TsPipe:
-    """The program's packets muxed into MPEG-TS on a thread, written into a pipe.
-
-    `video` and `audio` are called on the event loop and never block: a full queue is
-    remembered (`overflowed`) for the attempt to end, not waited on. The thread blocks on the
-    pipe when ffmpeg does not read; killing ffmpeg breaks the pipe and ends the thread.
-    """
-
-    def __init__(self, fd: int, source: ProgramSource, name: str, listener: bool) -> None:
-        fmt = source.engine.fmt
-        self._size, self._fps = (fmt.width, fmt.height), fmt.fps
-        self._extradata = source.audio.extradata
-        self._file: IO[bytes] = os.fdopen(fd, "wb", buffering=0)
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_PACKETS)
-        self._origins = (0, 0)
-        self.waiting = listener  # for an SRT caller: keep only a short backlog meanwhile
-        self._resync = True  # nothing goes in before a video keyframe (a decodable start)
-        self._early_audio: deque[EncodedPacket] = deque(maxlen=EARLY_AUDIO_PACKETS)
-        self.overflowed = False
-        self.failure: str | None = None
-        self._thread = threading.Thread(target=self._run, name=f"output-{name}", daemon=True)
-        self._thread.start()
-
-    def set_origins(self, tap: ProgramTap) -> None:
-        """Count timestamps from the tap's 0 (both clocks), before its first packet."""
-        self._origins = (tap.timeline.video_origin, tap.timeline.audio_origin)
-
-    def video(self, packet: EncodedPacket) -> None:
-        """Queue a program video packet (event loop)."""
-        if not self._resync:
-            self._put(VIDEO, packet)
-            return
-        if not packet.is_keyframe or packet.pts is None:
-            return
-        self._resync = False
-        self._put(VIDEO, packet)
-        # The picture's worker may run behind the sound's: the sound of the keyframe's moment
-        # can have come first. It goes in too, so the stream starts with picture and sound.
-        (video_origin, audio_origin), fps = self._origins, self._fps
-        start = (packet.pts - video_origin) * RATE // fps + audio_origin
-        for early in self._early_audio:
-            if early.pts is not None and early.pts >= start:
-                self._put(AUDIO, early)
-        self._early_audio.clear()
-
-    def audio(self, packet: EncodedPacket) -> None:
-        """Queue a program audio packet (event loop)."""
-        if self._resync:
-            self._early_audio.append(packet)
-        else:
-            self._put(AUDIO, packet)
-
-    def _put(self, index: int, packet: EncodedPacket) -> None:
-        if self.waiting and self._queue.qsize() >= LISTEN_BACKLOG_PACKETS:
-            # No caller yet: what is queued would reach it late. Start over at a keyframe.
-            self._drain()
-            self._resync = True
-            self._early_audio.clear()
-            (self.video if index == VIDEO else self.audio)(packet)
-            return
-        try:
-            self._queue.put_nowait((index, packet))
-        except queue.Full:
-            self.overflowed = True
-
-    def _drain(self) -> None:
-        with contextlib.suppress(queue.Empty):
-            while True:
-                self._queue.get_nowait()
-
-    def close(self) -> None:
-        """Let the thread end the stream (what is queued is dropped; the rest is flushed)."""
-        self._drain()
-        with contextlib.suppress(queue.Full):
-            self._queue.put_nowait(_STOP)
-
-    def join(self, timeout: float) -> bool:
-        """Wait for the thread (blocking: call off the loop); whether it ended."""
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    def _run(self) -> None:
-        container: OutputContainer | None = None
-        streams: list[Any] = []
-        try:
-            while True:
-                item = self._queue.get()
-                if item is _STOP:
-                    break
-                index, packet = cast(tuple[int, EncodedPacket], item)
-                if container is None:
-                    container, streams = self._open()
-                base = Fraction(1, self._fps) if index == VIDEO else Fraction(1, RATE)
-                out = _copy(packet, self._origins[index], base)
-                out.stream = streams[index]
-                try:
-                    container.mux(out)
-                except OSError:
-                    raise  # the pipe: ffmpeg is gone
-                except Exception:  # a packet the muxer refused must not end the stream
-                    log.exception("output writer could not mux a packet")
-        except Exception as exc:
-            self.failure = f"{type(exc).__name__}: {exc}"
-            log.debug("output writer ended: %s", self.failure)
-        finally:
-            if container is not None:
-                with contextlib.suppress(Exception):
-                    container.close()
-            with contextlib.suppress(OSError):
-                self._file.close()
-
-    def _open(self) -> tuple[OutputContainer, list[Any]]:
-        container = av.open(self._file, "w", format="mpegts", buffer_size=TS_WRITE_BYTES)
-        video = container.add_stream("h264", rate=self._fps)
-        assert isinstance(video, av.VideoStream)
-        video.width, video.height = self._size
-        video.pix_fmt = "yuv420p"
-        video.time_base = Fraction(1, self._fps)
-        audio = container.add_stream("aac", rate=RATE)
-        assert isinstance(audio, av.AudioStream)
-        audio.codec_context.layout = "stereo"
-        audio.time_base = Fraction(1, RATE)
-        if self._extradata:
-            audio.codec_context.extradata = self._extradata
-        return container, [video, audio]
-
-
-class Progress:
-    """What ffmpeg's `-progress` reports say: bytes written, when they last grew."""
-
-    def __init__(self, now: float) -> None:
-        self.total = 0
-        self.grew_at = now  # the attempt's start counts as the last growth (connect timer)
-        self._pending: int | None = None
-        self._samples: deque[tuple[float, int]] = deque(maxlen=16)
-
-    def line(self, text: str, now: float) -> None:
-        """One `key=value` line."""
-        key, _, value = text.strip().partition("=")
-        if key == "total_size":
-            self._pending = int(value) if value.isdigit() else None
-        elif key == "progress" and self._pending is not None:
-            if self._pending > self.total:
-                self.total, self.grew_at = self._pending, now
-            self._samples.append((now, self.total))
-            self._pending = None
-
-    def kbps(self, now: float) -> float | None:
-        """The bitrate to the destination over the last window."""
-        recent = [s for s in self._samples if now - s[0] <= BITRATE_WINDOW_S + 0.5]
-        if len(recent) < 2 or recent[-1][0] <= recent[0][0]:
-            return None
-        (t0, b0), (t1, b1) = recent[0], recent[-1]
-        return round((b1 - b0) * 8 / (t1 - t0) / 1000, 1)
 
 
 class PushOutput:
@@ -408,7 +87,7 @@ class PushOutput:
             return
         try:
             dest = destination(self.target)
-        except _Unusable as exc:
+        except Unusable as exc:
             self._set(OutputState.FAILED, redact(str(exc), self._secrets))
             return
         self._secrets = dest.secrets  # the URL's password too, if it has one

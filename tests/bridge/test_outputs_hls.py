@@ -17,15 +17,14 @@ import pytest
 from bridge_peers import StudioClient, spec_for
 
 from bridge.outputs.base import ProgramSource
-from bridge.outputs.hls import (
+from bridge.outputs.hls import HlsOutput
+from bridge.outputs.pacing import Interleaver, KeyframeGuard
+from bridge.outputs.playlist import (
     KEEP_WINDOWS,
     PLAYLIST_MEDIA_TYPE,
     SEGMENT_MEDIA_TYPE,
-    HlsOutput,
     HlsPlaylist,
     HlsSegment,
-    Interleaver,
-    KeyframeGuard,
     hls_file,
     media_type,
     playlist_text,

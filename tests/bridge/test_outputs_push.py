@@ -21,9 +21,10 @@ import av
 import pytest
 from bridge_peers import StudioClient, spec_for
 
-from bridge.outputs import push
+from bridge.outputs import ffmpeg, push
 from bridge.outputs.base import ProgramSource
-from bridge.outputs.push import PushOutput, destination
+from bridge.outputs.ffmpeg import destination
+from bridge.outputs.push import PushOutput
 from bridge.program.production import Production
 from bridge.room import Room
 from bridge.spec import EventKind, OutputFigures, OutputKind, OutputState, OutputTarget, RoomEvent
@@ -176,9 +177,9 @@ def test_secrets_reach_ffmpeg_as_options_never_in_a_url() -> None:
         with pytest.raises(ValueError):
             destination(OutputTarget("d", OutputKind.RTMP, bad, key=KEY))
     lines = [f"[tcp @ 0x55d] Connection to tcp://1.2.3.4:1935 failed: Connection refused {KEY}"]
-    assert push.explain(lines, rtmp, 1) == "connection refused by x.example:443"
-    assert KEY not in push.redact(f"rtmp://h/app/{KEY} and {PASSPHRASE}", SECRETS)
-    assert "correct%20horse" not in push.redact("pass=correct%20horse%20battery", SECRETS)
+    assert ffmpeg.explain(lines, rtmp, 1) == "connection refused by x.example:443"
+    assert KEY not in ffmpeg.redact(f"rtmp://h/app/{KEY} and {PASSPHRASE}", SECRETS)
+    assert "correct%20horse" not in ffmpeg.redact("pass=correct%20horse%20battery", SECRETS)
 
 
 async def test_without_ffmpeg_an_output_fails_at_once(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ One rule opens all of them (`viewing_of`): a public stream is open to anyone; a 
 the holder of its viewing link (`?token=`) and to a logged-in user who may see the booking. The
 booking is read through the outage fallback, so a database outage mid-show does not take the
 player down. The HLS files are served as the bridge wrote them, only under the names
-`bridge.outputs.hls.hls_file` accepts; the playlist is never cached (it slides every couple of
+`bridge.outputs.playlist.hls_file` accepts; the playlist is never cached (it slides every couple of
 seconds), segments are immutable (their names are never reused), and a private stream's
 playlist carries the token on each segment's URI, since a player sends no credentials of its
 own with the segment requests.
@@ -25,7 +25,7 @@ from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
-from bridge.outputs.hls import PLAYLIST, PLAYLIST_MEDIA_TYPE, SEGMENT_MEDIA_TYPE, hls_file
+from bridge.outputs.playlist import PLAYLIST, PLAYLIST_MEDIA_TYPE, SEGMENT_MEDIA_TYPE, hls_file
 from bridge.spec import OutputKind, OutputState
 from schedules.archive import Recording, RecordingFile
 from schedules.errors import NotFound, ScheduleError
