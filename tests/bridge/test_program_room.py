@@ -41,10 +41,13 @@ async def test_two_studios_are_composed_switched_and_recorded(tmp_path: Path) ->
             message="both pictures in the program",
         )
         assert room.start_recording(tmp_path / "rec")
+        assert room.production is not None
+        holes_before = room.production.audio.counters.dropped_blocks
         await asyncio.sleep(3.0)  # stays: three seconds of the two side by side, recorded
         room.switch_program("solo", "rome")
         await asyncio.sleep(2.0)  # stays: two seconds of Rome alone, recorded
         files = await room.stop_recording()
+        holes = room.production.audio.counters.dropped_blocks - holes_before
     finally:
         await baku.close()
         await rome.close()
@@ -85,10 +88,16 @@ async def test_two_studios_are_composed_switched_and_recorded(tmp_path: Path) ->
         # Its own sound, Opus as it arrived: its own tone, not the partner's.
         with av.open(str(iso.path)) as container:
             assert container.streams.audio[0].codec_context.name in ("opus", "libopus")
-            iso_pcm = np.concatenate(
-                [f.to_ndarray().mean(axis=0) for f in container.decode(audio=0)]
-            ).astype(np.float32)
-        assert abs(iso_pcm.size / 48000 - iso.duration_s) < 0.5
+            decoded = list(container.decode(audio=0))
+            iso_pcm = np.concatenate([f.to_ndarray().mean(axis=0) for f in decoded]).astype(
+                np.float32
+            )
+        # On the recording's timeline to its end (by the packets' times: a machine too busy
+        # to read its sockets loses packets, and the sound then has gaps, not a shorter span).
+        last = decoded[-1]
+        assert last.time is not None
+        assert abs(last.time + last.samples / 48000 - iso.duration_s) < 0.5
+        assert iso_pcm.size / 48000 > iso.duration_s / 2  # most of it is there
         own, other = 440 + shade, 440 + (240 - shade)
         assert _share(iso_pcm, own) > 20 * _share(iso_pcm, other), studio
 
@@ -96,10 +105,12 @@ async def test_two_studios_are_composed_switched_and_recorded(tmp_path: Path) ->
     with av.open(str(finished.path)) as container:
         audio_stream = container.streams.audio[0]
         assert (audio_stream.codec_context.name, audio_stream.rate) == ("aac", 48000)
-        pcm = np.concatenate(
-            [f.to_ndarray().mean(axis=0) for f in container.decode(audio=0)]
-        ).astype(np.float32)
-    assert abs(pcm.size / 48000 - finished.duration_s) < 0.3
+        blocks = list(container.decode(audio=0))
+        pcm = np.concatenate([f.to_ndarray().mean(axis=0) for f in blocks]).astype(np.float32)
+    # As long as the picture: every block is there but the holes the program counted (blocks
+    # a machine too busy could not mix in time; none on an idle one).
+    holes_s = holes * 1024 / 48000
+    assert abs(pcm.size / 48000 + holes_s - finished.duration_s) < 0.3, (pcm.size, holes)
     middle = pcm[48000 : 48000 * 3]  # side by side: both are heard
     for hz in (480, 640):  # ToneTrack(440 + shade)
         assert _share(middle, hz) > 10 * _share(middle, 1000), hz
@@ -133,6 +144,12 @@ def _phase_jumps(pcm: np.ndarray, hz: float, window: int = 960) -> int:
     ]
     steps = np.angle(np.exp(1j * np.diff(phases)))
     return int(np.sum(np.abs(steps) > 0.5))
+
+
+def _frames_made(room: Room) -> int:
+    """The program's frames composed and encoded so far."""
+    assert room.production is not None
+    return room.production.engine.counters.frames
 
 
 def _gaps_made(room: Room, studio_id: str) -> int:
@@ -176,16 +193,20 @@ async def test_each_studio_gets_the_program_back_and_hears_everyone_but_itself()
             both_reach_the_program, timeout=20, interval=0.2, message="both in the program"
         )
         before = _gaps_made(room, "rome")
+        made_before = _frames_made(room)
         video, audio = await asyncio.gather(
             _collect(baku.tracks["program/video"], 3.0), _collect(baku.tracks["program/audio"], 3.0)
         )
         gaps = _gaps_made(room, "rome") - before
+        made = _frames_made(room) - made_before
     finally:
         await baku.close()
         await rome.close()
         await room.close()
     # The picture is the program: 1280x720, Baku on the left, Rome on the right.
-    assert len(video) >= 45, len(video)  # about 30 fps for 3 s, decoded from the program's H.264
+    # Every frame the program made in those 3 s comes back, decoded from its H.264 (30 fps on
+    # an idle machine; a machine short of CPU makes fewer, and live video is at least 10 fps).
+    assert len(video) >= min(0.85 * made, made - 5) and len(video) >= 30, (len(video), made)
     last = video[-1].to_ndarray(format="rgb24")
     assert last.shape == (720, 1280, 3)
     left, right = int(np.median(last[360, 100:540])), int(np.median(last[360, 740:1180]))
