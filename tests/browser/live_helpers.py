@@ -10,9 +10,18 @@ from harness.waiting import eventually_sync
 
 
 def wait(page: Any, expression: str, timeout_s: float) -> float:
-    """Seconds until `expression` is true in the page (fails after `timeout_s`)."""
+    """Seconds until `expression` is true in the page (fails after `timeout_s`, saying what
+    the console's stats were then)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     started = time.monotonic()
-    page.wait_for_function(expression, timeout=timeout_s * 1000, polling=200)
+    try:
+        page.wait_for_function(expression, timeout=timeout_s * 1000, polling=200)
+    except PlaywrightTimeout:
+        stats = page.evaluate(
+            "() => JSON.stringify(window.telebridge ? window.telebridge.stats : null)"
+        )
+        raise AssertionError(f"not within {timeout_s:g} s: {expression}\nstats: {stats}") from None
     return time.monotonic() - started
 
 

@@ -64,6 +64,7 @@ def test_the_declaration_names_the_records_fields():
         "record",
         "layout",
         "quality",
+        "stream",
         "notes",
         "recurrence",
     } == BODY_FIELDS
@@ -92,6 +93,7 @@ def test_json_keeps_its_documented_order_and_values():
         "record": True,
         "layout": "auto",
         "quality": "1080p30",
+        "stream": "private",
         "notes": "",
         "sequence": 2,
         "created_by": "producer",
@@ -133,14 +135,21 @@ CHANGES = [
         id="start from Istanbul and setup",
     ),
     pytest.param(
-        {"record": False, "layout": "grid", "quality": "540p30", "notes": "Bring the flag"},
+        {
+            "record": False,
+            "layout": "grid",
+            "quality": "540p30",
+            "stream": "public",
+            "notes": "Bring the flag",
+        },
         {
             "record": [True, False],
             "layout": ["auto", "grid"],
             "quality": ["1080p30", "540p30"],
+            "stream": ["private", "public"],
             "notes": ["", "Bring the flag"],
         },
-        id="record, layout, quality, notes",
+        id="record, layout, quality, stream, notes",
     ),
 ]
 
