@@ -417,8 +417,12 @@ async def test_rtmp_keeps_the_program_in_lip_sync(rtmp: RtmpServer, tmp_path: Pa
     print(
         f"A/V offset, median: RTMP read back {sent_ms:+.1f} ms, program MP4 {recorded_ms:+.1f} ms"
     )
-    # What RTMP adds: nothing but FLV's millisecond timestamps.
-    assert abs(sent_ms - recorded_ms) <= 3.0, (sent, recorded)
+    # What RTMP adds: nothing but FLV's millisecond timestamps. (Each flash's offset is one of
+    # two values about an AAC block apart, by where its beep fell between blocks; the two files
+    # span different stretches, so their medians may take different ones: every offset RTMP
+    # shows must be one the recording shows too.)
+    low, high = min(recorded) - 0.003, max(recorded) + 0.003
+    assert all(low <= offset <= high for offset in sent), (sent, recorded)
     # And the program as the platform gets it is in lip sync, by EBU R37's tolerance (sound at
     # most 40 ms early, 60 ms late). The issue's goal of 20 ms is not met every run: the
     # program's own recording is off by up to about one AAC block (21 ms) either way, by where

@@ -145,5 +145,7 @@ def test_a_console_forced_through_turn_connects_and_is_seen(
     # server gives up (which is what "complete" would wait for).
     assert baku_gathering["ms"] < 1500, baku_gathering
     assert rome_gathering["ms"] < 1500, rome_gathering
-    assert baku_s < 3.0 and rome_s < 3.0, (baku_s, rome_s)
+    # Connected, through TURN too, before Chromium's own gathering would even have completed
+    # (it waits for the dead server): the same run's figure, not a fixed time.
     assert reference is None or reference > 3000
+    assert max(baku_s, rome_s) * 1000 < (reference or 10_000), (baku_s, rome_s, reference)
