@@ -200,6 +200,13 @@ async def test_a_restart_mid_show_continues_the_recording_as_a_new_part(
     assert {f["kind"] for f in recording["files"]} == {"program", "iso"}
 
 
+async def _program_media_seconds(c: ClockedApp, booking: str, at_least: float) -> bool:
+    room = c.app[LIVE].get(booking)
+    assert room is not None
+    recorders = (await room.live_snapshot()).recorders
+    return any(r.kind == "program" and r.media_seconds >= at_least for r in recorders)
+
+
 async def test_a_recording_left_unfinished_by_a_crash_is_finalized_at_the_next_start(
     clocked: ClockedApp, studios: Callable[..., Studio], settings: Any, aiohttp_client: Any
 ) -> None:
@@ -207,9 +214,16 @@ async def test_a_recording_left_unfinished_by_a_crash_is_finalized_at_the_next_s
 
     c = clocked
     starts, links = await _on_air(c, studios)
-    await asyncio.sleep(2.5)  # stays: some show on disk, recorded from the confirmed start
-    # What a kill -9 leaves: segments on disk, the archive entry still "recording".
     booking = links["trend"].booking
+    # Some show on disk: 2.5 s of program media written (not 2.5 s of wall time: a machine
+    # short of CPU makes fewer frames in it).
+    await eventually(
+        lambda: _program_media_seconds(c, booking, 2.5),
+        timeout=30,
+        interval=0.2,
+        message="2.5 s of program recorded",
+    )
+    # What a kill -9 leaves: segments on disk, the archive entry still "recording".
     await c.app[RECORDINGS].suspend(booking, c.app[LIVE].get(booking))
     c.clock.set(starts + timedelta(hours=2))  # the show ended while the server was down
     app = await make_app(settings, clock=c.clock)
