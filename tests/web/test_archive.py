@@ -223,8 +223,11 @@ async def test_a_recording_left_unfinished_by_a_crash_is_finalized_at_the_next_s
         interval=0.2,
         message="2.5 s of program recorded",
     )
-    # What a kill -9 leaves: segments on disk, the archive entry still "recording".
-    await c.app[RECORDINGS].suspend(booking, c.app[LIVE].get(booking))
+    # The server goes down mid-show: the autopilot stops first (else its next tick would start
+    # the recording again in the same directory), the recording is suspended, the rooms close.
+    # What is left is what a kill -9 leaves: segments on disk, the archive entry "recording".
+    await c.app[LIVE].stop()
+    assert not c.app[RECORDINGS].is_recording(booking)
     c.clock.set(starts + timedelta(hours=2))  # the show ended while the server was down
     app = await make_app(settings, clock=c.clock)
     client = await aiohttp_client(app)
