@@ -28,8 +28,7 @@ from bridge.program.engine import ProgramEngine
 from bridge.program.layout import STUDIO_LAYOUTS
 from bridge.program.mixer import SILENCE_DBFS
 from bridge.program.production import Production
-from bridge.recording.directory import iso_file, recorded_file
-from bridge.recording.finalize import finalize
+from bridge.recording.directory import finalize_isos
 from bridge.recording.iso import IsoRecording
 from bridge.relay.fanout import Feed
 from bridge.session import SlotInfo, StudioSession
@@ -445,24 +444,20 @@ class Room:
             return []
         files: list[RecordedFile] = []
         figures = {f.studio_id: f for f in self._recorders()}  # the program's under None
+        recording = self.production.recording
+        directory = recording.directory if recording is not None else None
         program = await self.production.stop_recording()
         if program is not None:
             files.append(program)
         isos, self.isos = self.isos, {}
         self._detach_isos(isos)
         loop = asyncio.get_running_loop()
-        for studio_id, iso in isos.items():
+        for iso in isos.values():
             await loop.run_in_executor(None, iso.close)
-            segments = iso.segments()
-            if not segments:
-                continue  # the studio never sent a picture while recording
-            target = iso_file(iso.directory, studio_id)
-            try:
-                finished = await loop.run_in_executor(None, finalize, segments, target)
-            except ValueError:
-                log.warning("ISO of %s could not be finalized", studio_id)
-                continue
-            files.append(recorded_file(finished))
+        # Every studio's feed in the directory: a part before a restart may hold the feed of a
+        # studio that has not come back (or left the booking) since.
+        if directory is not None:
+            files += await loop.run_in_executor(None, finalize_isos, directory)
         for f in files:
             details = _finished_details(figures.get(f.studio_id), f)
             self._emit(EventKind.RECORDING_FINISHED, f.studio_id or "", **details)

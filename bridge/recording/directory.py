@@ -27,6 +27,8 @@ POSTER = "poster.jpg"
 SEGMENT_GLOB = "*-[0-9][0-9][0-9][0-9][0-9][0-9].*"
 FINISHED_SUFFIX = {".ts": ".mp4", ".webm": ".webm"}  # a segment's suffix -> its stream's file
 MEDIA_TYPES = {".mp4": "video/mp4", ".webm": "video/webm"}
+# What finalizing leaves beside a file while it works: its journal, its unfinished copy.
+LEFTOVER_SUFFIXES = (".segments", ".tmp")
 
 
 def iso_stream(studio_id: str) -> str:
@@ -76,17 +78,16 @@ def _stream_kind(stream: str) -> tuple[FileKind, str | None]:
     return "program", None
 
 
-def finalize_directory(directory: Path) -> list[RecordedFile]:
-    """Finalize every stream left in `directory` as segments, by stream name.
-
-    For a recording whose server died: `program-000001.ts`... becomes `program.mp4`,
-    `iso-trend-000001.webm`... becomes `iso-trend.webm`. A stream already finalized (its
-    segments removed) but never registered is returned as it is. Call it off the event loop.
-    """
+def _streams(directory: Path) -> dict[str, list[Path]]:
+    """Each stream that has segments in `directory`: its name and its segments in order."""
     streams: dict[str, list[Path]] = {}
     for path in sorted(directory.glob(SEGMENT_GLOB)):
         if path.suffix in FINISHED_SUFFIX:
             streams.setdefault(path.stem.rsplit("-", 1)[0], []).append(path)
+    return streams
+
+
+def _finalize_streams(directory: Path, streams: dict[str, list[Path]]) -> list[RecordedFile]:
     out: list[RecordedFile] = []
     for name, segments in sorted(streams.items()):
         target = directory / f"{name}{FINISHED_SUFFIX[segments[0].suffix]}"
@@ -94,7 +95,33 @@ def finalize_directory(directory: Path) -> list[RecordedFile]:
             out.append(recorded_file(finalize(segments, target)))
         except ValueError:
             log.warning("nothing readable in the segments of %s in %s", name, directory)
+    return out
+
+
+def finalize_isos(directory: Path) -> list[RecordedFile]:
+    """Finalize every studio's own feed that has segments in `directory`: those recorded now,
+    and those of a part before a restart whose studio did not come back (call it off the
+    event loop)."""
+    streams = _streams(directory)
+    return _finalize_streams(
+        directory, {k: v for k, v in streams.items() if k.startswith(ISO_PREFIX)}
+    )
+
+
+def finalize_directory(directory: Path) -> list[RecordedFile]:
+    """Finalize every stream left in `directory` as segments, by stream name.
+
+    For a recording whose server died: `program-000001.ts`... becomes `program.mp4`,
+    `iso-trend-000001.webm`... becomes `iso-trend.webm`; a finalizing the crash interrupted is
+    finished (finalize.settle). A stream already finalized (its segments removed) but never
+    registered is returned as it is. Call it off the event loop.
+    """
+    streams = _streams(directory)
+    out = _finalize_streams(directory, streams)
     for path in sorted(directory.iterdir()):
+        if path.suffix in LEFTOVER_SUFFIXES and path.is_file():
+            path.unlink()  # a journal or a .tmp whose finalizing is over (settled above)
+            continue
         finished = path.suffix in MEDIA_TYPES and not path.match(SEGMENT_GLOB)
         if finished and path.stem not in streams:
             try:

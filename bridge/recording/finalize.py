@@ -4,6 +4,13 @@ The segments are joined without re-encoding into one file (an MP4 with the index
 faststart, or WebM) written as `*.tmp`, hashed (SHA-256), fsynced and renamed: nobody ever sees
 a half-written file under its final name. Timestamps are kept as recorded, so the program and
 the studios' own feeds stay on one timeline. Blocking file work: call it off the event loop.
+
+A kill -9 may come at any step, so each step leaves the disk in a state the next start can
+finish from (`settle`): before the rename, a journal (`<file>.segments`, the names of the
+segments the file holds) is made durable; after the rename the segments are deleted, then the
+journal. A file with its journal beside it holds the journal's segments (any still on disk are
+deleted again); a journal without its file is stale (the segments are remuxed again); a
+finished file with segments but no journal is extended by them (it comes first in the remux).
 """
 
 from __future__ import annotations
@@ -17,7 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import av
-from av.container import OutputContainer
+from av.bitstream import BitStreamFilterContext
+from av.container import InputContainer, OutputContainer
 from av.stream import Stream
 
 if TYPE_CHECKING:
@@ -73,6 +81,7 @@ class _Track:
     """One stream of the finished file while segments are appended to it."""
 
     out: Stream
+    annexb: bool = True  # H.264 with start codes (MPEG-TS's form), not avcC (MP4's)
     prev_dts: int | None = None  # in the source stream's time base
     step: int = 0  # the last packet's length, for packets that carry no duration
     first_s: Fraction | None = None
@@ -87,13 +96,22 @@ def finalize(segments: list[Path], target: Path) -> FinishedFile:
     the server mid-show) is the next part moved to follow the previous one seamlessly.
     Written as `target` + ".tmp" and renamed when whole; call it off the event loop.
     """
+    segments = settle(segments, target)
     if not segments:
+        if target.exists():  # a crash came after the rename: the file holds them all
+            return finished_file(target)
         raise ValueError("nothing was recorded")
+    if target.exists():  # finished before, and segments written after: it comes first
+        segments = [target, *segments]
     tmp = target.with_name(target.name + ".tmp")
     fmt = "mp4" if target.suffix == ".mp4" else target.suffix.lstrip(".")
     options = {"movflags": "faststart"} if fmt == "mp4" else {}
     out = av.open(str(tmp), "w", format=fmt, options=options)
     tracks: dict[str, _Track] = {}
+    if segments[0] == target:
+        # The finished file's H.264 is in MP4's form, the new segments' in MPEG-TS's: the
+        # tracks take a segment's form, and the file's packets are converted to it.
+        _add_tracks(out, tracks, segments[1:])
     offset = Fraction(0)  # seconds added to every timestamp of the current part
     try:
         for seg in segments:
@@ -106,12 +124,9 @@ def finalize(segments: list[Path], target: Path) -> FinishedFile:
             if video_track is not None and first + offset < video_track.end_s - Fraction(1, 10):
                 offset = video_track.end_s - first  # a new part: continue where the last ended
             with av.open(str(seg)) as src:
-                streams: list[Stream] = [
-                    s for s in [*src.streams.video[:1], *src.streams.audio[:1]] if _usable(s)
-                ]
-                for stream in streams:
-                    if stream.type not in tracks:
-                        tracks[stream.type] = _Track(out.add_stream_from_template(stream))
+                streams = _usable_streams(src)
+                _add_tracks_from(out, tracks, streams)
+                convert = {s.type: _to_annexb(s, tracks[s.type]) for s in streams}
                 packets = src.demux(streams)
                 while True:
                     try:
@@ -121,10 +136,15 @@ def finalize(segments: list[Path], target: Path) -> FinishedFile:
                     except av.FFmpegError:
                         log.warning("segment %s ends early (cut off while writing)", seg.name)
                         break
-                    try:
-                        _append(tracks[packet.stream.type], packet, offset, out)
-                    except av.FFmpegError as exc:  # one bad packet must not cost the file
-                        log.warning("a packet of %s could not be written: %s", seg.name, exc)
+                    kind = packet.stream.type
+                    converter = convert[kind]
+                    as_written = [packet] if converter is None else converter.filter(packet)
+                    for one in as_written:
+                        one.stream = packet.stream
+                        try:
+                            _append(tracks[kind], one, offset, out)
+                        except av.FFmpegError as exc:  # one bad packet must not cost the file
+                            log.warning("a packet of %s could not be written: %s", seg.name, exc)
     finally:
         out.close()
     video_track = tracks.get("video")
@@ -136,13 +156,51 @@ def finalize(segments: list[Path], target: Path) -> FinishedFile:
     size = tmp.stat().st_size
     with tmp.open("rb") as fh:
         os.fsync(fh.fileno())
+    included = [seg for seg in segments if seg != target]
+    _write_durably(journal_of(target), "".join(f"{seg.name}\n" for seg in included))
     tmp.replace(target)
     _fsync_directory(target.parent)
     # The file is whole and durable: its segments would only double the disk it takes. A crash
-    # before this line leaves both, and recovery makes the same file again from the segments.
-    for seg in segments:
+    # from here on leaves the journal, and the next start deletes what it names (`settle`).
+    for seg in included:
         seg.unlink(missing_ok=True)
+    journal_of(target).unlink(missing_ok=True)
+    _fsync_directory(target.parent)
     return FinishedFile(target, size, digest, float(duration))
+
+
+def journal_of(target: Path) -> Path:
+    """Where the names of the segments a finished file holds are kept while they are deleted."""
+    return target.with_name(target.name + ".segments")
+
+
+def settle(segments: list[Path], target: Path) -> list[Path]:
+    """Finish what a crash interrupted in `target`'s finalizing; the segments still to join.
+
+    With the journal and the file both on disk the rename happened: the segments the journal
+    names are in the file and are deleted. A journal without its file is from before the
+    rename: dropped, its segments are joined again. A leftover `.tmp` is always dropped.
+    """
+    journal = journal_of(target)
+    target.with_name(target.name + ".tmp").unlink(missing_ok=True)
+    if not journal.exists():
+        return segments
+    if target.exists():
+        held = set(journal.read_text(encoding="utf-8").split())
+        for seg in segments:
+            if seg.name in held:
+                seg.unlink(missing_ok=True)
+        segments = [seg for seg in segments if seg.name not in held]
+    journal.unlink()
+    _fsync_directory(target.parent)
+    return segments
+
+
+def _write_durably(path: Path, text: str) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -162,6 +220,40 @@ def finished_file(path: Path) -> FinishedFile:
         else:
             duration = (src.duration or 0) / av.time_base
     return FinishedFile(path, path.stat().st_size, sha256_of(path), duration)
+
+
+def _usable_streams(src: InputContainer) -> list[Stream]:
+    return [s for s in [*src.streams.video[:1], *src.streams.audio[:1]] if _usable(s)]
+
+
+def _add_tracks_from(
+    out: OutputContainer, tracks: dict[str, _Track], streams: list[Stream]
+) -> None:
+    for stream in streams:
+        if stream.type not in tracks:
+            extradata = stream.codec_context.extradata or b""
+            tracks[stream.type] = _Track(
+                out.add_stream_from_template(stream), annexb=not extradata.startswith(b"\x01")
+            )
+
+
+def _add_tracks(out: OutputContainer, tracks: dict[str, _Track], segments: list[Path]) -> None:
+    """The tracks of the first readable segment of `segments` (none when none is readable)."""
+    for seg in segments:
+        if _first_video_seconds(seg) is None:
+            continue
+        with av.open(str(seg)) as src:
+            _add_tracks_from(out, tracks, _usable_streams(src))
+        return
+
+
+def _to_annexb(stream: Stream, track: _Track) -> BitStreamFilterContext | None:
+    """A converter of `stream`'s H.264 from MP4's form (avcC) to the track's (Annex B), when
+    they differ; None when its packets go in as they are."""
+    extradata = stream.codec_context.extradata or b""
+    if stream.codec_context.name != "h264" or not track.annexb or not extradata.startswith(b"\x01"):
+        return None
+    return BitStreamFilterContext("h264_mp4toannexb", stream)
 
 
 def _usable(stream: Stream) -> bool:

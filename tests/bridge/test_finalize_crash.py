@@ -1,0 +1,228 @@
+"""A kill -9 at each step of finalizing, for the program (MPEG-TS segments into MP4) and a
+studio's own feed (WebM segments into WebM): the next start's recovery loses nothing, lists
+each file once, and leaves nothing but finished files on disk.
+
+The states are the ones finalizing passes through (bridge/recording/finalize.py): built from
+real segments and a real finalize, then cut where a kill would cut them, and recovered with
+the same `finalize_directory` the server runs at its next start.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from bridge.program.engine import ProgramFormat, make_encoder
+from bridge.recording.directory import finalize_directory
+from bridge.recording.finalize import finalize, journal_of
+from bridge.recording.recorder import AudioParams, SegmentRecorder, VideoParams
+
+FMT = ProgramFormat(width=320, height=180, fps=30, kbps=400, preset="ultrafast")
+SECONDS = 5.0  # three 2-second segments per stream
+ISO_TIME_BASE = Fraction(1, 1000)
+
+
+def _frames(seconds: float) -> list[av.VideoFrame]:
+    out = []
+    for n in range(int(seconds * FMT.fps)):
+        img = np.full((FMT.height, FMT.width, 3), (n * 5) % 255, np.uint8)
+        out.append(av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p"))
+    return out
+
+
+def _aac(seconds: float) -> tuple[list[av.Packet], bytes]:
+    encoder = av.CodecContext.create("aac", "w")
+    assert isinstance(encoder, av.AudioCodecContext)
+    encoder.sample_rate, encoder.layout, encoder.format = 48000, "stereo", "fltp"
+    encoder.open()
+    packets: list[av.Packet] = []
+    for n in range(int(seconds * 48000 / 1024)):
+        tone = np.sin(np.arange(1024) / 20.0 + n).astype(np.float32) * 0.2
+        frame = av.AudioFrame.from_ndarray(np.stack([tone, tone]), format="fltp", layout="stereo")
+        frame.sample_rate, frame.pts, frame.time_base = 48000, n * 1024, Fraction(1, 48000)
+        packets += encoder.encode(frame)
+    packets += encoder.encode(None)
+    return packets, bytes(encoder.extradata or b"")
+
+
+def record_program(directory: Path, seconds: float, start_s: float = 0.0) -> None:
+    """Program segments (H.264 and AAC, as the program engine writes them)."""
+    audio, extradata = _aac(seconds)
+    recorder = SegmentRecorder(
+        directory,
+        "program",
+        VideoParams(width=FMT.width, height=FMT.height, fps=FMT.fps),
+        audio=AudioParams(extradata=extradata),
+    )
+    encoder = make_encoder(FMT)
+    video: list[av.Packet] = []
+    for n, frame in enumerate(_frames(seconds)):
+        frame.pts, frame.time_base = n, Fraction(1, FMT.fps)
+        video += encoder.encode(frame)
+    video += encoder.encode(None)
+    shift_v, shift_a = round(start_s * FMT.fps), round(start_s * 48000)
+    for packet in video:
+        packet.pts, packet.dts = packet.pts + shift_v, packet.dts + shift_v
+    for packet in audio:
+        packet.pts = packet.dts = packet.pts + shift_a
+    # Interleaved by time, as they arrive from the program's two workers.
+    timed = [(float(p.pts / FMT.fps), 0, p) for p in video]
+    timed += [(float(p.pts / 48000), 1, p) for p in audio]
+    for _t, kind, packet in sorted(timed, key=lambda t: (t[0], t[1])):
+        (recorder.write if kind == 0 else recorder.write_audio)(packet)
+    recorder.close()
+
+
+def record_iso(directory: Path, seconds: float, start_s: float = 0.0) -> None:
+    """A studio's own feed: VP8 in WebM segments, stamped in milliseconds like IsoRecording."""
+    recorder = SegmentRecorder(
+        directory,
+        "iso-trend",
+        VideoParams(
+            codec="vp8",
+            width=FMT.width,
+            height=FMT.height,
+            container="webm",
+            extension="webm",
+            time_base=ISO_TIME_BASE,
+        ),
+    )
+    encoder = av.CodecContext.create("libvpx", "w")
+    assert isinstance(encoder, av.VideoCodecContext)
+    encoder.width, encoder.height, encoder.pix_fmt = FMT.width, FMT.height, "yuv420p"
+    encoder.time_base = ISO_TIME_BASE
+    encoder.options = {"deadline": "realtime", "cpu-used": "8"}
+    encoder.gop_size = 30
+    for n, frame in enumerate(_frames(seconds)):
+        frame.pts = round((start_s + n / FMT.fps) * 1000)
+        frame.time_base = ISO_TIME_BASE
+        for packet in encoder.encode(frame):
+            packet.time_base = ISO_TIME_BASE
+            recorder.write(packet)
+    for packet in encoder.encode(None):
+        packet.time_base = ISO_TIME_BASE
+        recorder.write(packet)
+    recorder.close()
+
+
+STREAMS: dict[str, tuple[Callable[[Path, float], None], str, str]] = {
+    # stream: how it is recorded, its segments' pattern, its finished file
+    "program": (record_program, "program-*.ts", "program.mp4"),
+    "iso": (record_iso, "iso-trend-*.webm", "iso-trend.webm"),
+}
+
+
+def _decoded_seconds(path: Path) -> float:
+    with av.open(str(path)) as container:
+        times = [f.time for f in container.decode(video=0) if f.time is not None]
+    return times[-1] - times[0] + 1 / FMT.fps if times else 0.0
+
+
+def _has_sound(path: Path) -> bool:
+    with av.open(str(path)) as container:
+        return bool(container.streams.audio) and any(
+            True for _ in container.demux(container.streams.audio[0]) if _.size
+        )
+
+
+# Each crash state from the finished directory (file and journal) and the segments it came
+# from (kept aside): what is on disk when the kill comes at that step.
+def _before(d: Path, target: Path, segments: list[Path], kept: Path) -> None:
+    target.unlink()
+    _restore(segments, kept)
+
+
+def _mid_remux(d: Path, target: Path, segments: list[Path], kept: Path) -> None:
+    _before(d, target, segments, kept)
+    target.with_name(target.name + ".tmp").write_bytes(b"\x00" * 1000)  # half written
+
+
+def _journal_before_rename(d: Path, target: Path, segments: list[Path], kept: Path) -> None:
+    target.replace(target.with_name(target.name + ".tmp"))  # whole, not renamed yet
+    _restore(segments, kept)
+    _journal(target, segments)
+
+
+def _after_rename(d: Path, target: Path, segments: list[Path], kept: Path) -> None:
+    _restore(segments, kept)
+    _journal(target, segments)
+
+
+def _mid_deletion(d: Path, target: Path, segments: list[Path], kept: Path) -> None:
+    _restore(segments[1:], kept)  # the first is deleted already
+    _journal(target, segments)
+
+
+def _after_deletion(d: Path, target: Path, segments: list[Path], kept: Path) -> None:
+    _journal(target, segments)  # the journal's own deletion was next
+
+
+def _restore(segments: list[Path], kept: Path) -> None:
+    for seg in segments:
+        shutil.copy2(kept / seg.name, seg)
+
+
+def _journal(target: Path, segments: list[Path]) -> None:
+    journal_of(target).write_text("".join(f"{s.name}\n" for s in segments))
+
+
+CRASHES = {
+    "before finalizing": _before,
+    "while remuxing": _mid_remux,
+    "journal written, before the rename": _journal_before_rename,
+    "after the rename": _after_rename,
+    "while deleting the segments": _mid_deletion,
+    "before deleting the journal": _after_deletion,
+}
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+@pytest.mark.parametrize("crash", CRASHES)
+def test_a_kill_at_any_step_of_finalizing_loses_nothing(
+    tmp_path: Path, stream: str, crash: str
+) -> None:
+    record, pattern, name = STREAMS[stream]
+    d, kept = tmp_path / "rec", tmp_path / "kept"
+    record(d, SECONDS)
+    segments = sorted(d.glob(pattern))
+    assert len(segments) >= 3
+    kept.mkdir()
+    _restore_to = [shutil.copy2(s, kept / s.name) for s in segments]
+    assert _restore_to
+    finalize(segments, d / name)
+    whole = _decoded_seconds(d / name)
+    assert whole == pytest.approx(SECONDS, abs=0.1)
+
+    CRASHES[crash](d, d / name, segments, kept)
+    found = finalize_directory(d)  # what the next start does
+    assert [f.name for f in found] == [name], "listed once"
+    assert found[0].duration_s == pytest.approx(SECONDS, abs=0.1)
+    assert _decoded_seconds(d / name) == pytest.approx(whole, abs=0.05)
+    if stream == "program":
+        assert _has_sound(d / name)
+    assert sorted(p.name for p in d.iterdir()) == [name], "nothing left beside the file"
+    assert finalize_directory(d) == found, "a second start changes nothing"
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_a_part_recorded_after_a_finished_file_is_joined_to_it(tmp_path: Path, stream: str) -> None:
+    """A kill after the program was finalized but before the studios' feeds were, then a
+    restart mid-show: the next part's segments land beside the finished file. Finalizing
+    them again must keep the file's part (it used to be overwritten by the new part alone)."""
+    record, pattern, name = STREAMS[stream]
+    d = tmp_path / "rec"
+    record(d, 4.0)
+    finalize(sorted(d.glob(pattern)), d / name)
+    record(d, 4.0, 10.0)  # the next part: a new recorder, after the existing segments
+    found = finalize(sorted(d.glob(pattern)), d / name)
+    assert found.duration_s == pytest.approx(14.0, abs=0.2)  # the gap between parts kept
+    assert _decoded_seconds(d / name) == pytest.approx(14.0, abs=0.2)
+    if stream == "program":
+        assert _has_sound(d / name)
+    assert sorted(p.name for p in d.iterdir()) == [name]
