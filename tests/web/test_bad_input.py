@@ -1,71 +1,34 @@
 """Bad input, table by table: the documented status, the one error shape, nothing stored changed.
 
 Every case runs against the same app and compares everything stored (database rows and what the
-API shows) before and after; the autouse guard in conftest fails the test on any 500.
+API shows) before and after (webtools.guarded_table); the autouse guard in conftest fails the
+test on any 500. Bad credentials and forged CSRF tokens: tests/web/test_bad_credentials.py.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from helpers import DEMO_PASSWORD, bearer, future_slot
+from helpers import bearer, future_slot
 from webtools import (
     Client,
-    anon_csrf,
-    api_snapshot,
     assert_error,
     booking_body,
     check_error,
-    check_table,
     create,
-    login,
+    guarded_table,
     raw_exchange,
-    session_csrf,
-    stored_state,
 )
 
-from web.access.security import new_token, token_digest
-from web.services import ACCOUNTS, SETTINGS, SIGNER
+from web.services import SETTINGS
 
 H = dict[str, dict[str, str]]
 JSON = {"Content-Type": "application/json"}
 Body = Any  # bytes are sent as they are, anything else as JSON
 Case = tuple[str, Body, int, str, tuple[str, ...]]
-
-
-def unchanged(
-    app: web.Application, client: Client, admin: dict[str, str]
-) -> Callable[[Callable[[], Awaitable[None]]], Callable[[], Awaitable[None]]]:
-    """Wrap a case so that it also checks that nothing stored changed (every database row)."""
-
-    def wrap(run: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
-        async def checked() -> None:
-            rows = await stored_state(app)
-            await run()
-            assert await stored_state(app) == rows, "the database changed"
-
-        return checked
-
-    return wrap
-
-
-def table(
-    app: web.Application, client: Client, admin: dict[str, str]
-) -> Callable[[Iterable[tuple[str, Callable[[], Awaitable[None]]]]], Awaitable[None]]:
-    """A runner of tables of cases, each case guarded by `unchanged`, and what the API shows
-    (every booking with its audit log, every studio) the same after the whole table."""
-
-    async def run(cases: Iterable[tuple[str, Callable[[], Awaitable[None]]]]) -> None:
-        shown = await api_snapshot(client, admin)
-        guard = unchanged(app, client, admin)
-        await check_table((case_id, guard(case)) for case_id, case in cases)
-        assert await api_snapshot(client, admin) == shown, "what the API shows changed"
-
-    return run
 
 
 def encode(body: Body) -> bytes:
@@ -191,7 +154,7 @@ CREATE_CASES: list[Case] = [
 async def test_bad_booking_bodies(app: web.Application, client: Client, headers: H) -> None:
     await create(client, headers["producer"], days=5)  # something stored that must survive
     producer = headers["producer"]
-    await table(app, client, headers["admin"])(
+    await guarded_table(app, client, headers["admin"])(
         (case_id, body_case(client, "POST", "/api/bookings", producer, body, s, c, f))
         for case_id, body, s, c, f in CREATE_CASES
     )
@@ -218,7 +181,7 @@ PATCH_CASES: list[Case] = [
 async def test_bad_edits(app: web.Application, client: Client, headers: H) -> None:
     b = await create(client, headers["producer"], days=3, hour=14)
     path = f"/api/bookings/{b['id']}"
-    await table(app, client, headers["admin"])(
+    await guarded_table(app, client, headers["admin"])(
         (case_id, body_case(client, "PATCH", path, headers["producer"], body, s, c, f))
         for case_id, body, s, c, f in PATCH_CASES
     )
@@ -242,7 +205,7 @@ ANSWER_CASES: list[tuple[str, str, Body, int, str, tuple[str, ...]]] = [
 async def test_bad_answers(app: web.Application, client: Client, headers: H) -> None:
     b = await create(client, headers["producer"], days=3, hour=14)
     admin = headers["admin"]
-    await table(app, client, admin)(
+    await guarded_table(app, client, admin)(
         (
             case_id,
             body_case(client, "POST", f"/api/bookings/{b['id']}/{step}", admin, body, s, c, f),
@@ -271,7 +234,7 @@ STUDIO_CASES: list[Case] = [
 
 
 async def test_bad_studios(app: web.Application, client: Client, headers: H) -> None:
-    await table(app, client, headers["admin"])(
+    await guarded_table(app, client, headers["admin"])(
         (case_id, body_case(client, "POST", "/api/studios", headers["admin"], b, s, c, f))
         for case_id, b, s, c, f in STUDIO_CASES
     )
@@ -294,7 +257,7 @@ async def test_bad_listing_queries(app: web.Application, client: Client, headers
 
         return run
 
-    await table(app, client, headers["admin"])(
+    await guarded_table(app, client, headers["admin"])(
         (case_id, case(q, f)) for case_id, q, f in QUERY_CASES
     )
 
@@ -320,174 +283,11 @@ async def test_unknown_booking_ids(app: web.Application, client: Client, headers
 
         return run
 
-    await table(app, client, headers["admin"])(
+    await guarded_table(app, client, headers["admin"])(
         (f"{m} {p.format(id=i)}", case(m, "/api/bookings/" + p.format(id=i), body))
         for i in ids
         for m, p, body in requests
     )
-
-
-async def test_bad_credentials(app: web.Application, client: Client, headers: H) -> None:
-    b = await create(client, headers["producer"])
-    expired = new_token()
-    now = datetime.now(UTC)
-    await app[ACCOUNTS].add_token(
-        token_digest(expired),
-        "expired-bot",
-        "producer",
-        now - timedelta(days=2),
-        expires_at=now - timedelta(minutes=1),
-    )
-    producer_token = headers["producer"]["Authorization"].split()[1]
-    authorizations = [
-        ("wrong token", "Bearer tb_" + "x" * 43, "invalid_token"),
-        ("expired token", f"Bearer {expired}", "invalid_token"),
-        ("token with a typo", "Bearer " + producer_token[:-1], "invalid_token"),
-        ("scheme only", "Bearer", "invalid_token"),
-        ("scheme and blank", "Bearer    ", "invalid_token"),
-        ("basic auth", "Basic cHJvZHVjZXI6dGVsZWJyaWRnZS1kZW1v", "invalid_token"),
-        ("token without scheme", producer_token, "invalid_token"),
-        ("empty header", "", "invalid_token"),
-        ("non-ASCII token", "Bearer jetonü", "invalid_token"),
-    ]
-
-    def case(method: str, path: str, auth: str, code: str) -> Callable[[], Awaitable[None]]:
-        async def run() -> None:
-            body = {"title": "Taken over"} if method == "PATCH" else None
-            resp = await client.request(method, path, json=body, headers={"Authorization": auth})
-            await assert_error(resp, 401, code)
-
-        return run
-
-    targets = [
-        ("GET", "/api/bookings"),
-        ("POST", "/api/bookings"),
-        ("PATCH", f"/api/bookings/{b['id']}"),
-        ("POST", f"/api/bookings/{b['id']}/cancel"),
-    ]
-    await table(app, client, headers["admin"])(
-        (f"{case_id}: {m} {p}", case(m, p, auth, code))
-        for case_id, auth, code in authorizations
-        for m, p in targets
-    )
-    # No credentials at all is 401 too, for reading and for writing.
-    await table(app, client, headers["admin"])(
-        (f"anonymous {m} {p}", case_no_auth(client, m, p)) for m, p in targets
-    )
-
-    # Bytes that are not UTF-8 in the credentials: still 401, never a crash.
-    def raw_case(header: bytes) -> Callable[[], Awaitable[None]]:
-        async def run() -> None:
-            request = (
-                b"POST /api/bookings HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-                b"Content-Type: application/json\r\nContent-Length: 2\r\n" + header + b"\r\n{}"
-            )
-            status, ctype, text = await raw_exchange(client, request)
-            check_error(status, ctype, text, 401, "invalid_token")
-
-        return run
-
-    await table(app, client, headers["admin"])(
-        [
-            ("raw bytes in a bearer token", raw_case(b"Authorization: Bearer tb_\xff\xfe\r\n")),
-            ("latin-1 bearer token", raw_case(b"Authorization: Bearer caf\xe9\r\n")),
-        ]
-    )
-
-
-def case_no_auth(client: Client, method: str, path: str) -> Callable[[], Awaitable[None]]:
-    async def run() -> None:
-        resp = await client.request(method, path, json={"title": "x"})
-        await assert_error(resp, 401, "unauthorized")
-
-    return run
-
-
-async def test_forged_csrf_on_cookie_requests(
-    app: web.Application, client: Client, headers: H
-) -> None:
-    b = await create(client, headers["producer"])
-    await login(client, "producer", DEMO_PASSWORD)
-    good = await session_csrf(client)
-    anon_token = app[SIGNER].csrf_token("anon:someone-else")
-    tokens = [
-        ("no token", None),
-        ("empty token", ""),
-        ("forged token", "A" * len(good)),
-        ("token cut short", good[:-1]),
-        ("another visitor's token", anon_token),
-        ("non-ASCII token", "jetonü"),
-    ]
-    requests: list[tuple[str, str, Any]] = [
-        ("POST", "/api/bookings", booking_body(days=9)),
-        ("PATCH", f"/api/bookings/{b['id']}", {"title": "Hijacked"}),
-        ("POST", f"/api/bookings/{b['id']}/cancel", None),
-        ("POST", "/api/studios", STUDIO),
-    ]
-
-    def case(method: str, path: str, body: Any, token: str | None) -> Callable[[], Awaitable[None]]:
-        async def run() -> None:
-            h = {} if token is None else {"X-CSRF-Token": token}
-            resp = await client.request(method, path, json=body, headers=h)
-            await assert_error(resp, 403, "csrf_failed")
-
-        return run
-
-    await table(app, client, headers["admin"])(
-        (f"{token_id}: {m} {p}", case(m, p, body, token))
-        for token_id, token in tokens
-        for m, p, body in requests
-    )
-
-    # A token in the form field of a form post is checked the same way.
-    async def form_post() -> None:
-        resp = await client.post(
-            f"/bookings/{b['id']}/cancel",
-            data={"csrf_token": "forged", "reason": "x"},
-            headers={"Accept": "application/json"},
-            allow_redirects=False,
-        )
-        await assert_error(resp, 403, "csrf_failed")
-
-    async def raw_bytes() -> None:
-        cookies = "; ".join(f"{c.key}={c.value}" for c in client.session.cookie_jar)
-        request = (
-            f"PATCH /api/bookings/{b['id']} HTTP/1.1\r\nHost: localhost\r\n"
-            f"Connection: close\r\nCookie: {cookies}\r\n"
-            "Content-Type: application/json\r\nContent-Length: 2\r\n"
-        ).encode() + b"X-CSRF-Token: \xff\xfe\r\n\r\n{}"
-        status, ctype, text = await raw_exchange(client, request)
-        check_error(status, ctype, text, 403, "csrf_failed")
-
-    await table(app, client, headers["admin"])(
-        [("form field", form_post), ("raw bytes", raw_bytes)]
-    )
-
-    # The right token works (so the refusals above were about the token alone).
-    resp = await client.patch(
-        f"/api/bookings/{b['id']}", json={"title": "Renamed"}, headers={"X-CSRF-Token": good}
-    )
-    assert resp.status == 200, await resp.text()
-
-
-async def test_forged_csrf_on_the_login_form(app: web.Application, client: Client) -> None:
-    good = await anon_csrf(client)
-    before = await stored_state(app)
-    for token in (None, "", "forged", good + "x", app[SIGNER].csrf_token("anon:other")):
-        form = {"name": "producer", "password": DEMO_PASSWORD, "next": "/bookings"}
-        if token is not None:
-            form["csrf_token"] = token
-        page = await client.post("/login", data=form, allow_redirects=False)
-        assert page.status == 403, token
-        assert page.content_type == "text/html"
-        assert "tb_session" not in page.cookies
-        api = await client.post(
-            "/login", data=form, headers={"Accept": "application/json"}, allow_redirects=False
-        )
-        await assert_error(api, 403, "csrf_failed")
-        assert "tb_session" not in api.cookies
-    await assert_error(await client.get("/api/me"), 401, "unauthorized")
-    assert await stored_state(app) == before
 
 
 async def test_oversized_bodies_get_413(app: web.Application, client: Client, headers: H) -> None:
@@ -503,7 +303,7 @@ async def test_oversized_bodies_get_413(app: web.Application, client: Client, he
 
         return run
 
-    await table(app, client, headers["admin"])(
+    await guarded_table(app, client, headers["admin"])(
         [
             ("create", case("POST", "/api/bookings", headers["producer"])),
             ("edit", case("PATCH", f"/api/bookings/{b['id']}", headers["producer"])),
@@ -578,7 +378,7 @@ async def test_undecodable_host_headers(app: web.Application, client: Client, he
 
         return run
 
-    await table(app, client, headers["admin"])(
+    await guarded_table(app, client, headers["admin"])(
         (case_id, case(path, host, fwd, status, want))
         for case_id, path, host, fwd, status, want in cases
     )

@@ -218,3 +218,34 @@ class ClockedApp:
     client: TestClient[Any, Any]
     clock: MovableClock
     headers: dict[str, dict[str, str]]
+
+
+def unchanged(
+    app: web.Application, client: Client, admin: dict[str, str]
+) -> Callable[[Callable[[], Awaitable[None]]], Callable[[], Awaitable[None]]]:
+    """Wrap a case so that it also checks that nothing stored changed (every database row)."""
+
+    def wrap(run: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        async def checked() -> None:
+            rows = await stored_state(app)
+            await run()
+            assert await stored_state(app) == rows, "the database changed"
+
+        return checked
+
+    return wrap
+
+
+def guarded_table(
+    app: web.Application, client: Client, admin: dict[str, str]
+) -> Callable[[Iterable[tuple[str, Callable[[], Awaitable[None]]]]], Awaitable[None]]:
+    """A runner of tables of cases, each case guarded by `unchanged`, and what the API shows
+    (every booking with its audit log, every studio) the same after the whole table."""
+
+    async def run(cases: Iterable[tuple[str, Callable[[], Awaitable[None]]]]) -> None:
+        shown = await api_snapshot(client, admin)
+        guard = unchanged(app, client, admin)
+        await check_table((case_id, guard(case)) for case_id, case in cases)
+        assert await api_snapshot(client, admin) == shown, "what the API shows changed"
+
+    return run
