@@ -298,6 +298,9 @@ async def _open_room(c: ClockedApp, booking_id: str) -> Room:
     booking = await c.app[BOOKINGS].get(booking_id)
     room = Room(replace(room_spec(booking, {}, 15), program=False))
     c.app[LIVE].rooms[booking_id] = room
+    control = c.app[LIVE].outputs
+    assert control is not None
+    await control.opened(booking_id)  # what the autopilot's open does: the outputs read
     return room
 
 

@@ -293,6 +293,8 @@ class LiveRooms:
                 log.info(
                     "room opened booking=%s studios=%s", booking.id, ",".join(booking.studio_ids)
                 )
+                if self.outputs is not None:
+                    await self.outputs.opened(booking.id)
             return room
 
     async def _close(self, booking_id: str) -> None:

@@ -45,9 +45,6 @@ THUMBNAIL_SECONDS = 3.0
 THUMBNAIL_TIMEOUT_S = 2.0
 UPCOMING_HOURS = 1
 UPCOMING_REFRESH_SECONDS = 10.0
-# A room whose outputs the output policy has not read yet (line check: it reads them at on-air):
-# the sampler reads them itself, this often at most.
-OUTPUTS_REFRESH_SECONDS = 10.0
 HISTORY_POINTS = 300  # five minutes of one-second samples, for the sparklines
 CLIENT_QUEUE = 8  # messages a slow client may lag behind before losing the oldest
 LAG_PROBE_SECONDS = 0.1
@@ -99,8 +96,6 @@ class MonitorHub:
         # hold every sample for the connect timeout) and judges rooms by what it last read.
         self.database_up = database_up
         self._booking_seen: dict[str, Booking] = {}
-        # Outputs read here for rooms the output policy has no list of yet: (when, outputs).
-        self._outputs_seen: dict[str, tuple[float, list[Output]]] = {}
         self.bookings = bookings
         self.recordings = recordings
         self.clock = clock
@@ -171,7 +166,6 @@ class MonitorHub:
         database_up = self.database_up()
         changed = self.alerts.update([r for r in rooms if r.open], now, mono, database_up)
         self._booking_seen = {k: v for k, v in self._booking_seen.items() if k in live_ids}
-        self._outputs_seen = {k: v for k, v in self._outputs_seen.items() if k in live_ids}
         self.rooms, self.sampled_at = rooms, now
         lag = self.loop_lag_s = self.lag.roll()
         message = {
@@ -219,11 +213,11 @@ class MonitorHub:
             recorder=summarize(snapshot.recorders),
             program=snapshot.program,
             studios=snapshot.studios,
-            outputs=await self._outputs(booking_id, snapshot.outputs, mono),
+            outputs=self._outputs(booking_id, snapshot.outputs),
         )
 
-    async def _outputs(
-        self, booking_id: str, reported: Sequence[OutputFigures], mono: float
+    def _outputs(
+        self, booking_id: str, reported: Sequence[OutputFigures]
     ) -> tuple[OutputView, ...]:
         """Each output the booking has, in the order added, with the room's figures: idle while
         the room has not started it, stopped once the producer stopped it (the room may forget
@@ -231,7 +225,7 @@ class MonitorHub:
         control = self.live.outputs
         by_id = {f.id: f for f in reported}
         views: list[OutputView] = []
-        for output in await self._stored_outputs(booking_id, mono):
+        for output in self._stored_outputs(booking_id):
             figures = by_id.pop(output.id, None)
             if figures is None:
                 by_hand = control is not None and (booking_id, output.id) in control.stopped_by_hand
@@ -247,24 +241,11 @@ class MonitorHub:
         views += [OutputView(f.id, f.id, "", replace(f, last_error=None)) for f in by_id.values()]
         return tuple(views)
 
-    async def _stored_outputs(self, booking_id: str, mono: float) -> list[Output]:
-        """The booking's outputs: the output policy's list for the open room (kept in step with
-        the producers' edits and through a database outage), else read here now and then."""
+    def _stored_outputs(self, booking_id: str) -> list[Output]:
+        """The booking's outputs as the output policy keeps them for the open room (read when
+        it opened, kept in step with the producers' edits and through a database outage)."""
         control = self.live.outputs
-        if control is None:
-            return []
-        known = control.known.get(booking_id)
-        if known is not None:
-            return known
-        seen = self._outputs_seen.get(booking_id)
-        if (seen is None or mono - seen[0] >= OUTPUTS_REFRESH_SECONDS) and self.database_up():
-            try:
-                seen = (mono, await control.outputs.list(booking_id))
-            except Exception:
-                log.warning("could not read the outputs of booking %s", booking_id)
-                seen = (mono, seen[1] if seen is not None else [])
-            self._outputs_seen[booking_id] = seen
-        return seen[1] if seen is not None else []
+        return control.known.get(booking_id, []) if control is not None else []
 
     async def _booking(self, booking_id: str) -> Booking | None:
         # A database hiccup: judge the room by what was read before.

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bridge.room import Room
 from bridge.spec import OutputFigures, OutputKind, OutputState, OutputTarget
+from schedules.errors import ScheduleError
 from schedules.model import Booking
 from schedules.outage import database_down
 from schedules.outputs.record import Output
@@ -68,10 +69,17 @@ class OutputControl:
         self.known[booking_id] = found
         return found
 
+    async def opened(self, booking_id: str) -> None:
+        """The booking's room opened: read its outputs, so screens show them (idle) before
+        the show and the show starts them on time even if the database is down by then."""
+        async with self._lock:
+            await self._read_once(booking_id)
+
     async def follow(self, booking: Booking, room: Room, now: datetime) -> None:
         """The autopilot's step: on air, every output not stopped by hand goes out; after
         the end, they all stop."""
         async with self._lock:
+            await self._read_once(booking.id)  # the database was down when the room opened
             if timeline.on_air(booking, now):
                 outputs = self.known.get(booking.id)
                 if outputs is None:
@@ -122,6 +130,20 @@ class OutputControl:
             self.known.pop(booking_id, None)
             self.stopped_by_hand = {k for k in self.stopped_by_hand if k[0] != booking_id}
             await asyncio.to_thread(shutil.rmtree, self.hls_dir(booking_id), ignore_errors=True)
+
+    async def _read_once(self, booking_id: str) -> None:
+        """Read the booking's outputs unless they are known; a database outage leaves them
+        unknown for the next try."""
+        if booking_id in self.known:
+            return
+        try:
+            self.known[booking_id] = await self.outputs.list(booking_id)
+        except ScheduleError:  # deleted a moment ago: it has none
+            self.known[booking_id] = []
+        except Exception as exc:
+            if not database_down(exc):
+                raise
+            log.warning("outputs of booking %s not read yet: the database is down", booking_id)
 
     async def _start(self, booking_id: str, output: Output, room: Room) -> None:
         running = self.running.setdefault(booking_id, set())
