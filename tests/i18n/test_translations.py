@@ -41,6 +41,7 @@ from schedules.model import (
 from web.pages.audit_text import AUDIT_PHRASES
 from web.pages.i18n import Catalogs
 from web.pages.templating import make_environment
+from web.pages.watch import EMBED_MESSAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web" / "pages"
@@ -67,6 +68,7 @@ PAGE_MODULES = (
     "web/pages/bookings.py",
     "web/pages/calendar.py",
     "web/pages/join.py",
+    "web/pages/watch.py",
 )
 PAGE_ERROR_SOURCES = (*PAGE_MODULES, "web/access/auth.py")
 # Messages of web/errors.py and the aiohttp reasons that the HTML error page translates.
@@ -246,6 +248,8 @@ def python_messages() -> Messages:
         _add(out, text, ("web/pages/templating.py", 0), "a length of time: 1 h 30 min")
     for text in ERROR_PAGE_MESSAGES:
         _add(out, text, ("web/errors.py", 0), "message on the error page")
+    for text in EMBED_MESSAGES:
+        _add(out, text, ("web/pages/watch.py", 0), "message of the player in a partner's page")
     return out
 
 

@@ -70,6 +70,10 @@ EMBED_POLICY = (
     "media-src 'self' blob:; connect-src 'self'; frame-ancestors {ancestors}; "
     "form-action 'self'"
 )
+# What the player inside a partner's frame says instead of an error page (translated there).
+EMBED_NOT_FOUND = "There is no such broadcast"
+EMBED_UNAVAILABLE = "The broadcast cannot be found right now; try again shortly"
+EMBED_MESSAGES = (EMBED_NOT_FOUND, EMBED_UNAVAILABLE)
 
 
 @dataclass(frozen=True)
@@ -358,7 +362,7 @@ async def embed_page(request: web.Request) -> web.Response:
     except Exception as exc:
         if not database_down(exc):
             raise
-        status, message = 503, "The broadcast cannot be found right now; try again shortly"
+        status, message = 503, EMBED_UNAVAILABLE
     if status == 404:
-        message = "There is no such broadcast"
+        message = EMBED_NOT_FOUND
     return render(request, "embed.html", status=status, headers=headers, error=message)
