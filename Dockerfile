@@ -13,12 +13,15 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends fonts-dejavu-core ffmpeg \
     && rm -rf /var/lib/apt/lists/*
 
-# A fixed uid, so that a recordings directory on other storage can be chowned to it.
+# A fixed uid, so that a recordings directory on other storage can be chowned to it. The data
+# dir and recordings are the app user's alone (keys, database, recordings): a new volume copies
+# their owner and mode from here.
 RUN groupadd --system --gid 10001 telebridge \
     && useradd --system --uid 10001 --gid telebridge --home-dir /data --no-create-home \
        --shell /usr/sbin/nologin telebridge \
     && mkdir -p /data/recordings \
-    && chown -R telebridge:telebridge /data
+    && chown -R telebridge:telebridge /data \
+    && chmod 700 /data /data/recordings
 
 WORKDIR /src
 COPY pyproject.toml README.md ./

@@ -7,6 +7,7 @@ the app's routes.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -155,6 +156,15 @@ def turn_conf() -> dict[str, list[str]]:
             name, _, value = line.partition("=")
             out.setdefault(name.strip(), []).append(value.strip())
     return out
+
+
+IP = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def address_range(value: str) -> tuple[IP, IP]:
+    """A coturn address range (`first-last` or one address) as its first and last address."""
+    first, _, last = value.partition("-")
+    return ipaddress.ip_address(first.strip()), ipaddress.ip_address((last or first).strip())
 
 
 def env_example() -> dict[str, tuple[str, bool]]:

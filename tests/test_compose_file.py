@@ -4,6 +4,7 @@ checks against the settings table, and coturn's config against the app's TURN se
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import re
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
@@ -20,6 +21,8 @@ from deployment_files import (
     NGINX_CONF,
     REQUIRED_FROM_OPERATOR,
     ROOT,
+    TURN_CONF,
+    address_range,
     app_env,
     app_settings,
     compose,
@@ -197,6 +200,9 @@ def test_volumes_hold_the_data_dir_and_the_recordings(tmp_path: Path) -> None:
     assert f'"{data_dir}"' in volumes
     made = " ".join(rest for w, rest in dockerfile() if w == "RUN")
     assert f"mkdir -p {recordings}" in made and f"chown -R telebridge:telebridge {data_dir}" in made
+    # ... and owner-only (keys, database, recordings), as the app makes them (web/data_dir.py).
+    private = {p for args in re.findall(r"chmod\s+0?700((?:\s+/\S+)+)", made) for p in args.split()}
+    assert {str(data_dir), str(recordings)} <= private, made
 
 
 async def _recordings_root(data_dir: Path) -> Path:
@@ -217,22 +223,69 @@ def test_every_service_has_a_health_check() -> None:
     assert f"/{turn_conf().get('listening-port', ['3478'])[0]}" in probe, probe
 
 
-def test_coturn_and_the_app_share_the_turn_secret() -> None:
+def _argv(value: str | list[str] | None) -> list[str]:
+    """A compose `entrypoint` or `command`, in either form, as its words."""
+    return value.split() if isinstance(value, str) else [str(v) for v in value or []]
+
+
+def test_coturn_and_the_app_share_the_turn_secret_kept_off_coturns_command_line() -> None:
     app_ref = pass_through(BY_NAME["turn_secret"].env)
     assert app_ref is not None and app_ref.required
     coturn = service("coturn")
-    command = coturn.get("command", [])
-    command = command.split() if isinstance(command, str) else command
-    secrets = [c for c in command if c.startswith("--static-auth-secret=")]
-    assert len(secrets) == 1, command
-    assert [r.name for r in refs(secrets[0])] == [app_ref.name], secrets
-    assert secrets[0] == f"--static-auth-secret=${{{app_ref.name}{app_ref.op}{app_ref.arg}}}"
+    # Every user of the host may read a process's command line (`ps`): the secret is not on it.
+    argv = _argv(coturn.get("entrypoint")) + _argv(coturn.get("command"))
+    assert not [a for a in argv if refs(a) or "secret" in a.lower()], argv
+    env = environment(coturn)
+    assert env["TURN_SECRET"] == f"${{{app_ref.name}{app_ref.op}{app_ref.arg}}}"
+    # Our entrypoint writes it into coturn's config (tests/turn_server.py starts coturn with
+    # the same script), which comes from deploy/, and its copy with the secret goes to a tmpfs.
+    mounts = volume_mounts(coturn)
+    scripts = [a for a in argv if a.endswith(".sh")]
+    assert [mounts.get(s) for s in scripts] == ["./deploy/coturn-entrypoint.sh"], argv
+    assert mounts.get(env["TURN_CONFIG"]) == "./deploy/turnserver.conf"
+    assert mounts.get(env["TURN_RUN_DIR"]) == "tmpfs", "the secret's copy must not land on disk"
     conf = turn_conf()
     assert "use-auth-secret" in conf, "coturn must check the app's TURN REST credentials"
     for literal in ("static-auth-secret", "lt-cred-mech", "user", "userdb"):
         assert literal not in conf, f"{literal} in turnserver.conf: the secret comes from .env"
-    config_at = command[command.index("-c") + 1]
-    assert volume_mounts(coturn).get(config_at) == "./deploy/turnserver.conf"
+
+
+# What no relay may reach: this host's and its network's private services (README,
+# deploy/turnserver.conf). tests/web/test_turn_coturn.py tries them on a real coturn.
+NEVER_RELAYED = [
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "::1/128",
+    "::ffff:0:0/96",  # IPv4 in IPv6 form
+    "64:ff9b::/96",  # IPv4 through NAT64
+    "fc00::/7",
+    "fe80::/10",
+]
+
+
+def test_coturn_relays_to_no_private_network_and_no_tcp() -> None:
+    conf = turn_conf()
+    denied = [address_range(v) for v in conf.get("denied-peer-ip", [])]
+    for first, _ in denied:
+        # coturn holds a range from the unspecified address against both families.
+        assert not first.is_unspecified, f"a denied range starts at {first}"
+    for network in map(ipaddress.ip_network, NEVER_RELAYED):
+        # coturn refuses the unspecified address by itself.
+        first = network[1] if network[0].is_unspecified else network[0]
+        assert any(
+            lo.version == first.version and lo <= first and network[-1] <= hi  # type: ignore[operator]
+            for lo, hi in denied
+        ), f"deploy/turnserver.conf relays to {network}"
+    # The Telebridge host's own address is each site's own: documented, not set.
+    assert "allowed-peer-ip" not in conf
+    assert "allowed-peer-ip" in TURN_CONF.read_text()
+    assert "allow-loopback-peers" not in conf
+    assert {"no-multicast-peers", "no-tcp-relay"} <= set(conf)
 
 
 def test_a_variable_means_the_same_everywhere_and_is_documented() -> None:

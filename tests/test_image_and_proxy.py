@@ -157,3 +157,36 @@ def test_the_proxy_example_forwards_what_the_app_trusts() -> None:
     assert size
     limit = int(size[1]) * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[size[2].lower()]
     assert limit >= int(BY_NAME["max_body_bytes"].default), "nginx would refuse before the app"
+
+
+def _blocks(text: str, head: str) -> list[tuple[str, str]]:
+    """(what follows `head`, the block's text) for each `head ... { ... }`, braces matched."""
+    out = []
+    for m in re.finditer(rf"\b{head}\b([^{{;]*)\{{", text):
+        depth, i = 1, m.end()
+        while depth:
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        out.append((m[1].strip(), text[m.end() : i - 1]))
+    return out
+
+
+HSTS = re.compile(r'add_header\s+Strict-Transport-Security\s+"max-age=(\d+)[^"]*"\s+always\s*;')
+
+
+def test_the_proxy_example_tells_browsers_to_come_back_over_https_only() -> None:
+    """HSTS on the TLS server, on every answer (`always`), in every location: nginx drops a
+    server's add_header in a location that has one of its own."""
+    conf = re.sub(r"#[^\n]*", "", NGINX_CONF.read_text())
+    tls = [
+        block for _, block in _blocks(conf, "server") if re.search(r"listen\s+[^;]*\bssl\b", block)
+    ]
+    assert tls, "no TLS server block"
+    for block in tls:
+        own = re.sub(r"location\s+[^{]*\{[^}]*\}", "", block)
+        found = HSTS.search(own)
+        assert found, "the TLS server sends no Strict-Transport-Security"
+        assert int(found[1]) >= 365 * 24 * 3600, "HSTS for less than a year"
+        for path, location in _blocks(block, "location"):
+            if "add_header" in location:
+                assert HSTS.search(location), f"location {path} drops the HSTS header"

@@ -19,6 +19,7 @@ from schedules.timeutil import utc_now
 from web.access.auth import identity_middleware
 from web.access.ratelimit import FailureLimiter
 from web.access.security import Signer, load_secret
+from web.data_dir import private_dir, private_sqlite
 from web.errors import Handler, error_middleware
 from web.http import bookings as bookings_api
 from web.http import outputs as outputs_api
@@ -80,6 +81,12 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     response = await handler(request)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    if response.content_type in ("text/html", "application/json"):
+        # Every page and API answer is one caller's (behind a login or a token), and many carry
+        # secrets: join and viewing links, calendar feed links, TURN credentials. Nothing may
+        # keep them (a shared computer's disk cache, a proxy) unless the handler says it may,
+        # as the broadcasts' playlists and status do.
+        response.headers.setdefault("Cache-Control", "no-store")
     if response.content_type == "text/html" and "Content-Security-Policy" not in response.headers:
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault(
@@ -95,13 +102,17 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
 def install_services(app: web.Application, settings: Settings, clock: Clock = utc_now) -> None:
     """Build the services into `app`, each under its key (web.services); the database is opened
     (and migrated) by `make_app`."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Owner-only before anything is written there: keys, database, recordings (web.data_dir).
+    private_dir(settings.data_dir)
+    private_sqlite(settings.database)
     engine = make_engine(settings.database)
     bookings = BookingService(engine, clock, layouts=LAYOUTS)
     archive = Archive(engine)
     recordings = RecordingControl(archive, settings.data_dir / "recordings")
     outputs = OutputService(engine, clock, bookings.write_lock)
     output_control = OutputControl(outputs, settings.data_dir)
+    for media_root in (recordings.root, output_control.live_root):
+        private_dir(media_root)
     database = DatabaseWatch(engine, settings.database)
     audit = AuditOutbox(bookings, clock=clock)
     outage = OutageFallback(bookings, database, audit, clock)
