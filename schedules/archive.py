@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,6 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schedules import db
 from schedules.errors import NotFound
+
+# Rows read at a time while a search filters outside SQL.
+SEARCH_PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -190,11 +193,14 @@ class Archive:
         ids: Sequence[str] | None = None,
         finished_only: bool = True,
         status: str | None = None,
+        visible: Callable[[Recording], bool] | None = None,
         limit: int = 200,
     ) -> list[Recording]:
-        """Recordings, newest first, by title text, studio, date range or booking."""
+        """Recordings, newest first, by title text, studio, date range or booking; only those
+        `visible` accepts (the asker's access rule). The limit counts what passes every filter:
+        an operator whose organisation took part in few shows still sees them all."""
         r, f = db.recordings, db.recording_files
-        query = sa.select(r).order_by(r.c.started_at.desc()).limit(limit)
+        query = sa.select(r).order_by(r.c.started_at.desc(), r.c.id)
         if finished_only:
             query = query.where(r.c.status == "finished")
         if status is not None:
@@ -211,9 +217,23 @@ class Archive:
         if ids is not None:
             query = query.where(r.c.id.in_(list(ids)))
         async with self.engine.connect() as conn:
-            rows = list(await conn.execute(query))
-            if studio is not None:  # JSON lists differ across databases: filter here
-                rows = [row for row in rows if studio in row.studios]
+            rows: list[Any] = []
+            # Read in pages until `limit` rows pass the filters that cannot be put in SQL (the
+            # studios are a JSON list, which databases query differently; the access rule).
+            offset = 0
+            while len(rows) < limit:
+                page = list(await conn.execute(query.limit(SEARCH_PAGE).offset(offset)))
+                offset += len(page)
+                for row in page:
+                    if studio is not None and studio not in row.studios:
+                        continue
+                    if visible is not None and not visible(self._recording(row)):
+                        continue
+                    rows.append(row)
+                    if len(rows) == limit:
+                        break
+                if len(page) < SEARCH_PAGE:
+                    break
             if not rows:
                 return []
             file_rows = await conn.execute(

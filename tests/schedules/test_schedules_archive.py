@@ -43,3 +43,26 @@ async def test_a_recording_made_while_the_database_was_away_is_stored_once_later
     done = await archive.finish(made.id, NOW + timedelta(minutes=30), [program_file(made.id)])
     assert done.status == "finished" and done.duration_s == 60.0
     assert (await archive.get(made.id)).files == (program_file(made.id),)
+
+
+async def test_the_limit_counts_only_what_the_asker_may_see(engine: AsyncEngine) -> None:
+    """An operator of Kabar, whose studio took part in two shows among 250 newer ones of other
+    partners, sees both (the limit used to be applied first, then the access rule: nothing)."""
+    archive = Archive(engine)
+    theirs = []
+    for n in range(252):
+        studios = ["kabar", "trend"] if n < 2 else ["trend", "dha"]
+        made = Archive.new_recording(f"b{n}", f"Show {n}", studios, NOW + timedelta(minutes=n))
+        await archive.add_recording(made)
+        await archive.finish(
+            made.id, NOW + timedelta(minutes=n, seconds=30), [program_file(made.id)]
+        )
+        if n < 2:
+            theirs.append(made.id)
+    found = await archive.search(visible=lambda r: "kabar" in r.studios, limit=200)
+    assert sorted(r.id for r in found) == sorted(theirs)
+    by_studio = await archive.search(studio="kabar", limit=200)
+    assert sorted(r.id for r in by_studio) == sorted(theirs)
+    assert len(await archive.search(limit=200)) == 200  # the limit still holds for everyone
+    newest = await archive.search(limit=3)
+    assert [r.title for r in newest] == ["Show 251", "Show 250", "Show 249"]

@@ -80,15 +80,16 @@ async def search_visible(
 ) -> tuple[list[Recording], dict[str, Studio]]:
     q = request.query
     studio = q.get("studio") or None
+    studios = await request.app[BOOKINGS].studios_by_id()
     found = await request.app[ARCHIVE].search(
         text=q.get("q", "")[:200],
         studio=studio,
         start=_when("from", q.get("from")),
         end=_when("to", q.get("to"), end_of_day=True),
         booking=q.get("booking") or None,
+        visible=lambda r: can_see_recording(p, r, studios),
     )
-    studios = await request.app[BOOKINGS].studios_by_id()
-    return [r for r in found if can_see_recording(p, r, studios)], studios
+    return found, studios
 
 
 async def visible_recording(
