@@ -2,16 +2,65 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from schedules import db
 from schedules.errors import DuplicateId, NotFound, ValidationError
 from schedules.model import ApiToken, Role, User
 
 LANGUAGES = ("en", "az", "tr")
+# A token's last use is written at most once per this interval: to the minute is all a list
+# needs, and a busy integration then costs no write per request.
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """An API token as lists show it: its record, the first characters of its secret (None for
+    tokens made before they were kept) and when it was last used (to the minute)."""
+
+    token: ApiToken
+    prefix: str | None
+    last_used_at: datetime | None
+
+    def state(self, now: datetime) -> str:
+        """`active`, `expired` or `revoked`."""
+        if self.token.revoked:
+            return "revoked"
+        if self.token.expires_at is not None and self.token.expires_at <= now:
+            return "expired"
+        return "active"
+
+
+def pick_token(tokens: Sequence[TokenInfo], selector: str) -> TokenInfo:
+    """The one token named by `selector`: its id, or the start of the token as printed (any
+    length; the whole token works too). NotFound, or ValidationError when it names several."""
+    selector = selector.strip()
+    if selector.isdigit():
+        found = [t for t in tokens if t.token.id == int(selector)]
+    else:
+        found = [
+            t
+            for t in tokens
+            if t.prefix
+            and selector
+            and (t.prefix.startswith(selector) or selector.startswith(t.prefix))
+        ]
+    if not found:
+        raise NotFound("token", selector)
+    if len(found) > 1:
+        ids = ", ".join(str(t.token.id) for t in found)
+        raise ValidationError(
+            f'"{selector}" names {len(found)} tokens (ids {ids}): give more of it, or the id',
+            {"token": "names several tokens"},
+        )
+    return found[0]
 
 
 def _user(row: sa.Row[object]) -> User:
@@ -117,6 +166,18 @@ class Accounts:
                 db.users.update().where(db.users.c.id == user_id).values(language=language)
             )
 
+    async def replace_password_hash(self, user_id: int, old: str, new: str) -> bool:
+        """Store `new` as the user's password hash if `old` is still the stored one (a password
+        changed meanwhile wins); whether it was replaced."""
+        u = db.users
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                u.update()
+                .where(u.c.id == user_id, u.c.password_hash == old)
+                .values(password_hash=new)
+            )
+        return bool(result.rowcount)
+
     async def add_token(
         self,
         token_hash: str,
@@ -125,8 +186,10 @@ class Accounts:
         now: datetime,
         studio_id: str | None = None,
         expires_at: datetime | None = None,
+        prefix: str | None = None,
     ) -> ApiToken:
-        """Store a bearer token's record under the hash of its secret."""
+        """Store a bearer token's record under the hash of its secret (and the secret's first
+        characters, to name it in lists)."""
         parsed = check_role(role, studio_id)
         await self._check_studio(studio_id)
         async with self.engine.begin() as conn:
@@ -139,27 +202,51 @@ class Accounts:
                     created_at=now,
                     expires_at=expires_at,
                     revoked=False,
+                    prefix=prefix,
                 )
             )
             token_id = result.inserted_primary_key[0] if result.inserted_primary_key else 0
         return ApiToken(int(token_id), name, parsed, studio_id, now, expires_at, False)
 
+    def _token_query(self) -> sa.Select[tuple[object, ...]]:
+        t, u = db.api_tokens, db.api_token_uses
+        return sa.select(t, u.c.last_used_at).select_from(t.outerjoin(u, u.c.token_id == t.c.id))
+
+    async def find_token(self, token_hash: str) -> TokenInfo | None:
+        """The token stored under this hash, with its prefix and last use, if any."""
+        query = self._token_query().where(db.api_tokens.c.token_hash == token_hash)
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return _token_info(row) if row else None
+
     async def token_by_hash(self, token_hash: str) -> ApiToken | None:
         """The token stored under this hash, if any."""
-        t = db.api_tokens
+        info = await self.find_token(token_hash)
+        return info.token if info else None
+
+    async def tokens(self) -> list[TokenInfo]:
+        """Every API token, revoked and expired ones included, oldest first."""
         async with self.engine.connect() as conn:
-            row = (await conn.execute(sa.select(t).where(t.c.token_hash == token_hash))).first()
-        if row is None:
-            return None
-        return ApiToken(
-            row.id,
-            row.name,
-            Role(row.role),
-            row.studio_id,
-            row.created_at,
-            row.expires_at,
-            bool(row.revoked),
-        )
+            rows = await conn.execute(self._token_query().order_by(db.api_tokens.c.id))
+        return [_token_info(row) for row in rows]
+
+    async def revoke_token(self, token_id: int) -> bool:
+        """Revoke a token for good; False when it already was."""
+        t = db.api_tokens
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                t.update().where(t.c.id == token_id, t.c.revoked.is_(False)).values(revoked=True)
+            )
+        return bool(result.rowcount)
+
+    async def record_token_use(self, info: TokenInfo, now: datetime) -> None:
+        """Remember that the token was used at `now`, unless its last use already says so to
+        the minute (then nothing is written)."""
+        cutoff = now - TOKEN_USE_RESOLUTION
+        if info.last_used_at is not None and info.last_used_at > cutoff:
+            return
+        async with self.engine.begin() as conn:
+            await conn.execute(_upsert_use(conn, info.token.id, now, cutoff))
 
     async def add_session(
         self, id_hash: str, user_id: int, now: datetime, expires_at: datetime
@@ -193,3 +280,32 @@ class Accounts:
         """Forget a session (logout)."""
         async with self.engine.begin() as conn:
             await conn.execute(db.sessions.delete().where(db.sessions.c.id_hash == id_hash))
+
+
+def _token_info(row: sa.Row[object]) -> TokenInfo:
+    m = row._mapping
+    token = ApiToken(
+        m["id"],
+        m["name"],
+        Role(m["role"]),
+        m["studio_id"],
+        m["created_at"],
+        m["expires_at"],
+        bool(m["revoked"]),
+    )
+    return TokenInfo(token, m["prefix"], m["last_used_at"])
+
+
+def _upsert_use(
+    conn: AsyncConnection, token_id: int, now: datetime, cutoff: datetime
+) -> sa.Executable:
+    # One statement on both backends, so two requests using a token for the first time at
+    # once cannot both insert; an older use never overwrites a newer one.
+    u = db.api_token_uses
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(u).values(token_id=token_id, last_used_at=now)
+    return stmt.on_conflict_do_update(
+        index_elements=[u.c.token_id],
+        set_={"last_used_at": stmt.excluded.last_used_at},
+        where=u.c.last_used_at < cutoff,
+    )

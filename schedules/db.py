@@ -125,6 +125,22 @@ api_tokens = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("expires_at", UTCDateTime, nullable=True),
     sa.Column("revoked", sa.Boolean, nullable=False, default=False),
+    # The token's first characters, to name it in lists; too few to use it (see the digest).
+    sa.Column("prefix", sa.String(16), nullable=True),
+)
+
+# When each API token was last used, to the minute. Apart from the token's own row, which is
+# written when the token is made and revoked: its uses are frequent small writes.
+api_token_uses = sa.Table(
+    "api_token_uses",
+    metadata,
+    sa.Column(
+        "token_id",
+        sa.Integer,
+        sa.ForeignKey("api_tokens.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("last_used_at", UTCDateTime, nullable=False),
 )
 
 sessions = sa.Table(
@@ -218,8 +234,29 @@ async def _v4_outputs(conn: AsyncConnection) -> None:
     await conn.run_sync(lambda c: metadata.create_all(c, tables=[booking_outputs]))
 
 
+async def _v5_token_lifecycle(conn: AsyncConnection) -> None:
+    # Tokens made before have no prefix: lists show them by id only. A table made by step 1
+    # from today's `metadata` has the column already; a database without the table (the
+    # migration tests' minimal ones) has nothing to add it to.
+    def upgrade(c: sa.Connection) -> None:
+        inspector = sa.inspect(c)
+        if "api_tokens" not in inspector.get_table_names():
+            return
+        if "prefix" not in {col["name"] for col in inspector.get_columns("api_tokens")}:
+            c.execute(sa.text("ALTER TABLE api_tokens ADD COLUMN prefix VARCHAR(16)"))
+        metadata.create_all(c, tables=[api_token_uses])
+
+    await conn.run_sync(upgrade)
+
+
 # Append only: a deployed database replays every step above its stored version.
-MIGRATIONS: list[Migration] = [_v1_initial, _v2_booking_quality, _v3_archive, _v4_outputs]
+MIGRATIONS: list[Migration] = [
+    _v1_initial,
+    _v2_booking_quality,
+    _v3_archive,
+    _v4_outputs,
+    _v5_token_lifecycle,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,4 +1,5 @@
-"""The `telebridge` command: serve, token create, user add, check (the README lists them)."""
+"""The `telebridge` command: serve, token create/list/revoke, user add, check (the README lists
+them)."""
 
 from __future__ import annotations
 
@@ -6,21 +7,33 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
 
-from schedules.accounts import Accounts
+from schedules.accounts import Accounts, TokenInfo, pick_token
 from schedules.db import make_engine, migrate
 from schedules.errors import ScheduleError
 from schedules.timeutil import utc_now
-from web.access.security import hash_password, new_token, token_digest
+from web.access.security import new_password_hash, new_token, token_digest, token_prefix
 from web.app import make_app
+from web.data_dir import private_dir, private_sqlite
 from web.demo import DEMO_PASSWORD, seed_demo
 from web.logs import configure_logging
 from web.services import ACCOUNTS, BOOKINGS, OUTAGE
 from web.settings import Settings
+
+# A token made without --days stops working after this many: a forgotten token does not stay a
+# way in for ever.
+DEFAULT_TOKEN_DAYS = 90
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,8 +58,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--studio", help="the operator's studio id")
     create.add_argument("--name", help="who the token is for (shown in the audit log)")
-    create.add_argument("--days", type=int, help="expire after this many days (default never)")
+    create.add_argument(
+        "--days",
+        type=_positive,
+        default=DEFAULT_TOKEN_DAYS,
+        help=f"expire after this many days (default {DEFAULT_TOKEN_DAYS})",
+    )
     create.add_argument("--data-dir", type=Path)
+    listing = token_sub.add_parser(
+        "list", help="every token: id, prefix, name, role, expiry, last use, state"
+    )
+    listing.add_argument("--data-dir", type=Path)
+    revoke = token_sub.add_parser("revoke", help="revoke a token for good")
+    revoke.add_argument("token", help="the token's id, or its start as `token list` shows it")
+    revoke.add_argument("--data-dir", type=Path)
 
     user = sub.add_parser("user", help="logins")
     user_sub = user.add_subparsers(dest="user_command", required=True)
@@ -79,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check":
             return asyncio.run(_check(settings))
         if args.command == "token":
-            return asyncio.run(_token_create(settings, args))
+            return asyncio.run(TOKEN_COMMANDS[args.token_command](settings, args))
         return asyncio.run(_user_add(settings, args))
     except ScheduleError as exc:
         print(f"telebridge: {exc}", file=sys.stderr)
@@ -130,7 +155,9 @@ async def _check(settings: Settings) -> int:
 
 
 async def _open(settings: Settings) -> Accounts:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # The first command on a new host may be this one: it creates them as `serve` would.
+    private_dir(settings.data_dir)
+    private_sqlite(settings.database)
     engine = make_engine(settings.database)
     await migrate(engine)
     return Accounts(engine)
@@ -141,15 +168,86 @@ async def _token_create(settings: Settings, args: argparse.Namespace) -> int:
     try:
         token = new_token()
         now = utc_now()
-        expires = now + timedelta(days=args.days) if args.days else None
+        expires = now + timedelta(days=args.days)
         name = args.name or f"{args.role} token"
-        await accounts.add_token(
-            token_digest(token), name, args.role, now, studio_id=args.studio, expires_at=expires
+        record = await accounts.add_token(
+            token_digest(token),
+            name,
+            args.role,
+            now,
+            studio_id=args.studio,
+            expires_at=expires,
+            prefix=token_prefix(token),
         )
         print(token)
+        # Only the token goes to standard output (for scripts); the rest is for the person.
+        print(
+            f"token {record.id} ({token_prefix(token)}...) expires {_when(expires)}; "
+            "keep it now: it is never shown again",
+            file=sys.stderr,
+        )
     finally:
         await accounts.engine.dispose()
     return 0
+
+
+TOKEN_COLUMNS = ("id", "prefix", "name", "role", "studio", "created", "expires", "last used")
+
+
+def token_table(tokens: list[TokenInfo], now: datetime) -> str:
+    """`token list`'s text: one row per token under a header, columns aligned, times in UTC."""
+    rows = [[*TOKEN_COLUMNS, "state"]]
+    for info in tokens:
+        t = info.token
+        rows.append(
+            [
+                str(t.id),
+                info.prefix or "-",
+                t.name,
+                t.role.value,
+                t.studio_id or "-",
+                _when(t.created_at),
+                _when(t.expires_at) if t.expires_at else "never",
+                _when(info.last_used_at) if info.last_used_at else "never",
+                info.state(now),
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+def _when(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC") if at else "-"
+
+
+async def _token_list(settings: Settings, args: argparse.Namespace) -> int:
+    accounts = await _open(settings)
+    try:
+        print(token_table(await accounts.tokens(), utc_now()))
+    finally:
+        await accounts.engine.dispose()
+    return 0
+
+
+async def _token_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    accounts = await _open(settings)
+    try:
+        info = pick_token(await accounts.tokens(), args.token)
+        t = info.token
+        named = f"token {t.id} ({info.prefix or 'no prefix'}, {t.name})"
+        if await accounts.revoke_token(t.id):
+            print(f"revoked {named}")
+        else:
+            print(f"{named} was already revoked")
+    finally:
+        await accounts.engine.dispose()
+    return 0
+
+
+TOKEN_COMMANDS = {"create": _token_create, "list": _token_list, "revoke": _token_revoke}
 
 
 async def _user_add(settings: Settings, args: argparse.Namespace) -> int:
@@ -162,7 +260,7 @@ async def _user_add(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     accounts = await _open(settings)
     try:
-        hashed = await asyncio.get_running_loop().run_in_executor(None, hash_password, password)
+        hashed = await new_password_hash(password)
         user = await accounts.add_user(
             args.name, args.role, hashed, utc_now(), studio_id=args.studio, language=args.language
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -86,14 +87,20 @@ DEMO_USERS: tuple[tuple[str, str, str | None], ...] = (
 )
 
 
+@functools.cache
+def _demo_hash() -> str:
+    return hash_password(DEMO_PASSWORD)
+
+
 async def seed_demo(bookings: BookingService, accounts: Accounts, now: datetime) -> list[str]:
     """Fill an empty database with the demo; returns the demo logins (empty if not empty)."""
     if await bookings.studios() or await accounts.count_users():
         return []
     for fields in PARTNER_STUDIOS:
         await bookings.add_studio(fields)
-    # One hash for all demo users: scrypt is slow on purpose, and this is not a secret.
-    hashed = await asyncio.get_running_loop().run_in_executor(None, hash_password, DEMO_PASSWORD)
+    # One hash for all demo users, made once per process: scrypt is slow on purpose (128 MiB,
+    # most of a second), and the demo password is no secret.
+    hashed = await asyncio.get_running_loop().run_in_executor(None, _demo_hash)
     for name, role, studio in DEMO_USERS:
         await accounts.add_user(name, role, hashed, now, studio_id=studio)
     baku = ZoneInfo("Asia/Baku")

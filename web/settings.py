@@ -59,13 +59,20 @@ SETTINGS: tuple[Setting, ...] = (
         "login_attempts",
         "5",
         "TELEBRIDGE_LOGIN_ATTEMPTS",
-        "Failed logins allowed per user name and per client address in the window below.",
+        (
+            "Failed logins of one user name from one client address before each further attempt"
+            " of that pair waits 1, 2, 4 ... up to 60 s (429 with Retry-After); also how many"
+            " different names one address may fail on in the window below."
+        ),
     ),
     Setting(
         "login_window_seconds",
         "300",
         "TELEBRIDGE_LOGIN_WINDOW_SECONDS",
-        "Window of the login rate limit; further attempts get 429 until it passes.",
+        (
+            "Window of the login limit: a name and address pair is forgotten this long after its"
+            " last failure, and an address's failed names count within it."
+        ),
     ),
     Setting(
         "join_grace_minutes",
@@ -112,7 +119,11 @@ SETTINGS: tuple[Setting, ...] = (
         "secure_cookies",
         "auto",
         "TELEBRIDGE_SECURE_COOKIES",
-        "`auto` marks cookies Secure when the request came over HTTPS; `true` or `false` force it.",
+        (
+            "`auto` marks cookies Secure when the request came over HTTPS; `true` or `false`"
+            " force it. Secure session and CSRF cookies are named with the `__Host-` prefix"
+            " (`__Host-tb_session`, `__Host-tb_anon`) and read only under that name."
+        ),
     ),
     Setting(
         "log_format",

@@ -1,4 +1,5 @@
-"""The `telebridge` command: tokens and logins made on the command line work."""
+"""The `telebridge` command: tokens and logins made on the command line work; tokens are
+listed and revoked there."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import re
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -143,3 +145,81 @@ async def test_user_add_reads_the_password_from_stdin(
     )  # fmt: skip
     assert again[0] != 0
     assert "already exists" in again[2] and "Traceback" not in again[2]
+
+
+def rows(listing: str) -> dict[str, dict[str, str]]:
+    """`token list` as {id: {column: value}}: columns are two or more spaces apart."""
+    lines = listing.rstrip("\n").split("\n")
+    columns = re.split(r"\s{2,}", lines[0].strip())
+    assert columns[:8] == ["id", "prefix", "name", "role", "studio", "created", "expires",
+                           "last used"], columns  # fmt: skip
+    out = {}
+    for line in lines[1:]:
+        cells = dict(zip(columns, re.split(r"\s{2,}", line.strip()), strict=True))
+        out[cells["id"]] = cells
+    return out
+
+
+async def test_tokens_expire_in_90_days_and_can_be_listed_and_revoked(
+    tmp_path: Path, aiohttp_client: ClientFactory
+) -> None:
+    data = tmp_path / "data"
+    client = await app_on(data, aiohttp_client)
+    d = ["--data-dir", str(data)]
+    (code, out, err), (code2, out2, _) = await asyncio.gather(
+        telebridge("token", "create", "--role", "producer", *d, cwd=tmp_path),
+        telebridge("token", "create", "--role", "viewer", "--name", "nightly export", "--days",
+                   "7", *d, cwd=tmp_path),
+    )  # fmt: skip
+    assert (code, code2) == (0, 0), err
+    first, second = out.strip(), out2.strip()
+    assert "never shown again" in err and first not in err
+
+    # 90 days unless told otherwise; the expiry is in the list, the secret is not.
+    made = {t.prefix: t.token for t in await client.app[ACCOUNTS].tokens()}
+    assert made[first[:11]].expires_at - made[first[:11]].created_at == timedelta(days=90)
+    assert made[second[:11]].expires_at - made[second[:11]].created_at == timedelta(days=7)
+    code, listing, err = await telebridge("token", "list", *d, cwd=tmp_path)
+    assert code == 0, err
+    assert first not in listing and second not in listing
+    shown = rows(listing)
+    one, two = str(made[first[:11]].id), str(made[second[:11]].id)
+    assert shown[one]["prefix"] == first[:11]
+    assert (shown[two]["name"], shown[two]["role"], shown[two]["studio"]) == (
+        "nightly export",
+        "viewer",
+        "-",
+    )
+    assert shown[one]["last used"] == "never"
+    assert shown[one]["state"] == "active"
+
+    # A use shows up in the list.
+    assert (await client.get("/api/bookings", headers=bearer(first))).status == 200
+    shown = rows((await telebridge("token", "list", *d, cwd=tmp_path))[1])
+    assert shown[one]["last used"].endswith(" UTC"), shown[one]
+    assert shown[two]["last used"] == "never"
+
+    # Revoked by the start the list shows: refused at once, the other token goes on.
+    code, out, err = await telebridge("token", "revoke", first[:8], *d, cwd=tmp_path)
+    assert code == 0, err
+    assert out.startswith(f"revoked token {one} ")
+    await assert_error(
+        await client.get("/api/bookings", headers=bearer(first)), 401, "invalid_token"
+    )
+    assert (await client.get("/api/bookings", headers=bearer(second))).status == 200
+    shown = rows((await telebridge("token", "list", *d, cwd=tmp_path))[1])
+    assert (shown[one]["state"], shown[two]["state"]) == ("revoked", "active")
+
+    # By id too; twice is harmless; what names nothing or several is refused, clearly.
+    assert (await telebridge("token", "revoke", two, *d, cwd=tmp_path))[0] == 0
+    await assert_error(
+        await client.get("/api/bookings", headers=bearer(second)), 401, "invalid_token"
+    )
+    again = await telebridge("token", "revoke", two, *d, cwd=tmp_path)
+    assert again[0] == 0 and "already revoked" in again[1]
+    for selector, said in (("tb_", "names 2 tokens"), ("999", "does not exist")):
+        code, out, err = await telebridge("token", "revoke", selector, *d, cwd=tmp_path)
+        assert code != 0 and out == "" and said in err and "Traceback" not in err, err
+    code, out, err = await telebridge("token", "create", "--role", "viewer", "--days", "0", *d,
+                                      cwd=tmp_path)  # fmt: skip
+    assert code != 0 and out == "" and "--days" in err

@@ -77,11 +77,12 @@ def is_secure(header: str) -> bool:
     return "secure" in {part.strip().lower() for part in header.split(";")[1:]}
 
 
-async def login_through(client: Client, extra: dict[str, str]) -> tuple[str, str]:
-    """Log in as a browser behind the proxy would; (tb_anon, tb_session) Set-Cookie headers."""
+async def login_through(client: Client, extra: dict[str, str], prefix: str = "") -> tuple[str, str]:
+    """Log in as a browser behind the proxy would; (tb_anon, tb_session) Set-Cookie headers,
+    their names with `prefix` (`__Host-` for Secure cookies)."""
     form = await client.get("/login", headers=extra)
     assert form.status == 200
-    anon = cookie_header(form, "tb_anon")
+    anon = cookie_header(form, prefix + "tb_anon")
     token = CSRF_INPUT.search(await form.text())
     assert token, "no csrf_token field on the login page"
     # The test client speaks plain HTTP and would keep a Secure cookie to itself: a browser
@@ -90,11 +91,14 @@ async def login_through(client: Client, extra: dict[str, str]) -> tuple[str, str
     resp = await client.post(
         "/login",
         data={"csrf_token": token.group(1), "name": "producer", "password": DEMO_PASSWORD},
-        headers={**extra, "Cookie": f"tb_anon={SimpleCookie(anon)['tb_anon'].value}"},
+        headers={
+            **extra,
+            "Cookie": f"{prefix}tb_anon={SimpleCookie(anon)[prefix + 'tb_anon'].value}",
+        },
         allow_redirects=False,
     )
     assert resp.status == 303, await resp.text()
-    return anon, cookie_header(resp, "tb_session")
+    return anon, cookie_header(resp, prefix + "tb_session")
 
 
 async def test_trusted_proxy_makes_https_links_to_its_host(
@@ -181,7 +185,7 @@ async def test_cookies_are_secure_only_over_https_or_a_trusted_https_proxy(
     client, _ = await start(
         settings, aiohttp_client, trust_proxy=trust_proxy, secure_cookies=secure_cookies
     )
-    anon, session = await login_through(client, forwarded)
+    anon, session = await login_through(client, forwarded, "__Host-" if secure else "")
     assert (is_secure(anon), is_secure(session)) == (secure, secure), (anon, session)
 
 

@@ -2,48 +2,83 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import os
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-# scrypt with n=2**14, r=8 costs about 16 MiB and 50 ms: slow for guessing, fine for a login.
-_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+# scrypt with N=2**17, r=8, p=1 (today's advice for scrypt) takes 128 MiB and a few tenths of a
+# second of one core: slow for guessing, fine for a login. Every stored hash names its own
+# parameters, so hashes made with older ones still verify (and are remade at the next login).
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1
+# A hash naming parameters that cost more than this is refused rather than computed: a corrupt
+# row must not make one login take gigabytes.
+_SCRYPT_MAX_MEMORY = 256 * 2**20
+# Each check holds 128 MiB for its duration: at most this many at once, whatever the number of
+# logins in flight (the rest queue, which also keeps the event loop's default pool free).
+HASH_WORKERS = 2
+_hashing = ThreadPoolExecutor(max_workers=HASH_WORKERS, thread_name_prefix="scrypt")
+
+
+def _scrypt_memory(n: int, r: int, p: int) -> int:
+    """The bytes OpenSSL's scrypt allocates: its V array (128·r·(N+2)) and B blocks (128·r·p).
+    hashlib refuses anything over 32 MiB unless `maxmem` says more."""
+    return 128 * r * (n + 2 + p)
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> bytes:
+    memory = _scrypt_memory(n, r, p)
+    if memory > _SCRYPT_MAX_MEMORY:
+        raise ValueError(f"scrypt parameters need {memory} bytes")
+    return hashlib.scrypt(
+        password.encode(), salt=salt, n=n, r=r, p=p, dklen=dklen, maxmem=memory + 2**20
+    )
 
 
 def hash_password(password: str) -> str:
-    """A salted scrypt hash of `password` in a self-describing text form."""
+    """A salted scrypt hash of `password` in a self-describing text form (it names N, r, p)."""
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(
-        password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32
-    )
-    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${salt.hex()}${digest.hex()}"
+    digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, 32)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
 
 
 def verify_password(password: str, stored: str) -> bool:
-    """Whether `password` matches a hash made by `hash_password` (constant-time compare)."""
+    """Whether `password` matches a hash made by `hash_password`, with whatever parameters it
+    was made with (constant-time compare)."""
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":
             return False
-        candidate = hashlib.scrypt(
-            password.encode(),
-            salt=bytes.fromhex(salt),
-            n=int(n),
-            r=int(r),
-            p=int(p),
-            dklen=len(digest) // 2,
-        )
+        candidate = _scrypt(password, bytes.fromhex(salt), int(n), int(r), int(p), len(digest) // 2)
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(candidate.hex(), digest)
 
 
-# A hash to check against when the user name is unknown, so both cases cost the same time.
-DUMMY_HASH = hash_password(secrets.token_hex(8))
+def needs_rehash(stored: str) -> bool:
+    """Whether a stored hash was made with other parameters than today's (remade at login)."""
+    return stored.split("$")[:4] != ["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P)]
+
+
+async def check_password(password: str, stored: str) -> bool:
+    """`verify_password` off the event loop, on the bounded pool of password checks."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_hashing, verify_password, password, stored)
+
+
+async def new_password_hash(password: str) -> str:
+    """`hash_password` off the event loop, on the bounded pool of password checks."""
+    return await asyncio.get_running_loop().run_in_executor(_hashing, hash_password, password)
+
+
+# What an unknown user name is checked against, so that both cases cost the same time: a hash
+# with today's parameters that no password matches (nothing to compute at import).
+DUMMY_HASH = f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${secrets.token_hex(16)}${'0' * 64}"
 
 
 def load_secret(configured: str, data_dir: Path) -> bytes:
@@ -81,6 +116,17 @@ def token_digest(token: str) -> str:
 def new_token() -> str:
     """A fresh random bearer token or session id."""
     return "tb_" + secrets.token_urlsafe(32)
+
+
+# The start of an API token that `telebridge token list` shows to name it: "tb_" and 8 of its 43
+# random characters (48 of its 256 bits), far too few to use it. Only the digest of the whole
+# token is stored besides, so the token itself is never shown again after it is made.
+TOKEN_PREFIX_LENGTH = 11
+
+
+def token_prefix(token: str) -> str:
+    """The part of an API token kept in the clear, to tell tokens apart in lists."""
+    return token[:TOKEN_PREFIX_LENGTH]
 
 
 def _b64(data: bytes) -> str:

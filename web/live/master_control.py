@@ -12,7 +12,14 @@ from urllib.parse import urlsplit
 from aiohttp import WSMsgType, web
 
 from web.access import forwarded
-from web.access.auth import require, require_director
+from web.access.auth import (
+    CREDENTIAL,
+    Credential,
+    credential_problem,
+    require,
+    require_director,
+    session_ends,
+)
 from web.errors import ApiError
 from web.live.live_json import room_json
 from web.live.metrics import CONTENT_TYPE, render_metrics
@@ -25,6 +32,12 @@ routes = web.RouteTableDef()
 
 PING_SECONDS = 20.0
 SEND_TIMEOUT_SECONDS = 10.0  # a client that cannot take a message in this long is cut off
+# How often an open monitor checks its caller's session or token again: a logout on this server
+# closes it at once, an expiry, a revocation or a logout on another server within this long.
+RECHECK_SECONDS = 3.0
+# The close code when the credential no longer stands (an application code, after HTTP's 401);
+# the reason says which: "signed out", "session expired", "token revoked", "token expired".
+CLOSE_SIGNED_OUT = 4401
 
 
 @routes.get("/api/live")
@@ -76,15 +89,33 @@ async def monitor_socket(request: web.Request) -> web.WebSocketResponse:
     client.offer(hub.hello())
     hub.clients.add(client)
     writer = asyncio.ensure_future(_write(ws, client))
+    guard = asyncio.ensure_future(_guard(ws, request.app, request[CREDENTIAL]))
     try:
         async for msg in ws:  # the page sends nothing; this waits for it to go
             if msg.type == WSMsgType.ERROR:
                 break
     finally:
         hub.clients.discard(client)
+        await cancel_and_wait(guard)
         await cancel_and_wait(writer)
         await ws.close()
     return ws
+
+
+async def _guard(ws: web.WebSocketResponse, app: web.Application, credential: Credential) -> None:
+    """Close the socket once its caller's credential no longer stands: the snapshots are for
+    a signed-in producer, not for whoever keeps an old tab open."""
+    with session_ends(app).watch(credential.digest) as logged_out:
+        while not ws.closed:
+            try:
+                await asyncio.wait_for(logged_out.wait(), RECHECK_SECONDS)
+                reason: str | None = "signed out"
+            except TimeoutError:
+                reason = await credential_problem(app, credential)
+            if reason is not None:
+                log.info("monitor client closed: %s", reason)
+                await ws.close(code=CLOSE_SIGNED_OUT, message=reason.encode())
+                return
 
 
 async def _write(ws: web.WebSocketResponse, client: MonitorClient) -> None:

@@ -31,7 +31,8 @@ SECURITY_SCHEMES: dict[str, Schema] = {
         "type": "apiKey",
         "in": "cookie",
         "name": "tb_session",
-        "description": "The session of a login (POST /login); HttpOnly, SameSite=Lax.",
+        "description": "The session of a login (POST /login); HttpOnly, SameSite=Lax. Over "
+        "HTTPS it is Secure and named `__Host-tb_session`.",
     },
     "csrfHeader": {
         "type": "apiKey",

@@ -146,7 +146,8 @@ PAGE_OPERATIONS: tuple[Operation, ...] = (
         "/login",
         "logIn",
         "Pages",
-        "Log in: starts a session (HttpOnly, SameSite=Lax cookie tb_session)",
+        "Log in: starts a session (HttpOnly, SameSite=Lax cookie tb_session; over HTTPS "
+        "Secure and named __Host-tb_session)",
         PUBLIC,
         (
             Reply(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-from urllib.parse import urlencode
+import unicodedata
+from urllib.parse import unquote, urlencode
 
 from aiohttp import web
 
@@ -19,7 +19,7 @@ from web.access.auth import (
     start_session,
 )
 from web.access.joinlinks import calendar_token
-from web.access.security import DUMMY_HASH, verify_password
+from web.access.security import DUMMY_HASH, check_password, needs_rehash, new_password_hash
 from web.errors import ApiError
 from web.http.links import base_url
 from web.pages import i18n
@@ -38,11 +38,31 @@ def need_login(request: web.Request) -> Principal:
     return p
 
 
+DEFAULT_PAGE = "/bookings"
+
+
 def safe_next(value: object) -> str:
-    """A local path to go back to after login (never another site)."""
-    if isinstance(value, str) and value.startswith("/") and not value.startswith("//"):
-        return value
-    return "/bookings"
+    """A path of this site to go back to after login, else the default page.
+
+    Browsers forgive a lot in a Location: they drop tabs and newlines, read a backslash as a
+    slash, and take "//host" as another site. So the value must start with one "/" and hold no
+    "//", no backslash, no control character and no white space, both as sent and with its
+    %-escapes decoded ("/%09/evil.example" is refused like a tab between the two slashes)."""
+    if not isinstance(value, str) or len(value) > 2000:
+        return DEFAULT_PAGE
+    decoded = value
+    for _ in range(3):  # "%252F" decodes one layer at a time; three is more than any real use
+        previous, decoded = decoded, unquote(decoded)
+        if decoded == previous:
+            break
+    else:
+        return DEFAULT_PAGE
+    for form in (value, decoded):
+        if not form.startswith("/") or "//" in form or "\\" in form:
+            return DEFAULT_PAGE
+        if any(c.isspace() or unicodedata.category(c)[0] in "CZ" for c in form):
+            return DEFAULT_PAGE
+    return value
 
 
 def display_zone(request: web.Request, p: Principal, studios: dict[str, Studio]) -> str:
@@ -88,9 +108,10 @@ async def login(request: web.Request) -> web.StreamResponse:
     name = str(form.get("name", "")).strip()[:100]
     password = str(form.get("password", ""))[:1000]
     next_path = safe_next(form.get("next"))
+    limiter, who = request.app[LIMITER], name.lower()
     # Behind a proxy request.remote is the proxy: limiting it would lock everyone out.
-    keys = (f"user:{name.lower()}", f"addr:{forwarded.client_address(request)}")
-    wait = request.app[LIMITER].retry_after(*keys)
+    address = forwarded.client_address(request)
+    wait = limiter.begin(who, address)
     if wait:
         return render(
             request,
@@ -101,13 +122,15 @@ async def login(request: web.Request) -> web.StreamResponse:
             error=("Too many failed logins; try again in %(seconds)s seconds", {"seconds": wait}),
             headers={"Retry-After": str(wait)},
         )
-    user = await request.app[ACCOUNTS].user_by_name(name) if name else None
-    # scrypt is CPU work: off the event loop, and as slow for unknown names as for known ones.
-    ok = await asyncio.get_running_loop().run_in_executor(
-        None, verify_password, password, user.password_hash if user else DUMMY_HASH
-    )
+    try:
+        user = await request.app[ACCOUNTS].user_by_name(name) if name else None
+        # scrypt is CPU work: off the event loop, and as slow for unknown names as for known.
+        ok = await check_password(password, user.password_hash if user else DUMMY_HASH)
+    except Exception:
+        limiter.withdraw(who, address)  # no answer (database down): not a failed guess
+        raise
     if user is None or not ok:
-        request.app[LIMITER].fail(*keys)
+        limiter.failed(who, address)
         return render(
             request,
             "login.html",
@@ -116,7 +139,11 @@ async def login(request: web.Request) -> web.StreamResponse:
             name=name,
             error=("Wrong name or password", {}),
         )
-    request.app[LIMITER].succeed(*keys)
+    limiter.succeeded(who, address)
+    if needs_rehash(user.password_hash):
+        # Made with weaker parameters than today's: the password is at hand only now.
+        stronger = await new_password_hash(password)
+        await request.app[ACCOUNTS].replace_password_hash(user.id, user.password_hash, stronger)
     response = web.HTTPSeeOther(next_path)
     await start_session(request, response, user)
     raise response

@@ -13,6 +13,7 @@ const RECONNECT_MIN_MS = 500;
 const RECONNECT_MAX_MS = 5000;
 const LOSS_BAD_PCT = 5;
 const RTT_BAD_MS = 300;
+const SIGNED_OUT = 4401; // the server's close code once the session is logged out or expired
 
 const state = {
   rooms: [],
@@ -73,8 +74,15 @@ function connect() {
     }
     render();
   });
-  ws.addEventListener("close", () => {
+  ws.addEventListener("close", (event) => {
     state.connected = false;
+    if (event.code === SIGNED_OUT) {
+      // Reconnecting would only be refused: say why (the server's reason) and stay put.
+      state.signedOut = event.reason;
+      link.dataset.state = "signed-out";
+      link.textContent = link.dataset.tSignedOut || event.reason;
+      return;
+    }
     setLink("lost");
     state.reconnects += 1;
     setTimeout(connect, delay);
