@@ -9,13 +9,17 @@
    its phase minus the mean of the two baselines around it: the machine is noisy.
 2. A real server (`telebridge serve --demo`) with a public booking, two aiortc studios joined
    and its HLS output on air; 200 clients (in a separate process) each reload the playlist every
-   second and fetch every new segment. Printed: requests served per second, playlist response
-   times, and the server's event-loop lag from its /metrics, before and during.
+   second: first the playlist only (what the app itself serves when a CDN or the nginx cache of
+   deploy/nginx.conf carries the segments: the issue's goal, loop lag < 50 ms), then as full
+   players that also fetch every new segment from the app. Printed: requests served per second,
+   playlist response times, and the server's event-loop lag from its /metrics, before and
+   during each.
 3. Meanwhile, for every new segment: how long after its #EXT-X-PROGRAM-DATE-TIME (its first
    frame) it appears in the playlist, i.e. how far behind live it is when a player can get it
    (hls.js holds ~3 s more on top, liveSyncDuration 3).
 
     .venv/bin/python bench/outputs.py [--seconds 15] [--clients 200] [--load-seconds 20]
+        [--load-only]
     (as root: part 2 runs WebRTC inside a private network namespace; needs Debian's ffmpeg,
     nginx-light and libnginx-mod-rtmp)
 """
@@ -56,6 +60,7 @@ from harness.server import free_port, producer_token, running_server  # noqa: E4
 W, H, FPS = 1280, 720, 30
 LOOP_FRAMES = 60
 GOAL_CPU = 0.02  # CPU-s/s per output
+METRICS_TIMEOUT_S = 10.0
 GOAL_LAG_MS = 50.0
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -204,8 +209,9 @@ async def cpu_per_output(seconds: float, tmp: Path) -> None:
 # --- 2. and 3. HLS under load -----------------------------------------------------------
 
 
-def _clients(url: str, count: int, seconds: float, out: Any) -> None:
-    """Runs in its own process: `count` players reloading `url` every second for `seconds`."""
+def _clients(url: str, count: int, seconds: float, segments: bool, out: Any) -> None:
+    """Runs in its own process: `count` clients reloading the playlist `url` every second for
+    `seconds`; with `segments`, each also fetches every new segment, as a player does."""
 
     async def run() -> None:
         import aiohttp
@@ -232,6 +238,7 @@ def _clients(url: str, count: int, seconds: float, out: Any) -> None:
                 else:
                     playlist_ms.append((time.monotonic() - t0) * 1000)
                     names = [x for x in text.splitlines() if x and not x.startswith("#")]
+                    names = names if segments else []
                     new = [n for n in names if n not in seen]
                     if not seen:
                         new = new[-1:]  # a player starts near live
@@ -268,7 +275,7 @@ def _clients(url: str, count: int, seconds: float, out: Any) -> None:
 
 def _metrics(base: str, token: str) -> dict[str, float]:
     req = urllib.request.Request(base + "/metrics", headers={"Authorization": f"Bearer {token}"})
-    with urllib.request.urlopen(req, timeout=10) as r:
+    with urllib.request.urlopen(req, timeout=METRICS_TIMEOUT_S) as r:
         text = r.read().decode()
     found = {}
     for line in text.splitlines():
@@ -314,7 +321,10 @@ async def _watch(base: str, token: str, url: str, seconds: float) -> dict[str, l
             first = False
         if time.monotonic() >= next_metrics:
             next_metrics += 1.0
-            m = await loop.run_in_executor(None, _metrics, base, token)
+            try:
+                m = await loop.run_in_executor(None, _metrics, base, token)
+            except OSError:  # no answer within 10 s: the loop lagged at least that much
+                m = {"telebridge_event_loop_lag_seconds": METRICS_TIMEOUT_S * 1000}
             lags.append(m.get("telebridge_event_loop_lag_seconds", 0.0))
         await asyncio.sleep(0.1)
     return {"lag_ms": lags, "delay_s": delays, "answered_s": answered}
@@ -371,42 +381,56 @@ async def _on_air(base: str, token: str) -> tuple[str, list[Any]]:
 
 
 async def hls_load(base: str, token: str, clients: int, seconds: float) -> dict[str, Any]:
+    """Loop lag and segment delay with no clients, with `clients` reloading the playlist only
+    (what the app serves behind a CDN or deploy/nginx.conf's cache, and the issue's goal), and
+    with `clients` full players fetching every segment from the app itself too."""
     url, peers = await _on_air(base, token)
     loop = asyncio.get_running_loop()
+    out: dict[str, Any] = {}
     try:
         await asyncio.sleep(4.0)
-        before = await loop.run_in_executor(None, _metrics, base, token)
-        quiet = await _watch(base, token, url, 12.0)
-        queue: Any = multiprocessing.Queue()
-        proc = multiprocessing.Process(target=_clients, args=(url, clients, seconds, queue))
-        proc.start()
-        await asyncio.sleep(1.5)  # every client started
-        loaded = await _watch(base, token, url, seconds - 2.0)
-        after = await loop.run_in_executor(None, _metrics, base, token)
-        result = await loop.run_in_executor(None, queue.get, True, 60)
-        proc.join(timeout=30)
+        out["before"] = await loop.run_in_executor(None, _metrics, base, token)
+        out["quiet"] = await _watch(base, token, url, 12.0)
+        for phase, segments in (("playlist", False), ("players", True)):
+            queue: Any = multiprocessing.Queue()
+            proc = multiprocessing.Process(
+                target=_clients, args=(url, clients, seconds, segments, queue)
+            )
+            proc.start()
+            await asyncio.sleep(1.5)  # every client started
+            out[phase] = await _watch(base, token, url, seconds - 2.0)
+            out[f"{phase}_clients"] = await loop.run_in_executor(None, queue.get, True, 60)
+            proc.join(timeout=30)
+        out["after"] = await loop.run_in_executor(None, _metrics, base, token)
     finally:
         for pc in peers:
             await pc.close()
-    return {"before": before, "after": after, "quiet": quiet, "loaded": loaded, "clients": result}
+    return out
+
+
+PHASES = {
+    "quiet": "no clients",
+    "playlist": "playlist only",
+    "players": "full players",
+}
 
 
 def _report_load(out: dict[str, Any], clients: int, seconds: float) -> None:
-    c = out["clients"]
-    ms = sorted(c["playlist_ms"]) or [0.0]
-    p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
-    print(f"2. HLS under {clients} clients for {seconds:.0f} s (reload every 1 s, every segment)")
-    print(
-        f"   served {c['requests'] / c['elapsed']:.0f} requests/s"
-        f" ({c['errors']} errors), {c['bytes'] / c['elapsed'] / 1e6:.1f} MB/s of segments;"
-        f" playlist p50 {statistics.median(ms):.1f} ms, p95 {p95:.1f} ms"
-    )
-    for name in ("quiet", "loaded"):
-        lag = out[name]["lag_ms"] or [0.0]
-        label = "no clients" if name == "quiet" else f"{clients} clients"
+    print(f"2. HLS under {clients} clients for {seconds:.0f} s each (the playlist every 1 s)")
+    for phase in ("playlist", "players"):
+        c = out[f"{phase}_clients"]
+        ms = sorted(c["playlist_ms"]) or [0.0]
+        p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
+        print(
+            f"   {PHASES[phase]:<13} served {c['requests'] / c['elapsed']:.0f} requests/s"
+            f" ({c['errors']} errors), {c['bytes'] / c['elapsed'] / 1e6:.1f} MB/s of segments;"
+            f" playlist p50 {statistics.median(ms):.1f} ms, p95 {p95:.1f} ms"
+        )
+    for phase, label in PHASES.items():
+        lag = out[phase]["lag_ms"] or [0.0]
         verdict = "ok" if max(lag) < GOAL_LAG_MS else "OVER"
         print(
-            f"   server loop lag, {label:<12} median {statistics.median(lag):5.1f} ms,"
+            f"   server loop lag, {label:<13} median {statistics.median(lag):5.1f} ms,"
             f" max {max(lag):5.1f} ms (goal < {GOAL_LAG_MS:.0f} ms: {verdict})"
         )
     key = "telebridge_event_loop_lag_max_seconds"
@@ -418,17 +442,16 @@ def _report_load(out: dict[str, Any], clients: int, seconds: float) -> None:
         "3. HLS segment latency: wall clock when first seen listed minus its"
         " PROGRAM-DATE-TIME (at the request; at its answer)"
     )
-    for name in ("quiet", "loaded"):
-        d = out[name]["delay_s"]
-        label = "no clients" if name == "quiet" else f"{clients} clients"
+    for phase, label in PHASES.items():
+        d = out[phase]["delay_s"]
         if d:
             print(
-                f"   {label:<12} {len(d)} segments: median {statistics.median(d):.2f} s,"
+                f"   {label:<13} {len(d)} segments: median {statistics.median(d):.2f} s,"
                 f" min {min(d):.2f} s, max {max(d):.2f} s; at the answer median"
-                f" {statistics.median(out[name]['answered_s']):.2f} s"
+                f" {statistics.median(out[phase]['answered_s']):.2f} s"
             )
         else:
-            print(f"   {label:<12} no new segment seen")
+            print(f"   {label:<13} no new segment seen")
 
 
 def main() -> None:
@@ -436,13 +459,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0, help="per CPU phase")
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--load-seconds", type=float, default=20.0)
+    parser.add_argument("--load-only", action="store_true", help="only parts 2 and 3")
     args = parser.parse_args()
     why = available()
     if why is not None:
         sys.exit(why)
     ensure_netns()
-    with tempfile.TemporaryDirectory() as tmp:
-        asyncio.run(cpu_per_output(args.seconds, Path(tmp)))
+    if not args.load_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            asyncio.run(cpu_per_output(args.seconds, Path(tmp)))
     with tempfile.TemporaryDirectory() as tmp, running_server(Path(tmp)) as server:
         token = producer_token(server.data)
         out = asyncio.run(hls_load(server.base, token, args.clients, args.load_seconds))
