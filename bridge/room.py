@@ -12,7 +12,7 @@ import io
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -46,6 +46,7 @@ from bridge.spec import (
     RoomSpec,
     StudioAudio,
     StudioHealth,
+    StudioSpec,
     Tally,
     VideoFigures,
 )
@@ -120,6 +121,7 @@ class Room:
         self.closed = False
         self.production: Production | None = None
         self.isos: dict[str, IsoRecording] = {}
+        self._recording_started: float | None = None  # time.monotonic() at start_recording
         if spec.program:
             self.production = Production(
                 [s.id for s in spec.studios],
@@ -154,6 +156,10 @@ class Room:
         except BaseException:
             await session.close()
             raise
+        if self.closed or self.spec.studio(studio_id) is None:
+            # Removed from the booking (or the room closed) while its offer was answered.
+            await session.close()
+            raise UnknownStudio(f'Studio "{studio_id}" is not part of this telebridge')
         old = self.sessions.get(studio_id)
         self.sessions[studio_id] = session
         if old is not None:
@@ -194,6 +200,59 @@ class Room:
         # until the studio returns and its new feeds take the slots over.
         del self.sessions[session.studio_id]
         self._emit(EventKind.STUDIO_LEFT, session.studio_id)
+
+    def add_studio(self, studio: StudioSpec) -> bool:
+        """Let a studio added to the booking join now; False when it is already in the room.
+
+        It takes the program's last place (its slate until its first picture) and, while the
+        room records, gets its own ISO on the recording's timeline. Partners already connected
+        get slots for it when they next offer (the console does once its tally names it).
+        """
+        if self.closed:
+            raise RoomClosed(f"The room of booking {self.spec.booking_id} is closed")
+        if self.spec.studio(studio.id) is not None:
+            return False
+        self.spec = replace(self.spec, studios=(*self.spec.studios, studio))
+        if self.production is not None:
+            self.production.add_studio(studio.id, studio.name)
+            recording = self.production.recording
+            if recording is not None:  # its feed's first connection attaches it (connect)
+                self.isos[studio.id] = self._iso_for(recording.directory, studio.id)
+        log.info("studio added booking=%s studio=%s", self.spec.booking_id, studio.id)
+        return True
+
+    async def remove_studio(self, studio_id: str) -> bool:
+        """Take a studio out at once (the booking no longer has it); False when it was not in
+        the room.
+
+        Its connection closes, its feeds leave its partners' slots, the program and the mix,
+        and its ISO stops (the segments stay: stop_recording finalizes them with the others);
+        it cannot connect again. Partners' slots that showed it stay on their connections,
+        idle, until they next offer.
+        """
+        if self.spec.studio(studio_id) is None:
+            return False
+        # First, so that no new connection of it is taken from here on (see connect).
+        self.spec = replace(
+            self.spec, studios=tuple(s for s in self.spec.studios if s.id != studio_id)
+        )
+        if self.production is not None:  # out of the picture before its slate could show
+            self.production.remove_studio(studio_id)
+        session = self.sessions.get(studio_id)
+        if session is not None:
+            await session.close()  # reports studio_left
+        for kind in ("video", "audio"):
+            feed = self.feeds.pop((studio_id, kind), None)
+            if feed is not None:  # a connection gone before: its feed still holds the slots
+                for slot in list(feed.slots):
+                    feed.detach(slot)
+                feed.listeners.clear()
+        self.lost.discard(studio_id)
+        iso = self.isos.pop(studio_id, None)
+        if iso is not None:
+            await asyncio.get_running_loop().run_in_executor(None, iso.close)
+        log.info("studio removed booking=%s studio=%s", self.spec.booking_id, studio_id)
+        return True
 
     async def disconnect(self, studio_id: str, session_id: str | None = None) -> bool:
         """End a studio's connection (WHIP DELETE, Leave); False when it was not connected."""
@@ -383,14 +442,17 @@ class Room:
         return tuple(figures)
 
     def tally(self, studio_id: str) -> Tally:
-        """What a studio's console shows: is its picture in the program, is the room recording."""
+        """What a studio's console shows: is its picture in the program, is the room recording,
+        who its partners are now."""
+        partners = tuple(s for s in self.spec.studios if s.id != studio_id)
         production = self.production
         if production is None:
-            return Tally(on_program=False, layout=None, recording=False)
+            return Tally(on_program=False, layout=None, recording=False, partners=partners)
         return Tally(
             on_program=production.on_program(studio_id),
             layout=production.engine.layout,
             recording=production.recording is not None,
+            partners=partners,
         )
 
     def start_recording(self, directory: Path) -> bool:
@@ -400,8 +462,9 @@ class Room:
         if self.production.recording is not None:
             return False
         self.production.start_recording(directory)
+        self._recording_started = time.monotonic()
         for studio in self.spec.studios:  # each studio's own feed, as it arrives
-            iso = IsoRecording(directory, studio.id, self._keyframe_of(studio.id))
+            iso = self._iso_for(directory, studio.id)
             self.isos[studio.id] = iso
             feed = self.feeds.get((studio.id, "video"))
             if feed is not None:
@@ -411,6 +474,12 @@ class Room:
                 sound.listeners.append(iso.on_audio_packet)
         self._emit(EventKind.RECORDING_STARTED, "", directory=str(directory))
         return True
+
+    def _iso_for(self, directory: Path, studio_id: str) -> IsoRecording:
+        """A studio's own recording, on the timeline of the recording now running."""
+        return IsoRecording(
+            directory, studio_id, self._keyframe_of(studio_id), started=self._recording_started
+        )
 
     def _keyframe_of(self, studio_id: str) -> Callable[[], None]:
         def ask() -> None:

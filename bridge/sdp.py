@@ -5,11 +5,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from aiortc import RTCIceCandidate
 from aiortc.sdp import SessionDescription
 
 from bridge.errors import BadOffer
 
 MAX_SDP_BYTES = 64 * 1024
+KINDS = ("audio", "video", "application")
+DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
+MAX_PORT = 65535
+MAX_PRIORITY = 2**32 - 1  # RFC 8445: a 32-bit number
+MAX_COMPONENT = 256  # RFC 8445: 1 to 256
 
 
 @dataclass(frozen=True)
@@ -41,13 +47,24 @@ def inspect_offer(sdp: str) -> list[OfferedMedia]:
             raise BadOffer(f"Two m-lines share a=mid:{m.rtp.muxId}; every mid must be unique")
         if m.rtp.muxId:
             mids.add(m.rtp.muxId)
-        if m.kind not in ("audio", "video"):
+        if m.kind not in KINDS:
+            # aiortc answers any other kind as if it were a data channel, and fails.
+            raise BadOffer(f"The bridge takes audio, video and data m-lines, not m={m.kind}")
+        _check_candidates(m.ice_candidates)
+        if m.kind == "application":
             continue
         if not m.rtp.muxId:
             raise BadOffer("Every audio and video m-line needs an a=mid")
         if m.ice is None or not m.ice.usernameFragment or not m.dtls or not m.dtls.fingerprints:
             raise BadOffer("The offer lacks ICE credentials or a DTLS fingerprint")
-        direction = m.direction or "sendrecv"
+        # SDP's default would be sendrecv, but aiortc cannot answer an m-line without one
+        # (browsers always write it).
+        direction = m.direction
+        if direction not in DIRECTIONS:
+            raise BadOffer(
+                f"The m-line of a=mid:{m.rtp.muxId} needs a direction "
+                "(a=sendrecv, a=sendonly, a=recvonly or a=inactive)"
+            )
         names = {c.mimeType.lower() for c in m.rtp.codecs}
         if m.kind == "video" and "video/vp8" not in names:
             # Packets pass through untouched, so every studio must speak the same codec.
@@ -70,6 +87,20 @@ def inspect_offer(sdp: str) -> list[OfferedMedia]:
     if not any(m.sends for m in media):
         raise BadOffer("The offer sends no media")
     return media
+
+
+def _check_candidates(candidates: list[RTCIceCandidate]) -> None:
+    """ICE candidates aiortc would use as they are: it checks none of their numbers, and a
+    port past 65535 reaches the socket (asyncio's OverflowError on every connectivity check)."""
+    for c in candidates:
+        if not 0 <= c.port <= MAX_PORT:  # 0 or 9: a browser's active TCP candidate
+            raise BadOffer(f"An a=candidate has port {c.port}; ports are 0 to {MAX_PORT}")
+        if c.relatedPort is not None and not 0 <= c.relatedPort <= MAX_PORT:
+            raise BadOffer(f"An a=candidate has rport {c.relatedPort}; ports are 0 to {MAX_PORT}")
+        if not 0 <= c.priority <= MAX_PRIORITY:
+            raise BadOffer(f"An a=candidate has priority {c.priority}; it must fit 32 bits")
+        if not 1 <= c.component <= MAX_COMPONENT:
+            raise BadOffer(f"An a=candidate has component {c.component}; it must be 1 to 256")
 
 
 def add_bitrate_hints(sdp: str, mid: str, min_kbps: int, start_kbps: int, max_kbps: int) -> str:

@@ -8,10 +8,12 @@ order of the booking. Nothing here encodes or decodes: the room wires feeds to s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from aiortc import (
     MediaStreamTrack,
@@ -103,10 +105,8 @@ class StudioSession:
     async def answer(self, offer_sdp: str) -> str:
         """Answer the studio's offer: tap what it sends, give each partner a pair of slots."""
         offered = inspect_offer(offer_sdp)
-        try:
+        with _refusing("cannot be used"):
             await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
-        except Exception as exc:  # aiortc rejects unusable offers with assorted errors
-            raise BadOffer(f"The offer cannot be used: {exc}") from None
         await self._add_offered_candidates(offer_sdp)
         by_mid = {t.mid: t for t in self.pc.getTransceivers()}
         partners = [s.id for s in self.spec.studios if s.id != self.studio_id]
@@ -145,8 +145,8 @@ class StudioSession:
                     self.slots.append(self._make_slot(transceiver, partner, kind))
             self.slot_info.append(SlotInfo(partner, mids["video"], mids["audio"]))
         self._attach_return_feed({k: v[len(partners) :] for k, v in pending.items()})
-        answer = await self.pc.createAnswer()
-        await self.pc.setLocalDescription(answer)
+        with _refusing("cannot be answered"):
+            await self.pc.setLocalDescription(await self.pc.createAnswer())
         sdp = self.pc.localDescription.sdp
         q = self.spec.quality
         if own_video_mid is not None:
@@ -272,5 +272,51 @@ class StudioSession:
         for feed in self.feeds.values():
             for slot in list(feed.slots):
                 feed.detach(slot)
-        await self.pc.close()
+        await self._close_peer()
         self._on_closed(self)
+
+    async def _close_peer(self) -> None:
+        """Close the peer connection, also one that a refused offer left half-made.
+
+        aiortc 1.16's close stops every transceiver's transport in turn and fails on the first
+        one that an offer left without a transport (m-lines of an unknown kind, a remote
+        description that failed half-way), leaving the others' ICE sockets open: then each
+        part is stopped on its own, whatever fails.
+        """
+        try:
+            await self.pc.close()
+            return
+        except Exception as exc:
+            log.warning(
+                "closing a half-made connection of studio %s: %s: %s",
+                self.studio_id,
+                type(exc).__name__,
+                exc,
+            )
+        parts: list[Any] = []
+        for transceiver in self.pc.getTransceivers():
+            dtls = transceiver.receiver.transport
+            parts += [transceiver.receiver, transceiver.sender]
+            parts += [dtls, getattr(dtls, "transport", None)]
+        sctp = self.pc.sctp
+        if sctp is not None:
+            parts += [sctp, sctp.transport, sctp.transport.transport]
+        for part in parts:
+            if part is not None:
+                with contextlib.suppress(Exception):
+                    await part.stop()
+
+
+@contextlib.contextmanager
+def _refusing(what: str) -> Iterator[None]:
+    """aiortc's own errors on an offer it cannot take (ValueError, AttributeError, KeyError,
+    ... from deep inside it) as BadOffer: the studio's offer is at fault, not the server."""
+    try:
+        yield
+    except BadOffer:
+        raise
+    except Exception as exc:
+        log.warning("an offer aiortc refused: %s: %s", type(exc).__name__, exc)
+        # Where in aiortc, for whoever upgrades it: some of these were 500s before.
+        log.debug("an offer aiortc refused", exc_info=True)
+        raise BadOffer(f"The offer {what}: {type(exc).__name__}: {exc}"[:300]) from None

@@ -230,11 +230,15 @@ class ProgramState:
 
 @dataclass(frozen=True)
 class Tally:
-    """What a studio's console shows: is its picture in the program, does the room record."""
+    """What a studio's console shows: is its picture in the program, does the room record,
+    and which partners it should show now."""
 
     on_program: bool
     layout: str | None  # None for a room that composes no program
     recording: bool
+    # The room's other studios, in its order: a console offers a receive pair per partner,
+    # so one added to the booking while it is connected is seen only after it offers again.
+    partners: tuple[StudioSpec, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -31,6 +31,8 @@ from schedules.timeutil import known_zone, rfc3339, utc_now
 from schedules.validation import parse_draft
 
 Clock = Callable[[], datetime]
+# Told of each booking an edit has stored (see BookingService.on_edit).
+EditListener = Callable[[Booking], Awaitable[None]]
 STUDIO_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 EDITABLE = frozenset({BookingStatus.REQUESTED, BookingStatus.CONFIRMED, BookingStatus.DECLINED})
 
@@ -56,6 +58,15 @@ class BookingService:
         # One writer at a time in this process; PostgreSQL row locks cover other processes
         # (conflicts.lock_studios, store.lock_booking).
         self.write_lock = asyncio.Lock()
+        self._edit_listeners: list[EditListener] = []
+
+    def on_edit(self, listener: EditListener) -> None:
+        """Tell `listener` of every booking an edit has stored, once it is committed: the live
+        side follows a change of an open room's studios at once, not at its next look.
+
+        A listener must not raise: the edit is stored whatever it does.
+        """
+        self._edit_listeners.append(listener)
 
     # Studios
 
@@ -186,6 +197,14 @@ class BookingService:
 
     async def update(self, booking_id: str, data: object, actor: str) -> Booking:
         """Edit or reschedule; a change of time or studios re-checks conflicts and asks again."""
+        old, new = await self._update(booking_id, data, actor)
+        if new is not old:
+            for listener in self._edit_listeners:
+                await listener(new)
+        return new
+
+    async def _update(self, booking_id: str, data: object, actor: str) -> tuple[Booking, Booking]:
+        """The booking before and after the edit (the same object when nothing changed)."""
         async with self.write_lock, self.engine.begin() as conn:
             await store.lock_booking(conn, booking_id)
             old = await store.get_booking(conn, booking_id)
@@ -195,7 +214,7 @@ class BookingService:
             now = self.clock()
             changed = changes(old, draft)
             if not changed:
-                return old
+                return old, old
             reschedule = not RESCHEDULING.isdisjoint(changed)
             if reschedule and draft.starts_at < now:
                 raise ValidationError("starts_at: is in the past", {"starts_at": "is in the past"})
@@ -221,7 +240,7 @@ class BookingService:
             await store.update_booking(conn, new)
             action = "rescheduled" if reschedule else "edited"
             await store.append_audit(conn, AuditEvent(old.id, now, actor, action, changed))
-            return new
+            return old, new
 
     async def confirm(self, booking_id: str, studio_id: str, actor: str) -> Booking:
         """A partner studio accepts; the booking is confirmed once every studio has."""

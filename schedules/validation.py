@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from schedules.errors import ValidationError
@@ -24,7 +24,7 @@ from schedules.model import (
     BookingDraft,
     Recurrence,
 )
-from schedules.timeutil import TimeInputError, known_zone, parse_rfc3339
+from schedules.timeutil import TimeInputError, in_range, known_zone, parse_rfc3339
 
 MAX_TITLE = 200
 MAX_NOTES = 4000
@@ -71,15 +71,16 @@ def parse_draft(
         errors["record"] = "must be true or false"
         record = True
     quality = pick("quality", base.quality if base else DEFAULT_QUALITY)
-    if quality not in QUALITY_PRESETS:
+    # Text first: a list or an object cannot even be looked up in the presets (a 500 once).
+    if not isinstance(quality, str) or quality not in QUALITY_PRESETS:
         errors["quality"] = "must be one of " + ", ".join(QUALITY_PRESETS)
         quality = DEFAULT_QUALITY
     stream = pick("stream", base.stream if base else DEFAULT_STREAM)
-    if stream not in STREAM_ACCESS:
+    if not isinstance(stream, str) or stream not in STREAM_ACCESS:
         errors["stream"] = "must be one of " + ", ".join(STREAM_ACCESS)
         stream = DEFAULT_STREAM
     layout = pick("layout", base.layout if base else DEFAULT_LAYOUT)
-    if layout not in layouts:
+    if not isinstance(layout, str) or layout not in layouts:
         errors["layout"] = "must be one of " + ", ".join(layouts)
         layout = DEFAULT_LAYOUT
     notes = pick("notes", base.notes if base else "")
@@ -171,12 +172,12 @@ def _moment(name: str, value: object, errors: dict[str, str]) -> datetime | None
     if value is None:
         errors[name] = "is required"
         return None
-    if isinstance(value, datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            errors[name] = "has no UTC offset"
-            return None
-        return value.astimezone(UTC)  # aware UTC inside, whatever offset the caller used
     try:
+        if isinstance(value, datetime):
+            if value.tzinfo is None or value.utcoffset() is None:
+                errors[name] = "has no UTC offset"
+                return None
+            return in_range(value)  # aware UTC inside, whatever offset the caller used
         return parse_rfc3339(value)
     except TimeInputError as exc:
         errors[name] = str(exc)

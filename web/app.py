@@ -125,6 +125,7 @@ def install_services(app: web.Application, settings: Settings, clock: Clock = ut
         recordings=recordings,
         outputs=output_control,
     )
+    bookings.on_edit(live.follow)  # an open room follows an edit of its studios at once
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[ENGINE] = engine

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -9,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bridge.errors import BadOffer, BridgeError, RoomClosed, UnknownStudio
 from schedules.errors import (
     Conflict,
     DuplicateId,
@@ -83,6 +85,29 @@ def from_schedule_error(exc: ScheduleError) -> tuple[int, dict[str, Any]]:
     return 400, error_body(exc.code, str(exc))
 
 
+# The bridge's named errors, each with its status and code (bridge/errors.py): what a live
+# room cannot do is the caller's request at fault, never a 500, wherever it is raised.
+BRIDGE_ERRORS: tuple[tuple[type[BridgeError], int, str], ...] = (
+    (BadOffer, 400, "bad_offer"),
+    (UnknownStudio, 404, "not_found"),
+    (RoomClosed, 409, "room_closed"),
+)
+
+
+def from_bridge_error(exc: BridgeError) -> tuple[int, dict[str, Any]]:
+    """Status and body for a bridge error (a new kind without its own entry: 400)."""
+    for kind, status, code in BRIDGE_ERRORS:
+        if isinstance(exc, kind):
+            return status, error_body(code, str(exc))
+    return 400, error_body("bad_request", str(exc))
+
+
+def names_no_file(exc: Exception) -> bool:
+    """A path longer than the file system takes (aiohttp's static files stat it as it came):
+    no file has that name, so it is a 404, not a server error."""
+    return isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG
+
+
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -139,6 +164,9 @@ def error_middleware(render_html: HtmlErrorRenderer) -> Any:
         except ScheduleError as exc:
             status, body = from_schedule_error(exc)
             headers = {}
+        except BridgeError as exc:
+            status, body = from_bridge_error(exc)
+            headers = {}
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
@@ -149,7 +177,9 @@ def error_middleware(render_html: HtmlErrorRenderer) -> Any:
             body = error_body(_HTTP_CODES.get(status, "http_error"), message)
             headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
         except Exception as exc:
-            if not database_down(exc):
+            if names_no_file(exc):
+                status, body, headers = 404, error_body("not_found", "No such file"), {}
+            elif not database_down(exc):
                 log.exception("unhandled error on %s %s", request.method, request.path)
                 status = 500
                 body = error_body(

@@ -146,6 +146,27 @@ class ProgramAudio:
         inbox.append(packet.payload)
         self.counters.packets_in += 1
 
+    def add_studio(self, studio_id: str) -> None:
+        """Take a studio's sound into the program from now on (a studio added to the room)."""
+        if studio_id in self.studio_ids:
+            return
+        # Replaced, never changed in place: the worker decodes and mixes from these while the
+        # event loop changes them. The inbox comes before the id the worker walks by.
+        self.mixer.add(studio_id)
+        self._inbox = {**self._inbox, studio_id: deque(maxlen=INBOX_PACKETS)}
+        self.returns = {**self.returns, studio_id: self.returns.get(studio_id, [])}
+        self.studio_ids = [*self.studio_ids, studio_id]
+
+    def remove_studio(self, studio_id: str) -> None:
+        """Leave a studio's sound out of the program from the next block (and everyone's
+        mix-minus); what it still had queued is dropped."""
+        self.studio_ids = [sid for sid in self.studio_ids if sid != studio_id]
+        self._inbox = {sid: q for sid, q in self._inbox.items() if sid != studio_id}
+        self.returns = {sid: q for sid, q in self.returns.items() if sid != studio_id}
+        self.mixer.remove(studio_id)
+        # Back again later, its first packet must reset the decoder the worker may still hold.
+        self._ssrc.pop(studio_id, None)
+
     def set_gain(self, studio_id: str, gain_db: float, muted: bool | None = None) -> None:
         """The producer's gain and mute for a studio (from the next block)."""
         self.mixer.set_gain(studio_id, gain_db, muted)
@@ -243,7 +264,7 @@ class ProgramAudio:
         return list(self.encoder.encode(frame))
 
     def _decode_inbox(self, studio_id: str) -> None:
-        inbox = self._inbox[studio_id]
+        inbox = self._inbox.get(studio_id)  # None: removed since this job began
         while inbox:
             payload = inbox.popleft()
             if not payload:

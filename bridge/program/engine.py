@@ -121,10 +121,18 @@ class ProgramEngine:
         """The loop time tick 0 of the frame clock belongs to (None before it starts)."""
         return self.clock.origin
 
-    def set_sources(self, labels: list[str]) -> None:
-        """The studios in program order (their labels); frames are given by index."""
+    def set_sources(
+        self, labels: list[str], frames: list[av.VideoFrame | None] | None = None
+    ) -> None:
+        """The studios in program order (their labels); frames are given by index.
+
+        `frames` are their newest frames in that order, when studios joined or left the
+        program (else each index keeps its own); on air from the next frame.
+        """
         self.labels = list(labels)
-        self.latest = {i: self.latest.get(i) for i in range(len(labels))}
+        if frames is None:
+            frames = [self.latest.get(i) for i in range(len(labels))]
+        self.latest = dict(enumerate(frames[: len(labels)]))
 
     def update(self, index: int, frame: av.VideoFrame | None) -> None:
         """A studio's newest decoded frame (None: its feed is lost, show the slate)."""

@@ -83,6 +83,18 @@ class AudioMixer:
         self._drain_window = int(DRAIN_SECONDS * rate)
         self._drain_slack = int(DRAIN_SLACK_SECONDS * rate)
 
+    # The channels dict is replaced, never changed in place: the block clock's worker mixes
+    # from it while the event loop adds or removes a studio (and reads the levels).
+
+    def add(self, studio_id: str) -> None:
+        """Mix a studio in from the next block (a no-op for one already here)."""
+        if studio_id not in self.channels:
+            self.channels = {**self.channels, studio_id: Channel()}
+
+    def remove(self, studio_id: str) -> None:
+        """Leave a studio out of the mix from the next block."""
+        self.channels = {sid: ch for sid, ch in self.channels.items() if sid != studio_id}
+
     def push(self, studio_id: str, samples: Samples) -> None:
         """A studio's newest mono samples (floats); overflow drops the oldest."""
         ch = self.channels.get(studio_id)

@@ -20,7 +20,7 @@ from aiortc.rtp import RtpPacket
 
 from bridge.program.audio import ProgramAudio
 from bridge.program.engine import ProgramEngine, ProgramFormat
-from bridge.program.layout import tiles_for
+from bridge.program.layout import STUDIO_LAYOUTS, tiles_for
 from bridge.program.return_feed import MixMinusTrack, ProgramVideoTrack
 from bridge.program.tap import ProgramTap
 from bridge.recording.directory import PROGRAM, program_file, recorded_file
@@ -121,14 +121,50 @@ class Production:
         self._readers[studio_id] = asyncio.ensure_future(self._read(studio_id, track))
 
     async def _read(self, studio_id: str, track: MediaStreamTrack) -> None:
-        index = self.studio_ids.index(studio_id)
         try:
             while True:
                 frame = await track.recv()
                 if isinstance(frame, av.VideoFrame):  # a decoded video track gives nothing else
-                    self.engine.update(index, frame)
+                    self._show(studio_id, frame)
         except MediaStreamError:
-            self.engine.update(index, None)  # the connection ended: show the slate
+            self._show(studio_id, None)  # the connection ended: show the slate
+
+    def _show(self, studio_id: str, frame: av.VideoFrame | None) -> None:
+        # The index is looked up each time: studios joining or leaving the room move it.
+        if studio_id in self.studio_ids:
+            self.engine.update(self.studio_ids.index(studio_id), frame)
+
+    def add_studio(self, studio_id: str, label: str) -> None:
+        """Give a studio added to the room a place in the program (last; its slate until its
+        first picture) and its sound in the mix."""
+        if studio_id in self.studio_ids:
+            return
+        frames = [self.engine.latest.get(i) for i in range(len(self.studio_ids))]
+        self.studio_ids.append(studio_id)
+        self.engine.set_sources([*self.engine.labels, label], [*frames, None])
+        self.audio.add_studio(studio_id)
+
+    def remove_studio(self, studio_id: str) -> None:
+        """Take a studio out of the program's picture and sound from the next frame.
+
+        The others keep their places in order; a solo or picture-in-picture of the studio
+        that left becomes `auto`, since no one else was chosen to fill the screen.
+        """
+        if studio_id not in self.studio_ids:
+            return
+        reader = self._readers.pop(studio_id, None)
+        if reader is not None:
+            reader.cancel()
+        engine, ids = self.engine, self.studio_ids
+        focused = ids[engine.focus] if 0 <= engine.focus < len(ids) else None
+        keep = [i for i, sid in enumerate(ids) if sid != studio_id]
+        self.studio_ids = [ids[i] for i in keep]
+        engine.set_sources([engine.labels[i] for i in keep], [engine.latest.get(i) for i in keep])
+        if focused == studio_id:
+            engine.switch("auto" if engine.layout in STUDIO_LAYOUTS else engine.layout, 0)
+        elif focused is not None:
+            engine.switch(engine.layout, self.studio_ids.index(focused))
+        self.audio.remove_studio(studio_id)
 
     def lost(self, studio_id: str) -> None:
         """The studio's feed is lost: show its slate instead of a frozen picture."""

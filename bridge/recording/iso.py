@@ -153,7 +153,11 @@ class IsoRecording:
         studio_id: str,
         request_keyframe: Callable[[], None],
         monotonic: Callable[[], float] = time.monotonic,
+        started: float | None = None,
     ) -> None:
+        """`started` is when the recording began, on `monotonic`'s clock (default: now): a
+        studio added to a room that is recording joins the timeline its partners' ISOs and
+        the program are on."""
         self.studio_id = studio_id
         self.name = iso_stream(studio_id)
         self.directory = directory
@@ -161,7 +165,7 @@ class IsoRecording:
         self._assembler = Vp8Assembler()
         self._request_keyframe = request_keyframe
         self._monotonic = monotonic
-        self._started = monotonic()
+        self._started = monotonic() if started is None else started
         self._last_keyframe = self._started
         self._last_pts = -1
         self._last_audio_pts = -1

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from bridge.program import engine as program
+from bridge.program.compositor import Source
 from bridge.program.engine import ProgramEngine, ProgramFormat
 from bridge.program.production import Production
 
@@ -134,3 +135,41 @@ async def test_thumbnails_use_the_frames_on_the_program_thread_while_it_composes
     assert all(s is not None and s[:2] == b"\xff\xd8" for s in stills)  # JPEGs
     assert len(threads) == 1 and next(iter(threads)).startswith("program")
     assert await engine.with_latest(5, thumbnail) is None  # no such studio: nothing to show
+
+
+async def test_studios_leaving_and_joining_the_program_keep_the_others_in_their_places() -> None:
+    # A studio removed from (or added to) an open booking: the program's inputs are kept by
+    # index, so every other studio's picture, label and solo must move with it.
+    fmt = ProgramFormat(width=640, height=360, preset="ultrafast")
+    production = Production(["trend", "dha", "kabar"], ["Trend", "DHA", "Kabar"], fmt)
+    colours = {"trend": (200, 40, 40), "dha": (40, 200, 40), "kabar": (40, 40, 200)}
+    pictures = {sid: _solid(rgb) for sid, rgb in colours.items()}
+    engine = production.engine
+    try:
+        for i, sid in enumerate(production.studio_ids):
+            engine.update(i, pictures[sid])
+        production.switch("solo", "kabar")
+        production.remove_studio("dha")
+        assert production.studio_ids == ["trend", "kabar"]
+        assert engine.labels == ["Trend", "Kabar"]
+        assert engine.latest == {0: pictures["trend"], 1: pictures["kabar"]}
+        assert (engine.layout, engine.focus) == ("solo", 1)  # still Kabar alone on air
+        assert production.on_program("kabar") and not production.on_program("trend")
+        assert set(production.audio.mixer.channels) == {"trend", "kabar"}
+        # The studio on air alone leaves: no one else was chosen, so everyone is shown.
+        production.remove_studio("kabar")
+        assert (production.studio_ids, engine.layout) == (["trend"], "auto")
+        production.add_studio("uza", "UzA")
+        assert engine.labels == ["Trend", "UzA"]
+        assert engine.latest == {0: pictures["trend"], 1: None}  # its slate until its picture
+        assert production.on_program("uza") and production.on_program("trend")
+        assert set(production.audio.mixer.channels) == {"trend", "uza"}
+        # What the next frame shows: Trend on the left, UzA's slate (no picture yet) right.
+        sources = [Source(label, engine.latest.get(i)) for i, label in enumerate(engine.labels)]
+        rgb = engine.compositor.compose(sources, engine.layout, engine.focus).to_ndarray(
+            format="rgb24"
+        )
+        assert abs(int(rgb[180, 160, 0]) - 200) < 30 and int(rgb[180, 160, 2]) < 80  # Trend
+        assert abs(int(rgb[180, 480, 0]) - 200) > 60  # not Trend's red: the newcomer's slate
+    finally:
+        await production.close()

@@ -70,7 +70,8 @@ PAGE_MODULES = (
     "web/pages/join.py",
     "web/pages/watch.py",
 )
-PAGE_ERROR_SOURCES = (*PAGE_MODULES, "web/access/auth.py")
+# ... and the refusals pages share with other modules (a removed studio's join link).
+PAGE_ERROR_SOURCES = (*PAGE_MODULES, "web/access/auth.py", "web/live/roster.py")
 # Messages of web/errors.py and the aiohttp reasons that the HTML error page translates.
 # What the template filters of web/pages/templating.py translate themselves.
 FILTER_MESSAGES = (

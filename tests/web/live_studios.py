@@ -174,8 +174,14 @@ async def book(
     }
     resp = await c.client.post("/api/bookings", json=body, headers=c.headers["producer"])
     assert resp.status == 201, await resp.text()
-    path = f"/api/bookings/{(await resp.json())['booking']['id']}/join-links"
-    resp = await c.client.get(path, headers=c.headers["producer"])
+    return await join_links(c, (await resp.json())["booking"]["id"])
+
+
+async def join_links(c: ClockedApp, booking_id: str) -> dict[str, Link]:
+    """The booking's join links as the producer gets them now, per studio."""
+    resp = await c.client.get(
+        f"/api/bookings/{booking_id}/join-links", headers=c.headers["producer"]
+    )
     assert resp.status == 200, await resp.text()
     out = {}
     for link in (await resp.json())["links"]:

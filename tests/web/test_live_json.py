@@ -156,8 +156,10 @@ def test_the_program_state_and_a_console_tally() -> None:
         "recording": False,
         "audio": {"trend": {"gain_db": -6.0, "muted": False, "auto_db": 1.5, "level_dbfs": None}},
     }
-    assert tally_json(Tally(on_program=True, layout="grid", recording=True)) == {
+    partners = (StudioSpec("dha", "DHA · Istanbul"),)
+    assert tally_json(Tally(on_program=True, layout="grid", recording=True, partners=partners)) == {
         "on_program": True,
         "layout": "grid",
         "recording": True,
+        "partners": [{"id": "dha", "name": "DHA · Istanbul"}],
     }

@@ -9,7 +9,7 @@ may see a recording; anyone else gets 403.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -21,7 +21,13 @@ from schedules.archive import Recording, RecordingFile
 from schedules.errors import NotFound, ValidationError
 from schedules.model import Studio
 from schedules.rules.access import Principal, can_see_recording
-from schedules.timeutil import TimeInputError, parse_rfc3339, rfc3339
+from schedules.timeutil import (
+    TimeInputError,
+    TimeOutOfRange,
+    parse_day,
+    parse_rfc3339,
+    rfc3339,
+)
 from web.access.auth import require
 from web.errors import ApiError
 from web.services import ARCHIVE, BOOKINGS, RECORDINGS
@@ -66,13 +72,14 @@ def _when(name: str, value: str | None, end_of_day: bool = False) -> datetime | 
         return None
     try:
         if "T" not in value:  # a plain date from the archive page's date pickers, in UTC
-            day = datetime.combine(datetime.fromisoformat(value).date(), time(0), UTC)
+            day = parse_day(value)  # in range, so the next day is too
             return day + timedelta(days=1) if end_of_day else day
         return parse_rfc3339(value)
-    except (TimeInputError, ValueError) as exc:
-        raise ValidationError(
-            f"{name}: {exc}", {name: "must be a date or an RFC 3339 time"}
-        ) from None
+    except TimeOutOfRange as exc:
+        raise ValidationError(f"{name}: {exc}", {name: str(exc)}) from None
+    except TimeInputError as exc:
+        problem = "must be a date or an RFC 3339 time"
+        raise ValidationError(f"{name}: {exc}", {name: problem}) from None
 
 
 async def search_visible(

@@ -13,7 +13,7 @@ import logging
 from datetime import datetime, timedelta
 
 from bridge.room import Room
-from bridge.spec import EventKind, IceServer, QualityProfile, RoomEvent, RoomSpec, StudioSpec
+from bridge.spec import EventKind, IceServer, QualityProfile, RoomEvent, RoomSpec
 from schedules.errors import ScheduleError
 from schedules.model import BLOCKING_STATUSES, QUALITY_PRESETS, Booking, Studio
 from schedules.outage import database_down, describe
@@ -23,6 +23,7 @@ from schedules.rules.timeline import join_window, room_due, steps_due
 from schedules.service import BookingService, Clock
 from web.live.outputs import OutputControl
 from web.live.recording import RecordingControl
+from web.live.roster import follow_studios, studio_changes, studio_spec
 from web.outage.audit_outbox import AuditLine
 from web.outage.fallback import OutageFallback
 from web.settings import Settings
@@ -68,10 +69,7 @@ def room_spec(
     return RoomSpec(
         booking_id=booking.id,
         title=booking.title,
-        studios=tuple(
-            StudioSpec(sid, f"{studios[sid].name} · {studios[sid].city}" if sid in studios else sid)
-            for sid in booking.studio_ids
-        ),
+        studios=tuple(studio_spec(sid, studios) for sid in booking.studio_ids),
         opens_at=w.valid_from,
         on_air_at=booking.starts_at,
         off_air_at=booking.ends_at,
@@ -109,6 +107,9 @@ class LiveRooms:
         # Bookings whose status (live, completed) waits for the database to be written.
         self._owed: set[str] = set()
         self._output_states: dict[tuple[str, str], str] = {}  # the last one in the audit log
+        # Per open room, the booking's sequence its studios were last brought in step with:
+        # a tick that read the booking just before an edit must not undo what the edit did.
+        self._sequences: dict[str, int] = {}
 
     def _record(self, event: RoomEvent) -> None:
         """Joins, leaves and lost feeds go into the booking's audit log, off the media path
@@ -201,7 +202,7 @@ class LiveRooms:
                 await self._advance(booking, now)
             else:
                 self._owed.add(booking.id)
-            room = self.rooms.get(booking.id) or await self.open(booking)
+            room = await self.open(booking)
             await self._record_on_air(booking, room, now)
             await self._outputs_on_air(booking, room, now)
         for booking_id, room in list(self.rooms.items()):
@@ -279,7 +280,9 @@ class LiveRooms:
                 log.exception("outputs of booking %s did not follow the schedule", booking.id)
 
     async def open(self, booking: Booking) -> Room:
-        """Open the booking's room now (idempotent)."""
+        """Open the booking's room now (idempotent). A room already open follows the booking's
+        studios as given (see `follow`): an edit made through another server, or one whose
+        follow failed, reaches it on the next tick or join."""
         async with self._lock:
             room = self.rooms.get(booking.id)
             if room is None or room.closed:
@@ -290,15 +293,56 @@ class LiveRooms:
                 self.outage.keep(booking, studios)
                 room = Room(spec, on_event=self._record)
                 self.rooms[booking.id] = room
+                self._sequences[booking.id] = booking.sequence
                 log.info(
                     "room opened booking=%s studios=%s", booking.id, ",".join(booking.studio_ids)
                 )
                 if self.outputs is not None:
                     await self.outputs.opened(booking.id)
-            return room
+                return room
+        await self.follow(booking)
+        return room
+
+    async def follow(self, booking: Booking) -> None:
+        """Bring the booking's open room in step with its studios as just stored: a removed
+        studio's connection closes now and it cannot come back, an added one may join.
+
+        Called for every stored edit (BookingService.on_edit), and by `open` for the booking as
+        each tick and each join (or console's state poll) read it. It never raises: the edit is
+        stored, and the next tick tries again.
+        """
+        try:
+            async with self._lock:
+                room = self.get(booking.id)
+                if room is None:
+                    return
+                if booking.sequence < self._sequences.get(booking.id, booking.sequence):
+                    return  # read before an edit this room has followed already
+                self._sequences[booking.id] = booking.sequence
+                changes = studio_changes([s.id for s in room.spec.studios], booking.studio_ids)
+                if not changes:
+                    return
+                studios = await self.outage.studios_now(changes.added) if changes.added else {}
+                await follow_studios(room, changes, studios)
+                log.info(
+                    "room follows its booking booking=%s removed=%s added=%s",
+                    booking.id,
+                    ",".join(changes.removed),
+                    ",".join(changes.added),
+                )
+                # The schedule an outage goes by has the booking's studios as they are now.
+                self.outage.keep(booking, studios)
+        except Exception as exc:
+            if database_down(exc):
+                log.info(
+                    "room of booking %s follows its studios once the database is back", booking.id
+                )
+            else:
+                log.exception("room of booking %s did not follow its studios", booking.id)
 
     async def _close(self, booking_id: str) -> None:
         room = self.rooms.pop(booking_id, None)
+        self._sequences.pop(booking_id, None)
         if self.recordings is not None and self.recordings.is_recording(booking_id):
             await self.recordings.stop(booking_id, room, self.clock())
         if room is not None:

@@ -162,8 +162,14 @@ def studio_audio_json(a: StudioAudio) -> JsonObject:
 
 
 def tally_json(t: Tally) -> JsonObject:
-    """A console's tally: is its picture in the program, does the room record."""
-    return {"on_program": t.on_program, "layout": t.layout, "recording": t.recording}
+    """A console's tally: is its picture in the program, does the room record, and the
+    partners it should show (a console offers again when one is added)."""
+    return {
+        "on_program": t.on_program,
+        "layout": t.layout,
+        "recording": t.recording,
+        "partners": [{"id": s.id, "name": s.name} for s in t.partners],
+    }
 
 
 def _iso(at: datetime) -> str:

@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from bridge.errors import BadOffer, RoomClosed, UnknownStudio
+from bridge.errors import UnknownStudio
 from bridge.room import Joined, Room
 from schedules.model import Booking
 from schedules.outage import database_down
@@ -23,6 +23,7 @@ from web.access.turn import console_ice_servers
 from web.errors import ApiError
 from web.http.bookings import read_json
 from web.live.live_json import tally_json
+from web.live.roster import require_member, studio_removed
 from web.services import CLOCK, LIVE, OUTAGE, SETTINGS, SIGNER
 
 routes = web.RouteTableDef()
@@ -50,8 +51,7 @@ async def room_and_booking(request: web.Request, token: str | None) -> tuple[Roo
         if room is None or not database_down(exc):
             raise
         return room_during_outage(room, studio_id, request.app[CLOCK]()), None
-    if studio_id not in booking.studio_ids:
-        raise ApiError(403, "invalid_link", "This join link is not valid")
+    require_member(booking.studio_ids, studio_id)  # taken out of the booking since
     grace = request.app[SETTINGS].join_grace_minutes
     s = join_state(booking, request.app[CLOCK](), grace)
     if s is JoinState.NOT_YET:
@@ -68,23 +68,20 @@ async def room_and_booking(request: web.Request, token: str | None) -> tuple[Roo
 def room_during_outage(room: Room, studio_id: str, now: datetime) -> Room:
     """A studio reconnecting while the database is down: the open room itself says who
     belongs and until when (its spec came from the booking), so the show goes on."""
-    if room.spec.studio(studio_id) is None:
-        raise ApiError(403, "invalid_link", "This join link is not valid")
+    require_member([s.id for s in room.spec.studios], studio_id)
     if not room.spec.opens_at <= now < room.spec.closes_at:
         raise ApiError(403, "link_closed", "This link has closed")
     return room
 
 
 async def connect(room: Room, studio_id: str, sdp: str) -> Joined:
-    """Hand the offer to the room; bridge errors become 4xx with their message."""
+    """Hand the offer to the room. A broken offer (400) or a room that closed meanwhile (409)
+    is the error middleware's to answer, like every bridge error; a studio the room does not
+    have was taken out of the booking while its offer was being answered."""
     try:
         return await room.connect(studio_id, sdp)
-    except BadOffer as exc:
-        raise ApiError(400, "bad_offer", str(exc)) from None
-    except UnknownStudio as exc:
-        raise ApiError(403, "invalid_link", str(exc)) from None
-    except RoomClosed as exc:
-        raise ApiError(409, "room_closed", str(exc)) from None
+    except UnknownStudio:
+        raise studio_removed() from None
 
 
 @routes.post(f"/join/{IDS}/session")

@@ -357,11 +357,21 @@ _CONSOLE_ANSWER: Schema = {
 _CONSOLE_STATE: Schema = {
     "type": "object",
     "description": "The tally; the times and ICE servers are left out while the database is down.",
-    "required": ["on_program", "layout", "recording"],
+    "required": ["on_program", "layout", "recording", "partners"],
     "properties": {
         "on_program": {"type": "boolean", "description": "The studio's picture is on air."},
         "layout": {"type": ["string", "null"]},
         "recording": {"type": "boolean"},
+        "partners": {
+            "type": "array",
+            "description": "The room's other studios now, with the label the program shows: "
+            "the console offers again when one is added to the booking.",
+            "items": {
+                "type": "object",
+                "required": ["id", "name"],
+                "properties": {"id": STRING, "name": STRING},
+            },
+        },
         "on_air_at": MOMENT,
         "off_air_at": MOMENT,
         "ice_servers": {"type": "array", "items": ref("IceServer")},

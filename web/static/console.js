@@ -16,6 +16,8 @@ const errorBox = document.getElementById("console-error");
 const tally = document.getElementById("tally");
 const countdown = document.getElementById("countdown");
 const programTile = document.getElementById("program-tile"); // absent: the room has no program
+const partnersGrid = document.getElementById("partners");
+const partnerTemplate = document.getElementById("partner-tile");
 
 // Remembered for this tab, so that a reload brings the studio straight back into the bridge.
 const JOINED_KEY = `telebridge:joined:${data.booking}:${data.studio}`;
@@ -25,6 +27,7 @@ const ICE_SETTLE_MS = 300;
 const LOST_AFTER_MS = 3000;
 const DISCONNECTED_GRACE_MS = 2000;
 const CONNECT_TIMEOUT_MS = 8000;
+const STUDIO_REMOVED = "studio_removed"; // the error code once the booking has dropped this studio
 
 const state = {
   stream: null,
@@ -217,6 +220,7 @@ async function connect() {
   const gathered = waitForIceGathering(pc);
   await pc.setLocalDescription(await pc.createOffer());
   await gathered;
+  if (state.pc !== pc) return; // replaced meanwhile (a reconnect, Leave, or removed)
   let response;
   try {
     response = await fetch(data.session_url, {
@@ -231,9 +235,17 @@ async function connect() {
     return;
   }
   const body = await response.json().catch(() => ({}));
+  if (state.pc !== pc) {
+    pc.close();
+    return;
+  }
   if (!response.ok) {
     pc.close();
     state.pc = null;
+    if (isRemoved(response, body)) {
+      removed();
+      return;
+    }
     showError(body.error ? body.error.message : `HTTP ${response.status}`);
     if (response.status >= 500 || response.status === 409) scheduleReconnect();
     else stopWanting();
@@ -329,6 +341,56 @@ async function leave() {
   setQuality("idle");
 }
 
+// --- the booking's studios change --------------------------------------------------------
+
+function isRemoved(response, body) {
+  return response.status === 403 && !!body.error && body.error.code === STUDIO_REMOVED;
+}
+
+// The producer took this studio out of the booking: the bridge has closed its connection and
+// refuses every new one. Stop for good and say why, rather than reconnecting forever.
+function removed() {
+  const pc = state.pc;
+  stopWanting();
+  clearTimeout(state.reconnectTimer);
+  state.pc = null;
+  if (pc) pc.close();
+  state.removed = true; // for the browser tests
+  joinButton.disabled = true;
+  root.dataset.state = "removed";
+  setQuality("idle");
+  showError(errorBox.dataset.textRemoved);
+}
+
+// The partners the bridge has now (the tally names them). A removed one's tile and clock go:
+// the bridge no longer relays it. An added one gets a tile, and the console offers again,
+// because a connection has one receive pair per partner it had when it offered.
+function followPartners(partners) {
+  const now = new Set(partners.map((p) => p.id));
+  const shown = new Set(data.partners.map((p) => p.id));
+  if (now.size === shown.size && [...now].every((id) => shown.has(id))) return;
+  for (const id of shown) {
+    if (now.has(id)) continue;
+    const quoted = CSS.escape(id);
+    document
+      .querySelectorAll(`.tile[data-partner="${quoted}"], [data-partner-clock="${quoted}"]`)
+      .forEach((el) => el.remove());
+    delete state.stats.partners[id];
+    delete state.lastInbound[id];
+  }
+  const added = partners.filter((p) => !shown.has(p.id));
+  for (const p of added) {
+    const tile = partnerTemplate.content.firstElementChild.cloneNode(true);
+    tile.dataset.partner = p.id;
+    tile.querySelector("strong").textContent = p.name;
+    partnersGrid.append(tile);
+  }
+  // Known partners keep what the page knew of them (city, time zone).
+  data.partners = partners.map((p) => data.partners.find((q) => q.id === p.id) || p);
+  partnersGrid.dataset.count = String(data.partners.length);
+  if (added.length) scheduleReconnect();
+}
+
 // --- statistics, link quality, partner tiles -------------------------------------------
 
 async function pollStats() {
@@ -392,9 +454,11 @@ async function pollStats() {
     const a = byMid[tile.dataset.audioMid];
     const id = tile.dataset.partner;
     const bytes = (v ? v.bytesReceived : 0) + (a ? a.bytesReceived : 0);
-    const last = state.lastInbound[id] || { bytes: 0, at: 0 };
+    // Kept from the first look: a partner that has sent nothing yet (one just added to the
+    // booking) must not stop the tiles after it from being measured.
+    const last = (state.lastInbound[id] ||= { bytes: 0, at: 0 });
     if (bytes > last.bytes) state.lastInbound[id] = { bytes, at: now };
-    const fresh = now - (state.lastInbound[id] || { at: 0 }).at < LOST_AFTER_MS;
+    const fresh = now - state.lastInbound[id].at < LOST_AFTER_MS;
     const status = fresh ? "live" : last.at ? "lost" : "waiting";
     anyLive ||= fresh;
     tile.dataset.status = status;
@@ -444,8 +508,13 @@ const program = { onProgram: true, recording: false };
 async function pollTally() {
   if (!state.wantJoined) return;
   const response = await fetch(data.state_url);
-  if (!response.ok) return;
+  if (!response.ok) {
+    if (isRemoved(response, await response.json().catch(() => ({})))) removed();
+    return;
+  }
   const body = await response.json();
+  if (!state.wantJoined) return; // left (or removed) while the poll was under way
+  if (body.partners) followPartners(body.partners);
   program.onProgram = body.on_program;
   program.recording = body.recording;
   if (body.on_air_at) onAir = new Date(body.on_air_at).getTime();
