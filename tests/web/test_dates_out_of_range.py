@@ -108,3 +108,14 @@ async def test_the_pages_refuse_them_too(app: web.Application, client: Client, h
         ("archive from past 9999", page("GET", f"/archive?from={quote(PAST_9999)}")),
     ]
     await guarded_table(app, client, headers["admin"])(cases)
+
+
+async def test_the_calendar_at_the_ends_of_the_calendar_shows_this_week(client: Client) -> None:
+    """`?week=9999-W52` and `?week=0001-W01` were 500 (OverflowError in the week's arithmetic):
+    a week the service keeps no times for is this week, like any week it cannot read."""
+    await login(client, "producer", DEMO_PASSWORD)
+    this_week = await client.get("/calendar")
+    assert this_week.status == 200
+    for week in ("9999-W52", "0001-W01", "1969-W52", "2099-W53", "2099-W52"):
+        page = await client.get(f"/calendar?week={week}")
+        assert page.status == 200, (week, page.status)

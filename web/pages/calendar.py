@@ -12,6 +12,7 @@ from schedules.model import (
     BookingStatus,
 )
 from schedules.rules.access import can_book, studio_scope
+from schedules.timeutil import EARLIEST, LATEST
 from web.pages.site import display_zone, need_login, zone_choices
 from web.pages.templating import render
 from web.services import BOOKINGS, CLOCK
@@ -24,9 +25,14 @@ def week_start(value: str | None, zone: ZoneInfo, now: datetime) -> date:
     if value:
         try:
             year, week = value.split("-W")
-            return date.fromisocalendar(int(year), int(week), 1)
+            monday = date.fromisocalendar(int(year), int(week), 1)
         except ValueError:
             pass
+        else:
+            # Weeks the service keeps times for (timeutil's range); the ends of the calendar
+            # would overflow the week's arithmetic below.
+            if EARLIEST.date() <= monday < (LATEST - timedelta(days=8)).date():
+                return monday
     today = now.astimezone(zone).date()
     return today - timedelta(days=today.weekday())
 
