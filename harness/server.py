@@ -36,6 +36,8 @@ def free_port() -> int:
 def server_environment(settings: Mapping[str, str] | None = None) -> dict[str, str]:
     """This process's environment without its TELEBRIDGE_* variables, plus `settings`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TELEBRIDGE_")}
+    # Logins of tests and benches need no production work factor (0.8 s per check).
+    env["TELEBRIDGE_PASSWORD_COST"] = "14"
     env.update(settings or {})
     return env
 

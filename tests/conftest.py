@@ -54,11 +54,20 @@ def database_url(request: pytest.FixtureRequest, backend: str) -> Iterator[str]:
         yield url
 
 
+TEST_PASSWORD_COST = 14
+
+
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     """Settings for one test: its own data dir and database, and a fixed signing key."""
+    # scrypt at 2^14, not 2^17: hundreds of logins in the suite at 0.8 s each would cost
+    # minutes (tests/web/test_auth.py checks the default work factor on an app of its own).
     return Settings.load(
-        {}, data_dir=tmp_path / "data", secret="test-secret", database_url=database_url
+        {},
+        data_dir=tmp_path / "data",
+        secret="test-secret",
+        database_url=database_url,
+        password_cost=TEST_PASSWORD_COST,
     )
 
 

@@ -18,7 +18,7 @@ from schedules.service import BookingService, Clock
 from schedules.timeutil import utc_now
 from web.access.auth import identity_middleware
 from web.access.ratelimit import FailureLimiter
-from web.access.security import Signer, load_secret
+from web.access.security import Signer, load_secret, set_password_cost
 from web.data_dir import private_dir, private_sqlite
 from web.errors import Handler, error_middleware
 from web.http import bookings as bookings_api
@@ -104,6 +104,7 @@ def install_services(app: web.Application, settings: Settings, clock: Clock = ut
     (and migrated) by `make_app`."""
     # Owner-only before anything is written there: keys, database, recordings (web.data_dir).
     private_dir(settings.data_dir)
+    set_password_cost(settings.password_cost)
     private_sqlite(settings.database)
     engine = make_engine(settings.database)
     bookings = BookingService(engine, clock, layouts=LAYOUTS)

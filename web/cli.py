@@ -16,7 +16,13 @@ from schedules.accounts import Accounts, TokenInfo, pick_token
 from schedules.db import make_engine, migrate
 from schedules.errors import ScheduleError
 from schedules.timeutil import utc_now
-from web.access.security import new_password_hash, new_token, token_digest, token_prefix
+from web.access.security import (
+    new_password_hash,
+    new_token,
+    set_password_cost,
+    token_digest,
+    token_prefix,
+)
 from web.app import make_app
 from web.data_dir import private_dir, private_sqlite
 from web.demo import DEMO_PASSWORD, seed_demo
@@ -158,6 +164,7 @@ async def _open(settings: Settings) -> Accounts:
     # The first command on a new host may be this one: it creates them as `serve` would.
     private_dir(settings.data_dir)
     private_sqlite(settings.database)
+    set_password_cost(settings.password_cost)
     engine = make_engine(settings.database)
     await migrate(engine)
     return Accounts(engine)

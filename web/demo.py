@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from schedules.accounts import Accounts
 from schedules.service import BookingService
-from web.access.security import hash_password
+from web.access.security import hash_password, scrypt_n
 
 PARTNER_STUDIOS: tuple[dict[str, str], ...] = (
     {
@@ -88,7 +88,7 @@ DEMO_USERS: tuple[tuple[str, str, str | None], ...] = (
 
 
 @functools.cache
-def _demo_hash() -> str:
+def _demo_hash(n: int) -> str:  # by the work factor in force (a setting)
     return hash_password(DEMO_PASSWORD)
 
 
@@ -100,7 +100,7 @@ async def seed_demo(bookings: BookingService, accounts: Accounts, now: datetime)
         await bookings.add_studio(fields)
     # One hash for all demo users, made once per process: scrypt is slow on purpose (128 MiB,
     # most of a second), and the demo password is no secret.
-    hashed = await asyncio.get_running_loop().run_in_executor(None, _demo_hash)
+    hashed = await asyncio.get_running_loop().run_in_executor(None, _demo_hash, scrypt_n())
     for name, role, studio in DEMO_USERS:
         await accounts.add_user(name, role, hashed, now, studio_id=studio)
     baku = ZoneInfo("Asia/Baku")

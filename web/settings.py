@@ -133,6 +133,15 @@ SETTINGS: tuple[Setting, ...] = (
         "studio ids as fields) on stderr.",
     ),
     Setting(
+        "password_cost",
+        "17",
+        "TELEBRIDGE_PASSWORD_COST",
+        "scrypt's work factor for login passwords, as a power of two (N = 2^cost, r = 8): 17 "
+        "takes 128 MiB and most of a second of one core per check. 14 to 18; lower it only for "
+        "tests. A stored hash with another factor still verifies and is remade at its next "
+        "login.",
+    ),
+    Setting(
         "embed_ancestors",
         "*",
         "TELEBRIDGE_EMBED_ANCESTORS",
@@ -165,6 +174,7 @@ class Settings:
     trust_proxy: str = "false"
     secure_cookies: str = "auto"
     log_format: str = "text"
+    password_cost: int = 17
     embed_ancestors: str = "*"
 
     @classmethod
@@ -203,6 +213,8 @@ def _typed(row: Setting, kind: object, raw: object) -> object:
         return Path(str(raw))
     if row.name == "secure_cookies" and str(raw) not in ("auto", "true", "false"):
         raise SystemExit(f"{row.env} must be auto, true or false, not {raw!r}")
+    if row.name == "password_cost" and not 14 <= int(str(raw)) <= 18:
+        raise SystemExit(f"{row.env} must be 14 to 18, not {raw!r}")
     if row.name == "log_format" and str(raw) not in ("text", "json"):
         raise SystemExit(f"{row.env} must be text or json, not {raw!r}")
     if row.name == "trust_proxy" and str(raw) not in ("true", "false"):

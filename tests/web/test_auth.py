@@ -28,7 +28,13 @@ from webtools import (
 )
 from yarl import URL
 
-from web.access.security import hash_password, needs_rehash, verify_password
+from schedules.timeutil import utc_now
+from web.access.security import (
+    DEFAULT_PASSWORD_COST,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 from web.app import make_app
 from web.demo import seed_demo
 from web.services import ACCOUNTS, BOOKINGS, CLOCK, SETTINGS
@@ -283,7 +289,16 @@ async def test_wrong_password_is_a_401_page(app: web.Application, client: Client
     await assert_error(await client.get("/api/me"), 401, "unauthorized")
 
 
-async def test_password_hashes_are_salted_scrypt(app: web.Application) -> None:
+@pytest.fixture
+async def production_cost_app(settings: Settings) -> web.Application:
+    """The app with the default work factor (the other tests lower it: see tests/conftest)."""
+    application = await make_app(replace(settings, password_cost=DEFAULT_PASSWORD_COST))
+    await seed_demo(application[BOOKINGS], application[ACCOUNTS], utc_now())
+    return application
+
+
+async def test_password_hashes_are_salted_scrypt(production_cost_app: web.Application) -> None:
+    app = production_cost_app
     accounts = app[ACCOUNTS]
     user = await accounts.user_by_name("producer")
     assert user is not None
@@ -305,8 +320,10 @@ def old_hash(password: str) -> str:
 
 
 async def test_an_old_hash_still_verifies_and_is_made_stronger_at_login(
-    app: web.Application, client: Client
+    production_cost_app: web.Application, aiohttp_client: Any
 ) -> None:
+    app = production_cost_app
+    client = await aiohttp_client(app)
     accounts, password = app[ACCOUNTS], "an older password"
     weak = old_hash(password)
     assert verify_password(password, weak) and needs_rehash(weak)

@@ -15,7 +15,21 @@ from pathlib import Path
 # scrypt with N=2**17, r=8, p=1 (today's advice for scrypt) takes 128 MiB and a few tenths of a
 # second of one core: slow for guessing, fine for a login. Every stored hash names its own
 # parameters, so hashes made with older ones still verify (and are remade at the next login).
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1
+SCRYPT_R, SCRYPT_P = 8, 1
+DEFAULT_PASSWORD_COST = 17  # N = 2**17; the `password_cost` setting (tests lower it)
+_cost = [DEFAULT_PASSWORD_COST]
+
+
+def set_password_cost(cost: int) -> None:
+    """The work factor of the hashes made from now on (the `password_cost` setting)."""
+    _cost[0] = cost
+
+
+def scrypt_n() -> int:
+    """scrypt's N for new hashes."""
+    return int(2 ** _cost[0])
+
+
 # A hash naming parameters that cost more than this is refused rather than computed: a corrupt
 # row must not make one login take gigabytes.
 _SCRYPT_MAX_MEMORY = 256 * 2**20
@@ -43,8 +57,9 @@ def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, dklen: int) -> b
 def hash_password(password: str) -> str:
     """A salted scrypt hash of `password` in a self-describing text form (it names N, r, p)."""
     salt = secrets.token_bytes(16)
-    digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, 32)
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
+    n = scrypt_n()
+    digest = _scrypt(password, salt, n, SCRYPT_R, SCRYPT_P, 32)
+    return f"scrypt${n}${SCRYPT_R}${SCRYPT_P}${salt.hex()}${digest.hex()}"
 
 
 def verify_password(password: str, stored: str) -> bool:
@@ -62,7 +77,7 @@ def verify_password(password: str, stored: str) -> bool:
 
 def needs_rehash(stored: str) -> bool:
     """Whether a stored hash was made with other parameters than today's (remade at login)."""
-    return stored.split("$")[:4] != ["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P)]
+    return stored.split("$")[:4] != ["scrypt", str(scrypt_n()), str(SCRYPT_R), str(SCRYPT_P)]
 
 
 async def check_password(password: str, stored: str) -> bool:
@@ -78,7 +93,11 @@ async def new_password_hash(password: str) -> str:
 
 # What an unknown user name is checked against, so that both cases cost the same time: a hash
 # with today's parameters that no password matches (nothing to compute at import).
-DUMMY_HASH = f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${secrets.token_hex(16)}${'0' * 64}"
+def dummy_hash() -> str:
+    return f"scrypt${scrypt_n()}${SCRYPT_R}${SCRYPT_P}${_DUMMY_SALT}${'0' * 64}"
+
+
+_DUMMY_SALT = secrets.token_hex(16)
 
 
 def load_secret(configured: str, data_dir: Path) -> bytes:

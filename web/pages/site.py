@@ -19,7 +19,7 @@ from web.access.auth import (
     start_session,
 )
 from web.access.joinlinks import calendar_token
-from web.access.security import DUMMY_HASH, check_password, needs_rehash, new_password_hash
+from web.access.security import check_password, dummy_hash, needs_rehash, new_password_hash
 from web.errors import ApiError
 from web.http.links import base_url
 from web.pages import i18n
@@ -125,7 +125,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     try:
         user = await request.app[ACCOUNTS].user_by_name(name) if name else None
         # scrypt is CPU work: off the event loop, and as slow for unknown names as for known.
-        ok = await check_password(password, user.password_hash if user else DUMMY_HASH)
+        ok = await check_password(password, user.password_hash if user else dummy_hash())
     except Exception:
         limiter.withdraw(who, address)  # no answer (database down): not a failed guess
         raise
