@@ -114,7 +114,10 @@ async def _show(
         print(f"t={time.monotonic() - started:5.0f} s  {sid} back")
     await asyncio.sleep(max(0.0, end - time.monotonic()))
     wall = time.monotonic() - started
-    api(base, token, "POST", f"/api/bookings/{booking}/recording/stop")
+    # Answered once every file is finalized: minutes of program take a while to remux and hash.
+    await loop.run_in_executor(
+        None, lambda: api(base, token, "POST", f"/api/bookings/{booking}/recording/stop", None, 600)
+    )
     for pc in peers.values():
         await pc.close()
     return {"booking": booking, "wall_s": wall, "drops": drops}

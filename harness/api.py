@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 
-def api(base: str, token: str, method: str, path: str, body: Any = None) -> Any:
+def api(
+    base: str, token: str, method: str, path: str, body: Any = None, timeout: float = 10
+) -> Any:
     """One API call with a bearer token; the decoded JSON answer (HTTPError on 4xx/5xx)."""
     request = urllib.request.Request(
         base + path,
@@ -16,7 +18,7 @@ def api(base: str, token: str, method: str, path: str, body: Any = None) -> Any:
         data=json.dumps(body).encode() if body is not None else None,
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=10) as r:
+    with urllib.request.urlopen(request, timeout=timeout) as r:
         return json.loads(r.read())
 
 
