@@ -142,10 +142,11 @@ def test_a_console_forced_through_turn_connects_and_is_seen(
         + (f"{reference / 1000:.1f} s" if reference is not None else "more than 10 s")
     )
     # No stall: the offer goes when the working relay's candidate is in, not when the dead
-    # server gives up (which is what "complete" would wait for).
-    assert baku_gathering["ms"] < 1500, baku_gathering
-    assert rome_gathering["ms"] < 1500, rome_gathering
-    # Connected, through TURN too, before Chromium's own gathering would even have completed
-    # (it waits for the dead server): the same run's figure, not a fixed time.
+    # server gives up (which is what "complete" waits for): against the same run's figure,
+    # not a fixed time (a loaded machine once took 1.55 s for the direct console's offer).
     assert reference is None or reference > 3000
+    assert baku_gathering["ms"] < (reference or 10_000), (baku_gathering, reference)
+    assert rome_gathering["ms"] < (reference or 10_000), (rome_gathering, reference)
+    # Connected, through TURN too, before Chromium's own gathering would even have completed
+    # (it waits for the dead server).
     assert max(baku_s, rome_s) * 1000 < (reference or 10_000), (baku_s, rome_s, reference)
