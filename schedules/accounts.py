@@ -14,7 +14,10 @@ from schedules import db
 from schedules.errors import DuplicateId, NotFound, ValidationError
 from schedules.model import ApiToken, Role, User
 
-LANGUAGES = ("en", "az", "tr")
+# The interface languages a login may choose: the partners' working languages (the web side
+# ships a catalog for each).
+LANGUAGES = ("en", "az", "tr", "kk", "ky", "uz", "ru")
+LANGUAGE_ERROR = "must be one of " + ", ".join(LANGUAGES)
 # A token's last use is written at most once per this interval: to the minute is all a list
 # needs, and a busy integration then costs no write per request.
 TOKEN_USE_RESOLUTION = timedelta(minutes=1)
@@ -110,9 +113,15 @@ class Accounts:
         password_hash: str,
         now: datetime,
         studio_id: str | None = None,
-        language: str = "en",
+        language: str = "",
     ) -> User:
-        """Store a new login; DuplicateId when the name is taken."""
+        """Store a new login; DuplicateId when the name is taken.
+
+        Without a language the login has not chosen one: its pages follow its browser until it
+        picks one from the menu.
+        """
+        if language and language not in LANGUAGES:
+            raise ValidationError("unknown language", {"language": LANGUAGE_ERROR})
         parsed = check_role(role, studio_id)
         await self._check_studio(studio_id)
         async with self.engine.begin() as conn:
@@ -160,7 +169,7 @@ class Accounts:
     async def set_language(self, user_id: int, language: str) -> None:
         """Remember the user's interface language."""
         if language not in LANGUAGES:
-            raise ValidationError("unknown language", {"language": "must be en, az or tr"})
+            raise ValidationError("unknown language", {"language": LANGUAGE_ERROR})
         async with self.engine.begin() as conn:
             await conn.execute(
                 db.users.update().where(db.users.c.id == user_id).values(language=language)

@@ -202,7 +202,7 @@ class User:
     name: str
     role: Role
     studio_id: str | None
-    language: str
+    language: str  # "" until the user picks one: the pages follow the browser's language
     password_hash: str
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from schedules.accounts import Accounts, TokenInfo, pick_token
+from schedules.accounts import LANGUAGES, Accounts, TokenInfo, pick_token
 from schedules.db import make_engine, migrate
 from schedules.errors import ScheduleError
 from schedules.timeutil import utc_now
@@ -85,7 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=["admin", "producer", "operator", "viewer"])
     add.add_argument("--studio", help="the operator's studio id")
-    add.add_argument("--language", default="en", choices=["en", "az", "tr"])
+    add.add_argument(
+        "--language", default="", choices=LANGUAGES, help="default: the browser's, until chosen"
+    )
     add.add_argument("--data-dir", type=Path)
 
     check = sub.add_parser(

@@ -1,4 +1,5 @@
-"""Every UI message has an Azerbaijani and a Turkish translation with the same placeholders.
+"""Every UI message has a translation in each partner's language (Azerbaijani, Turkish, Kazakh,
+Kyrgyz, Uzbek, Russian) with the same placeholders.
 
 The messages are extracted here, the same way each time:
 
@@ -48,10 +49,27 @@ WEB = ROOT / "web" / "pages"
 LOCALES = WEB / "locales"
 BABEL_CFG = WEB / "babel.cfg"
 POT = LOCALES / "messages.pot"
-LANGS = ("az", "tr")
+LANGS = ("az", "tr", "kk", "ky", "uz", "ru")
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
-LANGUAGE_NAMES = {"az": "Azerbaijani", "tr": "Turkish"}
-PLURAL_FORMS = {"az": "nplurals=2; plural=(n != 1);", "tr": "nplurals=2; plural=(n != 1);"}
+LANGUAGE_NAMES = {
+    "az": "Azerbaijani",
+    "tr": "Turkish",
+    "kk": "Kazakh",
+    "ky": "Kyrgyz",
+    "uz": "Uzbek (Latin)",
+    "ru": "Russian",
+}
+TWO_FORMS = "nplurals=2; plural=(n != 1);"
+PLURAL_FORMS = {
+    "az": TWO_FORMS,
+    "tr": TWO_FORMS,
+    "kk": TWO_FORMS,
+    "ky": TWO_FORMS,
+    "uz": TWO_FORMS,
+    # one (1, 21, 31 …), few (2-4, 22-24 …), many (5-20, 25-30 …): CLDR's Russian rule.
+    "ru": "nplurals=3; plural=(n%10==1 && n%100!=11 ? 0 : n%10>=2 && n%10<=4 && "
+    "(n%100<10 || n%100>=20) ? 1 : 2);",
+}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
 # The audit log's sentences, one per action (web/pages/audit_text.py), with the actor as a
@@ -347,7 +365,7 @@ def test_po_files_are_well_formed(lang: str, catalogs: dict[str, Catalog]) -> No
         LOCALES / lang / "LC_MESSAGES" / "messages.po"
     ).read_text(encoding="utf-8")
     assert headers["Plural-Forms"] == PLURAL_FORMS[lang]
-    assert catalog.num_plurals == 2
+    assert catalog.num_plurals == int(PLURAL_FORMS[lang].split(";")[0].split("=")[1])
     problems = [f"  {msg.id!r}: {errors}" for msg, errors in catalog.check()]
     assert not problems, "\n".join(problems)
 
@@ -360,6 +378,47 @@ def test_catalogs_translate_through_the_app() -> None:
     assert shipped.get("tr").gettext("confirmed") == "onaylandı"
     assert shipped.get("en").gettext("Bookings") == "Bookings"
     assert shipped.get("xx").gettext("Bookings") == "Bookings"
+
+
+# Letters that each language's text must use, and letters that would show a slip into a
+# neighbour's alphabet: Kazakh and Kyrgyz share Cyrillic but not all of their letters, and Uzbek
+# is written in Latin with the modifier letter ʻ (U+02BB) in oʻ and gʻ, not an ASCII quote.
+SCRIPTS = {
+    "kk": (set("әғқңөұүі"), set()),
+    "ky": (set("ңөү"), set("әғқұһі")),
+    "uz": ({"\u02bb"}, set("абвгдеёжзийклмнопрстуфхцчшщъыьэюя")),
+    "ru": (set("ыэюя"), set("әғқңөұүһі")),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(SCRIPTS))
+def test_each_catalog_is_written_in_its_own_alphabet(
+    lang: str, catalogs: dict[str, Catalog]
+) -> None:
+    must, must_not = SCRIPTS[lang]
+    text = " ".join(
+        s
+        for m in catalogs[lang]
+        if m.id
+        for s in ((m.string,) if isinstance(m.string, str) else m.string)
+    ).lower()
+    assert must <= set(text), must - set(text)
+    assert not must_not & set(text), must_not & set(text)
+    if lang == "uz":  # oʻ and gʻ written with ASCII quotes or the wrong apostrophe
+        assert not re.search(r"[og]['‘’`]", text), re.findall(r"\w*[og]['‘’`]\w*", text)[:5]
+
+
+def test_catalogs_use_each_language_for_the_same_words() -> None:
+    shipped = Catalogs()
+    bookings = {lang: shipped.get(lang).gettext("Bookings") for lang in LANGS}
+    assert bookings == {
+        "az": "Sifarişlər",
+        "tr": "Rezervasyonlar",
+        "kk": "Брондаулар",
+        "ky": "Брондоолор",
+        "uz": "Buyurtmalar",
+        "ru": "Бронирования",
+    }
 
 
 def test_templates_render_translated() -> None:

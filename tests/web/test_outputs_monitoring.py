@@ -35,7 +35,7 @@ from web.live.autopilot import room_spec
 from web.live.live_json import room_json
 from web.live.metrics import render_metrics
 from web.live.room_view import OutputView, RoomView
-from web.pages.i18n import Catalogs
+from web.pages.i18n import LANGUAGES, Catalogs
 from web.services import ACCOUNTS, BOOKINGS, LIVE, MONITOR, OUTPUT_CONTROL
 from web.settings import Settings
 
@@ -426,7 +426,7 @@ async def test_master_control_shows_outputs_and_their_alert_without_a_secret(
         bodies["/ws/monitor hello"], bodies["/ws/monitor snapshot"] = hello, snapshot
         assert any(a["kind"] == "output_down" for a in json.loads(snapshot)["alerts"])
         catalogs = Catalogs()
-        for lang in ("en", "az", "tr"):
+        for lang in LANGUAGES:
             resp = await c.client.get("/monitor", headers={**producer, "Accept-Language": lang})
             assert resp.status == 200
             bodies[f"/monitor ({lang})"] = page = await resp.text()

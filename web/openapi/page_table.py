@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from schedules.accounts import LANGUAGES
 from web.openapi.model import (
     BOOKING,
     FORM,
@@ -196,7 +197,7 @@ PAGE_OPERATIONS: tuple[Operation, ...] = (
         (_redirect("`next`"),),
         errors={403: "csrf_failed", 422: "invalid: an unknown language"},
         body=_form(
-            {"language": {"enum": ["en", "az", "tr"]}, "next": {"type": "string"}}, ("language",)
+            {"language": {"enum": list(LANGUAGES)}, "next": {"type": "string"}}, ("language",)
         ),
         page=True,
     ),

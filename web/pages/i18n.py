@@ -14,8 +14,25 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
+from schedules.accounts import LANGUAGES as ACCOUNT_LANGUAGES
+
 LOCALES_DIR = Path(__file__).parent / "locales"
-LANGUAGES: dict[str, str] = {"en": "English", "az": "Azərbaycanca", "tr": "Türkçe"}
+# The partners' working languages (schedules.accounts keeps a user's choice among them), each
+# under the name its own speakers use: the language menu shows these.
+LANGUAGES: dict[str, str] = {
+    "en": "English",
+    "az": "Azərbaycanca",
+    "tr": "Türkçe",
+    "kk": "Қазақша",
+    "ky": "Кыргызча",
+    "uz": "Oʻzbekcha",
+    "ru": "Русский",
+}
+if tuple(LANGUAGES) != ACCOUNT_LANGUAGES:
+    raise RuntimeError("web.pages.i18n.LANGUAGES must name exactly schedules.accounts.LANGUAGES")
+# CLDR locale of each language's dates: English as written in Europe (day before month);
+# Uzbek's default script in CLDR is Latin, the one the partners use.
+FORMAT_LOCALES = {"en": "en_GB"}
 DEFAULT_LANGUAGE = "en"
 
 

@@ -7,6 +7,7 @@ from urllib.parse import unquote, urlencode
 
 from aiohttp import web
 
+from schedules.accounts import LANGUAGE_ERROR
 from schedules.model import Studio
 from schedules.rules.access import Principal, can_see_calendar_feed
 from schedules.timeutil import known_zone
@@ -163,7 +164,7 @@ async def set_language(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     lang = str(form.get("language", ""))
     if lang not in i18n.LANGUAGES:
-        raise ApiError(422, "invalid", "Unknown language", {"language": "must be en, az or tr"})
+        raise ApiError(422, "invalid", "Unknown language", {"language": LANGUAGE_ERROR})
     p = principal_of(request)
     if p is not None and p.user_id is not None:
         await request.app[ACCOUNTS].set_language(p.user_id, lang)

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
-from babel.dates import format_datetime
+from babel import Locale
+from babel.dates import format_skeleton, get_datetime_format
 from markupsafe import Markup
 
 from web.access.auth import csrf_token, principal_of
@@ -53,16 +54,27 @@ def _zoned(moment: datetime, zone: str) -> datetime:
     return moment.astimezone(ZoneInfo(zone))
 
 
+def _date_time(lang: str, moment: datetime, skeleton: str, with_time: bool) -> str:
+    """The date as the language's CLDR data writes it (order, abbreviations, separators), with
+    the 24-hour time joined the language's way; broadcast people read 24 h everywhere."""
+    locale = Locale.parse(i18n.FORMAT_LOCALES.get(lang, lang))
+    date = format_skeleton(skeleton, moment, locale=locale)
+    if not with_time:
+        return date
+    pattern = str(get_datetime_format("medium", locale=locale))
+    return pattern.replace("{1}", date).replace("{0}", moment.strftime("%H:%M"))
+
+
 @jinja2.pass_context
 def when(ctx: jinja2.runtime.Context, moment: datetime, zone: str = "UTC") -> str:
     """Weekday, date and time as the reader's language writes them, in `zone`."""
-    return format_datetime(_zoned(moment, zone), "EEE d MMM y, HH:mm", locale=ctx["lang"])
+    return _date_time(ctx["lang"], _zoned(moment, zone), "yMMMEd", with_time=True)
 
 
 @jinja2.pass_context
 def day(ctx: jinja2.runtime.Context, moment: datetime, zone: str = "UTC") -> str:
     """Weekday and date in the reader's language."""
-    return format_datetime(_zoned(moment, zone), "EEE d MMM", locale=ctx["lang"])
+    return _date_time(ctx["lang"], _zoned(moment, zone), "MMMEd", with_time=False)
 
 
 def clock(moment: datetime, zone: str = "UTC") -> str:

@@ -1,0 +1,61 @@
+"""The studio console in each partner's language: a browser set to that language joins live and
+everything it shows, the tally included, is in it (one screenshot per language)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from live_helpers import wait
+
+from harness.api import book
+from harness.server import producer_token
+from schedules.accounts import LANGUAGES
+from web.pages.i18n import Catalogs
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("test_network")]
+BROWSER_LANGUAGE = {  # as each partner's browsers send it
+    "en": "en-GB,en;q=0.9",
+    "az": "az-AZ,az;q=0.9,ru;q=0.5",
+    "tr": "tr-TR,tr;q=0.9",
+    "kk": "kk-KZ,kk;q=0.9,ru;q=0.8",
+    "ky": "ky-KG,ky;q=0.9,ru;q=0.8",
+    "uz": "uz-UZ,uz;q=0.9,ru;q=0.8",
+    "ru": "ru-RU,ru;q=0.9,en;q=0.5",
+}
+
+
+def test_the_console_speaks_each_partners_language_live(
+    server: str, browser_context: Any, tmp_path: Path
+) -> None:
+    assert set(BROWSER_LANGUAGE) == set(LANGUAGES)
+    token = producer_token(tmp_path / "data")
+    links = book(server, token, ["trend", "ansa"], timedelta(minutes=5))
+    rome = browser_context.new_page()
+    rome.goto(links["ansa"])
+    rome.click("#join")
+    wait(rome, "() => window.telebridge && window.telebridge.stats.outbound", 30)
+    catalogs = Catalogs()
+    for lang, header in BROWSER_LANGUAGE.items():
+        t = catalogs.get(lang)
+        baku = browser_context.new_page()
+        baku.set_extra_http_headers({"Accept-Language": header})
+        baku.goto(links["trend"])
+        assert baku.evaluate("document.documentElement.lang") == lang
+        baku.click("#join")  # replaces the previous language's connection of the studio
+        tally = baku.locator("#tally .tally-label")
+        assert tally.inner_text() == t.gettext("LINE CHECK")
+        if lang != "en":
+            assert tally.inner_text() != "LINE CHECK"
+            assert baku.get_by_role("button", name=t.gettext("Leave")).count() == 1
+        baku.wait_for_function(
+            "(text) => [...document.querySelectorAll('.tile-status')]"
+            ".some((e) => e.textContent === text)",
+            arg=t.gettext("live"),
+            timeout=30_000,
+        )
+        baku.screenshot(path=str(ARTIFACTS / f"console-{lang}.png"))
+        baku.close()
