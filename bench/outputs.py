@@ -54,6 +54,7 @@ from bridge.program.engine import ProgramFormat  # noqa: E402
 from bridge.program.production import Production  # noqa: E402
 from bridge.spec import OutputKind, OutputState, OutputTarget  # noqa: E402
 from harness.api import api  # noqa: E402
+from harness.peer_close import close_peer  # noqa: E402
 from harness.rtmp_server import Receiver, RtmpServer, available, udp_taken  # noqa: E402
 from harness.server import free_port, producer_token, running_server  # noqa: E402
 
@@ -404,7 +405,7 @@ async def hls_load(base: str, token: str, clients: int, seconds: float) -> dict[
         out["after"] = await loop.run_in_executor(None, _metrics, base, token)
     finally:
         for pc in peers:
-            await pc.close()
+            await close_peer(pc)
     return out
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.netns import ensure_netns
+from harness.peer_close import close_peer
 
 WIDTH, HEIGHT, FPS = 1280, 720, 30
 
@@ -134,7 +135,7 @@ async def _serve(conn: Any, mode: str) -> None:
         elif kind == "stop":
             await room.close()
             for pc in pcs:
-                await pc.close()
+                await close_peer(pc)
             conn.send("bye")
             return
 

@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from bench.monitor_load import _join  # noqa: E402
 from bench.netns import ensure_netns  # noqa: E402
 from harness.api import api, book  # noqa: E402
+from harness.peer_close import close_peer  # noqa: E402
 from harness.server import producer_token, running_server  # noqa: E402
 
 DROP_EVERY_S = 60.0
@@ -119,7 +120,7 @@ async def _show(
         None, lambda: api(base, token, "POST", f"/api/bookings/{booking}/recording/stop", None, 600)
     )
     for pc in peers.values():
-        await pc.close()
+        await close_peer(pc)
     return {"booking": booking, "wall_s": wall, "drops": drops}
 
 

@@ -47,6 +47,10 @@ log = logging.getLogger("telebridge.bridge.session")
 PREFERRED_VIDEO = "video/VP8"  # every slot must carry the sources' codec untouched
 PROGRAM_VIDEO = "video/H264"  # the program is encoded once, as H.264, for the recording too
 REMB_INTERVAL = 1.0
+# aiortc's close can wait for ever on a transport that never ends (aiortc issue #283, seen
+# here once in a few thousand closes): a studio's leaving must never hold up the room.
+CLOSE_TIMEOUT_S = 5.0
+PART_STOP_TIMEOUT_S = 1.0
 PROGRAM_SLOT = "program"  # the studio id of the return feed's slot info
 
 ReturnTracks = Callable[[str], tuple[ProgramVideoTrack, MixMinusTrack]]
@@ -284,8 +288,14 @@ class StudioSession:
         part is stopped on its own, whatever fails.
         """
         try:
-            await self.pc.close()
+            await asyncio.wait_for(self.pc.close(), CLOSE_TIMEOUT_S)
             return
+        except TimeoutError:
+            log.warning(
+                "closing the connection of studio %s took over %g s; stopping its parts",
+                self.studio_id,
+                CLOSE_TIMEOUT_S,
+            )
         except Exception as exc:
             log.warning(
                 "closing a half-made connection of studio %s: %s: %s",
@@ -303,8 +313,8 @@ class StudioSession:
             parts += [sctp, sctp.transport, sctp.transport.transport]
         for part in parts:
             if part is not None:
-                with contextlib.suppress(Exception):
-                    await part.stop()
+                with contextlib.suppress(Exception):  # TimeoutError included
+                    await asyncio.wait_for(part.stop(), PART_STOP_TIMEOUT_S)
 
 
 @contextlib.contextmanager

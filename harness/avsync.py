@@ -27,6 +27,8 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError
 
+from harness.peer_close import close_peer
+
 WIDTH, HEIGHT, FPS = 320, 180, 30
 RATE, AUDIO_SAMPLES = 48000, 960  # 20 ms audio frames, as WebRTC sends them
 BEEP_HZ, BEEP_SECONDS, BEEP_LEVEL = 1000.0, 0.05, 0.5
@@ -137,7 +139,7 @@ class FlashBeepStudio:
     async def close(self) -> None:
         for task in self._drains:
             task.cancel()
-        await self.pc.close()
+        await close_peer(self.pc)
 
 
 def _onsets(times: np.ndarray, values: np.ndarray, threshold: float, quiet: float) -> list[float]:

@@ -15,6 +15,7 @@ from synthetic_media import CameraTrack, ToneTrack
 
 from bridge.room import Room
 from bridge.spec import RoomSpec, StudioSpec
+from harness.peer_close import close_peer
 
 
 class StudioClient:
@@ -56,7 +57,7 @@ class StudioClient:
         return slots
 
     async def close(self) -> None:
-        await self.pc.close()
+        await close_peer(self.pc)
 
 
 def spec_for(*studios: str) -> RoomSpec:

@@ -8,6 +8,7 @@ from aiortc import RTCPeerConnection
 
 from bridge import aiortc_hooks
 from bridge.aiortc_hooks import ForwardingSender, HookBroken, IdleTrack, tap_receiver
+from harness.peer_close import close_peer
 
 
 def test_aiortc_is_the_version_the_hooks_were_written_for() -> None:
@@ -27,7 +28,7 @@ async def test_the_private_fields_the_hooks_use_exist() -> None:
         for name in ("_handle_rtp_packet", "_send_rtcp", "_send_rtcp_pli", "_send_keyframe"):
             assert callable(getattr(video.receiver, name, None) or getattr(video.sender, name))
     finally:
-        await pc.close()
+        await close_peer(pc)
 
 
 def test_a_missing_field_is_named_in_the_error() -> None:

@@ -17,6 +17,7 @@ from aiortc.mediastreams import MediaStreamError
 from synthetic_media import CameraTrack, ToneTrack
 from webtools import Client, ClockedApp
 
+from harness.peer_close import close_peer
 from harness.waiting import eventually
 
 FMT = "%Y-%m-%dT%H:%M:%SZ"
@@ -113,7 +114,7 @@ class Studio:
         for task in self._readers:
             task.cancel()
         await asyncio.gather(*self._readers, return_exceptions=True)
-        await self.pc.close()
+        await close_peer(self.pc)
 
 
 async def sees(viewer: Studio, source: Studio, within: float = 0.0) -> None:
@@ -158,7 +159,7 @@ async def offer_of(*media: tuple[str, str], channel: bool = False) -> str:
         await pc.setLocalDescription(await pc.createOffer())
         return str(pc.localDescription.sdp)
     finally:
-        await pc.close()
+        await close_peer(pc)
 
 
 async def book(
