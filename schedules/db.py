@@ -208,6 +208,45 @@ booking_outputs = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
+# The producer's direction of a show, kept with the booking (schedules/direction/).
+booking_cues = sa.Table(
+    "booking_cues",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "booking_id",
+        sa.String(32),
+        sa.ForeignKey("bookings.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("studio_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("text", sa.String(200), nullable=False),
+    sa.Column("sent_by", sa.String(200), nullable=False),
+    sa.Column("sent_at", UTCDateTime, nullable=False),
+    sa.Column("acknowledged_at", UTCDateTime, nullable=True),
+    sa.Column("acknowledged_by", sa.String(200), nullable=True),
+)
+
+booking_messages = sa.Table(
+    "booking_messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "booking_id",
+        sa.String(32),
+        sa.ForeignKey("bookings.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("author", sa.String(200), nullable=False),
+    sa.Column("from_studio", sa.String(64), nullable=True),  # None: production
+    sa.Column("to_studio", sa.String(64), nullable=True),  # None: everyone in the booking
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("sent_at", UTCDateTime, nullable=False),
+)
+
 Migration = Callable[[AsyncConnection], Awaitable[None]]
 
 
@@ -249,6 +288,10 @@ async def _v5_token_lifecycle(conn: AsyncConnection) -> None:
     await conn.run_sync(upgrade)
 
 
+async def _v6_direction(conn: AsyncConnection) -> None:
+    await conn.run_sync(lambda c: metadata.create_all(c, tables=[booking_cues, booking_messages]))
+
+
 # Append only: a deployed database replays every step above its stored version.
 MIGRATIONS: list[Migration] = [
     _v1_initial,
@@ -256,6 +299,7 @@ MIGRATIONS: list[Migration] = [
     _v3_archive,
     _v4_outputs,
     _v5_token_lifecycle,
+    _v6_direction,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

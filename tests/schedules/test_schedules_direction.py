@@ -1,0 +1,184 @@
+"""Cues and chat of a booking on a real database: kept with the booking, read by who may, and
+every bad body refused by field with nothing stored."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from schedules.direction.parse import MAX_MESSAGE
+from schedules.direction.record import CueKind
+from schedules.direction.service import DirectionService
+from schedules.errors import InvalidTransition, NotFound, ValidationError
+from schedules.model import Booking
+from schedules.service import BookingService
+
+Book = Callable[..., Awaitable[Booking]]
+
+
+@pytest.fixture
+def direction(engine: AsyncEngine, service: BookingService) -> DirectionService:
+    return DirectionService(engine, service.clock, service.write_lock)
+
+
+async def test_a_cue_is_kept_and_acknowledged_once_by_its_studio(
+    direction: DirectionService, book: Book, clock: Any
+) -> None:
+    booking = await book()
+    sent = await direction.send_cue(booking.id, {"studio": "dha", "cue": "stand_by"}, "anna")
+    assert (sent.studio_id, sent.kind, sent.text, sent.sent_by) == (
+        "dha",
+        CueKind.STAND_BY,
+        "",
+        "anna",
+    )
+    assert sent.sent_at == clock.now and sent.acknowledged_at is None
+    free = await direction.send_cue(
+        booking.id, {"studio": "trend", "cue": "free", "text": " Look at camera 2 "}, "anna"
+    )
+    assert free.text == "Look at camera 2" and free.id > sent.id
+    with pytest.raises(NotFound):  # a cue to Istanbul is not Baku's to acknowledge
+        await direction.acknowledge(booking.id, sent.id, "trend", "operator-baku")
+    with pytest.raises(NotFound):
+        await direction.acknowledge(booking.id, 9999, "dha", "operator-istanbul")
+    clock.advance(seconds=3)
+    seen = await direction.acknowledge(booking.id, sent.id, "dha", "operator-istanbul")
+    assert seen.acknowledged_at == clock.now and seen.acknowledged_by == "operator-istanbul"
+    clock.advance(seconds=5)
+    again = await direction.acknowledge(booking.id, sent.id, "dha", "someone else")
+    assert (again.acknowledged_at, again.acknowledged_by) == (
+        seen.acknowledged_at,
+        seen.acknowledged_by,
+    )
+    assert [c.id for c in await direction.cues(booking.id)] == [sent.id, free.id]
+    assert [c.id for c in await direction.cues(booking.id, "dha")] == [sent.id]
+    with pytest.raises(NotFound):
+        await direction.cues("nosuchbooking")
+
+
+@pytest.mark.parametrize(
+    ("data", "fields"),
+    [
+        ("stand by", None),
+        ({}, {"studio", "cue"}),
+        ({"studio": "ansa", "cue": "stand_by"}, {"studio"}),
+        ({"studio": "dha", "cue": "STAND BY"}, {"cue"}),
+        ({"studio": "dha", "cue": 3}, {"cue"}),
+        ({"studio": "dha", "cue": "free"}, {"text"}),
+        ({"studio": "dha", "cue": "free", "text": "   "}, {"text"}),
+        ({"studio": "dha", "cue": "free", "text": "x" * 201}, {"text"}),
+        ({"studio": "dha", "cue": "free", "text": "two\nlines"}, {"text"}),
+        ({"studio": "dha", "cue": "wrap_up", "text": 5}, {"text"}),
+        ({"studio": "dha", "cue": "wrap_up", "colour": "red"}, {"colour"}),
+        ({"studio": ["dha"], "cue": "wrap_up"}, {"studio"}),
+    ],
+)
+async def test_a_bad_cue_is_refused_by_field_and_nothing_is_kept(
+    direction: DirectionService, book: Book, data: object, fields: set[str] | None
+) -> None:
+    booking = await book()
+    with pytest.raises(ValidationError) as refused:
+        await direction.send_cue(booking.id, data, "anna")
+    if fields is not None:
+        assert set(refused.value.fields) == fields, refused.value.fields
+    assert await direction.cues(booking.id) == []
+
+
+async def test_no_cue_or_message_for_a_booking_that_is_over(
+    direction: DirectionService, service: BookingService, book: Book
+) -> None:
+    booking = await book()
+    await direction.post_message(booking.id, {"text": "before"}, "anna", None)
+    await service.cancel(booking.id, "anna")
+    with pytest.raises(InvalidTransition):
+        await direction.send_cue(booking.id, {"studio": "dha", "cue": "stand_by"}, "anna")
+    with pytest.raises(InvalidTransition):
+        await direction.post_message(booking.id, {"text": "after"}, "anna", None)
+    assert [m.text for m in await direction.messages(booking.id)] == ["before"]  # history stays
+    with pytest.raises(NotFound):
+        await direction.send_cue("nosuchbooking", {"studio": "dha", "cue": "stand_by"}, "a")
+
+
+async def test_each_reader_sees_the_messages_meant_for_it(
+    direction: DirectionService, book: Book
+) -> None:
+    """To everyone, privately to one studio, and from a studio to production; the text is kept
+    as written, markup included (pages show it as text)."""
+    booking = await book(studios=["trend", "dha", "ansa"])
+    everyone = await direction.post_message(booking.id, {"text": "Two minutes"}, "anna", None)
+    to_dha = await direction.post_message(
+        booking.id, {"text": "<b>Istanbul</b>, mic 2\nplease", "to": "dha"}, "anna", None
+    )
+    from_ansa = await direction.post_message(
+        booking.id, {"text": "Our guest is late", "to": "ansa"}, "op-rome", "ansa"
+    )
+    ansa_to_all = await direction.post_message(
+        booking.id, {"text": "Ready in Rome"}, "op-rome", "ansa"
+    )
+    assert to_dha.text == "<b>Istanbul</b>, mic 2\nplease"
+    ids = [m.id for m in (everyone, to_dha, from_ansa, ansa_to_all)]
+    assert ids == sorted(ids)
+
+    async def seen(reader: str | None, after: int = 0) -> list[int]:
+        return [
+            m.id for m in await direction.messages(booking.id, after=after, reader_studio=reader)
+        ]
+
+    assert await seen(None) == ids  # production reads everything
+    assert await seen("dha") == [everyone.id, to_dha.id, ansa_to_all.id]
+    assert await seen("ansa") == [everyone.id, from_ansa.id, ansa_to_all.id]
+    assert await seen("trend") == [everyone.id, ansa_to_all.id]
+    assert await seen("trend", after=everyone.id) == [ansa_to_all.id]  # a console catching up
+    assert (from_ansa.from_studio, from_ansa.to_studio, from_ansa.author) == (
+        "ansa",
+        "ansa",
+        "op-rome",
+    )
+    assert from_ansa.seen_by(None) and from_ansa.seen_by("ansa") and not from_ansa.seen_by("dha")
+
+
+@pytest.mark.parametrize(
+    ("data", "from_studio", "fields"),
+    [
+        ({}, None, {"text"}),
+        ({"text": ""}, None, {"text"}),
+        ({"text": " \n "}, None, {"text"}),
+        ({"text": "x" * (MAX_MESSAGE + 1)}, None, {"text"}),
+        ({"text": "bell\x07"}, None, {"text"}),
+        ({"text": "esc\x1b[31mred"}, None, {"text"}),
+        ({"text": "c1\x85next line"}, None, {"text"}),
+        ({"text": 42}, None, {"text"}),
+        ({"text": "hi", "to": "ansa"}, None, {"to"}),  # not in this booking
+        ({"text": "hi", "to": 7}, None, {"to"}),
+        ({"text": "hi", "to": "dha"}, "trend", {"to"}),  # studios do not whisper to each other
+        ({"text": "hi", "html": True}, None, {"html"}),
+    ],
+)
+async def test_a_bad_message_is_refused_by_field_and_nothing_is_kept(
+    direction: DirectionService,
+    book: Book,
+    data: object,
+    from_studio: str | None,
+    fields: set[str],
+) -> None:
+    booking = await book()
+    with pytest.raises(ValidationError) as refused:
+        await direction.post_message(booking.id, data, "anna", from_studio)
+    assert set(refused.value.fields) == fields, refused.value.fields
+    assert await direction.messages(booking.id) == []
+
+
+async def test_the_longest_message_and_a_tab_are_kept(
+    direction: DirectionService, book: Book
+) -> None:
+    booking = await book()
+    longest = "é" * MAX_MESSAGE
+    kept = await direction.post_message(booking.id, {"text": longest}, "anna", None)
+    tabbed = await direction.post_message(booking.id, {"text": "a\tb"}, "anna", None)
+    assert [m.text for m in await direction.messages(booking.id)] == [longest, "a\tb"]
+    assert kept.id < tabbed.id
+    with pytest.raises(NotFound):  # a studio not in the booking writes nothing
+        await direction.post_message(booking.id, {"text": "hi"}, "x", "ansa")
