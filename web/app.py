@@ -12,6 +12,7 @@ from bridge.program.layout import LAYOUTS
 from schedules.accounts import Accounts
 from schedules.archive import Archive
 from schedules.db import make_engine
+from schedules.direction.service import DirectionService
 from schedules.outage import database_down, describe
 from schedules.outputs.service import OutputService
 from schedules.service import BookingService, Clock
@@ -22,6 +23,7 @@ from web.access.security import Signer, load_secret, set_password_cost
 from web.data_dir import private_dir, private_sqlite
 from web.errors import Handler, error_middleware
 from web.http import bookings as bookings_api
+from web.http import direction as direction_api
 from web.http import outputs as outputs_api
 from web.http import recordings as recordings_api
 from web.live import master_control, signaling
@@ -51,6 +53,7 @@ from web.services import (
     BOOKINGS,
     CATALOGS,
     CLOCK,
+    DIRECTION,
     ENGINE,
     GESTURES,
     LIMITER,
@@ -143,6 +146,7 @@ def install_services(app: web.Application, settings: Settings, clock: Clock = ut
     app[GESTURES] = SettledAudit(audit, clock=clock)
     app[OUTAGE] = outage
     app[OUTPUTS] = outputs
+    app[DIRECTION] = DirectionService(engine, clock, bookings.write_lock)
     app[OUTPUT_CONTROL] = output_control
     app[WATCH_CACHE] = WatchCache()
 
@@ -164,6 +168,7 @@ async def make_app(
     for module in (
         bookings_api,
         outputs_api,
+        direction_api,
         production_controls,
         recordings_api,
         master_control,

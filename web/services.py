@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from schedules.accounts import Accounts
     from schedules.archive import Archive
+    from schedules.direction.service import DirectionService
     from schedules.outputs.service import OutputService
     from schedules.service import BookingService, Clock
     from web.access.ratelimit import FailureLimiter
@@ -46,5 +47,6 @@ MONITOR: web.AppKey[MonitorHub] = web.AppKey("monitor")
 GESTURES: web.AppKey[SettledAudit] = web.AppKey("gestures")
 OUTAGE: web.AppKey[OutageFallback] = web.AppKey("outage")
 OUTPUTS: web.AppKey[OutputService] = web.AppKey("outputs")
+DIRECTION: web.AppKey[DirectionService] = web.AppKey("direction")
 OUTPUT_CONTROL: web.AppKey[OutputControl] = web.AppKey("output_control")
 WATCH_CACHE: web.AppKey[WatchCache] = web.AppKey("watch_cache")

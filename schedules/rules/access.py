@@ -39,6 +39,14 @@ def can_direct(p: Principal) -> bool:
     return p.role in BOOKERS
 
 
+def takes_part(p: Principal, booking: Booking) -> bool:
+    """Producers and admins, and the operators of the booking's studios, are the show's crew:
+    they read and write its chat; viewers (partner staff reading the archive) do not."""
+    if p.role is Role.OPERATOR:
+        return p.studio_id in booking.studio_ids
+    return can_direct(p)
+
+
 def can_see(p: Principal, booking: Booking) -> bool:
     """Operators see only their own studio's bookings; everyone else sees all."""
     if p.role is Role.OPERATOR:

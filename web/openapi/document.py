@@ -9,6 +9,7 @@ from importlib import metadata
 from typing import Any
 
 from web.openapi.api_table import API_OPERATIONS
+from web.openapi.direction_table import DIRECTION_OPERATIONS, DIRECTION_SCHEMAS
 from web.openapi.live_schemas import LIVE_SCHEMAS
 from web.openapi.live_table import LIVE_OPERATIONS
 from web.openapi.model import HTML, JSON, Operation, Query, Reply, Schema, ref
@@ -17,7 +18,7 @@ from web.openapi.page_table import PAGE_OPERATIONS
 from web.openapi.schemas import SCHEMAS
 
 OPERATIONS: tuple[Operation, ...] = (
-    API_OPERATIONS + OUTPUT_OPERATIONS + LIVE_OPERATIONS + PAGE_OPERATIONS
+    API_OPERATIONS + OUTPUT_OPERATIONS + DIRECTION_OPERATIONS + LIVE_OPERATIONS + PAGE_OPERATIONS
 )
 
 SECURITY_SCHEMES: dict[str, Schema] = {
@@ -69,6 +70,7 @@ TAGS: dict[str, str] = {
     "Calendars": "iCalendar files and subscription feeds",
     "Production": "The producer's live controls (the room must be open)",
     "Outputs": "Where a booking's program goes out live (RTMP, SRT, HLS) and who may watch it",
+    "Direction": "Cues to a studio and the booking's chat, kept with the booking",
     "Archive": "Recordings and their files",
     "Master control": "Every live room's health",
     "Studio console": "The browser console's signalling (join token in the URL)",
@@ -83,6 +85,7 @@ PATH_PARAMETERS: dict[str, str] = {
     "recording_id": "A recording's id",
     "session_id": "The session id the POST answered with",
     "output_id": "A live output's id (its `id` in the booking's outputs)",
+    "cue_id": "A cue's id (its `id` in the booking's cues)",
     "name": "A file name of the recording (its `files[].name`)",
     "filename": "A file of the pages",
     "file": "A file of the booking's HLS stream: index.m3u8 or seg-NNNNNN.ts",
@@ -254,7 +257,7 @@ def build_document() -> dict[str, Any]:
         "tags": [{"name": name, "description": text} for name, text in TAGS.items()],
         "paths": _paths(OPERATIONS),
         "components": {
-            "schemas": {**SCHEMAS, **OUTPUT_SCHEMAS, **LIVE_SCHEMAS},
+            "schemas": {**SCHEMAS, **OUTPUT_SCHEMAS, **DIRECTION_SCHEMAS, **LIVE_SCHEMAS},
             "securitySchemes": SECURITY_SCHEMES,
         },
     }
