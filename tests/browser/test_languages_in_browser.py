@@ -1,5 +1,6 @@
 """The studio console in each partner's language: a browser set to that language joins live and
-everything it shows, the tally included, is in it (one screenshot per language)."""
+everything it shows, the tally and the producer's cues included, is in it (one screenshot per
+language); the operator acknowledges a cue with one click and the producer sees it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 from live_helpers import wait
 
-from harness.api import book
+from harness.api import api, book
 from harness.server import producer_token
 from schedules.accounts import LANGUAGES
 from web.pages.i18n import Catalogs
@@ -57,5 +58,25 @@ def test_the_console_speaks_each_partners_language_live(
             arg=t.gettext("live"),
             timeout=30_000,
         )
+        if lang in ("kk", "ru"):  # a cue, shown large in the language, acknowledged
+            _cue_round_trip(server, token, links["trend"], baku, lang)
         baku.screenshot(path=str(ARTIFACTS / f"console-{lang}.png"))
         baku.close()
+
+
+def _cue_round_trip(server: str, token: str, link: str, page: Any, lang: str) -> None:
+    gettext = Catalogs().get(lang).gettext
+    booking_id = link.split("/join/")[1].split("/")[0]
+    cues = f"/api/bookings/{booking_id}/cues"
+    sent = api(
+        server, token, "POST", cues, {"studio": "trend", "cue": "ten_seconds", "text": "<b>2</b>"}
+    )["cue"]
+    box = page.locator("#cue")
+    box.wait_for(state="visible", timeout=10_000)
+    assert page.locator("#cue-label").inner_text() == gettext("10 SECONDS")
+    assert page.locator("#cue-text").inner_text() == "<b>2</b>"  # text, never markup
+    page.screenshot(path=str(ARTIFACTS / f"console-cue-{lang}.png"))
+    page.get_by_role("button", name=gettext("Got it")).click()
+    box.wait_for(state="hidden", timeout=10_000)
+    seen = {c["id"]: c for c in api(server, token, "GET", cues)["cues"]}
+    assert seen[sent["id"]]["acknowledged_by"] == "trend console", seen

@@ -11,6 +11,9 @@ from urllib.parse import quote, urlencode
 
 from web.access.security import Signer
 
+# The ids a join link names, as route paths match them: /join/{booking}/{studio}/...
+LINK_IDS = r"{booking_id:[A-Za-z0-9_-]{1,40}}/{studio_id:[a-z0-9-]{1,63}}"
+
 JOIN_PURPOSE = "join"
 CALENDAR_PURPOSE = "calendar"
 

@@ -18,16 +18,17 @@ from schedules.model import Booking
 from schedules.outage import database_down
 from schedules.rules.timeline import JoinState, join_state, join_window
 from schedules.timeutil import rfc3339
-from web.access.joinlinks import token_matches
+from web.access.joinlinks import LINK_IDS, token_matches
 from web.access.turn import console_ice_servers
 from web.errors import ApiError
 from web.http.bookings import read_json
+from web.live.console_cues import latest_cue
 from web.live.live_json import tally_json
 from web.live.roster import require_member, studio_removed
 from web.services import CLOCK, LIVE, OUTAGE, SETTINGS, SIGNER
 
 routes = web.RouteTableDef()
-IDS = r"{booking_id:[A-Za-z0-9_-]{1,40}}/{studio_id:[a-z0-9-]{1,63}}"
+IDS = LINK_IDS
 SDP_TYPE = "application/sdp"
 
 
@@ -192,4 +193,5 @@ async def console_state(request: web.Request) -> web.Response:
         doc["on_air_at"] = rfc3339(booking.starts_at)
         doc["off_air_at"] = rfc3339(booking.ends_at)
         doc["ice_servers"] = console_ice_servers(request.app[SETTINGS], booking, studio_id)
+        doc["cue"] = await latest_cue(request, booking.id, studio_id)
     return web.json_response(doc)

@@ -375,6 +375,11 @@ _CONSOLE_STATE: Schema = {
         "on_air_at": MOMENT,
         "off_air_at": MOMENT,
         "ice_servers": {"type": "array", "items": ref("IceServer")},
+        "cue": {
+            "anyOf": [ref("Cue"), {"type": "null"}],
+            "description": "The producer's latest cue to the studio (null: none yet, or the "
+            "database is down); shown until acknowledged.",
+        },
     },
 }
 

@@ -149,6 +149,19 @@ LIVE_OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "POST",
+        f"{_STUDIO_LINK}/cues/{{cue_id:[0-9]{{1,12}}}}/ack",
+        "acknowledgeCueFromConsole",
+        "Studio console",
+        "The operator has seen the producer's cue (the first acknowledgement is kept)",
+        JOIN_LINK,
+        (Reply(200, "Acknowledged", schema=ref("CueDocument")),),
+        errors={
+            403: "invalid_link",
+            404: "not_found: unknown booking or cue, or a cue to another studio",
+        },
+    ),
+    Operation(
+        "POST",
         f"/whip/{BOOKING}/{STUDIO}",
         "whipPublish",
         "WHIP",

@@ -522,6 +522,8 @@ async function pollTally() {
   // Fresh TURN credentials (they expire when the link closes, which an extension moves):
   // the next reconnect uses them.
   if (body.ice_servers) data.ice_servers = body.ice_servers;
+  // The producer's cue and the chat (console_cues.js) read the same answer.
+  document.dispatchEvent(new CustomEvent("telebridge:state", { detail: body }));
 }
 
 function tick() {
