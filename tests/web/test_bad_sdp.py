@@ -195,5 +195,9 @@ def _replaced_while_connecting(message: str) -> bool:
     its ICE was starting: each sender's next offer replaces its last answered session, and a
     replaced session closes at once. Harmless (the new session is the studio's), and aiortc's
     to retrieve; a per-studio lock in Room.connect that lets a session's ICE start before it
-    is replaced would avoid it (not done yet)."""
-    return "RTCPeerConnection.__connect" in message and "RTCIceTransport is closed" in message
+    is replaced would avoid it (not done yet). Two forms: its ICE transport closed under it, or
+    its transceiver's transport already gone when it looked."""
+    return "RTCPeerConnection.__connect" in message and (
+        "RTCIceTransport is closed" in message
+        or "'NoneType' object has no attribute 'transport'" in message
+    )
