@@ -19,6 +19,14 @@ from harness.waiting import eventually
 from web.services import ACCOUNTS, LIVE, RECORDINGS
 
 pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair
+
+
+@pytest.fixture
+def backend() -> str:
+    """The database plays no part here (storage is tested on both in tests/schedules)."""
+    return "sqlite"
+
+
 RECORD_SECONDS = 4.0
 
 

@@ -19,6 +19,13 @@ from web.pages import i18n
 from web.pages.templating import make_environment
 from web.services import ACCOUNTS
 
+
+@pytest.fixture
+def backend() -> str:
+    """The database plays no part here (storage is tested on both in tests/schedules)."""
+    return "sqlite"
+
+
 HTML_LANG = re.compile(r'<html lang="([a-z]+)"')
 PASSWORD = "a new producer's password"
 

@@ -13,11 +13,19 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
+import pytest
 from aiohttp import web
 from helpers import DEMO_PASSWORD
 from webtools import Client, create, guarded_table, login, session_csrf
 
 from web.openapi.document import build_document
+
+
+@pytest.fixture
+def backend() -> str:
+    """The database plays no part here (storage is tested on both in tests/schedules)."""
+    return "sqlite"
+
 
 METHODS = ("get", "post", "put", "patch", "delete")
 # Longer than a file name may be (255 bytes), than a path may be (4096), and both in bytes

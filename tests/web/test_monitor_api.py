@@ -18,6 +18,12 @@ from harness.waiting import eventually
 pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair
 
 
+@pytest.fixture
+def backend() -> str:
+    """The database plays no part here (storage is tested on both in tests/schedules)."""
+    return "sqlite"
+
+
 async def test_live_rooms_metrics_and_the_monitor_socket(
     clocked: ClockedApp, studios: Callable[..., Studio]
 ) -> None:

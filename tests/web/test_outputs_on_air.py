@@ -23,6 +23,14 @@ from harness.waiting import eventually
 from web.services import LIVE, OUTPUT_CONTROL
 
 pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair
+
+
+@pytest.fixture
+def backend() -> str:
+    """The database plays no part here (storage is tested on both in tests/schedules)."""
+    return "sqlite"
+
+
 KEY = "platform-key-3c9e-SECRET"
 
 

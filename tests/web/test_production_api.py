@@ -16,6 +16,12 @@ from harness.waiting import eventually
 pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair
 
 
+@pytest.fixture
+def backend() -> str:
+    """The database plays no part here (storage is tested on both in tests/schedules)."""
+    return "sqlite"
+
+
 async def _tally(c: ClockedApp, link: Link) -> dict[str, Any]:
     resp = await c.client.get(f"/join/{link.booking}/{link.studio}/state?token={link.token}")
     assert resp.status == 200, await resp.text()

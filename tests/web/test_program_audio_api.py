@@ -19,6 +19,14 @@ from harness.waiting import eventually
 from web.services import GESTURES, LIVE
 
 pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair
+
+
+@pytest.fixture
+def backend() -> str:
+    """The database plays no part here (storage is tested on both in tests/schedules)."""
+    return "sqlite"
+
+
 # The fader settle time in these tests (1.5 s in service), on the app's clock: the test moves
 # it. Short, as the gestures' timers look at the clock that often.
 SETTLE_S = 0.3

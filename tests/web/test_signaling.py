@@ -24,7 +24,13 @@ from web.services import LIVE, SIGNER
 SDP = "application/sdp"
 BAD_OFFER, INVALID_LINK = (400, "bad_offer"), (403, "invalid_link")
 NOT_FOUND, UNAUTHORIZED = (404, "not_found"), (401, "unauthorized")
-pytestmark = pytest.mark.usefixtures("test_network")
+pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair
+
+
+@pytest.fixture
+def backend() -> str:
+    """The database plays no part here (storage is tested on both in tests/schedules)."""
+    return "sqlite"
 
 
 Request = tuple[str, str, dict[str, Any]]  # method, path, keyword arguments
