@@ -109,3 +109,15 @@ def test_network() -> None:
         if os.environ.get("CI"):
             pytest.fail("WebRTC tests must run in the test network namespace (.ci/netns)")
         pytest.skip("WebRTC tests need the test network: run them under .ci/netns as root")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `media` every test that moves real media: the bridge's, the browsers' and the
+    WebRTC ones. .ci/run runs them in one process, one at a time, beside a second process with
+    the storage, HTTP and page tests (`-m "not media"`): as they would run alone on a machine
+    with one core busy, the load they are written to pass under."""
+    for item in items:
+        path = item.path.as_posix()
+        moves_media = "/tests/bridge/" in path or "/tests/browser/" in path
+        if moves_media or "test_network" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.media)
