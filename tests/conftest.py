@@ -111,6 +111,13 @@ def test_network() -> None:
         pytest.skip("WebRTC tests need the test network: run them under .ci/netns as root")
 
 
+# Bridge tests that run nothing in real time (numbers, geometry, mixing, remuxing files): they
+# go with the storage and page tests.
+OFFLINE_BRIDGE_TESTS = frozenset(
+    {"test_rewrite.py", "test_program_layout.py", "test_mixer.py", "test_finalize_crash.py"}
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark `media` every test that moves real media: the bridge's, the browsers' and the
     WebRTC ones. .ci/run runs them in one process, one at a time, beside a second process with
@@ -119,5 +126,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         path = item.path.as_posix()
         moves_media = "/tests/bridge/" in path or "/tests/browser/" in path
+        if item.path.name in OFFLINE_BRIDGE_TESTS:
+            continue
         if moves_media or "test_network" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.media)
