@@ -26,7 +26,7 @@ from web.http import bookings as bookings_api
 from web.http import direction as direction_api
 from web.http import outputs as outputs_api
 from web.http import recordings as recordings_api
-from web.live import console_cues, master_control, signaling
+from web.live import console_direction, master_control, signaling
 from web.live import production as production_controls
 from web.live.autopilot import LiveRooms, ice_servers
 from web.live.monitor import MonitorHub
@@ -174,7 +174,7 @@ async def make_app(
         master_control,
         openapi_api,
         signaling,
-        console_cues,
+        console_direction,
         site_pages,
         booking_pages,
         calendar_page,

@@ -138,8 +138,8 @@ def wants_json(request: web.Request) -> bool:
         ("/api/", "/whip/", "/calendar/", "/recordings/", "/metrics", "/healthz", "/ws/")
     ):
         return True
-    if path.startswith("/join/") and ("/session" in path or path.endswith("/state")):
-        return True  # the console's signalling and tally calls
+    if path.startswith("/join/") and path.rstrip("/").count("/") > 3:
+        return True  # below the join page /join/{booking}/{studio}: the console's own calls
     return "application/json" in request.headers.get("Accept", "") and "text/html" not in (
         request.headers.get("Accept", "")
     )

@@ -93,6 +93,11 @@ class DirectionService:
         async with self._write_lock, self.engine.begin() as conn:
             return await direction_store.insert_message(conn, message)
 
+    async def last_message_id(self, booking_id: str, reader_studio: str | None = None) -> int:
+        """The newest message id the reader may see (0: none yet)."""
+        async with self.engine.connect() as conn:
+            return await direction_store.last_message_id(conn, booking_id, reader_studio)
+
     async def messages(
         self, booking_id: str, *, after: int = 0, reader_studio: str | None = None
     ) -> list[Message]:

@@ -112,6 +112,29 @@ async def insert_message(conn: AsyncConnection, message: Message) -> Message:
     return _message(row)
 
 
+def _readable_by(reader_studio: str | None) -> sa.ColumnElement[bool]:
+    """The messages a reader may see: production (None) all; a studio those to everyone and
+    those between production and itself."""
+    if reader_studio is None:
+        return sa.true()
+    return sa.or_(
+        MESSAGES.c.to_studio.is_(None),
+        MESSAGES.c.to_studio == reader_studio,
+        MESSAGES.c.from_studio == reader_studio,
+    )
+
+
+async def last_message_id(
+    conn: AsyncConnection, booking_id: str, reader_studio: str | None = None
+) -> int:
+    """The id of the newest message the reader may see (0: none): a console polls this and
+    reads the messages only when it grows."""
+    query = sa.select(sa.func.max(MESSAGES.c.id)).where(
+        MESSAGES.c.booking_id == booking_id, _readable_by(reader_studio)
+    )
+    return int((await conn.execute(query)).scalar() or 0)
+
+
 async def messages_of(
     conn: AsyncConnection,
     booking_id: str,
@@ -122,14 +145,8 @@ async def messages_of(
 ) -> list[Message]:
     """The booking's messages after id `after` that `reader_studio` may read (None:
     production, which reads them all), oldest first, at most `limit`."""
-    query = sa.select(MESSAGES).where(MESSAGES.c.booking_id == booking_id, MESSAGES.c.id > after)
-    if reader_studio is not None:
-        query = query.where(
-            sa.or_(
-                MESSAGES.c.to_studio.is_(None),
-                MESSAGES.c.to_studio == reader_studio,
-                MESSAGES.c.from_studio == reader_studio,
-            )
-        )
+    query = sa.select(MESSAGES).where(
+        MESSAGES.c.booking_id == booking_id, MESSAGES.c.id > after, _readable_by(reader_studio)
+    )
     rows = await conn.execute(query.order_by(MESSAGES.c.id).limit(limit))
     return [_message(r) for r in rows]

@@ -22,7 +22,7 @@ from web.access.joinlinks import LINK_IDS, token_matches
 from web.access.turn import console_ice_servers
 from web.errors import ApiError
 from web.http.bookings import read_json
-from web.live.console_cues import latest_cue
+from web.live.console_direction import direction_state
 from web.live.live_json import tally_json
 from web.live.roster import require_member, studio_removed
 from web.services import CLOCK, LIVE, OUTAGE, SETTINGS, SIGNER
@@ -193,5 +193,5 @@ async def console_state(request: web.Request) -> web.Response:
         doc["on_air_at"] = rfc3339(booking.starts_at)
         doc["off_air_at"] = rfc3339(booking.ends_at)
         doc["ice_servers"] = console_ice_servers(request.app[SETTINGS], booking, studio_id)
-        doc["cue"] = await latest_cue(request, booking.id, studio_id)
+        doc.update(await direction_state(request, booking.id, studio_id))
     return web.json_response(doc)

@@ -380,6 +380,11 @@ _CONSOLE_STATE: Schema = {
             "description": "The producer's latest cue to the studio (null: none yet, or the "
             "database is down); shown until acknowledged.",
         },
+        "last_message": {
+            "type": ["integer", "null"],
+            "description": "The newest chat message id the studio may read (0: none; null: "
+            "the database is down): the console reads the messages when it grows.",
+        },
     },
 }
 
