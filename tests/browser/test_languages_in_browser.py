@@ -68,8 +68,34 @@ def test_the_console_speaks_each_partners_language_live(
         )
         if lang in ("kk", "ru"):  # a cue, shown large in the language, acknowledged
             _cue_round_trip(server, token, links["trend"], baku, lang)
+        if lang == "az":  # the chat beside the picture, both ways
+            _chat_round_trip(server, token, links["trend"], baku, lang)
         baku.screenshot(path=str(ARTIFACTS / f"console-{lang}.png"))
         baku.close()
+
+
+def _chat_round_trip(server: str, token: str, link: str, page: Any, lang: str) -> None:
+    gettext = Catalogs().get(lang).gettext
+    booking_id = link.split("/join/")[1].split("/")[0]
+    messages = f"/api/bookings/{booking_id}/messages"
+    api(server, token, "POST", messages, {"text": "Baku, <i>mic 2</i> please", "to": "trend"})
+    item = page.locator("#chat-log .chat-item").last
+    item.wait_for(timeout=10_000)
+    assert item.locator(".chat-text").inner_text() == "Baku, <i>mic 2</i> please"  # as text
+    who = item.locator(".chat-who").inner_text()
+    assert who.startswith(gettext("Production")) and gettext("private") in who, who
+    assert page.locator("#chat-new").is_visible()  # announced, beside the picture
+    page.locator("#chat-text").fill("Mic 2 is fixed")
+    page.locator("#chat-private").check()
+    page.get_by_role("button", name=gettext("Send")).click()
+    page.locator("#chat-log .chat-item", has_text="Mic 2 is fixed").wait_for(timeout=10_000)
+    page.screenshot(path=str(ARTIFACTS / f"console-chat-{lang}.png"))
+    seen = api(server, token, "GET", messages)["messages"]
+    assert (seen[-1]["from"], seen[-1]["to"], seen[-1]["text"]) == (
+        "trend",
+        "trend",
+        "Mic 2 is fixed",
+    )
 
 
 def _cue_round_trip(server: str, token: str, link: str, page: Any, lang: str) -> None:

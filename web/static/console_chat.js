@@ -11,8 +11,11 @@ const privately = document.getElementById("chat-private");
 const badge = document.getElementById("chat-new");
 const errorLine = document.getElementById("chat-error");
 const names = Object.fromEntries((data.partners || []).map((p) => [p.id, p.name]));
+// Times as the studio's own clock shows them (the first of the console's clocks).
+const zone = (document.querySelector(".clock[data-zone]") || {}).dataset?.zone;
 let have = 0; // the newest message id on screen
 let reading = false;
+let caughtUp = false; // the history on opening the page is read, not announced
 
 function sender(message) {
   if (message.from === null) return chat.dataset.textProduction;
@@ -28,7 +31,7 @@ function add(message) {
   item.dataset.from = message.from === null ? "production" : message.from;
   const who = document.createElement("span");
   who.className = "chat-who";
-  const time = new Date(message.sent_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hour12: false });
+  const time = new Date(message.sent_at).toLocaleTimeString([], { timeZone: zone, hour: "2-digit", minute: "2-digit", hour12: false });
   who.textContent = `${sender(message)} · ${time}` + (message.to ? ` · ${chat.dataset.textPrivate}` : "");
   const text = document.createElement("span");
   text.className = "chat-text";
@@ -39,7 +42,11 @@ function add(message) {
 }
 
 async function catchUp(last) {
-  if (reading || last === null || last === undefined || last <= have) return;
+  if (reading || last === null || last === undefined) return;
+  if (last <= have) {
+    caughtUp = true;
+    return;
+  }
   reading = true;
   try {
     const before = have;
@@ -47,10 +54,11 @@ async function catchUp(last) {
       const response = await fetch(`${data.messages_url}&after=${have}`);
       if (!response.ok) return;
       const { messages } = await response.json();
-      if (!messages.length) return;
+      if (!messages.length) break;
       messages.forEach(add);
     }
-    if (before > 0 && document.activeElement !== input) badge.hidden = false; // not on first load
+    if (caughtUp && have > before && document.activeElement !== input) badge.hidden = false;
+    caughtUp = true;
   } finally {
     reading = false;
   }
