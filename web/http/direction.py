@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from schedules.direction.record import Cue, Message
+from schedules.model import Booking
 from schedules.rules.access import Principal, can_direct, takes_part
 from schedules.timeutil import rfc3339
 from web.access.auth import require, require_director
@@ -62,7 +63,7 @@ def after_of(request: web.Request) -> int:
     return int(raw)
 
 
-def _crew(p: Principal, booking: Any) -> Principal:
+def _crew(p: Principal, booking: Booking) -> Principal:
     if not takes_part(p, booking):
         raise ApiError(403, "forbidden", f"The {p.role.value} role may not do this")
     return p
