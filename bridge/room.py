@@ -12,7 +12,7 @@ import io
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +20,7 @@ import av
 from PIL import Image
 
 from bridge.aiortc_hooks import candidate_types
+from bridge.control import ControlConnections
 from bridge.errors import RoomClosed, UnknownStudio
 from bridge.outputs.base import ProgramSource
 from bridge.outputs.manager import Outputs
@@ -31,7 +32,7 @@ from bridge.program.production import Production
 from bridge.recording.directory import finalize_isos
 from bridge.recording.iso import IsoRecording
 from bridge.relay.fanout import Feed
-from bridge.session import SlotInfo, StudioSession
+from bridge.session import Joined, StudioSession
 from bridge.spec import (
     AudioFigures,
     EventKind,
@@ -93,16 +94,6 @@ def _finished_details(figures: RecorderFigures | None, f: RecordedFile) -> dict[
     }
 
 
-@dataclass(frozen=True)
-class Joined:
-    """The answer to a studio's offer, the id of its connection, and its partner slots."""
-
-    answer_sdp: str
-    session_id: str
-    slots: list[SlotInfo]
-    program: SlotInfo | None = None  # the return feed's m-lines, when the studio asked for it
-
-
 class Room:
     """A live telebridge: up to six studios relayed to each other, packet by packet."""
 
@@ -122,6 +113,7 @@ class Room:
         self.production: Production | None = None
         self.isos: dict[str, IsoRecording] = {}
         self._recording_started: float | None = None  # time.monotonic() at start_recording
+        self.control = ControlConnections(self)  # the producers' multiview and talkback
         if spec.program:
             self.production = Production(
                 [s.id for s in spec.studios],
@@ -179,7 +171,7 @@ class Room:
                     feed.listeners.append(self.production.listener_for(studio_id))
             for slot in list(previous.slots) if previous else []:
                 feed.attach(slot)
-            for other in self.sessions.values():
+            for other in [*self.sessions.values(), *self.control.sessions.values()]:
                 for slot in other.slots:
                     if slot.studio_id == studio_id and slot.kind == kind and slot.feed is None:
                         feed.attach(slot)
@@ -540,6 +532,7 @@ class Room:
             await self._watchdog
         for session in list(self.sessions.values()):
             await session.close()
+        await self.control.close()
         if self.production is not None:
             if self.production.recording is not None:
                 await self.stop_recording()

@@ -28,8 +28,9 @@ class OfferedMedia:
     receives: bool
 
 
-def inspect_offer(sdp: str) -> list[OfferedMedia]:
-    """The audio and video m-lines of an offer, or BadOffer with what is wrong."""
+def inspect_offer(sdp: str, must_send: bool = True) -> list[OfferedMedia]:
+    """The audio and video m-lines of an offer, or BadOffer with what is wrong (a studio's
+    offer `must_send` something; a control room's may only watch)."""
     if not isinstance(sdp, str) or not sdp.strip():
         raise BadOffer("The offer is empty")
     if len(sdp.encode()) > MAX_SDP_BYTES:
@@ -84,7 +85,7 @@ def inspect_offer(sdp: str) -> list[OfferedMedia]:
         )
     if not media:
         raise BadOffer("The offer has no audio or video")
-    if not any(m.sends for m in media):
+    if must_send and not any(m.sends for m in media):
         raise BadOffer("The offer sends no media")
     return media
 

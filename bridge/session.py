@@ -65,6 +65,17 @@ class SlotInfo:
     audio_mid: str | None
 
 
+@dataclass(frozen=True)
+class Joined:
+    """The answer to an offer, the id of its connection, and the slots of the studios it
+    receives."""
+
+    answer_sdp: str
+    session_id: str
+    slots: list[SlotInfo]
+    program: SlotInfo | None = None  # the return feed's m-lines, when the offer asked for it
+
+
 class StudioSession:
     """A studio's live connection: its own feeds in, its partners' slots out."""
 
@@ -74,8 +85,12 @@ class StudioSession:
         studio_id: str,
         on_closed: Callable[[StudioSession], None],
         return_tracks: ReturnTracks | None = None,
+        control: bool = False,
     ) -> None:
         self.spec = spec
+        # A control room's connection: it watches every studio and the program, and may send
+        # only its microphone (talkback), or nothing at all.
+        self.control = control
         self._return_tracks = return_tracks
         self.program_info: SlotInfo | None = None  # where the return feed is, when offered
         self._program_tracks: list[MediaStreamTrack] = []
@@ -108,7 +123,7 @@ class StudioSession:
 
     async def answer(self, offer_sdp: str) -> str:
         """Answer the studio's offer: tap what it sends, give each partner a pair of slots."""
-        offered = inspect_offer(offer_sdp)
+        offered = inspect_offer(offer_sdp, must_send=not self.control)
         with _refusing("cannot be used"):
             await self.pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
         await self._add_offered_candidates(offer_sdp)
@@ -122,7 +137,9 @@ class StudioSession:
                 continue
             if media.kind == "video" and media.sends:
                 restrict_codecs(transceiver, PREFERRED_VIDEO)  # inspect_offer made sure of VP8
-            if media.sends and media.kind not in self.receivers:
+            if self.control and media.sends and media.kind == "video":
+                transceiver.direction = "inactive"  # a control room shows no picture of its own
+            elif media.sends and media.kind not in self.receivers:
                 feed = Feed(
                     self.studio_id, media.kind, self._keyframe_requester(transceiver.receiver)
                 )
@@ -138,7 +155,7 @@ class StudioSession:
                 pending[media.kind].append((media.mid, transceiver))
             else:
                 transceiver.direction = "inactive"
-        if not self.feeds:
+        if not self.feeds and not self.control:
             raise BadOffer("The offer sends no audio or video the bridge can take")
         for i, partner in enumerate(partners):
             mids: dict[str, str | None] = {"video": None, "audio": None}

@@ -37,7 +37,8 @@ import numpy as np
 from aiortc.rtp import RtpPacket
 
 from bridge.program.clock import TickClock
-from bridge.program.mixer import RATE, AudioMixer, Samples, to_int16
+from bridge.program.mixer import RATE, AudioMixer, mono_samples, to_int16
+from bridge.program.talkback import Talkback
 
 if TYPE_CHECKING:
     EncodedPacket = av.Packet[Any]
@@ -60,6 +61,8 @@ RETURN_QUEUE_FRAMES = 10  # 210 ms of a studio's mix-minus; a stalled sender los
 # A sender a whole return queue behind loses the older half of it at once: one gap, after
 # which it is near real time again, rather than a gap at every block while it stays behind.
 RETURN_KEEP_FRAMES = RETURN_QUEUE_FRAMES // 2
+# The return key of the program's own mix, as the control room hears it (no studio has this id).
+PROGRAM_MIX = ""
 
 
 def make_aac_encoder(kbps: int = 128) -> av.AudioCodecContext:
@@ -84,14 +87,6 @@ def _opus_decoder() -> av.AudioCodecContext:
     return codec
 
 
-def _mono(frame: av.AudioFrame) -> Samples:
-    """A decoded frame as mono float samples."""
-    planes = frame.to_ndarray().astype(np.float32)  # fltp: (channels, samples)
-    if frame.format.name == "s16":
-        planes = planes.reshape(-1, len(frame.layout.channels)).T / 32768.0
-    return np.asarray(planes.mean(axis=0), dtype=np.float32)
-
-
 @dataclass
 class AudioCounters:
     """What the program's sound has done; the monitor reads these."""
@@ -111,6 +106,7 @@ class ProgramAudio:
     def __init__(self, studio_ids: Sequence[str], kbps: int = 128) -> None:
         self.studio_ids = list(studio_ids)
         self.mixer = AudioMixer(self.studio_ids)
+        self.talkback = Talkback()  # the producers' voices, into chosen mix-minus only
         self.encoder = make_aac_encoder(kbps)
         self.counters = AudioCounters()
         self.subscribers: list[asyncio.Queue[EncodedPacket]] = []
@@ -183,7 +179,8 @@ class ProgramAudio:
             self.subscribers.remove(queue)
 
     def subscribe_return(self, studio_id: str) -> asyncio.Queue[av.AudioFrame]:
-        """A bounded queue of the studio's mix-minus (everyone but itself), as PCM frames."""
+        """A bounded queue of the studio's mix-minus (everyone but itself), as PCM frames;
+        PROGRAM_MIX gives the program's own mix."""
         queue: asyncio.Queue[av.AudioFrame] = asyncio.Queue(maxsize=RETURN_QUEUE_FRAMES)
         self.returns.setdefault(studio_id, []).append(queue)
         return queue
@@ -217,6 +214,7 @@ class ProgramAudio:
         started = time.perf_counter()
         for sid in self.studio_ids:
             self._decode_inbox(sid)
+        self.talkback.decode()
         made_up = self._make_up(late)
         owed = len(self._owed) + made_up  # the late blocks, made now or still to come
         # Stamped in the order mixed, the blocks still owed next: holes and stalls of the
@@ -253,6 +251,9 @@ class ProgramAudio:
         stereo = np.vstack([program, program])
         frame = av.AudioFrame.from_ndarray(stereo, format="fltp", layout="stereo")
         frame.sample_rate, frame.pts, frame.time_base = RATE, pts, TIME_BASE
+        # After the program is made: talkback reaches the chosen studios' ears, nothing else.
+        self.talkback.apply(minus, BLOCK)
+        minus[PROGRAM_MIX] = program
         for sid, samples in minus.items():
             if not self.returns.get(sid):
                 continue
@@ -275,7 +276,7 @@ class ProgramAudio:
                 decoder = self._decoders[studio_id] = _opus_decoder()
             try:
                 for frame in decoder.decode(av.Packet(payload)):
-                    self.mixer.push(studio_id, _mono(frame))
+                    self.mixer.push(studio_id, mono_samples(frame))
             except av.FFmpegError:
                 self.counters.decode_errors += 1
 

@@ -19,6 +19,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import av
 import numpy as np
 from numpy.typing import NDArray
 
@@ -47,6 +48,14 @@ def dbfs(block: Samples) -> float:
 def to_float(pcm: NDArray[np.int16]) -> Samples:
     """int16 PCM to float samples in [-1, 1)."""
     return (pcm.astype(np.float32) / 32768.0).reshape(-1)
+
+
+def mono_samples(frame: av.AudioFrame) -> Samples:
+    """A decoded frame as mono float samples (libopus decodes to s16 whatever is asked)."""
+    planes = frame.to_ndarray().astype(np.float32)  # fltp: (channels, samples)
+    if frame.format.name == "s16":
+        planes = planes.reshape(-1, len(frame.layout.channels)).T / 32768.0
+    return np.asarray(planes.mean(axis=0), dtype=np.float32)
 
 
 def to_int16(samples: Samples) -> NDArray[np.int16]:

@@ -18,7 +18,7 @@ import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import RtpPacket
 
-from bridge.program.audio import ProgramAudio
+from bridge.program.audio import PROGRAM_MIX, ProgramAudio
 from bridge.program.engine import ProgramEngine, ProgramFormat
 from bridge.program.layout import STUDIO_LAYOUTS, tiles_for
 from bridge.program.return_feed import MixMinusTrack, ProgramVideoTrack
@@ -104,6 +104,10 @@ class Production:
     def return_tracks(self, studio_id: str) -> tuple[ProgramVideoTrack, MixMinusTrack]:
         """The program's picture and the studio's mix-minus, to send back to the studio."""
         return ProgramVideoTrack(self.engine), MixMinusTrack(self.audio, studio_id)
+
+    def control_tracks(self, _viewer: str) -> tuple[ProgramVideoTrack, MixMinusTrack]:
+        """The program's picture and its own mix, for a control room."""
+        return ProgramVideoTrack(self.engine), MixMinusTrack(self.audio, PROGRAM_MIX)
 
     def listener_for(self, studio_id: str) -> Callable[[RtpPacket], None]:
         """The feed listener that brings a studio's sound into the program."""
