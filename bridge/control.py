@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from aiortc.rtp import RtpPacket
 
-from bridge.errors import RoomClosed, UnknownStudio
+from bridge.errors import RoomClosed, UnknownControl, UnknownStudio
 from bridge.session import Joined, StudioSession
 
 if TYPE_CHECKING:  # the room owns its control room connections
@@ -25,10 +25,6 @@ if TYPE_CHECKING:  # the room owns its control room connections
 log = logging.getLogger("telebridge.bridge.control")
 
 CONTROL_PREFIX = "control-"  # the owner id of a control room's slots (no studio id has it)
-
-
-class UnknownControl(UnknownStudio):
-    """No control room connection of that id in the room (it ended, or never was)."""
 
 
 class ControlConnections:

@@ -17,3 +17,7 @@ class RoomClosed(BridgeError):
 
 class UnknownStudio(BridgeError):
     """The studio is not part of this room."""
+
+
+class UnknownControl(BridgeError):
+    """No control room connection of that id in the room (it ended, or never was)."""

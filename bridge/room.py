@@ -26,6 +26,7 @@ from bridge.outputs.base import ProgramSource
 from bridge.outputs.manager import Outputs
 from bridge.program.audio import ProgramAudio
 from bridge.program.engine import ProgramEngine
+from bridge.program.graphics import Graphics
 from bridge.program.layout import STUDIO_LAYOUTS
 from bridge.program.mixer import SILENCE_DBFS
 from bridge.program.production import Production
@@ -36,6 +37,7 @@ from bridge.session import Joined, StudioSession
 from bridge.spec import (
     AudioFigures,
     EventKind,
+    GraphicsState,
     OutputFigures,
     OutputTarget,
     ProgramFigures,
@@ -114,6 +116,7 @@ class Room:
         self.isos: dict[str, IsoRecording] = {}
         self._recording_started: float | None = None  # time.monotonic() at start_recording
         self.control = ControlConnections(self)  # the producers' multiview and talkback
+        self._connecting: dict[str, asyncio.Lock] = {}  # one offer of a studio at a time
         if spec.program:
             self.production = Production(
                 [s.id for s in spec.studios],
@@ -131,7 +134,17 @@ class Room:
         self._on_event(event)
 
     async def connect(self, studio_id: str, offer_sdp: str) -> Joined:
-        """Answer a studio's offer; a second connection for a studio replaces the first."""
+        """Answer a studio's offer; a second connection for a studio replaces the first.
+
+        One studio's offers are taken one at a time: a replacement waits for the connection it
+        replaces to close before it wires its feeds, and an offer answered meanwhile would
+        otherwise wire its own first and then lose them to the older one.
+        """
+        lock = self._connecting.setdefault(studio_id, asyncio.Lock())
+        async with lock:
+            return await self._connect(studio_id, offer_sdp)
+
+    async def _connect(self, studio_id: str, offer_sdp: str) -> Joined:
         if self.closed:
             raise RoomClosed(f"The room of booking {self.spec.booking_id} is closed")
         if self.spec.studio(studio_id) is None:
@@ -537,3 +550,29 @@ class Room:
             if self.production.recording is not None:
                 await self.stop_recording()
             await self.production.close()
+
+    # The program's graphics (bridge.program.graphics): on air from the next frame, fading.
+
+    def _graphics(self) -> Graphics:
+        if self.production is None:
+            raise RoomClosed("This room composes no program")
+        return self.production.graphics
+
+    def set_lower_third(self, studio_id: str, name: str, title: str, visible: bool) -> None:
+        """Show (or hide) a studio's lower third with this text, over its picture."""
+        graphics = self._graphics()
+        if self.spec.studio(studio_id) is None:
+            raise UnknownStudio(f'Studio "{studio_id}" is not part of this telebridge')
+        graphics.set_lower_third(studio_id, name, title, visible)
+
+    async def set_logo(self, png: bytes | None, corner: str = "top-right") -> None:
+        """Show the logo (a PNG, checked by the caller) in `corner`; None hides it."""
+        await self._graphics().set_logo(png, corner)
+
+    def set_clock(self, zone: str | None, label: str = "") -> None:
+        """Show a clock of IANA `zone` labelled `label` (a city); None hides it."""
+        self._graphics().set_clock(zone, label)
+
+    def graphics_state(self) -> GraphicsState | None:
+        """What the program's graphics show now; None for a room without a program."""
+        return self.production.graphics.state() if self.production is not None else None

@@ -228,6 +228,32 @@ class ProgramState:
     recording: bool
 
 
+Corner = Literal["top-left", "top-right", "bottom-left", "bottom-right"]
+CORNERS: tuple[Corner, ...] = ("top-left", "top-right", "bottom-left", "bottom-right")
+
+
+@dataclass(frozen=True)
+class LowerThirdState:
+    """A studio's lower third in the program: its text, and whether it is shown."""
+
+    studio_id: str
+    name: str
+    title: str
+    visible: bool
+
+
+@dataclass(frozen=True)
+class GraphicsState:
+    """What the program's graphics show (or are fading to): the lower thirds in program
+    order, the logo and its corner, the clock's zone (None: no clock) and label."""
+
+    lower_thirds: tuple[LowerThirdState, ...]
+    logo: bool
+    corner: Corner
+    clock_zone: str | None
+    clock_label: str
+
+
 @dataclass(frozen=True)
 class Tally:
     """What a studio's console shows: is its picture in the program, does the room record,

@@ -28,21 +28,20 @@ def book(
     studios: list[str],
     starts_in: timedelta,
     title: str = "Live link test",
+    quality: str | None = None,
 ) -> dict[str, str]:
-    """Book an hour from `starts_in` from now with a 15 min line check; join URLs per studio."""
+    """Book an hour from `starts_in` from now with a 15 min line check (in the `quality`
+    profile, else the default); join URLs per studio."""
     start = datetime.now(UTC) + starts_in
-    booking = api(
-        base,
-        token,
-        "POST",
-        "/api/bookings",
-        {
-            "title": title,
-            "studios": studios,
-            "starts_at": start.isoformat(),
-            "ends_at": (start + timedelta(hours=1)).isoformat(),
-            "setup_minutes": 15,
-        },
-    )["booking"]
+    body: dict[str, object] = {
+        "title": title,
+        "studios": studios,
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=1)).isoformat(),
+        "setup_minutes": 15,
+    }
+    if quality is not None:
+        body["quality"] = quality
+    booking = api(base, token, "POST", "/api/bookings", body)["booking"]
     links = api(base, token, "GET", f"/api/bookings/{booking['id']}/join-links")["links"]
     return {link["studio"]: link["url"] for link in links}

@@ -247,6 +247,64 @@ booking_messages = sa.Table(
     sa.Column("sent_at", UTCDateTime, nullable=False),
 )
 
+# The program's graphics (schedules/graphics/): a booking's lower-third texts, per studio and
+# language, the first stored first (its language is the one shown unless the producer picks
+# another) ...
+booking_lower_thirds = sa.Table(
+    "booking_lower_thirds",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "booking_id",
+        sa.String(32),
+        sa.ForeignKey("bookings.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("studio_id", sa.String(64), nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("name", sa.String(80), nullable=False),
+    sa.Column("title", sa.String(120), nullable=False),
+    sa.Column("updated_by", sa.String(200), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("booking_id", "studio_id", "language", name="uq_booking_lower_thirds"),
+)
+
+# ... what the producer has put on screen (kept, so that a room opened later, or again after a
+# restart, shows it) ...
+booking_graphics = sa.Table(
+    "booking_graphics",
+    metadata,
+    sa.Column(
+        "booking_id",
+        sa.String(32),
+        sa.ForeignKey("bookings.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("language", sa.String(8), nullable=True),  # None: the first stored
+    sa.Column("shown", sa.JSON, nullable=False),  # the studios whose lower third is on
+    sa.Column("clock_zone", sa.String(64), nullable=True),  # None: no clock
+    sa.Column("clock_label", sa.String(40), nullable=False),
+    sa.Column("logo_visible", sa.Boolean, nullable=False),
+    sa.Column("logo_corner", sa.String(16), nullable=False),
+    sa.Column("updated_by", sa.String(200), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# ... and the site's logo, one picture. A row rather than a file in the data directory: every
+# server on one database (the design's several nodes) shows the same logo, a backup of the
+# database holds it, and at most 1 MB it costs a database nothing.
+graphics_logo = sa.Table(
+    "graphics_logo",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),  # always 1
+    sa.Column("png", sa.LargeBinary, nullable=False),
+    sa.Column("width", sa.Integer, nullable=False),
+    sa.Column("height", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("uploaded_by", sa.String(200), nullable=False),
+    sa.Column("uploaded_at", UTCDateTime, nullable=False),
+)
+
 Migration = Callable[[AsyncConnection], Awaitable[None]]
 
 
@@ -298,6 +356,18 @@ async def _v6_direction(conn: AsyncConnection) -> None:
     await conn.run_sync(upgrade)
 
 
+async def _v7_graphics(conn: AsyncConnection) -> None:
+    # Lower thirds and what is on screen belong to bookings; a database without bookings (the
+    # migration tests' minimal ones) has nothing to attach them to. The logo is the site's.
+    def upgrade(c: sa.Connection) -> None:
+        tables = [graphics_logo]
+        if "bookings" in sa.inspect(c).get_table_names():
+            tables += [booking_lower_thirds, booking_graphics]
+        metadata.create_all(c, tables=tables)
+
+    await conn.run_sync(upgrade)
+
+
 # Append only: a deployed database replays every step above its stored version.
 MIGRATIONS: list[Migration] = [
     _v1_initial,
@@ -306,6 +376,7 @@ MIGRATIONS: list[Migration] = [
     _v4_outputs,
     _v5_token_lifecycle,
     _v6_direction,
+    _v7_graphics,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

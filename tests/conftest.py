@@ -114,7 +114,13 @@ def test_network() -> None:
 # Bridge tests that run nothing in real time (numbers, geometry, mixing, remuxing files): they
 # go with the storage and page tests.
 OFFLINE_BRIDGE_TESTS = frozenset(
-    {"test_rewrite.py", "test_program_layout.py", "test_mixer.py", "test_finalize_crash.py"}
+    {
+        "test_rewrite.py",
+        "test_program_layout.py",
+        "test_mixer.py",
+        "test_finalize_crash.py",
+        "test_program_graphics.py",
+    }
 )
 
 

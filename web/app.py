@@ -12,7 +12,9 @@ from bridge.program.layout import LAYOUTS
 from schedules.accounts import Accounts
 from schedules.archive import Archive
 from schedules.db import make_engine
+from schedules.direction.calls import CallBoard
 from schedules.direction.service import DirectionService
+from schedules.graphics.service import GraphicsService
 from schedules.outage import database_down, describe
 from schedules.outputs.service import OutputService
 from schedules.service import BookingService, Clock
@@ -24,11 +26,14 @@ from web.data_dir import private_dir, private_sqlite
 from web.errors import Handler, error_middleware
 from web.http import bookings as bookings_api
 from web.http import direction as direction_api
+from web.http import graphics as graphics_api
 from web.http import outputs as outputs_api
 from web.http import recordings as recordings_api
-from web.live import console_direction, master_control, signaling
-from web.live import production as production_controls
+from web.http.graphics_on_air import GraphicsOnAir
+from web.live import master_control, signaling
 from web.live.autopilot import LiveRooms, ice_servers
+from web.live.direction import console_direction, control_room
+from web.live.direction import production as production_controls
 from web.live.monitor import MonitorHub
 from web.live.outputs import OutputControl
 from web.live.recording import RecordingControl
@@ -40,6 +45,7 @@ from web.outage.fallback import OutageFallback
 from web.pages import archive as archive_pages
 from web.pages import bookings as booking_pages
 from web.pages import calendar as calendar_page
+from web.pages import control_room as control_room_page
 from web.pages import join as join_page
 from web.pages import monitor as monitor_page
 from web.pages import site as site_pages
@@ -51,11 +57,14 @@ from web.services import (
     ACCOUNTS,
     ARCHIVE,
     BOOKINGS,
+    CALLS,
     CATALOGS,
     CLOCK,
     DIRECTION,
     ENGINE,
     GESTURES,
+    GRAPHICS,
+    GRAPHICS_ON_AIR,
     LIMITER,
     LIVE,
     MONITOR,
@@ -147,6 +156,11 @@ def install_services(app: web.Application, settings: Settings, clock: Clock = ut
     app[OUTAGE] = outage
     app[OUTPUTS] = outputs
     app[DIRECTION] = DirectionService(engine, clock, bookings.write_lock)
+    graphics = GraphicsService(engine, clock, bookings.write_lock)
+    app[GRAPHICS] = graphics
+    app[GRAPHICS_ON_AIR] = GraphicsOnAir(graphics, lambda: outage.up)
+    live.openers.append(app[GRAPHICS_ON_AIR].opened)  # a room opens with its graphics on
+    app[CALLS] = CallBoard(clock)
     app[OUTPUT_CONTROL] = output_control
     app[WATCH_CACHE] = WatchCache()
 
@@ -169,7 +183,9 @@ async def make_app(
         bookings_api,
         outputs_api,
         direction_api,
+        graphics_api,
         production_controls,
+        control_room,
         recordings_api,
         master_control,
         openapi_api,
@@ -177,6 +193,7 @@ async def make_app(
         console_direction,
         site_pages,
         booking_pages,
+        control_room_page,
         calendar_page,
         join_page,
         monitor_page,

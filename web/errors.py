@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bridge.errors import BadOffer, BridgeError, RoomClosed, UnknownStudio
+from bridge.errors import BadOffer, BridgeError, RoomClosed, UnknownControl, UnknownStudio
 from schedules.errors import (
     Conflict,
     DuplicateId,
@@ -90,6 +90,7 @@ def from_schedule_error(exc: ScheduleError) -> tuple[int, dict[str, Any]]:
 BRIDGE_ERRORS: tuple[tuple[type[BridgeError], int, str], ...] = (
     (BadOffer, 400, "bad_offer"),
     (UnknownStudio, 404, "not_found"),
+    (UnknownControl, 404, "not_found"),
     (RoomClosed, 409, "room_closed"),
 )
 

@@ -16,11 +16,14 @@ if TYPE_CHECKING:
 
     from schedules.accounts import Accounts
     from schedules.archive import Archive
+    from schedules.direction.calls import CallBoard
     from schedules.direction.service import DirectionService
+    from schedules.graphics.service import GraphicsService
     from schedules.outputs.service import OutputService
     from schedules.service import BookingService, Clock
     from web.access.ratelimit import FailureLimiter
     from web.access.security import Signer
+    from web.http.graphics_on_air import GraphicsOnAir
     from web.live.autopilot import LiveRooms
     from web.live.monitor import MonitorHub
     from web.live.outputs import OutputControl
@@ -48,5 +51,9 @@ GESTURES: web.AppKey[SettledAudit] = web.AppKey("gestures")
 OUTAGE: web.AppKey[OutageFallback] = web.AppKey("outage")
 OUTPUTS: web.AppKey[OutputService] = web.AppKey("outputs")
 DIRECTION: web.AppKey[DirectionService] = web.AppKey("direction")
+# The studios calling production right now (in this process's memory, like the open rooms).
+CALLS: web.AppKey[CallBoard] = web.AppKey("calls")
 OUTPUT_CONTROL: web.AppKey[OutputControl] = web.AppKey("output_control")
+GRAPHICS: web.AppKey[GraphicsService] = web.AppKey("graphics")
+GRAPHICS_ON_AIR: web.AppKey[GraphicsOnAir] = web.AppKey("graphics_on_air")
 WATCH_CACHE: web.AppKey[WatchCache] = web.AppKey("watch_cache")

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
+from bridge.program.graphics import Painter, Scene
 from bridge.program.layout import Tile, tiles_for
 
 FONT_CANDIDATES = (
@@ -121,9 +122,17 @@ class Compositor:
         self.width, self.height = width, height
         self.lost_text = lost_text
         self.label_size = max(12, self.height // 30)
+        self.painter = Painter(width, height, self.label_size)
 
-    def compose(self, sources: list[Source], layout: str = "auto", focus: int = 0) -> av.VideoFrame:
-        """The program frame of `sources` in `layout` (`focus`: the solo/pip studio's index)."""
+    def compose(
+        self,
+        sources: list[Source],
+        layout: str = "auto",
+        focus: int = 0,
+        scene: Scene | None = None,
+    ) -> av.VideoFrame:
+        """The program frame of `sources` in `layout` (`focus`: the solo/pip studio's index),
+        with the graphics of `scene` on top (None: no graphics on screen, nothing to do)."""
         canvas = _blank(self.width, self.height)
         tiles = tiles_for(layout, len(sources), self.width, self.height, focus)
         for source, tile in zip(sources, tiles, strict=True):
@@ -137,6 +146,8 @@ class Compositor:
             mask = text_mask(source.label, size)
             margin = max(8, tile.h // 40)
             _stamp(canvas, mask, tile.x + margin, tile.y + tile.h - margin - mask.shape[0], True)
+        if scene is not None:
+            self.painter.paint(canvas, scene, tiles)
         y, u, v = canvas
         w, h = self.width, self.height
         # PyAV's packed yuv420p layout: the Y rows, then U and V each folded into h/4 rows.

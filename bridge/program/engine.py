@@ -22,6 +22,7 @@ from av.video.frame import PictureType
 
 from bridge.program.clock import TickClock
 from bridge.program.compositor import Compositor, Source
+from bridge.program.graphics import Graphics, Scene
 
 if TYPE_CHECKING:
     EncodedPacket = av.Packet[Any]  # PyAV's stubs make packets generic over their stream
@@ -101,6 +102,8 @@ class ProgramEngine:
     ) -> None:
         self.fmt = fmt or ProgramFormat()
         self.compositor = Compositor(self.fmt.width, self.fmt.height, lost_text)
+        # What the producer shows over the picture; each frame job takes its scene.
+        self.graphics = Graphics(self.fmt.width, self.fmt.height)
         self.layout = "auto"
         self.focus = 0
         self.labels: list[str] = []
@@ -186,14 +189,21 @@ class ProgramEngine:
     def _frame_job(self, tick: int) -> Callable[[], list[EncodedPacket]]:
         """The work of a clock tick: the sources as they are now, composed on the worker."""
         sources = [Source(label, self.latest.get(i)) for i, label in enumerate(self.labels)]
-        return functools.partial(self.render, sources, self.layout, self.focus, tick)
+        scene = self.graphics.scene()  # taken with the sources: the same studios, in order
+        return functools.partial(self.render, sources, self.layout, self.focus, tick, scene)
 
     def render(
-        self, sources: list[Source], layout: str, focus: int, tick: int | None = None
+        self,
+        sources: list[Source],
+        layout: str,
+        focus: int,
+        tick: int | None = None,
+        scene: Scene | None = None,
     ) -> list[EncodedPacket]:
-        """Compose and encode one program frame for clock tick `tick` (worker thread)."""
+        """Compose and encode one program frame for clock tick `tick` (worker thread), with
+        the graphics of `scene` on it."""
         started = time.perf_counter()
-        frame = self.compositor.compose(sources, layout, focus)
+        frame = self.compositor.compose(sources, layout, focus, scene)
         self._index = max(self._index, tick if tick is not None else self._index)
         frame.pts = self._index
         frame.time_base = Fraction(1, self.fmt.fps)

@@ -89,6 +89,9 @@ class Production:
         self.studio_ids = list(studio_ids)
         self.engine = ProgramEngine(fmt)
         self.engine.set_sources(list(labels))
+        # The lower thirds, logo and clock over the picture (drawn by the engine's compositor).
+        self.graphics = self.engine.graphics
+        self.graphics.set_order(self.studio_ids)
         self.audio = ProgramAudio(self.studio_ids)
         # The live outputs of this program (RTMP, SRT, HLS), made from its engines.
         self.outputs = outputs(self.engine, self.audio) if outputs is not None else None
@@ -146,6 +149,7 @@ class Production:
         frames = [self.engine.latest.get(i) for i in range(len(self.studio_ids))]
         self.studio_ids.append(studio_id)
         self.engine.set_sources([*self.engine.labels, label], [*frames, None])
+        self.graphics.set_order(self.studio_ids)
         self.audio.add_studio(studio_id)
 
     def remove_studio(self, studio_id: str) -> None:
@@ -164,6 +168,7 @@ class Production:
         keep = [i for i, sid in enumerate(ids) if sid != studio_id]
         self.studio_ids = [ids[i] for i in keep]
         engine.set_sources([engine.labels[i] for i in keep], [engine.latest.get(i) for i in keep])
+        self.graphics.set_order(self.studio_ids)
         if focused == studio_id:
             engine.switch("auto" if engine.layout in STUDIO_LAYOUTS else engine.layout, 0)
         elif focused is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from schedules import store
 from schedules.direction import store as direction_store
@@ -22,6 +22,7 @@ from schedules.service import Clock
 # stays readable).
 FINAL = frozenset({BookingStatus.CANCELLED, BookingStatus.DECLINED, BookingStatus.COMPLETED})
 PAGE = 200  # messages per read: a console catching up after a drop pages on `after`
+HISTORY = 5000  # cues and messages each on the audit log's page
 
 
 def _studio_ids(booking: Booking) -> tuple[str, ...]:
@@ -38,20 +39,19 @@ class DirectionService:
 
     async def send_cue(self, booking_id: str, data: object, sent_by: str) -> Cue:
         """Validate and store a cue to one of the booking's studios."""
-        async with self.engine.connect() as conn:
-            booking = await store.get_booking(conn, booking_id)
-        draft = parse_cue(data, _studio_ids(booking))
-        if booking.status in FINAL:
-            raise InvalidTransition(booking.status.value, "cue a studio of")
-        cue = Cue(
-            draft.studio_id,
-            draft.kind,
-            draft.text,
-            booking_id=booking_id,
-            sent_by=sent_by,
-            sent_at=self.clock(),
-        )
         async with self._write_lock, self.engine.begin() as conn:
+            booking = await _locked_booking(conn, booking_id)
+            draft = parse_cue(data, _studio_ids(booking))
+            if booking.status in FINAL:
+                raise InvalidTransition(booking.status.value, "cue a studio of")
+            cue = Cue(
+                draft.studio_id,
+                draft.kind,
+                draft.text,
+                booking_id=booking_id,
+                sent_by=sent_by,
+                sent_at=self.clock(),
+            )
             return await direction_store.insert_cue(conn, cue)
 
     async def cues(self, booking_id: str, studio_id: str | None = None) -> list[Cue]:
@@ -59,6 +59,22 @@ class DirectionService:
         async with self.engine.connect() as conn:
             await store.get_booking(conn, booking_id)
             return await direction_store.cues_of(conn, booking_id, studio_id)
+
+    async def latest_cues(self, booking_id: str) -> list[Cue]:
+        """The newest cue to each studio that has one (NotFound: no booking)."""
+        async with self.engine.connect() as conn:
+            await store.get_booking(conn, booking_id)
+            return await direction_store.latest_cues(conn, booking_id)
+
+    async def console_view(self, booking_id: str, studio_id: str) -> tuple[Cue | None, int]:
+        """What a console's state poll shows: the newest cue to the studio and the newest
+        message id it may read (0: none). Every console asks once a second, and its caller
+        has just read the booking to check the join link: one connection, two one-row reads,
+        and no second read of the booking."""
+        async with self.engine.connect() as conn:
+            cue = await direction_store.latest_cue(conn, booking_id, studio_id)
+            last = await direction_store.last_message_id(conn, booking_id, studio_id)
+        return cue, last
 
     async def acknowledge(self, booking_id: str, cue_id: int, studio_id: str, by: str) -> Cue:
         """The studio's operator has seen the cue; NotFound unless it was sent to that studio.
@@ -74,29 +90,23 @@ class DirectionService:
         self, booking_id: str, data: object, author: str, from_studio: str | None
     ) -> Message:
         """Validate and store a message from production (`from_studio` None) or a studio."""
-        async with self.engine.connect() as conn:
-            booking = await store.get_booking(conn, booking_id)
-        studio_ids = _studio_ids(booking)
-        if from_studio is not None and from_studio not in studio_ids:
-            raise NotFound("studio", from_studio)
-        draft = parse_message(data, studio_ids, from_studio=from_studio)
-        if booking.status in FINAL:
-            raise InvalidTransition(booking.status.value, "write in the chat of")
-        message = Message(
-            draft.text,
-            draft.to_studio,
-            booking_id=booking_id,
-            author=author,
-            from_studio=from_studio,
-            sent_at=self.clock(),
-        )
         async with self._write_lock, self.engine.begin() as conn:
+            booking = await _locked_booking(conn, booking_id)
+            studio_ids = _studio_ids(booking)
+            if from_studio is not None and from_studio not in studio_ids:
+                raise NotFound("studio", from_studio)
+            draft = parse_message(data, studio_ids, from_studio=from_studio)
+            if booking.status in FINAL:
+                raise InvalidTransition(booking.status.value, "write in the chat of")
+            message = Message(
+                draft.text,
+                draft.to_studio,
+                booking_id=booking_id,
+                author=author,
+                from_studio=from_studio,
+                sent_at=self.clock(),
+            )
             return await direction_store.insert_message(conn, message)
-
-    async def last_message_id(self, booking_id: str, reader_studio: str | None = None) -> int:
-        """The newest message id the reader may see (0: none yet)."""
-        async with self.engine.connect() as conn:
-            return await direction_store.last_message_id(conn, booking_id, reader_studio)
 
     async def messages(
         self, booking_id: str, *, after: int = 0, reader_studio: str | None = None
@@ -108,3 +118,24 @@ class DirectionService:
             return await direction_store.messages_of(
                 conn, booking_id, after=after, reader_studio=reader_studio, limit=PAGE
             )
+
+    async def history(
+        self, booking_id: str, reader_studio: str | None = None
+    ) -> tuple[list[Cue], list[Message]]:
+        """Everything the reader may see of the booking's direction, for its audit log: the
+        cues (production: all; a studio: its own) and the messages, each oldest first, each at
+        most HISTORY (a show's worth many times over)."""
+        async with self.engine.connect() as conn:
+            cues = await direction_store.cues_of(conn, booking_id, reader_studio, limit=HISTORY)
+            messages = await direction_store.messages_of(
+                conn, booking_id, reader_studio=reader_studio, limit=HISTORY
+            )
+        return cues, messages
+
+
+async def _locked_booking(conn: AsyncConnection, booking_id: str) -> Booking:
+    """The booking, read under its row lock in the writing transaction: a cancellation
+    committed by another server at the same moment either comes first (and is seen here) or
+    waits for this write, so nothing is ever stored on a booking already over."""
+    await store.lock_booking(conn, booking_id)
+    return await store.get_booking(conn, booking_id)

@@ -77,6 +77,35 @@ async def cues_of(
     return [_cue(r) for r in reversed(rows.all())]
 
 
+async def latest_cue(conn: AsyncConnection, booking_id: str, studio_id: str) -> Cue | None:
+    """The newest cue to one studio (None: none yet): what its console shows, read once a
+    second by every console, so one row and no more."""
+    query = (
+        sa.select(CUES)
+        .where(CUES.c.booking_id == booking_id, CUES.c.studio_id == studio_id)
+        .order_by(CUES.c.id.desc())
+        .limit(1)
+    )
+    row = (await conn.execute(query)).first()
+    return _cue(row) if row is not None else None
+
+
+async def latest_cues(conn: AsyncConnection, booking_id: str) -> list[Cue]:
+    """The newest cue to each studio of the booking that has one, oldest first: what the
+    control room shows next to each studio's cue buttons."""
+    newest = (
+        sa.select(sa.func.max(CUES.c.id))
+        .where(CUES.c.booking_id == booking_id)
+        .group_by(CUES.c.studio_id)
+    )
+    rows = await conn.execute(
+        sa.select(CUES)
+        .where(CUES.c.booking_id == booking_id, CUES.c.id.in_(newest))
+        .order_by(CUES.c.id)
+    )
+    return [_cue(r) for r in rows]
+
+
 async def acknowledge_cue(
     conn: AsyncConnection, booking_id: str, cue_id: int, by: str, at: datetime
 ) -> None:

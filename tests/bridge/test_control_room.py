@@ -20,8 +20,7 @@ from aiortc import (
 from bridge_peers import StudioClient, spec_for
 from synthetic_media import ToneTrack
 
-from bridge.control import UnknownControl
-from bridge.errors import UnknownStudio
+from bridge.errors import UnknownControl, UnknownStudio
 from bridge.program.talkback import DUCK_DB
 from bridge.room import Room
 from harness.peer_close import close_peer

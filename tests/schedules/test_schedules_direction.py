@@ -3,17 +3,22 @@ every bad body refused by field with nothing stored."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from harness.waiting import eventually
+from schedules import db, store
 from schedules.direction.parse import MAX_MESSAGE
 from schedules.direction.record import CueKind
 from schedules.direction.service import DirectionService
 from schedules.errors import InvalidTransition, NotFound, ValidationError
-from schedules.model import Booking
+from schedules.model import Booking, BookingStatus
 from schedules.service import BookingService
 
 Book = Callable[..., Awaitable[Booking]]
@@ -182,3 +187,74 @@ async def test_the_longest_message_and_a_tab_are_kept(
     assert kept.id < tabbed.id
     with pytest.raises(NotFound):  # a studio not in the booking writes nothing
         await direction.post_message(booking.id, {"text": "hi"}, "x", "ansa")
+
+
+async def test_a_console_sees_the_newest_cue_to_its_studio_and_the_newest_message_for_it(
+    direction: DirectionService, book: Book
+) -> None:
+    """What the state poll shows, read without the booking: the same as the last of the
+    studio's cues and the last message it may read."""
+    booking = await book(studios=["trend", "dha", "ansa"])
+    assert await direction.console_view(booking.id, "dha") == (None, 0)
+    first = await direction.send_cue(booking.id, {"studio": "dha", "cue": "stand_by"}, "anna")
+    to_trend = await direction.send_cue(booking.id, {"studio": "trend", "cue": "wrap_up"}, "anna")
+    everyone = await direction.post_message(booking.id, {"text": "Two minutes"}, "anna", None)
+    private = await direction.post_message(booking.id, {"text": "mic", "to": "ansa"}, "anna", None)
+    cue, last = await direction.console_view(booking.id, "dha")
+    assert (cue, last) == (first, everyone.id)
+    assert await direction.console_view(booking.id, "ansa") == (None, private.id)
+    latest = await direction.send_cue(booking.id, {"studio": "dha", "cue": "off_air"}, "anna")
+    assert (await direction.console_view(booking.id, "dha"))[0] == latest
+    assert await direction.latest_cues(booking.id) == [to_trend, latest]
+    with pytest.raises(NotFound):
+        await direction.latest_cues("nosuchbooking")
+
+
+async def test_the_history_is_what_each_reader_may_see(
+    direction: DirectionService, book: Book
+) -> None:
+    booking = await book(studios=["trend", "dha", "ansa"])
+    cue = await direction.send_cue(booking.id, {"studio": "dha", "cue": "stand_by"}, "anna")
+    other = await direction.send_cue(booking.id, {"studio": "ansa", "cue": "stand_by"}, "anna")
+    everyone = await direction.post_message(booking.id, {"text": "Two minutes"}, "anna", None)
+    private = await direction.post_message(booking.id, {"text": "psst", "to": "ansa"}, "anna", None)
+    assert await direction.history(booking.id) == ([cue, other], [everyone, private])
+    assert await direction.history(booking.id, "dha") == ([cue], [everyone])
+
+
+async def _waiting_on_a_lock(engine: AsyncEngine) -> bool:
+    async with engine.connect() as conn:
+        query = sa.text(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return bool((await conn.execute(query)).scalar())
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # SQLite has one writer at a time anyway
+@pytest.mark.parametrize("write", ["cue", "message"])
+async def test_nothing_lands_on_a_booking_another_server_is_cancelling(
+    engine: AsyncEngine, engine_url: str, book: Book, clock: Any, write: str
+) -> None:
+    """Another server cancels the booking in a transaction still open while this one writes:
+    the write waits for the booking's row, then sees the cancellation and refuses."""
+    booking = await book()
+    here = DirectionService(engine, clock, asyncio.Lock())  # this server's own write lock
+    other = db.make_engine(engine_url)  # the other server's connections
+    try:
+        async with other.begin() as conn:
+            await store.lock_booking(conn, booking.id)
+            stored = await store.get_booking(conn, booking.id)
+            await store.update_booking(conn, replace(stored, status=BookingStatus.CANCELLED))
+            attempt = asyncio.ensure_future(
+                here.send_cue(booking.id, {"studio": "dha", "cue": "stand_by"}, "anna")
+                if write == "cue"
+                else here.post_message(booking.id, {"text": "hello"}, "anna", None)
+            )
+            await eventually(lambda: _waiting_on_a_lock(engine), message="a write waiting")
+            assert not attempt.done()
+        with pytest.raises(InvalidTransition):
+            await attempt
+    finally:
+        await other.dispose()
+    assert await here.history(booking.id) == ([], [])

@@ -176,3 +176,32 @@ async def test_chat_refusals(client: Client, headers: H) -> None:
     big = await client.post(messages, data=b"x" * (2 * 1024 * 1024), headers=producer)
     assert big.status == 413
     assert (await (await client.get(messages, headers=producer)).json())["messages"] == []
+
+
+async def test_the_newest_cue_to_each_studio(client: Client, headers: H) -> None:
+    """What the control room polls: one cue per studio, the newest, with its acknowledgement."""
+    booking = await create(client, headers["producer"], studios=["trend", "dha", "ansa"])
+    cues = f"/api/bookings/{booking['id']}/cues"
+    producer = headers["producer"]
+    sent = []
+    for studio, cue in (("trend", "stand_by"), ("dha", "stand_by"), ("trend", "ten_seconds")):
+        body = {"studio": studio, "cue": cue}
+        sent.append((await checked(client, "POST", cues, 201, json=body, headers=producer))["cue"])
+    latest = await checked(client, "GET", f"{cues}?latest=true", 200, headers=producer)
+    assert [(c["studio"], c["cue"]) for c in latest["cues"]] == [
+        ("dha", "stand_by"),
+        ("trend", "ten_seconds"),
+    ]
+    await checked(client, "POST", f"{cues}/{sent[2]['id']}/ack", 200, headers=headers["operator"])
+    mine = await checked(client, "GET", f"{cues}?latest=true", 200, headers=headers["operator"])
+    assert [(c["id"], c["acknowledged_at"] is not None) for c in mine["cues"]] == [
+        (sent[2]["id"], True)
+    ]  # an operator: only its own studio's
+    everything = await checked(client, "GET", f"{cues}?latest=false", 200, headers=producer)
+    assert len(everything["cues"]) == 3
+    for value in ("1", "yes", "TRUE", ""):
+        resp = await client.get(cues, params={"latest": value}, headers=producer)
+        await assert_error(resp, 400, "invalid")
+    await assert_error(
+        await client.get(f"{cues}?latest=true", headers=headers["viewer"]), 403, "forbidden"
+    )

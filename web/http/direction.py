@@ -1,10 +1,11 @@
-"""A booking's cues and chat over the API (the consoles use their join links: web/live/
-console_direction.py).
+"""A booking's cues, chat and studio calls over the API (the consoles use their join links:
+web/live/direction/console_direction.py).
 
 Producers and admins cue any studio of the booking and read every message; an operator reads
 the cues to its own studio, acknowledges them, and reads and writes the messages meant for it.
 Nothing here touches the live room: cues and messages are stored, and the consoles and the
-control room read them from there, also after a drop.
+control room read them from there, also after a drop. A studio's call to production is a live
+signal kept in memory (schedules/direction/calls.py); production sees and answers it here.
 """
 
 from __future__ import annotations
@@ -13,17 +14,21 @@ from typing import Any
 
 from aiohttp import web
 
+from schedules.direction.calls import Call
 from schedules.direction.record import Cue, Message
+from schedules.errors import NotFound
 from schedules.model import Booking
-from schedules.rules.access import Principal, can_direct, takes_part
+from schedules.rules.access import Principal, can_direct, can_see, takes_part
 from schedules.timeutil import rfc3339
 from web.access.auth import require, require_director
 from web.errors import ApiError
 from web.http.bookings import BOOKING_ID, actor_of, read_json, visible_booking
-from web.services import DIRECTION
+from web.outage.audit_outbox import AuditLine
+from web.services import CALLS, DIRECTION, OUTAGE
 
 routes = web.RouteTableDef()
 CUE_ID = r"{cue_id:[0-9]{1,12}}"
+STUDIO_ID = r"{studio_id:[a-z0-9-]{1,63}}"  # as a join link names it (joinlinks.LINK_IDS)
 MAX_AFTER = 2**62  # ids are database integers; anything larger is a wrong value
 
 
@@ -53,6 +58,11 @@ def message_doc(message: Message) -> dict[str, Any]:
     }
 
 
+def call_doc(call: Call) -> dict[str, Any]:
+    """A studio's open call as JSON: since its first press, until it ends unanswered."""
+    return {"since": rfc3339(call.since), "expires_at": rfc3339(call.expires_at)}
+
+
 def after_of(request: web.Request) -> int:
     """The `after` query value: the last message id the reader has (0: from the start)."""
     raw = request.query.get("after", "0")
@@ -80,12 +90,23 @@ async def send_cue(request: web.Request) -> web.Response:
 
 @routes.get(f"/api/bookings/{BOOKING_ID}/cues")
 async def list_cues(request: web.Request) -> web.Response:
-    """The booking's cues, oldest first: all of them for production, an operator's own."""
+    """The booking's cues, oldest first: all of them for production, an operator's own.
+    `latest=true`: only the newest cue to each studio (what the control room polls for the
+    acknowledgements)."""
     p = require(request)
     booking = await visible_booking(request, p)
     _crew(p, booking)
+    latest = request.query.get("latest", "false")
+    if latest not in ("true", "false"):
+        raise ApiError(
+            400, "invalid", "latest must be true or false", {"latest": "must be true or false"}
+        )
     studio = None if can_direct(p) else p.studio_id
-    cues = await request.app[DIRECTION].cues(booking.id, studio)
+    direction = request.app[DIRECTION]
+    if latest == "true":
+        cues = [c for c in await direction.latest_cues(booking.id) if studio in (None, c.studio_id)]
+    else:
+        cues = await direction.cues(booking.id, studio)
     return web.json_response({"cues": [cue_doc(c) for c in cues]})
 
 
@@ -128,3 +149,49 @@ async def post_message(request: web.Request) -> web.Response:
         booking.id, await read_json(request), actor_of(p), from_studio
     )
     return web.json_response({"message": message_doc(message)}, status=201)
+
+
+async def _directed_booking(request: web.Request) -> tuple[Principal, Booking]:
+    """The producer and the booking of a call route. Calls are live: like the producer's live
+    controls they go on through a database outage, with the booking as read last."""
+    p = require_director(require(request))
+    booking, _stored = await request.app[OUTAGE].booking_now(request.match_info["booking_id"])
+    if not can_see(p, booking):
+        raise NotFound("booking", booking.id)
+    return p, booking
+
+
+@routes.get(f"/api/bookings/{BOOKING_ID}/calls")
+async def list_calls(request: web.Request) -> web.Response:
+    """The studios calling production now, the longest-waiting first."""
+    _p, booking = await _directed_booking(request)
+    calls = request.app[CALLS].of_booking(booking.id)
+    return web.json_response({"calls": [{"studio": c.studio_id, **call_doc(c)} for c in calls]})
+
+
+@routes.post(f"/api/bookings/{BOOKING_ID}/calls/{STUDIO_ID}/answer")
+async def answer_call(request: web.Request) -> web.Response:
+    """Production answers a studio's call: its console's button returns to normal. Answering
+    a call that another producer answered, or that ran out, is no error (`answered` false)."""
+    p, booking = await _directed_booking(request)
+    studio_id = request.match_info["studio_id"]
+    if studio_id not in booking.studio_ids:
+        raise NotFound("studio", studio_id)
+    call = request.app[CALLS].answer(booking.id, studio_id)
+    if call is not None:
+        await request.app[OUTAGE].log(
+            AuditLine(booking.id, actor_of(p), "answered a call", {"studio": studio_id})
+        )
+    return web.json_response({"answered": call is not None})
+
+
+async def direction_history(
+    request: web.Request, p: Principal, booking: Booking
+) -> tuple[list[Cue], list[Message]] | None:
+    """The cues and messages the booking page's audit log shows `p`, by the API's rules:
+    production everything, an operator its own studio's cues and the messages meant for it,
+    anyone else (viewers) nothing (None)."""
+    if not takes_part(p, booking):
+        return None
+    reader = None if can_direct(p) else p.studio_id
+    return await request.app[DIRECTION].history(booking.id, reader)

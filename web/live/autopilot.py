@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from bridge.room import Room
@@ -110,6 +111,8 @@ class LiveRooms:
         # Per open room, the booking's sequence its studios were last brought in step with:
         # a tick that read the booking just before an edit must not undo what the edit did.
         self._sequences: dict[str, int] = {}
+        # Told of each room as it opens (its graphics go on it); each one must not raise.
+        self.openers: list[Callable[[Booking, Room], Awaitable[None]]] = []
 
     def _record(self, event: RoomEvent) -> None:
         """Joins, leaves and lost feeds go into the booking's audit log, off the media path
@@ -299,6 +302,8 @@ class LiveRooms:
                 )
                 if self.outputs is not None:
                     await self.outputs.opened(booking.id)
+                for opened in self.openers:
+                    await opened(booking, room)
                 return room
         await self.follow(booking)
         return room

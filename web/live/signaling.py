@@ -13,7 +13,8 @@ from urllib.parse import quote
 from aiohttp import web
 
 from bridge.errors import UnknownStudio
-from bridge.room import Joined, Room
+from bridge.room import Room
+from bridge.session import Joined
 from schedules.model import Booking
 from schedules.outage import database_down
 from schedules.rules.timeline import JoinState, join_state, join_window
@@ -22,7 +23,7 @@ from web.access.joinlinks import LINK_IDS, token_matches
 from web.access.turn import console_ice_servers
 from web.errors import ApiError
 from web.http.bookings import read_json
-from web.live.console_direction import direction_state
+from web.live.direction.console_direction import direction_state
 from web.live.live_json import tally_json
 from web.live.roster import require_member, studio_removed
 from web.services import CLOCK, LIVE, OUTAGE, SETTINGS, SIGNER
@@ -189,6 +190,7 @@ async def console_state(request: web.Request) -> web.Response:
     room, booking = await room_and_booking(request, request.query.get("token"))
     studio_id = request.match_info["studio_id"]
     doc = tally_json(room.tally(studio_id))
+    doc["talkback"] = room.control.talking_to(studio_id)  # producers talking into its ear now
     if booking is not None:
         doc["on_air_at"] = rfc3339(booking.starts_at)
         doc["off_air_at"] = rfc3339(booking.ends_at)

@@ -1,5 +1,5 @@
-"""The JSON API under /api/ (web.http.bookings, web.live.production, web.http.recordings) and
-the files and feeds beside it."""
+"""The JSON API under /api/ (web.http.bookings, web.live.direction.production,
+web.http.recordings) and the files and feeds beside it."""
 
 from __future__ import annotations
 

@@ -1,13 +1,15 @@
-"""A booking's cues and chat (web.http.direction): operations and schemas."""
+"""A booking's cues, chat and studio calls (web.http.direction): operations and schemas."""
 
 from __future__ import annotations
 
+from schedules.direction.calls import CALL_SECONDS
 from schedules.direction.parse import MAX_CUE_TEXT, MAX_MESSAGE
 from schedules.direction.record import CueKind
 from web.openapi.model import (
     BOOKING,
     SIGNED_IN,
     SIGNED_IN_CHANGE,
+    STUDIO,
     Body,
     Operation,
     Query,
@@ -63,7 +65,47 @@ _MESSAGE_DOC: Schema = {
     },
 }
 
+_CALL_TIMES: dict[str, Schema] = {
+    "since": {**_MOMENT, "description": "The studio's first press of this call."},
+    "expires_at": {
+        **_MOMENT,
+        "description": f"When the call ends unanswered: {CALL_SECONDS} s after the studio's "
+        "latest press.",
+    },
+}
+
 DIRECTION_SCHEMAS: dict[str, Schema] = {
+    "ConsoleCall": {
+        "type": "object",
+        "required": ["since", "expires_at"],
+        "properties": _CALL_TIMES,
+    },
+    "StudioCall": {
+        "type": "object",
+        "required": ["studio", "since", "expires_at"],
+        "properties": {"studio": {"type": "string"}, **_CALL_TIMES},
+    },
+    "ConsoleCallDocument": {
+        "type": "object",
+        "required": ["call"],
+        "properties": {"call": ref("ConsoleCall")},
+    },
+    "CallList": {
+        "type": "object",
+        "required": ["calls"],
+        "properties": {"calls": {"type": "array", "items": ref("StudioCall")}},
+    },
+    "CallAnswer": {
+        "type": "object",
+        "required": ["answered"],
+        "properties": {
+            "answered": {
+                "type": "boolean",
+                "description": "false: the studio had no open call (answered by another "
+                "producer, or run out).",
+            }
+        },
+    },
     "Cue": _CUE_DOC,
     "NewCue": {
         "type": "object",
@@ -152,7 +194,14 @@ DIRECTION_OPERATIONS: tuple[Operation, ...] = (
         "The booking's cues, oldest first: all for production, an operator's own studio's",
         SIGNED_IN,
         _reply(200, "CueList", "The cues with their acknowledgements"),
-        errors={403: _CREW, 404: _HIDDEN},
+        errors={400: "invalid: latest is not true or false", 403: _CREW, 404: _HIDDEN},
+        query=(
+            Query(
+                "latest",
+                "true: only the newest cue to each studio (what the control room polls)",
+                {"type": "boolean", "default": False},
+            ),
+        ),
     ),
     Operation(
         "POST",
@@ -204,5 +253,34 @@ DIRECTION_OPERATIONS: tuple[Operation, ...] = (
             422: "invalid: empty, over 2000 characters, control characters, or `to` not allowed",
         },
         body=Body("application/json", ref("NewMessage")),
+    ),
+    Operation(
+        "GET",
+        f"{_ONE}/calls",
+        "listCalls",
+        "Direction",
+        'The studios calling production now ("I need you" from the console), the '
+        "longest-waiting first",
+        SIGNED_IN,
+        _reply(200, "CallList", "Open calls; the control room flashes their studios' tiles"),
+        errors={403: "forbidden: only producers and admins", 404: _HIDDEN},
+        description="Calls live in the memory of the server the consoles talk to (like the "
+        "live rooms); each ends when a producer answers it or after "
+        f"{CALL_SECONDS} s without another press.",
+        roles=DIRECTORS,
+    ),
+    Operation(
+        "POST",
+        f"{_ONE}/calls/{STUDIO}/answer",
+        "answerCall",
+        "Direction",
+        "Answer a studio's call: its console's button returns to normal",
+        SIGNED_IN_CHANGE,
+        _reply(200, "CallAnswer", "The call is over (written to the audit log)"),
+        errors={
+            403: "forbidden: only producers and admins",
+            404: "not_found: unknown booking, or a studio not in it",
+        },
+        roles=DIRECTORS,
     ),
 )

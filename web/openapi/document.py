@@ -9,7 +9,9 @@ from importlib import metadata
 from typing import Any
 
 from web.openapi.api_table import API_OPERATIONS
+from web.openapi.control_table import CONTROL_OPERATIONS, CONTROL_SCHEMAS
 from web.openapi.direction_table import DIRECTION_OPERATIONS, DIRECTION_SCHEMAS
+from web.openapi.graphics_table import GRAPHICS_OPERATIONS, GRAPHICS_SCHEMAS
 from web.openapi.live_schemas import LIVE_SCHEMAS
 from web.openapi.live_table import LIVE_OPERATIONS
 from web.openapi.model import HTML, JSON, Operation, Query, Reply, Schema, ref
@@ -18,7 +20,13 @@ from web.openapi.page_table import PAGE_OPERATIONS
 from web.openapi.schemas import SCHEMAS
 
 OPERATIONS: tuple[Operation, ...] = (
-    API_OPERATIONS + OUTPUT_OPERATIONS + DIRECTION_OPERATIONS + LIVE_OPERATIONS + PAGE_OPERATIONS
+    API_OPERATIONS
+    + OUTPUT_OPERATIONS
+    + DIRECTION_OPERATIONS
+    + GRAPHICS_OPERATIONS
+    + CONTROL_OPERATIONS
+    + LIVE_OPERATIONS
+    + PAGE_OPERATIONS
 )
 
 SECURITY_SCHEMES: dict[str, Schema] = {
@@ -71,6 +79,8 @@ TAGS: dict[str, str] = {
     "Production": "The producer's live controls (the room must be open)",
     "Outputs": "Where a booking's program goes out live (RTMP, SRT, HLS) and who may watch it",
     "Direction": "Cues to a studio and the booking's chat, kept with the booking",
+    "Graphics": "Lower thirds, clock and logo in a booking's program, and the site's logo",
+    "Control room": "The producer's multiview over WebRTC and talkback into studios' ears",
     "Archive": "Recordings and their files",
     "Master control": "Every live room's health",
     "Studio console": "The browser console's signalling (join token in the URL)",
@@ -257,7 +267,14 @@ def build_document() -> dict[str, Any]:
         "tags": [{"name": name, "description": text} for name, text in TAGS.items()],
         "paths": _paths(OPERATIONS),
         "components": {
-            "schemas": {**SCHEMAS, **OUTPUT_SCHEMAS, **DIRECTION_SCHEMAS, **LIVE_SCHEMAS},
+            "schemas": {
+                **SCHEMAS,
+                **OUTPUT_SCHEMAS,
+                **DIRECTION_SCHEMAS,
+                **GRAPHICS_SCHEMAS,
+                **CONTROL_SCHEMAS,
+                **LIVE_SCHEMAS,
+            },
             "securitySchemes": SECURITY_SCHEMES,
         },
     }

@@ -385,6 +385,16 @@ _CONSOLE_STATE: Schema = {
             "description": "The newest chat message id the studio may read (0: none; null: "
             "the database is down): the console reads the messages when it grows.",
         },
+        "talkback": {
+            "type": "array",
+            "items": STRING,
+            "description": "The producers talking into the studio's ear now (talkback).",
+        },
+        "call": {
+            "anyOf": [ref("ConsoleCall"), {"type": "null"}],
+            "description": "The studio's open call to production; null once a producer "
+            "answered it or it ran out (its button then returns to normal).",
+        },
     },
 }
 

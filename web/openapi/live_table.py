@@ -195,6 +195,23 @@ LIVE_OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "POST",
+        f"{_STUDIO_LINK}/call",
+        "callProducer",
+        "Studio console",
+        'The operator calls production ("I need you"): the studio\'s tile flashes in the '
+        "control room",
+        JOIN_LINK,
+        (Reply(200, "The studio's open call", schema=ref("ConsoleCallDocument")),),
+        errors={
+            403: _LINK_REFUSED + "; studio_removed: no longer in the booking",
+            404: "not_found: no such booking",
+        },
+        description="One open call per studio: pressing again keeps it and restarts its "
+        "time. It ends when a producer answers it or runs out; the state poll's `call` is then "
+        "null. Works through a database outage.",
+    ),
+    Operation(
+        "POST",
         f"/whip/{BOOKING}/{STUDIO}",
         "whipPublish",
         "WHIP",

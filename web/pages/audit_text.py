@@ -22,6 +22,8 @@ AUDIT_PHRASES: dict[str, str] = {
     "feed restored": "%(actor)s: a studio's feed is back",
     "switched the program": "%(actor)s switched the program",
     "changed the program sound": "%(actor)s changed the program sound",
+    "changed the graphics": "%(actor)s changed the program graphics",
+    "changed the lower thirds": "%(actor)s changed the lower-third texts",
     "recording started": "%(actor)s: recording started",
     "recording finished": "%(actor)s: recording finished",
     "output added": "%(actor)s added an output",
@@ -30,6 +32,8 @@ AUDIT_PHRASES: dict[str, str] = {
     "output dropped": "%(actor)s: an output dropped and is retrying",
     "output failed": "%(actor)s: an output never reached its destination",
     "output stopped": "%(actor)s: an output stopped",
+    "called production": "%(actor)s called the producer",
+    "answered a call": "%(actor)s answered a studio's call",
 }
 
 

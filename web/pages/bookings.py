@@ -31,6 +31,7 @@ from schedules.rules.timeline import join_state, join_window
 from web.access.joinlinks import calendar_token, join_path, viewing_query
 from web.errors import ApiError
 from web.http.bookings import actor_of
+from web.http.direction import direction_history
 from web.http.links import base_url
 from web.http.outputs import output_doc
 from web.pages import i18n
@@ -216,8 +217,11 @@ async def booking_page(request: web.Request) -> web.Response:
     if stored:
         studios = await request.app[BOOKINGS].studios_by_id()
         audit = await request.app[BOOKINGS].audit(booking.id)
+        # The chat and cues are part of the booking's record: shown with its audit log.
+        direction = await direction_history(request, p, booking)
     else:
         studios, audit = await request.app[OUTAGE].studios_now(booking.studio_ids), None
+        direction = None
     zone = display_zone(request, p, studios)
     base = base_url(request)
     w = join_window(booking, request.app[SETTINGS].join_grace_minutes)
@@ -261,6 +265,7 @@ async def booking_page(request: web.Request) -> web.Response:
         can_edit=can_book(p) and Action.RESCHEDULE in actions and audit is not None,
         can_cancel=can_book(p) and Action.CANCEL in actions and audit is not None,
         audit=audit or [],
+        direction=direction,
         database_down=audit is None,
         feeds=feeds,
         PartnerAnswer=PartnerAnswer,
@@ -270,6 +275,7 @@ async def booking_page(request: web.Request) -> web.Response:
             booking, request.app[CLOCK](), request.app[SETTINGS].join_grace_minutes
         ).value,
         live_control=can_book(p) and room is not None,
+        can_direct=can_book(p),
         outputs=[output_doc(o, shown.get(o.id)) for o in outputs],
         can_manage_outputs=can_book(p) and stored and booking.status not in FINAL,
         room_open=room is not None,

@@ -8,7 +8,7 @@ from urllib.parse import unquote, urlencode
 from aiohttp import web
 
 from schedules.accounts import LANGUAGE_ERROR
-from schedules.model import Studio
+from schedules.model import Role, Studio
 from schedules.rules.access import Principal, can_see_calendar_feed
 from schedules.timeutil import known_zone
 from web.access import forwarded
@@ -25,7 +25,7 @@ from web.errors import ApiError
 from web.http.links import base_url
 from web.pages import i18n
 from web.pages.templating import render
-from web.services import ACCOUNTS, BOOKINGS, CLOCK, LIMITER, SIGNER
+from web.services import ACCOUNTS, BOOKINGS, CLOCK, GRAPHICS, LIMITER, SIGNER
 
 routes = web.RouteTableDef()
 BOOKING_ID = r"{booking_id:[A-Za-z0-9_-]{1,40}}"
@@ -177,7 +177,8 @@ async def set_language(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/studios")
 async def studios_page(request: web.Request) -> web.Response:
-    """The partner studios with their local time now and their calendar feeds."""
+    """The partner studios with their local time now and their calendar feeds; for admins, the
+    program logo."""
     p = need_login(request)
     studios = await request.app[BOOKINGS].studios()
     base, signer = base_url(request), request.app[SIGNER]
@@ -186,4 +187,13 @@ async def studios_page(request: web.Request) -> web.Response:
         for s in studios
         if can_see_calendar_feed(p, s.id)
     }
-    return render(request, "studios.html", studios=studios, feeds=feeds, now=request.app[CLOCK]())
+    # Admins upload the program logo here (PUT /api/graphics/logo); None: not theirs to see.
+    has_logo = await request.app[GRAPHICS].has_logo() if p.role is Role.ADMIN else None
+    return render(
+        request,
+        "studios.html",
+        studios=studios,
+        feeds=feeds,
+        now=request.app[CLOCK](),
+        has_logo=has_logo,
+    )

@@ -78,12 +78,12 @@ form.addEventListener("submit", async (event) => {
     body: JSON.stringify(body),
   }).catch(() => null);
   if (response && response.ok) {
-    input.value = "";
+    if (input.value.trim() === text) input.value = ""; // not the next one, typed meanwhile
     errorLine.hidden = true;
     add((await response.json()).message);
   } else {
     const answer = response ? await response.json().catch(() => ({})) : {};
-    errorLine.textContent = (answer.error && answer.error.message) || "Not sent: offline";
+    errorLine.textContent = (answer.error && answer.error.message) || chat.dataset.textOffline;
     errorLine.hidden = false; // the text stays in the box, to send again
   }
 });
