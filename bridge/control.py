@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from aiortc.rtp import RtpPacket
 
-from bridge.errors import RoomClosed, UnknownControl, UnknownStudio
+from bridge.errors import NoMicrophone, RoomClosed, UnknownControl, UnknownStudio
 from bridge.session import Joined, StudioSession
 
 if TYPE_CHECKING:  # the room owns its control room connections
@@ -79,8 +79,11 @@ class ControlConnections:
 
     def talk(self, session_id: str, studios: Collection[str]) -> None:
         """Talk from a control room connection to `studios` (empty: stop talking)."""
-        if session_id not in self.sessions:
+        session = self.sessions.get(session_id)
+        if session is None:
             raise UnknownControl(f'No control room connection "{session_id}" in this room')
+        if studios and "audio" not in session.feeds:
+            raise NoMicrophone("This control room connection sends no microphone to talk with")
         known = {s.id for s in self._room.spec.studios}
         unknown = sorted(set(studios) - known)
         if unknown:

@@ -21,3 +21,7 @@ class UnknownStudio(BridgeError):
 
 class UnknownControl(BridgeError):
     """No control room connection of that id in the room (it ended, or never was)."""
+
+
+class NoMicrophone(BridgeError):
+    """A control room connection that sends no microphone cannot talk back."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
 import time
 from collections.abc import Callable
@@ -16,10 +15,6 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-import av
-from PIL import Image
-
-from bridge.aiortc_hooks import candidate_types
 from bridge.control import ControlConnections
 from bridge.errors import RoomClosed, UnknownStudio
 from bridge.outputs.base import ProgramSource
@@ -33,14 +28,19 @@ from bridge.program.production import Production
 from bridge.recording.directory import finalize_isos
 from bridge.recording.iso import IsoRecording
 from bridge.relay.fanout import Feed
+from bridge.room_health import (
+    FEED_LOST_AFTER,
+    finished_details,
+    jpeg_of,
+    program_figures,
+    studio_health,
+)
 from bridge.session import Joined, StudioSession
 from bridge.spec import (
-    AudioFigures,
     EventKind,
     GraphicsState,
     OutputFigures,
     OutputTarget,
-    ProgramFigures,
     ProgramState,
     RecordedFile,
     RecorderFigures,
@@ -48,52 +48,15 @@ from bridge.spec import (
     RoomHealth,
     RoomSpec,
     StudioAudio,
-    StudioHealth,
     StudioSpec,
     Tally,
-    VideoFigures,
 )
 
 log = logging.getLogger("telebridge.bridge.room")
 
-FEED_LOST_AFTER = 2.0  # seconds without a packet before a studio's feed counts as lost
 WATCHDOG_INTERVAL = 0.25
 
 EventSink = Callable[[RoomEvent], None]
-
-
-def jpeg_of(frame: av.VideoFrame, width: int) -> bytes:
-    """A small JPEG of a video frame (worker thread)."""
-    image = Image.fromarray(frame.to_ndarray(format="rgb24"))
-    height = max(2, round(image.height * width / image.width))
-    out = io.BytesIO()
-    image.resize((width, height)).save(out, format="JPEG", quality=70)
-    return out.getvalue()
-
-
-def _finished_details(figures: RecorderFigures | None, f: RecordedFile) -> dict[str, object]:
-    """What a recording_finished event tells: the recorder's counters first, then the file
-    (its own size and length win over the segments' running totals of the same name)."""
-    counters: dict[str, object] = {}
-    if figures is not None:
-        counters = {
-            "frames": figures.frames,
-            "frames_dropped": figures.frames_dropped,
-            "audio_packets": figures.audio_packets,
-            "audio_dropped": figures.audio_dropped,
-            "segments": figures.segments,
-            "bytes": figures.bytes,
-            "media_seconds": figures.media_seconds,
-            "realtime_factor": figures.realtime_factor,
-        }
-    return {
-        **counters,
-        "file": f.kind,
-        "path": str(f.path),
-        "bytes": f.bytes,
-        "sha256": f.sha256,
-        "duration_s": round(f.duration_s, 3),
-    }
 
 
 class Room:
@@ -272,7 +235,7 @@ class Room:
         while not self.closed:
             now = self._monotonic()
             for studio in self.spec.studios:
-                silent = self._silent_for(studio.id, now)
+                silent = self.silent_for(studio.id, now)
                 if silent is None:
                     continue
                 if silent > FEED_LOST_AFTER and studio.id not in self.lost:
@@ -285,7 +248,7 @@ class Room:
                     self._emit(EventKind.FEED_RESTORED, studio.id)
             await asyncio.sleep(WATCHDOG_INTERVAL)
 
-    def _silent_for(self, studio_id: str, now: float) -> float | None:
+    def silent_for(self, studio_id: str, now: float) -> float | None:
         """Seconds since the studio's last packet (its picture's, else its sound's); None
         before its first."""
         feed = self.feeds.get((studio_id, "video")) or self.feeds.get((studio_id, "audio"))
@@ -369,11 +332,11 @@ class Room:
         """Every studio's health over the last window (call it about once a second: each call
         starts the next window), plus the program's and the recorders' figures."""
         now = self._monotonic()
-        studios = [await self._studio_health(s.id, s.name, now) for s in self.spec.studios]
+        studios = [await studio_health(self, s.id, s.name, now) for s in self.spec.studios]
         return RoomHealth(
             self.spec.booking_id,
             tuple(studios),
-            self._program_figures(),
+            program_figures(self.production),
             self._recorders(),
             outputs=self.output_figures(),
         )
@@ -383,57 +346,12 @@ class Room:
         outputs = self.production.outputs if self.production is not None else None
         return outputs.figures() if outputs is not None else ()
 
-    async def _studio_health(self, studio_id: str, name: str, now: float) -> StudioHealth:
-        session = self.sessions.get(studio_id)
-        video_feed = self.feeds.get((studio_id, "video"))
-        audio_feed = self.feeds.get((studio_id, "audio"))
-        v = video_feed.meter.window(now) if video_feed is not None else None
-        a = audio_feed.meter.window(now) if audio_feed is not None else None
-        candidates = candidate_types(session.pc) if session is not None else None
-        level = a.level_dbfs if a is not None else None
-        if level is None and self.production is not None:  # no RFC 6464 level: the mixer's
-            channel = self.production.audio.mixer.channels.get(studio_id)
-            if channel is not None and channel.level_dbfs > SILENCE_DBFS:
-                level = round(channel.level_dbfs, 1)
-        ages = [w.last_packet_age_ms for w in (v, a) if w and w.last_packet_age_ms is not None]
-        silent = self._silent_for(studio_id, now)
-        main = v or a
-        return StudioHealth(
-            id=studio_id,
-            name=name,
-            connected=session is not None and session.connection_state == "connected",
-            candidate=candidates[1] if candidates else None,
-            rtt_ms=await session.round_trip_ms() if session is not None else None,
-            loss_pct=main.loss_pct if main else None,
-            jitter_ms=main.jitter_ms if main else None,
-            video=VideoFigures(v.width, v.height, v.fps, v.kbps) if v else None,
-            audio=AudioFigures(a.kbps, level) if a else None,
-            last_packet_age_ms=min(ages) if ages else None,
-            # The watchdog's verdict may be up to one interval behind the age shown beside it.
-            feed_lost=studio_id in self.lost or (silent is not None and silent > FEED_LOST_AFTER),
-        )
-
     async def thumbnail(self, studio_id: str, width: int = 320) -> bytes | None:
         """A JPEG of the studio's newest decoded picture (None before its first one)."""
         if self.production is None or studio_id not in self.production.studio_ids:
             return None
         index = self.production.studio_ids.index(studio_id)
         return await self.production.engine.with_latest(index, lambda f: jpeg_of(f, width))
-
-    def _program_figures(self) -> ProgramFigures | None:
-        """What the program's engines have done (None for a room without a program)."""
-        production = self.production
-        if production is None:
-            return None
-        engine, audio = production.engine, production.audio
-        return ProgramFigures(
-            frames=engine.counters.frames,
-            dropped_ticks=engine.clock.dropped,
-            realtime_factor=round(engine.counters.realtime_factor(engine.fmt.fps), 3),
-            audio_blocks=audio.counters.blocks,
-            audio_dropped_blocks=audio.counters.dropped_blocks,
-            audio_underruns=sum(c.underruns for c in audio.mixer.channels.values()),
-        )
 
     def _recorders(self) -> tuple[RecorderFigures, ...]:
         """The program's and the studios' recorders' figures (none while not recording)."""
@@ -533,7 +451,7 @@ class Room:
         if directory is not None:
             files += await loop.run_in_executor(None, finalize_isos, directory)
         for f in files:
-            details = _finished_details(figures.get(f.studio_id), f)
+            details = finished_details(figures.get(f.studio_id), f)
             self._emit(EventKind.RECORDING_FINISHED, f.studio_id or "", **details)
         return files
 

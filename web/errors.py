@@ -10,7 +10,14 @@ from typing import Any
 
 from aiohttp import web
 
-from bridge.errors import BadOffer, BridgeError, RoomClosed, UnknownControl, UnknownStudio
+from bridge.errors import (
+    BadOffer,
+    BridgeError,
+    NoMicrophone,
+    RoomClosed,
+    UnknownControl,
+    UnknownStudio,
+)
 from schedules.errors import (
     Conflict,
     DuplicateId,
@@ -91,6 +98,7 @@ BRIDGE_ERRORS: tuple[tuple[type[BridgeError], int, str], ...] = (
     (BadOffer, 400, "bad_offer"),
     (UnknownStudio, 404, "not_found"),
     (UnknownControl, 404, "not_found"),
+    (NoMicrophone, 409, "no_microphone"),
     (RoomClosed, 409, "room_closed"),
 )
 

@@ -11,7 +11,8 @@ import pytest
 from bridge_peers import StudioClient, spec_for
 
 from bridge.errors import BadOffer, RoomClosed, UnknownStudio
-from bridge.room import FEED_LOST_AFTER, Room
+from bridge.room import Room
+from bridge.room_health import FEED_LOST_AFTER
 from harness.waiting import eventually
 
 pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair

@@ -115,7 +115,7 @@ async def test_thumbnails_use_the_frames_on_the_program_thread_while_it_composes
     # scaler is not thread-safe: a thumbnail made elsewhere hung both (master control froze).
     import threading
 
-    from bridge.room import jpeg_of
+    from bridge.room_health import jpeg_of
 
     fmt = ProgramFormat(width=640, height=360, fps=30, kbps=1500, preset="ultrafast")
     engine = ProgramEngine(fmt)

@@ -105,6 +105,23 @@ async def test_control_room_connects_talks_to_one_studio_and_shows_the_tiles(
     resp = await c.client.get(f"{base}/control", headers=c.headers["operator"])
     await assert_error(resp, 403, "forbidden")
 
+    # A second producer opens the control room beside the first; each connection is its own.
+    resp = await c.client.post(
+        f"{base}/control/session",
+        json={"sdp": await offer_of(*WATCHING)},
+        headers=c.headers["admin"],
+    )
+    assert resp.status == 200, await resp.text()
+    other = (await resp.json())["session"]
+    assert other != session
+    doc = await (await c.client.get(f"{base}/control", headers=producer)).json()
+    assert doc["producers"] == ["admin-bot", "producer-bot"]
+    # It watches only: it sends no microphone, so it cannot talk.
+    resp = await c.client.post(talk, json={"session": other, "studios": ["dha"]}, headers=producer)
+    await assert_error(resp, 409, "no_microphone")
+    resp = await c.client.delete(f"{base}/control/session/{other}", headers=producer)
+    assert resp.status == 204
+
     resp = await c.client.post(talk, json={"session": session, "studios": []}, headers=producer)
     assert (await resp.json())["talkback"]["studios"] == []
     assert (await _console(c, links["dha"]))["talkback"] == []

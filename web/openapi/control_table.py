@@ -182,7 +182,7 @@ CONTROL_OPERATIONS: tuple[Operation, ...] = (
         errors={
             403: "forbidden",
             404: f"{_HIDDEN}; or no such control room session",
-            409: _ROOM,
+            409: f"{_ROOM}; no_microphone: the connection sends no microphone",
             422: "invalid: session or studios",
         },
         body=Body("application/json", ref("Talkback")),
