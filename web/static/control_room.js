@@ -286,7 +286,8 @@ function showState(doc) {
   for (const s of doc.studios) {
     const tile = tiles.get(s.id);
     if (!tile) continue;
-    tile.dataset.onProgram = String(s.on_program);
+    // ON AIR only for a studio that is there: a slate in the program is no studio on air.
+    tile.dataset.onProgram = String(s.on_program && s.connected);
     tile.dataset.status = !s.connected ? "waiting" : s.feed_lost ? "lost" : "live";
     const link = tile.querySelector(".mv-link");
     link.dataset.link = linkOf(s);
