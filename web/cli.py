@@ -23,11 +23,8 @@ from web.access.security import (
     token_digest,
     token_prefix,
 )
-from web.app import make_app
 from web.data_dir import private_dir, private_sqlite
-from web.demo import DEMO_PASSWORD, seed_demo
 from web.logs import configure_logging
-from web.services import ACCOUNTS, BOOKINGS, OUTAGE
 from web.settings import Settings
 
 # A token made without --days stops working after this many: a forgotten token does not stay a
@@ -121,6 +118,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _serve(settings: Settings, demo: bool) -> int:
     configure_logging(settings.log_format)
+
+    # Here, not at the top: the app brings the media stack (aiortc, PyAV), and the token and
+    # user commands should start at once.
+    from web.app import make_app
+    from web.demo import DEMO_PASSWORD, seed_demo
+    from web.services import ACCOUNTS, BOOKINGS, OUTAGE
 
     async def app() -> web.Application:
         application = await make_app(settings)
