@@ -31,6 +31,7 @@ from web.settings import Settings
 from web.tasks import cancel_and_wait
 
 log = logging.getLogger("telebridge.web.live")
+OPENER_TIMEOUT_S = 2.0  # what a room's opening waits for its graphics at most
 
 AUTOPILOT_INTERVAL = 1.0
 # The producer's own request is logged with its actor; the bridge's echo of it is not.
@@ -303,7 +304,14 @@ class LiveRooms:
                 if self.outputs is not None:
                     await self.outputs.opened(booking.id)
                 for opened in self.openers:
-                    await opened(booking, room)
+                    # Bounded: a database that stops answering mid-query (not yet noticed as
+                    # down) must not hold the open rooms' lock, and with it every room, for ever.
+                    try:
+                        await asyncio.wait_for(opened(booking, room), OPENER_TIMEOUT_S)
+                    except TimeoutError:
+                        log.warning(
+                            "room opened booking=%s without its graphics (timeout)", booking.id
+                        )
                 return room
         await self.follow(booking)
         return room
