@@ -12,34 +12,20 @@ from typing import Any
 
 from aiohttp import web
 
-from bridge.errors import UnknownControl, UnknownStudio
-from bridge.room import Room
-from schedules.errors import NotFound, ValidationError
+from bridge.errors import UnknownStudio
+from schedules.errors import ValidationError
 from schedules.model import Booking
-from schedules.rules.access import Principal, can_see
-from web.access.auth import require, require_director
 from web.access.turn import console_ice_servers
 from web.errors import ApiError
 from web.http.bookings import BOOKING_ID, read_json
-from web.services import LIVE, MONITOR, OUTAGE, SETTINGS
+from web.live.direction.production import live_room
+from web.services import MONITOR, SETTINGS
 
 routes = web.RouteTableDef()
 
 SESSION_ID = "{session_id:[0-9a-f]{16}}"
 CONTROL_ICE_USER = "control"  # the TURN user name's studio part for a control room
 MAX_NAME = 80  # how much of the producer's name a console shows
-
-
-async def _live(request: web.Request) -> tuple[Principal, Booking, Room]:
-    """The producer, the booking and its open room (409 when the room is not open)."""
-    p = require_director(require(request))
-    booking, _stored = await request.app[OUTAGE].booking_now(request.match_info["booking_id"])
-    if not can_see(p, booking):
-        raise NotFound("booking", booking.id)
-    room = request.app[LIVE].get(booking.id)
-    if room is None:
-        raise ApiError(409, "room_not_open", "The telebridge's room is not open now")
-    return p, booking, room
 
 
 def control_ice_servers(request: web.Request, booking: Booking) -> list[dict[str, Any]]:
@@ -54,7 +40,7 @@ async def control_session(request: web.Request) -> web.Response:
     The offer has one receive pair per studio of the booking, in the booking's order, then one
     for the program; an audio m-line it sends on is the producer's talkback microphone.
     """
-    p, _booking, room = await _live(request)
+    p, _booking, room = await live_room(request)
     body = await read_json(request)
     if not isinstance(body, dict) or not isinstance(body.get("sdp"), str):
         raise ApiError(422, "invalid", "sdp: is required", {"sdp": "is required"})
@@ -81,7 +67,7 @@ async def control_session(request: web.Request) -> web.Response:
 @routes.delete(f"/api/bookings/{BOOKING_ID}/control/session/{SESSION_ID}")
 async def control_leave(request: web.Request) -> web.Response:
     """End a control room connection (the page closes or reconnects)."""
-    _p, _booking, room = await _live(request)
+    _p, _booking, room = await live_room(request)
     if not await room.control.disconnect(request.match_info["session_id"]):
         raise ApiError(404, "not_found", "No such control room session")
     return web.Response(status=204)
@@ -92,7 +78,7 @@ async def talkback(request: web.Request) -> web.Response:
     """`{"session", "studios": [...]}`: talk from that control room connection's microphone
     to these studios (only their consoles hear it, over their return lowered by 12 dB);
     `"studios": []` stops talking."""
-    _p, booking, room = await _live(request)
+    _p, booking, room = await live_room(request)
     body = await read_json(request)
     if not isinstance(body, dict):
         raise ValidationError("The body must be a JSON object")
@@ -108,9 +94,7 @@ async def talkback(request: web.Request) -> web.Response:
         raise ValidationError("The talkback has problems in: " + ", ".join(errors), errors)
     assert isinstance(session, str) and isinstance(studios, list)
     try:
-        room.control.talk(session, studios)
-    except UnknownControl:
-        raise ApiError(404, "not_found", "No such control room session") from None
+        room.control.talk(session, studios)  # an ended session: 404, by the error middleware
     except UnknownStudio as exc:  # in the booking, not (yet) in the room
         raise ValidationError(str(exc), {"studios": str(exc)}) from None
     return web.json_response(
@@ -122,7 +106,7 @@ async def talkback(request: web.Request) -> web.Response:
 async def control_state(request: web.Request) -> web.Response:
     """What the multiview's tiles show, per studio: connected, in the program (tally), the
     link's round trip and loss, the sound's level, who talks to it; and the program."""
-    _p, booking, room = await _live(request)
+    _p, booking, room = await live_room(request)
     hub = request.app[MONITOR]
     view = next((r for r in hub.rooms if r.booking_id == booking.id), None)
     health = {s.id: s for s in view.studios} if view is not None else {}

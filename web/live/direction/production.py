@@ -28,7 +28,7 @@ routes = web.RouteTableDef()
 AUDIO_FIELDS = ("studio", "gain_db", "muted")
 
 
-async def _live(request: web.Request) -> tuple[Principal, Booking, Room]:
+async def live_room(request: web.Request) -> tuple[Principal, Booking, Room]:
     """The producer, the booking and its open room (409 when the room is not open)."""
     p = require_director(require(request))
     # The show goes on through a database outage, and so do its controls.
@@ -44,7 +44,7 @@ async def _live(request: web.Request) -> tuple[Principal, Booking, Room]:
 @routes.post(f"/api/bookings/{BOOKING_ID}/program")
 async def switch_program(request: web.Request) -> web.Response:
     """`{"layout", "studio"?}`: on air from the next program frame."""
-    p, booking, room = await _live(request)
+    p, booking, room = await live_room(request)
     body = await read_json(request)
     if not isinstance(body, dict):
         raise ValidationError("The body must be a JSON object")
@@ -71,7 +71,7 @@ async def switch_program(request: web.Request) -> web.Response:
 @routes.get(f"/api/bookings/{BOOKING_ID}/program")
 async def program_state(request: web.Request) -> web.Response:
     """What is on air: layout, solo studio, recording, and each studio's gain, mute and level."""
-    _p, _booking, room = await _live(request)
+    _p, _booking, room = await live_room(request)
     program = room.program_state
     if program is None:
         raise ApiError(409, "no_program", "This room composes no program")
@@ -118,7 +118,7 @@ def _audio_change(body: Any, studios: Mapping[str, StudioAudio]) -> tuple[str, f
 @routes.post(f"/api/bookings/{BOOKING_ID}/program/audio")
 async def set_program_audio(request: web.Request) -> web.Response:
     """`{"studio", "gain_db"?, "muted"?}`: in the program's sound from the next block."""
-    p, booking, room = await _live(request)
+    p, booking, room = await live_room(request)
     body = await read_json(request)
     before = room.audio_state()
     if room.program_state is None:
@@ -142,7 +142,7 @@ async def set_program_audio(request: web.Request) -> web.Response:
 @routes.post(f"/api/bookings/{BOOKING_ID}/recording/start")
 async def start_recording(request: web.Request) -> web.Response:
     """Start recording now (also outside the booked show, e.g. during the line check)."""
-    _p, booking, room = await _live(request)
+    _p, booking, room = await live_room(request)
     request.app[RECORDINGS].stopped_by_hand.discard(booking.id)
     started = await request.app[RECORDINGS].start(booking, room, request.app[CLOCK]())
     return web.json_response({"recording": True, "started": started})
@@ -151,7 +151,7 @@ async def start_recording(request: web.Request) -> web.Response:
 @routes.post(f"/api/bookings/{BOOKING_ID}/recording/stop")
 async def stop_recording(request: web.Request) -> web.Response:
     """Stop recording now; the files are finalized and appear in the archive."""
-    _p, booking, room = await _live(request)
+    _p, booking, room = await live_room(request)
     request.app[RECORDINGS].stopped_by_hand.add(booking.id)
     stopped = await request.app[RECORDINGS].stop(booking.id, room, request.app[CLOCK]())
     return web.json_response({"recording": False, "stopped": stopped})
