@@ -104,6 +104,12 @@ class Show:
         assert self.server is not None
         return len(list((self.server.data / "recordings" / self.booking).glob("*/program-*.ts")))
 
+    def iso_segments(self, studio: str) -> int:
+        """A studio's own segments on disk now (its ISO starts at its first keyframe)."""
+        assert self.server is not None
+        recordings = self.server.data / "recordings" / self.booking
+        return len(list(recordings.glob(f"*/iso-{studio}-*.webm")))
+
     async def recording(self, start: bool = False) -> None:
         """Until the program has SEGMENTS_BEFORE_KILL more segments on disk (started by hand,
         or by the autopilot on air)."""
@@ -175,6 +181,11 @@ async def _on_air_twice_a_studio_gone(show: Show) -> None:
         await show.book(ON_AIR_IN)
         await show.join("trend", "dha")
         await show.recording()  # by the autopilot, on air
+        # DHA's feed is on disk before the kill (on a loaded machine its first keyframe can
+        # come after the program's segments): what was written is what must be filed.
+        await eventually(
+            lambda: show.iso_segments("dha") >= 2, timeout=30, message="DHA's ISO on disk"
+        )
         show.kill()
     async with show.running():
         show.kill()
