@@ -68,6 +68,9 @@ bookings = sa.Table(
     sa.Column("layout", sa.String(32), nullable=False),
     sa.Column("quality", sa.String(16), nullable=False, server_default="720p30"),
     sa.Column("stream", sa.String(16), nullable=False, server_default="private"),
+    # The IANA zone the producer entered the times in ("" before schema 8: shown in the
+    # viewer's zone), so that the form shows and edits them as they were typed.
+    sa.Column("zone", sa.String(64), nullable=False, server_default=""),
     sa.Column("notes", sa.Text, nullable=False),
     sa.Column("sequence", sa.Integer, nullable=False),
     sa.Column("created_by", sa.String(200), nullable=False),
@@ -88,6 +91,8 @@ booking_studios = sa.Table(
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("answer", sa.String(16), nullable=False),
     sa.Column("answered_at", UTCDateTime, nullable=True),
+    # Why the studio declined, in its operator's words ("" when it has not declined).
+    sa.Column("decline_reason", sa.Text, nullable=False, server_default=""),
     sa.Index("ix_booking_studios_studio", "studio_id"),
 )
 
@@ -110,6 +115,9 @@ users = sa.Table(
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("studio_id", sa.String(64), sa.ForeignKey("studios.id"), nullable=True),
     sa.Column("language", sa.String(8), nullable=False),
+    # The IANA zone pages show times in for this login ("" = the default: an operator's
+    # studio's zone, otherwise the site's setting).
+    sa.Column("time_zone", sa.String(64), nullable=False, server_default=""),
     sa.Column("password_hash", sa.String(300), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
@@ -368,6 +376,28 @@ async def _v7_graphics(conn: AsyncConnection) -> None:
     await conn.run_sync(upgrade)
 
 
+async def _v8_zones_and_reasons(conn: AsyncConnection) -> None:
+    # The zone a booking was entered in, each login's own zone, and a studio's reason to
+    # decline. A table made by step 1 from today's `metadata` has the columns already; a
+    # database without the table (the migration tests' minimal ones) has nothing to add to.
+    columns = (
+        ("bookings", "zone", "VARCHAR(64) NOT NULL DEFAULT ''"),
+        ("booking_studios", "decline_reason", "TEXT NOT NULL DEFAULT ''"),
+        ("users", "time_zone", "VARCHAR(64) NOT NULL DEFAULT ''"),
+    )
+
+    def upgrade(c: sa.Connection) -> None:
+        inspector = sa.inspect(c)
+        tables = set(inspector.get_table_names())
+        for table, column, ddl in columns:
+            if table in tables and column not in {
+                col["name"] for col in inspector.get_columns(table)
+            }:
+                c.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column} {ddl}"))
+
+    await conn.run_sync(upgrade)
+
+
 # Append only: a deployed database replays every step above its stored version.
 MIGRATIONS: list[Migration] = [
     _v1_initial,
@@ -377,6 +407,7 @@ MIGRATIONS: list[Migration] = [
     _v5_token_lifecycle,
     _v6_direction,
     _v7_graphics,
+    _v8_zones_and_reasons,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

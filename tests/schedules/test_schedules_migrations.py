@@ -51,3 +51,27 @@ async def test_a_new_database_is_created_at_the_current_version(empty_database: 
         assert "quality" in columns
     finally:
         await engine.dispose()
+
+
+async def test_a_version_1_database_gains_the_zone_column_empty(empty_database: str) -> None:
+    """Schema 8: bookings entered before it have no remembered zone ("" = the viewer's)."""
+    engine = db.make_engine(empty_database)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("CREATE TABLE schema_version (version INTEGER NOT NULL)"))
+            await conn.execute(sa.text("INSERT INTO schema_version VALUES (1)"))
+            await conn.execute(sa.text(V1_BOOKINGS))
+            await conn.execute(
+                sa.text(
+                    "INSERT INTO bookings VALUES ('b1', NULL, 'Old show', 'confirmed', "
+                    "'2026-12-01 10:00:00', '2026-12-01 11:00:00', '2026-12-01 09:45:00', "
+                    "'2026-12-01 11:05:00', 15, 5, TRUE, 'auto', '', 0, 'x', "
+                    "'2026-11-01 10:00:00', '2026-11-01 10:00:00')"
+                )
+            )
+        await db.migrate(engine)
+        async with engine.connect() as conn:
+            zone = (await conn.execute(sa.text("SELECT zone FROM bookings"))).scalar()
+        assert zone == ""
+    finally:
+        await engine.dispose()
