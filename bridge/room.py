@@ -22,7 +22,7 @@ from bridge.outputs.manager import Outputs
 from bridge.program.audio import ProgramAudio
 from bridge.program.engine import ProgramEngine
 from bridge.program.graphics import Graphics
-from bridge.program.layout import STUDIO_LAYOUTS
+from bridge.program.layout import LAYOUTS, STUDIO_LAYOUTS
 from bridge.program.mixer import SILENCE_DBFS
 from bridge.program.production import Production
 from bridge.recording.directory import finalize_isos
@@ -86,6 +86,7 @@ class Room:
                 [s.name for s in spec.studios],
                 outputs=self._outputs_of,
             )
+            self.production.switch(spec.layout if spec.layout in LAYOUTS else "auto")
             self.production.start()
         self._watchdog = asyncio.ensure_future(self._watch())
 

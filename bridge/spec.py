@@ -52,6 +52,9 @@ class RoomSpec:
     quality: QualityProfile = field(default_factory=QualityProfile)
     ice_servers: tuple[IceServer, ...] = ()
     program: bool = False  # compose (decode, lay out, encode) the joint program
+    # The layout the booking asked for: the program starts in it (solo and picture-in-picture
+    # on the first studio); the producer switches from there.
+    layout: str = "auto"
 
     def studio(self, studio_id: str) -> StudioSpec | None:
         """The studio with this id, if it is in the room."""

@@ -1,9 +1,11 @@
 """A booking's timeline: when its join links work, when its room is open, which phase a show is
 in, and which lifecycle steps the clock has made due.
 
-Line check (setup) starts at `busy_from`; the show is on air from `starts_at` to `ends_at`; join
-links, and with them the room and its TURN credentials, last until `ends_at` plus the join
-grace. Everything here is a pure function of a booking and a time.
+Line check (setup) starts at `busy_from`; the show is on air from `starts_at` to `ends_at`; the
+studios stay booked for the teardown after it (`busy_until`), and join links, and with them the
+room and its TURN credentials, last until the teardown's end plus the join grace: a show that
+has ended keeps its room for that whole window, as its links promise. Everything here is a pure
+function of a booking and a time.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from schedules.model import Booking, BookingStatus
+from schedules.model import BLOCKING_STATUSES, Booking, BookingStatus
 from schedules.rules.lifecycle import Action, next_status
 
 # A link of a booking in these states can never open again.
-DEAD = frozenset({BookingStatus.CANCELLED, BookingStatus.DECLINED, BookingStatus.COMPLETED})
+DEAD = frozenset({BookingStatus.CANCELLED, BookingStatus.DECLINED})
+# The bookings whose room may be open: a completed show keeps its room to the window's end.
+ROOM_STATUSES = BLOCKING_STATUSES | {BookingStatus.COMPLETED}
 
 
 class JoinState(enum.StrEnum):
@@ -46,14 +50,13 @@ class JoinWindow:
 
 
 def join_window(booking: Booking, grace_minutes: int) -> JoinWindow:
-    """From setup (line check) start to the show's end plus the grace minutes."""
-    return JoinWindow(booking.busy_from, booking.ends_at + timedelta(minutes=grace_minutes))
+    """From setup (line check) start to the teardown's end plus the grace minutes."""
+    return JoinWindow(booking.busy_from, booking.busy_until + timedelta(minutes=grace_minutes))
 
 
 def join_state(booking: Booking, now: datetime, grace_minutes: int) -> JoinState:
-    """Whether a link of `booking` opens now, later, or never again."""
-    if booking.status is BookingStatus.COMPLETED:
-        return JoinState.CLOSED
+    """Whether a link of `booking` opens now, later, or never again (a completed show's link
+    works to the window's end: the studios may stay on the line after air)."""
     if booking.status in DEAD:
         return JoinState.CANCELLED
     w = join_window(booking, grace_minutes)

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from schedules.model import BLOCKING_STATUSES, Booking, BookingStatus, BookingStudio
+from schedules.model import Booking, BookingStatus, BookingStudio
 from schedules.rules.lifecycle import Action, next_status
 from schedules.rules.timeline import (
+    ROOM_STATUSES,
     JoinState,
     JoinWindow,
     Phase,
@@ -62,12 +63,13 @@ def booking(
     )
 
 
-def test_join_window_runs_from_line_check_to_end_plus_grace():
+def test_join_window_runs_from_line_check_to_teardown_end_plus_grace():
     assert join_window(booking(), GRACE) == JoinWindow(
-        at("17:45", "Asia/Baku"), at("19:30", "Asia/Baku")
+        at("17:45", "Asia/Baku"), at("19:35", "Asia/Baku")
     )
-    # Teardown does not keep the links open; only the grace does.
-    assert join_window(booking(teardown=60), 0).valid_until == at("19:00", "Asia/Baku")
+    # The studios are booked through the teardown: their links stay open for it, then the grace.
+    assert join_window(booking(teardown=60), 0).valid_until == at("20:00", "Asia/Baku")
+    assert join_window(booking(teardown=0), 0).valid_until == at("19:00", "Asia/Baku")
 
 
 # (status, now, what a join link can do then); line check at 17:45 in Baku, 16:45 in Istanbul.
@@ -79,14 +81,17 @@ JOIN_STATES = [
     pytest.param(S.REQUESTED, at("15:30", "Europe/Rome"), J.OPEN, id="not yet confirmed"),
     pytest.param(S.LIVE, at("19:00", "Asia/Tashkent"), J.OPEN, id="on air, Tashkent"),
     pytest.param(S.LIVE, at("19:00", "Asia/Baku"), J.OPEN, id="at the show's end"),
-    pytest.param(S.LIVE, at("18:29:59", "Europe/Istanbul"), J.OPEN, id="last second of grace"),
-    pytest.param(S.LIVE, at("19:30", "Asia/Baku"), J.CLOSED, id="grace over"),
+    pytest.param(S.LIVE, at("18:34:59", "Europe/Istanbul"), J.OPEN, id="last second of grace"),
+    pytest.param(S.LIVE, at("19:35", "Asia/Baku"), J.CLOSED, id="grace over"),
     pytest.param(S.CONFIRMED, at("17:00", "Europe/Rome"), J.CLOSED, id="an hour later, Rome"),
     pytest.param(S.CANCELLED, at("17:00", "Europe/Istanbul"), J.CANCELLED, id="cancelled"),
     pytest.param(S.CANCELLED, at("09:00", "Asia/Baku"), J.CANCELLED, id="cancelled early"),
     pytest.param(S.DECLINED, at("18:30", "Asia/Baku"), J.CANCELLED, id="declined"),
-    pytest.param(S.COMPLETED, at("18:30", "Asia/Baku"), J.CLOSED, id="completed early"),
-    pytest.param(S.COMPLETED, at("19:10", "Asia/Baku"), J.CLOSED, id="completed, in grace"),
+    # A completed show keeps its links (and room) for the whole window they promise.
+    pytest.param(S.COMPLETED, at("18:30", "Asia/Baku"), J.OPEN, id="completed early"),
+    pytest.param(S.COMPLETED, at("19:10", "Asia/Baku"), J.OPEN, id="completed, in grace"),
+    pytest.param(S.COMPLETED, at("19:34:59", "Asia/Baku"), J.OPEN, id="completed, last second"),
+    pytest.param(S.COMPLETED, at("19:35", "Asia/Baku"), J.CLOSED, id="completed, window over"),
 ]
 
 
@@ -104,7 +109,8 @@ def test_join_window_follows_rome_across_the_spring_switch():
     assert join_state(show, at("09:44", "Europe/Rome", "2026-03-29"), GRACE) is JoinState.NOT_YET
     assert join_state(show, at("09:45", "Europe/Rome", "2026-03-29"), GRACE) is JoinState.OPEN
     assert join_state(show, at("11:45", "Asia/Baku", "2026-03-29"), GRACE) is JoinState.OPEN
-    assert join_state(show, at("11:30", "Europe/Rome", "2026-03-29"), GRACE) is JoinState.CLOSED
+    assert join_state(show, at("11:34", "Europe/Rome", "2026-03-29"), GRACE) is JoinState.OPEN
+    assert join_state(show, at("11:35", "Europe/Rome", "2026-03-29"), GRACE) is JoinState.CLOSED
 
 
 # (booking, now, whether its room should be open); the autopilot reads blocking bookings only.
@@ -114,7 +120,8 @@ ROOM_DUE = [
     pytest.param(booking(), at("19:30", "Asia/Almaty"), True, id="on air"),
     pytest.param(booking(), at("21:00", "Asia/Bishkek"), True, id="at the show's end"),
     pytest.param(booking(), at("19:29:59", "Asia/Tashkent"), True, id="last second of grace"),
-    pytest.param(booking(), at("16:30", "Europe/Rome"), False, id="grace over, Rome"),
+    pytest.param(booking(), at("16:34:59", "Europe/Rome"), True, id="in the teardown's grace"),
+    pytest.param(booking(), at("16:35", "Europe/Rome"), False, id="grace over, Rome"),
     pytest.param(booking(setup=0), at("18:00", "Asia/Baku"), True, id="no setup: at the start"),
     pytest.param(booking(setup=0), at("17:59:59", "Asia/Baku"), False, id="no setup: before"),
     pytest.param(booking(S.LIVE), at("19:10", "Asia/Baku"), True, id="live, in grace"),
@@ -127,9 +134,11 @@ def test_room_due(show, now, expected):
     assert room_due(show, now, GRACE) is expected
 
 
-@pytest.mark.parametrize("status", sorted(BLOCKING_STATUSES))
+@pytest.mark.parametrize("status", sorted(ROOM_STATUSES))
 @pytest.mark.parametrize("now", [p.values[1] for p in JOIN_STATES])
-def test_a_blocking_booking_room_is_due_exactly_while_its_links_are_open(status, now):
+def test_a_room_is_due_exactly_while_its_links_are_open(status, now):
+    # The autopilot reads the bookings in ROOM_STATUSES: blocking ones, and completed ones,
+    # whose room stays open to the end of the window their links promise.
     show = booking(status)
     assert room_due(show, now, GRACE) is (join_state(show, now, GRACE) is JoinState.OPEN)
 

@@ -15,6 +15,7 @@ from test_join_links import book, links
 from webtools import ClockedApp, assert_error, login, session_csrf
 
 from schedules.direction.calls import CALL_SECONDS
+from schedules.model import DEFAULT_TEARDOWN_MINUTES as TEARDOWN
 from web.access.joinlinks import join_token
 from web.services import SETTINGS, SIGNER
 
@@ -198,10 +199,10 @@ async def test_call_refusals(clocked: ClockedApp) -> None:
     )
     assert await calls(c, bid) == []  # nothing refused above made a call
 
-    # After the end (and the grace) the link has closed: no more calls.
+    # After the teardown (and the grace) the link has closed: no more calls.
     await baku.call()
     grace = c.app[SETTINGS].join_grace_minutes
-    c.clock.set(starts + timedelta(hours=1, minutes=grace, seconds=1))
+    c.clock.set(starts + timedelta(hours=1, minutes=TEARDOWN + grace, seconds=1))
     await assert_error(await console_post(f"{baku.base}/call{baku.query}"), 403, "link_closed")
 
 

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from webtools import ClockedApp, assert_error
 
+from schedules.model import DEFAULT_TEARDOWN_MINUTES as TEARDOWN
 from web.access.joinlinks import join_path
 from web.services import SETTINGS, SIGNER
 
@@ -65,11 +66,11 @@ async def test_link_says_when_it_opens_then_opens_then_closes(clocked: ClockedAp
     assert status == 200
     assert "opens" not in text
 
-    c.clock.set(starts + timedelta(hours=1, minutes=grace) - timedelta(seconds=1))
+    c.clock.set(starts + timedelta(hours=1, minutes=TEARDOWN + grace) - timedelta(seconds=1))
     status, _ = await visit(c, trend)
     assert status == 200
 
-    c.clock.set(starts + timedelta(hours=1, minutes=grace))
+    c.clock.set(starts + timedelta(hours=1, minutes=TEARDOWN + grace))
     status, _ = await visit(c, trend)
     assert status == 410
     c.clock.advance(days=30)
@@ -168,7 +169,9 @@ async def test_join_links_api_window_follows_the_booking(clocked: ClockedApp) ->
     (link,) = (await resp.json())["links"]
     grace = c.app[SETTINGS].join_grace_minutes
     assert link["valid_from"] == (starts - timedelta(minutes=30)).strftime(FMT)
-    assert link["valid_until"] == (starts + timedelta(hours=1, minutes=grace)).strftime(FMT)
+    assert link["valid_until"] == (starts + timedelta(hours=1, minutes=TEARDOWN + grace)).strftime(
+        FMT
+    )
     # Rescheduling moves the window; the link itself (sent out already) stays the same.
     before = await links(c, b["id"])
     later = starts + timedelta(hours=2)

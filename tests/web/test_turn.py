@@ -13,6 +13,7 @@ import pytest
 from test_join_links import FMT, book, links
 from webtools import ClockedApp
 
+from schedules.model import DEFAULT_TEARDOWN_MINUTES as TEARDOWN
 from web.access.turn import (
     IceUrl,
     check_credentials,
@@ -129,7 +130,7 @@ async def test_each_console_gets_credentials_of_its_own_booking_until_its_link_c
     b = await book(c, starts, setup_minutes=15)
     paths = await links(c, b["id"])
     grace = c.app[SETTINGS].join_grace_minutes
-    expires = int((starts + timedelta(hours=1, minutes=grace)).timestamp())
+    expires = int((starts + timedelta(hours=1, minutes=TEARDOWN + grace)).timestamp())
 
     seen = {}
     for studio in ("trend", "dha"):
@@ -148,7 +149,7 @@ async def test_each_console_gets_credentials_of_its_own_booking_until_its_link_c
         assert turn[0]["username"] == f"{expires}:{b['id']}.{studio}"
         assert turn[0]["username"] == turn[1]["username"]
         assert (turn[0]["username"], turn[0]["credential"]) == rest_credentials(
-            SECRET, f"{b['id']}.{studio}", starts + timedelta(hours=1, minutes=grace)
+            SECRET, f"{b['id']}.{studio}", starts + timedelta(hours=1, minutes=TEARDOWN + grace)
         )
         seen[studio] = turn[0]["credential"]
     assert seen["trend"] != seen["dha"]
@@ -204,7 +205,7 @@ async def test_the_tally_poll_hands_out_fresh_credentials_and_times_after_an_ext
 
     first = await tally()
     assert first["off_air_at"] == (starts + timedelta(hours=1)).strftime(FMT)
-    old_end = starts + timedelta(hours=1, minutes=grace)
+    old_end = starts + timedelta(hours=1, minutes=TEARDOWN + grace)
     assert first["ice_servers"][1]["username"] == f"{int(old_end.timestamp())}:{b['id']}.trend"
 
     resp = await c.client.patch(
@@ -215,7 +216,7 @@ async def test_the_tally_poll_hands_out_fresh_credentials_and_times_after_an_ext
     assert resp.status == 200, await resp.text()
     second = await tally()
     assert second["off_air_at"] == (starts + timedelta(hours=2)).strftime(FMT)
-    new_end = starts + timedelta(hours=2, minutes=grace)
+    new_end = starts + timedelta(hours=2, minutes=TEARDOWN + grace)
     assert (second["ice_servers"][1]["username"], second["ice_servers"][1]["credential"]) == (
         rest_credentials(SECRET, f"{b['id']}.trend", new_end)
     )

@@ -35,6 +35,10 @@ DATABASE_MESSAGE = "Database not answering: live rooms go on; bookings and login
 # Reaching an RTMP or SRT destination and its first keyframe takes a few seconds; an output still
 # connecting (or not started by the autopilot yet) after this long on air is trouble.
 OUTPUT_GRACE_SECONDS = 10.0
+# The autopilot starts the recording within a tick or two of the show's start (and a studio's
+# first keyframe may take a moment more): a recording not running after this long on air is
+# trouble; before it, the alert would be raised at every show's start and cleared a second later.
+RECORDING_GRACE_SECONDS = 5.0
 OUTPUT_WAITING = (OutputState.IDLE, OutputState.CONNECTING)  # raised after the grace
 OUTPUT_DOWN = (OutputState.RETRYING, OutputState.FAILED)  # raised at once
 
@@ -202,7 +206,14 @@ class AlertBook:
                 message = f"{name}: audio silent"
                 out.append(Condition("silent_audio", sid, message, SILENT_SECONDS, named))
         if room.should_record and not room.recording:
-            out.append(Condition("recording_stopped", None, "Recording is not running on air", 0.0))
+            out.append(
+                Condition(
+                    "recording_stopped",
+                    None,
+                    "Recording is not running on air",
+                    RECORDING_GRACE_SECONDS,
+                )
+            )
         elif room.recorder is not None and room.recorder.behind:
             out.append(Condition("recording_behind", None, "Recording is falling behind", 0.0))
         if room.state == Phase.ON_AIR.value:

@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 from bridge.room import Room
 from bridge.spec import EventKind, IceServer, QualityProfile, RoomEvent, RoomSpec
 from schedules.errors import ScheduleError
-from schedules.model import BLOCKING_STATUSES, QUALITY_PRESETS, Booking, Studio
+from schedules.model import QUALITY_PRESETS, Booking, Studio
 from schedules.outage import database_down, describe
 from schedules.rules import timeline
 from schedules.rules.lifecycle import Action
-from schedules.rules.timeline import join_window, room_due, steps_due
+from schedules.rules.timeline import ROOM_STATUSES, join_window, room_due, steps_due
 from schedules.service import BookingService, Clock
 from web.live.outputs import OutputControl
 from web.live.recording import RecordingControl
@@ -79,6 +79,7 @@ def room_spec(
         quality=QualityProfile(**dataclasses.asdict(QUALITY_PRESETS[booking.quality])),
         ice_servers=ice_servers,
         program=True,
+        layout=booking.layout,
     )
 
 
@@ -226,7 +227,7 @@ class LiveRooms:
             if self.recordings is not None:
                 await self.recordings.catch_up()
             current = await self.bookings.search(
-                start=now - grace, end=now + timedelta(seconds=1), statuses=list(BLOCKING_STATUSES)
+                start=now - grace, end=now + timedelta(seconds=1), statuses=list(ROOM_STATUSES)
             )
             await self.outage.refresh_schedule(now, grace)
         except Exception as exc:

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from schedules.model import BLOCKING_STATUSES, Booking, Studio
-from schedules.rules.timeline import room_due
+from schedules.model import Booking, Studio
+from schedules.rules.timeline import ROOM_STATUSES, room_due
 from schedules.service import BookingService
 
 LOOKAHEAD = timedelta(hours=12)  # an outage longer than this stops new shows from opening
@@ -50,7 +50,7 @@ class ScheduleAhead:
 async def read_ahead(bookings: BookingService, now: datetime, grace: timedelta) -> ScheduleAhead:
     """Read the schedule from `now` (raises like any read while the database is down)."""
     found = await bookings.search(
-        start=now - grace, end=now + LOOKAHEAD, statuses=list(BLOCKING_STATUSES)
+        start=now - grace, end=now + LOOKAHEAD, statuses=list(ROOM_STATUSES)
     )
     ids = sorted({sid for b in found for sid in b.studio_ids})
     studios = await bookings.studios_by_id(ids) if ids else {}
