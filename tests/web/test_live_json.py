@@ -72,6 +72,8 @@ def test_an_open_room_has_the_documented_keys_and_values() -> None:
         should_record=True,
         recorder=summarize(recorders),
         program=PROGRAM,
+        on_air=ProgramState("solo", "trend", True),
+        muted=("dha",),
         studios=(HEALTHY,),
         thumbnails={"trend": 7},
     )
@@ -88,9 +90,12 @@ def test_an_open_room_has_the_documented_keys_and_values() -> None:
         "should_record",
         "recorder",
         "program",
+        "on_air",
         "studios",
         "outputs",  # the live outputs' keys: tests/web/test_outputs_monitoring.py
     ]
+    # What the program shows, for master control: Trend alone on air, DHA muted in the mix.
+    assert doc["on_air"] == {"layout": "solo", "studio": "trend", "muted": ["dha"]}
     assert doc["opens_at"] == "2030-05-06T09:00:00Z"
     assert doc["recorder"] == {
         "files": 2,

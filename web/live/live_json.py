@@ -54,6 +54,11 @@ def room_json(room: RoomView) -> JsonObject:
         "should_record": room.should_record,
         "recorder": recorder_json(room.recorder) if room.recorder is not None else None,
         "program": program_figures_json(room.program) if room.program is not None else None,
+        "on_air": (
+            {"layout": room.on_air.layout, "studio": room.on_air.studio, "muted": list(room.muted)}
+            if room.on_air is not None
+            else None
+        ),
         "studios": studios,
         "outputs": [output_json(o) for o in room.outputs] if room.open else [],
     }

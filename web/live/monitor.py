@@ -212,6 +212,8 @@ class MonitorHub:
             should_record=should_record,
             recorder=summarize(snapshot.recorders),
             program=snapshot.program,
+            on_air=room.program_state,
+            muted=tuple(sid for sid, a in room.audio_state().items() if a.muted),
             studios=snapshot.studios,
             outputs=self._outputs(booking_id, snapshot.outputs),
         )

@@ -15,6 +15,7 @@ from datetime import datetime
 from bridge.spec import (
     OutputFigures,
     ProgramFigures,
+    ProgramState,
     RecorderFigures,
     StudioHealth,
     StudioSpec,
@@ -63,6 +64,10 @@ class RoomView:
     should_record: bool = False
     recorder: RecorderSummary | None = None
     program: ProgramFigures | None = None
+    # What is on air (layout, solo studio) and the studios the producer has muted: master
+    # control shows each room's program state next to its health.
+    on_air: ProgramState | None = None
+    muted: tuple[str, ...] = ()
     studios: tuple[StudioHealth, ...] = ()  # an open room's studios
     booked: tuple[StudioSpec, ...] = ()  # a room not open yet: the studios booked into it
     outputs: tuple[OutputView, ...] = ()  # an open room's booking's live outputs, as added

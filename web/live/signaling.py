@@ -194,6 +194,8 @@ async def console_state(request: web.Request) -> web.Response:
     if booking is not None:
         doc["on_air_at"] = rfc3339(booking.starts_at)
         doc["off_air_at"] = rfc3339(booking.ends_at)
+        grace = request.app[SETTINGS].join_grace_minutes
+        doc["closes_at"] = rfc3339(join_window(booking, grace).valid_until)
         doc["ice_servers"] = console_ice_servers(request.app[SETTINGS], booking, studio_id)
         doc.update(await direction_state(request, booking.id, studio_id))
     return web.json_response(doc)

@@ -247,6 +247,7 @@ _LIVE_ROOM: Schema = {
         "should_record",
         "recorder",
         "program",
+        "on_air",
         "studios",
         "outputs",
     ],
@@ -262,6 +263,28 @@ _LIVE_ROOM: Schema = {
         "should_record": {"type": "boolean"},
         "recorder": {"anyOf": [_RECORDER, {"type": "null"}]},
         "program": {"anyOf": [_PROGRAM_FIGURES, {"type": "null"}]},
+        "on_air": {
+            "anyOf": [
+                {
+                    "type": "object",
+                    "required": ["layout", "studio", "muted"],
+                    "properties": {
+                        "layout": {"enum": list(LAYOUTS)},
+                        "studio": {
+                            "type": ["string", "null"],
+                            "description": "The solo or picture-in-picture studio.",
+                        },
+                        "muted": {
+                            "type": "array",
+                            "items": STRING,
+                            "description": "The studios the producer has muted in the mix.",
+                        },
+                    },
+                },
+                {"type": "null"},
+            ],
+            "description": "What the open room's program shows now (null: not open).",
+        },
         "studios": {"type": "array", "items": ref("LiveStudio")},
         "outputs": {
             "type": "array",
@@ -374,6 +397,11 @@ _CONSOLE_STATE: Schema = {
         },
         "on_air_at": MOMENT,
         "off_air_at": MOMENT,
+        "closes_at": {
+            **MOMENT,
+            "description": "When the join link (and with it the room) closes: the teardown's "
+            "end plus the join grace. The console then says the show has ended.",
+        },
         "ice_servers": {"type": "array", "items": ref("IceServer")},
         "cue": {
             "anyOf": [ref("Cue"), {"type": "null"}],
