@@ -23,7 +23,6 @@ from bridge.program.audio import ProgramAudio
 from bridge.program.engine import ProgramEngine
 from bridge.program.graphics import Graphics
 from bridge.program.layout import LAYOUTS, STUDIO_LAYOUTS
-from bridge.program.mixer import SILENCE_DBFS
 from bridge.program.production import Production
 from bridge.recording.directory import finalize_isos
 from bridge.recording.iso import IsoRecording
@@ -33,6 +32,7 @@ from bridge.room_health import (
     finished_details,
     jpeg_of,
     program_figures,
+    studio_audio,
     studio_health,
 )
 from bridge.session import Joined, StudioSession
@@ -274,20 +274,16 @@ class Room:
         self.production.audio.set_gain(studio_id, gain_db, muted)
         self._emit(EventKind.AUDIO_CHANGED, studio_id, gain_db=gain_db, muted=muted)
 
+    def set_microphone(self, studio_id: str, off: bool) -> None:
+        """The studio's operator switched its microphone off (or on again) at the console."""
+        if self.production is None or self.spec.studio(studio_id) is None:
+            raise UnknownStudio(f'Studio "{studio_id}" is not part of this program')
+        self.production.audio.mixer.channels[studio_id].mic_off = off
+        self._emit(EventKind.AUDIO_CHANGED, studio_id, mic_off=off)
+
     def audio_state(self) -> dict[str, StudioAudio]:
-        """Per studio: the producer's gain and mute, the automatic gain, the last block's level
-        — what the producer's audio controls show (empty without a program)."""
-        if self.production is None:
-            return {}
-        return {
-            sid: StudioAudio(
-                gain_db=ch.gain_db,
-                muted=ch.muted,
-                auto_db=round(ch.auto_db, 1),
-                level_dbfs=round(ch.level_dbfs, 1) if ch.level_dbfs > SILENCE_DBFS else None,
-            )
-            for sid, ch in self.production.audio.mixer.channels.items()
-        }
+        """Per studio: gain, mute, automatic gain, level and microphone key (the desk's)."""
+        return studio_audio(self.production)
 
     @property
     def program_state(self) -> ProgramState | None:

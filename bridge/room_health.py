@@ -17,6 +17,7 @@ from bridge.spec import (
     ProgramFigures,
     RecordedFile,
     RecorderFigures,
+    StudioAudio,
     StudioHealth,
     VideoFigures,
 )
@@ -25,6 +26,24 @@ if TYPE_CHECKING:  # the room asks; this module only reads it
     from bridge.room import Room
 
 FEED_LOST_AFTER = 2.0  # seconds without a packet before a studio's feed counts as lost
+
+
+def studio_audio(production: Production | None) -> dict[str, StudioAudio]:
+    """Per studio: the producer's gain and mute, the automatic gain, the last block's level
+    and the studio's own microphone key — what the producer's sound desk shows (empty without
+    a program)."""
+    if production is None:
+        return {}
+    return {
+        sid: StudioAudio(
+            gain_db=ch.gain_db,
+            muted=ch.muted,
+            auto_db=round(ch.auto_db, 1),
+            level_dbfs=round(ch.level_dbfs, 1) if ch.level_dbfs > SILENCE_DBFS else None,
+            mic_off=ch.mic_off,
+        )
+        for sid, ch in production.audio.mixer.channels.items()
+    }
 
 
 def jpeg_of(frame: av.VideoFrame, width: int) -> bytes:

@@ -220,6 +220,9 @@ class StudioAudio:
     muted: bool
     auto_db: float
     level_dbfs: float | None  # None for silence
+    # The studio's operator has switched its microphone off at the console (the cough key):
+    # the silence is theirs, and the producer's desk says so.
+    mic_off: bool = False
 
 
 @dataclass(frozen=True)

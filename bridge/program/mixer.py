@@ -70,6 +70,7 @@ class Channel:
     buffer: Samples = field(default_factory=lambda: np.zeros(0, np.float32))
     gain_db: float = 0.0  # the producer's
     muted: bool = False
+    mic_off: bool = False  # the studio's own cough key: told by its console, shown on the desk
     loudness_db: float = TARGET_DBFS  # the running estimate the automatic gain works from
     auto_db: float = 0.0
     level_dbfs: float = -math.inf  # of the last block, for meters

@@ -163,6 +163,7 @@ def studio_audio_json(a: StudioAudio) -> JsonObject:
         "muted": a.muted,
         "auto_db": a.auto_db,
         "level_dbfs": a.level_dbfs,
+        "mic_off": a.mic_off,
     }
 
 

@@ -15,6 +15,7 @@ from aiohttp import web
 from bridge.errors import UnknownStudio
 from bridge.room import Room
 from bridge.session import Joined
+from schedules.errors import ValidationError
 from schedules.model import Booking
 from schedules.outage import database_down
 from schedules.rules.timeline import JoinState, join_state, join_window
@@ -181,6 +182,21 @@ async def console_leave(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+@routes.put(f"/join/{IDS}/microphone")
+async def console_microphone(request: web.Request) -> web.Response:
+    """The console's cough key: `{"off": true}` while the operator holds the studio's
+    microphone off, so that the producer's sound desk says why the studio is silent."""
+    room, _booking = await room_and_booking(request, request.query.get("token"))
+    body = await read_json(request)
+    if not isinstance(body, dict) or set(body) != {"off"} or not isinstance(body["off"], bool):
+        problem = {"off": "must be true or false"}
+        raise ValidationError('The body must be {"off": true} or {"off": false}', problem)
+    if room.production is None:
+        raise ApiError(409, "no_program", "This room composes no program")
+    room.set_microphone(request.match_info["studio_id"], body["off"])
+    return web.json_response({"off": body["off"]})
+
+
 @routes.get(f"/join/{IDS}/state")
 async def console_state(request: web.Request) -> web.Response:
     """The console's tally (is the studio in the program, does the room record), and the
@@ -191,6 +207,8 @@ async def console_state(request: web.Request) -> web.Response:
     studio_id = request.match_info["studio_id"]
     doc = tally_json(room.tally(studio_id))
     doc["talkback"] = room.control.talking_to(studio_id)  # producers talking into its ear now
+    sound = room.audio_state().get(studio_id)
+    doc["mic_off"] = sound.mic_off if sound is not None else False  # as the desk shows it
     if booking is not None:
         doc["on_air_at"] = rfc3339(booking.starts_at)
         doc["off_air_at"] = rfc3339(booking.ends_at)

@@ -13,13 +13,25 @@ _SESSION_ID: Schema = {"type": "string", "pattern": "^[0-9a-f]{16}$"}
 
 _AUDIO_CHANNEL: Schema = {
     "type": "object",
-    "required": ["gain_db", "muted", "auto_db", "level_dbfs"],
+    "required": ["gain_db", "muted", "auto_db", "level_dbfs", "mic_off"],
     "properties": {
         "gain_db": {"type": "number", "description": "The producer's gain."},
         "muted": {"type": "boolean"},
         "auto_db": {"type": "number", "description": "The automatic gain on top of it."},
         "level_dbfs": {**_NUMBER_OR_NULL, "description": "Last block's level; null: silence."},
+        "mic_off": {
+            "type": "boolean",
+            "description": "The studio's operator has switched its microphone off at the "
+            "console (the cough key).",
+        },
     },
+}
+
+_MICROPHONE: Schema = {
+    "type": "object",
+    "required": ["off"],
+    "additionalProperties": False,
+    "properties": {"off": {"type": "boolean", "description": "true: the microphone is off."}},
 }
 
 _AUDIO_BY_STUDIO: Schema = {"type": "object", "additionalProperties": ref("AudioChannel")}
@@ -418,6 +430,11 @@ _CONSOLE_STATE: Schema = {
             "items": STRING,
             "description": "The producers talking into the studio's ear now (talkback).",
         },
+        "mic_off": {
+            "type": "boolean",
+            "description": "The studio's microphone is off by its cough key, as the producer's "
+            "sound desk shows it (the console sends its key again when they differ).",
+        },
         "call": {
             "anyOf": [ref("ConsoleCall"), {"type": "null"}],
             "description": "The studio's open call to production; null once a producer "
@@ -439,6 +456,7 @@ _HEALTH: Schema = {
 LIVE_SCHEMAS: dict[str, Schema] = {
     "Health": _HEALTH,
     "AudioChannel": _AUDIO_CHANNEL,
+    "Microphone": _MICROPHONE,
     "ProgramSwitch": _PROGRAM_SWITCH,
     "ProgramSwitched": _PROGRAM_SWITCHED,
     "ProgramState": _PROGRAM_STATE,

@@ -148,6 +148,23 @@ LIVE_OPERATIONS: tuple[Operation, ...] = (
         "countdown, and a reconnect after the old end gets TURN credentials that still work.",
     ),
     Operation(
+        "PUT",
+        f"{_STUDIO_LINK}/microphone",
+        "setConsoleMicrophone",
+        "Studio console",
+        "The console's cough key: the studio's microphone is off (or on again)",
+        JOIN_LINK,
+        (Reply(200, "The producer's sound desk shows it", schema=ref("Microphone")),),
+        errors={
+            403: _LINK_REFUSED,
+            409: "no_program: the room composes no program",
+            422: "invalid: `off` must be true or false",
+        },
+        body=Body("application/json", ref("Microphone")),
+        description="The console stops sending sound itself (its track is disabled); this "
+        "tells the producer why the studio is silent.",
+    ),
+    Operation(
         "GET",
         f"{_STUDIO_LINK}/messages",
         "listConsoleMessages",
