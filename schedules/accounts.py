@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from schedules import db
 from schedules.errors import DuplicateId, NotFound, ValidationError
 from schedules.model import ApiToken, Role, User
+from schedules.rules.zones import check_zone
 
 # The interface languages a login may choose: the partners' working languages (the web side
 # ships a catalog for each).
@@ -75,6 +76,16 @@ def _user(row: sa.Row[object]) -> User:
         studio_id=m["studio_id"],
         language=m["language"],
         password_hash=m["password_hash"],
+        time_zone=m["time_zone"],
+        studio_zone=m["studio_zone"] or "",
+    )
+
+
+def _users() -> sa.Select[tuple[object, ...]]:
+    # With the operator's studio's zone: the zone its pages default to (rules.zones).
+    u, s = db.users, db.studios
+    return sa.select(u, s.c.timezone.label("studio_zone")).select_from(
+        u.outerjoin(s, s.c.id == u.c.studio_id)
     )
 
 
@@ -151,13 +162,13 @@ class Accounts:
     async def user_by_name(self, name: str) -> User | None:
         """The login called `name`, if any."""
         async with self.engine.connect() as conn:
-            row = (await conn.execute(sa.select(db.users).where(db.users.c.name == name))).first()
+            row = (await conn.execute(_users().where(db.users.c.name == name))).first()
         return _user(row) if row else None
 
     async def user_by_id(self, user_id: int) -> User | None:
         """The login with this id, if any."""
         async with self.engine.connect() as conn:
-            row = (await conn.execute(sa.select(db.users).where(db.users.c.id == user_id))).first()
+            row = (await conn.execute(_users().where(db.users.c.id == user_id))).first()
         return _user(row) if row else None
 
     async def count_users(self) -> int:
@@ -173,6 +184,17 @@ class Accounts:
         async with self.engine.begin() as conn:
             await conn.execute(
                 db.users.update().where(db.users.c.id == user_id).values(language=language)
+            )
+
+    async def set_time_zone(self, user_id: int, zone: str) -> None:
+        """Remember the zone the user's pages show times in ("" = back to the default)."""
+        try:
+            zone = check_zone(zone)
+        except ValueError as exc:
+            raise ValidationError("unknown time zone", {"time_zone": str(exc)}) from None
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                db.users.update().where(db.users.c.id == user_id).values(time_zone=zone)
             )
 
     async def replace_password_hash(self, user_id: int, old: str, new: str) -> bool:
@@ -278,7 +300,8 @@ class Accounts:
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
-                    sa.select(u, s.c.expires_at)
+                    _users()
+                    .add_columns(s.c.expires_at)
                     .join(s, s.c.user_id == u.c.id)
                     .where(s.c.id_hash == id_hash, s.c.expires_at > now)
                 )

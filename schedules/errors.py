@@ -37,13 +37,16 @@ class NotFound(ScheduleError):
 
 @dataclass(frozen=True)
 class ConflictItem:
-    """One booking in the way: which booking holds which studio, and when that booking runs."""
+    """One booking in the way: which booking holds which studio, when that booking runs, and
+    when it keeps the studio busy (line check to teardown: the window that conflicts)."""
 
     booking_id: str
     studio_id: str
     title: str
     starts_at: datetime
     ends_at: datetime
+    busy_from: datetime | None = None
+    busy_until: datetime | None = None
 
 
 class Conflict(ScheduleError):
@@ -66,6 +69,16 @@ class InvalidTransition(ScheduleError):
         super().__init__(f'Cannot {action} a booking whose status is "{status}"')
         self.status = status
         self.action = action
+
+
+class NotAllowed(ScheduleError):
+    """A step the booking's status allows but its studios do not (leaving out a studio that has
+    not declined, or one that would leave too few); `code` names which, for programs."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
 
 
 class DuplicateId(ScheduleError):

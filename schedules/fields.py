@@ -71,6 +71,9 @@ BOOKING_FIELDS: tuple[BookingField, ...] = (
     F("studio_ids", "studios", _ids, derived=True, drafted=True, reschedules=True),
     F("starts_at", "starts_at", _moment, column="starts_at", drafted=True, reschedules=True),
     F("ends_at", "ends_at", _moment, column="ends_at", drafted=True, reschedules=True),
+    # The IANA zone the times were entered in ("" when not said): how they are shown and edited.
+    # Not a reschedule: the moments stay what they are.
+    F("zone", "zone", column="zone", drafted=True),
     F("setup_minutes", "setup_minutes", column="setup_minutes", drafted=True, reschedules=True),
     F(
         "teardown_minutes",

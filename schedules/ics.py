@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
-from schedules.model import Booking, BookingStatus, Studio
+from schedules.model import Booking, BookingStatus, PartnerAnswer, Studio
 
 PRODID = "-//Telebridge//Telebridge schedules//EN"
 MAX_LINE_OCTETS = 75  # RFC 5545 3.1, not counting the CRLF
@@ -31,8 +31,13 @@ def booking_event(
     *,
     url: str | None = None,
     domain: str = "telebridge",
+    for_studio: str | None = None,
 ) -> list[str]:
-    """The VEVENT content lines (unfolded) of one booking."""
+    """The VEVENT content lines (unfolded) of one booking, as `for_studio`'s calendar shows it
+    when given: cancelled once that studio has declined, whatever the others do."""
+    status = STATUS[booking.status]
+    if for_studio is not None and booking.answer_of(for_studio) is PartnerAnswer.DECLINED:
+        status = "CANCELLED"
     lines = [
         "BEGIN:VEVENT",
         # The id never changes, so calendars update the event in place instead of adding one.
@@ -41,7 +46,7 @@ def booking_event(
         f"DTSTART:{_utc(booking.starts_at)}",
         f"DTEND:{_utc(booking.ends_at)}",
         f"SEQUENCE:{booking.sequence}",
-        f"STATUS:{STATUS[booking.status]}",
+        f"STATUS:{status}",
         f"SUMMARY:{escape_text(booking.title)}",
         f"DESCRIPTION:{escape_text(_description(booking, studios))}",
         f"LOCATION:{escape_text(', '.join(_studio_name(i, studios) for i in booking.studio_ids))}",
@@ -125,6 +130,14 @@ def _description(booking: Booking, studios: Mapping[str, Studio]) -> str:
         f"Line check (setup) from {setup:%Y-%m-%d %H:%M} UTC, "
         f"{booking.setup_minutes} min before air"
     )
+    # Who declined and why: the producer's calendar says it as the booking page does.
+    for part in booking.studios:
+        if part.answer is PartnerAnswer.DECLINED:
+            name = _studio_name(part.studio_id, studios)
+            when = part.answered_at.astimezone(UTC) if part.answered_at else None
+            said = f" on {when:%Y-%m-%d %H:%M} UTC" if when else ""
+            reason = f": {part.decline_reason}" if part.decline_reason else ""
+            lines.append(f"{name} declined{said}{reason}")
     if booking.notes:
         lines += ["", booking.notes]
     return "\n".join(lines)

@@ -104,6 +104,7 @@ class BookingStudio:
     studio_id: str
     answer: PartnerAnswer = PartnerAnswer.PENDING
     answered_at: datetime | None = None
+    decline_reason: str = ""  # why it declined, in its operator's words ("" otherwise)
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,9 @@ class Booking:
     series_id: str | None = None
     quality: str = DEFAULT_QUALITY
     stream: str = DEFAULT_STREAM  # who may watch the live program: private or public
+    # The IANA zone the times were entered in ("" for bookings made before it was kept): the
+    # form shows and edits them on that wall clock, so 17:00 Baku stays 17:00 Baku.
+    zone: str = ""
 
     @property
     def busy_from(self) -> datetime:
@@ -156,8 +160,9 @@ class Booking:
 class Recurrence:
     """Weekly repetition until a date (inclusive), at the same wall time in `timezone`.
 
-    Without a zone the first studio's is used, so a 14:00 show in Rome stays at 14:00 in Rome
-    across the daylight-saving switch (and moves by an hour in Baku, which has none).
+    Without a zone the booking's own (the one its times were entered in) is used, else the
+    first studio's, so a 14:00 show in Rome stays at 14:00 in Rome across the daylight-saving
+    switch (and moves by an hour in Baku, which has none).
     """
 
     until: date
@@ -181,6 +186,7 @@ class BookingDraft:
     recurrence: Recurrence | None = None
     quality: str = DEFAULT_QUALITY
     stream: str = DEFAULT_STREAM
+    zone: str = ""  # the IANA zone the times were entered in ("" = not said)
 
 
 @dataclass(frozen=True)
@@ -204,6 +210,9 @@ class User:
     studio_id: str | None
     language: str  # "" until the user picks one: the pages follow the browser's language
     password_hash: str
+    time_zone: str = ""  # the IANA zone the user picked for its pages ("" = the default)
+    # An operator's studio's zone, read with the login: its default zone (rules.zones).
+    studio_zone: str = ""
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,10 @@ from schedules.model import (
     Studio,
 )
 from schedules.rules import conflicts
-from schedules.rules.lifecycle import Action, next_status
+from schedules.rules.lifecycle import Action, after_answer, next_status, without_studio
 from schedules.rules.recurrence import weekly_occurrences
 from schedules.timeutil import known_zone, rfc3339, utc_now
-from schedules.validation import parse_draft
+from schedules.validation import parse_draft, parse_reason
 
 Clock = Callable[[], datetime]
 # Told of each booking an edit has stored (see BookingService.on_edit).
@@ -149,7 +149,8 @@ class BookingService:
                     draft.starts_at,
                     draft.ends_at,
                     draft.recurrence,
-                    default_zone=studios[draft.studio_ids[0]].timezone,
+                    # The wall clock the times were typed on, else the first studio's.
+                    default_zone=draft.zone or studios[draft.studio_ids[0]].timezone,
                 )
                 if not windows:
                     # `until` was checked against the UTC date, but occurrences count on the
@@ -247,10 +248,43 @@ class BookingService:
         return await self._answer(booking_id, studio_id, actor, PartnerAnswer.ACCEPTED)
 
     async def decline(
-        self, booking_id: str, studio_id: str, actor: str, reason: str = ""
+        self,
+        booking_id: str,
+        studio_id: str,
+        actor: str,
+        reason: object = None,
+        *,
+        reason_required: bool = False,
     ) -> Booking:
-        """A partner studio declines, and with it the booking."""
-        return await self._answer(booking_id, studio_id, actor, PartnerAnswer.DECLINED, reason)
+        """A partner studio declines, with its reason (checked by `parse_reason`).
+
+        With two studios (or too few left besides) the booking is declined; otherwise the
+        booking waits, requested, for the producer to go on without the studio or cancel.
+        """
+        text = parse_reason(reason, required=reason_required)
+        return await self._answer(booking_id, studio_id, actor, PartnerAnswer.DECLINED, text)
+
+    async def continue_without(self, booking_id: str, studio_id: str, actor: str) -> Booking:
+        """The producer goes on without a studio that declined (see lifecycle.without_studio);
+        the booking is confirmed when every remaining studio has accepted."""
+        async with self.write_lock, self.engine.begin() as conn:
+            await store.lock_booking(conn, booking_id)
+            old = await store.get_booking(conn, booking_id)
+            now = self.clock()
+            new = without_studio(old, studio_id, now)
+            await store.update_booking(conn, new)
+            details: dict[str, object] = {
+                "studio": studio_id,
+                "studios": list(new.studio_ids),
+                "status": new.status.value,
+            }
+            await store.append_audit(
+                conn, AuditEvent(old.id, now, actor, "continued without", details)
+            )
+        # The studio leaves an open room at once, as after an edit of the studios.
+        for listener in self._edit_listeners:
+            await listener(new)
+        return new
 
     async def cancel(self, booking_id: str, actor: str, reason: str = "") -> Booking:
         """The producer calls the telebridge off; its studios are free again."""
@@ -303,37 +337,24 @@ class BookingService:
         answer: PartnerAnswer,
         reason: str = "",
     ) -> Booking:
-        verb = "confirm" if answer is PartnerAnswer.ACCEPTED else "decline"
         async with self.write_lock, self.engine.begin() as conn:
             await store.lock_booking(conn, booking_id)
             old = await store.get_booking(conn, booking_id)
-            if old.answer_of(studio_id) is None:
-                problem = f'studio "{studio_id}" is not part of this booking'
-                raise ValidationError(f"studio: {problem}", {"studio": problem})
-            if old.status not in (BookingStatus.REQUESTED, BookingStatus.CONFIRMED):
-                raise InvalidTransition(old.status.value, verb)
-            if old.answer_of(studio_id) is answer:
-                return old  # answering twice the same way changes nothing
             now = self.clock()
-            parts = tuple(
-                BookingStudio(s.studio_id, answer, now) if s.studio_id == studio_id else s
-                for s in old.studios
-            )
-            status: BookingStatus = old.status
-            if answer is PartnerAnswer.DECLINED:
-                status = next_status(old.status, Action.DECLINE)
-            elif all(p.answer is PartnerAnswer.ACCEPTED for p in parts):
-                status = next_status(old.status, Action.CONFIRM)
-            # A decline cancels the event in every calendar: a new revision (RFC 5546), as for
-            # a cancel. A confirmation only turns TENTATIVE into CONFIRMED on the same revision.
-            bump = 1 if status is BookingStatus.DECLINED else 0
-            new = replace(
-                old, studios=parts, status=status, sequence=old.sequence + bump, updated_at=now
-            )
+            new = after_answer(old, studio_id, answer, now, reason)
+            if new is old:
+                return old  # answering twice the same way changes nothing
+            if old.answer_of(studio_id) is PartnerAnswer.DECLINED:
+                # Taking back a decline: the studio's time was free meanwhile and may have
+                # been booked since.
+                await conflicts.lock_studios(conn, [studio_id])
+                in_the_way = await conflicts.find_conflicts(conn, new)
+                if in_the_way:
+                    raise Conflict(in_the_way)
             await store.update_booking(conn, new)
-            details: dict[str, object] = {"studio": studio_id, "status": status.value}
+            details: dict[str, object] = {"studio": studio_id, "status": new.status.value}
             if reason:
-                details["reason"] = reason[:1000]
+                details["reason"] = reason
             action = "confirmed" if answer is PartnerAnswer.ACCEPTED else "declined"
             await store.append_audit(conn, AuditEvent(old.id, now, actor, action, details))
             return new

@@ -107,6 +107,7 @@ async def _write_studios(conn: AsyncConnection, booking: Booking) -> None:
                 "position": i,
                 "answer": s.answer.value,
                 "answered_at": s.answered_at,
+                "decline_reason": s.decline_reason,
             }
             for i, s in enumerate(booking.studios)
         ],
@@ -158,7 +159,10 @@ async def query_bookings(
     for p in part_rows:
         parts[p.booking_id].append(
             BookingStudio(
-                studio_id=p.studio_id, answer=PartnerAnswer(p.answer), answered_at=p.answered_at
+                studio_id=p.studio_id,
+                answer=PartnerAnswer(p.answer),
+                answered_at=p.answered_at,
+                decline_reason=p.decline_reason,
             )
         )
     return [Booking(id=r.id, studios=tuple(parts[r.id]), **from_columns(r._mapping)) for r in rows]

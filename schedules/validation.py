@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from schedules.model import (
     BookingDraft,
     Recurrence,
 )
+from schedules.rules.zones import check_zone
 from schedules.timeutil import TimeInputError, in_range, known_zone, parse_rfc3339
 
 MAX_TITLE = 200
@@ -83,6 +85,11 @@ def parse_draft(
     if not isinstance(layout, str) or layout not in layouts:
         errors["layout"] = "must be one of " + ", ".join(layouts)
         layout = DEFAULT_LAYOUT
+    try:
+        zone = check_zone(pick("zone", base.zone if base else ""))
+    except ValueError as exc:
+        errors["zone"] = str(exc)
+        zone = ""
     notes = pick("notes", base.notes if base else "")
     if notes is None:
         notes = ""
@@ -126,6 +133,7 @@ def parse_draft(
         stream=stream,
         notes=notes.strip(),
         recurrence=recurrence,
+        zone=zone,
     )
 
 
@@ -227,3 +235,30 @@ def _recurrence(
             errors["recurrence"] = "a weekly series may run for at most one year"
             return None
     return Recurrence(until=until, timezone=zone_name, interval_weeks=interval)
+
+
+MAX_REASON = 500
+# Line breaks and other control characters (Unicode Cc, and the line and paragraph separators):
+# a reason is one line of text, shown in a banner and folded into calendar descriptions.
+_NOT_ONE_LINE = frozenset({"Cc", "Zl", "Zp"})
+
+
+def parse_reason(value: object, *, required: bool) -> str:
+    """A studio's reason to decline, trimmed: 1 to MAX_REASON characters of one line.
+
+    Without one (absent, null or blank) it is "" unless `required` (the booking page's form
+    asks for it; API callers may leave it out). ValidationError names the `reason` field.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if not required:
+            return ""
+        problem = "is required"
+    elif not isinstance(value, str):
+        problem = "must be text"
+    elif len(value.strip()) > MAX_REASON:
+        problem = f"must be at most {MAX_REASON} characters"
+    elif any(unicodedata.category(c) in _NOT_ONE_LINE for c in value.strip()):
+        problem = "must be one line, without control characters"
+    else:
+        return value.strip()
+    raise ValidationError(f"reason: {problem}", {"reason": problem})

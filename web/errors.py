@@ -22,6 +22,7 @@ from schedules.errors import (
     Conflict,
     DuplicateId,
     InvalidTransition,
+    NotAllowed,
     NotFound,
     ScheduleError,
     ValidationError,
@@ -81,6 +82,9 @@ def from_schedule_error(exc: ScheduleError) -> tuple[int, dict[str, Any]]:
                 "title": c.title,
                 "starts_at": rfc3339(c.starts_at),
                 "ends_at": rfc3339(c.ends_at),
+                # The window that conflicts: its line check to its teardown.
+                **({"setup_starts_at": rfc3339(c.busy_from)} if c.busy_from else {}),
+                **({"teardown_ends_at": rfc3339(c.busy_until)} if c.busy_until else {}),
             }
             for c in exc.conflicts
         ]
@@ -89,6 +93,8 @@ def from_schedule_error(exc: ScheduleError) -> tuple[int, dict[str, Any]]:
         return 409, error_body("invalid_transition", str(exc))
     if isinstance(exc, DuplicateId):
         return 409, error_body("duplicate", str(exc))
+    if isinstance(exc, NotAllowed):  # its own code: not_declined, too_few_studios
+        return 409, error_body(exc.code, str(exc))
     return 400, error_body(exc.code, str(exc))
 
 

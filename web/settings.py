@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from schedules.timeutil import known_zone
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -78,7 +80,7 @@ SETTINGS: tuple[Setting, ...] = (
         "join_grace_minutes",
         "10",
         "TELEBRIDGE_JOIN_GRACE_MINUTES",
-        "Minutes after a booking's end during which its join links still work.",
+        "Minutes after a booking's teardown during which its join links (and its room) still work.",
     ),
     Setting(
         "ice_servers",
@@ -149,6 +151,13 @@ SETTINGS: tuple[Setting, ...] = (
         "space-separated origins such as `https://dhapress.com https://turkic.world`, `*` for "
         "any site, or `'none'`. The other pages may never be framed.",
     ),
+    Setting(
+        "timezone",
+        "UTC",
+        "TELEBRIDGE_TIMEZONE",
+        "IANA zone (e.g. `Asia/Baku`) the pages show times in for a login that has not picked "
+        "its own from the menu; an operator's pages default to its studio's zone instead.",
+    ),
 )
 
 
@@ -176,6 +185,7 @@ class Settings:
     log_format: str = "text"
     password_cost: int = 17
     embed_ancestors: str = "*"
+    timezone: str = "UTC"
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -225,4 +235,6 @@ def _typed(row: Setting, kind: object, raw: object) -> object:
         # The value goes into a Content-Security-Policy header as it is: one directive's
         # sources, never a second directive or header.
         raise SystemExit(f"{row.env} must be space-separated origins, `*` or `'none'`, not {raw!r}")
+    if row.name == "timezone" and not known_zone(str(raw)):
+        raise SystemExit(f"{row.env} must be an IANA zone such as Asia/Baku, not {raw!r}")
     return str(raw)

@@ -26,6 +26,9 @@ class Principal:
     user_id: int | None = None
     language: str | None = None
     via_token: bool = False
+    # The zone the caller reads pages in when it picked one or is an operator (rules.zones);
+    # "" = the site's default.
+    time_zone: str = ""
 
 
 def can_book(p: Principal) -> bool:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schedules import db
 from schedules.errors import ConflictItem
-from schedules.model import BLOCKING_STATUSES, Booking
+from schedules.model import BLOCKING_STATUSES, Booking, PartnerAnswer
 
 
 def overlapping(busy_from: datetime, busy_until: datetime) -> sa.ColumnElement[bool]:
@@ -49,14 +49,27 @@ async def lock_studios(conn: AsyncConnection, ids: Sequence[str]) -> None:
 async def find_conflicts(conn: AsyncConnection, booking: Booking) -> list[ConflictItem]:
     """The other blocking bookings that hold any of `booking`'s studios while it needs them.
 
+    Studios that declined hold nothing, neither `booking`'s own nor the other bookings': a
+    booking of three or more studios may go on without one that declined (see lifecycle).
     Run it under `lock_studios` of the same studios, in the transaction that stores `booking`.
     """
     b, bs = db.bookings, db.booking_studios
+    declined = PartnerAnswer.DECLINED
+    needed = [s.studio_id for s in booking.studios if s.answer is not declined]
     query = (
-        sa.select(b.c.id, bs.c.studio_id, b.c.title, b.c.starts_at, b.c.ends_at)
+        sa.select(
+            b.c.id,
+            bs.c.studio_id,
+            b.c.title,
+            b.c.starts_at,
+            b.c.ends_at,
+            b.c.busy_from,
+            b.c.busy_until,
+        )
         .join(bs, bs.c.booking_id == b.c.id)
         .where(
-            bs.c.studio_id.in_(list(booking.studio_ids)),
+            bs.c.studio_id.in_(needed),
+            bs.c.answer != declined.value,
             b.c.status.in_([s.value for s in BLOCKING_STATUSES]),
             overlapping(booking.busy_from, booking.busy_until),
             # An edit may overlap the booking's own old window.
@@ -72,6 +85,8 @@ async def find_conflicts(conn: AsyncConnection, booking: Booking) -> list[Confli
             title=r.title,
             starts_at=r.starts_at,
             ends_at=r.ends_at,
+            busy_from=r.busy_from,
+            busy_until=r.busy_until,
         )
         for r in rows
     ]

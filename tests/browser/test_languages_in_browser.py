@@ -63,7 +63,7 @@ def test_the_console_speaks_each_partners_language_live(
         baku.wait_for_function(
             "(text) => [...document.querySelectorAll('.tile-status')]"
             ".some((e) => e.textContent === text)",
-            arg=t.gettext("live"),
+            arg=t.gettext("receiving"),  # a partner tile, its picture arriving
             timeout=30_000,
         )
         if lang in ("kk", "ru"):  # a cue, shown large in the language, acknowledged

@@ -11,7 +11,7 @@ import pytest
 from live_helpers import sees, wait
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from harness.api import book
+from harness.api import api, book
 from harness.server import producer_token
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -57,6 +57,44 @@ def test_master_control_shows_both_studios_and_the_lost_feed_alert(
     figures = monitor.locator(".mstudio [data-f=video]").all_inner_texts()
     assert all(f.startswith("1280×720") for f in figures), figures
     assert monitor.locator(".room-state").first.inner_text() == "LINE CHECK"
+    # Each room links to its booking and control room, and says what its program shows.
+    booking = links["trend"].split("/join/")[1].split("/")[0]
+    assert monitor.locator(".room-link").first.get_attribute("href") == f"/bookings/{booking}"
+    assert monitor.locator(".room-control").first.get_attribute("href") == (
+        f"/bookings/{booking}/control"
+    )
+    api(
+        server,
+        token,
+        "POST",
+        f"/api/bookings/{booking}/program",
+        {"layout": "solo", "studio": "ansa"},
+    )
+    api(
+        server,
+        token,
+        "POST",
+        f"/api/bookings/{booking}/program/audio",
+        {"studio": "trend", "muted": True},
+    )
+    try:
+        wait(
+            monitor,
+            "() => document.querySelector('.room-program').textContent"
+            " === 'solo: ANSA Roma · Rome · muted: Trend · Baku'",
+            10,
+        )
+    except AssertionError:
+        shown = monitor.locator(".room-program").first.text_content()
+        raise AssertionError(f"the program line says {shown!r}") from None
+    api(server, token, "POST", f"/api/bookings/{booking}/program", {"layout": "auto"})
+    api(
+        server,
+        token,
+        "POST",
+        f"/api/bookings/{booking}/program/audio",
+        {"studio": "trend", "muted": False},
+    )
     # Nothing is wrong, so nothing stays raised: a loss or a stall while two consoles start on
     # a loaded machine may raise an alert for a moment, and it must clear by itself.
     try:

@@ -65,6 +65,29 @@ def test_the_producer_moves_a_fader_and_mutes_a_studio_on_air(
             15,
         )
 
+    # One source of truth: over three seconds of beeps, the readout under each meter says
+    # what its bar shows (the bar falls slowly after a beep; the readout used to drop at once).
+    worst = desk.evaluate(
+        """() => new Promise((done) => {
+          let worst = 0;
+          const look = () => {
+            for (const strip of document.querySelectorAll('#sound-desk [data-strip]')) {
+              const clip = strip.querySelector('.strip-meter-fill').style.clipPath;
+              const top = Number((clip.match(/inset\\(([-0-9.e]+)%/) || [])[1]);
+              const text = strip.querySelector('.strip-level').textContent;
+              if (!clip || !text.endsWith('dBFS')) continue;
+              const barDb = -60 + (100 - top) * 0.6;
+              const number = Number(text.replace('−', '-').split(' ')[0]);
+              const textDb = text.startsWith('<') ? -60 : number;
+              worst = Math.max(worst, Math.abs(Math.max(barDb, -60) - textDb));
+            }
+          };
+          const id = setInterval(look, 30);
+          setTimeout(() => { clearInterval(id); done(worst); }, 3000);
+        })"""
+    )
+    assert worst <= 1.5, f"a meter's readout and its bar differ by {worst:.1f} dB"
+
     # Twelve steps down with the keyboard: -6 dB, on air while the fader moves.
     fader = desk.locator("[data-strip=trend] .strip-fader")
     fader.focus()

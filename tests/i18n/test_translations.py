@@ -39,10 +39,11 @@ from schedules.model import (
     PartnerAnswer,
     Role,
 )
-from web.pages.audit_text import AUDIT_PHRASES
 from web.pages.i18n import Catalogs
 from web.pages.templating import make_environment
 from web.pages.watch import EMBED_MESSAGES
+from web.pages.wording.audit_text import AUDIT_MESSAGES
+from web.pages.wording.cities import CITY_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web" / "pages"
@@ -72,9 +73,8 @@ PLURAL_FORMS = {
 }
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
-# The audit log's sentences, one per action (web/pages/audit_text.py), with the actor as a
-# placeholder.
-AUDIT_ACTIONS = tuple(AUDIT_PHRASES.values())
+# The audit log's sentences (the actor, studio or output as placeholders) and its details' words.
+AUDIT_ACTIONS = AUDIT_MESSAGES
 # Files whose constant field errors (`errors[name] = "..."`, `problem = "..."`,
 # `ValidationError(..., {"field": "..."})`) reach the booking form through gettext.
 FIELD_ERROR_SOURCES = ("schedules/validation.py", "schedules/service.py", "web/pages/forms.py")
@@ -253,7 +253,9 @@ def python_messages() -> Messages:
         "error shown under a form field",
     )
     for action in AUDIT_ACTIONS:
-        _add(out, action, ("web/pages/audit_text.py", 0), "a line of a booking's audit log")
+        _add(out, action, ("web/pages/wording/audit_text.py", 0), "a line of a booking's audit log")
+    for city in CITY_NAMES:
+        _add(out, city, ("web/pages/wording/cities.py", 0), "a city's name (where a studio is)")
     for relpath in FIELD_ERROR_SOURCES:
         for text, line in _field_errors(relpath):
             _add(out, text, (relpath, line), "error shown under a form field")

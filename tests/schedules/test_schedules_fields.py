@@ -66,6 +66,7 @@ def test_the_declaration_names_the_records_fields():
         "quality",
         "stream",
         "notes",
+        "zone",
         "recurrence",
     } == BODY_FIELDS
     assert {
@@ -86,6 +87,7 @@ def test_json_keeps_its_documented_order_and_values():
         "studios": ["trend", "dha"],
         "starts_at": "2026-12-01T14:00:00Z",
         "ends_at": "2026-12-01T15:00:00Z",
+        "zone": "",
         "setup_minutes": 15,
         "teardown_minutes": 5,
         "setup_starts_at": "2026-12-01T13:45:00Z",

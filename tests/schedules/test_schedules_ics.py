@@ -338,3 +338,31 @@ def test_fold(line):
     for part, following in pairwise(parts):
         next_char = following.decode()[1:2]
         assert len(part) + len(next_char.encode()) > 75
+
+
+@pytest.mark.parametrize(
+    ("studios_booked", "for_studio", "expected"),
+    [
+        pytest.param(["trend", "dha", "kabar"], None, "TENTATIVE", id="3: the producer's copy"),
+        pytest.param(["trend", "dha", "kabar"], "trend", "TENTATIVE", id="3: another studio"),
+        pytest.param(["trend", "dha", "kabar"], "dha", "CANCELLED", id="3: the one that declined"),
+        pytest.param(["trend", "dha"], None, "CANCELLED", id="2: declined for everyone"),
+        pytest.param(["trend", "dha"], "trend", "CANCELLED", id="2: the other studio"),
+    ],
+)
+async def test_a_decline_shows_who_and_why(
+    service, book, clock, studios, studios_booked, for_studio, expected
+):
+    booking = await book(studios=studios_booked, notes="Backup circuit")
+    clock.advance(minutes=7)
+    declined = await service.decline(booking.id, "dha", "op-dha", "Crew ill; no backup, sorry")
+    event = only_event(render(declined, studios, for_studio=for_studio))
+    assert str(event["STATUS"]) == expected
+    assert int(event["SEQUENCE"]) == booking.sequence + 1  # calendars replace the event
+    description = str(event["DESCRIPTION"]).split("\n")
+    # Who declined, when and why, before the notes.
+    assert description[-3:] == [
+        "DHA declined on 2026-11-20 12:07 UTC: Crew ill; no backup, sorry",
+        "",
+        "Backup circuit",
+    ]

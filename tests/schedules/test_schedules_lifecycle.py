@@ -21,17 +21,27 @@ R, C, L, D, X, F = (
 A = Action
 
 # Written out in full on purpose: a change to lifecycle.TRANSITIONS must change this test too.
-# Rows: from-status; columns: confirm, decline, cancel, reschedule, go live, complete.
+# Rows: from-status; columns: confirm, decline, withdraw (one of 3+ studios declined), leave
+# out (the producer goes on without it), cancel, reschedule, go live, complete.
 EXPECTED = {
-    #     CONFIRM DECLINE CANCEL RESCHEDULE GO_LIVE COMPLETE
-    R: (C, D, X, R, None, None),
-    C: (None, D, X, R, L, None),
-    D: (None, None, X, R, None, None),
-    L: (None, None, None, None, None, F),
-    F: (None, None, None, None, None, None),
-    X: (None, None, None, None, None, None),
+    #     CONFIRM DECLINE WITHDRAW LEAVE_OUT CANCEL RESCHEDULE GO_LIVE COMPLETE
+    R: (C, D, R, R, X, R, None, None),
+    C: (None, D, R, C, X, R, L, None),
+    D: (None, None, None, None, X, R, None, None),
+    L: (None, None, None, None, None, None, None, F),
+    F: (None, None, None, None, None, None, None, None),
+    X: (None, None, None, None, None, None, None, None),
 }
-COLUMNS = (A.CONFIRM, A.DECLINE, A.CANCEL, A.RESCHEDULE, A.GO_LIVE, A.COMPLETE)
+COLUMNS = (
+    A.CONFIRM,
+    A.DECLINE,
+    A.WITHDRAW,
+    A.LEAVE_OUT,
+    A.CANCEL,
+    A.RESCHEDULE,
+    A.GO_LIVE,
+    A.COMPLETE,
+)
 
 
 def test_table_covers_every_status_and_action():

@@ -255,7 +255,9 @@ class Strategies:
                 else self._schema(schema.get("items", {}))
             )
             top = min(schema.get("maxItems", 6), 8)
-            return st.lists(items, min_size=schema.get("minItems", 0), max_size=top, unique=True)
+            # Unique by repr: items may be objects (lower-third texts), which do not hash.
+            min_size = schema.get("minItems", 0)
+            return st.lists(items, min_size=min_size, max_size=top, unique_by=repr)
         if kind == "string":
             return self._string(schema, name)
         if kind == "integer":
@@ -276,7 +278,7 @@ class Strategies:
             return self.times.map(lambda t: t[:10])
         if name == "studio":
             return st.sampled_from(self.studios)
-        if name == "timezone":
+        if name in ("timezone", "zone"):  # a studio's zone, a booking's
             return st.sampled_from(["Asia/Baku", "Europe/Rome", "UTC", "Mars/Olympus"])
         if "pattern" in schema:
             return st.from_regex(schema["pattern"], fullmatch=True)

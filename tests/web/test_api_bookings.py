@@ -235,6 +235,9 @@ async def test_reschedule_into_another_booking_is_409_and_changes_nothing(
             "title": theirs["title"],
             "starts_at": theirs["starts_at"],
             "ends_at": theirs["ends_at"],
+            # The window that overlaps: its line check to its teardown.
+            "setup_starts_at": theirs["setup_starts_at"],
+            "teardown_ends_at": theirs["teardown_ends_at"],
         }
     ]
     assert await get(client, f"/api/bookings/{mine['id']}", h) == {"booking": mine}
@@ -335,7 +338,7 @@ async def test_cancelling_frees_the_studios(client: Client, headers: H) -> None:
 # Join links and audit
 
 
-async def test_join_links_span_setup_to_end_plus_grace(
+async def test_join_links_span_setup_to_teardown_end_plus_grace(
     client: Client, headers: H, app: Any
 ) -> None:
     b = await create(client, headers["producer"], days=3, hour=9, setup_minutes=30)
@@ -346,7 +349,9 @@ async def test_join_links_span_setup_to_end_plus_grace(
     for link in links:
         assert set(link) == {"studio", "url", "valid_from", "valid_until"}
         assert utc(link["valid_from"]) == utc(b["starts_at"]) - timedelta(minutes=30)
-        assert utc(link["valid_until"]) == utc(b["ends_at"]) + timedelta(minutes=grace)
+        assert utc(link["valid_until"]) == utc(b["ends_at"]) + timedelta(
+            minutes=b["teardown_minutes"] + grace
+        )
         assert f"/join/{b['id']}/{link['studio']}?token=" in link["url"]
         assert link["url"].startswith("http://")
     assert links[0]["url"] != links[1]["url"]

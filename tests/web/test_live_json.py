@@ -154,12 +154,22 @@ def test_no_recorders_is_no_summary() -> None:
 
 
 def test_the_program_state_and_a_console_tally() -> None:
-    audio = {"trend": StudioAudio(gain_db=-6.0, muted=False, auto_db=1.5, level_dbfs=None)}
+    audio = {
+        "trend": StudioAudio(gain_db=-6.0, muted=False, auto_db=1.5, level_dbfs=None, mic_off=True)
+    }
     assert program_json(ProgramState("solo", "trend", False), audio) == {
         "layout": "solo",
         "studio": "trend",
         "recording": False,
-        "audio": {"trend": {"gain_db": -6.0, "muted": False, "auto_db": 1.5, "level_dbfs": None}},
+        "audio": {
+            "trend": {
+                "gain_db": -6.0,
+                "muted": False,
+                "auto_db": 1.5,
+                "level_dbfs": None,
+                "mic_off": True,  # the studio's own cough key
+            }
+        },
     }
     partners = (StudioSpec("dha", "DHA · Istanbul"),)
     assert tally_json(Tally(on_program=True, layout="grid", recording=True, partners=partners)) == {

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from schedules.model import Role, User
 from schedules.rules.access import Principal, can_direct
+from schedules.rules.zones import reading_zone
 from web.access import forwarded
 from web.access.security import new_token, token_digest
 from web.errors import ApiError, Handler
@@ -232,7 +233,8 @@ async def _check_csrf(request: web.Request) -> None:
 
 
 def _principal(user: User) -> Principal:
-    return Principal(user.name, user.role, user.studio_id, user.id, user.language)
+    zone = reading_zone(user.time_zone, user.role, user.studio_zone, "")
+    return Principal(user.name, user.role, user.studio_id, user.id, user.language, time_zone=zone)
 
 
 async def start_session(request: web.Request, response: web.StreamResponse, user: User) -> None:

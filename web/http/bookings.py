@@ -191,7 +191,9 @@ async def booking_ics(request: web.Request) -> web.Response:
     booking = await visible_booking(request, p)
     studios = await request.app[BOOKINGS].studios_by_id(booking.studio_ids)
     url = f"{base_url(request)}/bookings/{booking.id}"
-    text = calendar([booking_event(booking, studios, url=url)], name=booking.title)
+    # An operator's copy is its studio's: cancelled once the studio has declined.
+    mine = p.studio_id if p.role is Role.OPERATOR else None
+    text = calendar([booking_event(booking, studios, url=url, for_studio=mine)], name=booking.title)
     return ics_response(text, f"telebridge-{booking.id}.ics")
 
 
@@ -219,7 +221,12 @@ async def studio_feed(request: web.Request) -> web.Response:
     found = await request.app[BOOKINGS].search(
         start=now - timedelta(days=31), studio_ids=[studio_id]
     )
-    events = [booking_event(b, studios, url=f"{base_url(request)}/bookings/{b.id}") for b in found]
+    # The studio's own view of each: a booking it declined is cancelled in its calendar even
+    # while the others go on without it.
+    events = [
+        booking_event(b, studios, url=f"{base_url(request)}/bookings/{b.id}", for_studio=studio_id)
+        for b in found
+    ]
     return ics_response(
         calendar(events, name=f"Telebridge: {studios[studio_id].name}"),
         f"telebridge-{studio_id}.ics",
@@ -245,15 +252,15 @@ async def patch_booking(request: web.Request) -> web.Response:
     return await booking_response(request, updated)
 
 
-async def _studio_in_body(request: web.Request) -> tuple[str, str]:
+async def _studio_in_body(request: web.Request) -> tuple[str, object]:
+    """The body's studio, and its reason as sent (None when absent: the service checks it)."""
     body = await read_json(request) if request.can_read_body else {}
     if not isinstance(body, dict):
         raise ValidationError("The body must be a JSON object")
     studio = body.get("studio")
     if not isinstance(studio, str) or not studio:
         raise ValidationError("studio: is required", {"studio": "is required"})
-    reason = body.get("reason", "")
-    return studio, reason if isinstance(reason, str) else ""
+    return studio, body.get("reason")
 
 
 @routes.post(f"/api/bookings/{BOOKING_ID}/confirm")
@@ -270,13 +277,26 @@ async def confirm(request: web.Request) -> web.Response:
 
 @routes.post(f"/api/bookings/{BOOKING_ID}/decline")
 async def decline(request: web.Request) -> web.Response:
-    """A partner studio declines the booking."""
+    """A partner studio declines, with an optional reason; with three or more studios the
+    booking waits for the producer instead of being declined."""
     p = require(request)
     booking = await visible_booking(request, p)
     studio, reason = await _studio_in_body(request)
     if not can_answer(p, studio):
         raise ApiError(403, "forbidden", "Only that studio's operator may decline for it")
     updated = await request.app[BOOKINGS].decline(booking.id, studio, actor_of(p), reason)
+    return await booking_response(request, updated)
+
+
+@routes.post(f"/api/bookings/{BOOKING_ID}/continue-without")
+async def continue_without(request: web.Request) -> web.Response:
+    """The producer goes on without a studio that declined (409 when that is not allowed)."""
+    p = require(request)
+    if not can_book(p):
+        raise ApiError(403, "forbidden", f"The {p.role.value} role may not change bookings")
+    booking = await visible_booking(request, p)
+    studio, _ = await _studio_in_body(request)
+    updated = await request.app[BOOKINGS].continue_without(booking.id, studio, actor_of(p))
     return await booking_response(request, updated)
 
 

@@ -37,6 +37,7 @@ def studio_part(b: Booking, part: BookingStudio, studio: Studio | None) -> dict[
         "timezone": studio.timezone if studio else "UTC",
         "status": part.answer.value,
         "answered_at": rfc3339(part.answered_at) if part.answered_at else None,
+        "decline_reason": part.decline_reason,
         "local_start": rfc3339(studio.local(b.starts_at)) if studio else None,
         "local_setup": rfc3339(studio.local(b.busy_from)) if studio else None,
     }

@@ -167,16 +167,41 @@ API_OPERATIONS: tuple[Operation, ...] = (
         f"{_ONE}/decline",
         "declineBooking",
         "Bookings",
-        "A partner studio declines (the booking is declined)",
+        "A partner studio declines, with an optional reason",
         SIGNED_IN_CHANGE,
-        _json(200, "BookingDocument", "The booking"),
+        _json(200, "BookingDocument", "The booking: declined, or waiting for the producer"),
         errors={
             403: "forbidden: only that studio's operator, or an admin",
             404: _HIDDEN,
             409: "invalid_transition",
-            422: "invalid: studio missing, or not a studio of this booking",
+            422: "invalid: studio missing or not a studio of this booking; reason not text, "
+            "longer than 500 characters or holding control characters",
         },
         body=Body("application/json", ref("StudioAnswer")),
+        description="With two studios (or when fewer than two that have not declined would be "
+        "left) the booking is declined for every studio. With more, only that studio's answer "
+        "becomes declined, its time is free for other bookings, a confirmed booking goes back "
+        "to requested, and the producer decides: continue-without, or cancel.",
+    ),
+    Operation(
+        "POST",
+        f"{_ONE}/continue-without",
+        "continueWithoutStudio",
+        "Bookings",
+        "Go on without a studio that declined",
+        SIGNED_IN_CHANGE,
+        _json(200, "BookingDocument", "The booking without the studio (a new revision)"),
+        errors={
+            403: "forbidden: only producers and admins",
+            404: _HIDDEN,
+            409: "invalid_transition (the booking is not requested or confirmed), "
+            "not_declined (the studio has not declined), or too_few_studios",
+            422: "invalid: studio missing, or not a studio of this booking",
+        },
+        body=Body("application/json", ref("StudioChoice")),
+        roles=BOOKERS,
+        description="The booking becomes confirmed when every remaining studio has accepted, "
+        "else it stays requested; calendars get a new revision.",
     ),
     Operation(
         "POST",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from schedules.accounts import LANGUAGES
+from schedules.validation import MAX_REASON
 from web.openapi.model import (
     BOOKING,
     FORM,
@@ -28,7 +29,11 @@ _CSRF = {
     "description": "The token the page put in its form (the X-CSRF-Token header also works).",
 }
 _TO_LOGIN = Reply(303, "Not logged in", None, headers={"Location": "/login?next=<this page>"})
-_TZ = Query("tz", "Show times in this IANA zone (default: the operator's studio's, else UTC)")
+_TZ = Query(
+    "tz",
+    "Show times in this IANA zone (default: the reader's own, picked at /time-zone; else an "
+    "operator's studio's; else the `timezone` setting)",
+)
 
 
 # The broadcast's viewers: public streams for anyone, private ones with the viewing link's
@@ -203,6 +208,36 @@ PAGE_OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
+        "/time-zone",
+        "timeZonePage",
+        "Pages",
+        "The zone the user's pages show times in, to pick from every IANA zone",
+        SIGNED_IN,
+        (_page(), _TO_LOGIN),
+        query=(Query("next", "The page to go back to after saving"),),
+        page=True,
+    ),
+    Operation(
+        "POST",
+        "/time-zone",
+        "setTimeZone",
+        "Pages",
+        "Remember the zone the user's pages show times in (empty: the default, an operator's "
+        "studio's zone or the `timezone` setting)",
+        SIGNED_IN,
+        (_redirect("`next`"), _TO_LOGIN),
+        errors={
+            403: "csrf_failed, or forbidden: an API token has no zone of its own",
+            422: "invalid: not an IANA zone",
+        },
+        body=_form(
+            {"time_zone": {"type": "string", "maxLength": 64}, "next": {"type": "string"}},
+            ("time_zone",),
+        ),
+        page=True,
+    ),
+    Operation(
+        "GET",
         "/studios",
         "studiosPage",
         "Pages",
@@ -288,7 +323,14 @@ PAGE_OPERATIONS: tuple[Operation, ...] = (
         SIGNED_IN,
         (_page(), _TO_LOGIN),
         errors={404: "not_found"},
-        query=(_TZ,),
+        query=(
+            _TZ,
+            Query(
+                "ask",
+                "A confirmation to show open: decline-<studio> or cancel (what the page's "
+                "buttons ask for when scripts do not run); anything else is ignored",
+            ),
+        ),
         page=True,
     ),
     Operation(
@@ -298,21 +340,48 @@ PAGE_OPERATIONS: tuple[Operation, ...] = (
         "Pages",
         "A partner studio confirms or declines",
         SIGNED_IN,
-        (_redirect("the booking's page"), _TO_LOGIN),
+        (
+            _redirect("the booking's page"),
+            _page(422, "The booking's page with the decline dialog open: the reason is wrong"),
+            _TO_LOGIN,
+        ),
         errors={
             403: "forbidden: only that studio's operator, or an admin; or csrf_failed",
             404: "not_found",
-            409: "invalid_transition",
-            422: "invalid: answer must be confirm or decline",
+            409: "invalid_transition, or conflict (taking back a decline when the studio has "
+            "been booked since)",
+            422: "invalid: answer must be confirm or decline, or the studio is not in it",
         },
         body=_form(
             {
                 "studio": {"type": "string"},
                 "answer": {"enum": ["confirm", "decline"]},
-                "reason": {"type": "string"},
+                "reason": {
+                    "type": "string",
+                    "maxLength": MAX_REASON,
+                    "description": "Required to decline: one line, no control characters.",
+                },
             },
             ("studio", "answer"),
         ),
+        page=True,
+    ),
+    Operation(
+        "POST",
+        f"/bookings/{BOOKING}/continue-without",
+        "continueWithoutFromForm",
+        "Pages",
+        "Go on without a studio that declined, from the booking page's banner",
+        SIGNED_IN,
+        (_redirect("the booking's page"), _TO_LOGIN),
+        errors={
+            403: "forbidden, or csrf_failed",
+            404: "not_found",
+            409: "invalid_transition, not_declined or too_few_studios",
+            422: "invalid: the studio is not in it",
+        },
+        body=_form({"studio": {"type": "string"}}, ("studio",)),
+        roles=BOOKERS,
         page=True,
     ),
     Operation(

@@ -20,7 +20,7 @@ from schedules.model import (
     Role,
 )
 from schedules.service import STUDIO_ID
-from schedules.validation import MAX_NOTES, MAX_TITLE
+from schedules.validation import MAX_NOTES, MAX_REASON, MAX_TITLE
 from web.openapi.model import MOMENT, STRING, Schema, nullable, ref
 
 # Every error code the app sends, and what it means; `Error.code` lists them.
@@ -41,6 +41,8 @@ ERROR_CODES = {
     "conflict": "409: studios already booked; the bookings in the way are in `conflicts`",
     "invalid_transition": "409: the booking's status does not allow this",
     "duplicate": "409: the id is taken",
+    "not_declined": "409: only a studio that declined can be left out of a booking",
+    "too_few_studios": "409: leaving the studio out would leave fewer than two",
     "room_not_open": "409: the telebridge's room is not open now",
     "room_closed": "409: the room closed while connecting",
     "no_program": "409: the room composes no program",
@@ -62,6 +64,12 @@ _CONFLICT: Schema = {
         "title": STRING,
         "starts_at": MOMENT,
         "ends_at": MOMENT,
+        "setup_starts_at": {
+            **MOMENT,
+            "description": "When that booking's line check starts: its studios are busy from "
+            "then until teardown_ends_at, and that is the window that overlaps.",
+        },
+        "teardown_ends_at": {**MOMENT, "description": "When that booking's teardown ends."},
     },
 }
 
@@ -132,6 +140,15 @@ _BOOKING_FIELDS: Schema = {
     },
     "starts_at": _INPUT_MOMENT,
     "ends_at": _INPUT_MOMENT,
+    "zone": {
+        "type": ["string", "null"],
+        "maxLength": 64,
+        "default": "",
+        "description": "The IANA zone the times were entered in (e.g. Asia/Baku): the booking "
+        "form shows and edits them on that clock, and a weekly series without its own zone "
+        "keeps it. The times themselves still need their offsets. An unknown zone is refused "
+        '(422); "" or null: none.',
+    },
     "setup_minutes": {
         "type": "integer",
         "minimum": 0,
@@ -191,7 +208,16 @@ _BOOKING_CHANGE: Schema = {
 
 _BOOKING_STUDIO: Schema = {
     "type": "object",
-    "required": ["id", "name", "timezone", "status", "answered_at", "local_start", "local_setup"],
+    "required": [
+        "id",
+        "name",
+        "timezone",
+        "status",
+        "answered_at",
+        "decline_reason",
+        "local_start",
+        "local_setup",
+    ],
     "additionalProperties": False,
     "properties": {
         "id": STRING,
@@ -199,6 +225,11 @@ _BOOKING_STUDIO: Schema = {
         "timezone": STRING,
         "status": {"enum": [a.value for a in PartnerAnswer]},
         "answered_at": nullable(MOMENT),
+        "decline_reason": {
+            "type": "string",
+            "maxLength": MAX_REASON,
+            "description": 'Why the studio declined, as its operator said ("" otherwise).',
+        },
         "local_start": {**nullable(MOMENT), "description": "The start in the studio's zone."},
         "local_setup": {**nullable(MOMENT), "description": "The line check in its zone."},
     },
@@ -212,6 +243,10 @@ _BOOKING_OUT = {
     "studios": {"type": "array", "items": ref("BookingStudio")},
     "starts_at": MOMENT,
     "ends_at": MOMENT,
+    "zone": {
+        "type": "string",
+        "description": 'The IANA zone the times were entered in; "" for none said.',
+    },
     "setup_minutes": {"type": "integer"},
     "teardown_minutes": {"type": "integer"},
     "setup_starts_at": MOMENT,
@@ -275,8 +310,21 @@ _STUDIO_ANSWER: Schema = {
     "required": ["studio"],
     "properties": {
         "studio": {"type": "string", "description": "The studio that answers."},
-        "reason": {"type": "string", "description": "Kept in the audit log (decline only)."},
+        "reason": {
+            "type": ["string", "null"],
+            "maxLength": MAX_REASON,
+            "description": "Decline only, optional: why. Trimmed; one line of at most "
+            f"{MAX_REASON} characters without control characters (422 otherwise); blank or "
+            "null is none. Shown to the producer on the booking page, in the audit log and in "
+            "the calendar event's description.",
+        },
     },
+}
+
+_STUDIO_CHOICE: Schema = {
+    "type": "object",
+    "required": ["studio"],
+    "properties": {"studio": {"type": "string", "description": "A studio that declined."}},
 }
 
 _CANCEL: Schema = {
@@ -412,6 +460,7 @@ SCHEMAS: dict[str, Schema] = {
     "BookingCreated": _BOOKING_CREATED,
     "BookingList": _envelope("bookings", {"type": "array", "items": ref("Booking")}),
     "StudioAnswer": _STUDIO_ANSWER,
+    "StudioChoice": _STUDIO_CHOICE,
     "Cancel": _CANCEL,
     "JoinLinks": _JOIN_LINKS,
     "AuditLog": _AUDIT,

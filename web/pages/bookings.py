@@ -28,6 +28,7 @@ from schedules.rules.access import (
 )
 from schedules.rules.lifecycle import Action, allowed_actions
 from schedules.rules.timeline import join_state, join_window
+from schedules.validation import MAX_REASON
 from web.access.joinlinks import calendar_token, join_path, viewing_query
 from web.errors import ApiError
 from web.http.bookings import actor_of
@@ -35,9 +36,11 @@ from web.http.direction import direction_history
 from web.http.links import base_url
 from web.http.outputs import output_doc
 from web.pages import i18n
+from web.pages.decisions import DECLINE_DIALOG, decision_context
 from web.pages.forms import BookingForm, merge_errors
 from web.pages.site import BOOKING_ID, display_zone, need_login, zone_choices
 from web.pages.templating import page_language, render
+from web.pages.waiting import waiting_for
 from web.services import (
     BOOKINGS,
     CATALOGS,
@@ -69,13 +72,18 @@ async def bookings_page(request: web.Request) -> web.Response:
         scope = [wanted]
     status = request.query.get("status", "")
     statuses = [BookingStatus(status)] if status in BookingStatus._value2member_map_ else None
+    # Past or upcoming by the clock alone, never by status: a booking is past once its show
+    # has ended (a declined one later today is still upcoming, shown as declined).
     if show_past:
         found = await svc.search(
             start=now - timedelta(days=90), end=now, studio_ids=scope, statuses=statuses
         )
-        found.reverse()
+        found = sorted(
+            (b for b in found if b.ends_at <= now), key=lambda b: (b.starts_at, b.id), reverse=True
+        )
     else:
         found = await svc.search(start=now, studio_ids=scope, statuses=statuses)
+        found = sorted((b for b in found if b.ends_at > now), key=lambda b: (b.starts_at, b.id))
     return render(
         request,
         "bookings.html",
@@ -89,6 +97,7 @@ async def bookings_page(request: web.Request) -> web.Response:
         statuses=[s.value for s in BookingStatus],
         can_book=can_book(p),
         now=now,
+        waiting={b.id: waiting_for(b, p, now) for b in found},
     )
 
 
@@ -209,6 +218,20 @@ async def edit_booking(request: web.Request) -> web.StreamResponse:
 async def booking_page(request: web.Request) -> web.Response:
     """A booking: studios with local times and answers, join links, calendar, audit log."""
     p = need_login(request)
+    return await _booking_view(request, p, ask=request.query.get("ask", ""))
+
+
+async def _booking_view(
+    request: web.Request,
+    p: Principal,
+    *,
+    ask: str = "",
+    reason: str = "",
+    problem: str = "",
+    status: int = 200,
+) -> web.Response:
+    """The booking page; `ask` names a confirmation dialog to show open, with the `reason`
+    typed into it and the `problem` the server found with it."""
     # Mid-show with the database away, the producer reloading this page still gets the live
     # controls; its audit log (None) and changes wait.
     booking, stored = await request.app[OUTAGE].booking_now(request.match_info["booking_id"])
@@ -225,15 +248,13 @@ async def booking_page(request: web.Request) -> web.Response:
     zone = display_zone(request, p, studios)
     base = base_url(request)
     w = join_window(booking, request.app[SETTINGS].join_grace_minutes)
+    now = request.app[CLOCK]()
+    decisions = decision_context(booking, p, audit, now, ask=ask)
+    # No links into a telebridge that will not happen, nor for a studio that declined it.
     links = [
         {"studio": studios.get(sid), "url": base + join_path(request.app[SIGNER], booking.id, sid)}
         for sid in visible_join_studios(p, booking)
-    ]
-    answerable = [
-        s.studio_id
-        for s in booking.studios
-        if can_answer(p, s.studio_id)
-        and booking.status in (BookingStatus.REQUESTED, BookingStatus.CONFIRMED)
+        if not decisions["called_off"] and booking.answer_of(sid) is not PartnerAnswer.DECLINED
     ]
     feeds = []
     for sid in booking.studio_ids:
@@ -255,13 +276,16 @@ async def booking_page(request: web.Request) -> web.Response:
     return render(
         request,
         "booking.html",
+        status=status,
         booking=booking,
         studios=studios,
         zone=zone,
         zones=zone_choices(studios),
         links=links,
         window=w,
-        answerable=answerable,
+        **decisions,
+        reason=reason,
+        problem=problem,
         can_edit=can_book(p) and Action.RESCHEDULE in actions and audit is not None,
         can_cancel=can_book(p) and Action.CANCEL in actions and audit is not None,
         audit=audit or [],
@@ -270,10 +294,8 @@ async def booking_page(request: web.Request) -> web.Response:
         feeds=feeds,
         PartnerAnswer=PartnerAnswer,
         notice=_notice(request),
-        now=request.app[CLOCK](),
-        join_state=join_state(
-            booking, request.app[CLOCK](), request.app[SETTINGS].join_grace_minutes
-        ).value,
+        now=now,
+        join_state=join_state(booking, now, request.app[SETTINGS].join_grace_minutes).value,
         live_control=can_book(p) and room is not None,
         can_direct=can_book(p),
         outputs=[output_doc(o, shown.get(o.id)) for o in outputs],
@@ -301,6 +323,10 @@ def _notice(request: web.Request) -> tuple[str, dict[str, Any]] | None:
         return ("Saved.", {})
     if "answered" in q:
         return ("Your answer has been recorded.", {})
+    if "declined" in q:
+        return ("Declined. The producer sees your reason on this page and in the calendar.", {})
+    if "continued" in q:
+        return ("The telebridge goes on without the studio that declined.", {})
     if "cancelled" in q:
         return ("The booking has been cancelled; its studios are free again.", {})
     return None
@@ -320,10 +346,39 @@ async def answer(request: web.Request) -> web.StreamResponse:
     if choice == "confirm":
         await svc.confirm(booking.id, studio, actor_of(p))
     elif choice == "decline":
-        await svc.decline(booking.id, studio, actor_of(p), str(form.get("reason", ""))[:1000])
+        reason = str(form.get("reason", ""))
+        try:
+            # The page's form asks for a reason (API callers may leave it out).
+            await svc.decline(booking.id, studio, actor_of(p), reason, reason_required=True)
+        except ValidationError as exc:
+            if "reason" not in exc.fields:
+                raise
+            # The dialog again, open, with what was typed and what is wrong with it.
+            return await _booking_view(
+                request,
+                p,
+                ask=DECLINE_DIALOG + studio,
+                reason=reason[:MAX_REASON],
+                problem=exc.fields["reason"],
+                status=422,
+            )
+        raise web.HTTPSeeOther(f"/bookings/{booking.id}?declined=1")
     else:
         raise ApiError(422, "invalid", "Choose confirm or decline", {"answer": "unknown"})
     raise web.HTTPSeeOther(f"/bookings/{booking.id}?answered=1")
+
+
+@routes.post(f"/bookings/{BOOKING_ID}/continue-without")
+async def continue_without(request: web.Request) -> web.StreamResponse:
+    """The producer goes on without a studio that declined, from the booking page's banner."""
+    p = need_login(request)
+    if not can_book(p):
+        raise ApiError(403, "forbidden", "Only producers and admins edit bookings")
+    booking = await _visible(request, p)
+    form = await request.post()
+    studio = str(form.get("studio", ""))
+    await request.app[BOOKINGS].continue_without(booking.id, studio, actor_of(p))
+    raise web.HTTPSeeOther(f"/bookings/{booking.id}?continued=1")
 
 
 @routes.post(f"/bookings/{BOOKING_ID}/cancel")

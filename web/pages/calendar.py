@@ -18,6 +18,8 @@ from web.pages.templating import render
 from web.services import BOOKINGS, CLOCK
 
 routes = web.RouteTableDef()
+# A show shorter than this has no room on the grid for its lines (time, title, studios).
+SHORT_SHOW = timedelta(minutes=45)
 
 
 def week_start(value: str | None, zone: ZoneInfo, now: datetime) -> date:
@@ -79,6 +81,9 @@ async def calendar_page(request: web.Request) -> web.Response:
                     "height": max(pct(b.busy_until) - pct(b.busy_from), 1.2),
                     "show_top": pct(b.starts_at) - pct(b.busy_from),
                     "show_height": pct(b.ends_at) - pct(b.starts_at),
+                    # Too short for its lines: one line on a light label, all of it on hover
+                    # or focus (app.css), so a 15-minute hit still says what it is.
+                    "short": b.ends_at - b.starts_at < SHORT_SHOW,
                 }
             )
         days.append(
@@ -97,6 +102,8 @@ async def calendar_page(request: web.Request) -> web.Response:
         zones=zone_choices(studios),
         studios=studios,
         week=_iso_week(monday),
+        week_first=monday,
+        week_last=monday + timedelta(days=6),
         prev_week=_iso_week(monday - timedelta(7)),
         next_week=_iso_week(monday + timedelta(7)),
         this_week=_iso_week(week_start(None, tz, now)),

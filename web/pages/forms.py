@@ -17,7 +17,8 @@ from schedules.model import (
     DEFAULT_TEARDOWN_MINUTES,
     Booking,
 )
-from schedules.timeutil import TimeInputError, from_wall_clock, rfc3339
+from schedules.rules.zones import ZONE_PROBLEM, entry_zone
+from schedules.timeutil import TimeInputError, from_wall_clock, known_zone, rfc3339
 
 FormData = MultiDictProxy[Any]
 
@@ -42,7 +43,9 @@ class BookingForm:
 
     @classmethod
     def from_booking(cls, b: Booking, zone: str) -> BookingForm:
-        """The form filled with a stored booking, times shown in `zone`."""
+        """The form filled with a stored booking, its times on the clock they were entered on
+        (17:00 Baku is edited as 17:00 Baku); `zone` for a booking that does not say."""
+        zone = entry_zone(b.zone, zone)
         tz = ZoneInfo(zone)
         return cls(
             title=b.title,
@@ -94,11 +97,16 @@ class BookingForm:
             "quality": self.quality,
             "stream": self.stream,
             "notes": self.notes,
+            "zone": self.zone,
         }
+        if not known_zone(self.zone):
+            errors["zone"] = ZONE_PROBLEM
         for name, raw in (("starts_at", self.starts_local), ("ends_at", self.ends_local)):
             if not raw:
                 errors[name] = "is required"
                 continue
+            if "zone" in errors:
+                continue  # a wall-clock time cannot be read without its zone
             try:
                 body[name] = rfc3339(from_wall_clock(raw, self.zone))
             except TimeInputError as exc:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import unicodedata
 from urllib.parse import unquote, urlencode
+from zoneinfo import available_timezones
 
 from aiohttp import web
 
 from schedules.accounts import LANGUAGE_ERROR
 from schedules.model import Role, Studio
 from schedules.rules.access import Principal, can_see_calendar_feed
+from schedules.rules.zones import reading_zone
 from schedules.timeutil import known_zone
 from web.access import forwarded
 from web.access.auth import (
@@ -25,7 +27,7 @@ from web.errors import ApiError
 from web.http.links import base_url
 from web.pages import i18n
 from web.pages.templating import render
-from web.services import ACCOUNTS, BOOKINGS, CLOCK, GRAPHICS, LIMITER, SIGNER
+from web.services import ACCOUNTS, BOOKINGS, CLOCK, GRAPHICS, LIMITER, SETTINGS, SIGNER
 
 routes = web.RouteTableDef()
 BOOKING_ID = r"{booking_id:[A-Za-z0-9_-]{1,40}}"
@@ -67,13 +69,15 @@ def safe_next(value: object) -> str:
 
 
 def display_zone(request: web.Request, p: Principal, studios: dict[str, Studio]) -> str:
-    """The zone times are shown in: ?tz=, else the operator's studio's, else UTC."""
+    """The zone a page shows times in: ?tz=, else the reader's own (the one picked from the
+    menu, else an operator's studio's, else the site's setting; rules.zones)."""
     wanted = request.query.get("tz", "")
     if wanted and known_zone(wanted):
         return wanted
-    if p.studio_id and p.studio_id in studios:
-        return studios[p.studio_id].timezone
-    return "UTC"
+    studio = studios.get(p.studio_id) if p.studio_id else None
+    return reading_zone(
+        p.time_zone, p.role, studio.timezone if studio else None, request.app[SETTINGS].timezone
+    )
 
 
 def zone_choices(studios: dict[str, Studio]) -> list[tuple[str, str]]:
@@ -86,6 +90,58 @@ def zone_choices(studios: dict[str, Studio]) -> list[tuple[str, str]]:
     choices = [("UTC", "UTC")]
     choices += [(z, f"{', '.join(c)} ({z})") for z, c in sorted(cities.items())]
     return choices
+
+
+# The zone list's regions; the rest of the tz database is old aliases (US/Eastern, Turkey).
+REGIONS = frozenset(
+    {
+        "Africa",
+        "America",
+        "Antarctica",
+        "Asia",
+        "Atlantic",
+        "Australia",
+        "Europe",
+        "Indian",
+        "Pacific",
+    }
+)
+
+
+@routes.get("/time-zone")
+async def time_zone_page(request: web.Request) -> web.Response:
+    """The menu's time zone: the partners' zones first, then every zone this machine knows."""
+    p = need_login(request)
+    studios = await request.app[BOOKINGS].studios_by_id()
+    user = await request.app[ACCOUNTS].user_by_id(p.user_id) if p.user_id is not None else None
+    studio = studios.get(p.studio_id) if p.studio_id else None
+    default = reading_zone("", p.role, studio.timezone if studio else None, "")
+    partners = zone_choices(studios)
+    listed = {z for z, _ in partners}
+    return render(
+        request,
+        "time_zone.html",
+        own=user.time_zone if user else "",
+        default=default or request.app[SETTINGS].timezone,
+        studio_default=bool(default),
+        partners=partners,
+        others=sorted(
+            z for z in available_timezones() if z not in listed and z.split("/")[0] in REGIONS
+        ),
+        can_save=user is not None,
+        next=safe_next(request.query.get("next")),
+    )
+
+
+@routes.post("/time-zone")
+async def set_time_zone(request: web.Request) -> web.StreamResponse:
+    """Remember the zone the user's pages show times in ("" = back to the default)."""
+    p = need_login(request)
+    if p.user_id is None:
+        raise ApiError(403, "forbidden", "Only a logged-in user has a time zone of its own")
+    form = await request.post()
+    await request.app[ACCOUNTS].set_time_zone(p.user_id, str(form.get("time_zone", "")))
+    raise web.HTTPSeeOther(safe_next(form.get("next")))
 
 
 @routes.get("/")

@@ -1,5 +1,9 @@
 // The studio console: camera and microphone, one send-receive connection to the bridge,
 // each partner's picture and sound, tally and countdown, link quality, and reconnection.
+import { mediaErrorText } from "./console_media_errors.js";
+import { waitForIceGathering } from "./console_ice.js";
+import { pollStats } from "./console_stats.js";
+import { Tally } from "./console_tally.js";
 
 const data = JSON.parse(document.getElementById("console-data").textContent);
 const root = document.getElementById("console");
@@ -13,8 +17,6 @@ const quality = document.getElementById("quality");
 const qualityText = document.getElementById("quality-text");
 const sending = document.getElementById("sending");
 const errorBox = document.getElementById("console-error");
-const tally = document.getElementById("tally");
-const countdown = document.getElementById("countdown");
 const programTile = document.getElementById("program-tile"); // absent: the room has no program
 const partnersGrid = document.getElementById("partners");
 const partnerTemplate = document.getElementById("partner-tile");
@@ -22,12 +24,10 @@ const partnerTemplate = document.getElementById("partner-tile");
 // Remembered for this tab, so that a reload brings the studio straight back into the bridge.
 const JOINED_KEY = `telebridge:joined:${data.booking}:${data.studio}`;
 const RECONNECT_DELAY_MS = 1000;
-const ICE_GATHER_TIMEOUT_MS = 3000;
-const ICE_SETTLE_MS = 300;
-const LOST_AFTER_MS = 3000;
 const DISCONNECTED_GRACE_MS = 2000;
 const CONNECT_TIMEOUT_MS = 8000;
 const STUDIO_REMOVED = "studio_removed"; // the error code once the booking has dropped this studio
+const LINK_CLOSED = "link_closed"; // the error code once the link's window has closed
 
 const state = {
   stream: null,
@@ -91,6 +91,7 @@ async function openDevices() {
   if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
   state.stream = stream;
   preview.srcObject = stream;
+  document.dispatchEvent(new CustomEvent("telebridge:stream")); // the cough key applies to it
   startMeter(stream);
   if (state.pc) {
     // Switch devices live without renegotiating.
@@ -105,12 +106,13 @@ let meterContext = null;
 function startMeter(stream) {
   if (!stream.getAudioTracks().length) return;
   if (meterContext) meterContext.close();
-  meterContext = new AudioContext();
-  const analyser = meterContext.createAnalyser();
+  const context = (meterContext = new AudioContext());
+  const analyser = context.createAnalyser();
   analyser.fftSize = 1024;
-  meterContext.createMediaStreamSource(stream).connect(analyser);
+  context.createMediaStreamSource(stream).connect(analyser);
   const samples = new Float32Array(analyser.fftSize);
   const draw = () => {
+    if (context.state === "closed") return; // replaced (a device change) or the show ended
     analyser.getFloatTimeDomainData(samples);
     let peak = 0;
     for (const s of samples) peak = Math.max(peak, Math.abs(s));
@@ -124,48 +126,6 @@ function startMeter(stream) {
 }
 
 // --- the connection --------------------------------------------------------------------
-
-// Offer once the candidates that matter are in, not when gathering completes: Chromium
-// completes only when every STUN/TURN server has answered or given up, so one unreachable
-// server would hold every join for seconds. Wait for the first relay candidate when a TURN
-// server is configured (else the first server-reflexive one when a STUN server is), give the
-// other servers ICE_SETTLE_MS more, and never wait longer than ICE_GATHER_TIMEOUT_MS (the
-// bridge has host candidates). Call it before setLocalDescription, so no candidate is missed.
-function waitForIceGathering(pc) {
-  const urls = data.ice_servers.flatMap((s) => [].concat(s.urls));
-  const wanted = urls.some((u) => /^turns?:/.test(u))
-    ? "relay"
-    : urls.some((u) => /^stuns?:/.test(u))
-      ? "srflx"
-      : null;
-  const started = performance.now();
-  const types = [];
-  return new Promise((resolve) => {
-    let settle = null;
-    const finish = () => {
-      clearTimeout(settle);
-      clearTimeout(limit);
-      pc.removeEventListener("icecandidate", onCandidate);
-      pc.removeEventListener("icegatheringstatechange", onState);
-      // For master control tooling and the tests: how long the offer waited, and for what.
-      state.gathering = { ms: Math.round(performance.now() - started), types };
-      resolve();
-    };
-    const onCandidate = (event) => {
-      if (!event.candidate || !event.candidate.candidate) return;
-      types.push(event.candidate.type);
-      if (event.candidate.type === wanted && settle === null) {
-        settle = setTimeout(finish, ICE_SETTLE_MS);
-      }
-    };
-    const onState = () => {
-      if (pc.iceGatheringState === "complete") finish();
-    };
-    pc.addEventListener("icecandidate", onCandidate);
-    pc.addEventListener("icegatheringstatechange", onState);
-    const limit = setTimeout(finish, ICE_GATHER_TIMEOUT_MS);
-  });
-}
 
 async function connect() {
   clearTimeout(state.reconnectTimer);
@@ -217,7 +177,7 @@ async function connect() {
       scheduleReconnect();
     }
   }, CONNECT_TIMEOUT_MS);
-  const gathered = waitForIceGathering(pc);
+  const gathered = waitForIceGathering(pc, data.ice_servers, state);
   await pc.setLocalDescription(await pc.createOffer());
   await gathered;
   if (state.pc !== pc) return; // replaced meanwhile (a reconnect, Leave, or removed)
@@ -244,6 +204,10 @@ async function connect() {
     state.pc = null;
     if (isRemoved(response, body)) {
       removed();
+      return;
+    }
+    if (isClosed(response, body)) {
+      ended(body.error.message);
       return;
     }
     showError(body.error ? body.error.message : `HTTP ${response.status}`);
@@ -362,6 +326,47 @@ function removed() {
   showError(errorBox.dataset.textRemoved);
 }
 
+function isClosed(response, body) {
+  return response.status === 403 && !!body.error && body.error.code === LINK_CLOSED;
+}
+
+// The join link's window has closed (the show is over and so is its teardown): the bridge has
+// closed the room. Let go of the connection, the pictures and the camera, stop asking, and
+// say so, rather than keep stale pictures under "Link good".
+function ended(reason) {
+  if (state.ended) return;
+  // Closed before its time (the booking was cancelled meanwhile): the bridge's reason.
+  const early = reason && Date.now() < tally.closesAt;
+  const pc = state.pc;
+  stopWanting();
+  clearTimeout(state.reconnectTimer);
+  state.ended = true; // for the browser tests
+  state.pc = null;
+  if (pc) pc.close();
+  if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
+  for (const video of document.querySelectorAll("#console video")) video.srcObject = null;
+  for (const tile of document.querySelectorAll(".tile")) {
+    tile.dataset.status = "waiting";
+    const status = tile.querySelector(".tile-status");
+    status.textContent = status.dataset.textWaiting;
+    tile.querySelector(".tile-stats").textContent = "";
+  }
+  // Nothing on this page works any more (calls, chat, devices): every control says so.
+  for (const el of root.querySelectorAll("button, select, textarea, input")) el.disabled = true;
+  if (meterContext) meterContext.close().catch(() => {});
+  meter.style.width = "0%";
+  root.dataset.state = "ended";
+  setQuality("idle");
+  sending.textContent = "";
+  tally.show(Math.max(Date.now(), tally.closesAt), false);
+  if (early) {
+    showError(reason);
+    return;
+  }
+  errorBox.classList.replace("alert-error", "alert-info");
+  showError(errorBox.dataset.textEnded.replace("%(time)s", errorBox.dataset.closesAt));
+}
+
 // The partners the bridge has now (the tally names them). A removed one's tile and clock go:
 // the bridge no longer relays it. An added one gets a tile, and the console offers again,
 // because a connection has one receive pair per partner it had when it offered.
@@ -391,134 +396,28 @@ function followPartners(partners) {
   if (added.length) scheduleReconnect();
 }
 
-// --- statistics, link quality, partner tiles -------------------------------------------
+// --- tally ---------------------------------------------------------------------------
 
-async function pollStats() {
-  const pc = state.pc;
-  if (!pc) return;
-  const report = await pc.getStats();
-  const byMid = {};
-  let remoteLoss = null;
-  let rtt = null;
-  for (const s of report.values()) {
-    if (s.type === "inbound-rtp" && s.mid) byMid[s.mid] = s;
-    if (s.type === "outbound-rtp" && s.kind === "video") {
-      const sender = pc.getSenders().find((x) => x.track && x.track.kind === "video");
-      state.stats.outbound = {
-        width: s.frameWidth,
-        height: s.frameHeight,
-        fps: s.framesPerSecond,
-        targetBitrate: s.targetBitrate,
-        // "cpu" or "bandwidth" when the encoder gives up frames; the resolution stays.
-        limitedBy:
-          s.qualityLimitationReason && s.qualityLimitationReason !== "none"
-            ? s.qualityLimitationReason
-            : null,
-        degradation: sender ? sender.getParameters().degradationPreference || null : null,
-      };
-    }
-    if (s.type === "remote-inbound-rtp" && s.kind === "video") {
-      remoteLoss = s.fractionLost;
-      rtt = s.roundTripTime;
-    }
-    if (s.type === "candidate-pair" && s.nominated && s.currentRoundTripTime != null) {
-      rtt = s.currentRoundTripTime;
-    }
-  }
-  const now = Date.now();
-  let anyLive = false;
-  if (programTile) {
-    const v = byMid[programTile.dataset.videoMid];
-    const a = byMid[programTile.dataset.audioMid];
-    const last = state.lastInbound.program || { bytes: 0, at: 0 };
-    const bytes = (v ? v.bytesReceived : 0) + (a ? a.bytesReceived : 0);
-    if (bytes > last.bytes) state.lastInbound.program = { bytes, at: now };
-    const seen = (state.lastInbound.program || { at: 0 }).at;
-    const status = now - seen < LOST_AFTER_MS ? "live" : seen ? "lost" : "waiting";
-    programTile.dataset.status = status;
-    const label = programTile.querySelector(".tile-status");
-    label.textContent = label.dataset[`text${status[0].toUpperCase()}${status.slice(1)}`];
-    state.stats.program = {
-      width: v ? v.frameWidth : undefined,
-      height: v ? v.frameHeight : undefined,
-      fps: v ? v.framesPerSecond : undefined,
-      audioBytes: a ? a.bytesReceived : 0,
-      codec: v && v.codecId && report.get(v.codecId) ? report.get(v.codecId).mimeType : undefined,
-      status,
-    };
-    programTile.querySelector(".tile-stats").textContent =
-      v && v.frameWidth ? `${v.frameWidth}×${v.frameHeight} · ${Math.round(v.framesPerSecond || 0)} fps` : "";
-  }
-  for (const tile of document.querySelectorAll(".tile[data-partner]")) {
-    const v = byMid[tile.dataset.videoMid];
-    const a = byMid[tile.dataset.audioMid];
-    const id = tile.dataset.partner;
-    const bytes = (v ? v.bytesReceived : 0) + (a ? a.bytesReceived : 0);
-    // Kept from the first look: a partner that has sent nothing yet (one just added to the
-    // booking) must not stop the tiles after it from being measured.
-    const last = (state.lastInbound[id] ||= { bytes: 0, at: 0 });
-    if (bytes > last.bytes) state.lastInbound[id] = { bytes, at: now };
-    const fresh = now - state.lastInbound[id].at < LOST_AFTER_MS;
-    const status = fresh ? "live" : last.at ? "lost" : "waiting";
-    anyLive ||= fresh;
-    tile.dataset.status = status;
-    const label = tile.querySelector(".tile-status");
-    label.textContent = label.dataset[`text${status[0].toUpperCase()}${status.slice(1)}`];
-    const kbps = v && last.prevVideoBytes != null
-      ? Math.round(((v.bytesReceived - last.prevVideoBytes) * 8) / 1000)
-      : null;
-    state.lastInbound[id].prevVideoBytes = v ? v.bytesReceived : null;
-    state.stats.partners[id] = {
-      width: v ? v.frameWidth : undefined,
-      height: v ? v.frameHeight : undefined,
-      fps: v ? v.framesPerSecond : undefined,
-      audioBytes: a ? a.bytesReceived : 0,
-      kbps,
-      status,
-    };
-    tile.querySelector(".tile-stats").textContent =
-      v && v.frameWidth ? `${v.frameWidth}×${v.frameHeight} · ${Math.round(v.framesPerSecond || 0)} fps${kbps != null ? ` · ${kbps} kb/s` : ""}` : "";
-  }
-  const out = state.stats.outbound;
-  if (out && out.width) {
-    sending.textContent = `→ ${out.width}×${out.height} · ${Math.round(out.fps || 0)} fps · ${Math.round((out.targetBitrate || 0) / 1000)} kb/s${out.limitedBy ? ` · ${out.limitedBy}-limited` : ""}`;
-  }
-  if (pc.connectionState === "connected") {
-    const lossPct = remoteLoss != null ? remoteLoss * 100 : 0;
-    const rttMs = rtt != null ? rtt * 1000 : 0;
-    const degraded = lossPct > 2 || rttMs > 300 || (data.partners.length && !anyLive);
-    setQuality(degraded ? (lossPct > 10 ? "lost" : "degraded") : "good");
-  }
+const tally = new Tally(data);
+state.tally = tally; // for the browser tests
+
+function connected() {
+  return !!state.pc && state.pc.connectionState === "connected";
 }
 
-// --- clocks, countdown, tally ----------------------------------------------------------
-
-// From the booking; the tally poll moves them when the producer extends or shifts the show.
-let onAir = new Date(data.on_air_at).getTime();
-let offAir = new Date(data.off_air_at).getTime();
-
-function formatLeft(ms) {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${pad(Math.floor(s / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
-}
-
-// What the program shows, from the bridge: in solo only the studio on screen is on air.
-const program = { onProgram: true, recording: false };
 async function pollTally() {
   if (!state.wantJoined) return;
   const response = await fetch(data.state_url);
   if (!response.ok) {
-    if (isRemoved(response, await response.json().catch(() => ({})))) removed();
+    const body = await response.json().catch(() => ({}));
+    if (isRemoved(response, body)) removed();
+    else if (isClosed(response, body)) ended(body.error.message);
     return;
   }
   const body = await response.json();
   if (!state.wantJoined) return; // left (or removed) while the poll was under way
   if (body.partners) followPartners(body.partners);
-  program.onProgram = body.on_program;
-  program.recording = body.recording;
-  if (body.on_air_at) onAir = new Date(body.on_air_at).getTime();
-  if (body.off_air_at) offAir = new Date(body.off_air_at).getTime();
+  tally.update(body);
   // Fresh TURN credentials (they expire when the link closes, which an extension moves):
   // the next reconnect uses them.
   if (body.ice_servers) data.ice_servers = body.ice_servers;
@@ -527,23 +426,8 @@ async function pollTally() {
 }
 
 function tick() {
-  const now = Date.now();
-  let phase = now < onAir ? "standby" : now < offAir ? "onair" : "off";
-  if (phase === "onair" && !program.onProgram) phase = "ready"; // live, but not on screen
-  tally.dataset.tally = phase;
-  document.body.classList.toggle("is-on-air", phase === "onair");
-  document.getElementById("tally-rec").hidden = !program.recording;
-  const label = tally.querySelector(".tally-label");
-  const key = { onair: "Onair", off: "Off", standby: "Standby", ready: "Ready" }[phase];
-  label.textContent = label.dataset[`label${key}`];
-  countdown.textContent = phase === "standby"
-    ? `−${formatLeft(onAir - now)}`
-    : phase === "onair" || phase === "ready" ? formatLeft(offAir - now) : "";
-  for (const el of document.querySelectorAll("[data-zone]")) {
-    const time = new Date(now).toLocaleTimeString([], { timeZone: el.dataset.zone, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
-    const target = el.querySelector(".clock-time") || el;
-    target.textContent = time;
-  }
+  if (state.ended) return;
+  if (tally.show(Date.now(), connected())) ended();
 }
 
 // --- start -----------------------------------------------------------------------------
@@ -559,7 +443,7 @@ leaveButton.addEventListener("click", leave);
 cameraSelect.addEventListener("change", () => openDevices().catch((e) => showError(String(e))));
 micSelect.addEventListener("change", () => openDevices().catch((e) => showError(String(e))));
 setInterval(tick, 250);
-setInterval(() => pollStats().catch(() => {}), 1000);
+setInterval(() => pollStats(state, data, tally, setQuality).catch(() => {}), 1000);
 setInterval(() => pollTally().catch(() => {}), 1000);
 tick();
 
@@ -568,7 +452,7 @@ tick();
     await openDevices();
     await listDevices();
   } catch (err) {
-    showError(`Camera or microphone unavailable: ${err.message || err}`);
+    showError(mediaErrorText(err));
   }
   if (sessionStorage.getItem(JOINED_KEY) === "1") join();
 })();

@@ -1,5 +1,6 @@
 // The producer's live controls on the booking page: program layout, solo studio, recording,
 // and the program sound: each studio's gain fader, mute and level meter.
+import { formatDecibels } from "./numbers.js";
 const panel = document.getElementById("live-control");
 const booking = panel.dataset.booking;
 const status = document.getElementById("control-status");
@@ -43,11 +44,22 @@ start.addEventListener("click", async () => {
     status.textContent = err.message;
   }
 });
-stop.addEventListener("click", async () => {
+// Stopping cannot be undone (the files are finished and filed): it asks first, in the page.
+const stopDialog = document.getElementById("rec-stop-dialog");
+stop.addEventListener("click", () => {
+  stopDialog.returnValue = "";
+  stopDialog.showModal();
+});
+stopDialog.addEventListener("close", async () => {
+  if (stopDialog.returnValue !== "stop") {
+    stop.focus();
+    return;
+  }
   try {
     await call("recording/stop");
     stop.hidden = true;
     start.hidden = false;
+    start.focus();
   } catch (err) {
     status.textContent = err.message;
   }
@@ -66,7 +78,7 @@ const soundStatus = document.getElementById("sound-status");
 const strips = new Map();
 
 function formatDb(db) {
-  return `${db > 0 ? "+" : db < 0 ? "−" : ""}${Math.abs(db).toFixed(1)} dB`;
+  return formatDecibels(db); // the language's decimal sign: "−3,5 dB" in az, tr, ru
 }
 
 class Strip {
@@ -80,6 +92,7 @@ class Strip {
     this.fill = el.querySelector(".strip-meter-fill");
     this.peakMark = el.querySelector(".strip-meter-peak");
     this.levelText = el.querySelector(".strip-level");
+    this.micOff = el.querySelector(".strip-mic-off");
     this.error = el.querySelector(".strip-error");
     this.pending = null;
     this.inflight = false;
@@ -88,6 +101,7 @@ class Strip {
     this.touched = 0;
     this.dragging = false;
     this.shown = METER_FLOOR; // the meter's bar, with a falling release between readings
+    this.signal = false;
     this.target = METER_FLOOR;
     this.peak = METER_FLOOR;
     this.peakAt = 0;
@@ -169,17 +183,24 @@ class Strip {
     // producer's gain; while muted, the level it would have (dimmed), so a studio that starts
     // talking is seen before it is opened.
     const level = audio.level_dbfs;
-    if (level === null || level === undefined) {
-      this.target = METER_FLOOR;
-      this.levelText.textContent = desk.dataset.noSignal;
-      this.el.classList.add("no-signal");
-    } else {
-      this.target = level + (audio.auto_db || 0) + Number(this.fader.value);
-      const shown = Math.round(this.target);
-      this.levelText.textContent = shown < METER_FLOOR ? `< ${METER_FLOOR} dBFS` : `${shown} dBFS`;
-      this.el.classList.remove("no-signal");
-    }
-    this.meter.setAttribute("aria-valuenow", String(Math.max(METER_FLOOR, Math.round(this.target))));
+    this.signal = level !== null && level !== undefined;
+    this.target = this.signal ? level + (audio.auto_db || 0) + Number(this.fader.value) : METER_FLOOR;
+    this.el.classList.toggle("no-signal", !this.signal);
+    // The studio's own cough key: why it is silent, said on its strip.
+    this.micOff.hidden = !audio.mic_off;
+    this.el.classList.toggle("is-mic-off", !!audio.mic_off);
+  }
+
+  // The readout and the meter's value for assistive technology say what the bar shows (its
+  // falling release included), never a reading the bar has not reached: one source of truth.
+  showLevel() {
+    const db = Math.round(this.shown);
+    const text = !this.signal
+      ? desk.dataset.noSignal
+      : db < METER_FLOOR ? `< ${METER_FLOOR} dBFS` : `${db} dBFS`;
+    if (this.levelText.textContent !== text) this.levelText.textContent = text;
+    this.meter.setAttribute("aria-valuenow", String(Math.max(METER_FLOOR, Math.min(0, db))));
+    this.meter.setAttribute("aria-valuetext", text);
   }
 
   // One animation frame of the meter: up at once, down at 20 dB a second, the peak held 1.5 s.
@@ -193,6 +214,7 @@ class Strip {
     this.fill.style.clipPath = `inset(${100 - pct(this.shown)}% 0 0 0)`;
     this.peakMark.style.bottom = `${pct(this.peak)}%`;
     this.peakMark.classList.toggle("over", this.peak > -3);
+    this.showLevel();
   }
 }
 
@@ -203,6 +225,7 @@ for (const el of desk.querySelectorAll("[data-strip]")) strips.set(el.dataset.st
 function showProgram(program, picker) {
   for (const b of panel.querySelectorAll("[data-layout]")) {
     b.classList.toggle("btn-primary", b.dataset.layout === program.layout);
+    b.setAttribute("aria-pressed", String(b.dataset.layout === program.layout));
   }
   if (picker && program.studio) studio.value = program.studio;
   start.hidden = program.recording;
@@ -226,7 +249,10 @@ async function poll() {
   } catch (err) {
     soundStatus.textContent = err.message;
     desk.classList.add("is-offline");
-    for (const strip of strips.values()) strip.target = METER_FLOOR;
+    for (const strip of strips.values()) {
+      strip.target = METER_FLOOR;
+      strip.signal = false;
+    }
     setTimeout(poll, RETRY_MS); // the room has closed, or the session ended: ask less often
     return;
   }

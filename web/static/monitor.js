@@ -1,6 +1,7 @@
 // Master control: every live bridge on one screen, pushed over /ws/monitor (nothing polls).
 // The page keeps one DOM element per room, per studio and per live output and updates it in
 // place each second; a dropped connection shows at once and reconnects by itself.
+import { formatBitrate, formatBytes as bytesText, formatMilliseconds, formatNumber, formatPercent } from "./numbers.js";
 
 const root = document.getElementById("monitor");
 const roomsEl = document.getElementById("rooms");
@@ -122,11 +123,28 @@ function render() {
   renderAlerts();
 }
 
+// "Side by side · muted: DHA", "Solo: Trend": the program's state in the page's words.
+function renderProgram(el, room) {
+  const on = room.on_air;
+  el.hidden = !on;
+  if (!on) return;
+  const name = (id) => ((room.studios || []).find((s) => s.id === id) || { name: id }).name;
+  const parts = [t(`layout-${on.layout}`) + (on.studio ? `: ${name(on.studio)}` : "")];
+  if (on.muted.length) parts.push(`${t("muted")}: ${on.muted.map(name).join(", ")}`);
+  el.textContent = parts.join(" · ");
+}
+
 function renderRoom(el, room) {
   el.dataset.state = room.state;
   el.dataset.alert = String(state.alerts.some((a) => a.booking_id === room.booking_id));
   el.querySelector(".room-state").textContent = t(room.state);
-  el.querySelector(".room-title").textContent = room.title;
+  const link = el.querySelector(".room-link");
+  link.textContent = room.title;
+  link.href = `/bookings/${encodeURIComponent(room.booking_id)}`;
+  const control = el.querySelector(".room-control");
+  control.href = `/bookings/${encodeURIComponent(room.booking_id)}/control`;
+  control.hidden = !room.open;
+  renderProgram(el.querySelector(".room-program"), room);
   el.dataset.onAir = room.on_air_at;
   el.dataset.offAir = room.off_air_at;
   el.dataset.opens = room.opens_at;
@@ -194,7 +212,7 @@ function renderOutput(el, room, o) {
   el.querySelector(".mout-name").textContent = o.name;
   el.querySelector(".mout-kind").textContent = o.kind.toUpperCase();
   el.querySelector(".mout-rate").textContent = o.state === "live" && o.bitrate_kbps != null
-    ? `${Math.round(o.bitrate_kbps)} kb/s` : "–";
+    ? formatBitrate(o.bitrate_kbps) : "–";
   const error = o.state === "live" || o.state === "stopped" || o.state === "idle" ? "" : o.last_error || "";
   el.querySelector(".mout-error").textContent = error || "\u00a0";
   el.title = [o.target, o.retries ? `${t("retries")}: ${o.retries}` : "", o.last_error || ""]
@@ -212,16 +230,16 @@ function renderStudio(el, room, s, key) {
   const v = s.video || {};
   const a = s.audio || {};
   setFigure(el, "rtt", s.rtt_ms != null ? `${Math.round(s.rtt_ms)} ms` : "–", s.rtt_ms > RTT_BAD_MS);
-  setFigure(el, "loss", s.loss_pct != null ? `${s.loss_pct.toFixed(1)}%` : "–", s.loss_pct > LOSS_BAD_PCT);
-  setFigure(el, "jitter", s.jitter_ms != null ? `${s.jitter_ms.toFixed(1)} ms` : "–");
+  setFigure(el, "loss", s.loss_pct != null ? formatPercent(s.loss_pct) : "–", s.loss_pct > LOSS_BAD_PCT);
+  setFigure(el, "jitter", s.jitter_ms != null ? `${formatNumber(s.jitter_ms, 1, true)} ms` : "–");
   setFigure(el, "video", v.width ? `${v.width}×${v.height} ${Math.round(v.fps || 0)}fps` : "–", s.connected && v.fps === 0);
-  setFigure(el, "kbps", s.connected ? `${Math.round((v.kbps || 0) + (a.kbps || 0))}` : "–");
+  setFigure(el, "kbps", s.connected ? formatNumber((v.kbps || 0) + (a.kbps || 0)) : "–");
   setFigure(el, "age", s.last_packet_age_ms != null ? formatAge(s.last_packet_age_ms) : "–", s.last_packet_age_ms > 2000);
   const level = status === "live" ? a.level_dbfs : null; // a lost studio is silent, not stale
   const fill = el.querySelector(".mmeter-fill");
   fill.style.width = `${level != null ? Math.max(0, Math.min(100, ((level + 60) / 60) * 100)) : 0}%`;
   fill.dataset.level = level == null ? "none" : level > -3 ? "clip" : level > -12 ? "hot" : "ok";
-  el.querySelector('[data-f="level"]').textContent = level != null ? `${level.toFixed(0)} dBFS` : "–";
+  el.querySelector('[data-f="level"]').textContent = level != null ? `${formatNumber(level)} dBFS` : "–";
   const img = el.querySelector("img");
   if (s.thumbnail_url && img.getAttribute("src") !== s.thumbnail_url) img.src = s.thumbnail_url;
   drawSpark(el.querySelector("canvas"), state.history[key] || []);
@@ -268,7 +286,7 @@ function drawSpark(canvas, points) {
   ctx.stroke();
   ctx.fillStyle = "#93a3b6";
   ctx.font = "9px DejaVu Sans Mono, monospace";
-  ctx.fillText(`${Math.round(peak)} kb/s`, 3, 10);
+  ctx.fillText(formatBitrate(peak), 3, 10);
 }
 
 function renderAlerts() {
@@ -312,8 +330,15 @@ function alertText(a) {
 
 // --- clocks and countdowns -------------------------------------------------------------
 
+// Times on the reader's own clock (the header names its zone), else in UTC.
+const zoneClock = document.getElementById("zone-clock");
+const zoneTime = zoneClock && new Intl.DateTimeFormat("en-GB", {
+  timeZone: zoneClock.dataset.zone, hour: "2-digit", minute: "2-digit", second: "2-digit",
+  hourCycle: "h23",
+});
+
 function clock(iso) {
-  return new Date(iso).toISOString().slice(11, 19);
+  return zoneTime ? zoneTime.format(new Date(iso)) : new Date(iso).toISOString().slice(11, 19);
 }
 
 function formatDuration(seconds) {
@@ -323,16 +348,17 @@ function formatDuration(seconds) {
 }
 
 function formatBytes(n) {
-  return n > 1e9 ? `${(n / 1e9).toFixed(2)} GB` : `${(n / 1e6).toFixed(1)} MB`;
+  return bytesText(n);
 }
 
 function formatAge(ms) {
-  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+  return formatMilliseconds(ms);
 }
 
 function tick() {
   const now = Date.now();
   document.getElementById("utc-clock").textContent = new Date(now).toISOString().slice(11, 19);
+  if (zoneClock) zoneClock.textContent = clock(now);
   for (const el of roomEls.values()) {
     const onAir = Date.parse(el.dataset.onAir);
     const offAir = Date.parse(el.dataset.offAir);

@@ -1,5 +1,6 @@
 // The booking page's live outputs: add one (checked by the API, errors by field), start, stop
 // and remove, and each output's state, bitrate and last error kept true while the page is open.
+import { formatBitrate } from "./numbers.js";
 const card = document.getElementById("outputs");
 const booking = card.dataset.booking;
 const form = document.getElementById("add-output");
@@ -91,7 +92,7 @@ function show(row, output) {
   error.textContent = output.last_error || "";
   error.hidden = !output.last_error;
   row.querySelector("[data-bitrate]").textContent =
-    output.bitrate_kbps ? `${Math.round(output.bitrate_kbps)} kb/s` : "–";
+    output.bitrate_kbps ? formatBitrate(output.bitrate_kbps) : "–";
 }
 
 async function poll() {

@@ -253,7 +253,9 @@ function apply(status) {
   view.endsAt = new Date(status.ends_at);
   view.liveSince = new Date(status.live_since);
   document.getElementById("watch-title").textContent = status.title;
-  document.getElementById("watch-cities").textContent = status.cities.join(" · ");
+  const cities = document.getElementById("watch-cities"); // in the page's language (data-names)
+  const names = JSON.parse(cities.dataset.names || "{}");
+  cities.textContent = status.cities.map((c) => names[c] || c).join(" · ");
   render();
 }
 
