@@ -25,7 +25,23 @@ OVERFLOW = """() => {
   const cut = [...document.querySelectorAll(names)]
     .filter((el) => el.offsetParent && el.scrollWidth > el.clientWidth + 1)
     .map((el) => el.className || el.id);
-  return {wide, cut};
+  // A zone's name or offset broken over two lines is cut too ("UTC+04:0" / "0").
+  const lines = (el) => {
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    // A rect that starts below the previous one's bottom is on a new line (a smaller label on
+    // the same line only starts lower).
+    let count = 0, bottom = -Infinity;
+    for (const r of [...range.getClientRects()].sort((a, b) => a.top - b.top)) {
+      if (r.top >= bottom - 1) count += 1;
+      bottom = Math.max(bottom, r.bottom);
+    }
+    return count;
+  };
+  const broken = [...document.querySelectorAll('.corner-zone, .corner-offset, .zonelink')]
+    .filter((el) => el.offsetParent && lines(el) > 1)
+    .map((el) => `${el.className}: ${el.textContent}`);
+  return {wide, cut: cut.concat(broken)};
 }"""
 
 
@@ -156,6 +172,10 @@ def test_a_baku_producer_books_reads_and_edits_1700_baku(server: str, browser_co
     short.focus()  # from the keyboard: all of it shows
     style = "el => getComputedStyle(el).whiteSpace"
     assert text.evaluate(style) == "normal"
+    page.screenshot(path=str(ARTIFACTS / "time-zones-calendar-short-focused.png"))
+    short.blur()
+    assert text.evaluate(style) == "nowrap"
+    assert page.locator(".corner-offset").inner_text() == "UTC+4"
     for name, size in SIZES.items():
         page.set_viewport_size({"width": size[0], "height": size[1]})
         page.locator(".event.is-short").scroll_into_view_if_needed()
@@ -167,3 +187,18 @@ def test_a_baku_producer_books_reads_and_edits_1700_baku(server: str, browser_co
     page.wait_for_function("() => document.documentElement.lang === 'ru'")
     assert heading.inner_text() == format_interval(day, sunday, "yMMMd", locale="ru")
     assert page.locator(".corner-zone").inner_text() == "Баку"
+
+    # Master control's header: the producer's own clock (Baku) beside UTC, ticking.
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server + "/monitor")
+    page.wait_for_function(
+        "() => /^\\d\\d:\\d\\d:\\d\\d$/.test(document.getElementById('zone-clock').textContent)"
+    )
+    # One tick sets both: read together, they show the same instant.
+    shown, utc = page.evaluate(
+        "() => ['zone-clock', 'utc-clock'].map((id) => document.getElementById(id).textContent)"
+    )
+    assert shown == f"{(int(utc[:2]) + 4) % 24:02d}{utc[2:]}", (shown, utc)  # Baku: UTC+4
+    assert page.locator(".monitor-clock").first.inner_text().startswith("Баку")
+    assert not errors, errors

@@ -110,11 +110,16 @@ class Show:
         recordings = self.server.data / "recordings" / self.booking
         return len(list(recordings.glob(f"*/iso-{studio}-*.webm")))
 
-    async def recording(self, start: bool = False) -> None:
+    async def recording(
+        self, start: bool = False, studios: tuple[str, ...] = ("trend", "dha")
+    ) -> None:
         """Until the program has SEGMENTS_BEFORE_KILL more segments on disk (started by hand,
-        or by the autopilot on air)."""
+        or by the autopilot on air), and each of `studios` a whole segment more of its own feed:
+        on a loaded machine a studio's first keyframe can come seconds after the program's
+        segments, and what was never written cannot be filed."""
         assert self.http is not None
         before = self.program_segments()
+        isos = {studio: self.iso_segments(studio) for studio in studios}
         if start:
             resp = await self.http.post(f"/api/bookings/{self.booking}/recording/start")
             assert (await resp.json())["started"] is True
@@ -124,6 +129,13 @@ class Show:
             interval=0.2,
             message="program segments on disk",
         )
+        for studio, had in isos.items():
+            await eventually(
+                lambda studio=studio, had=had: self.iso_segments(studio) >= had + 2,
+                timeout=60,
+                interval=0.2,
+                message=f"{studio}'s own segments on disk",
+            )
 
     async def stop(self) -> None:
         assert self.http is not None
@@ -191,7 +203,7 @@ async def _on_air_twice_a_studio_gone(show: Show) -> None:
         show.kill()
     async with show.running():
         await show.join("trend")
-        await show.recording()
+        await show.recording(studios=("trend",))
         await show.stop()
         recording = await _whole(show)
     dha = next(f for f in recording["files"] if f["name"] == "iso-dha.webm")

@@ -78,6 +78,13 @@ async def pick_zone(client: Client, zone: str) -> None:
     assert resp.headers["Location"] == "/bookings"
 
 
+def zone_link(text: str) -> str:
+    """The zone the menu names (the last words of its link: the zone's short name)."""
+    match = re.search(r'<a class="zonelink"[^>]*>(.*?)</a>', text, re.S)
+    assert match, "no time zone in the menu"
+    return re.sub(r"<[^>]+>.*?</[^>]+>", "", match.group(1)).strip()
+
+
 def field_value(text: str, name: str) -> str:
     match = re.search(rf'<input id="{name}"[^>]* value="([^"]*)"', text)
     assert match, f"no {name} field"
@@ -97,9 +104,9 @@ async def test_a_baku_producer_books_1700_and_reads_and_edits_1700_baku(
 ) -> None:
     client = clocked.client
     await login(client, "producer", DEMO_PASSWORD)
-    assert "Zone</span> UTC" in await page(client, "/bookings")  # the menu says the zone
+    assert zone_link(await page(client, "/bookings")) == "UTC"  # the menu says the zone
     await pick_zone(client, "Asia/Baku")
-    assert "Zone</span> Baku" in await page(client, "/bookings")
+    assert zone_link(await page(client, "/bookings")) == "Baku"
 
     new = await page(client, "/bookings/new")
     assert selected_zone(new) == "Asia/Baku"  # the form starts on the user's clock
@@ -181,7 +188,7 @@ async def test_the_sites_setting_is_the_default_of_everyone_but_operators(
     assert f", {start:%H:%M}</strong>" in listing
     client.session.cookie_jar.clear()
     await login(client, "operator-ansa", DEMO_PASSWORD)
-    assert "Zone</span> Rome" in await page(client, "/bookings")
+    assert zone_link(await page(client, "/bookings")) == "Rome"
 
 
 def test_the_zone_setting_must_be_an_iana_zone() -> None:
@@ -210,7 +217,7 @@ async def test_an_unknown_zone_is_refused_and_nothing_changes(clocked: ClockedAp
         headers={"Accept": "application/json"},
     )
     await assert_error(resp, 422, "invalid")
-    assert "Zone</span> UTC" in await page(client, "/bookings")
+    assert zone_link(await page(client, "/bookings")) == "UTC"
 
 
 async def test_the_api_keeps_the_zone_and_refuses_an_unknown_one(clocked: ClockedApp) -> None:
@@ -313,7 +320,7 @@ async def test_a_short_booking_is_readable_and_the_zone_is_named(clocked: Clocke
     # The corner names the zone as people say it, with its offset (the full name on hover).
     assert (
         '<div class="dayhead corner" title="Europe/Istanbul"><span class="corner-zone">Istanbul'
-        '</span><span class="corner-offset">UTC+03:00</span></div>'
+        '</span><span class="corner-offset">UTC+3</span></div>'
     ) in text
 
 

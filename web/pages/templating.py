@@ -165,10 +165,15 @@ def clock(ctx: jinja2.runtime.Context, moment: datetime, zone: str | None = None
     return _zoned(moment, _zone_of(ctx, zone)).strftime("%H:%M")
 
 
-def offset(moment: datetime, zone: str = "UTC") -> str:
-    """The zone's UTC offset at that moment, e.g. UTC+04:00."""
+def offset(moment: datetime, zone: str = "UTC", short: bool = False) -> str:
+    """The zone's UTC offset at that moment, e.g. UTC+04:00 (`short`: UTC+4, UTC+5:30)."""
     text = _zoned(moment, zone).strftime("%z")
-    return f"UTC{text[:3]}:{text[3:]}" if text else "UTC"
+    if not text or text == "+0000":
+        return "UTC" if short or not text else "UTC+00:00"
+    if short:
+        hours, minutes = int(text[1:3]), text[3:]
+        return f"UTC{text[0]}{hours}" + ("" if minutes == "00" else f":{minutes}")
+    return f"UTC{text[:3]}:{text[3:]}"
 
 
 @jinja2.pass_context
