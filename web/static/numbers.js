@@ -1,5 +1,5 @@
 // Numbers as the page's language writes them: Intl.NumberFormat on the page's lang, the same
-// CLDR data the server's pages use through Babel (web/pages/numbers.py): "2,1 Mb/s" and
+// CLDR data the server's pages use through Babel (web/pages/wording/numbers.py): "2,1 Mb/s" and
 // "−3,0 dB" in Azerbaijani, Turkish and Russian, "2.1 Mb/s" in English (as written in Europe).
 
 const lang = document.documentElement.lang || "en";
