@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from login import log_in
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = pytest.mark.browser
@@ -20,14 +21,6 @@ def _local_slot(days: int, hour: int, zone: str) -> tuple[str, str]:
     start = datetime.combine(day, time(hour), tz)
     end = start + timedelta(hours=1)
     return start.strftime("%Y-%m-%dT%H:%M"), end.strftime("%Y-%m-%dT%H:%M")
-
-
-def _login(page: Any, base: str, name: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", "telebridge-demo")
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url("**/bookings")
 
 
 def _fill_booking(
@@ -45,7 +38,7 @@ def test_producer_books_through_the_form_and_sees_the_conflict(
     server: str, browser_context: Any
 ) -> None:
     page = browser_context.new_page()
-    _login(page, server, "producer")
+    log_in(page, server, "producer")
 
     page.click("a.nav-cta")
     page.wait_for_url("**/bookings/new")
@@ -99,7 +92,7 @@ def test_producer_books_through_the_form_and_sees_the_conflict(
 
 def test_calendar_shows_the_week_in_the_chosen_zone(server: str, browser_context: Any) -> None:
     page = browser_context.new_page()
-    _login(page, server, "producer")
+    log_in(page, server, "producer")
     page.goto(server + "/bookings")
     page.click(".bookings-table tbody a")
     booking_url = page.url

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from login import log_in
 
 from harness.api import api, book
 from harness.server import server_environment
@@ -43,15 +44,6 @@ def _booking_id(links: dict[str, str]) -> str:
     return next(iter(links.values())).split("/join/")[1].split("/")[0]
 
 
-def _login(page: Any, base: str, name: str, then: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{base}/login?next={then}")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", "telebridge-demo")
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url(f"**{then}")
-
-
 def _studio(base: str, token: str, booking: str, studio: str) -> dict[str, Any]:
     doc = api(base, token, "GET", f"/api/bookings/{booking}")["booking"]
     return dict(next(s for s in doc["studios"] if s["id"] == studio))
@@ -70,7 +62,7 @@ def test_operator_declines_with_a_reason_and_the_producer_goes_on_without_the_st
         api(server, admin, "POST", f"/api/bookings/{booking}/confirm", {"studio": studio})
     page = browser_context.new_page()
     page.set_viewport_size({"width": 1440, "height": 900})
-    _login(page, server, "operator-trend", f"/bookings/{booking}")
+    log_in(page, server, "operator-trend", f"/bookings/{booking}")
 
     opener = page.locator("form[data-opens='decline-trend'] button")
     dialog = page.get_by_role("dialog", name="Decline for Trend?")  # labelled by its heading
@@ -106,7 +98,7 @@ def test_operator_declines_with_a_reason_and_the_producer_goes_on_without_the_st
     doc = api(server, admin, "GET", f"/api/bookings/{booking}")["booking"]
     assert doc["status"] == "requested"
 
-    _login(page, server, "producer", f"/bookings/{booking}")
+    log_in(page, server, "producer", f"/bookings/{booking}")
     banner = page.locator("#declined-trend")
     text = banner.inner_text()
     assert "Trend declined at" in text
@@ -137,7 +129,7 @@ def test_a_declined_booking_is_upcoming_and_its_page_neither_counts_down_nor_lin
     pending = _booking_id(book(server, admin, ["trend", "kabar"], timedelta(hours=4), "Pending"))
     page = browser_context.new_page()
     page.set_viewport_size({"width": 1440, "height": 900})
-    _login(page, server, "producer", "/bookings")
+    log_in(page, server, "producer", "/bookings")
     row = page.locator(f"tr[data-booking='{declined}']")
     assert row.locator(".pill-declined").is_visible()
     assert row.locator(".waits").inner_text() == "declined by DHA"
@@ -157,7 +149,7 @@ def test_a_declined_booking_is_upcoming_and_its_page_neither_counts_down_nor_lin
     assert "The telebridge is declined for every studio." in text
     page.screenshot(path=str(ARTIFACTS / "booking-declined.png"), full_page=True)
 
-    _login(page, server, "operator-trend", "/bookings")
+    log_in(page, server, "operator-trend", "/bookings")
     assert page.locator(f"tr[data-booking='{pending}'] .waits").inner_text() == "needs your answer"
 
 
@@ -193,7 +185,7 @@ def test_cancel_and_stop_recording_ask_before_acting(
         route.fulfill(status=200, content_type="application/json", body='{"recording": false}')
 
     page.route("**/recording/stop", stop)
-    _login(page, server, "producer", f"/bookings/{booking}")
+    log_in(page, server, "producer", f"/bookings/{booking}")
 
     stop_button = page.locator("#rec-stop")
     stop_button.wait_for()

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from babel.dates import format_interval
+from login import log_in
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = pytest.mark.browser
@@ -45,14 +46,6 @@ OVERFLOW = """() => {
 }"""
 
 
-def _login(page: Any, base: str, name: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=name]", name)
-    page.fill("input[name=password]", "telebridge-demo")
-    page.click("form[action='/login'] button[type=submit]")
-    page.wait_for_url("**/bookings")
-
-
 def _show_day() -> date:
     """A Monday at least five days ahead (the demo booking is tomorrow): a week of its own."""
     today = datetime.now(BAKU).date() + timedelta(days=5)
@@ -77,7 +70,7 @@ def _no_overflow(page: Any, what: str) -> None:
 def test_a_baku_producer_books_reads_and_edits_1700_baku(server: str, browser_context: Any) -> None:
     page = browser_context.new_page()
     page.set_viewport_size({"width": 1440, "height": 900})
-    _login(page, server, "producer")
+    log_in(page, server, "producer")
 
     # The zone, picked where the language is: the menu.
     assert page.locator(".zonelink").inner_text().endswith("UTC")

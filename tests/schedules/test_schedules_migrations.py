@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schedules import db
 
@@ -15,21 +16,26 @@ V1_BOOKINGS = """CREATE TABLE bookings (
     created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL)"""
 
 
+async def _version_1_with_a_booking(engine: AsyncEngine) -> None:
+    """A database as schema 1 left it, with one booking in it."""
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("CREATE TABLE schema_version (version INTEGER NOT NULL)"))
+        await conn.execute(sa.text("INSERT INTO schema_version VALUES (1)"))
+        await conn.execute(sa.text(V1_BOOKINGS))
+        await conn.execute(
+            sa.text(
+                "INSERT INTO bookings VALUES ('b1', NULL, 'Old show', 'confirmed', "
+                "'2026-12-01 10:00:00', '2026-12-01 11:00:00', '2026-12-01 09:45:00', "
+                "'2026-12-01 11:05:00', 15, 5, TRUE, 'auto', '', 0, 'x', "
+                "'2026-11-01 10:00:00', '2026-11-01 10:00:00')"
+            )
+        )
+
+
 async def test_a_version_1_database_gains_the_quality_column(empty_database: str) -> None:
     engine = db.make_engine(empty_database)
     try:
-        async with engine.begin() as conn:
-            await conn.execute(sa.text("CREATE TABLE schema_version (version INTEGER NOT NULL)"))
-            await conn.execute(sa.text("INSERT INTO schema_version VALUES (1)"))
-            await conn.execute(sa.text(V1_BOOKINGS))
-            await conn.execute(
-                sa.text(
-                    "INSERT INTO bookings VALUES ('b1', NULL, 'Old show', 'confirmed', "
-                    "'2026-12-01 10:00:00', '2026-12-01 11:00:00', '2026-12-01 09:45:00', "
-                    "'2026-12-01 11:05:00', 15, 5, TRUE, 'auto', '', 0, 'x', "
-                    "'2026-11-01 10:00:00', '2026-11-01 10:00:00')"
-                )
-            )
+        await _version_1_with_a_booking(engine)
         assert await db.migrate(engine) == 1
         async with engine.connect() as conn:
             version = (await conn.execute(sa.text("SELECT version FROM schema_version"))).scalar()
@@ -57,18 +63,7 @@ async def test_a_version_1_database_gains_the_zone_column_empty(empty_database: 
     """Schema 8: bookings entered before it have no remembered zone ("" = the viewer's)."""
     engine = db.make_engine(empty_database)
     try:
-        async with engine.begin() as conn:
-            await conn.execute(sa.text("CREATE TABLE schema_version (version INTEGER NOT NULL)"))
-            await conn.execute(sa.text("INSERT INTO schema_version VALUES (1)"))
-            await conn.execute(sa.text(V1_BOOKINGS))
-            await conn.execute(
-                sa.text(
-                    "INSERT INTO bookings VALUES ('b1', NULL, 'Old show', 'confirmed', "
-                    "'2026-12-01 10:00:00', '2026-12-01 11:00:00', '2026-12-01 09:45:00', "
-                    "'2026-12-01 11:05:00', 15, 5, TRUE, 'auto', '', 0, 'x', "
-                    "'2026-11-01 10:00:00', '2026-11-01 10:00:00')"
-                )
-            )
+        await _version_1_with_a_booking(engine)
         await db.migrate(engine)
         async with engine.connect() as conn:
             zone = (await conn.execute(sa.text("SELECT zone FROM bookings"))).scalar()

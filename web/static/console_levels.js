@@ -17,8 +17,9 @@ function analyserFor(track) {
     context ||= new AudioContext();
     const analyser = context.createAnalyser();
     analyser.fftSize = 1024;
-    context.createMediaStreamSource(new MediaStream([track])).connect(analyser);
-    entry = { analyser, samples: new Float32Array(analyser.fftSize) };
+    const source = context.createMediaStreamSource(new MediaStream([track]));
+    source.connect(analyser);
+    entry = { analyser, source, samples: new Float32Array(analyser.fftSize) };
     analysers.set(track.id, entry);
   }
   return entry;
@@ -49,14 +50,23 @@ function show(tile, id, db, now) {
 
 function measure() {
   const now = performance.now();
+  const seen = new Set();
   for (const tile of document.querySelectorAll(".tile[data-partner]")) {
     const id = tile.dataset.partner;
     const video = tile.querySelector("video");
     const stream = video && video.srcObject;
     const [track] = stream ? stream.getAudioTracks() : [];
+    if (track) seen.add(track.id);
     const db = track && track.readyState === "live" ? levelOf(track) : -Infinity;
     levels[id] = Number.isFinite(db) ? Math.round(db * 10) / 10 : null;
     show(tile, id, db, now);
+  }
+  // A reconnect brings new tracks: the old ones' analysers go with them.
+  for (const [trackId, entry] of analysers) {
+    if (!seen.has(trackId)) {
+      entry.source.disconnect();
+      analysers.delete(trackId);
+    }
   }
 }
 
