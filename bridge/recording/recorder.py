@@ -16,6 +16,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -38,6 +39,10 @@ log = logging.getLogger("telebridge.bridge.recorder")
 SEGMENT_SECONDS = 2.0
 TS_WRITE_BYTES = 188 * 7 * 4  # whole MPEG-TS packets per write
 QUEUE_PACKETS = 1200  # 20 s of 30 fps video and its audio: a disk stall that long loses packets
+# Sound that arrives before the first keyframe is held this long (AAC blocks of 1024 samples at
+# 48 kHz): the picture's encoder lags the sound's, more so on a loaded machine, so the sound of
+# the keyframe's moment comes first and would otherwise be lost from the file's start.
+EARLY_AUDIO_PACKETS = 240  # 5 s
 _STOP = object()
 VIDEO, AUDIO = 0, 1  # the streams' indexes in every segment
 
@@ -172,6 +177,7 @@ class SegmentRecorder:
         if self.audio is not None:
             self._audio_time_base = self.audio.time_base or Fraction(1, self.audio.rate)
         self._origin_pts: int | None = None
+        self._early_audio: deque[EncodedPacket] = deque(maxlen=EARLY_AUDIO_PACKETS)
         # Subtracted from every packet's pts/dts: the program's clocks count from the start of
         # the program, its recording from the start of the recording.
         self.video_origin = 0
@@ -207,6 +213,8 @@ class SegmentRecorder:
         while True:
             item = self._queue.get()
             if item is _STOP:
+                self.counters.audio_dropped += len(self._early_audio)  # no picture ever came
+                self._early_audio.clear()
                 self._close_segment()
                 return
             started = time.perf_counter()
@@ -236,6 +244,7 @@ class SegmentRecorder:
             return
         if seg.first_pts is None:
             seg.first_pts = pts
+        first_picture = self._origin_pts is None
         seg.last_pts = pts if seg.last_pts is None else max(seg.last_pts, pts)
         packet.time_base = self._time_base
         packet.stream = seg.streams[VIDEO]
@@ -247,11 +256,28 @@ class SegmentRecorder:
         self.counters.media_seconds = max(
             self.counters.media_seconds, float((pts - self._origin_pts) * self._time_base)
         )
+        if first_picture:
+            self._write_early_audio(pts * self._time_base)
+
+    def _write_early_audio(self, start: Fraction) -> None:
+        """Write the held sound from the first picture's moment `start` on; drop what is before."""
+        while self._early_audio:
+            packet = self._early_audio.popleft()
+            at = ((packet.pts or 0) - self.audio_origin) * self._audio_time_base
+            if at >= start:
+                self._write_audio(packet)
+            else:
+                self.counters.audio_dropped += 1  # before the file's first picture
 
     def _write_audio(self, packet: EncodedPacket) -> None:
         seg = self._segment
+        if seg is None and self._origin_pts is None:
+            if len(self._early_audio) == self._early_audio.maxlen:
+                self.counters.audio_dropped += 1  # the oldest held block goes
+            self._early_audio.append(packet)  # until the first keyframe says where the file starts
+            return
         if seg is None or len(seg.streams) <= AUDIO:
-            self.counters.audio_dropped += 1  # the file starts with the first video keyframe
+            self.counters.audio_dropped += 1
             return
         out = _copy(packet, self.audio_origin)
         out.time_base = self._audio_time_base

@@ -202,3 +202,55 @@ def test_a_recording_of_one_picture_and_no_sound_yet_is_a_playable_file(tmp_path
     assert _duration(finished.path) == pytest.approx(1 / FMT.fps)
     (stream,) = _probe(finished.path)["streams"]
     assert stream["codec_type"] == "video"
+
+
+def _aac_packets(seconds: float) -> tuple[list[av.Packet], bytes | None]:
+    """A 440 Hz tone as AAC blocks (1024 samples at 48 kHz), pts in samples from 0."""
+    encoder = av.CodecContext.create("aac", "w")
+    assert isinstance(encoder, av.AudioCodecContext)
+    encoder.sample_rate, encoder.layout, encoder.format = 48000, "stereo", "fltp"
+    encoder.time_base = Fraction(1, 48000)
+    encoder.open()
+    out: list[av.Packet] = []
+    for n in range(int(seconds * 48000 / 1024)):
+        t = (np.arange(1024) + n * 1024) / 48000
+        tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+        frame = av.AudioFrame.from_ndarray(np.stack([tone, tone]), format="fltp", layout="stereo")
+        frame.sample_rate, frame.pts, frame.time_base = 48000, n * 1024, Fraction(1, 48000)
+        out += encoder.encode(frame)
+    out += encoder.encode(None)
+    return out, encoder.extradata
+
+
+def test_sound_that_comes_before_the_first_picture_starts_the_file_with_it(
+    tmp_path: Path,
+) -> None:
+    """The picture's encoder lags the sound's (more on a loaded machine): the sound of the first
+    keyframe's moment reaches the recorder before the keyframe does. It once was dropped, and
+    a loaded CI run recorded 0.32 s less sound than picture."""
+    audio, extradata = _aac_packets(3.0)
+    video = _packets(2.5, start=15)  # the first picture 0.5 s after the sound's 0
+    recorder = SegmentRecorder(
+        tmp_path / "rec",
+        "program",
+        VideoParams(width=FMT.width, height=FMT.height, fps=FMT.fps),
+        audio=AudioParams(extradata=extradata),
+    )
+    lag = 1.0  # the picture arrives 1 s behind the sound of the same moment
+    arrivals = [((p.pts or 0) / 48000, 1, p) for p in audio]
+    arrivals += [((p.pts or 0) / FMT.fps + lag, 0, p) for p in video]
+    for _, kind, packet in sorted(arrivals, key=lambda a: (a[0], a[1])):
+        (recorder.write_audio if kind else recorder.write)(packet)
+    recorder.close()
+    finished = finalize(recorder.segments(), tmp_path / "program.mp4")
+    with av.open(str(finished.path)) as container:
+        blocks = list(container.decode(audio=0))
+    with av.open(str(finished.path)) as container:
+        first_picture = next(container.decode(video=0)).time
+    first = blocks[0].time
+    assert first is not None and first_picture is not None
+    assert abs(first - first_picture) < 0.05  # from the first picture's moment
+    heard = sum(b.samples for b in blocks) / 48000
+    assert heard > 2.4, heard  # the sound of the whole 2.5 s of picture
+    # What came before the first picture is not in the file: 0.5 s of blocks, counted.
+    assert abs(recorder.counters.audio_dropped - 0.5 * 48000 / 1024) <= 2
