@@ -178,6 +178,7 @@ class SegmentRecorder:
             self._audio_time_base = self.audio.time_base or Fraction(1, self.audio.rate)
         self._origin_pts: int | None = None
         self._early_audio: deque[EncodedPacket] = deque(maxlen=EARLY_AUDIO_PACKETS)
+        self._broken_chain = False  # a picture was dropped: wait for a keyframe
         # Subtracted from every packet's pts/dts: the program's clocks count from the start of
         # the program, its recording from the start of the recording.
         self.video_origin = 0
@@ -189,11 +190,19 @@ class SegmentRecorder:
         return segments_of(self.directory, self.name, self.params.extension)
 
     def write(self, packet: EncodedPacket) -> None:
-        """Queue a video packet for writing (never blocks; a full queue drops and counts it)."""
+        """Queue a video packet for writing (never blocks; a full queue drops and counts it).
+
+        After a drop, the pictures up to the next keyframe are dropped too: each refers to the
+        one lost, and a file with them in it fails to decode there (players stop on it)."""
+        if self._broken_chain and not packet.is_keyframe:
+            self.counters.dropped += 1
+            return
         try:
             self._queue.put_nowait((VIDEO, packet))
+            self._broken_chain = False
         except queue.Full:
             self.counters.dropped += 1
+            self._broken_chain = True
 
     def write_audio(self, packet: EncodedPacket) -> None:
         """Queue an audio packet (same rules as `write`); ignored without AudioParams."""

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -254,3 +257,55 @@ def test_sound_that_comes_before_the_first_picture_starts_the_file_with_it(
     assert heard > 2.4, heard  # the sound of the whole 2.5 s of picture
     # What came before the first picture is not in the file: 0.5 s of blocks, counted.
     assert abs(recorder.counters.audio_dropped - 0.5 * 48000 / 1024) <= 2
+
+
+def test_pictures_after_a_dropped_one_wait_for_the_next_keyframe(tmp_path: Path) -> None:
+    """A full queue (a disk that stalls) drops a picture; the ones after it refer to it, and a
+    file with them in it fails to decode there (a player stops on it). They are dropped too,
+    up to the next keyframe, so every picture in the file decodes."""
+    from bridge.recording import recorder as recorder_module
+
+    stalled, release = threading.Event(), threading.Event()
+
+    def stall_once(_: object) -> None:  # on the recorder's thread: the disk stalls
+        if not stalled.is_set():
+            stalled.set()
+            assert release.wait(30)
+
+    recorder = SegmentRecorder(
+        tmp_path / "rec",
+        "program",
+        VideoParams(width=FMT.width, height=FMT.height, fps=FMT.fps),
+        segment_seconds=0,  # every keyframe cuts: the first cut stalls the thread
+        on_segment=stall_once,
+    )
+    packets = _packets((recorder_module.QUEUE_PACKETS + 300) / FMT.fps)
+    gop = int(FMT.gop_seconds * FMT.fps)
+    for packet in packets[: gop + 1]:  # up to the second keyframe: the cut, the stall
+        recorder.write(packet)
+    assert stalled.wait(30)
+    overflow = gop + 1 + recorder_module.QUEUE_PACKETS + 20  # the queue fills, pictures drop
+    for packet in packets[gop + 1 : overflow]:
+        recorder.write(packet)
+    release.set()  # the disk is back: the queue drains
+    deadline = time.monotonic() + 30
+    while recorder.counters.packets + recorder.counters.dropped < overflow:
+        assert time.monotonic() < deadline, "the recorder did not drain its queue"
+        time.sleep(0.01)
+    for packet in packets[overflow:]:  # pictures that refer to the lost ones, then a keyframe
+        recorder.write(packet)
+    recorder.close()
+    assert recorder.counters.dropped > 0
+    assert recorder.counters.packets + recorder.counters.dropped == len(packets)
+    written: list[tuple[int, bool]] = []  # (frame tick, keyframe) of every picture in the files
+    for segment in recorder.segments():
+        with av.open(str(segment)) as container:
+            written += [
+                (round(p.pts * p.time_base * FMT.fps), p.is_keyframe)
+                for p in container.demux(video=0)
+                if p.size and p.pts is not None and p.time_base is not None
+            ]
+    written.sort()
+    gaps = [(a, b) for a, b in itertools.pairwise(written) if b[0] - a[0] > 1]
+    assert gaps  # the stall lost pictures
+    assert all(after[1] for _, after in gaps), gaps  # each gap ends on a keyframe
