@@ -106,6 +106,11 @@ def running_server(
 
 def producer_token(data_dir: Path, settings: Mapping[str, str] | None = None) -> str:
     """A new producer API token of the server on `data_dir` (and `settings`), via the CLI."""
+    return api_token(data_dir, "producer", settings)
+
+
+def api_token(data_dir: Path, role: str, settings: Mapping[str, str] | None = None) -> str:
+    """A new API token of `role` of the server on `data_dir` (and `settings`), via the CLI."""
     done = subprocess.run(
         [
             sys.executable,
@@ -114,7 +119,7 @@ def producer_token(data_dir: Path, settings: Mapping[str, str] | None = None) ->
             "token",
             "create",
             "--role",
-            "producer",
+            role,
             "--data-dir",
             str(data_dir),
         ],

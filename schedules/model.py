@@ -148,6 +148,17 @@ class Booking:
         """The ids of the booked studios, in booking order."""
         return tuple(s.studio_id for s in self.studios)
 
+    @property
+    def taking_part(self) -> tuple[str, ...]:
+        """The booked studios that have not declined, in booking order: a room has these (a
+        studio that declined a booking of three or more stays booked until the producer goes
+        on without it, but never joins)."""
+        return tuple(s.studio_id for s in self.studios if s.answer is not PartnerAnswer.DECLINED)
+
+    def part_of(self, studio_id: str) -> BookingStudio | None:
+        """The studio's place in the booking, or None when it is not part of it."""
+        return next((s for s in self.studios if s.studio_id == studio_id), None)
+
     def answer_of(self, studio_id: str) -> PartnerAnswer | None:
         """The studio's answer, or None when it is not part of the booking."""
         for s in self.studios:

@@ -357,7 +357,11 @@ class BookingService:
                 details["reason"] = reason
             action = "confirmed" if answer is PartnerAnswer.ACCEPTED else "declined"
             await store.append_audit(conn, AuditEvent(old.id, now, actor, action, details))
-            return new
+        # A studio that declined leaves an open room at once (one that takes its decline back
+        # may join again), as after an edit of the studios.
+        for listener in self._edit_listeners:
+            await listener(new)
+        return new
 
 
 def parse_studio(data: object) -> Studio:

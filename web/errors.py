@@ -48,6 +48,7 @@ class ApiError(Exception):
         message: str,
         fields: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -55,6 +56,7 @@ class ApiError(Exception):
         self.message = message
         self.fields = dict(fields or {})
         self.headers = dict(headers or {})
+        self.extra = dict(extra or {})  # more members of the error document
 
 
 def error_body(
@@ -173,7 +175,7 @@ def error_middleware(render_html: HtmlErrorRenderer) -> Any:
         except ApiError as exc:
             status, body, headers = (
                 exc.status,
-                error_body(exc.code, exc.message, exc.fields),
+                error_body(exc.code, exc.message, exc.fields, **exc.extra),
                 exc.headers,
             )
         except ScheduleError as exc:

@@ -193,3 +193,65 @@ async def test_a_studio_added_during_the_line_check_joins_is_relayed_and_compose
         message="the recording finished and in the audit log",
     )
     assert await _finished_isos(c, booking_id) == {"trend", "dha", "kabar"}
+
+
+async def test_a_studio_that_declines_during_the_line_check_leaves_and_its_link_says_why(
+    clocked: ClockedApp, studios: Callable[..., Studio]
+) -> None:
+    """With three studios a decline leaves the booking waiting for the producer, the studio
+    still listed in it; it once stayed in the room and its link went on working."""
+    c = clocked
+    ln = await book(c, c.clock() + timedelta(minutes=5), ("trend", "dha", "kabar"))
+    booking_id = ln["trend"].booking
+    joined = {sid: studios(sid, SHADES[sid], partners=2) for sid in ln}
+    for sid, studio in joined.items():
+        await studio.join(c.client, ln[sid])
+    trend, dha, kabar = joined["trend"], joined["dha"], joined["kabar"]
+    await sees(dha, trend)
+    await sees(kabar, dha)
+    room = c.app[LIVE].get(booking_id)
+    assert room is not None
+
+    resp = await c.client.post(
+        f"/api/bookings/{booking_id}/decline",
+        json={"studio": "trend", "reason": "No crew tonight"},
+        headers=c.headers["operator"],
+    )
+    assert resp.status == 200, await resp.text()
+    booking = (await resp.json())["booking"]
+    assert booking["status"] == "requested"  # the producer decides; Trend is still listed
+    assert [s["id"] for s in booking["studios"]] == ["trend", "dha", "kabar"]
+    # By the time the decline is answered, the room has let Trend go.
+    assert [s.id for s in room.spec.studios] == ["dha", "kabar"]
+    assert set(room.sessions) == {"dha", "kabar"}
+    await eventually(
+        lambda: trend.pc.connectionState in ("failed", "closed"),
+        message=lambda: f"Trend's connection closed by the server ({trend.pc.connectionState})",
+    )
+    # Its link says why, with its own reason: offer, state poll, page (in the page's language).
+    offer = await offer_of(("video", "sendrecv"), ("audio", "sendrecv"))
+    resp = await c.client.post(ln["trend"].session(), json={"sdp": offer})
+    error = await assert_error(resp, 403, "studio_declined")
+    assert error["message"] == "This studio declined this telebridge: No crew tonight"
+    assert error["reason"] == "No crew tonight"
+    resp = await c.client.get(f"/join/{booking_id}/trend/state?token={ln['trend'].token}")
+    await assert_error(resp, 403, "studio_declined")
+    resp = await c.client.get(
+        f"/join/{booking_id}/trend?token={ln['trend'].token}", headers={"Accept-Language": "ru"}
+    )
+    assert resp.status == 403
+    assert "Эта студия отказалась от этого телемоста: No crew tonight" in await resp.text()
+    assert [p["id"] for p in (await _tally(c, ln["dha"]))["partners"]] == ["kabar"]
+    await sees(dha, kabar)  # the others go on
+
+    # It takes its decline back: its link works again and it joins.
+    resp = await c.client.post(
+        f"/api/bookings/{booking_id}/confirm",
+        json={"studio": "trend"},
+        headers=c.headers["operator"],
+    )
+    assert resp.status == 200, await resp.text()
+    assert {s.id for s in room.spec.studios} == {"trend", "dha", "kabar"}
+    back = studios("trend", SHADES["trend"], partners=2)
+    await back.join(c.client, ln["trend"])
+    await sees(back, dha)

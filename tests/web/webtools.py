@@ -19,7 +19,7 @@ from schedules import db
 from web.services import ENGINE
 
 Client = TestClient[Any, Any]
-ERROR_KEYS = {"code", "message", "fields", "conflicts"}
+ERROR_KEYS = {"code", "message", "fields", "conflicts", "reason"}
 CONFLICT_KEYS = {"booking_id", "studio_id", "starts_at", "ends_at"}
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 

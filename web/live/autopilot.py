@@ -71,7 +71,8 @@ def room_spec(
     return RoomSpec(
         booking_id=booking.id,
         title=booking.title,
-        studios=tuple(studio_spec(sid, studios) for sid in booking.studio_ids),
+        # A studio that declined stays booked until the producer decides, but never joins.
+        studios=tuple(studio_spec(sid, studios) for sid in booking.taking_part),
         opens_at=w.valid_from,
         on_air_at=booking.starts_at,
         off_air_at=booking.ends_at,
@@ -333,7 +334,7 @@ class LiveRooms:
                 if booking.sequence < self._sequences.get(booking.id, booking.sequence):
                     return  # read before an edit this room has followed already
                 self._sequences[booking.id] = booking.sequence
-                changes = studio_changes([s.id for s in room.spec.studios], booking.studio_ids)
+                changes = studio_changes([s.id for s in room.spec.studios], booking.taking_part)
                 if not changes:
                     return
                 studios = await self.outage.studios_now(changes.added) if changes.added else {}

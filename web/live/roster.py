@@ -13,10 +13,12 @@ from dataclasses import dataclass
 
 from bridge.room import Room
 from bridge.spec import StudioSpec
-from schedules.model import Studio
+from schedules.model import Booking, PartnerAnswer, Studio
+from schedules.rules.timeline import DEAD
 from web.errors import ApiError
 
 STUDIO_REMOVED = "studio_removed"  # the error code the console tells apart from the others
+STUDIO_DECLINED = "studio_declined"  # the studio said no: its console stops, as when removed
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,28 @@ def studio_removed() -> ApiError:
     """The refusal of a studio's join link (its token checked already) once the booking has
     dropped the studio: only a studio of the booking ever got a link, so it was removed."""
     return ApiError(403, STUDIO_REMOVED, "This studio is no longer part of this booking")
+
+
+def studio_declined(reason: str) -> ApiError:
+    """The refusal of the link of a studio that declined the booking (which still lists it
+    until the producer goes on without it): it said no, so it does not join."""
+    message = "This studio declined this telebridge"
+    return ApiError(
+        403,
+        STUDIO_DECLINED,
+        f"{message}: {reason}" if reason else message,
+        extra={"reason": reason},
+    )
+
+
+def require_taking_part(booking: Booking, studio_id: str) -> None:
+    """`studio_removed` unless the studio is in the booking, `studio_declined` when it declined
+    a booking that goes on (one its decline ended is the join window's to refuse, as closed)."""
+    part = booking.part_of(studio_id)
+    if part is None:
+        raise studio_removed()
+    if part.answer is PartnerAnswer.DECLINED and booking.status not in DEAD:
+        raise studio_declined(part.decline_reason)
 
 
 def require_member(studio_ids: Collection[str], studio_id: str) -> None:

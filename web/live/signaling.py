@@ -26,7 +26,7 @@ from web.errors import ApiError
 from web.http.bookings import read_json
 from web.live.direction.console_direction import direction_state
 from web.live.live_json import tally_json
-from web.live.roster import require_member, studio_removed
+from web.live.roster import require_member, require_taking_part, studio_removed
 from web.services import CLOCK, LIVE, OUTAGE, SETTINGS, SIGNER
 
 routes = web.RouteTableDef()
@@ -54,7 +54,7 @@ async def room_and_booking(request: web.Request, token: str | None) -> tuple[Roo
         if room is None or not database_down(exc):
             raise
         return room_during_outage(room, studio_id, request.app[CLOCK]()), None
-    require_member(booking.studio_ids, studio_id)  # taken out of the booking since
+    require_taking_part(booking, studio_id)  # taken out of the booking since
     grace = request.app[SETTINGS].join_grace_minutes
     s = join_state(booking, request.app[CLOCK](), grace)
     if s is JoinState.NOT_YET:

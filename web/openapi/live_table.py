@@ -23,7 +23,8 @@ WATCHERS = ("admin", "producer")
 _STUDIO_LINK = f"/join/{BOOKING}/{STUDIO}"
 _LINK_REFUSED = (
     "invalid_link: not this booking's and studio's token; not_open_yet: before the line "
-    "check; link_closed: after the end plus grace, or cancelled or declined"
+    "check; link_closed: after the end plus grace, or cancelled or declined; "
+    "studio_declined: the studio declined the booking (with its `reason`)"
 )
 
 LIVE_OPERATIONS: tuple[Operation, ...] = (

@@ -36,6 +36,8 @@ ERROR_CODES = {
     "invalid_link": "403: the join token is not this booking's and studio's",
     "not_open_yet": "403: the join link opens with the line check",
     "link_closed": "403: the join link has closed (show over, cancelled or declined)",
+    "studio_removed": "403: the studio is no longer part of the booking",
+    "studio_declined": "403: the studio declined the booking (its words in `reason`)",
     "not_found": "404: unknown, or not visible to the caller",
     "method_not_allowed": "405: the route exists, the method does not (see Allow)",
     "conflict": "409: studios already booked; the bookings in the way are in `conflicts`",
@@ -96,6 +98,10 @@ _ERROR: Schema = {
                     "additionalProperties": {"type": "string"},
                 },
                 "conflicts": {"type": "array", "items": ref("Conflict")},
+                "reason": {
+                    "type": "string",
+                    "description": "studio_declined: why it declined, in its operator's words.",
+                },
             },
         }
     },

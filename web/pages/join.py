@@ -15,7 +15,7 @@ from schedules.timeutil import rfc3339
 from web.access.joinlinks import token_matches
 from web.access.turn import console_ice_servers
 from web.errors import ApiError
-from web.live.roster import require_member
+from web.live.roster import require_taking_part
 from web.pages.templating import render
 from web.services import CLOCK, OUTAGE, SETTINGS, SIGNER
 
@@ -31,7 +31,7 @@ async def join_page(request: web.Request) -> web.Response:
         raise ApiError(403, "invalid_link", "This join link is not valid")
     # While the database is down a studio (re)loading its link still gets its console.
     booking, _stored = await request.app[OUTAGE].booking_now(booking_id)
-    require_member(booking.studio_ids, studio_id)  # taken out of the booking since: says so
+    require_taking_part(booking, studio_id)  # taken out of the booking since: says so
     studios = await request.app[OUTAGE].studios_now(booking.studio_ids)
     if studio_id not in studios:
         raise ApiError(403, "invalid_link", "This join link is not valid")
@@ -74,7 +74,7 @@ async def join_page(request: web.Request) -> web.Response:
                 "city": studios[sid].city,
                 "timezone": studios[sid].timezone,
             }
-            for sid in booking.studio_ids
+            for sid in booking.taking_part
             if sid != studio_id and sid in studios
         ],
         "self": {

@@ -237,5 +237,9 @@ async def render_error(request: web.Request, status: int, message: str) -> web.S
     """The HTML error page (the same message the API would give)."""
     if status == 401:
         raise web.HTTPSeeOther("/login?" + urlencode({"next": request.path_qs}))
-    translated = request.app[CATALOGS].get(page_language(request)).gettext(message)
+    catalog = request.app[CATALOGS].get(page_language(request))
+    translated = catalog.gettext(message)
+    head, colon, detail = message.partition(": ")
+    if translated == message and colon:  # "A sentence: its detail" (a reason, in its own words)
+        translated = f"{catalog.gettext(head)}: {detail}"
     return render(request, "error.html", status=status, status_code=status, message=translated)

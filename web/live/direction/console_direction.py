@@ -21,7 +21,7 @@ from web.access.joinlinks import LINK_IDS, token_matches
 from web.errors import ApiError
 from web.http.bookings import read_json
 from web.http.direction import after_of, call_doc, cue_doc, message_doc
-from web.live.roster import require_member
+from web.live.roster import require_taking_part
 from web.outage.audit_outbox import AuditLine
 from web.services import CALLS, CLOCK, DIRECTION, OUTAGE, SETTINGS, SIGNER
 
@@ -91,7 +91,7 @@ async def _open_link(request: web.Request) -> tuple[str, str]:
     last while the database is down)."""
     booking_id, studio_id = _check_link(request)
     booking, _stored = await request.app[OUTAGE].booking_now(booking_id)
-    require_member(booking.studio_ids, studio_id)
+    require_taking_part(booking, studio_id)
     grace = request.app[SETTINGS].join_grace_minutes
     state = join_state(booking, request.app[CLOCK](), grace)
     if state is JoinState.NOT_YET:
