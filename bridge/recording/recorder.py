@@ -179,6 +179,7 @@ class SegmentRecorder:
         self._origin_pts: int | None = None
         self._early_audio: deque[EncodedPacket] = deque(maxlen=EARLY_AUDIO_PACKETS)
         self._broken_chain = False  # a picture was dropped: wait for a keyframe
+        self._first_picture_s: Fraction | None = None  # the file's start, on the timeline
         # Subtracted from every packet's pts/dts: the program's clocks count from the start of
         # the program, its recording from the start of the recording.
         self.video_origin = 0
@@ -269,14 +270,11 @@ class SegmentRecorder:
             self._write_early_audio(pts * self._time_base)
 
     def _write_early_audio(self, start: Fraction) -> None:
-        """Write the held sound from the first picture's moment `start` on; drop what is before."""
+        """Write the held sound from the first picture's moment `start` on (what is before it
+        is dropped by `_write_audio`)."""
+        self._first_picture_s = start
         while self._early_audio:
-            packet = self._early_audio.popleft()
-            at = ((packet.pts or 0) - self.audio_origin) * self._audio_time_base
-            if at >= start:
-                self._write_audio(packet)
-            else:
-                self.counters.audio_dropped += 1  # before the file's first picture
+            self._write_audio(self._early_audio.popleft())
 
     def _write_audio(self, packet: EncodedPacket) -> None:
         seg = self._segment
@@ -286,6 +284,12 @@ class SegmentRecorder:
             self._early_audio.append(packet)  # until the first keyframe says where the file starts
             return
         if seg is None or len(seg.streams) <= AUDIO:
+            self.counters.audio_dropped += 1
+            return
+        at = ((packet.pts or 0) - self.audio_origin) * self._audio_time_base
+        if self._first_picture_s is not None and at < self._first_picture_s:
+            # Sound from before the file's first picture (which came late: the keyframe asked
+            # for is a few frames away on a loaded machine): the file starts with both.
             self.counters.audio_dropped += 1
             return
         out = _copy(packet, self.audio_origin)

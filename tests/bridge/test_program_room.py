@@ -96,7 +96,11 @@ async def test_two_studios_are_composed_switched_and_recorded(tmp_path: Path) ->
         # to read its sockets loses packets, and the sound then has gaps, not a shorter span).
         last = decoded[-1]
         assert last.time is not None
-        assert abs(last.time + last.samples / 48000 - iso.duration_s) < 0.5
+        # The file starts at its first picture (the studio's keyframe, asked for when the
+        # recording starts, comes up to half a second later): its end is that plus its length.
+        assert iso_frames[0].time is not None
+        end = iso_frames[0].time + iso.duration_s
+        assert abs(last.time + last.samples / 48000 - end) < 0.5, (studio, last.time, end)
         assert iso_pcm.size / 48000 > iso.duration_s / 2  # most of it is there
         own, other = 440 + shade, 440 + (240 - shade)
         assert _share(iso_pcm, own) > 20 * _share(iso_pcm, other), studio
