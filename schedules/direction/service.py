@@ -7,6 +7,7 @@ control room, so a cue or a message can never stop the program, the recording or
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -18,9 +19,17 @@ from schedules.errors import InvalidTransition, NotFound
 from schedules.model import Booking, BookingStatus
 from schedules.service import Clock
 
-# A booking that is over, called off or refused takes no new cues or messages (its history
-# stays readable).
-FINAL = frozenset({BookingStatus.CANCELLED, BookingStatus.DECLINED, BookingStatus.COMPLETED})
+# A booking called off or refused takes no new cues or messages (its history stays readable);
+# one that has been on air takes them until its teardown ends: the studios are still on the
+# line after air ("that's a wrap"), and the room is open for them.
+CALLED_OFF = frozenset({BookingStatus.CANCELLED, BookingStatus.DECLINED})
+
+
+def closed_to_direction(booking: Booking, now: datetime) -> bool:
+    """Whether the booking takes no more cues or chat at `now`."""
+    if booking.status in CALLED_OFF:
+        return True
+    return booking.status is BookingStatus.COMPLETED and now >= booking.busy_until
 PAGE = 200  # messages per read: a console catching up after a drop pages on `after`
 HISTORY = 5000  # cues and messages each on the audit log's page
 
@@ -42,7 +51,7 @@ class DirectionService:
         async with self._write_lock, self.engine.begin() as conn:
             booking = await _locked_booking(conn, booking_id)
             draft = parse_cue(data, _studio_ids(booking))
-            if booking.status in FINAL:
+            if closed_to_direction(booking, self.clock()):
                 raise InvalidTransition(booking.status.value, "cue a studio of")
             cue = Cue(
                 draft.studio_id,
@@ -96,7 +105,7 @@ class DirectionService:
             if from_studio is not None and from_studio not in studio_ids:
                 raise NotFound("studio", from_studio)
             draft = parse_message(data, studio_ids, from_studio=from_studio)
-            if booking.status in FINAL:
+            if closed_to_direction(booking, self.clock()):
                 raise InvalidTransition(booking.status.value, "write in the chat of")
             message = Message(
                 draft.text,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -105,6 +106,33 @@ async def test_no_cue_or_message_for_a_booking_that_is_over(
     assert [m.text for m in await direction.messages(booking.id)] == ["before"]  # history stays
     with pytest.raises(NotFound):
         await direction.send_cue("nosuchbooking", {"studio": "dha", "cue": "stand_by"}, "a")
+
+
+async def test_cues_and_chat_go_on_after_air_until_the_teardown_ends(
+    direction: DirectionService, service: BookingService, book: Book, clock: Any
+) -> None:
+    """The studios stay on the line after air ("that's a wrap, thank you Baku"): a completed
+    show once refused every cue and message at once, while its room was still open."""
+    booking = await book(teardown_minutes=15)
+    for studio in ("trend", "dha"):
+        await service.confirm(booking.id, studio, f"operator-{studio}")
+    await service.go_live(booking.id, "autopilot")
+    clock.now = booking.ends_at + timedelta(minutes=1)
+    await service.complete(booking.id, "autopilot")
+    cue = {"studio": "dha", "cue": "off_air"}
+    await direction.send_cue(booking.id, cue, "anna")
+    await direction.post_message(booking.id, {"text": "That's a wrap, thank you"}, "anna", None)
+    clock.now = booking.busy_until - timedelta(seconds=1)
+    await direction.post_message(booking.id, {"text": "Thanks, bye"}, "operator", "dha")
+    clock.now = booking.busy_until  # the teardown is over
+    with pytest.raises(InvalidTransition):
+        await direction.send_cue(booking.id, cue, "anna")
+    with pytest.raises(InvalidTransition):
+        await direction.post_message(booking.id, {"text": "late"}, "anna", None)
+    assert [m.text for m in await direction.messages(booking.id)] == [
+        "That's a wrap, thank you",
+        "Thanks, bye",
+    ]
 
 
 async def test_each_reader_sees_the_messages_meant_for_it(
