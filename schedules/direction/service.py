@@ -30,6 +30,8 @@ def closed_to_direction(booking: Booking, now: datetime) -> bool:
     if booking.status in CALLED_OFF:
         return True
     return booking.status is BookingStatus.COMPLETED and now >= booking.busy_until
+
+
 PAGE = 200  # messages per read: a console catching up after a drop pages on `after`
 HISTORY = 5000  # cues and messages each on the audit log's page
 

@@ -15,7 +15,7 @@ import pytest
 from live_helpers import sees, wait
 
 from harness.api import api, book
-from harness.server import producer_token
+from harness.server import api_token, producer_token
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("test_network")]
@@ -63,3 +63,43 @@ def test_a_removed_studio_is_told_and_its_partner_follows(
     assert label == "DHA · Istanbul"
     wait(istanbul, sees("trend"), 30)
     baku.screenshot(path=str(ARTIFACTS / "console-studio-added.png"))
+
+
+def test_a_studio_that_declines_is_told_with_its_reason_and_its_partner_follows(
+    server: str, browser_context: Any, tmp_path: Path
+) -> None:
+    """One of three declines during the line check: the booking waits for the producer with
+    the studio still listed, but the studio's console stops and says so, in its own words."""
+    token = producer_token(tmp_path / "data")
+    links = book(server, token, ["trend", "dha", "kabar"], timedelta(minutes=5))
+    booking = links["trend"].split("/join/")[1].split("/")[0]
+    baku = browser_context.new_page()
+    istanbul = browser_context.new_page()
+    for page, studio in ((baku, "trend"), (istanbul, "dha")):
+        page.goto(links[studio])
+        page.click("#join")
+    wait(baku, sees("dha"), 30)
+    wait(istanbul, sees("trend"), 30)
+
+    admin = api_token(tmp_path / "data", "admin")
+    answer = {"studio": "dha", "reason": "Our uplink is down"}
+    api(server, admin, "POST", f"/api/bookings/{booking}/decline", answer)
+    wait(istanbul, REMOVED, 10)
+    assert istanbul.locator("#console-error").inner_text() == (
+        "Your studio declined this telebridge: Our uplink is down"
+    )
+    # Out of the show for good: no countdown, no stale pictures, no control that seems to work.
+    assert istanbul.locator("#tally").get_attribute("data-tally") == "left"
+    assert istanbul.locator(".tally-label").inner_text() == "NOT IN THIS SHOW"
+    assert istanbul.locator("#countdown").inner_text() == ""
+    wait(
+        istanbul,
+        "() => [...document.querySelectorAll('#console video')].every(v => !v.srcObject)",
+        5,
+    )
+    assert istanbul.locator("#console button:enabled, #console textarea:enabled").count() == 0
+    wait(baku, "() => !document.querySelector('.tile[data-partner=\"dha\"]')", 10)
+    istanbul.screenshot(path=str(ARTIFACTS / "console-studio-declined.png"))
+    istanbul.reload()
+    assert "This studio declined this telebridge: Our uplink is down" in istanbul.content()
+    assert istanbul.locator("#join").count() == 0

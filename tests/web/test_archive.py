@@ -131,6 +131,14 @@ async def test_a_recorded_show_is_in_the_archive_and_plays_with_range_requests(
     poster = await c.client.get(recording["poster_url"], headers=c.headers["producer"])
     assert poster.status == 200 and (await poster.read())[:2] == b"\xff\xd8"  # a JPEG
 
+    # The booking's page links to it: the player, and the archive's list of the booking's.
+    page = await c.client.get(f"/bookings/{recording['booking_id']}", headers=c.headers["producer"])
+    assert page.status == 200
+    html = await page.text()
+    listed = html[html.index('id="recordings"') :]
+    assert f'<a href="/archive/{recording["id"]}">' in listed
+    assert f'href="/archive?booking={recording["booking_id"]}"' in listed
+
     # Search by text, studio and date; a studio that was not there finds nothing.
     for query, expected in [
         ("q=caspian", 1),

@@ -23,6 +23,7 @@ from schedules.rules.access import (
     can_book,
     can_see,
     can_see_calendar_feed,
+    can_see_recording,
     studio_scope,
     visible_join_studios,
 )
@@ -42,6 +43,7 @@ from web.pages.site import BOOKING_ID, display_zone, need_login, zone_choices
 from web.pages.templating import page_language, render
 from web.pages.waiting import waiting_for
 from web.services import (
+    ARCHIVE,
     BOOKINGS,
     CATALOGS,
     CLOCK,
@@ -242,9 +244,12 @@ async def _booking_view(
         audit = await request.app[BOOKINGS].audit(booking.id)
         # The chat and cues are part of the booking's record: shown with its audit log.
         direction = await direction_history(request, p, booking)
+        recordings = await request.app[ARCHIVE].search(
+            booking=booking.id, visible=lambda r: can_see_recording(p, r, studios)
+        )
     else:
         studios, audit = await request.app[OUTAGE].studios_now(booking.studio_ids), None
-        direction = None
+        direction, recordings = None, []
     zone = display_zone(request, p, studios)
     base = base_url(request)
     w = join_window(booking, request.app[SETTINGS].join_grace_minutes)
@@ -290,6 +295,7 @@ async def _booking_view(
         can_cancel=can_book(p) and Action.CANCEL in actions and audit is not None,
         audit=audit or [],
         direction=direction,
+        recordings=recordings,
         database_down=audit is None,
         feeds=feeds,
         PartnerAnswer=PartnerAnswer,

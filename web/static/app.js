@@ -1,20 +1,34 @@
 // Small progressive enhancements; every page works without them.
+import "./nav.js";
 
 for (const el of document.querySelectorAll("select[data-autosubmit]")) {
   el.addEventListener("change", () => el.form.submit());
 }
 
+// A copy button says "Copied" in its status beside it (a live region: read out too) when it
+// has one (data-copied), else for a moment on itself; when the browser refuses the clipboard,
+// the text is shown selected for the reader to copy.
 for (const button of document.querySelectorAll("button[data-copy]")) {
+  const status = button.parentElement.querySelector("[data-copy-status]");
+  let timer;
   button.addEventListener("click", async () => {
-    const label = button.textContent;
+    clearTimeout(timer);
+    const label = button.dataset.label || button.textContent;
+    button.dataset.label = label;
     try {
       await navigator.clipboard.writeText(button.dataset.copy);
-      button.textContent = "✓";
+      if (status && button.dataset.copied) status.textContent = button.dataset.copied;
+      else button.textContent = "✓";
     } catch {
       const input = button.parentElement.querySelector("input");
+      const details = input && input.closest("details");
+      if (details) details.open = true;
       if (input) input.select();
     }
-    setTimeout(() => { button.textContent = label; }, 1500);
+    timer = setTimeout(() => {
+      button.textContent = label;
+      if (status) status.textContent = "";
+    }, 2500);
   });
 }
 

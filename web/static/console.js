@@ -9,6 +9,8 @@ const data = JSON.parse(document.getElementById("console-data").textContent);
 const root = document.getElementById("console");
 const preview = document.getElementById("preview");
 const meter = document.getElementById("meter");
+const micMeter = document.getElementById("mic-meter"); // the bar's value as text (and on screen)
+const micLevel = document.getElementById("mic-level");
 const cameraSelect = document.getElementById("camera");
 const micSelect = document.getElementById("microphone");
 const joinButton = document.getElementById("join");
@@ -27,6 +29,7 @@ const RECONNECT_DELAY_MS = 1000;
 const DISCONNECTED_GRACE_MS = 2000;
 const CONNECT_TIMEOUT_MS = 8000;
 const STUDIO_REMOVED = "studio_removed"; // the error code once the booking has dropped this studio
+const STUDIO_DECLINED = "studio_declined"; // this studio declined the booking: it does not join
 const LINK_CLOSED = "link_closed"; // the error code once the link's window has closed
 
 const state = {
@@ -102,6 +105,17 @@ async function openDevices() {
   }
 }
 
+// The microphone's level as text, for assistive technology and on screen beside the bar.
+const METER_FLOOR = -60;
+let micLevelShownAt = 0;
+function showMicLevel(dbfs) {
+  const shown = Math.max(METER_FLOOR, Math.min(0, Math.round(dbfs)));
+  const text = dbfs <= METER_FLOOR ? `< ${METER_FLOOR} dBFS` : `${shown} dBFS`;
+  micMeter.setAttribute("aria-valuenow", String(shown));
+  micMeter.setAttribute("aria-valuetext", text);
+  if (micLevel.textContent !== text) micLevel.textContent = text;
+}
+
 let meterContext = null;
 function startMeter(stream) {
   if (!stream.getAudioTracks().length) return;
@@ -120,6 +134,11 @@ function startMeter(stream) {
     const pct = Math.max(0, Math.min(100, ((dbfs + 60) / 60) * 100));
     meter.style.width = `${pct}%`;
     meter.dataset.level = dbfs > -6 ? "hot" : dbfs > -20 ? "ok" : "low";
+    const now = performance.now();
+    if (now - micLevelShownAt >= 100 || now < micLevelShownAt) {
+      micLevelShownAt = now; // the text ten times a second: readable, and no flood of changes
+      showMicLevel(dbfs);
+    }
     requestAnimationFrame(draw);
   };
   draw();
@@ -203,7 +222,7 @@ async function connect() {
     pc.close();
     state.pc = null;
     if (isRemoved(response, body)) {
-      removed();
+      removed(body);
       return;
     }
     if (isClosed(response, body)) {
@@ -308,22 +327,25 @@ async function leave() {
 // --- the booking's studios change --------------------------------------------------------
 
 function isRemoved(response, body) {
-  return response.status === 403 && !!body.error && body.error.code === STUDIO_REMOVED;
+  const code = response.status === 403 && !!body.error ? body.error.code : "";
+  return code === STUDIO_REMOVED || code === STUDIO_DECLINED;
 }
 
-// The producer took this studio out of the booking: the bridge has closed its connection and
-// refuses every new one. Stop for good and say why, rather than reconnecting forever.
-function removed() {
-  const pc = state.pc;
-  stopWanting();
-  clearTimeout(state.reconnectTimer);
-  state.pc = null;
-  if (pc) pc.close();
+// The producer took this studio out of the booking, or the studio declined it: the bridge has
+// closed its connection and refuses every new one. Stop for good and say why, rather than
+// reconnecting forever.
+function removed(body) {
+  shutDown();
   state.removed = true; // for the browser tests
-  joinButton.disabled = true;
   root.dataset.state = "removed";
-  setQuality("idle");
-  showError(errorBox.dataset.textRemoved);
+  tally.leave();
+  tally.show(Date.now(), false);
+  if (body.error.code === STUDIO_DECLINED) {
+    const reason = body.error.reason; // in its operator's words
+    showError(errorBox.dataset.textDeclined + (reason ? `: ${reason}` : ""));
+  } else {
+    showError(errorBox.dataset.textRemoved);
+  }
 }
 
 function isClosed(response, body) {
@@ -333,14 +355,12 @@ function isClosed(response, body) {
 // The join link's window has closed (the show is over and so is its teardown): the bridge has
 // closed the room. Let go of the connection, the pictures and the camera, stop asking, and
 // say so, rather than keep stale pictures under "Link good".
-function ended(reason) {
-  if (state.ended) return;
-  // Closed before its time (the booking was cancelled meanwhile): the bridge's reason.
-  const early = reason && Date.now() < tally.closesAt;
+// This console is done for good (the link closed, or the studio is out of the show): no
+// connection, no camera, no stale pictures or figures, and no control that still seems to work.
+function shutDown() {
   const pc = state.pc;
   stopWanting();
   clearTimeout(state.reconnectTimer);
-  state.ended = true; // for the browser tests
   state.pc = null;
   if (pc) pc.close();
   if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
@@ -355,9 +375,18 @@ function ended(reason) {
   for (const el of root.querySelectorAll("button, select, textarea, input")) el.disabled = true;
   if (meterContext) meterContext.close().catch(() => {});
   meter.style.width = "0%";
-  root.dataset.state = "ended";
+  showMicLevel(-Infinity);
   setQuality("idle");
   sending.textContent = "";
+}
+
+function ended(reason) {
+  if (state.ended) return;
+  // Closed before its time (the booking was cancelled meanwhile): the bridge's reason.
+  const early = reason && Date.now() < tally.closesAt;
+  shutDown();
+  state.ended = true; // for the browser tests
+  root.dataset.state = "ended";
   tally.show(Math.max(Date.now(), tally.closesAt), false);
   if (early) {
     showError(reason);
@@ -410,7 +439,7 @@ async function pollTally() {
   const response = await fetch(data.state_url);
   if (!response.ok) {
     const body = await response.json().catch(() => ({}));
-    if (isRemoved(response, body)) removed();
+    if (isRemoved(response, body)) removed(body);
     else if (isClosed(response, body)) ended(body.error.message);
     return;
   }

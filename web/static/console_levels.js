@@ -1,6 +1,7 @@
 // Each partner's sound level on its tile, and who is talking: a meter per partner (also
-// given as text to assistive technology) and a "talking" mark while a partner's level stays
-// above TALKING_DBFS. Read from the partners' received audio, ten times a second.
+// given as text, to assistive technology and on screen) and a "talking" mark while a
+// partner's level stays above TALKING_DBFS. Read from the partners' received audio, ten
+// times a second.
 
 const FLOOR_DBFS = -60;
 const TALKING_DBFS = -40;
@@ -41,7 +42,10 @@ function show(tile, id, db, now) {
   const shown = Math.max(FLOOR_DBFS, Math.min(0, Math.round(db)));
   fill.style.width = `${((shown - FLOOR_DBFS) / -FLOOR_DBFS) * 100}%`;
   meter.setAttribute("aria-valuenow", String(shown));
-  meter.setAttribute("aria-valuetext", db <= FLOOR_DBFS ? `< ${FLOOR_DBFS} dBFS` : `${shown} dBFS`);
+  const text = db <= FLOOR_DBFS ? `< ${FLOOR_DBFS} dBFS` : `${shown} dBFS`;
+  meter.setAttribute("aria-valuetext", text);
+  const readout = tile.querySelector(".tile-level"); // the same words on screen
+  if (readout && readout.textContent !== text) readout.textContent = text;
   if (db > TALKING_DBFS) lastLoud[id] = now;
   const isTalking = now - (lastLoud[id] || 0) < TALKING_HOLD_MS;
   talking.hidden = !isTalking;

@@ -2,6 +2,8 @@
 // rate, bitrate, live or lost), what this studio sends, and the link's quality from loss and
 // round trip. Read once a second from the connection's getStats().
 
+import { formatBitrate } from "./numbers.js";
+
 const LOST_AFTER_MS = 3000; // nothing received for this long: the signal is lost
 const programTile = document.getElementById("program-tile"); // absent: the room has no program
 const sending = document.getElementById("sending");
@@ -93,11 +95,11 @@ export async function pollStats(state, data, tally, setQuality) {
       status,
     };
     tile.querySelector(".tile-stats").textContent =
-      v && v.frameWidth ? `${v.frameWidth}×${v.frameHeight} · ${Math.round(v.framesPerSecond || 0)} fps${kbps != null ? ` · ${kbps} kb/s` : ""}` : "";
+      v && v.frameWidth ? `${v.frameWidth}×${v.frameHeight} · ${Math.round(v.framesPerSecond || 0)} fps${kbps != null ? ` · ${formatBitrate(kbps)}` : ""}` : "";
   }
   const out = state.stats.outbound;
   if (out && out.width) {
-    sending.textContent = `→ ${out.width}×${out.height} · ${Math.round(out.fps || 0)} fps · ${Math.round((out.targetBitrate || 0) / 1000)} kb/s${out.limitedBy ? ` · ${out.limitedBy}-limited` : ""}`;
+    sending.textContent = `→ ${out.width}×${out.height} · ${Math.round(out.fps || 0)} fps · ${formatBitrate(Math.round((out.targetBitrate || 0) / 1000))}${out.limitedBy ? ` · ${out.limitedBy}-limited` : ""}`;
   }
   if (pc.connectionState === "connected") {
     const lossPct = remoteLoss != null ? remoteLoss * 100 : 0;

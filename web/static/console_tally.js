@@ -1,8 +1,8 @@
 // The studio console's tally, countdown and city clocks. What the tally says must be true:
 // ON AIR only while the show is on air, this console is connected and its studio is in the
 // program's picture (as the bridge said within the last few seconds); NOT CONNECTED during the
-// show otherwise; and SHOW ENDED once the join link's window has closed. The countdown says
-// what it counts to.
+// show otherwise; SHOW ENDED once the join link's window has closed; NOT IN THIS SHOW once the
+// studio was taken out of the booking or declined it. The countdown says what it counts to.
 
 const STALE_MS = 5000; // a tally the bridge has not confirmed for this long is not believed
 
@@ -20,6 +20,7 @@ const LABEL_KEYS = {
   unjoined: "labelUnjoined",
   off: "labelOff",
   ended: "labelEnded",
+  left: "labelLeft",
 };
 
 export function formatLeft(ms) {
@@ -38,6 +39,12 @@ export class Tally {
     this.recording = false;
     this.confirmedAt = 0; // when the bridge said it (Date.now())
     this.phase = "standby";
+    this.left = false; // taken out of the booking, or declined it: nothing to count down to
+  }
+
+  // This studio is no longer in the show (for good: a new page load says so from the start).
+  leave() {
+    this.left = true;
   }
 
   // The bridge's answer to the console's state poll.
@@ -56,6 +63,7 @@ export class Tally {
   }
 
   phaseAt(now, connected) {
+    if (this.left) return "left";
     if (now >= this.closesAt) return "ended";
     if (now < this.onAir) return "standby";
     if (now >= this.offAir) return "off";
@@ -77,12 +85,12 @@ export class Tally {
         ? ["textToAir", this.onAir - now]
         : phase === "off"
           ? ["textCloses", this.closesAt - now]
-          : phase === "ended"
+          : phase === "ended" || phase === "left"
             ? [null, 0]
             : ["textToEnd", this.offAir - now];
     countdownLabel.textContent = key ? countdownLabel.dataset[key] : "";
     countdown.textContent = key ? formatLeft(left) : "";
-    const onAirFor = now >= this.onAir && now < this.offAir;
+    const onAirFor = !this.left && now >= this.onAir && now < this.offAir;
     elapsed.hidden = !onAirFor;
     if (onAirFor) elapsed.textContent = elapsed.dataset.text.replace("%(time)s", formatLeft(now - this.onAir));
     showClocks(now);

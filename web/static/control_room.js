@@ -296,6 +296,7 @@ function showState(doc) {
     const level = s.level_dbfs == null ? METER_FLOOR : Math.max(METER_FLOOR, s.level_dbfs);
     const meter = tile.querySelector(".mv-meter");
     meter.setAttribute("aria-valuenow", String(Math.round(level)));
+    meter.setAttribute("aria-valuetext", level <= METER_FLOOR ? `< ${METER_FLOOR} dBFS` : `${Math.round(level)} dBFS`);
     meter.querySelector(".mv-meter-fill").style.width = `${((level - METER_FLOOR) / -METER_FLOOR) * 100}%`;
     const talk = tile.querySelector(".mv-talk");
     talk.hidden = !s.talkback.length;
