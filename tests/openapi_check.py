@@ -78,7 +78,7 @@ def drift(app: web.Application, document: dict[str, Any]) -> list[str]:
     have, said = served(app), described(document)
     problems = [
         f"{m} {p} is served but not described: add a row to a table in web/openapi/ "
-        "(api_table, live_table or page_table)"
+        "(api_table, live_table, or a page table in web/openapi/pages/)"
         for m, p in sorted(have.keys() - said.keys())
     ]
     problems += [

@@ -1,0 +1,195 @@
+"""The bookings' pages (web.pages.bookings, web.pages.calendar): the list, the booking form,
+a booking's page and the forms its buttons send, and the week's calendar."""
+
+from __future__ import annotations
+
+from schedules.validation import MAX_REASON
+from web.openapi.model import BOOKING, SIGNED_IN, Operation, Query
+from web.openapi.pages.parts import BOOKERS, TO_LOGIN, TZ, form, page, redirect
+
+_BOOKING_FORM = form(
+    {
+        "title": {"type": "string"},
+        "studios": {"type": "array", "items": {"type": "string"}},
+        "starts_local": {"type": "string", "description": "Wall clock, YYYY-MM-DDTHH:MM"},
+        "ends_local": {"type": "string"},
+        "zone": {"type": "string", "description": "The IANA zone of the wall-clock times"},
+        "setup_minutes": {"type": "string"},
+        "teardown_minutes": {"type": "string"},
+        "record": {"enum": ["on"]},
+        "layout": {"type": "string"},
+        "quality": {"type": "string"},
+        "notes": {"type": "string"},
+        "repeat_until": {"type": "string", "description": "YYYY-MM-DD: book weekly until then"},
+    }
+)
+_FORM_AGAIN = {
+    403: "forbidden: the role may not book, or csrf_failed",
+    409: "the form again, with the bookings in the way",
+    422: "the form again, with what is wrong",
+}
+
+BOOKING_PAGES: tuple[Operation, ...] = (
+    Operation(
+        "GET",
+        "/bookings",
+        "bookingsPage",
+        "Pages",
+        "Upcoming (or past) bookings, with filters",
+        SIGNED_IN,
+        (page(), TO_LOGIN),
+        query=(
+            Query("when", "`past`: the last 90 days, newest first", {"enum": ["past"]}),
+            Query("studio", "One studio's bookings"),
+            Query("status", "One status"),
+            TZ,
+        ),
+        page=True,
+    ),
+    Operation(
+        "GET",
+        "/bookings/new",
+        "newBookingPage",
+        "Pages",
+        "The booking form",
+        SIGNED_IN,
+        (page(), TO_LOGIN),
+        errors={403: "forbidden: the role may not book"},
+        query=(TZ,),
+        roles=BOOKERS,
+        page=True,
+    ),
+    Operation(
+        "POST",
+        "/bookings/new",
+        "createBookingFromForm",
+        "Pages",
+        "Book from the form",
+        SIGNED_IN,
+        (redirect("the new booking's page"), TO_LOGIN),
+        errors=_FORM_AGAIN,
+        body=_BOOKING_FORM,
+        roles=BOOKERS,
+        page=True,
+    ),
+    Operation(
+        "GET",
+        f"/bookings/{BOOKING}/edit",
+        "editBookingPage",
+        "Pages",
+        "The booking form, filled",
+        SIGNED_IN,
+        (page(), TO_LOGIN),
+        errors={403: "forbidden", 404: "not_found"},
+        query=(TZ,),
+        roles=BOOKERS,
+        page=True,
+    ),
+    Operation(
+        "POST",
+        f"/bookings/{BOOKING}/edit",
+        "editBookingFromForm",
+        "Pages",
+        "Save an edit (the repetition cannot be changed here)",
+        SIGNED_IN,
+        (redirect("the booking's page"), TO_LOGIN),
+        errors={**_FORM_AGAIN, 404: "not_found"},
+        body=_BOOKING_FORM,
+        roles=BOOKERS,
+        page=True,
+    ),
+    Operation(
+        "GET",
+        f"/bookings/{BOOKING}",
+        "bookingPage",
+        "Pages",
+        "A booking: studios, answers, join links, calendar, audit log, live controls",
+        SIGNED_IN,
+        (page(), TO_LOGIN),
+        errors={404: "not_found"},
+        query=(
+            TZ,
+            Query(
+                "ask",
+                "A confirmation to show open: decline-<studio> or cancel (what the page's "
+                "buttons ask for when scripts do not run); anything else is ignored",
+            ),
+        ),
+        page=True,
+    ),
+    Operation(
+        "POST",
+        f"/bookings/{BOOKING}/answer",
+        "answerFromForm",
+        "Pages",
+        "A partner studio confirms or declines",
+        SIGNED_IN,
+        (
+            redirect("the booking's page"),
+            page(422, "The booking's page with the decline dialog open: the reason is wrong"),
+            TO_LOGIN,
+        ),
+        errors={
+            403: "forbidden: only that studio's operator, or an admin; or csrf_failed",
+            404: "not_found",
+            409: "invalid_transition, or conflict (taking back a decline when the studio has "
+            "been booked since)",
+            422: "invalid: answer must be confirm or decline, or the studio is not in it",
+        },
+        body=form(
+            {
+                "studio": {"type": "string"},
+                "answer": {"enum": ["confirm", "decline"]},
+                "reason": {
+                    "type": "string",
+                    "maxLength": MAX_REASON,
+                    "description": "Required to decline: one line, no control characters.",
+                },
+            },
+            ("studio", "answer"),
+        ),
+        page=True,
+    ),
+    Operation(
+        "POST",
+        f"/bookings/{BOOKING}/continue-without",
+        "continueWithoutFromForm",
+        "Pages",
+        "Go on without a studio that declined, from the booking page's banner",
+        SIGNED_IN,
+        (redirect("the booking's page"), TO_LOGIN),
+        errors={
+            403: "forbidden, or csrf_failed",
+            404: "not_found",
+            409: "invalid_transition, not_declined or too_few_studios",
+            422: "invalid: the studio is not in it",
+        },
+        body=form({"studio": {"type": "string"}}, ("studio",)),
+        roles=BOOKERS,
+        page=True,
+    ),
+    Operation(
+        "POST",
+        f"/bookings/{BOOKING}/cancel",
+        "cancelFromForm",
+        "Pages",
+        "Cancel from the booking page",
+        SIGNED_IN,
+        (redirect("the booking's page"), TO_LOGIN),
+        errors={403: "forbidden, or csrf_failed", 404: "not_found", 409: "invalid_transition"},
+        body=form({"reason": {"type": "string"}}),
+        roles=BOOKERS,
+        page=True,
+    ),
+    Operation(
+        "GET",
+        "/calendar",
+        "calendarPage",
+        "Pages",
+        "A week of bookings on a 24-hour grid",
+        SIGNED_IN,
+        (page(), TO_LOGIN),
+        query=(Query("week", "An ISO week, e.g. 2026-W49 (default: this week)"), TZ),
+        page=True,
+    ),
+)
