@@ -8,6 +8,11 @@ const LOST_AFTER_MS = 3000; // nothing received for this long: the signal is los
 const programTile = document.getElementById("program-tile"); // absent: the room has no program
 const sending = document.getElementById("sending");
 
+// Why the browser sends less than it could, in the page's language.
+function limitText(reason) {
+  return sending.dataset[reason === "cpu" ? "textCpu" : reason === "bandwidth" ? "textBandwidth" : "textOther"];
+}
+
 export async function pollStats(state, data, tally, setQuality) {
   const pc = state.pc;
   if (!pc) return;
@@ -20,7 +25,17 @@ export async function pollStats(state, data, tally, setQuality) {
     if (s.type === "inbound-rtp" && s.mid) byMid[s.mid] = s;
     if (s.type === "outbound-rtp" && s.kind === "video") {
       const sender = pc.getSenders().find((x) => x.track && x.track.kind === "video");
+      // What goes out, from the bytes sent since the last look (the encoder's target is a
+      // wish, and Chromium leaves it out at times).
+      const before = state.stats.outbound;
+      const sentKbps =
+        before && before.bytesSent != null && s.timestamp > before.at
+          ? Math.round(((s.bytesSent - before.bytesSent) * 8) / (s.timestamp - before.at))
+          : null;
       state.stats.outbound = {
+        bytesSent: s.bytesSent,
+        at: s.timestamp,
+        sentKbps,
         width: s.frameWidth,
         height: s.frameHeight,
         fps: s.framesPerSecond,
@@ -99,7 +114,7 @@ export async function pollStats(state, data, tally, setQuality) {
   }
   const out = state.stats.outbound;
   if (out && out.width) {
-    sending.textContent = `→ ${out.width}×${out.height} · ${Math.round(out.fps || 0)} fps · ${formatBitrate(Math.round((out.targetBitrate || 0) / 1000))}${out.limitedBy ? ` · ${out.limitedBy}-limited` : ""}`;
+    sending.textContent = `→ ${out.width}×${out.height} · ${Math.round(out.fps || 0)} fps${out.sentKbps != null ? ` · ${formatBitrate(out.sentKbps)}` : ""}${out.limitedBy ? ` · ${limitText(out.limitedBy)}` : ""}`;
   }
   if (pc.connectionState === "connected") {
     const lossPct = remoteLoss != null ? remoteLoss * 100 : 0;
