@@ -7,7 +7,6 @@ and its partners' slots simply switch to its new feeds.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bridge.cancelling import cancel_and_wait
 from bridge.control import ControlConnections
 from bridge.errors import RoomClosed, UnknownStudio
 from bridge.outputs.base import ProgramSource
@@ -455,9 +455,7 @@ class Room:
     async def close(self) -> None:
         """Close every connection, finish any recording, and stop the watchdog."""
         self.closed = True
-        self._watchdog.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._watchdog
+        await cancel_and_wait(self._watchdog)
         for session in list(self.sessions.values()):
             await session.close()
         await self.control.close()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+
+from bridge.cancelling import cancel_and_wait
+
+__all__ = ["cancel_and_wait", "sleep_until"]  # cancel_and_wait: the bridge's, for web's tasks
 
 
 async def sleep_until(clock: Callable[[], datetime], moment: datetime, check_s: float) -> None:
@@ -20,12 +22,3 @@ async def sleep_until(clock: Callable[[], datetime], moment: datetime, check_s: 
         if left <= 0:
             return
         await asyncio.sleep(min(left, check_s))
-
-
-async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
-    """Cancel `task` and wait until it has ended (its cancellation is not an error)."""
-    if task is None:
-        return
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

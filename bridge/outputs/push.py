@@ -22,6 +22,7 @@ import time
 from collections import deque
 from pathlib import Path
 
+from bridge.cancelling import cancel_and_wait
 from bridge.outputs.base import OutputListener, ProgramSource, backoff_seconds
 from bridge.outputs.ffmpeg import (
     FFMPEG,
@@ -100,10 +101,8 @@ class PushOutput:
         task, self._task = self._task, None
         if task is not None:
             self._stopping = True
-            task.cancel()
             try:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await cancel_and_wait(task)
             finally:
                 self._stopping = False
         if self._state in (OutputState.FAILED, OutputState.STOPPED, OutputState.IDLE):

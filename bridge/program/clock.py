@@ -20,6 +20,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
+from bridge.cancelling import cancel_and_wait
+
 log = logging.getLogger("telebridge.bridge.program_clock")
 
 T = TypeVar("T")
@@ -78,9 +80,7 @@ class TickClock(Generic[T]):
     async def stop(self) -> None:
         """Stop ticking; work already on the worker still finishes and is published."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
 
     def close(self) -> None:

@@ -11,10 +11,10 @@ it feeds is in lip sync by construction.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bridge.cancelling import cancel_and_wait
 from bridge.program.audio import ProgramAudio
 from bridge.program.engine import EncodedPacket, ProgramEngine
 from bridge.program.mixer import RATE
@@ -56,9 +56,7 @@ class ProgramTap:
     async def close(self, drain: bool) -> None:
         """Stop; with `drain`, what is already encoded is still handed on first."""
         for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait(task)
         if drain:
             video, audio = self._sinks
             while not self._video.empty():
