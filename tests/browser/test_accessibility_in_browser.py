@@ -197,7 +197,9 @@ def test_every_page_passes_axe(server: str, browser_context: Any, tmp_path: Path
     # meter's value is on screen too, in dB.
     wait(console, f"() => {LEVEL_SHOWN}('#mic-level', '#mic-meter')", 15)
     partner = ".tile[data-partner=dha]"
-    wait(console, f"() => {LEVEL_SHOWN}('{partner} .tile-level', '{partner} .tile-meter', true)", 5)
+    wait(
+        console, f"() => {LEVEL_SHOWN}('{partner} .tile-level', '{partner} .tile-meter', true)", 15
+    )
 
     page = browser_context.new_page()
     # Logged out.
