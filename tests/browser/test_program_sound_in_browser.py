@@ -118,7 +118,7 @@ def test_the_producer_moves_a_fader_and_mutes_a_studio_on_air(
         desk,
         "() => document.querySelector('[data-strip=ansa] .strip-mute')"
         ".getAttribute('aria-pressed') === 'true'",
-        5,
+        15,  # the desk reads the room back on its next poll: slow on a loaded machine
     )
 
     # A refusal shows under the strip it belongs to.
@@ -141,7 +141,7 @@ def test_the_producer_moves_a_fader_and_mutes_a_studio_on_air(
         desk,
         "() => document.querySelector('[data-strip=trend] .strip-mute')"
         ".getAttribute('aria-pressed') === 'false'",
-        5,
+        15,  # the desk reads the room back on its next poll: slow on a loaded machine
     )
     assert _audio(server, token, booking)["trend"]["muted"] is False
 
