@@ -105,6 +105,18 @@ async def test_login_form_sets_an_httponly_samesite_session(
 HTTPS_PROXY = {"X-Forwarded-Proto": "https"}
 
 
+async def test_only_pages_bind_a_browser_for_its_forms(client: Client) -> None:
+    """An anonymous JSON answer (a console's state poll, the API's refusal) sets no CSRF
+    cookie: one answered after the login page had set its own replaced it, and the login form
+    was refused as forged (a browser test logging in beside an open console)."""
+    for path in ("/api/bookings", "/join/nosuch/trend/state?token=x", "/healthz"):
+        resp = await client.get(path)
+        assert resp.content_type == "application/json", path
+        assert "tb_anon" not in resp.cookies, path
+    page = await client.get("/login")
+    assert set_cookie(page, "tb_anon")
+
+
 @pytest.mark.parametrize(
     ("changes", "extra", "prefixed"),
     [

@@ -200,9 +200,15 @@ async def identity_middleware(request: web.Request, handler: Handler) -> web.Str
         ):
             await _check_csrf(request)
     response = await handler(request)
-    # Media and files for audiences are cached by CDNs and proxies, which keep nothing that
-    # sets a cookie; they need no CSRF binding either.
-    if new_anon is not None and not request.path.startswith(COOKIELESS_PREFIXES):
+    # The CSRF binding goes out with pages only, where a form carrying its token is made. A
+    # JSON answer setting it raced the page: a console's state poll answered after the login
+    # page had set its own replaced it, and the login form was refused as forged. Media and
+    # files for audiences are cached by CDNs and proxies, which keep nothing that sets a cookie.
+    if (
+        new_anon is not None
+        and response.content_type == "text/html"
+        and not request.path.startswith(COOKIELESS_PREFIXES)
+    ):
         response.set_cookie(
             cookie_name(request, ANON_COOKIE),
             new_anon,
