@@ -28,9 +28,11 @@ REMOVED = (
 )
 
 
-def test_a_removed_studio_is_told_and_its_partner_follows(
+def _baku_and_istanbul_live(
     server: str, browser_context: Any, tmp_path: Path
-) -> None:
+) -> tuple[str, dict[str, str], str, Any, Any]:
+    """A booking of Trend, DHA and Kabar in its line check, Baku's and Istanbul's consoles
+    joined and seeing each other: the producer's token, the join links, the booking, the pages."""
     token = producer_token(tmp_path / "data")
     links = book(server, token, ["trend", "dha", "kabar"], timedelta(minutes=5))
     booking = links["trend"].split("/join/")[1].split("/")[0]
@@ -41,6 +43,15 @@ def test_a_removed_studio_is_told_and_its_partner_follows(
         page.click("#join")
     wait(baku, sees("dha"), 30)
     wait(istanbul, sees("trend"), 30)
+    return token, links, booking, baku, istanbul
+
+
+def test_a_removed_studio_is_told_and_its_partner_follows(
+    server: str, browser_context: Any, tmp_path: Path
+) -> None:
+    token, links, booking, baku, istanbul = _baku_and_istanbul_live(
+        server, browser_context, tmp_path
+    )
 
     api(server, token, "PATCH", f"/api/bookings/{booking}", {"studios": ["trend", "kabar"]})
     wait(istanbul, REMOVED, 10)
@@ -70,16 +81,7 @@ def test_a_studio_that_declines_is_told_with_its_reason_and_its_partner_follows(
 ) -> None:
     """One of three declines during the line check: the booking waits for the producer with
     the studio still listed, but the studio's console stops and says so, in its own words."""
-    token = producer_token(tmp_path / "data")
-    links = book(server, token, ["trend", "dha", "kabar"], timedelta(minutes=5))
-    booking = links["trend"].split("/join/")[1].split("/")[0]
-    baku = browser_context.new_page()
-    istanbul = browser_context.new_page()
-    for page, studio in ((baku, "trend"), (istanbul, "dha")):
-        page.goto(links[studio])
-        page.click("#join")
-    wait(baku, sees("dha"), 30)
-    wait(istanbul, sees("trend"), 30)
+    _, _, booking, baku, istanbul = _baku_and_istanbul_live(server, browser_context, tmp_path)
 
     admin = api_token(tmp_path / "data", "admin")
     answer = {"studio": "dha", "reason": "Our uplink is down"}

@@ -73,18 +73,28 @@ def _iso_written(room: Room, studio_id: str) -> bool:
     return iso is not None and iso.recorder is not None and iso.recorder.counters.packets >= 15
 
 
-async def test_a_studio_removed_while_connected_is_cut_off_at_once_and_told_why(
-    clocked: ClockedApp, studios: Callable[..., Studio]
-) -> None:
-    c = clocked
+async def _three_joined(
+    c: ClockedApp, studios: Callable[..., Studio]
+) -> tuple[dict[str, Link], tuple[Studio, Studio, Studio]]:
+    """A booking of Trend, DHA and Kabar in its line check, all three joined and seeing DHA
+    (and DHA seeing Trend): the join links, and the studios in that order."""
     ln = await book(c, c.clock() + timedelta(minutes=5), ("trend", "dha", "kabar"))
-    booking_id = ln["trend"].booking
     joined = {sid: studios(sid, SHADES[sid], partners=2) for sid in ln}
     for sid, studio in joined.items():
         await studio.join(c.client, ln[sid])
     trend, dha, kabar = joined["trend"], joined["dha"], joined["kabar"]
     await sees(trend, dha)
+    await sees(dha, trend)
     await sees(kabar, dha)
+    return ln, (trend, dha, kabar)
+
+
+async def test_a_studio_removed_while_connected_is_cut_off_at_once_and_told_why(
+    clocked: ClockedApp, studios: Callable[..., Studio]
+) -> None:
+    c = clocked
+    ln, (trend, dha, kabar) = await _three_joined(c, studios)
+    booking_id = ln["trend"].booking
     room = c.app[LIVE].get(booking_id)
     assert room is not None and room.production is not None
     await eventually(
@@ -201,14 +211,8 @@ async def test_a_studio_that_declines_during_the_line_check_leaves_and_its_link_
     """With three studios a decline leaves the booking waiting for the producer, the studio
     still listed in it; it once stayed in the room and its link went on working."""
     c = clocked
-    ln = await book(c, c.clock() + timedelta(minutes=5), ("trend", "dha", "kabar"))
+    ln, (trend, dha, kabar) = await _three_joined(c, studios)
     booking_id = ln["trend"].booking
-    joined = {sid: studios(sid, SHADES[sid], partners=2) for sid in ln}
-    for sid, studio in joined.items():
-        await studio.join(c.client, ln[sid])
-    trend, dha, kabar = joined["trend"], joined["dha"], joined["kabar"]
-    await sees(dha, trend)
-    await sees(kabar, dha)
     room = c.app[LIVE].get(booking_id)
     assert room is not None
 
