@@ -179,7 +179,6 @@ class SegmentRecorder:
         self._origin_pts: int | None = None
         self._early_audio: deque[EncodedPacket] = deque(maxlen=EARLY_AUDIO_PACKETS)
         self._broken_chain = False  # a picture was dropped: wait for a keyframe
-        self._first_picture_s: Fraction | None = None  # the file's start, on the timeline
         # Subtracted from every packet's pts/dts: the program's clocks count from the start of
         # the program, its recording from the start of the recording.
         self.video_origin = 0
@@ -254,27 +253,19 @@ class SegmentRecorder:
             return
         if seg.first_pts is None:
             seg.first_pts = pts
-        first_picture = self._origin_pts is None
         seg.last_pts = pts if seg.last_pts is None else max(seg.last_pts, pts)
         packet.time_base = self._time_base
         packet.stream = seg.streams[VIDEO]
         seg.container.mux(packet)
         self.counters.packets += 1
         self.counters.bytes += packet.size
-        if self._origin_pts is None:
+        if self._origin_pts is None:  # the file's first picture: its start
             self._origin_pts = pts
+            while self._early_audio:  # the sound held for it (`_write_audio` drops what is before)
+                self._write_audio(self._early_audio.popleft())
         self.counters.media_seconds = max(
             self.counters.media_seconds, float((pts - self._origin_pts) * self._time_base)
         )
-        if first_picture:
-            self._write_early_audio(pts * self._time_base)
-
-    def _write_early_audio(self, start: Fraction) -> None:
-        """Write the held sound from the first picture's moment `start` on (what is before it
-        is dropped by `_write_audio`)."""
-        self._first_picture_s = start
-        while self._early_audio:
-            self._write_audio(self._early_audio.popleft())
 
     def _write_audio(self, packet: EncodedPacket) -> None:
         seg = self._segment
@@ -287,7 +278,7 @@ class SegmentRecorder:
             self.counters.audio_dropped += 1
             return
         at = ((packet.pts or 0) - self.audio_origin) * self._audio_time_base
-        if self._first_picture_s is not None and at < self._first_picture_s:
+        if self._origin_pts is not None and at < self._origin_pts * self._time_base:
             # Sound from before the file's first picture (which came late: the keyframe asked
             # for is a few frames away on a loaded machine): the file starts with both.
             self.counters.audio_dropped += 1
