@@ -161,10 +161,8 @@ class Booking:
 
     def answer_of(self, studio_id: str) -> PartnerAnswer | None:
         """The studio's answer, or None when it is not part of the booking."""
-        for s in self.studios:
-            if s.studio_id == studio_id:
-                return s.answer
-        return None
+        part = self.part_of(studio_id)
+        return part.answer if part is not None else None
 
 
 @dataclass(frozen=True)

@@ -259,7 +259,7 @@ async def _booking_view(
     links = [
         {"studio": studios.get(sid), "url": base + join_path(request.app[SIGNER], booking.id, sid)}
         for sid in visible_join_studios(p, booking)
-        if not decisions["called_off"] and booking.answer_of(sid) is not PartnerAnswer.DECLINED
+        if not decisions["called_off"] and sid in booking.taking_part
     ]
     feeds = []
     for sid in booking.studio_ids:
