@@ -10,13 +10,24 @@ moves anything (tests/bridge/test_aiortc_hooks.py).
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Callable
 from typing import Any
 
 import aiortc
-from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver, clock
+from aiortc import (
+    MediaStreamTrack,
+    RTCCertificate,
+    RTCRtpCodecParameters,
+    RTCRtpReceiver,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+    clock,
+)
+from aiortc import codecs as aiortc_codecs
 from aiortc.codecs import is_rtx
 from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcdtlstransport import SRTP_AES128_CM_SHA1_80
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     RTP_HISTORY_SIZE,
@@ -24,7 +35,9 @@ from aiortc.rtp import (
     RtpPacket,
     pack_remb_fci,
     unwrap_rtx,
+    wrap_rtx,
 )
+from OpenSSL import SSL
 
 PINNED_AIORTC = "1.16.0"
 
@@ -41,6 +54,23 @@ _SENDER_FIELDS = (
     "_RTCRtpSender__rtp_timestamp",
     "_RTCRtpSender__octet_count",
     "_RTCRtpSender__packet_count",
+)
+
+
+# aiortc offers only ECDSA suites. In a WHIP session the encoder offers and aiortc answers
+# "active", so aiortc is the DTLS client and the encoder's certificate picks the suite: an
+# RSA one (GStreamer's webrtcbin, libdatachannel) shares none of them ("no shared cipher").
+# Its own suites stay first, so what browsers negotiate (ECDSA) does not change.
+AIORTC_DTLS_CIPHERS = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "ECDHE-ECDSA-AES128-SHA",
+    "ECDHE-ECDSA-AES256-SHA",
+)
+RSA_DTLS_CIPHERS = (
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-CHACHA20-POLY1305",
 )
 
 
@@ -136,22 +166,65 @@ async def request_keyframe(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
     await receiver._send_rtcp_pli(media_ssrc)
 
 
-def restrict_codecs(transceiver: RTCRtpTransceiver, mime_type: str) -> bool:
-    """Keep only `mime_type` (and its RTX) on a transceiver whose offer is already applied.
+def restrict_codecs(transceiver: RTCRtpTransceiver, *mime_types: str) -> bool:
+    """Keep only `mime_types` (and their RTX) on a transceiver whose offer is already applied.
 
     aiortc applies `setCodecPreferences` only while it reads the remote description, and
     the transceivers of an offer exist only after that; this narrows what was negotiated, so
-    the answer names, and the sender uses, that codec. False when the offer lacks it.
+    the answer names, and the sender uses, those codecs (in the offer's order). False when
+    the offer has none of them.
     """
     _require(transceiver, ("_codecs",))
     codecs: list[Any] = transceiver._codecs
-    keep = [c for c in codecs if c.mimeType.lower() == mime_type.lower()]
+    wanted = {m.lower() for m in mime_types}
+    keep = [c for c in codecs if c.mimeType.lower() in wanted]
     if not keep:
         return False
     payload_types = {c.payloadType for c in keep}
     rtx = [c for c in codecs if is_rtx(c) and c.parameters.get("apt") in payload_types]
     transceiver._codecs = keep + rtx
     return True
+
+
+# aiortc negotiates H.264 only in its Constrained Baseline and Baseline profiles, which it can
+# encode. The relay never encodes a studio's picture, and the program decodes any profile, so
+# an encoder's Main or High (OBS, vMix, GStreamer's x264) is taken as offered.
+EXTRA_H264_PROFILES = ("4d001f", "640c1f", "64001f")  # Main, Constrained High, High
+
+
+def accept_h264_profiles() -> None:
+    """Add the H.264 Main and High profiles to what aiortc negotiates (idempotent)."""
+    video = aiortc_codecs.CODECS["video"]
+    offered = {
+        str(c.parameters.get("profile-level-id", "")).lower()
+        for c in video
+        if c.mimeType.lower() == "video/h264"
+    }
+    if not offered:
+        raise HookBroken(f"aiortc {aiortc.__version__} lists no H.264 codec of its own")
+    next_pt = max(c.payloadType or 0 for c in video) + 1
+    for profile in EXTRA_H264_PROFILES:
+        if profile in offered:
+            continue
+        template = next(c for c in video if c.mimeType.lower() == "video/h264")
+        video.append(
+            RTCRtpCodecParameters(
+                mimeType="video/H264",
+                clockRate=90000,
+                payloadType=next_pt,
+                rtcpFeedback=list(template.rtcpFeedback),
+                parameters={**template.parameters, "profile-level-id": profile},
+            )
+        )
+        video.append(
+            RTCRtpCodecParameters(
+                mimeType="video/rtx",
+                clockRate=90000,
+                payloadType=next_pt + 1,
+                parameters={"apt": next_pt},
+            )
+        )
+        next_pt += 2
 
 
 def candidate_types(pc: Any) -> tuple[str, str] | None:
@@ -180,9 +253,11 @@ def on_keyframe_request(sender: RTCRtpSender, callback: Callable[[], None]) -> N
 class ForwardingSender:
     """Writes already-encoded RTP payloads through an `RTCRtpSender` that holds an IdleTrack.
 
-    Packets get the sender's SSRC, its negotiated payload type and MID; they go into aiortc's
-    history so that the subscriber's NACKs are answered by aiortc's own retransmission code,
-    and the sender reports (SR) count them.
+    Packets get the sender's SSRC, the payload type negotiated for their codec and the MID;
+    they go into aiortc's history so that the subscriber's NACKs are answered, and the
+    sender reports (SR) count them. One slot may carry VP8 from one studio and H.264 after
+    it reconnects from an encoder: each packet takes its codec's payload type, and a
+    retransmission its codec's RTX payload type (aiortc knows only the first codec's).
     """
 
     def __init__(
@@ -190,16 +265,26 @@ class ForwardingSender:
     ) -> None:
         _require(sender, _SENDER_FIELDS)
         self.sender = sender
-        self.payload_type: int | None = None
+        self.payload_type: int | None = None  # the first negotiated codec's
         self.mid: str | None = None
+        self._payload_types: dict[str, int] = {}  # lower-case mime type -> payload type
+        self._rtx: dict[int, int] = {}  # payload type -> its RTX payload type
+        self._rtx_sequence = random.randrange(1 << 16)
         original_send = sender.send
 
         async def send(parameters: Any) -> None:
-            self.payload_type = parameters.codecs[0].payloadType
+            codecs = parameters.codecs
+            self.payload_type = codecs[0].payloadType
             self.mid = parameters.muxId
+            for codec in codecs:
+                if is_rtx(codec):
+                    self._rtx.setdefault(codec.parameters.get("apt"), codec.payloadType)
+                else:
+                    self._payload_types.setdefault(codec.mimeType.lower(), codec.payloadType)
             await original_send(parameters)
 
         sender.send = send  # type: ignore[method-assign]
+        sender._retransmit = self._retransmit  # type: ignore[method-assign]
         # aiortc would force the next encoded frame to be a key frame; there is no encoder
         # here, so the request goes to the relay, which asks the source.
         on_keyframe_request(sender, on_keyframe_request_callback)
@@ -209,18 +294,28 @@ class ForwardingSender:
         """Whether negotiation has given the sender its payload type."""
         return self.payload_type is not None
 
+    def payload_type_for(self, mime_type: str | None) -> int | None:
+        """The payload type this subscriber negotiated for `mime_type` (None: the first
+        codec's); None when it did not negotiate that codec or negotiation is not done."""
+        if mime_type is None:
+            return self.payload_type
+        return self._payload_types.get(mime_type.lower())
+
     async def write(
         self,
         packet: RtpPacket,
         sequence_number: int,
         timestamp: int,
+        payload_type: int | None = None,
     ) -> None:
-        """Send `packet`'s payload with the given (rewritten) sequence number and timestamp."""
-        if self.payload_type is None:
+        """Send `packet`'s payload with the given (rewritten) sequence number and timestamp,
+        as `payload_type` (default: the first negotiated codec's)."""
+        payload_type = payload_type if payload_type is not None else self.payload_type
+        if payload_type is None:
             return
         s = self.sender
         out = RtpPacket(
-            payload_type=self.payload_type,
+            payload_type=payload_type,
             marker=packet.marker,
             sequence_number=sequence_number,
             timestamp=timestamp,
@@ -238,3 +333,55 @@ class ForwardingSender:
         s._RTCRtpSender__rtp_timestamp = timestamp  # type: ignore[attr-defined]
         s._RTCRtpSender__octet_count += len(packet.payload)  # type: ignore[attr-defined]
         s._RTCRtpSender__packet_count += 1  # type: ignore[attr-defined]
+
+    async def _retransmit(self, sequence_number: int) -> None:
+        """Resend a packet the subscriber reported lost (NACK), wrapped in the RTX payload
+        type negotiated for its own codec, or as it was when that codec has no RTX."""
+        s = self.sender
+        history: dict[int, RtpPacket] = s._RTCRtpSender__rtp_history  # type: ignore[attr-defined]
+        packet = history.get(sequence_number % RTP_HISTORY_SIZE)
+        if packet is None or packet.sequence_number != sequence_number:
+            return
+        rtx = self._rtx.get(packet.payload_type)
+        if rtx is not None:
+            packet = wrap_rtx(
+                packet, payload_type=rtx, sequence_number=self._rtx_sequence, ssrc=s._rtx_ssrc
+            )
+            self._rtx_sequence = (self._rtx_sequence + 1) % (1 << 16)
+        data = packet.serialize(s._RTCRtpSender__rtp_header_extensions_map)  # type: ignore[attr-defined]
+        await s.transport._send_rtp(data)
+
+
+def _cipher_names(ctx: SSL.Context) -> tuple[str, ...]:
+    """The TLS 1.2 suites a context offers (OpenSSL adds its TLS 1.3 ones, unused by DTLS)."""
+    return tuple(n for n in SSL.Connection(ctx).get_cipher_list() if not n.startswith("TLS_"))
+
+
+def accept_rsa_peers() -> None:
+    """Let aiortc's DTLS take peers whose certificate is RSA (idempotent).
+
+    Wraps `RTCCertificate._create_ssl_context`: aiortc's context with its own suites followed
+    by ECDHE-RSA AES-GCM and ChaCha20. Checked first on a throwaway context (OpenSSL freezes
+    a context once read): one that offers other suites than aiortc was pinned with means an
+    upgrade changed them, and HookBroken beats a silent change of what is negotiated.
+    """
+    create = RTCCertificate._create_ssl_context
+    if getattr(create, "accepts_rsa_peers", False):
+        return
+    probe = create(RTCCertificate.generateCertificate(), [SRTP_AES128_CM_SHA1_80])
+    offered = _cipher_names(probe)
+    if offered != AIORTC_DTLS_CIPHERS:
+        raise HookBroken(
+            f"aiortc {aiortc.__version__} offers the DTLS suites {', '.join(offered)}; "
+            f"bridge/aiortc_hooks.py was written for aiortc {PINNED_AIORTC}'s "
+            f"{', '.join(AIORTC_DTLS_CIPHERS)}"
+        )
+    suites = ":".join(AIORTC_DTLS_CIPHERS + RSA_DTLS_CIPHERS).encode()
+
+    def create_accepting_rsa(self: RTCCertificate, srtp_profiles: Any) -> SSL.Context:
+        ctx = create(self, srtp_profiles)
+        ctx.set_cipher_list(suites)
+        return ctx
+
+    create_accepting_rsa.accepts_rsa_peers = True  # type: ignore[attr-defined]
+    RTCCertificate._create_ssl_context = create_accepting_rsa  # type: ignore[method-assign]

@@ -146,6 +146,8 @@ class Room:
                     feed.listeners.append(self.isos[studio_id].on_audio_packet)
                 if kind == "audio" and self.production is not None:
                     feed.listeners.append(self.production.listener_for(studio_id))
+            if kind == "video" and feed.codec is not None and studio_id in self.isos:
+                self.isos[studio_id].follow(feed.codec)  # before its first packet reaches it
             for slot in list(previous.slots) if previous else []:
                 feed.attach(slot)
             for other in [*self.sessions.values(), *self.control.sessions.values()]:
@@ -365,14 +367,21 @@ class Room:
         """What a studio's console shows: is its picture in the program, is the room recording,
         who its partners are now."""
         partners = tuple(s for s in self.spec.studios if s.id != studio_id)
+        session = self.sessions.get(studio_id)
+        unplayable = {
+            slot.studio_id: slot.unplayable_codec.label
+            for slot in (session.slots if session is not None else [])
+            if slot.unplayable_codec is not None
+        }
         production = self.production
         if production is None:
-            return Tally(on_program=False, layout=None, recording=False, partners=partners)
+            return Tally(False, None, False, partners, unplayable)
         return Tally(
             on_program=production.on_program(studio_id),
             layout=production.engine.layout,
             recording=production.recording is not None,
             partners=partners,
+            unplayable=unplayable,
         )
 
     def start_recording(self, directory: Path) -> bool:
@@ -388,6 +397,8 @@ class Room:
             self.isos[studio.id] = iso
             feed = self.feeds.get((studio.id, "video"))
             if feed is not None:
+                if feed.codec is not None:
+                    iso.follow(feed.codec)
                 feed.listeners.append(iso.on_packet)
             sound = self.feeds.get((studio.id, "audio"))
             if sound is not None:

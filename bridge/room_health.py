@@ -104,7 +104,13 @@ async def studio_health(room: Room, studio_id: str, name: str, now: float) -> St
         rtt_ms=await session.round_trip_ms() if session is not None else None,
         loss_pct=main.loss_pct if main else None,
         jitter_ms=main.jitter_ms if main else None,
-        video=VideoFigures(v.width, v.height, v.fps, v.kbps) if v else None,
+        video=(
+            VideoFigures(v.width, v.height, v.fps, v.kbps, video_feed.codec.label)
+            if v and video_feed is not None and video_feed.codec is not None
+            else VideoFigures(v.width, v.height, v.fps, v.kbps)
+            if v
+            else None
+        ),
         audio=AudioFigures(a.kbps, level) if a else None,
         last_packet_age_ms=min(ages) if ages else None,
         # The watchdog's verdict may be up to one interval behind the age shown beside it.

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from aiortc import RTCIceCandidate
 from aiortc.sdp import SessionDescription
 
 from bridge.errors import BadOffer
+from bridge.video_payloads import VideoCodec
 
 MAX_SDP_BYTES = 64 * 1024
 KINDS = ("audio", "video", "application")
@@ -26,6 +28,9 @@ class OfferedMedia:
     kind: str
     sends: bool
     receives: bool
+    # Video: the codecs of the relay's that the m-line offers, in the offer's order (the
+    # first is what a sending studio is asked to send).
+    codecs: tuple[VideoCodec, ...] = ()
 
 
 def inspect_offer(sdp: str, must_send: bool = True) -> list[OfferedMedia]:
@@ -67,11 +72,13 @@ def inspect_offer(sdp: str, must_send: bool = True) -> list[OfferedMedia]:
                 "(a=sendrecv, a=sendonly, a=recvonly or a=inactive)"
             )
         names = {c.mimeType.lower() for c in m.rtp.codecs}
-        if m.kind == "video" and "video/vp8" not in names:
-            # Packets pass through untouched, so every studio must speak the same codec.
+        codecs = relayable_codecs(m.rtp.codecs) if m.kind == "video" else ()
+        if m.kind == "video" and not codecs:
+            # Packets pass through untouched: the bridge forwards what it can carry as it is.
             offered = ", ".join(sorted(n.split("/")[1].upper() for n in names)) or "none"
             raise BadOffer(
-                f"The bridge relays VP8 video without re-encoding; this offer has {offered}"
+                "The bridge relays VP8 or H.264 (packetization-mode=1) video without "
+                f"re-encoding; this offer has {offered}"
             )
         if m.kind == "audio" and "audio/opus" not in names:
             raise BadOffer("The bridge relays Opus audio; this offer has no Opus")
@@ -81,6 +88,7 @@ def inspect_offer(sdp: str, must_send: bool = True) -> list[OfferedMedia]:
                 kind=m.kind,
                 sends=direction in ("sendrecv", "sendonly"),
                 receives=direction in ("sendrecv", "recvonly"),
+                codecs=codecs,
             )
         )
     if not media:
@@ -88,6 +96,19 @@ def inspect_offer(sdp: str, must_send: bool = True) -> list[OfferedMedia]:
     if must_send and not any(m.sends for m in media):
         raise BadOffer("The offer sends no media")
     return media
+
+
+def relayable_codecs(offered: list[Any]) -> tuple[VideoCodec, ...]:
+    """The relay's codecs among an m-line's, in the offer's order: VP8, and H.264 in
+    packetization mode 1 (FU-A and STAP-A; mode 0 would limit every NAL unit to one packet)."""
+    found: list[VideoCodec] = []
+    for c in offered:
+        codec = VideoCodec.of(c.mimeType)
+        if codec is VideoCodec.H264 and str(c.parameters.get("packetization-mode", 0)) != "1":
+            continue
+        if codec is not None and codec not in found:
+            found.append(codec)
+    return tuple(found)
 
 
 def _check_candidates(candidates: list[RTCIceCandidate]) -> None:

@@ -30,6 +30,8 @@ from aiortc.sdp import candidate_from_sdp
 from bridge.aiortc_hooks import (
     ForwardingSender,
     IdleTrack,
+    accept_h264_profiles,
+    accept_rsa_peers,
     on_keyframe_request,
     request_keyframe,
     restrict_codecs,
@@ -41,10 +43,18 @@ from bridge.program.return_feed import MixMinusTrack, ProgramVideoTrack
 from bridge.relay.fanout import CLOCK_RATES, Feed, Slot
 from bridge.sdp import add_bitrate_hints, inspect_offer
 from bridge.spec import RoomSpec
+from bridge.video_payloads import VideoCodec
 
 log = logging.getLogger("telebridge.bridge.session")
 
-PREFERRED_VIDEO = "video/VP8"  # every slot must carry the sources' codec untouched
+# Encoders with RSA certificates (GStreamer's webrtcbin, libdatachannel) complete DTLS too,
+# and their H.264 is taken in the Main and High profiles they offer.
+accept_rsa_peers()
+accept_h264_profiles()
+
+# A partner's slot carries each studio's codec untouched: it negotiates every one the relay
+# forwards (browsers offer both), and each packet goes out as its own codec.
+RELAYED_VIDEO = tuple(c.value for c in VideoCodec)
 PROGRAM_VIDEO = "video/H264"  # the program is encoded once, as H.264, for the recording too
 REMB_INTERVAL = 1.0
 # aiortc's close can wait for ever on a transport that never ends (aiortc issue #283, seen
@@ -136,12 +146,17 @@ class StudioSession:
             if transceiver is None:
                 continue
             if media.kind == "video" and media.sends:
-                restrict_codecs(transceiver, PREFERRED_VIDEO)  # inspect_offer made sure of VP8
+                # What the studio sends: the first codec of its offer the relay forwards
+                # (inspect_offer made sure there is one).
+                restrict_codecs(transceiver, media.codecs[0].value)
             if self.control and media.sends and media.kind == "video":
                 transceiver.direction = "inactive"  # a control room shows no picture of its own
             elif media.sends and media.kind not in self.receivers:
                 feed = Feed(
-                    self.studio_id, media.kind, self._keyframe_requester(transceiver.receiver)
+                    self.studio_id,
+                    media.kind,
+                    self._keyframe_requester(transceiver.receiver),
+                    codec=media.codecs[0] if media.kind == "video" else None,
                 )
                 # The program needs the studio's pictures decoded; relaying never does.
                 decode = self.spec.program and media.kind == "video"
@@ -232,8 +247,8 @@ class StudioSession:
 
     def _make_slot(self, transceiver: RTCRtpTransceiver, partner: str, kind: str) -> Slot:
         sender = transceiver.sender
-        if kind == "video":  # the partner's VP8 goes through untouched
-            restrict_codecs(transceiver, PREFERRED_VIDEO)
+        if kind == "video":  # the studio's picture goes through untouched
+            restrict_codecs(transceiver, *RELAYED_VIDEO)
         sender.replaceTrack(IdleTrack(kind))
         transceiver.direction = "sendonly"
         holder: list[Slot] = []

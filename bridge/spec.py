@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -93,10 +94,11 @@ class RoomEvent:
 class VideoFigures:
     """A studio's incoming picture over the last window (about a second)."""
 
-    width: int | None  # from the last VP8 key frame; None before the first one
+    width: int | None  # from the last key frame (VP8) or SPS (H.264); None before the first
     height: int | None
     fps: float | None
     kbps: float
+    codec: str | None = None  # as people name it: "VP8", "H.264"
 
 
 @dataclass(frozen=True)
@@ -271,6 +273,9 @@ class Tally:
     # The room's other studios, in its order: a console offers a receive pair per partner,
     # so one added to the booking while it is connected is seen only after it offers again.
     partners: tuple[StudioSpec, ...] = ()
+    # Partners whose video codec this console did not negotiate (partner id -> "H.264"): it
+    # says so instead of showing a black tile.
+    unplayable: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

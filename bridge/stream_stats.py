@@ -3,9 +3,9 @@
 aiortc's getStats mislabels inbound streams (the RTX SSRC is counted, no bitrates), so the
 relay keeps its own: packets and bytes, loss from sequence numbers (RFC 3550 A.3, counting a
 late or repeated packet, i.e. a retransmission, as not received in time), interarrival jitter
-(RFC 3550 A.8), frames per second from marker bits, the picture size from VP8 key frame
-headers, and the audio level from the RFC 6464 header extension the browser sends. `window`
-turns the totals into rates over the time since the last call.
+(RFC 3550 A.8), frames per second from marker bits, the picture size from key frame headers
+(VP8) or parameter sets (H.264), and the audio level from the RFC 6464 header extension the
+browser sends. `window` turns the totals into rates over the time since the last call.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass
 
 from aiortc.rtp import RtpPacket
+
+from bridge.video_payloads import VideoCodec, keyframe_size
 
 SEQ_MOD = 1 << 16
 TS_MOD = 1 << 32
@@ -33,39 +35,12 @@ class StreamWindow:
     last_packet_age_ms: float | None
 
 
-def vp8_keyframe_size(payload: bytes) -> tuple[int, int] | None:
-    """Width and height when this RTP payload starts a VP8 key frame (RFC 7741, RFC 6386)."""
-    if not payload:
-        return None
-    first = payload[0]
-    offset = 1
-    if first & 0x80:  # X: extended control bits follow
-        if len(payload) < 2:
-            return None
-        ext = payload[1]
-        offset = 2
-        if ext & 0x80:  # I: picture id, one or two bytes
-            offset += 2 if len(payload) > offset and payload[offset] & 0x80 else 1
-        if ext & 0x40:  # L: TL0PICIDX
-            offset += 1
-        if ext & 0x30:  # T or K: TID/KEYIDX
-            offset += 1
-    start_of_partition = first & 0x10 and (first & 0x07) == 0
-    frame = payload[offset:]
-    if not start_of_partition or len(frame) < 10 or frame[0] & 0x01:
-        return None  # not the start of a key frame
-    if frame[3:6] != b"\x9d\x01\x2a":
-        return None
-    width = int.from_bytes(frame[6:8], "little") & 0x3FFF
-    height = int.from_bytes(frame[8:10], "little") & 0x3FFF
-    return width, height
-
-
 class StreamMeter:
     """Counts one incoming RTP stream; `window` reports and restarts the window."""
 
-    def __init__(self, kind: str, clock_rate: int) -> None:
+    def __init__(self, kind: str, clock_rate: int, codec: VideoCodec = VideoCodec.VP8) -> None:
         self.kind = kind
+        self.codec = codec  # video: what the picture size is read from
         self.clock_rate = clock_rate
         self.packets = 0
         self.bytes = 0
@@ -110,7 +85,7 @@ class StreamMeter:
         if self.kind == "video":
             if packet.marker:
                 self.frames += 1
-            size = vp8_keyframe_size(packet.payload)
+            size = keyframe_size(self.codec, packet.payload)
             if size is not None:
                 self.size = size
         elif packet.extensions.audio_level is not None:

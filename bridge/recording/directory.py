@@ -1,11 +1,12 @@
 """A recording's directory: what its files are called, and what a finished one holds.
 
-One directory per recording. While recording, each stream is written as numbered segments:
-the program as `program-000000.ts`, `program-000001.ts`..., each studio's own feed (ISO) as
-`iso-<studio>-000000.webm`...; a restart of the server mid-show continues the numbering (a new
-part of the same recording). Finished, each stream is one file, `program.mp4` or
-`iso-<studio>.webm`, and the archive's poster is `poster.jpg` beside them. Only this module
-knows these names: `web` gets typed files from it and never parses a name.
+One directory per recording. While recording, each stream is written as numbered segments: the
+program as `program-000000.ts`, `program-000001.ts`..., each studio's own feed (ISO) as
+`iso-<studio>-000000.webm`... (VP8) or `.mkv` (H.264); a restart of the server mid-show
+continues the numbering (a new part of the same recording). Finished, each stream is one file,
+`program.mp4` or `iso-<studio>.webm` (or `.mp4` for H.264), and the archive's poster is
+`poster.jpg` beside them. Only this module knows these names: `web` gets typed files from it
+and never parses a name.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ PROGRAM = "program"  # the program's stream
 ISO_PREFIX = "iso-"  # a studio's own feed: iso-<studio id>
 POSTER = "poster.jpg"
 SEGMENT_GLOB = "*-[0-9][0-9][0-9][0-9][0-9][0-9].*"
-FINISHED_SUFFIX = {".ts": ".mp4", ".webm": ".webm"}  # a segment's suffix -> its stream's file
+# A segment's suffix -> its stream's finished file: the program's MPEG-TS and a studio's H.264
+# in Matroska become MP4 (H.264 and Opus play in MP4 in every browser); VP8 stays WebM.
+FINISHED_SUFFIX = {".ts": ".mp4", ".mkv": ".mp4", ".webm": ".webm"}
 MEDIA_TYPES = {".mp4": "video/mp4", ".webm": "video/webm"}
 # What finalizing leaves beside a file while it works: its journal, its unfinished copy.
 LEFTOVER_SUFFIXES = (".segments", ".tmp")
@@ -49,11 +52,6 @@ def segments_of(directory: Path, stream: str, extension: str) -> list[Path]:
 def program_file(directory: Path) -> Path:
     """Where the finished program goes."""
     return directory / f"{PROGRAM}.mp4"
-
-
-def iso_file(directory: Path, studio_id: str) -> Path:
-    """Where a studio's finished own feed goes."""
-    return directory / f"{iso_stream(studio_id)}.webm"
 
 
 def recorded_file(finished: FinishedFile) -> RecordedFile:

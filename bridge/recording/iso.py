@@ -1,29 +1,40 @@
-"""A studio's own feed (ISO) recorded as it arrived: VP8 and Opus from its RTP, no re-encoding.
+"""A studio's own feed (ISO) recorded as it arrived: VP8 or H.264, and Opus, from its RTP, no
+re-encoding.
 
 The ISO recorder listens to a studio's feeds like any partner does. It puts RTP packets back
-together into VP8 frames (a frame is all packets of one timestamp, ending with the marker
-bit), drops a frame with a hole in it and everything until the next keyframe (asking the
-source for one); every Opus packet is one audio frame as it is. Each frame is stamped on the
-recording's timeline (milliseconds since it started) from its RTP timestamp, anchored to the
-wall clock when the stream's first packet arrived, so sound and picture keep the spacing the
-studio gave them, and the ISOs and the program share one timeline even when the studio
-reconnects with new RTP numbers. Frames go to a WebM segment recorder on its own thread.
+together into frames (a frame is all packets of one timestamp, ending with the marker bit;
+H.264 becomes Annex B access units), drops a frame with a hole in it and everything until the
+next keyframe (asking the source for one); every Opus packet is one audio frame as it is. Each
+frame is stamped on the recording's timeline (milliseconds since it started) from its RTP
+timestamp, anchored to the wall clock when the stream's first packet arrived, so sound and
+picture keep the spacing the studio gave them, and the ISOs and the program share one timeline
+even when the studio reconnects with new RTP numbers. Frames go to a segment recorder (WebM for
+VP8, Matroska for H.264) on its own thread.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
 import av
-from aiortc.codecs.vpx import vp8_depayload
 from aiortc.rtp import RtpPacket
 
 from bridge.recording.directory import iso_stream
 from bridge.recording.recorder import AudioParams, SegmentRecorder, VideoParams
 from bridge.relay.rewrite import SEQ_MOD
+from bridge.video_payloads import (
+    VideoCodec,
+    depayload,
+    frame_size,
+    h264_parameter_sets,
+    is_keyframe,
+)
+
+log = logging.getLogger("telebridge.bridge.recorder")
 
 ISO_TIME_BASE = Fraction(1, 1000)  # milliseconds since the recording started
 REANCHOR_MS = 500  # an RTP clock this far from the wall clock has jumped: anchor it again
@@ -85,24 +96,12 @@ class RtpTimeline:
         return round(ms)
 
 
-def is_vp8_keyframe(frame: bytes) -> bool:
-    """Whether a VP8 frame is a key frame (RFC 6386: the P bit of the first byte is 0)."""
-    return bool(frame) and not frame[0] & 0x01
+class FrameAssembler:
+    """RTP packets of one stream in, whole frames out (or nothing while broken): VP8 bytes,
+    or H.264 access units in Annex B."""
 
-
-def vp8_size(keyframe: bytes) -> tuple[int, int]:
-    """Width and height from a VP8 key frame's header (RFC 6386 section 9.1)."""
-    if len(keyframe) < 10 or keyframe[3:6] != b"\x9d\x01\x2a":
-        return 1280, 720  # not a key frame header: the profile's size will do
-    width = int.from_bytes(keyframe[6:8], "little") & 0x3FFF
-    height = int.from_bytes(keyframe[8:10], "little") & 0x3FFF
-    return width - width % 2, height - height % 2
-
-
-class Vp8Assembler:
-    """RTP packets of one stream in, whole VP8 frames out (or nothing while broken)."""
-
-    def __init__(self) -> None:
+    def __init__(self, codec: VideoCodec) -> None:
+        self.codec = codec
         self._timestamp: int | None = None
         self._ssrc: int | None = None
         self._parts: list[bytes] = []
@@ -128,7 +127,7 @@ class Vp8Assembler:
         if hole:  # which frame lost the packet cannot be told: this one is not trusted
             self._broken = True
         try:
-            self._parts.append(vp8_depayload(packet.payload))
+            self._parts.append(depayload(self.codec, packet.payload))
         except ValueError:
             self._broken = True
         if not packet.marker:
@@ -138,14 +137,23 @@ class Vp8Assembler:
         if broken:
             self._need_keyframe = True
             return None, True
-        if self._need_keyframe and not is_vp8_keyframe(frame):
+        if self._need_keyframe and not is_keyframe(self.codec, frame):
             return None, True
         self._need_keyframe = False
         return frame, False
 
 
+# How each codec's ISO is written while recording: segments a crash leaves readable, in a
+# container that takes the codec and Opus as they came (WebM for VP8, Matroska for H.264).
+SEGMENT_FORMATS = {
+    VideoCodec.VP8: ("vp8", "webm", "webm"),
+    VideoCodec.H264: ("h264", "matroska", "mkv"),
+}
+
+
 class IsoRecording:
-    """One studio's feed recorded into WebM segments in `directory`."""
+    """One studio's feed recorded into WebM (VP8) or Matroska (H.264) segments in
+    `directory`."""
 
     def __init__(
         self,
@@ -154,15 +162,19 @@ class IsoRecording:
         request_keyframe: Callable[[], None],
         monotonic: Callable[[], float] = time.monotonic,
         started: float | None = None,
+        codec: VideoCodec = VideoCodec.VP8,
     ) -> None:
         """`started` is when the recording began, on `monotonic`'s clock (default: now): a
         studio added to a room that is recording joins the timeline its partners' ISOs and
-        the program are on."""
+        the program are on. `codec` is the studio's video as negotiated; a studio that comes
+        back with another codec is recorded as a new part (the room makes a new recording)."""
+        self.codec = codec
         self.studio_id = studio_id
         self.name = iso_stream(studio_id)
         self.directory = directory
         self.recorder: SegmentRecorder | None = None  # made at the first key frame (its size)
-        self._assembler = Vp8Assembler()
+        self._assembler = FrameAssembler(codec)
+        self._foreign: VideoCodec | None = None  # a codec this file cannot take, arriving now
         self._request_keyframe = request_keyframe
         self._monotonic = monotonic
         self._started = monotonic() if started is None else started
@@ -177,29 +189,39 @@ class IsoRecording:
     def _now_ms(self) -> float:
         return (self._monotonic() - self._started) * 1000
 
+    def follow(self, codec: VideoCodec) -> None:
+        """The studio's video comes as `codec` from now on (its connection is new).
+
+        Before the first picture the file takes that codec. A studio that changes codec
+        later (a browser console replaced by an encoder) cannot continue the same file: its
+        pictures are left out until it comes back in the file's codec (its sound goes on).
+        """
+        if self.recorder is None:
+            self.codec, self._assembler = codec, FrameAssembler(codec)
+            self._foreign = None
+        elif codec is not self.codec:
+            log.warning(
+                "studio %s now sends %s; its ISO is %s and leaves its pictures out",
+                self.studio_id,
+                codec.label,
+                self.codec.label,
+            )
+            self._foreign = codec
+        else:
+            self._foreign = None
+
     def on_packet(self, packet: RtpPacket) -> None:
         """A packet of the studio's video, as it arrives (called on the event loop)."""
+        if self._foreign is not None:
+            return
         frame, want_key = self._assembler.add(packet)
         if want_key:
             self._request_keyframe()
         if frame is None:
             return
-        keyframe = is_vp8_keyframe(frame)
+        keyframe = is_keyframe(self.codec, frame)
         if self.recorder is None:
-            width, height = vp8_size(frame)
-            self.recorder = SegmentRecorder(
-                self.directory,
-                self.name,
-                VideoParams(
-                    codec="vp8",
-                    width=width,
-                    height=height,
-                    container="webm",
-                    extension="webm",
-                    time_base=ISO_TIME_BASE,
-                ),
-                audio=AudioParams(codec="opus", time_base=ISO_TIME_BASE, extradata=opus_head()),
-            )
+            self.recorder = self._recorder(frame)
         # Browsers send a key frame only when asked: without asking, an ISO is one key frame
         # and minutes of deltas, which players seek badly in and one bad frame spoils to the
         # end. Asked every ISO_KEYFRAME_S, an ISO is seekable like the program (its GOP).
@@ -216,6 +238,29 @@ class IsoRecording:
         out.time_base = ISO_TIME_BASE
         out.is_keyframe = keyframe
         self.recorder.write(out)
+
+    def _recorder(self, keyframe: bytes) -> SegmentRecorder:
+        """The segment recorder for this feed, sized by its first key frame."""
+        width, height = frame_size(self.codec, keyframe) or (1280, 720)
+        codec, container, extension = SEGMENT_FORMATS[self.codec]
+        return SegmentRecorder(
+            self.directory,
+            self.name,
+            VideoParams(
+                codec=codec,
+                width=width - width % 2,
+                height=height - height % 2,
+                container=container,
+                extension=extension,
+                time_base=ISO_TIME_BASE,
+                # Matroska and MP4 describe H.264 by its parameter sets (avcC), which the
+                # studio sends with every key frame.
+                extradata=(
+                    h264_parameter_sets(keyframe) if self.codec is VideoCodec.H264 else None
+                ),
+            ),
+            audio=AudioParams(codec="opus", time_base=ISO_TIME_BASE, extradata=opus_head()),
+        )
 
     def on_audio_packet(self, packet: RtpPacket) -> None:
         """A packet of the studio's sound (one Opus frame), as it arrives (event loop)."""
@@ -237,7 +282,7 @@ class IsoRecording:
         self.recorder.write_audio(out)
 
     def segments(self) -> list[Path]:
-        """The WebM segments written so far."""
+        """The segments written so far."""
         return self.recorder.segments() if self.recorder is not None else []
 
     def close(self) -> None:

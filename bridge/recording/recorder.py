@@ -55,9 +55,11 @@ class VideoParams:
     width: int = 1280
     height: int = 720
     fps: int = 30
-    container: str = "mpegts"  # a studio's own VP8 goes into "webm" segments instead
+    container: str = "mpegts"  # a studio's own VP8 goes into "webm" segments, H.264 "matroska"
     extension: str = "ts"
     time_base: Fraction | None = None  # packets' time base; None: one tick per frame
+    # A studio's H.264: its SPS and PPS (Annex B), which Matroska and MP4 need in the header.
+    extradata: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -303,6 +305,8 @@ class SegmentRecorder:
         video.width, video.height = self.params.width, self.params.height
         video.pix_fmt = "yuv420p"
         video.time_base = self._time_base
+        if self.params.extradata:
+            video.codec_context.extradata = self.params.extradata
         streams: list[av.VideoStream | av.AudioStream] = [video]
         if self.audio is not None:
             audio = container.add_stream(self.audio.codec, rate=self.audio.rate)

@@ -18,6 +18,7 @@ from aiortc.rtp import RtpPacket
 from bridge.aiortc_hooks import ForwardingSender
 from bridge.relay.rewrite import StreamRewriter
 from bridge.stream_stats import StreamMeter
+from bridge.video_payloads import VideoCodec
 
 CLOCK_RATES = {"video": 90000, "audio": 48000}
 SLOT_QUEUE_PACKETS = 512  # about 2 s of 720p video at 2 Mbps; beyond it a partner is too slow
@@ -42,16 +43,18 @@ class Feed:
         kind: str,
         request_keyframe: Callable[[int], Awaitable[None]],
         monotonic: Callable[[], float] = time.monotonic,
+        codec: VideoCodec | None = None,
     ) -> None:
         self.studio_id = studio_id
         self.kind = kind
+        self.codec = codec  # video: what the studio sends, as negotiated (None for sound)
         self._request_keyframe = request_keyframe
         self._monotonic = monotonic
         self.slots: list[Slot] = []
         # Listeners that take every packet as it arrives, on the loop: ISO recorders.
         self.listeners: list[Callable[[RtpPacket], None]] = []
         self.counters = FeedCounters()
-        self.meter = StreamMeter(kind, CLOCK_RATES.get(kind, 90000))
+        self.meter = StreamMeter(kind, CLOCK_RATES.get(kind, 90000), codec or VideoCodec.VP8)
         self.ssrc: int | None = None
         self._last_keyframe_request = -1e9
         self._pending_keyframe: asyncio.Task[None] | None = None
@@ -66,7 +69,7 @@ class Feed:
         c.last_packet_at = now
         self.meter.on_packet(packet, now)
         for slot in self.slots:
-            slot.offer(packet)
+            slot.offer(packet, self.codec)
         for listener in self.listeners:
             listener(packet)
 
@@ -105,6 +108,7 @@ class SlotCounters:
 
     sent: int = 0
     dropped: int = 0
+    unplayable: int = 0  # packets of a codec the partner did not negotiate
 
 
 @dataclass
@@ -121,13 +125,19 @@ class Slot:
 
     def __post_init__(self) -> None:
         self.rewriter = StreamRewriter(self.clock_rate)
-        self.queue: asyncio.Queue[RtpPacket] = asyncio.Queue(maxsize=SLOT_QUEUE_PACKETS)
+        self.queue: asyncio.Queue[tuple[RtpPacket, VideoCodec | None]] = asyncio.Queue(
+            maxsize=SLOT_QUEUE_PACKETS
+        )
         self._task: asyncio.Task[None] | None = None
+        # The studio's codec when the partner cannot receive it (it negotiated only others):
+        # its console says so rather than showing a black tile.
+        self.unplayable_codec: VideoCodec | None = None
 
-    def offer(self, packet: RtpPacket) -> None:
-        """Queue a packet; when the partner's queue is full, drop it and ask for a keyframe."""
+    def offer(self, packet: RtpPacket, codec: VideoCodec | None = None) -> None:
+        """Queue a packet (of `codec`, for video); when the partner's queue is full, drop it
+        and ask for a keyframe."""
         try:
-            self.queue.put_nowait(packet)
+            self.queue.put_nowait((packet, codec))
         except asyncio.QueueFull:
             self.counters.dropped += 1
             if self.feed is not None:
@@ -149,10 +159,16 @@ class Slot:
 
     async def _run(self) -> None:
         while True:
-            packet = await self.queue.get()
+            packet, codec = await self.queue.get()
+            payload_type = self.sender.payload_type_for(codec.value if codec else None)
+            if payload_type is None and codec is not None and self.sender.ready:
+                self.unplayable_codec = codec
+                self.counters.unplayable += 1
+                continue
+            self.unplayable_codec = None
             seq, ts = self.rewriter.map(packet.ssrc, packet.sequence_number, packet.timestamp)
             try:
-                await self.sender.write(packet, seq, ts)
+                await self.sender.write(packet, seq, ts, payload_type)
             except ConnectionError:
                 return  # the partner's connection closed; its session cleans up
             self.counters.sent += 1

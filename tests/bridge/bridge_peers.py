@@ -7,8 +7,11 @@ from datetime import UTC, datetime, timedelta
 from aiortc import (
     MediaStreamTrack,
     RTCBundlePolicy,
+    RTCCertificate,
     RTCConfiguration,
     RTCPeerConnection,
+    RTCRtpCodecCapability,
+    RTCRtpSender,
     RTCSessionDescription,
 )
 from synthetic_media import CameraTrack, ToneTrack
@@ -22,16 +25,30 @@ class StudioClient:
     """A studio as an aiortc peer: sends its camera and tone, receives each partner's."""
 
     def __init__(
-        self, studio_id: str, partners: int, shade: int, program_return: bool = False
+        self,
+        studio_id: str,
+        partners: int,
+        shade: int,
+        program_return: bool = False,
+        sends: str = "video/VP8",
+        receives: tuple[str, ...] = ("video/VP8", "video/H264"),
+        certificate: RTCCertificate | None = None,
     ) -> None:
+        """`sends`: the codec of its camera (aiortc encodes VP8 or H.264 Constrained
+        Baseline); `receives`: the video codecs its partners' slots may negotiate;
+        `certificate`: its DTLS certificate (aiortc's default is ECDSA)."""
         self.studio_id = studio_id
         self.pc = RTCPeerConnection(
             RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         )
-        self.pc.addTransceiver(CameraTrack(shade), direction="sendrecv")
+        if certificate is not None:
+            self.pc._RTCPeerConnection__certificates = [certificate]  # type: ignore[attr-defined]
+        camera = self.pc.addTransceiver(CameraTrack(shade), direction="sendrecv")
+        camera.setCodecPreferences(_video_codecs(sends))
         self.pc.addTransceiver(ToneTrack(440 + shade), direction="sendrecv")
         for _ in range(partners + (1 if program_return else 0)):  # the console's layout
-            self.pc.addTransceiver("video", direction="recvonly")
+            partner = self.pc.addTransceiver("video", direction="recvonly")
+            partner.setCodecPreferences(_video_codecs(*receives))
             self.pc.addTransceiver("audio", direction="recvonly")
         self.tracks: dict[str, MediaStreamTrack] = {}
 
@@ -58,6 +75,13 @@ class StudioClient:
 
     async def close(self) -> None:
         await close_peer(self.pc)
+
+
+def _video_codecs(*mime_types: str) -> list[RTCRtpCodecCapability]:
+    """aiortc's video codecs of these mime types, in this order, with their RTX."""
+    codecs = RTCRtpSender.getCapabilities("video").codecs
+    chosen = [c for m in mime_types for c in codecs if c.mimeType.lower() == m.lower()]
+    return chosen + [c for c in codecs if c.mimeType.lower() == "video/rtx"]
 
 
 def spec_for(*studios: str) -> RoomSpec:

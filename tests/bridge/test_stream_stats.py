@@ -10,7 +10,8 @@ import pytest
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.rtp import RtpPacket
 
-from bridge.stream_stats import StreamMeter, vp8_keyframe_size
+from bridge.stream_stats import StreamMeter
+from bridge.video_payloads import vp8_keyframe_size
 
 
 def _packet(seq: int, ts: int, marker: bool = True, payload: bytes = b"x" * 100) -> RtpPacket:

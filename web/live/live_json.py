@@ -109,7 +109,7 @@ def output_json(o: OutputView) -> JsonObject:
 
 def video_json(v: VideoFigures) -> JsonObject:
     """A studio's incoming picture."""
-    return {"width": v.width, "height": v.height, "fps": v.fps, "kbps": v.kbps}
+    return {"codec": v.codec, "width": v.width, "height": v.height, "fps": v.fps, "kbps": v.kbps}
 
 
 def stream_audio_json(a: AudioFigures) -> JsonObject:
@@ -175,6 +175,8 @@ def tally_json(t: Tally) -> JsonObject:
         "layout": t.layout,
         "recording": t.recording,
         "partners": [{"id": s.id, "name": s.name} for s in t.partners],
+        # Partners whose codec this console's browser did not negotiate: id -> "H.264".
+        "unplayable": dict(t.unplayable),
     }
 
 

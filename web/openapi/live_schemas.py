@@ -169,6 +169,10 @@ _LIVE_STUDIO: Schema = {
                 {
                     "type": "object",
                     "properties": {
+                        "codec": {
+                            "type": ["string", "null"],
+                            "description": 'What the studio sends: "VP8" or "H.264".',
+                        },
                         "width": {"type": ["integer", "null"]},
                         "height": {"type": ["integer", "null"]},
                         "fps": _NUMBER_OR_NULL,
@@ -406,6 +410,13 @@ _CONSOLE_STATE: Schema = {
                 "required": ["id", "name"],
                 "properties": {"id": STRING, "name": STRING},
             },
+        },
+        "unplayable": {
+            "type": "object",
+            "additionalProperties": STRING,
+            "description": "Partners whose video codec this console did not negotiate, by "
+            'studio id, with the codec ("H.264" from an encoder, for a browser that offered '
+            "only VP8): the console says so instead of showing a black tile.",
         },
         "on_air_at": MOMENT,
         "off_air_at": MOMENT,

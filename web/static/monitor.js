@@ -232,7 +232,9 @@ function renderStudio(el, room, s, key) {
   setFigure(el, "rtt", s.rtt_ms != null ? `${Math.round(s.rtt_ms)} ms` : "–", s.rtt_ms > RTT_BAD_MS);
   setFigure(el, "loss", s.loss_pct != null ? formatPercent(s.loss_pct) : "–", s.loss_pct > LOSS_BAD_PCT);
   setFigure(el, "jitter", s.jitter_ms != null ? `${formatNumber(s.jitter_ms, 1, true)} ms` : "–");
-  setFigure(el, "video", v.width ? `${v.width}×${v.height} ${Math.round(v.fps || 0)}fps` : "–", s.connected && v.fps === 0);
+  // The codec first: a studio sending H.264 (an encoder) is told from a browser's VP8 at a glance.
+  const picture = v.width ? `${v.width}×${v.height} ${Math.round(v.fps || 0)}fps` : "–";
+  setFigure(el, "video", v.codec && v.width ? `${v.codec} ${picture}` : picture, s.connected && v.fps === 0);
   setFigure(el, "kbps", s.connected ? formatNumber((v.kbps || 0) + (a.kbps || 0)) : "–");
   setFigure(el, "age", s.last_packet_age_ms != null ? formatAge(s.last_packet_age_ms) : "–", s.last_packet_age_ms > 2000);
   const level = status === "live" ? a.level_dbfs : null; // a lost studio is silent, not stale
