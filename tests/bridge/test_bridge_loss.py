@@ -140,11 +140,16 @@ def _spy(
     return spy
 
 
+SOURCE_CODECS = pytest.mark.parametrize("codec", ["video/VP8", "video/H264"])
+
+
+@SOURCE_CODECS
 async def test_loss_between_relay_and_subscriber_is_repaired_by_rtx(
-    room_factory, monkeypatch: pytest.MonkeyPatch
+    room_factory, monkeypatch: pytest.MonkeyPatch, codec: str
 ) -> None:
     room = room_factory("baku", "rome")
-    baku, rome = StudioClient("baku", 1, shade=40), StudioClient("rome", 1, shade=200)
+    baku = StudioClient("baku", 1, shade=40)
+    rome = StudioClient("rome", 1, shade=200, sends=codec)
     log: FrameLog | None = None
     try:
         infos = await baku.join(room)
@@ -152,8 +157,9 @@ async def test_loss_between_relay_and_subscriber_is_repaired_by_rtx(
         log = FrameLog(baku.tracks["rome/video"])
         await log.wait_for(10)
 
-        sender = _slot(room, "baku", "rome").sender.sender  # the relay's sender towards Baku
-        rtx_before = sender._RTCRtpSender__rtx_sequence_number
+        forwarding = _slot(room, "baku", "rome").sender
+        sender = forwarding.sender  # the relay's sender towards Baku
+        rtx_before = forwarding._rtx_sequence  # its RTX numbering: one per retransmission
         retransmitted: list[tuple[float, tuple[object, ...]]] = []
         monkeypatch.setattr(sender, "_retransmit", _spy(retransmitted, sender._retransmit))
 
@@ -203,7 +209,7 @@ async def test_loss_between_relay_and_subscriber_is_repaired_by_rtx(
         await eventually(
             lambda: set(dropped) <= nacked(), timeout=1.0, message="every lost packet NACKed"
         )
-        rtx_sent = (sender._RTCRtpSender__rtx_sequence_number - rtx_before) % 65536
+        rtx_sent = (forwarding._rtx_sequence - rtx_before) % 65536
         assert rtx_sent >= len(dropped), "the relay did not retransmit as RTX"
         await eventually(
             lambda: len(rtx_arrived) >= len(dropped), timeout=1.0, message="RTX reaching Baku"
@@ -215,11 +221,13 @@ async def test_loss_between_relay_and_subscriber_is_repaired_by_rtx(
         await rome.close()
 
 
+@SOURCE_CODECS
 async def test_loss_between_source_and_relay_is_nacked_upstream_and_repaired(
-    room_factory, monkeypatch: pytest.MonkeyPatch
+    room_factory, monkeypatch: pytest.MonkeyPatch, codec: str
 ) -> None:
     room = room_factory("baku", "rome")
-    baku, rome = StudioClient("baku", 1, shade=40), StudioClient("rome", 1, shade=200)
+    baku = StudioClient("baku", 1, shade=40)
+    rome = StudioClient("rome", 1, shade=200, sends=codec)
     log: FrameLog | None = None
     try:
         await baku.join(room)
@@ -236,9 +244,9 @@ async def test_loss_between_source_and_relay_is_nacked_upstream_and_repaired(
         slot = _slot(room, "baku", "rome")
         offer = slot.offer
 
-        def noting_offer(packet: RtpPacket) -> None:
+        def noting_offer(packet: RtpPacket, codec: object = None) -> None:
             forwarded.append(packet.sequence_number)
-            offer(packet)
+            offer(packet, codec)  # type: ignore[arg-type]
 
         monkeypatch.setattr(slot, "offer", noting_offer)
 
@@ -330,10 +338,10 @@ async def test_a_subscribers_picture_loss_reaches_the_source_throttled(
         keyframes: list[float] = []
         offer = slot.offer
 
-        def noting_offer(packet: RtpPacket) -> None:
+        def noting_offer(packet: RtpPacket, codec: object = None) -> None:
             if _is_keyframe_start(packet):
                 keyframes.append(time.monotonic())
-            offer(packet)
+            offer(packet, codec)  # type: ignore[arg-type]
 
         monkeypatch.setattr(slot, "offer", noting_offer)
         # Baku's receiver of its Rome slot, and the SSRC the relay sends that slot with.
@@ -424,9 +432,11 @@ async def test_a_slow_subscriber_never_stalls_the_others(
         assert slow.queue.maxsize == 16
         write = slow.sender.write
 
-        async def slow_write(packet: RtpPacket, sequence_number: int, timestamp: int) -> None:
+        async def slow_write(
+            packet: RtpPacket, sequence_number: int, timestamp: int, payload_type: int | None
+        ) -> None:
             await asyncio.sleep(0.2)
-            await write(packet, sequence_number, timestamp)
+            await write(packet, sequence_number, timestamp, payload_type)
 
         monkeypatch.setattr(slow.sender, "write", slow_write)
         dropped_before = slow.counters.dropped
