@@ -30,7 +30,7 @@ from web.http import graphics as graphics_api
 from web.http import outputs as outputs_api
 from web.http import recordings as recordings_api
 from web.http.graphics_on_air import GraphicsOnAir
-from web.live import master_control, signaling
+from web.live import master_control, signaling, whip
 from web.live.autopilot import LiveRooms, ice_servers
 from web.live.direction import console_direction, control_room
 from web.live.direction import production as production_controls
@@ -171,7 +171,13 @@ async def make_app(
     """The whole web app, ready to serve (the autopilot runs while it serves)."""
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[security_headers, error_middleware(render_error), identity_middleware],
+        # whip.cors sits outside the error middleware, so that a page reads WHIP errors too.
+        middlewares=[
+            security_headers,
+            whip.cors,
+            error_middleware(render_error),
+            identity_middleware,
+        ],
     )
     install_services(app, settings, clock)
     live, recordings, monitor = app[LIVE], app[RECORDINGS], app[MONITOR]
@@ -190,6 +196,7 @@ async def make_app(
         master_control,
         openapi_api,
         signaling,
+        whip,
         console_direction,
         site_pages,
         booking_pages,

@@ -203,7 +203,6 @@ async def test_whip_publisher_is_relayed_until_its_location_is_deleted(
     location = resp.headers["Location"]
     session = location.rsplit("/", 1)[1]
     assert location == f"/whip/{booking}/dha/{session}"
-    assert resp.headers["ETag"] == f'"{session}"'
     await encoder.pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
     await sees(trend, encoder)
     assert await trend.fresh("dha/audio") == 48000

@@ -1,4 +1,6 @@
-"""How studios connect: the console's session offer and WHIP ingest (RFC 9725).
+"""How studios connect: the console's session offer, and what WHIP ingest (web.live.whip)
+shares with it: `room_and_booking` checks the join token and window, `connect` hands the offer
+to the room.
 
 Both use the studio's join token as their only credential and work only inside the booking's
 join window; the room and the other studios are untouched by anything refused here.
@@ -8,7 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 from aiohttp import web
 
@@ -31,7 +32,6 @@ from web.services import CLOCK, LIVE, OUTAGE, SETTINGS, SIGNER
 
 routes = web.RouteTableDef()
 IDS = LINK_IDS
-SDP_TYPE = "application/sdp"
 
 
 async def open_room(request: web.Request, token: str | None) -> Room:
@@ -117,56 +117,6 @@ async def console_session(request: web.Request) -> web.Response:
             ),
         }
     )
-
-
-def _bearer(request: web.Request) -> str:
-    """The WHIP client's bearer token (the studio's join token), or 401."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(
-            401,
-            "unauthorized",
-            "Send the studio's join token as a Bearer token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return token.strip()
-
-
-@routes.post(f"/whip/{IDS}")
-async def whip_publish(request: web.Request) -> web.Response:
-    """WHIP ingest: an encoder (OBS, GStreamer) becomes the studio's source."""
-    token = _bearer(request)
-    if request.content_type != SDP_TYPE:
-        raise ApiError(415, "unsupported_media_type", f"The offer must be {SDP_TYPE}")
-    raw = await request.read()
-    try:
-        sdp = raw.decode()
-    except UnicodeDecodeError:
-        raise ApiError(400, "bad_offer", "The offer is not UTF-8 text") from None
-    room = await open_room(request, token)
-    studio_id = request.match_info["studio_id"]
-    joined = await connect(room, studio_id, sdp)
-    location = f"/whip/{quote(room.spec.booking_id)}/{quote(studio_id)}/{joined.session_id}"
-    return web.Response(
-        status=201,
-        body=joined.answer_sdp.encode(),
-        content_type=SDP_TYPE,
-        headers={"Location": location, "ETag": f'"{joined.session_id}"'},
-    )
-
-
-@routes.delete(f"/whip/{IDS}/{{session_id:[0-9a-f]{{16}}}}")
-async def whip_end(request: web.Request) -> web.Response:
-    """End a WHIP session (the encoder stops)."""
-    token = _bearer(request)
-    booking_id = request.match_info["booking_id"]
-    studio_id = request.match_info["studio_id"]
-    if not token_matches(request.app[SIGNER], token, booking_id, studio_id):
-        raise ApiError(403, "invalid_link", "This join token is not valid")
-    room = request.app[LIVE].get(booking_id)
-    if room is None or not await room.disconnect(studio_id, request.match_info["session_id"]):
-        raise ApiError(404, "not_found", "No such WHIP session")
-    return web.Response(status=200)
 
 
 @routes.delete(f"/join/{IDS}/session/{{session_id:[0-9a-f]{{16}}}}")

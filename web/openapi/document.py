@@ -4,7 +4,7 @@ shares, the security schemes."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from importlib import metadata
 from typing import Any
 
@@ -204,7 +204,16 @@ def _responses(op: Operation) -> Schema:
             "headers": {"Retry-After": {"schema": {"type": "integer"}}},
         }
     responses["default"] = _error(OTHER, op.page)
+    for response in responses.values():
+        _add_headers(response, op.every_reply_headers)
     return responses
+
+
+def _add_headers(response: Schema, headers: Mapping[str, str]) -> None:
+    """Describe `headers` on one response, after those it names itself."""
+    for name, what in headers.items():
+        described = response.setdefault("headers", {})
+        described.setdefault(name, {"description": what, "schema": {"type": "string"}})
 
 
 def _operation(op: Operation) -> Schema:

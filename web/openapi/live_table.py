@@ -1,8 +1,17 @@
-"""Live routes: the studios' console signalling and WHIP ingest (web.live.signaling), master
-control (web.live.master_control), and the service's own routes (health, this description)."""
+"""Live routes: the studios' console signalling (web.live.signaling), WHIP ingest
+(web.live.whip), master control (web.live.master_control), and the service's own routes
+(health, this description)."""
 
 from __future__ import annotations
 
+from web.live.whip import (
+    CORS_EXPOSED_HEADERS,
+    CORS_REQUEST_HEADERS,
+    ENDPOINT_CORS_METHODS,
+    PREFLIGHT_MAX_AGE,
+    SESSION_ALLOW,
+    SESSION_CORS_METHODS,
+)
 from web.openapi.model import (
     BOOKING,
     JOIN_LINK,
@@ -20,6 +29,42 @@ from web.openapi.model import (
 )
 
 WATCHERS = ("admin", "producer")
+_WHIP = f"/whip/{BOOKING}/{STUDIO}"
+_WHIP_SESSION = f"{_WHIP}/{SESSION}"
+_ICE_LINKS = (
+    "One per STUN/TURN server the studio's console gets (RFC 9725 section 4.6, RFC 8288): "
+    '`<stun:host:port>; rel="ice-server"`, and for TURN `<turn:host:port>; rel="ice-server"; '
+    'username="..."; credential="..."; credential-type="password"` with the console\'s '
+    "time-limited credentials. While the database is down: STUN, and TURN only with static "
+    "credentials. None when the server configures no ICE servers."
+)
+_CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "`*`: a page of any origin may read the answer (the "
+    "credential is the bearer token, never a cookie)",
+    "Access-Control-Expose-Headers": f"`{CORS_EXPOSED_HEADERS}`: a page may read them",
+}
+_CORS_NOTE = (
+    "Browser-based clients: every answer under /whip/, errors included, carries "
+    "`Access-Control-Allow-Origin: *` and exposes Location and Link; OPTIONS answers the "
+    "preflight without a token."
+)
+
+
+def _preflight(methods: str) -> Reply:
+    """The 204 of a WHIP URL's CORS preflight."""
+    return Reply(
+        204,
+        "What a page may send here",
+        None,
+        headers={
+            "Access-Control-Allow-Origin": "`*`",
+            "Access-Control-Allow-Methods": f"`{methods}`",
+            "Access-Control-Allow-Headers": f"`{CORS_REQUEST_HEADERS}`",
+            "Access-Control-Max-Age": f"`{PREFLIGHT_MAX_AGE}` seconds",
+        },
+    )
+
+
 _STUDIO_LINK = f"/join/{BOOKING}/{STUDIO}"
 _LINK_REFUSED = (
     "invalid_link: not this booking's and studio's token; not_open_yet: before the line "
@@ -230,7 +275,7 @@ LIVE_OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "POST",
-        f"/whip/{BOOKING}/{STUDIO}",
+        _WHIP,
         "whipPublish",
         "WHIP",
         "WHIP ingest (RFC 9725): an encoder becomes the studio's source",
@@ -243,7 +288,8 @@ LIVE_OPERATIONS: tuple[Operation, ...] = (
                 {"type": "string"},
                 {
                     "Location": "The session's URL: DELETE it to stop",
-                    "ETag": "The session id, quoted",
+                    "Link": _ICE_LINKS,
+                    "Cache-Control": "`no-store`: the links carry TURN credentials",
                 },
             ),
         ),
@@ -256,11 +302,13 @@ LIVE_OPERATIONS: tuple[Operation, ...] = (
         },
         body=Body(SDP, {"type": "string"}, "The encoder's SDP offer"),
         description="The bearer token is the `token` of the studio's join link. No trickle "
-        "ICE (PATCH is not served): the offer carries its candidates.",
+        "ICE and no ICE restarts (PATCH answers 405): the offer carries its candidates, and a "
+        "new POST restarts. So there is no `ETag` either. " + _CORS_NOTE,
+        every_reply_headers=_CORS_HEADERS,
     ),
     Operation(
         "DELETE",
-        f"/whip/{BOOKING}/{STUDIO}/{SESSION}",
+        _WHIP_SESSION,
         "whipStop",
         "WHIP",
         "End a WHIP session (the `Location` of its POST)",
@@ -271,5 +319,48 @@ LIVE_OPERATIONS: tuple[Operation, ...] = (
             403: "invalid_link",
             404: "not_found: no such WHIP session",
         },
+        every_reply_headers=_CORS_HEADERS,
+    ),
+    Operation(
+        "PATCH",
+        _WHIP_SESSION,
+        "whipPatch",
+        "WHIP",
+        "Trickle ICE and ICE restarts: not supported (RFC 9725 section 4.3.1)",
+        WHIP,
+        (
+            Reply(
+                405,
+                "method_not_allowed, whatever the body: send every candidate in the offer, "
+                "and POST a new offer to restart",
+                schema=ref("Error"),
+                headers={"Allow": f"`{SESSION_ALLOW}`"},
+            ),
+        ),
+        errors={401: "unauthorized: no bearer token", 403: "invalid_link"},
+        description="The token is checked first, as on DELETE.",
+        every_reply_headers=_CORS_HEADERS,
+    ),
+    Operation(
+        "OPTIONS",
+        _WHIP,
+        "whipPreflight",
+        "WHIP",
+        "CORS preflight of the POST, for browser-based WHIP clients",
+        PUBLIC,
+        (_preflight(ENDPOINT_CORS_METHODS),),
+        description="Needs no token: a browser sends none with a preflight.",
+        stored=False,
+    ),
+    Operation(
+        "OPTIONS",
+        _WHIP_SESSION,
+        "whipSessionPreflight",
+        "WHIP",
+        "CORS preflight of the DELETE (and of a PATCH, so that a page hears its 405)",
+        PUBLIC,
+        (_preflight(SESSION_CORS_METHODS),),
+        description="Needs no token: a browser sends none with a preflight.",
+        stored=False,
     ),
 )

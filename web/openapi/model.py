@@ -84,6 +84,8 @@ class Operation:
     roles: tuple[str, ...] = ()  # empty: any signed-in caller (or the credential says it all)
     page: bool = False  # an HTML page: its errors come as HTML pages too
     stored: bool = True  # reads or writes the database, so it can answer 503
+    # Headers on every response of the operation, errors included (CORS): name -> what it says.
+    every_reply_headers: Mapping[str, str] = field(default_factory=dict)
 
 
 # The ids in paths, written as the route modules write them (the router matches these).

@@ -39,7 +39,8 @@ ERROR_CODES = {
     "studio_removed": "403: the studio is no longer part of the booking",
     "studio_declined": "403: the studio declined the booking (its words in `reason`)",
     "not_found": "404: unknown, or not visible to the caller",
-    "method_not_allowed": "405: the route exists, the method does not (see Allow)",
+    "method_not_allowed": "405: the route exists, the method does not (see Allow); PATCH on a "
+    "WHIP session: no trickle ICE nor ICE restarts",
     "conflict": "409: studios already booked; the bookings in the way are in `conflicts`",
     "invalid_transition": "409: the booking's status does not allow this",
     "duplicate": "409: the id is taken",
