@@ -6,7 +6,7 @@ import asyncio
 import fractions
 
 import numpy as np
-from aiortc import MediaStreamTrack
+from aiortc import MediaStreamTrack, RTCRtpCodecCapability, RTCRtpSender
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 
@@ -68,3 +68,11 @@ class ToneTrack(MediaStreamTrack):
         frame.time_base = fractions.Fraction(1, 48000)
         self._n += 1
         return frame
+
+
+def video_codecs(*mime_types: str) -> list[RTCRtpCodecCapability]:
+    """aiortc's video codecs of these mime types, in this order, with their RTX: what a test
+    peer's transceiver prefers (aiortc encodes VP8, or H.264 in the Baseline profile)."""
+    codecs = RTCRtpSender.getCapabilities("video").codecs
+    chosen = [c for m in mime_types for c in codecs if c.mimeType.lower() == m.lower()]
+    return chosen + [c for c in codecs if c.mimeType.lower() == "video/rtx"]

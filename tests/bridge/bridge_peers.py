@@ -10,11 +10,9 @@ from aiortc import (
     RTCCertificate,
     RTCConfiguration,
     RTCPeerConnection,
-    RTCRtpCodecCapability,
-    RTCRtpSender,
     RTCSessionDescription,
 )
-from synthetic_media import CameraTrack, ToneTrack
+from synthetic_media import CameraTrack, ToneTrack, video_codecs
 
 from bridge.room import Room
 from bridge.spec import RoomSpec, StudioSpec
@@ -44,11 +42,11 @@ class StudioClient:
         if certificate is not None:
             self.pc._RTCPeerConnection__certificates = [certificate]  # type: ignore[attr-defined]
         camera = self.pc.addTransceiver(CameraTrack(shade), direction="sendrecv")
-        camera.setCodecPreferences(_video_codecs(sends))
+        camera.setCodecPreferences(video_codecs(sends))
         self.pc.addTransceiver(ToneTrack(440 + shade), direction="sendrecv")
         for _ in range(partners + (1 if program_return else 0)):  # the console's layout
             partner = self.pc.addTransceiver("video", direction="recvonly")
-            partner.setCodecPreferences(_video_codecs(*receives))
+            partner.setCodecPreferences(video_codecs(*receives))
             self.pc.addTransceiver("audio", direction="recvonly")
         self.tracks: dict[str, MediaStreamTrack] = {}
 
@@ -75,13 +73,6 @@ class StudioClient:
 
     async def close(self) -> None:
         await close_peer(self.pc)
-
-
-def _video_codecs(*mime_types: str) -> list[RTCRtpCodecCapability]:
-    """aiortc's video codecs of these mime types, in this order, with their RTX."""
-    codecs = RTCRtpSender.getCapabilities("video").codecs
-    chosen = [c for m in mime_types for c in codecs if c.mimeType.lower() == m.lower()]
-    return chosen + [c for c in codecs if c.mimeType.lower() == "video/rtx"]
 
 
 def spec_for(*studios: str) -> RoomSpec:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
-from synthetic_media import CameraTrack, ToneTrack
+from synthetic_media import CameraTrack, ToneTrack, video_codecs
 from webtools import Client, ClockedApp
 
 from harness.peer_close import close_peer
@@ -50,16 +50,25 @@ class Studio:
     """A studio as an aiortc peer that joins over HTTP; reads every partner track it gets."""
 
     def __init__(
-        self, studio_id: str, shade: int, partners: int = 1, send: str = "sendrecv"
+        self,
+        studio_id: str,
+        shade: int,
+        partners: int = 1,
+        send: str = "sendrecv",
+        sends: str = "video/VP8",
+        receives: tuple[str, ...] = ("video/VP8", "video/H264"),
     ) -> None:
+        """`sends`: its camera's codec; `receives`: the codecs its partners' slots offer."""
         self.studio_id, self.shade = studio_id, shade
         self.pc = RTCPeerConnection(
             RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         )
-        self.pc.addTransceiver(CameraTrack(shade), direction=send)
+        camera = self.pc.addTransceiver(CameraTrack(shade), direction=send)
+        camera.setCodecPreferences(video_codecs(sends))
         self.pc.addTransceiver(ToneTrack(440 + shade), direction=send)
         for _ in range(partners):
-            self.pc.addTransceiver("video", direction="recvonly")
+            partner = self.pc.addTransceiver("video", direction="recvonly")
+            partner.setCodecPreferences(video_codecs(*receives))
             self.pc.addTransceiver("audio", direction="recvonly")
         self.seen: dict[str, list[float]] = {}  # "partner/kind" -> one entry per frame
         self.session: str | None = None

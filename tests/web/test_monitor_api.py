@@ -49,6 +49,7 @@ async def test_live_rooms_metrics_and_the_monitor_socket(
     assert room["state"] == "line_check" and room["recording"] is False
     for s in room["studios"]:
         assert (s["video"]["width"], s["video"]["height"]) == (320, 180)
+        assert s["video"]["codec"] == "VP8"
         assert s["audio"]["kbps"] > 10 and s["loss_pct"] == 0.0
         assert s["candidate"] == "host" and s["last_packet_age_ms"] < 1000
         assert s["rtt_ms"] is not None
