@@ -25,7 +25,6 @@ from collections.abc import Awaitable, Callable
 import numpy as np
 import pytest
 from aiortc.codecs import is_rtx
-from aiortc.codecs.vpx import VpxPayloadDescriptor
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtp import RtpPacket, is_rtcp
 from bridge_peers import StudioClient
@@ -34,6 +33,7 @@ import bridge.session
 from bridge.relay import fanout as relay
 from bridge.relay.fanout import Feed, Slot
 from bridge.room import Room
+from bridge.video_payloads import VideoCodec, starts_keyframe
 from harness.waiting import eventually
 
 pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair
@@ -118,14 +118,6 @@ def _rtp_header(data: bytes) -> tuple[int, int, int] | None:
         return None
     _flags, marker_pt, seq, _ts, ssrc = struct.unpack_from("!BBHII", data)
     return marker_pt & 0x7F, seq, ssrc
-
-
-def _is_keyframe_start(packet: RtpPacket) -> bool:
-    """Whether a VP8 packet starts a key frame (RFC 7741: S=1, PID=0, then P=0)."""
-    descriptor, data = VpxPayloadDescriptor.parse(packet.payload)
-    return bool(
-        descriptor.partition_start and descriptor.partition_id == 0 and data and not data[0] & 1
-    )
 
 
 def _spy(
@@ -301,11 +293,15 @@ async def test_loss_between_source_and_relay_is_nacked_upstream_and_repaired(
         await rome.close()
 
 
+@SOURCE_CODECS
 async def test_a_subscribers_picture_loss_reaches_the_source_throttled(
-    room_factory, monkeypatch: pytest.MonkeyPatch
+    room_factory, monkeypatch: pytest.MonkeyPatch, codec: str
 ) -> None:
     room = room_factory("baku", "rome")
-    baku, rome = StudioClient("baku", 1, shade=40), StudioClient("rome", 1, shade=200)
+    baku = StudioClient("baku", 1, shade=40)
+    rome = StudioClient("rome", 1, shade=200, sends=codec)
+    source_codec = VideoCodec.of(codec)
+    assert source_codec is not None
     requests: list[tuple[float, tuple[object, ...]]] = []
     monkeypatch.setattr(
         bridge.session, "request_keyframe", _spy(requests, bridge.session.request_keyframe)
@@ -338,10 +334,10 @@ async def test_a_subscribers_picture_loss_reaches_the_source_throttled(
         keyframes: list[float] = []
         offer = slot.offer
 
-        def noting_offer(packet: RtpPacket, codec: object = None) -> None:
-            if _is_keyframe_start(packet):
+        def noting_offer(packet: RtpPacket, packet_codec: object = None) -> None:
+            if starts_keyframe(source_codec, packet.payload):
                 keyframes.append(time.monotonic())
-            offer(packet, codec)  # type: ignore[arg-type]
+            offer(packet, packet_codec)  # type: ignore[arg-type]
 
         monkeypatch.setattr(slot, "offer", noting_offer)
         # Baku's receiver of its Rome slot, and the SSRC the relay sends that slot with.

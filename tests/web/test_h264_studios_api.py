@@ -3,6 +3,7 @@ its codec in master control, and a console that cannot receive it is told so."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -50,7 +51,12 @@ async def test_an_h264_encoder_over_whip_is_seen_by_a_console(
     )
     assert resp.status == 201, await resp.text()
     answer = await resp.text()
-    assert "H264/90000" in answer and "VP8/90000" not in answer.split("m=video")[1].split("m=")[0]
+    video = answer.split("m=video")[1].split("m=")[0]
+    assert "H264/90000" in video and "VP8/90000" not in video
+    # The bitrate hints reach an H.264 sender as they reach a VP8 one.
+    assert re.search(
+        r"a=fmtp:\d+ [^\r\n]*packetization-mode=1[^\r\n]*x-google-start-bitrate=", video
+    )
     await encoder.pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
     await console.join(c.client, ln["dha"])
     await sees(console, encoder)
