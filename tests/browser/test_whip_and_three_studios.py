@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import urllib.error
 import urllib.request
@@ -14,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from live_helpers import sees, wait
-from synthetic_media import CameraTrack, ToneTrack
+from synthetic_media import CameraTrack, ToneTrack, video_codecs
 
 from harness.api import book
 from harness.server import producer_token
@@ -25,8 +26,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("test_network")]
 class WhipPublisher:
     """An aiortc encoder publishing over WHIP (RFC 9725) from its own thread and loop."""
 
-    def __init__(self, endpoint: str, token: str) -> None:
-        self.endpoint, self.token = endpoint, token
+    def __init__(self, endpoint: str, token: str, codec: str = "video/VP8") -> None:
+        self.endpoint, self.token, self.codec = endpoint, token, codec
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
@@ -41,7 +42,8 @@ class WhipPublisher:
 
     async def _publish(self) -> None:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        self.pc.addTransceiver(CameraTrack(90, 640, 360), direction="sendonly")
+        camera = self.pc.addTransceiver(CameraTrack(90, 640, 360), direction="sendonly")
+        camera.setCodecPreferences(video_codecs(self.codec))
         self.pc.addTransceiver(ToneTrack(660), direction="sendonly")
         await self.pc.setLocalDescription(await self.pc.createOffer())
         status, headers, answer = await asyncio.to_thread(
@@ -112,6 +114,71 @@ def test_an_encoder_publishing_over_whip_is_seen_by_a_browser_studio(
         wait(page, "() => window.telebridge.stats.partners['dha'].status === 'lost'", 10)
     finally:
         if publisher is not None:
+            publisher.stop(server)
+
+
+# A browser that receives only VP8 (some builds have no H.264 decoder): the console's receive
+# transceivers are narrowed to VP8 before it offers.
+VP8_ONLY_RECEIVER = """
+const addTransceiver = RTCPeerConnection.prototype.addTransceiver;
+RTCPeerConnection.prototype.addTransceiver = function (kind, init) {
+  const t = addTransceiver.call(this, kind, init);
+  if (kind === "video" && init && init.direction === "recvonly") {
+    const codecs = RTCRtpReceiver.getCapabilities("video").codecs;
+    t.setCodecPreferences(codecs.filter((c) => /VP8|rtx/i.test(c.mimeType)));
+  }
+  return t;
+};
+"""
+
+
+def test_an_h264_encoder_is_seen_in_h264_and_a_vp8_only_console_says_it_cannot_show_it(
+    server: str, browser_context: Any, tmp_path: Path
+) -> None:
+    token = producer_token(tmp_path / "data")
+    links = book(server, token, ["trend", "dha", "uza"], timedelta(minutes=5))
+    parts = urlsplit(links["dha"])
+    booking_id, studio = parts.path.split("/")[2:4]
+    publisher = WhipPublisher(
+        f"{server}/whip/{booking_id}/{studio}", parse_qs(parts.query)["token"][0], "video/H264"
+    )
+    both = browser_context.new_page()  # Chromium as it is: receives VP8 and H.264
+    both.goto(links["trend"])
+    both.click("#join")
+    vp8_only = browser_context.new_page()
+    vp8_only.add_init_script(VP8_ONLY_RECEIVER)
+    vp8_only.goto(links["uza"])
+    vp8_only.click("#join")
+    try:
+        publisher.publish()
+        wait(both, sees("dha", 640, 360), 30)  # the encoder's H.264, relayed untouched
+        codec = both.evaluate(
+            "async () => { const s = await window.telebridge.pc.getStats(); let c = null;"
+            " s.forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'video'"
+            " && r.codecId && r.frameWidth === 640) c = s.get(r.codecId).mimeType; });"
+            " return c; }"
+        )
+        assert codec == "video/H264", codec
+        note = vp8_only.locator('.tile[data-partner="dha"] .tile-unplayable')
+        note.wait_for(state="visible", timeout=20_000)
+        assert "H.264" in note.inner_text() and "DHA" in note.inner_text()
+        wait(vp8_only, "() => window.telebridge.stats.partners['dha'].status === 'soundOnly'", 10)
+        assert both.locator('.tile[data-partner="dha"] .tile-unplayable').is_hidden()
+        # The program comes back as H.264 too: that browser hears it and is told why it
+        # does not see it.
+        assert vp8_only.locator("#program-tile .tile-unplayable").is_visible()
+        assert both.locator("#program-tile .tile-unplayable").is_hidden()
+        wait(vp8_only, sees("trend"), 30)  # the browser partner it can show, it shows
+        vp8_only.screenshot(
+            path=str(
+                Path(__file__).resolve().parents[2]
+                / "test-artifacts"
+                / "console-h264-unplayable.png"
+            )
+        )
+    finally:
+        # Its session may be gone already (a failure above): that must not hide the failure.
+        with contextlib.suppress(urllib.error.HTTPError):
             publisher.stop(server)
 
 

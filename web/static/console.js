@@ -261,6 +261,8 @@ async function connect() {
     videoEl.play().catch(() => {});
     programTile.dataset.videoMid = body.program.video_mid || "";
     programTile.dataset.audioMid = body.program.audio_mid || "";
+    // The program comes back as H.264: a browser that did not offer it hears it only.
+    programTile.querySelector(".tile-unplayable").hidden = !!body.program.video_mid;
   }
   applyListen();
   root.dataset.state = "joined";

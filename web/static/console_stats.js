@@ -92,7 +92,9 @@ export async function pollStats(state, data, tally, setQuality) {
     const last = (state.lastInbound[id] ||= { bytes: 0, at: 0 });
     if (bytes > last.bytes) state.lastInbound[id] = { bytes, at: now };
     const fresh = now - state.lastInbound[id].at < LOST_AFTER_MS;
-    const status = fresh ? "live" : last.at ? "lost" : "waiting";
+    // A partner whose picture this browser cannot receive (console_codecs.js) is heard only.
+    const heard = fresh && tile.dataset.unplayable === "true" ? "soundOnly" : "live";
+    const status = fresh ? heard : last.at ? "lost" : "waiting";
     anyLive ||= fresh;
     tile.dataset.status = status;
     const label = tile.querySelector(".tile-status");
