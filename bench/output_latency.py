@@ -45,18 +45,24 @@ def stamp_of(gray: np.ndarray) -> int:
 
 
 def read_back(url: str, seconds: float, samples: list[float], extra: list[str]) -> None:
-    """Decode `url` with ffmpeg for `seconds` and collect each new stamp's age in ms."""
-    command = ["ffmpeg", "-v", "error", *extra, "-i", url, "-an", "-vf", f"scale={W}:{H}"]
+    """Decode `url` with ffmpeg for `seconds` and collect each new stamp's age in ms.
+
+    As a playout decoder would: it shows what arrives at once (no buffering beyond the
+    decoder's), and only the stamp's row leaves ffmpeg (a whole 720p frame piped to Python 30
+    times a second would make the reader, not the output, the bottleneck on a busy machine).
+    """
+    command = ["ffmpeg", "-v", "error", "-fflags", "nobuffer", "-flags", "low_delay", *extra]
+    command += ["-i", url, "-an", "-vf", f"scale={W}:{H},crop={W}:{BLOCK}:0:0"]
     command += ["-pix_fmt", "gray", "-f", "rawvideo", "-"]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert process.stdout is not None
-    end, last, size = time.monotonic() + seconds, -1, W * H
+    end, last, size = time.monotonic() + seconds, -1, W * BLOCK
     try:
         while time.monotonic() < end:
             data = process.stdout.read(size)
             if len(data) < size:
                 break
-            stamp = stamp_of(np.frombuffer(data, np.uint8).reshape(H, W))
+            stamp = stamp_of(np.frombuffer(data, np.uint8).reshape(BLOCK, W))
             if stamp == last:
                 continue
             last = stamp
