@@ -43,6 +43,7 @@ from bridge.program.return_feed import MixMinusTrack, ProgramVideoTrack
 from bridge.relay.fanout import CLOCK_RATES, Feed, Slot
 from bridge.sdp import add_bitrate_hints, inspect_offer
 from bridge.spec import RoomSpec
+from bridge.transport_hooks import allow_large_srtp_packets, drain_datagram_sockets
 from bridge.video_payloads import VideoCodec
 
 log = logging.getLogger("telebridge.bridge.session")
@@ -51,6 +52,9 @@ log = logging.getLogger("telebridge.bridge.session")
 # and their H.264 is taken in the Main and High profiles they offer.
 accept_rsa_peers()
 accept_h264_profiles()
+# An encoder's full-rate video is read as fast as it comes, in packets of any MTU it uses.
+drain_datagram_sockets()
+allow_large_srtp_packets()
 
 # A partner's slot carries each studio's codec untouched: it negotiates every one the relay
 # forwards (browsers offer both), and each packet goes out as its own codec.

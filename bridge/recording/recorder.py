@@ -306,6 +306,11 @@ class SegmentRecorder:
         video.pix_fmt = "yuv420p"
         video.time_base = self._time_base
         if self.params.extradata:
+            # PyAV's stream is an encoder's (libx264 for "h264"), opened at the first mux,
+            # which writes its own parameter sets over ours: the file then declared a High
+            # profile SPS while its frames carry the studio's. Opened now (cheaply), ours stay.
+            video.codec_context.options = {"preset": "ultrafast", "tune": "zerolatency"}
+            video.codec_context.open()
             video.codec_context.extradata = self.params.extradata
         streams: list[av.VideoStream | av.AudioStream] = [video]
         if self.audio is not None:

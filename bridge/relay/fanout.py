@@ -9,6 +9,7 @@ drops its own packets (and then asks for a keyframe) and never holds the others 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from bridge.aiortc_hooks import ForwardingSender
 from bridge.relay.rewrite import StreamRewriter
 from bridge.stream_stats import StreamMeter
 from bridge.video_payloads import VideoCodec
+
+log = logging.getLogger("telebridge.bridge.relay")
 
 CLOCK_RATES = {"video": 90000, "audio": 48000}
 SLOT_QUEUE_PACKETS = 512  # about 2 s of 720p video at 2 Mbps; beyond it a partner is too slow
@@ -109,6 +112,7 @@ class SlotCounters:
     sent: int = 0
     dropped: int = 0
     unplayable: int = 0  # packets of a codec the partner did not negotiate
+    refused: int = 0  # packets the connection could not send (and the slot went on)
 
 
 @dataclass
@@ -171,4 +175,21 @@ class Slot:
                 await self.sender.write(packet, seq, ts, payload_type)
             except ConnectionError:
                 return  # the partner's connection closed; its session cleans up
+            except Exception as exc:  # one packet SRTP or the socket refused: not the slot
+                self.counters.refused += 1
+                if self.feed is not None:  # the partner's decoder lost a packet: resync it
+                    self.feed.want_keyframe()
+                if self.counters.refused == 1 or self.counters.refused % 1000 == 0:
+                    log.warning(
+                        "relaying %s's %s to %s: a packet of %d bytes was refused (%s: %s), "
+                        "%d so far",
+                        self.studio_id,
+                        self.kind,
+                        self.owner_id,
+                        len(packet.payload),
+                        type(exc).__name__,
+                        exc,
+                        self.counters.refused,
+                    )
+                continue
             self.counters.sent += 1

@@ -459,3 +459,52 @@ async def test_a_slow_subscriber_never_stalls_the_others(
             await log.stop()
         for c in clients.values():
             await c.close()
+
+
+async def test_a_packet_the_connection_refuses_costs_that_packet_not_the_slot(
+    room_factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A packet SRTP or the socket refuses (too long, say) used to end the slot's task, and
+    # the partner's picture of that studio stopped for good, silently. Now the slot goes on
+    # and asks the source for a key frame (the partner's decoder lost a packet).
+    room = room_factory("baku", "rome")
+    baku, rome = StudioClient("baku", 1, shade=40), StudioClient("rome", 1, shade=200)
+    log: FrameLog | None = None
+    try:
+        await baku.join(room)
+        await rome.join(room)
+        log = FrameLog(baku.tracks["rome/video"])
+        await log.wait_for(10)
+        slot = _slot(room, "baku", "rome")
+        write = slot.sender.write
+        refused = [0]
+        asked: list[float] = []
+        want_keyframe = Feed.want_keyframe
+
+        def noting_want_keyframe(self: Feed) -> None:
+            asked.append(time.monotonic())
+            want_keyframe(self)
+
+        monkeypatch.setattr(Feed, "want_keyframe", noting_want_keyframe)
+
+        async def refusing_write(
+            packet: RtpPacket, sequence_number: int, timestamp: int, payload_type: int | None
+        ) -> None:
+            if refused[0] < 3:
+                refused[0] += 1
+                raise ValueError("packet is too long")
+            await write(packet, sequence_number, timestamp, payload_type)
+
+        start = time.monotonic()
+        monkeypatch.setattr(slot.sender, "write", refusing_write)
+        await eventually(lambda: slot.counters.refused == 3, timeout=5, message="3 refused")
+        sent = slot.counters.sent
+        await eventually(
+            lambda: slot.counters.sent > sent + 30, timeout=5, message="the slot going on"
+        )
+        assert [t for t in asked if t > start], "no key frame asked of Rome"
+    finally:
+        if log is not None:
+            await log.stop()
+        await baku.close()
+        await rome.close()

@@ -140,6 +140,9 @@ async def test_an_h264_studio_is_composed_and_its_iso_recorded_without_reencodin
         # (the program's own encode of the same size is in the High profile).
         assert video.codec_context.name == "h264"
         assert video.codec_context.profile in ("Baseline", "Constrained Baseline")
+        # The header (avcC) declares the studio's own parameter sets, not an encoder's.
+        avcc = video.codec_context.extradata
+        assert avcc is not None and avcc[0] == 1 and avcc[1] == 0x42, avcc[:4].hex()
         assert (video.codec_context.width, video.codec_context.height) == (320, 180)
         assert container.streams.audio[0].codec_context.name in ("opus", "libopus")
         frames = list(container.decode(video=0))

@@ -1,0 +1,85 @@
+"""Hooks below aiortc: how its UDP sockets are read, and how large a packet SRTP protects.
+
+Both are private to the standard library and to pylibsrtp, so each is installed once, guarded
+by what it expects to find, and failing loudly (HookBroken) when an upgrade moved it:
+
+- asyncio's datagram transport reads one datagram per wake-up of the event loop. A loop that
+  also runs the program's threads (which hold the GIL for milliseconds at a time) then reads
+  a socket only a few hundred times a second, and a studio sending 2.5 Mbps of video (about
+  250 packets a second, more in bursts after each key frame) overflows the socket's receive
+  buffer: the kernel drops 50-80 % of an encoder's packets (measured with GStreamer's
+  webrtcbin, which ignores REMB; browsers back off and hide it). Reading what is waiting, up
+  to DATAGRAMS_PER_WAKEUP at a time, takes the loss to none.
+- pylibsrtp protects a packet in a fixed 1500-byte buffer less a 144-byte trailer reserve, so
+  an RTP packet over 1356 bytes is refused. Encoders packetize up to 1400 bytes (browsers
+  about 1200), and the relay adds its own header extensions: the buffer is made larger.
+"""
+
+from __future__ import annotations
+
+import asyncio.selector_events as selector_events
+from typing import Any
+
+import pylibsrtp
+
+from bridge.aiortc_hooks import HookBroken
+
+DATAGRAMS_PER_WAKEUP = 64
+SRTP_BUFFER_BYTES = 4096  # an RTP packet of up to ~3900 bytes, however it came
+
+
+def drain_datagram_sockets() -> None:
+    """Let every asyncio datagram transport read up to DATAGRAMS_PER_WAKEUP waiting
+    datagrams each time its socket is readable, not one (idempotent)."""
+    transport: Any = getattr(selector_events, "_SelectorDatagramTransport", None)
+    if transport is None:
+        raise HookBroken("asyncio has no _SelectorDatagramTransport")
+    original = transport._read_ready
+    if getattr(original, "drains", False):
+        return
+    needed = {"recvfrom", "datagram_received", "error_received", "_fatal_error", "_conn_lost"}
+    missing = needed - set(original.__code__.co_names)
+    if missing:  # the loop below repeats that body: it must still be the body we read
+        raise HookBroken(f"asyncio's datagram _read_ready no longer uses {', '.join(missing)}")
+
+    def read_ready(self: Any) -> None:
+        # The body of CPython 3.11-3.13's _read_ready, in a loop until the socket is empty.
+        for _ in range(DATAGRAMS_PER_WAKEUP):
+            if self._conn_lost:
+                return
+            try:
+                data, addr = self._sock.recvfrom(self.max_size)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self._protocol.error_received(exc)
+                return
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                self._fatal_error(exc, "Fatal read error on datagram transport")
+                return
+            else:
+                self._protocol.datagram_received(data, addr)
+
+    read_ready.drains = True  # type: ignore[attr-defined]
+    transport._read_ready = read_ready
+
+
+def allow_large_srtp_packets() -> None:
+    """Give every new pylibsrtp session a buffer of SRTP_BUFFER_BYTES (idempotent)."""
+    session = pylibsrtp.Session
+    original = session.__init__
+    if getattr(original, "large_packets", False):
+        return
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        ffi = getattr(pylibsrtp, "ffi")  # noqa: B009  # its cffi binding (not exported)
+        if not hasattr(self, "_cdata") or not hasattr(self, "_buffer"):
+            raise HookBroken(f"pylibsrtp {pylibsrtp.__version__} keeps no _cdata/_buffer")
+        self._cdata = ffi.new("char[]", SRTP_BUFFER_BYTES)
+        self._buffer = ffi.buffer(self._cdata)
+
+    init.large_packets = True  # type: ignore[attr-defined]
+    session.__init__ = init  # type: ignore[method-assign]

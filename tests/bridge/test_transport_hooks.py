@@ -1,0 +1,56 @@
+"""The hooks below aiortc: UDP sockets read in bursts, SRTP for packets of any encoder's MTU."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+
+import pylibsrtp
+import pytest
+
+import bridge.session  # noqa: F401  # installs the hooks, as the bridge does
+from bridge.transport_hooks import DATAGRAMS_PER_WAKEUP
+
+
+class Counting(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.received = 0
+
+    def datagram_received(self, data: bytes, addr: object) -> None:
+        self.received += 1
+
+
+async def test_one_wake_up_reads_what_waits_in_the_socket_not_one_datagram() -> None:
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.create_datagram_endpoint(Counting, local_addr=("127.0.0.1", 0))
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        address = transport.get_extra_info("sockname")
+        # A burst as a key frame makes it: more datagrams than one wake-up reads.
+        for _ in range(DATAGRAMS_PER_WAKEUP + 10):
+            sender.sendto(b"x" * 1200, address)
+        # The loop has not run since: this is one wake-up of the socket, called as the
+        # selector would. asyncio alone reads one datagram here.
+        transport._read_ready()  # type: ignore[attr-defined]
+        assert protocol.received == DATAGRAMS_PER_WAKEUP
+        transport._read_ready()  # type: ignore[attr-defined]
+        assert protocol.received == DATAGRAMS_PER_WAKEUP + 10
+        transport._read_ready()  # nothing left: returns at once  # type: ignore[attr-defined]
+        assert protocol.received == DATAGRAMS_PER_WAKEUP + 10
+    finally:
+        sender.close()
+        transport.close()
+
+
+@pytest.mark.parametrize("payload_bytes", [1200, 1400, 1500])
+def test_srtp_protects_the_packets_encoders_send(payload_bytes: int) -> None:
+    # GStreamer's payloaders fill 1400 bytes; pylibsrtp alone refuses anything past 1356.
+    key = os.urandom(30)
+    tx = pylibsrtp.Session(pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND))
+    rx = pylibsrtp.Session(pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_INBOUND))
+    header = bytes([0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 7])
+    packet = header + os.urandom(payload_bytes)
+    protected = tx.protect(packet)
+    assert len(protected) > len(packet)
+    assert rx.unprotect(protected) == packet
