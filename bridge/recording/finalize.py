@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 from dataclasses import dataclass
 from fractions import Fraction
@@ -82,8 +83,10 @@ class _Track:
 
     out: Stream
     annexb: bool = True  # H.264 with start codes (MPEG-TS's form), not avcC (MP4's)
-    prev_dts: int | None = None  # in the source stream's time base
-    step: int = 0  # the last packet's length, for packets that carry no duration
+    # The last packet's decoding time and length, in seconds: a finished MP4 (1/16000 for a
+    # studio's H.264) and the Matroska segments joined to it (1/1000) count in different units.
+    prev_dts_s: Fraction | None = None
+    step_s: Fraction = Fraction(0)  # for packets that carry no duration
     first_s: Fraction | None = None
     end_s: Fraction = Fraction(0)
 
@@ -265,23 +268,28 @@ def _usable(stream: Stream) -> bool:
 
 
 def _append(track: _Track, packet: DemuxedPacket, offset: Fraction, out: OutputContainer) -> None:
-    if packet.dts is None:
+    # Matroska keeps only presentation times, and its H.264 parser gives the first frames of a
+    # segment no decoding time (the key frame among them): our recordings have no B-frames,
+    # so there the two are the same.
+    decoding = packet.dts if packet.dts is not None else packet.pts
+    if decoding is None:
         return
     stream = packet.stream
     time_base = stream.time_base or Fraction(1, 90000)
     shift = round(offset / time_base)
-    dts = packet.dts + shift
+    dts = decoding + shift
     pts = (packet.pts + shift) if packet.pts is not None else dts
-    if track.prev_dts is not None:
-        if dts > track.prev_dts:
-            track.step = dts - track.prev_dts  # MPEG-TS packets often carry no duration
+    prev = track.prev_dts_s
+    if prev is not None:
+        if dts * time_base > prev:
+            track.step_s = dts * time_base - prev  # MPEG-TS packets often carry no duration
         else:  # where two parts meet, a packet may overlap the last one: keep order
-            dts = track.prev_dts + 1
+            dts = math.floor(prev / time_base) + 1
             pts = max(pts, dts)
-    track.prev_dts = dts
+    track.prev_dts_s = dts * time_base
     packet.dts, packet.pts = dts, pts
     fallback = _frame_ticks(stream) if stream.type == "video" else 1
-    length = packet.duration or track.step or fallback
+    length = packet.duration or round(track.step_s / time_base) or fallback
     if track.first_s is None:
         track.first_s = Fraction(dts) * time_base
     track.end_s = max(track.end_s, Fraction(dts + length) * time_base)

@@ -1,6 +1,7 @@
 """A kill -9 at each step of finalizing, for the program (MPEG-TS segments into MP4) and a
-studio's own feed (WebM segments into WebM): the next start's recovery loses nothing, lists
-each file once, and leaves nothing but finished files on disk.
+studio's own feed (VP8: WebM segments into WebM; H.264: Matroska segments into MP4): the next
+start's recovery loses nothing, lists each file once, and leaves nothing but finished files on
+disk.
 
 The states are the ones finalizing passes through (bridge/recording/finalize.py): built from
 real segments and a real finalize, then cut where a kill would cut them, and recovered with
@@ -21,7 +22,9 @@ import pytest
 from bridge.program.engine import ProgramFormat, make_encoder
 from bridge.recording.directory import finalize_directory
 from bridge.recording.finalize import finalize, journal_of
+from bridge.recording.iso import opus_head
 from bridge.recording.recorder import AudioParams, SegmentRecorder, VideoParams
+from bridge.video_payloads import h264_parameter_sets
 
 FMT = ProgramFormat(width=320, height=180, fps=30, kbps=400, preset="ultrafast")
 SECONDS = 5.0  # three 2-second segments per stream
@@ -111,11 +114,69 @@ def record_iso(directory: Path, seconds: float, start_s: float = 0.0) -> None:
     recorder.close()
 
 
+def record_iso_h264(directory: Path, seconds: float, start_s: float = 0.0) -> None:
+    """An encoder's own feed: H.264 (Main profile, as OBS or GStreamer send it) and Opus in
+    Matroska segments, the studio's parameter sets as extradata, stamped in milliseconds."""
+    encoder = av.CodecContext.create("libx264", "w")
+    assert isinstance(encoder, av.VideoCodecContext)
+    encoder.width, encoder.height, encoder.pix_fmt = FMT.width, FMT.height, "yuv420p"
+    encoder.time_base = ISO_TIME_BASE
+    encoder.gop_size, encoder.max_b_frames = 30, 0
+    encoder.options = {"profile": "main", "tune": "zerolatency", "preset": "ultrafast"}
+    video: list[av.Packet] = []
+    for n, frame in enumerate(_frames(seconds)):
+        frame.pts = round((start_s + n / FMT.fps) * 1000)
+        frame.time_base = ISO_TIME_BASE
+        video += encoder.encode(frame)
+    video += encoder.encode(None)
+    sets = h264_parameter_sets(bytes(video[0]))
+    assert sets is not None
+    recorder = SegmentRecorder(
+        directory,
+        "iso-trend",
+        VideoParams(
+            codec="h264",
+            width=FMT.width,
+            height=FMT.height,
+            container="matroska",
+            extension="mkv",
+            time_base=ISO_TIME_BASE,
+            extradata=sets,
+        ),
+        audio=AudioParams(codec="opus", time_base=ISO_TIME_BASE, extradata=opus_head()),
+    )
+    opus = av.CodecContext.create("libopus", "w")
+    assert isinstance(opus, av.AudioCodecContext)
+    opus.sample_rate, opus.layout, opus.format = 48000, "stereo", "s16"
+    opus.open()
+    audio: list[av.Packet] = []
+    for n in range(int(seconds * 50)):
+        tone = (np.sin(np.arange(960) / 15.0 + n) * 6000).astype(np.int16)
+        interleaved = np.stack([tone, tone], axis=1).reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(interleaved, format="s16", layout="stereo")
+        frame.sample_rate = 48000
+        frame.pts, frame.time_base = n * 960, Fraction(1, 48000)
+        audio += opus.encode(frame)
+    timed = [(int(p.pts), 0, p) for p in video]
+    for p in audio:
+        assert p.pts is not None
+        ms = round(start_s * 1000 + p.pts / 48)
+        p.pts = p.dts = ms
+        p.time_base = ISO_TIME_BASE
+        timed.append((ms, 1, p))
+    for _t, kind, packet in sorted(timed, key=lambda t: (t[0], t[1])):
+        packet.time_base = ISO_TIME_BASE
+        (recorder.write if kind == 0 else recorder.write_audio)(packet)
+    recorder.close()
+
+
 STREAMS: dict[str, tuple[Callable[[Path, float], None], str, str]] = {
     # stream: how it is recorded, its segments' pattern, its finished file
     "program": (record_program, "program-*.ts", "program.mp4"),
     "iso": (record_iso, "iso-trend-*.webm", "iso-trend.webm"),
+    "iso-h264": (record_iso_h264, "iso-trend-*.mkv", "iso-trend.mp4"),
 }
+WITH_SOUND = ("program", "iso-h264")
 
 
 def _decoded_seconds(path: Path) -> float:
@@ -204,7 +265,7 @@ def test_a_kill_at_any_step_of_finalizing_loses_nothing(
     assert [f.name for f in found] == [name], "listed once"
     assert found[0].duration_s == pytest.approx(SECONDS, abs=0.1)
     assert _decoded_seconds(d / name) == pytest.approx(whole, abs=0.05)
-    if stream == "program":
+    if stream in WITH_SOUND:
         assert _has_sound(d / name)
     assert sorted(p.name for p in d.iterdir()) == [name], "nothing left beside the file"
     assert finalize_directory(d) == found, "a second start changes nothing"
@@ -223,6 +284,6 @@ def test_a_part_recorded_after_a_finished_file_is_joined_to_it(tmp_path: Path, s
     found = finalize(sorted(d.glob(pattern)), d / name)
     assert found.duration_s == pytest.approx(14.0, abs=0.2)  # the gap between parts kept
     assert _decoded_seconds(d / name) == pytest.approx(14.0, abs=0.2)
-    if stream == "program":
+    if stream in WITH_SOUND:
         assert _has_sound(d / name)
     assert sorted(p.name for p in d.iterdir()) == [name]
