@@ -294,7 +294,8 @@ LIVE_OPERATIONS: tuple[Operation, ...] = (
             ),
         ),
         errors={
-            400: "bad_offer: not UTF-8, or an SDP the bridge cannot use (VP8 and Opus)",
+            400: "bad_offer: not UTF-8, or an SDP the bridge cannot use (VP8 or H.264 in "
+            "packetization mode 1, and Opus)",
             401: "unauthorized: no bearer token (with WWW-Authenticate: Bearer)",
             403: _LINK_REFUSED,
             409: "room_closed",
