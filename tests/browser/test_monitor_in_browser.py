@@ -55,7 +55,7 @@ def test_master_control_shows_both_studios_and_the_lost_feed_alert(
         15,
     )
     figures = monitor.locator(".mstudio [data-f=video]").all_inner_texts()
-    assert all(f.startswith("1280×720") for f in figures), figures
+    assert all(f.startswith("VP8 1280×720") for f in figures), figures  # codec, size
     assert monitor.locator(".room-state").first.inner_text() == "LINE CHECK"
     # Each room links to its booking and control room, and says what its program shows.
     booking = links["trend"].split("/join/")[1].split("/")[0]

@@ -28,7 +28,7 @@ HEALTHY = StudioHealth(
     rtt_ms=3.5,
     loss_pct=0.0,
     jitter_ms=1.2,
-    video=VideoFigures(width=1280, height=720, fps=30.0, kbps=1900.5),
+    video=VideoFigures(width=1280, height=720, fps=30.0, kbps=1900.5, codec="H.264"),
     audio=AudioFigures(kbps=32.0, level_dbfs=-21.5),
     last_packet_age_ms=12,
     feed_lost=False,
@@ -122,7 +122,13 @@ def test_an_open_room_has_the_documented_keys_and_values() -> None:
             "rtt_ms": 3.5,
             "loss_pct": 0.0,
             "jitter_ms": 1.2,
-            "video": {"width": 1280, "height": 720, "fps": 30.0, "kbps": 1900.5},
+            "video": {
+                "codec": "H.264",
+                "width": 1280,
+                "height": 720,
+                "fps": 30.0,
+                "kbps": 1900.5,
+            },
             "audio": {"kbps": 32.0, "level_dbfs": -21.5},
             "last_packet_age_ms": 12,
             "feed_lost": False,
@@ -171,10 +177,15 @@ def test_the_program_state_and_a_console_tally() -> None:
             }
         },
     }
-    partners = (StudioSpec("dha", "DHA · Istanbul"),)
-    assert tally_json(Tally(on_program=True, layout="grid", recording=True, partners=partners)) == {
+    partners = (StudioSpec("dha", "DHA · Istanbul"), StudioSpec("ansa", "ANSA · Rome"))
+    tally = Tally(True, "grid", True, partners, unplayable={"ansa": "H.264"})
+    assert tally_json(tally) == {
         "on_program": True,
         "layout": "grid",
         "recording": True,
-        "partners": [{"id": "dha", "name": "DHA · Istanbul"}],
+        "partners": [
+            {"id": "dha", "name": "DHA · Istanbul"},
+            {"id": "ansa", "name": "ANSA · Rome"},
+        ],
+        "unplayable": {"ansa": "H.264"},  # this console's browser did not offer H.264
     }
