@@ -59,6 +59,26 @@ def opus_head(channels: int = 2, rate: int = 48000) -> bytes:
     )
 
 
+def opus_packet_ms(payload: bytes) -> float:
+    """How much sound an Opus packet holds, from its TOC byte (RFC 6716 section 3.1)."""
+    if not payload:
+        return 0.0
+    config, code = payload[0] >> 3, payload[0] & 0x03
+    if config < 12:  # SILK-only
+        frame = (10.0, 20.0, 40.0, 60.0)[config % 4]
+    elif config < 16:  # hybrid
+        frame = (10.0, 20.0)[config % 2]
+    else:  # CELT-only
+        frame = (2.5, 5.0, 10.0, 20.0)[config % 4]
+    if code == 0:
+        frames = 1
+    elif code in (1, 2):
+        frames = 2
+    else:  # code 3: the frame count is in the next byte
+        frames = payload[1] & 0x3F if len(payload) > 1 else 1
+    return frame * frames
+
+
 class RtpTimeline:
     """Maps one stream's RTP timestamps to milliseconds on the recording's timeline.
 
@@ -264,7 +284,12 @@ class IsoRecording:
 
     def on_audio_packet(self, packet: RtpPacket) -> None:
         """A packet of the studio's sound (one Opus frame), as it arrives (event loop)."""
-        pts = self._audio_time.stamp(packet.ssrc, packet.timestamp, self._now_ms())
+        # A sound packet's RTP time is its first sample's, and it cannot leave the studio
+        # before its last sample was heard: it arrives at least its own length after its
+        # time, where a picture leaves right after its one instant. Anchored as if it came
+        # that much earlier, the sound is not recorded late by a packet (20 ms).
+        arrived = self._now_ms() - opus_packet_ms(packet.payload)
+        pts = self._audio_time.stamp(packet.ssrc, packet.timestamp, arrived)
         if self.recorder is None or not packet.payload:
             return  # before the first picture (the file starts there)
         if packet.ssrc == self._last_audio_ssrc and self._last_audio_rtp is not None:
