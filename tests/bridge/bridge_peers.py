@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 from aiortc import (
     MediaStreamTrack,
     RTCBundlePolicy,
@@ -87,3 +89,27 @@ def spec_for(*studios: str) -> RoomSpec:
         off_air_at=now + timedelta(hours=1),
         closes_at=now + timedelta(hours=1, minutes=10),
     )
+
+
+FRAME_TIMEOUT = 10.0
+
+
+async def frame_of(track: object) -> object:
+    """The next frame of a received track (fails after FRAME_TIMEOUT)."""
+    return await asyncio.wait_for(track.recv(), FRAME_TIMEOUT)  # type: ignore[attr-defined]
+
+
+async def shade_of(track: object, frames: int = 8) -> float:
+    """The median brightness of a received frame (each test studio has its own shade)."""
+    frame = None
+    for _ in range(frames):
+        frame = await frame_of(track)
+    return float(np.median(frame.to_ndarray(format="rgb24")))  # type: ignore[attr-defined]
+
+
+def assert_no_codecs_on_server(room: Room) -> None:
+    """The room's connections encode and decode nothing: packets are forwarded untouched."""
+    for session in room.sessions.values():
+        for t in session.pc.getTransceivers():
+            assert t.sender._RTCRtpSender__encoder is None
+            assert t.receiver._RTCRtpReceiver__decoder_thread is None

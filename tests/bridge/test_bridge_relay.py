@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 
-import numpy as np
 import pytest
-from bridge_peers import StudioClient, spec_for
+from bridge_peers import (
+    StudioClient,
+    assert_no_codecs_on_server,
+    frame_of,
+    shade_of,
+    spec_for,
+)
 
 from bridge.errors import BadOffer, RoomClosed, UnknownStudio
 from bridge.room import Room
@@ -16,27 +20,6 @@ from bridge.room_health import FEED_LOST_AFTER
 from harness.waiting import eventually
 
 pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair
-
-FRAME_TIMEOUT = 10.0
-
-
-async def _frame(track: object) -> object:
-    return await asyncio.wait_for(track.recv(), FRAME_TIMEOUT)  # type: ignore[attr-defined]
-
-
-async def _shade(track: object, frames: int = 8) -> float:
-    """The median brightness of a received frame (each test studio has its own shade)."""
-    frame = None
-    for _ in range(frames):
-        frame = await _frame(track)
-    return float(np.median(frame.to_ndarray(format="rgb24")))  # type: ignore[attr-defined]
-
-
-def _no_codecs_on_server(room: Room) -> None:
-    for session in room.sessions.values():
-        for t in session.pc.getTransceivers():
-            assert t.sender._RTCRtpSender__encoder is None
-            assert t.receiver._RTCRtpReceiver__decoder_thread is None
 
 
 async def test_two_studios_see_and_hear_each_other(room_factory) -> None:
@@ -46,11 +29,11 @@ async def test_two_studios_see_and_hear_each_other(room_factory) -> None:
     try:
         await baku.join(room)
         await rome.join(room)
-        assert abs(await _shade(baku.tracks["rome/video"]) - 200) < 20
-        assert abs(await _shade(rome.tracks["baku/video"]) - 40) < 20
-        audio = await _frame(rome.tracks["baku/audio"])
+        assert abs(await shade_of(baku.tracks["rome/video"]) - 200) < 20
+        assert abs(await shade_of(rome.tracks["baku/video"]) - 40) < 20
+        audio = await frame_of(rome.tracks["baku/audio"])
         assert audio.sample_rate == 48000
-        _no_codecs_on_server(room)
+        assert_no_codecs_on_server(room)
         assert [e.kind.value for e in events].count("studio_joined") == 2
     finally:
         await baku.close()
@@ -73,9 +56,9 @@ async def test_three_studios_each_receive_both_partners(room_factory) -> None:
                 if partner == sid:
                     assert f"{partner}/video" not in client.tracks  # never your own back
                     continue
-                assert abs(await _shade(client.tracks[f"{partner}/video"], 4) - shade) < 20
-                await _frame(client.tracks[f"{partner}/audio"])
-        _no_codecs_on_server(room)
+                assert abs(await shade_of(client.tracks[f"{partner}/video"], 4) - shade) < 20
+                await frame_of(client.tracks[f"{partner}/audio"])
+        assert_no_codecs_on_server(room)
     finally:
         for c in clients.values():
             await c.close()
@@ -90,12 +73,12 @@ async def test_a_studio_that_reconnects_is_seen_again_by_its_partner(room_factor
         await baku.join(room)
         await rome.join(room)
         track = baku.tracks["rome/video"]
-        assert abs(await _shade(track) - 200) < 20
+        assert abs(await shade_of(track) - 200) < 20
         # Rome reloads: a new connection replaces the old one; Baku's track just goes on.
         await second.join(room)
         await rome.close()
         started = time.monotonic()
-        while abs(await _shade(track, 1) - 150) >= 20:
+        while abs(await shade_of(track, 1) - 150) >= 20:
             assert time.monotonic() - started < 5, "Rome's new feed did not reach Baku in 5 s"
         joined = [e for e in events if e.kind.value == "studio_joined" and e.studio_id == "rome"]
         assert joined[-1].details == {"replaced": True}
@@ -112,7 +95,7 @@ async def test_the_watchdog_reports_a_lost_feed_within_two_seconds(room_factory)
     try:
         await baku.join(room)
         await rome.join(room)
-        await _shade(baku.tracks["rome/video"], 3)
+        await shade_of(baku.tracks["rome/video"], 3)
         # Rome's sender stops dead (no BYE, no ICE close): only the watchdog can tell.
         for t in rome.pc.getTransceivers():
             if t.sender.track is not None:
@@ -152,7 +135,7 @@ async def test_broken_offers_are_refused_and_the_room_goes_on(room_factory, sdp:
             )
         with pytest.raises(BadOffer):
             await room.connect("rome", sdp)
-        assert abs(await _shade(baku.tracks["rome/video"], 3) - 200) < 20
+        assert abs(await shade_of(baku.tracks["rome/video"], 3) - 200) < 20
     finally:
         await baku.close()
         await rome.close()

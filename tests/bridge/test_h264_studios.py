@@ -16,7 +16,12 @@ import numpy as np
 import pytest
 from aiortc import RTCCertificate
 from aiortc.rtcdtlstransport import generate_certificate
-from bridge_peers import StudioClient, spec_for
+from bridge_peers import (
+    StudioClient,
+    assert_no_codecs_on_server,
+    shade_of,
+    spec_for,
+)
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bridge.room import Room
@@ -24,23 +29,6 @@ from bridge.video_payloads import VideoCodec
 from harness.waiting import eventually
 
 pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair
-
-FRAME_TIMEOUT = 10.0
-
-
-async def _shade(track: object, frames: int = 8) -> float:
-    """The median brightness of a received frame (each test studio has its own shade)."""
-    frame = None
-    for _ in range(frames):
-        frame = await asyncio.wait_for(track.recv(), FRAME_TIMEOUT)  # type: ignore[attr-defined]
-    return float(np.median(frame.to_ndarray(format="rgb24")))  # type: ignore[attr-defined]
-
-
-def _no_codecs_on_server(room: Room) -> None:
-    for session in room.sessions.values():
-        for t in session.pc.getTransceivers():
-            assert t.sender._RTCRtpSender__encoder is None
-            assert t.receiver._RTCRtpReceiver__decoder_thread is None
 
 
 async def test_an_h264_studio_and_a_vp8_studio_see_each_other_in_their_own_codecs(
@@ -54,9 +42,9 @@ async def test_an_h264_studio_and_a_vp8_studio_see_each_other_in_their_own_codec
         await rome.join(room)
         assert room.feeds[("baku", "video")].codec is VideoCodec.H264
         assert room.feeds[("rome", "video")].codec is VideoCodec.VP8
-        assert abs(await _shade(rome.tracks["baku/video"]) - 40) < 20
-        assert abs(await _shade(baku.tracks["rome/video"]) - 200) < 20
-        _no_codecs_on_server(room)  # forwarded, never transcoded
+        assert abs(await shade_of(rome.tracks["baku/video"]) - 40) < 20
+        assert abs(await shade_of(baku.tracks["rome/video"]) - 200) < 20
+        assert_no_codecs_on_server(room)  # forwarded, never transcoded
         # The monitor reads the H.264 picture's size from its parameter sets.
         await eventually(
             lambda: room.feeds[("baku", "video")].meter.size == (320, 180),
@@ -84,7 +72,7 @@ async def test_a_partner_that_cannot_receive_h264_is_told_so_rather_than_shown_b
             message="the slot knows its partner cannot play H.264",
         )
         assert slot.counters.sent == 0
-        assert abs(await _shade(baku.tracks["rome/video"]) - 200) < 20  # the other way works
+        assert abs(await shade_of(baku.tracks["rome/video"]) - 200) < 20  # the other way works
     finally:
         await baku.close()
         await rome.close()
@@ -101,7 +89,7 @@ async def test_a_studio_with_an_rsa_certificate_completes_dtls(room_factory) -> 
     try:
         await baku.join(room)
         await rome.join(room)
-        assert abs(await _shade(rome.tracks["baku/video"]) - 40) < 20
+        assert abs(await shade_of(rome.tracks["baku/video"]) - 40) < 20
     finally:
         await baku.close()
         await rome.close()
