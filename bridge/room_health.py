@@ -93,6 +93,7 @@ async def studio_health(room: Room, studio_id: str, name: str, now: float) -> St
         channel = room.production.audio.mixer.channels.get(studio_id)
         if channel is not None and channel.level_dbfs > SILENCE_DBFS:
             level = round(channel.level_dbfs, 1)
+    codec = video_feed.codec.label if video_feed is not None and video_feed.codec else None
     ages = [w.last_packet_age_ms for w in (v, a) if w and w.last_packet_age_ms is not None]
     silent = room.silent_for(studio_id, now)
     main = v or a
@@ -104,13 +105,7 @@ async def studio_health(room: Room, studio_id: str, name: str, now: float) -> St
         rtt_ms=await session.round_trip_ms() if session is not None else None,
         loss_pct=main.loss_pct if main else None,
         jitter_ms=main.jitter_ms if main else None,
-        video=(
-            VideoFigures(v.width, v.height, v.fps, v.kbps, video_feed.codec.label)
-            if v and video_feed is not None and video_feed.codec is not None
-            else VideoFigures(v.width, v.height, v.fps, v.kbps)
-            if v
-            else None
-        ),
+        video=VideoFigures(v.width, v.height, v.fps, v.kbps, codec) if v else None,
         audio=AudioFigures(a.kbps, level) if a else None,
         last_packet_age_ms=min(ages) if ages else None,
         # The watchdog's verdict may be up to one interval behind the age shown beside it.
