@@ -20,6 +20,7 @@ from bridge.errors import RoomClosed, UnknownStudio
 from bridge.outputs.base import ProgramSource
 from bridge.outputs.manager import Outputs
 from bridge.program.audio import ProgramAudio
+from bridge.program.demand import LINGER_S
 from bridge.program.engine import ProgramEngine
 from bridge.program.graphics import Graphics
 from bridge.program.layout import LAYOUTS, STUDIO_LAYOUTS
@@ -67,6 +68,7 @@ class Room:
         spec: RoomSpec,
         on_event: EventSink | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        program_linger: float = LINGER_S,
     ) -> None:
         self.spec = spec
         self._on_event = on_event or (lambda _e: None)
@@ -85,6 +87,7 @@ class Room:
                 [s.id for s in spec.studios],
                 [s.name for s in spec.studios],
                 outputs=self._outputs_of,
+                linger=program_linger,  # the picture stops this long after its last user
             )
             self.production.switch(spec.layout if spec.layout in LAYOUTS else "auto")
             self.production.start()

@@ -125,4 +125,5 @@ def program_figures(production: Production | None) -> ProgramFigures | None:
         audio_blocks=audio.counters.blocks,
         audio_dropped_blocks=audio.counters.dropped_blocks,
         audio_underruns=sum(c.underruns for c in audio.mixer.channels.values()),
+        composing=engine.composing,
     )

@@ -136,6 +136,9 @@ class ProgramFigures:
     audio_blocks: int
     audio_dropped_blocks: int  # blocks missing from the program's sound
     audio_underruns: int  # times a studio's sound ran dry in the mixer
+    # Whether the picture is composed now: only while something uses the program (a
+    # recording, an output, a console's return feed, a control room); the sound always runs.
+    composing: bool = True
 
 
 FileKind = Literal["program", "iso"]  # the joint program, or one studio's own feed (ISO)

@@ -28,9 +28,10 @@ class ProgramSource:
     engine: ProgramEngine
     audio: ProgramAudio
 
-    def tap(self, video: PacketSink, audio: PacketSink) -> ProgramTap:
-        """The program's packets from now on (a keyframe first), on a timeline from 0."""
-        return ProgramTap(self.engine, self.audio, video, audio)
+    def tap(self, video: PacketSink, audio: PacketSink, user: str) -> ProgramTap:
+        """The program's packets from now on (a keyframe first), on a timeline from 0; the
+        program is composed for `user` while the tap is open."""
+        return ProgramTap(self.engine, self.audio, video, audio, user)
 
 
 # Called on the event loop whenever an output's state (or last error) changes.

@@ -169,7 +169,7 @@ class HlsOutput:
         # frame already being encoded when it opened, AAC's encoder delay), and the muxer
         # moves a file that starts before 0 as a whole, out of step with the next segment.
         # Loop time is monotonic: the program clocks' 0 on the wall clock, once.
-        self._tap = self.source.tap(video, audio)
+        self._tap = self.source.tap(video, audio, f"output {self.target.id}")
         self._wall_origin = datetime.now(UTC) - timedelta(seconds=loop.time() - engine.origin)
 
     def _prepare(self) -> SegmentRecorder:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bridge.outputs.base import LiveOutput, OutputListener, ProgramSource
 from bridge.outputs.push import PushOutput
+from bridge.program.demand import Claim
 from bridge.spec import OutputFigures, OutputKind, OutputState, OutputTarget
 
 log = logging.getLogger("telebridge.bridge.outputs")
@@ -30,6 +31,9 @@ class Outputs:
         # One start or stop of an output at a time (a start during its stop would find it
         # still running); other outputs are not held up by one that takes a while to stop.
         self._locks: dict[str, asyncio.Lock] = {}
+        # A started output uses the program from its start to its stop, retries included:
+        # the picture is not stopped under an output that is reconnecting.
+        self._claims: dict[str, Claim] = {}
 
     async def start(self, target: OutputTarget, hls_dir: Path | None = None) -> None:
         """Start the output `target.id` (again, if it ended); a no-op while it runs."""
@@ -39,6 +43,8 @@ class Outputs:
                 return
             output = self._make(target, hls_dir)
             self._outputs[target.id] = output
+            if target.id not in self._claims:
+                self._claims[target.id] = self._source.engine.demand.claim(f"output {target.id}")
             await output.start()
 
     async def stop(self, output_id: str) -> bool:
@@ -48,7 +54,13 @@ class Outputs:
             if output is None:
                 return False
             await output.stop()
+            self._release(output_id)
             return True
+
+    def _release(self, output_id: str) -> None:
+        claim = self._claims.pop(output_id, None)
+        if claim is not None:
+            claim.release()
 
     def figures(self) -> tuple[OutputFigures, ...]:
         """Every output's state, the ended ones included, in the order they were added."""
@@ -62,6 +74,8 @@ class Outputs:
         for output, result in zip(outputs, results, strict=True):
             if isinstance(result, Exception):  # the others were stopped all the same
                 log.error("output %s did not stop cleanly: %r", output.target.id, result)
+        for output_id in list(self._claims):
+            self._release(output_id)
 
     def _make(self, target: OutputTarget, hls_dir: Path | None) -> LiveOutput:
         if target.kind is OutputKind.HLS:

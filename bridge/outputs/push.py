@@ -197,7 +197,7 @@ class PushOutput:
         ]
         tap: ProgramTap | None = None
         try:
-            tap = self._source.tap(pipe.video, pipe.audio)
+            tap = self._source.tap(pipe.video, pipe.audio, f"output {self.target.id}")
             pipe.set_origins(tap)
             return await self._watch(process, pipe, progress, dest, errors, readers)
         finally:

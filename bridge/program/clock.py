@@ -57,10 +57,21 @@ class TickClock(Generic[T]):
         self._task: asyncio.Task[None] | None = None
 
     def start(self, origin: float | None = None) -> None:
-        """Start ticking; tick 0 is at loop time `origin` (default: now). Once only."""
+        """Start ticking; tick 0 is at loop time `origin` (default: now; after a stop, the
+        first start's origin, so that ticks go on counting the same time). A no-op while
+        ticking."""
         if self._task is None:
-            self.origin = asyncio.get_running_loop().time() if origin is None else origin
-            self._task = asyncio.ensure_future(self._tick_forever(self.origin))
+            if origin is None:
+                origin = self.origin
+            if origin is None:
+                origin = asyncio.get_running_loop().time()
+            self.origin = origin
+            self._task = asyncio.ensure_future(self._tick_forever(origin))
+
+    @property
+    def ticking(self) -> bool:
+        """Whether the clock ticks (started and not stopped since)."""
+        return self._task is not None
 
     def tick_now(self) -> int:
         """The tick the clock is at now (0 before it starts)."""
@@ -76,6 +87,13 @@ class TickClock(Generic[T]):
     async def on_worker(self, job: Callable[[], R]) -> R:
         """Run `job` on the clock's worker thread, after the work already given to it."""
         return await asyncio.get_running_loop().run_in_executor(self._worker, job)
+
+    def pause(self) -> None:
+        """Stop ticking now (start goes on from the same origin); work already on the worker
+        still finishes and is published."""
+        if self._task is not None:
+            self._task.cancel()  # it ends at its next await, before it could tick again
+            self._task = None
 
     async def stop(self) -> None:
         """Stop ticking; work already on the worker still finishes and is published."""

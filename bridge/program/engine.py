@@ -22,6 +22,7 @@ from av.video.frame import PictureType
 
 from bridge.program.clock import TickClock
 from bridge.program.compositor import Compositor, Source
+from bridge.program.demand import LINGER_S, Claim, ProgramDemand
 from bridge.program.graphics import Graphics, Scene
 
 if TYPE_CHECKING:
@@ -99,6 +100,7 @@ class ProgramEngine:
         self,
         fmt: ProgramFormat | None = None,
         lost_text: str = "signal lost",
+        linger: float = LINGER_S,
     ) -> None:
         self.fmt = fmt or ProgramFormat()
         self.compositor = Compositor(self.fmt.width, self.fmt.height, lost_text)
@@ -118,6 +120,10 @@ class ProgramEngine:
         self.encoder = self.clock.call_on_worker(lambda: make_encoder(self.fmt))
         self._index = 0
         self._force_key = False
+        # Composed and encoded only while subscribed to (program.demand): each subscriber
+        # (a recording's or an output's tap, a return feed, a control room) holds a claim.
+        self.demand = ProgramDemand(self._resume, self.clock.pause, linger)
+        self._claims: dict[int, Claim] = {}
 
     @property
     def origin(self) -> float | None:
@@ -162,19 +168,36 @@ class ProgramEngine:
         self._force_key = True
 
     def unsubscribe(self, queue: asyncio.Queue[EncodedPacket]) -> None:
-        """Stop feeding a subscriber's queue."""
+        """Stop feeding a subscriber's queue (and let go of its claim on the program)."""
         if queue in self.subscribers:
             self.subscribers.remove(queue)
+        claim = self._claims.pop(id(queue), None)
+        if claim is not None:
+            claim.release()
 
-    def subscribe(self) -> asyncio.Queue[EncodedPacket]:
-        """A bounded queue that receives every encoded packet from now on."""
+    def subscribe(self, user: str = "a subscriber") -> asyncio.Queue[EncodedPacket]:
+        """A bounded queue that receives every encoded packet from now on; the program is
+        composed (from this frame on, if it was not) until the queue is unsubscribed."""
         queue: asyncio.Queue[EncodedPacket] = asyncio.Queue(maxsize=SUBSCRIBER_QUEUE_PACKETS)
         self.subscribers.append(queue)
+        self._claims[id(queue)] = self.demand.claim(user)
         return queue
 
+    @property
+    def composing(self) -> bool:
+        """Whether the picture is being composed and encoded now (someone uses it)."""
+        return self.clock.ticking
+
     def start(self, origin: float | None = None) -> None:
-        """Start the frame clock; tick 0 is at loop time `origin` (default: now)."""
+        """Start the frame clock; tick 0 is at loop time `origin` (default: now). It stops
+        a linger later unless subscribed to, and starts again with the first subscriber."""
         self.clock.start(origin)
+        self.demand.begin()
+
+    def _resume(self) -> None:
+        """The first subscriber came: tick again from the same origin, from a keyframe."""
+        self._force_key = True
+        self.clock.start()
 
     def tick_now(self) -> int:
         """The tick the frame clock is at."""
@@ -182,6 +205,7 @@ class ProgramEngine:
 
     async def stop(self) -> None:
         """Stop the clock, flush the encoder and release the worker."""
+        self.demand.close()
         await self.clock.stop()
         self._publish(await self.clock.on_worker(self._flush))
         self.clock.close()

@@ -19,6 +19,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import RtpPacket
 
 from bridge.program.audio import PROGRAM_MIX, ProgramAudio
+from bridge.program.demand import LINGER_S
 from bridge.program.engine import ProgramEngine, ProgramFormat
 from bridge.program.layout import STUDIO_LAYOUTS, tiles_for
 from bridge.program.return_feed import MixMinusTrack, ProgramVideoTrack
@@ -47,7 +48,9 @@ class Recording:
             audio=AudioParams(extradata=audio.extradata),
         )
         # The recording's timeline starts now: the tap's 0 on both clocks is its 0.
-        self._tap = ProgramTap(engine, audio, self.recorder.write, self.recorder.write_audio)
+        self._tap = ProgramTap(
+            engine, audio, self.recorder.write, self.recorder.write_audio, "the recording"
+        )
         self.recorder.video_origin = self._tap.timeline.video_origin
         self.recorder.audio_origin = self._tap.timeline.audio_origin
 
@@ -85,9 +88,10 @@ class Production:
         labels: Sequence[str],
         fmt: ProgramFormat | None = None,
         outputs: Callable[[ProgramEngine, ProgramAudio], Outputs] | None = None,
+        linger: float = LINGER_S,
     ) -> None:
         self.studio_ids = list(studio_ids)
-        self.engine = ProgramEngine(fmt)
+        self.engine = ProgramEngine(fmt, linger=linger)  # its picture only while used
         self.engine.set_sources(list(labels))
         # The lower thirds, logo and clock over the picture (drawn by the engine's compositor).
         self.graphics = self.engine.graphics
@@ -106,11 +110,13 @@ class Production:
 
     def return_tracks(self, studio_id: str) -> tuple[ProgramVideoTrack, MixMinusTrack]:
         """The program's picture and the studio's mix-minus, to send back to the studio."""
-        return ProgramVideoTrack(self.engine), MixMinusTrack(self.audio, studio_id)
+        video = ProgramVideoTrack(self.engine, f"the return feed of {studio_id}")
+        return video, MixMinusTrack(self.audio, studio_id)
 
-    def control_tracks(self, _viewer: str) -> tuple[ProgramVideoTrack, MixMinusTrack]:
+    def control_tracks(self, viewer: str) -> tuple[ProgramVideoTrack, MixMinusTrack]:
         """The program's picture and its own mix, for a control room."""
-        return ProgramVideoTrack(self.engine), MixMinusTrack(self.audio, PROGRAM_MIX)
+        video = ProgramVideoTrack(self.engine, f"the control room of {viewer}")
+        return video, MixMinusTrack(self.audio, PROGRAM_MIX)
 
     def listener_for(self, studio_id: str) -> Callable[[RtpPacket], None]:
         """The feed listener that brings a studio's sound into the program."""

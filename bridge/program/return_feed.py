@@ -30,10 +30,10 @@ class ProgramVideoTrack(MediaStreamTrack):
 
     kind = "video"
 
-    def __init__(self, engine: ProgramEngine) -> None:
+    def __init__(self, engine: ProgramEngine, viewer: str) -> None:
         super().__init__()
         self._engine = engine
-        self._queue = engine.subscribe()
+        self._queue = engine.subscribe(viewer)
         self._started = False
         self._last_keyframe_request = -KEYFRAME_INTERVAL
         self.request_keyframe()

@@ -34,12 +34,17 @@ class ProgramTap:
     """The program's packets from now on, handed to `video` and `audio` on the event loop."""
 
     def __init__(
-        self, engine: ProgramEngine, audio: ProgramAudio, video: PacketSink, audio_sink: PacketSink
+        self,
+        engine: ProgramEngine,
+        audio: ProgramAudio,
+        video: PacketSink,
+        audio_sink: PacketSink,
+        user: str,
     ) -> None:
         tick = engine.tick_now()
         self.timeline = TapTimeline(tick, tick * RATE // engine.fmt.fps)
         self._engine, self._program_audio = engine, audio
-        self._video = engine.subscribe()
+        self._video = engine.subscribe(user)  # the picture is composed while the tap is open
         self._audio = audio.subscribe()
         self._sinks = (video, audio_sink)
         engine.force_keyframe()

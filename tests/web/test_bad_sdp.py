@@ -115,11 +115,15 @@ async def send_table(
     return answered, failures, lag.worst
 
 
-async def program_frames(room: Room, later_than: int = -1) -> int | None:
-    """The frames the room's program has made (None until more than `later_than`)."""
+async def program_blocks(room: Room, later_than: int = -1) -> int | None:
+    """The blocks of sound the room's program has mixed (None until more than `later_than`).
+
+    Its sound, not its picture: nothing here uses the program, so its picture stops a linger
+    after the room opened (bridge.program.demand); the sound always runs."""
     health = await room.live_snapshot()
-    assert health.program is not None, "the room composes no program"
-    return health.program.frames if health.program.frames > later_than else None
+    assert health.program is not None, "the room has no program"
+    blocks = health.program.audio_blocks
+    return blocks if blocks > later_than else None
 
 
 async def test_every_broken_offer_is_a_400_and_the_room_goes_on(
@@ -165,13 +169,13 @@ async def test_every_broken_offer_is_a_400_and_the_room_goes_on(
     assert {s: getattr(room.sessions.get(s), "session_id", None) for s in LIVE_PAIR} == before
     await sees(trend, dha)
     await sees(dha, trend)
-    start = await program_frames(room) or 0
+    start = await program_blocks(room) or 0
 
     # Any: mypy infers no T for harness.waiting.eventually from a coroutine of int | None.
-    async def thirty_more() -> Any:
-        return await program_frames(room, later_than=start + 30)
+    async def a_second_more() -> Any:
+        return await program_blocks(room, later_than=start + 47)
 
-    await eventually(thirty_more, message="30 more program frames")
+    await eventually(a_second_more, message="a second more of the program's sound")
     # And a valid studio still joins where the broken offers came from, and is seen and sees.
     kabar = studios("kabar", 120, partners=partners)
     await kabar.join(c.client, ln["kabar"])

@@ -112,6 +112,7 @@ def test_an_open_room_has_the_documented_keys_and_values() -> None:
         "audio_blocks": 1406,
         "audio_dropped_blocks": 0,
         "audio_underruns": 1,
+        "composing": True,
     }
     assert doc["studios"] == [
         {

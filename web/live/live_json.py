@@ -126,6 +126,7 @@ def program_figures_json(p: ProgramFigures) -> JsonObject:
         "audio_blocks": p.audio_blocks,
         "audio_dropped_blocks": p.audio_dropped_blocks,
         "audio_underruns": p.audio_underruns,
+        "composing": p.composing,
     }
 
 

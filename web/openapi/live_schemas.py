@@ -209,6 +209,11 @@ _PROGRAM_FIGURES: Schema = {
         "audio_blocks": {"type": "integer"},
         "audio_dropped_blocks": {"type": "integer"},
         "audio_underruns": {"type": "integer"},
+        "composing": {
+            "type": "boolean",
+            "description": "Whether the picture is composed and encoded now: only while a "
+            "recording, an output, a console's return feed or a control room uses it.",
+        },
     },
 }
 
