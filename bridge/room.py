@@ -25,6 +25,7 @@ from bridge.program.engine import ProgramEngine
 from bridge.program.graphics import Graphics
 from bridge.program.layout import LAYOUTS, STUDIO_LAYOUTS
 from bridge.program.production import Production
+from bridge.program.return_feed import MixMinusTrack, ProgramVideoTrack
 from bridge.recording.directory import finalize_isos
 from bridge.recording.iso import IsoRecording
 from bridge.relay.fanout import Feed
@@ -82,6 +83,9 @@ class Room:
         self._recording_started: float | None = None  # time.monotonic() at start_recording
         self.control = ControlConnections(self)  # the producers' multiview and talkback
         self._connecting: dict[str, asyncio.Lock] = {}  # one offer of a studio at a time
+        # Studios whose console put the program away: their return feed stays paused, also
+        # across reconnects, and costs the room no picture (bridge.program.demand).
+        self._program_hidden: set[str] = set()
         if spec.program:
             self.production = Production(
                 [s.id for s in spec.studios],
@@ -116,12 +120,11 @@ class Room:
             raise RoomClosed(f"The room of booking {self.spec.booking_id} is closed")
         if self.spec.studio(studio_id) is None:
             raise UnknownStudio(f'Studio "{studio_id}" is not part of this telebridge')
-        production = self.production
         session = StudioSession(
             self.spec,
             studio_id,
             self._session_closed,
-            production.return_tracks if production is not None else None,
+            self._return_tracks if self.production is not None else None,
         )
         try:
             answer = await session.answer(offer_sdp)
@@ -166,6 +169,26 @@ class Room:
             self.production.watch(studio_id, video.track)
         self._emit(EventKind.STUDIO_JOINED, studio_id, replaced=old is not None)
         return Joined(answer, session.session_id, session.slot_info, session.program_info)
+
+    def _return_tracks(self, studio_id: str) -> tuple[ProgramVideoTrack, MixMinusTrack]:
+        assert self.production is not None
+        return self.production.return_tracks(studio_id, studio_id not in self._program_hidden)
+
+    def show_program(self, studio_id: str, shown: bool) -> None:
+        """The studio's console shows the program (its return feed), or put it away."""
+        if self.production is None or self.spec.studio(studio_id) is None:
+            raise UnknownStudio(f'Studio "{studio_id}" is not part of this program')
+        if shown:
+            self._program_hidden.discard(studio_id)
+        else:
+            self._program_hidden.add(studio_id)
+        session = self.sessions.get(studio_id)
+        if session is not None:
+            session.show_program(shown)
+
+    def program_shown(self, studio_id: str) -> bool:
+        """Whether the studio's console takes the program back (False without a program)."""
+        return self.production is not None and studio_id not in self._program_hidden
 
     def _session_closed(self, session: StudioSession) -> None:
         if self.sessions.get(session.studio_id) is not session:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiortc import (
-    MediaStreamTrack,
     RTCBundlePolicy,
     RTCConfiguration,
     RTCIceServer,
@@ -107,7 +106,7 @@ class StudioSession:
         self.control = control
         self._return_tracks = return_tracks
         self.program_info: SlotInfo | None = None  # where the return feed is, when offered
-        self._program_tracks: list[MediaStreamTrack] = []
+        self._program_tracks: list[ProgramVideoTrack | MixMinusTrack] = []
         self.studio_id = studio_id
         self.session_id = secrets.token_hex(8)
         self._on_closed = on_closed
@@ -297,6 +296,15 @@ class StudioSession:
     async def _state_changed(self) -> None:
         if self.pc.connectionState in ("failed", "closed"):
             await self.close()
+
+    def show_program(self, shown: bool) -> None:
+        """Send the program back (its picture and the studio's mix-minus), or stop sending it
+        for a console that put it away; the connection and its m-lines stay as they are."""
+        for track in self._program_tracks:
+            if shown:
+                track.resume()
+            else:
+                track.pause()
 
     async def close(self) -> None:
         """Close the connection and stop its slots (idempotent)."""

@@ -108,10 +108,13 @@ class Production:
         assert self.engine.origin is not None
         self.audio.start(self.engine.origin)
 
-    def return_tracks(self, studio_id: str) -> tuple[ProgramVideoTrack, MixMinusTrack]:
-        """The program's picture and the studio's mix-minus, to send back to the studio."""
-        video = ProgramVideoTrack(self.engine, f"the return feed of {studio_id}")
-        return video, MixMinusTrack(self.audio, studio_id)
+    def return_tracks(
+        self, studio_id: str, shown: bool = True
+    ) -> tuple[ProgramVideoTrack, MixMinusTrack]:
+        """The program's picture and the studio's mix-minus, to send back to the studio
+        (paused, not `shown`, for a console that put the program away)."""
+        video = ProgramVideoTrack(self.engine, f"the return feed of {studio_id}", shown)
+        return video, MixMinusTrack(self.audio, studio_id, shown)
 
     def control_tracks(self, viewer: str) -> tuple[ProgramVideoTrack, MixMinusTrack]:
         """The program's picture and its own mix, for a control room."""

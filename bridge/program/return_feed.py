@@ -8,6 +8,7 @@ which aiortc encodes to Opus per studio, because every studio hears a different 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import av
@@ -26,17 +27,47 @@ OPUS_FRAME = 960  # samples of one 20 ms Opus packet at 48 kHz
 
 
 class ProgramVideoTrack(MediaStreamTrack):
-    """The program's encoded H.264 packets for one viewer, starting at a keyframe."""
+    """The program's encoded H.264 packets for one viewer, starting at a keyframe.
+
+    A viewer can put the program away and take it back (`pause`, `resume`) without a new
+    connection: while paused the track holds no claim on the program (bridge.program.demand),
+    so a room whose consoles show only their partners composes no picture.
+    """
 
     kind = "video"
 
-    def __init__(self, engine: ProgramEngine, viewer: str) -> None:
+    def __init__(self, engine: ProgramEngine, viewer: str, shown: bool = True) -> None:
         super().__init__()
         self._engine = engine
-        self._queue = engine.subscribe(viewer)
+        self._viewer = viewer
+        self._queue: asyncio.Queue[EncodedPacket] | None = None
+        self._resumed = asyncio.Event()
         self._started = False
         self._last_keyframe_request = -KEYFRAME_INTERVAL
+        if shown:
+            self.resume()
+
+    @property
+    def shown(self) -> bool:
+        """Whether the viewer takes the program now."""
+        return self._queue is not None
+
+    def resume(self) -> None:
+        """Take the program (again), from its next keyframe, asked for now."""
+        if self._queue is not None or self.readyState != "live":
+            return
+        self._queue = self._engine.subscribe(self._viewer)
+        self._started = False
+        self._last_keyframe_request = -KEYFRAME_INTERVAL  # this one is never throttled
         self.request_keyframe()
+        self._resumed.set()
+
+    def pause(self) -> None:
+        """Stop taking the program (the connection stays; nothing is sent meanwhile)."""
+        queue, self._queue = self._queue, None
+        self._resumed.clear()
+        if queue is not None:
+            self._engine.unsubscribe(queue)
 
     def request_keyframe(self) -> None:
         """The viewer lost a picture (PLI) or has just come: ask the program for a keyframe.
@@ -44,17 +75,24 @@ class ProgramVideoTrack(MediaStreamTrack):
         Throttled, because every forced keyframe also lands in the recording.
         """
         now = time.monotonic()
-        if now - self._last_keyframe_request >= KEYFRAME_INTERVAL:
+        if self._queue is not None and now - self._last_keyframe_request >= KEYFRAME_INTERVAL:
             self._last_keyframe_request = now
             self._engine.force_keyframe()
 
     async def recv(self) -> EncodedPacket:
         """The next packet (the first one a keyframe); ends when the track is stopped."""
         while self.readyState == "live":
+            queue = self._queue
+            if queue is None:  # paused: wait to be resumed (or stopped)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._resumed.wait(), WAIT_SECONDS)
+                continue
             try:
-                packet = await asyncio.wait_for(self._queue.get(), WAIT_SECONDS)
+                packet = await asyncio.wait_for(queue.get(), WAIT_SECONDS)
             except TimeoutError:
                 continue
+            if queue is not self._queue:
+                continue  # paused (and maybe resumed) meanwhile: start again from a keyframe
             if not self._started and not packet.is_keyframe:
                 continue  # nothing decodes before the first keyframe
             self._started = True
@@ -63,7 +101,7 @@ class ProgramVideoTrack(MediaStreamTrack):
 
     def stop(self) -> None:
         """Stop reading the program."""
-        self._engine.unsubscribe(self._queue)
+        self.pause()
         super().stop()
 
 
@@ -79,23 +117,48 @@ class MixMinusTrack(MediaStreamTrack):
 
     kind = "audio"
 
-    def __init__(self, audio: ProgramAudio, studio_id: str) -> None:
+    def __init__(self, audio: ProgramAudio, studio_id: str, shown: bool = True) -> None:
         super().__init__()
         self._audio = audio
         self._studio_id = studio_id
-        self._queue = audio.subscribe_return(studio_id)
+        self._queue: asyncio.Queue[av.AudioFrame] | None = None
+        self._resumed = asyncio.Event()
         self._pending: NDArray[np.int16] = np.empty(0, dtype=np.int16)  # < 960 + one block
         self._pts: int | None = None
+        if shown:
+            self.resume()
+
+    def resume(self) -> None:
+        """Take the mix (again); its timestamps follow the program's clock across the gap."""
+        if self._queue is not None or self.readyState != "live":
+            return
+        self._queue = self._audio.subscribe_return(self._studio_id)
+        self._pending, self._pts = np.empty(0, dtype=np.int16), None
+        self._resumed.set()
+
+    def pause(self) -> None:
+        """Stop taking the mix (the operator listens to the partners directly)."""
+        queue, self._queue = self._queue, None
+        self._resumed.clear()
+        if queue is not None:
+            self._audio.unsubscribe_return(self._studio_id, queue)
 
     async def recv(self) -> av.AudioFrame:
         """The next 20 ms of the studio's mix-minus; ends when the track is stopped."""
         while self.readyState == "live":
+            queue = self._queue
+            if queue is None:  # paused: wait to be resumed (or stopped)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._resumed.wait(), WAIT_SECONDS)
+                continue
             if self._pending.size >= OPUS_FRAME:
                 return self._frame()
             try:
-                block = await asyncio.wait_for(self._queue.get(), WAIT_SECONDS)
+                block = await asyncio.wait_for(queue.get(), WAIT_SECONDS)
             except TimeoutError:
                 continue
+            if queue is not self._queue:
+                continue  # paused meanwhile: this block belongs to before the gap
             if self._pts is None:
                 self._pts = int(block.pts or 0)
             samples = block.to_ndarray().reshape(-1).astype(np.int16)  # s16 mono
@@ -112,5 +175,5 @@ class MixMinusTrack(MediaStreamTrack):
 
     def stop(self) -> None:
         """Stop reading the mix."""
-        self._audio.unsubscribe_return(self._studio_id, self._queue)
+        self.pause()
         super().stop()

@@ -1,20 +1,24 @@
 """The program's picture on demand: composed and encoded only while something uses it.
 
-Real engines (libx264, the frame clock) without a network: the users are what subscribes to
-the program's packets (a recording's or an output's tap, a return feed, a control room).
+Real engines (libx264, the frame clock), and real aiortc consoles for the return feed: the
+users are what subscribes to the program's packets (a recording's or an output's tap, a
+return feed, a control room).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 import av
 import numpy as np
+from bridge_peers import StudioClient, frame_of, spec_for
 
 from bridge.program.demand import ProgramDemand
 from bridge.program.engine import ProgramEngine, ProgramFormat
 from bridge.program.production import Production
+from bridge.room import Room
 from harness.waiting import eventually
 
 LINGER = 0.3
@@ -100,3 +104,38 @@ async def test_a_recording_keeps_the_picture_composed_until_it_stops(tmp_path: P
         await eventually(lambda: not production.engine.composing, message="off after the stop")
     finally:
         await production.close()
+
+
+async def test_a_console_that_puts_the_program_away_stops_its_picture_and_gets_it_back() -> None:
+    room = Room(dataclasses.replace(spec_for("baku", "rome"), program=True), program_linger=LINGER)
+    baku = StudioClient("baku", 1, shade=40, program_return=True)
+    rome = StudioClient("rome", 1, shade=200)  # like an encoder: no return feed asked for
+    assert room.production is not None
+    engine = room.production.engine
+    try:
+        await baku.join(room)
+        await rome.join(room)
+        program = baku.tracks["program/video"]
+        await frame_of(program)  # Baku's console shows the program: it is composed
+        assert engine.demand.users == ("the return feed of baku",)
+
+        room.show_program("baku", False)  # the operator puts it away
+        assert not room.program_shown("baku")
+        await eventually(lambda: not engine.composing, message="no picture for nobody")
+        assert await _frames_still(engine, 0.5)
+        await frame_of(baku.tracks["rome/video"])  # the partner's picture goes on meanwhile
+
+        await baku.close()  # a reconnect keeps the choice: no picture composed for it
+        baku = StudioClient("baku", 1, shade=40, program_return=True)
+        await baku.join(room)
+        await frame_of(baku.tracks["rome/video"])
+        assert not engine.composing and engine.demand.users == ()
+
+        room.show_program("baku", True)  # and takes it back, on the same connection
+        assert engine.composing
+        first = await frame_of(baku.tracks["program/video"])
+        assert first.width == 1280  # type: ignore[attr-defined]
+    finally:
+        await baku.close()
+        await rome.close()
+        await room.close()

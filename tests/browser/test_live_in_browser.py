@@ -73,6 +73,35 @@ def test_two_studios_see_and_hear_each_other_at_720p(
     assert muted == [True, False]
     baku.screenshot(path=str(ARTIFACTS / "console-two-studios.png"))
 
+    # Baku puts the program away: the tile folds to its caption, the operator hears Rome
+    # directly (the program mix cannot be chosen), and the bridge stops sending the return
+    # feed (the state poll says so; with Rome still showing it the room composes on).
+    baku.click("#program-away")
+    wait(
+        baku,
+        "async () => { const r = await fetch(JSON.parse(document.getElementById("
+        "'console-data').textContent).state_url); return !(await r.json()).program_shown; }",
+        10,
+    )
+    put_away = baku.evaluate(
+        "() => [document.querySelector('#program-tile').dataset.putAway,"
+        " getComputedStyle(document.querySelector('#program-tile video')).display,"
+        " document.querySelector('[data-listen=program]').disabled,"
+        " [...document.querySelectorAll('.tile[data-partner] video')].some(v => v.muted),"
+        " document.querySelector('#program-away').textContent]"
+    )
+    assert put_away == ["true", "none", True, False, "Show program"]
+    baku.screenshot(path=str(ARTIFACTS / "console-program-put-away.png"))
+    baku.click("#program-away")  # and back: the return feed moves again
+    wait(baku, "() => document.querySelector('#program-tile').dataset.putAway === 'false'", 5)
+    frames = baku.evaluate("() => window.telebridge.stats.program.framesDecoded || 0")
+    wait(
+        baku,
+        f"() => {{ const p = window.telebridge.stats.program;"
+        f" return p && (p.framesDecoded || 0) > {frames} + 10; }}",
+        20,
+    )
+
     # Rome reloads: the console rejoins by itself and Baku sees Rome again within 5 s.
     started = time.monotonic()
     rome.reload()

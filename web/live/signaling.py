@@ -89,16 +89,25 @@ async def connect(room: Room, studio_id: str, sdp: str) -> Joined:
 
 @routes.post(f"/join/{IDS}/session")
 async def console_session(request: web.Request) -> web.Response:
-    """The console's offer: `{"sdp"}` in, `{"sdp", "session", "slots", "program"}` out.
+    """The console's offer: `{"sdp", "program"?}` in, `{"sdp", "session", "slots", "program"}`
+    out.
 
     The console offers one receive pair per partner and one more for the program's return
-    feed (`program` names its m-lines; null for a room that composes no program).
+    feed (`program` names its m-lines; null for a room that composes no program). A console
+    that put the program away says `"program": false`: its return feed starts paused.
     """
     body = await read_json(request)
     if not isinstance(body, dict) or not isinstance(body.get("sdp"), str):
         raise ApiError(422, "invalid", "sdp: is required", {"sdp": "is required"})
+    shown = body.get("program", True)
+    if not isinstance(shown, bool):
+        raise ValidationError("program: must be true or false", {"program": "must be a boolean"})
     room = await open_room(request, request.query.get("token"))
-    joined = await connect(room, request.match_info["studio_id"], body["sdp"])
+    studio_id = request.match_info["studio_id"]
+    if room.production is not None and room.spec.studio(studio_id) is not None:
+        # A console that put the program away joins without it: no picture composed for it.
+        room.show_program(studio_id, shown)
+    joined = await connect(room, studio_id, body["sdp"])
     slots: list[dict[str, Any]] = [
         {"studio": s.studio_id, "video_mid": s.video_mid, "audio_mid": s.audio_mid}
         for s in joined.slots
@@ -147,6 +156,24 @@ async def console_microphone(request: web.Request) -> web.Response:
     return web.json_response({"off": body["off"]})
 
 
+@routes.put(f"/join/{IDS}/program")
+async def console_program(request: web.Request) -> web.Response:
+    """The console shows the program (`{"shown": true}`) or put it away: its return feed is
+    then paused, and a room whose consoles all show only their partners composes no picture."""
+    room, _booking = await room_and_booking(request, request.query.get("token"))
+    body = await read_json(request)
+    if not isinstance(body, dict) or set(body) != {"shown"} or not isinstance(body["shown"], bool):
+        problem = {"shown": "must be true or false"}
+        raise ValidationError('The body must be {"shown": true} or {"shown": false}', problem)
+    if room.production is None:
+        raise ApiError(409, "no_program", "This room composes no program")
+    try:
+        room.show_program(request.match_info["studio_id"], body["shown"])
+    except UnknownStudio:
+        raise studio_removed() from None
+    return web.json_response({"shown": body["shown"]})
+
+
 @routes.get(f"/join/{IDS}/state")
 async def console_state(request: web.Request) -> web.Response:
     """The console's tally (is the studio in the program, does the room record), and the
@@ -159,6 +186,7 @@ async def console_state(request: web.Request) -> web.Response:
     doc["talkback"] = room.control.talking_to(studio_id)  # producers talking into its ear now
     sound = room.audio_state().get(studio_id)
     doc["mic_off"] = sound.mic_off if sound is not None else False  # as the desk shows it
+    doc["program_shown"] = room.program_shown(studio_id)  # its return feed is sent
     if booking is not None:
         doc["on_air_at"] = rfc3339(booking.starts_at)
         doc["off_air_at"] = rfc3339(booking.ends_at)

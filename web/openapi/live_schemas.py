@@ -34,6 +34,15 @@ _MICROPHONE: Schema = {
     "properties": {"off": {"type": "boolean", "description": "true: the microphone is off."}},
 }
 
+_PROGRAM_SHOWN: Schema = {
+    "type": "object",
+    "required": ["shown"],
+    "additionalProperties": False,
+    "properties": {
+        "shown": {"type": "boolean", "description": "false: the console put the program away."}
+    },
+}
+
 _AUDIO_BY_STUDIO: Schema = {"type": "object", "additionalProperties": ref("AudioChannel")}
 
 _PROGRAM_SWITCH: Schema = {
@@ -451,6 +460,11 @@ _CONSOLE_STATE: Schema = {
             "description": "The studio's microphone is off by its cough key, as the producer's "
             "sound desk shows it (the console sends its key again when they differ).",
         },
+        "program_shown": {
+            "type": "boolean",
+            "description": "The room sends the studio the program (false: the console put "
+            "it away; it sends its choice again when they differ).",
+        },
         "call": {
             "anyOf": [ref("ConsoleCall"), {"type": "null"}],
             "description": "The studio's open call to production; null once a producer "
@@ -473,6 +487,7 @@ LIVE_SCHEMAS: dict[str, Schema] = {
     "Health": _HEALTH,
     "AudioChannel": _AUDIO_CHANNEL,
     "Microphone": _MICROPHONE,
+    "ProgramShown": _PROGRAM_SHOWN,
     "ProgramSwitch": _PROGRAM_SWITCH,
     "ProgramSwitched": _PROGRAM_SWITCHED,
     "ProgramState": _PROGRAM_STATE,
@@ -487,7 +502,18 @@ LIVE_SCHEMAS: dict[str, Schema] = {
     "LiveRooms": _LIVE,
     "MonitorHello": _HELLO,
     "MonitorSnapshot": _SNAPSHOT,
-    "ConsoleOffer": {"type": "object", "required": ["sdp"], "properties": {"sdp": STRING}},
+    "ConsoleOffer": {
+        "type": "object",
+        "required": ["sdp"],
+        "properties": {
+            "sdp": STRING,
+            "program": {
+                "type": "boolean",
+                "description": "false: the console put the program away, its return feed "
+                "starts paused (default true).",
+            },
+        },
+    },
     "ConsoleAnswer": _CONSOLE_ANSWER,
     "ConsoleState": _CONSOLE_STATE,
     "IceServer": _ICE_SERVER,

@@ -211,6 +211,25 @@ LIVE_OPERATIONS: tuple[Operation, ...] = (
         "tells the producer why the studio is silent.",
     ),
     Operation(
+        "PUT",
+        f"{_STUDIO_LINK}/program",
+        "setConsoleProgram",
+        "Studio console",
+        "The console shows the program (its return feed), or put it away",
+        JOIN_LINK,
+        (Reply(200, "The return feed is sent, or paused", schema=ref("ProgramShown")),),
+        errors={
+            403: _LINK_REFUSED,
+            409: "no_program: the room composes no program",
+            422: "invalid: `shown` must be true or false",
+        },
+        body=Body("application/json", ref("ProgramShown")),
+        description="The connection stays as it is: the return feed's m-lines send nothing "
+        "while the program is put away, across reconnects too. The room composes the "
+        "program's picture only while something uses it (a recording, an output, a console "
+        "that shows it, a control room).",
+    ),
+    Operation(
         "GET",
         f"{_STUDIO_LINK}/messages",
         "listConsoleMessages",

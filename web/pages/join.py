@@ -52,6 +52,7 @@ async def join_page(request: web.Request) -> web.Response:
         "messages_url": f"/join/{ids}/messages?{urlencode({'token': token})}",
         "call_url": f"/join/{ids}/call?{urlencode({'token': token})}",
         "microphone_url": f"/join/{ids}/microphone?{urlencode({'token': token})}",
+        "program_url": f"/join/{ids}/program?{urlencode({'token': token})}",
         "on_air_at": rfc3339(booking.starts_at),
         "off_air_at": rfc3339(booking.ends_at),
         "closes_at": rfc3339(w.valid_until),

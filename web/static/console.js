@@ -43,6 +43,9 @@ const state = {
   // What the operator hears: the program's mix-minus (the producer's mix, never their own
   // voice) or every partner directly (less delay, e.g. for a line check).
   listen: "program",
+  // Whether the operator shows the program (console_program.js): put away, the bridge sends
+  // no return feed and the operator hears the partners directly.
+  programShown: true,
 };
 window.telebridge = state; // for master control tooling and the browser tests
 
@@ -205,7 +208,7 @@ async function connect() {
     response = await fetch(data.session_url, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sdp: pc.localDescription.sdp }),
+      body: JSON.stringify({ sdp: pc.localDescription.sdp, program: state.programShown }),
     });
   } catch (err) {
     pc.close();
@@ -269,11 +272,14 @@ async function connect() {
 }
 
 function applyListen() {
-  const program = state.listen === "program" && programTile && programTile.dataset.audioMid;
+  const program =
+    state.listen === "program" && state.programShown && programTile && programTile.dataset.audioMid;
   if (programTile) programTile.querySelector("video").muted = !program;
   for (const el of document.querySelectorAll(".tile[data-partner] video")) el.muted = !!program;
+  const heard = program ? "program" : "partners";
   for (const b of document.querySelectorAll("[data-listen]")) {
-    b.setAttribute("aria-pressed", String(b.dataset.listen === state.listen));
+    b.setAttribute("aria-pressed", String(b.dataset.listen === heard));
+    if (b.dataset.listen === "program") b.disabled = !state.programShown;
   }
 }
 
@@ -470,6 +476,10 @@ for (const b of document.querySelectorAll("[data-listen]")) {
     applyListen();
   });
 }
+document.addEventListener("telebridge:program-shown", (event) => {
+  state.programShown = event.detail;
+  applyListen();
+});
 leaveButton.addEventListener("click", leave);
 cameraSelect.addEventListener("change", () => openDevices().catch((e) => showError(String(e))));
 micSelect.addEventListener("change", () => openDevices().catch((e) => showError(String(e))));

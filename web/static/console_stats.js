@@ -65,7 +65,9 @@ export async function pollStats(state, data, tally, setQuality) {
     const bytes = (v ? v.bytesReceived : 0) + (a ? a.bytesReceived : 0);
     if (bytes > last.bytes) state.lastInbound.program = { bytes, at: now };
     const seen = (state.lastInbound.program || { at: 0 }).at;
-    const status = now - seen < LOST_AFTER_MS ? "live" : seen ? "lost" : "waiting";
+    // Put away at this console (console_program.js): nothing comes, and that is no loss.
+    const away = programTile.dataset.putAway === "true";
+    const status = away ? "away" : now - seen < LOST_AFTER_MS ? "live" : seen ? "lost" : "waiting";
     // A picture arriving is "on air" only while the show is: before, a preview; after, over.
     const shown = status === "live" ? tally.showPhase(now) : status;
     programTile.dataset.status = shown;
@@ -75,6 +77,7 @@ export async function pollStats(state, data, tally, setQuality) {
       width: v ? v.frameWidth : undefined,
       height: v ? v.frameHeight : undefined,
       fps: v ? v.framesPerSecond : undefined,
+      framesDecoded: v ? v.framesDecoded : 0,
       audioBytes: a ? a.bytesReceived : 0,
       codec: v && v.codecId && report.get(v.codecId) ? report.get(v.codecId).mimeType : undefined,
       status,
@@ -107,6 +110,7 @@ export async function pollStats(state, data, tally, setQuality) {
       width: v ? v.frameWidth : undefined,
       height: v ? v.frameHeight : undefined,
       fps: v ? v.framesPerSecond : undefined,
+      framesDecoded: v ? v.framesDecoded : 0,
       audioBytes: a ? a.bytesReceived : 0,
       kbps,
       status,
