@@ -99,7 +99,8 @@ def destination(target: OutputTarget) -> Destination:
             # ffmpeg 5.1 takes a passphrase in the URL verbatim (no percent-decoding), and
             # prints the URL in its errors: as an option it is neither mangled nor printed.
             args += ["-passphrase", target.passphrase, "-pbkeylen", "16"]
-        args += ["-f", "mpegts", url]
+        # Video PES lengths written: the receiver's demuxer need not wait a frame (ts_pipe).
+        args += ["-omit_video_pes_length", "0", "-f", "mpegts", url]
         dest_host = "" if target.listener else host
         return Destination(tuple(args), dest_host, port, target.listener, True, secrets)
     raise Unusable(f"a push output carries RTMP or SRT, not {target.kind.value}")

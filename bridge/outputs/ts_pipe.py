@@ -166,7 +166,16 @@ class TsPipe:
                 self._file.close()
 
     def _open(self) -> tuple[OutputContainer, list[Any]]:
-        container = av.open(self._file, "w", format="mpegts", buffer_size=TS_WRITE_BYTES)
+        # A video PES with its length written ends where it says: the demuxer (ffmpeg's, then
+        # the destination's) hands the picture on at once instead of waiting for the next
+        # picture's first TS packet to know it ended (a frame of delay each, 33 ms at 30 fps).
+        container = av.open(
+            self._file,
+            "w",
+            format="mpegts",
+            buffer_size=TS_WRITE_BYTES,
+            options={"omit_video_pes_length": "0"},
+        )
         video = container.add_stream("h264", rate=self._fps)
         assert isinstance(video, av.VideoStream)
         video.width, video.height = self._size
