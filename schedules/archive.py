@@ -30,6 +30,9 @@ class RecordingFile:
     bytes: int
     sha256: str
     duration_s: float
+    # Where the file lives: None on this server's disk (in the recording's directory), else
+    # the object store's `s3://<bucket>/<key>`, written once the upload is verified.
+    location: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,11 @@ class Recording:
     files: tuple[RecordingFile, ...] = ()
 
 
+def recording_directory(booking_id: str, recording_id: str) -> str:
+    """Where a recording's files go, relative to the recordings root."""
+    return f"{booking_id}/{recording_id}"
+
+
 def _file(row: Any) -> RecordingFile:
     return RecordingFile(
         row.recording_id,
@@ -59,6 +67,7 @@ def _file(row: Any) -> RecordingFile:
         row.bytes,
         row.sha256,
         row.duration_s,
+        row.location,
     )
 
 
@@ -96,7 +105,7 @@ class Archive:
             title,
             tuple(studios),
             "recording",
-            f"{booking_id}/{recording_id}",
+            recording_directory(booking_id, recording_id),
             now,
             None,
             None,
@@ -167,6 +176,16 @@ class Archive:
             )
         return await self.get(recording_id)
 
+    async def set_location(self, recording_id: str, name: str, location: str | None) -> None:
+        """Record where a finished file lives now (its upload to the object store verified)."""
+        f = db.recording_files
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                f.update()
+                .where(f.c.recording_id == recording_id, f.c.name == name)
+                .values(location=location)
+            )
+
     async def fail(self, recording_id: str, ended_at: datetime) -> None:
         """Mark a recording that could not be finalized."""
         r = db.recordings
@@ -191,6 +210,7 @@ class Archive:
         end: datetime | None = None,
         booking: str | None = None,
         ids: Sequence[str] | None = None,
+        directories: Sequence[str] | None = None,
         finished_only: bool = True,
         status: str | None = None,
         visible: Callable[[Recording], bool] | None = None,
@@ -216,6 +236,8 @@ class Archive:
             query = query.where(r.c.booking_id == booking)
         if ids is not None:
             query = query.where(r.c.id.in_(list(ids)))
+        if directories is not None:
+            query = query.where(r.c.directory.in_(list(directories)))
         async with self.engine.connect() as conn:
             rows: list[Any] = []
             # Read in pages until `limit` rows pass the filters that cannot be put in SQL (the

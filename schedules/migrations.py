@@ -107,6 +107,20 @@ async def _v8_zones_and_reasons(conn: AsyncConnection) -> None:
     await conn.run_sync(upgrade)
 
 
+async def _v9_file_locations(conn: AsyncConnection) -> None:
+    # Where each recording file lives: NULL (the default, and every file recorded before) is
+    # the recording server's disk. A table made by step 1 or 3 from today's `metadata` has the
+    # column already; a database without the table has nothing to add it to.
+    def upgrade(c: sa.Connection) -> None:
+        inspector = sa.inspect(c)
+        if "recording_files" not in inspector.get_table_names():
+            return
+        if "location" not in {col["name"] for col in inspector.get_columns("recording_files")}:
+            c.execute(sa.text("ALTER TABLE recording_files ADD COLUMN location VARCHAR(1000)"))
+
+    await conn.run_sync(upgrade)
+
+
 # Append only: a deployed database replays every step above its stored version.
 MIGRATIONS: list[Migration] = [
     _v1_initial,
@@ -117,6 +131,7 @@ MIGRATIONS: list[Migration] = [
     _v6_direction,
     _v7_graphics,
     _v8_zones_and_reasons,
+    _v9_file_locations,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # Any constant of our own: two servers starting together on one PostgreSQL migrate in turn.

@@ -188,6 +188,9 @@ recording_files = sa.Table(
     sa.Column("bytes", sa.BigInteger, nullable=False),
     sa.Column("sha256", sa.String(64), nullable=False),
     sa.Column("duration_s", sa.Float, nullable=False),
+    # NULL: on the disk of the server that recorded it; else `s3://<bucket>/<key>` in the
+    # object store (schema 9), set once the upload was verified against `sha256`.
+    sa.Column("location", sa.String(1000), nullable=True),
 )
 
 booking_outputs = sa.Table(

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from bridge.program.layout import LAYOUTS
 from schedules.accounts import Accounts
-from schedules.archive import Archive
+from schedules.archive import Archive, recording_directory
 from schedules.db import make_engine
 from schedules.direction.calls import CallBoard
 from schedules.direction.service import DirectionService
@@ -78,6 +78,9 @@ from web.services import (
     WATCH_CACHE,
 )
 from web.settings import Settings
+from web.storage import STORE, UPLOADS
+from web.storage.config import store_from_settings
+from web.storage.uploads import Uploader
 
 STATIC_DIR = Path(__file__).parent / "static"
 log = logging.getLogger("telebridge.web")
@@ -91,6 +94,9 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     partners' sites its frame-ancestors names) keeps it, and gets no X-Frame-Options, which
     would forbid every frame whatever the policy allows."""
     response = await handler(request)
+    store = request.app.get(STORE)
+    # The archive's player follows redirects to the object store's presigned links.
+    stored = f" {store.public_origin}" if store is not None else ""
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     if response.content_type in ("text/html", "application/json"):
@@ -104,8 +110,8 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
         response.headers.setdefault(
             "Content-Security-Policy",
             # Inline style attributes place calendar blocks; scripts stay same-origin only.
-            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-            "media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; "
+            f"default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:{stored}; "
+            f"media-src 'self' blob:{stored}; connect-src 'self'; frame-ancestors 'none'; "
             "form-action 'self'",
         )
     return response
@@ -139,6 +145,16 @@ def install_services(app: web.Application, settings: Settings, clock: Clock = ut
         outputs=output_control,
     )
     bookings.on_edit(live.follow)  # an open room follows an edit of its studios at once
+    store = store_from_settings(settings)  # None: recordings stay on this disk
+    app[STORE] = store
+    app[UPLOADS] = None
+    if store is not None:
+        app[UPLOADS] = Uploader(
+            store,
+            archive,
+            recordings.root,
+            lambda: {recording_directory(b, r) for b, r in recordings.active.items()},
+        )
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[ENGINE] = engine
@@ -227,11 +243,16 @@ async def make_app(
         audit.start()
         database.start(when_database_ready)
         monitor.start()
+        uploads = app[UPLOADS]
+        if uploads is not None:
+            uploads.start()
         yield
         await app[GESTURES].flush()
         await database.stop()
         await monitor.stop()
         await live.stop()
+        if uploads is not None:  # after the rooms: their last segments are on disk
+            await uploads.stop()
         await audit.stop()  # after the rooms: their last leaves are logged too
         await app[ENGINE].dispose()
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 from schedules.timeutil import known_zone
+
+# What TELEBRIDGE_STORAGE_URL and the endpoints look like (web/storage/objects.py reads them).
+_STORE_URL = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^?#\\]*)?")
+_ENDPOINT = re.compile(r"https?://[^/?#\s]+/?")
 
 
 @dataclass(frozen=True)
@@ -158,6 +163,58 @@ SETTINGS: tuple[Setting, ...] = (
         "IANA zone (e.g. `Asia/Baku`) the pages show times in for a login that has not picked "
         "its own from the menu; an operator's pages default to its studio's zone instead.",
     ),
+    Setting(
+        "storage_url",
+        "",
+        "TELEBRIDGE_STORAGE_URL",
+        "`s3://bucket/prefix`: recordings go to this bucket of an S3-compatible store (the "
+        "segments of a show as they close, its finished files once it ends, each verified "
+        "against its SHA-256 before the local copy is removed) and the archive serves them "
+        "from there; empty keeps them on this server's disk (DATA_DIR/recordings).",
+    ),
+    Setting(
+        "storage_endpoint",
+        "",
+        "TELEBRIDGE_STORAGE_ENDPOINT",
+        "The store's S3 endpoint as this server reaches it, e.g. `http://127.0.0.1:8333` "
+        "(SeaweedFS) or `http://127.0.0.1:9000` (MinIO), addressed path-style; empty means "
+        "AWS, `https://s3.<region>.amazonaws.com`.",
+    ),
+    Setting(
+        "storage_public_endpoint",
+        "",
+        "TELEBRIDGE_STORAGE_PUBLIC_ENDPOINT",
+        "The same endpoint as browsers reach it (e.g. `https://media.example.org`), for the "
+        "presigned links the archive redirects players and downloads to; empty means "
+        "`storage_endpoint`.",
+    ),
+    Setting(
+        "storage_region",
+        "us-east-1",
+        "TELEBRIDGE_STORAGE_REGION",
+        "Region the store's requests are signed for (AWS Signature V4); SeaweedFS and MinIO "
+        "take `us-east-1`.",
+    ),
+    Setting(
+        "storage_access_key",
+        "",
+        "TELEBRIDGE_STORAGE_ACCESS_KEY",
+        "Access key id for the store (needed with `storage_url`).",
+    ),
+    Setting(
+        "storage_secret_key",
+        "",
+        "TELEBRIDGE_STORAGE_SECRET_KEY",
+        "Secret key for the store (needed with `storage_url`); never logged or shown.",
+    ),
+    Setting(
+        "storage_link_seconds",
+        "3600",
+        "TELEBRIDGE_STORAGE_LINK_SECONDS",
+        "How long a presigned link to a stored recording file works, 60 to 604800 s: a player "
+        "seeks with the link it was redirected to, so it should outlast a viewing. The "
+        "redirect itself is never cached.",
+    ),
 )
 
 
@@ -186,6 +243,13 @@ class Settings:
     password_cost: int = 17
     embed_ancestors: str = "*"
     timezone: str = "UTC"
+    storage_url: str = ""
+    storage_endpoint: str = ""
+    storage_public_endpoint: str = ""
+    storage_region: str = "us-east-1"
+    storage_access_key: str = ""
+    storage_secret_key: str = ""
+    storage_link_seconds: int = 3600
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -216,9 +280,12 @@ class Settings:
 def _typed(row: Setting, kind: object, raw: object) -> object:
     if kind in ("int", int):
         try:
-            return int(str(raw))
+            number = int(str(raw))
         except ValueError:
             raise SystemExit(f"{row.env} must be a whole number, not {raw!r}") from None
+        if row.name == "storage_link_seconds" and not 60 <= number <= 604800:
+            raise SystemExit(f"{row.env} must be 60 to 604800 (seven days), not {raw!r}")
+        return number
     if kind in ("Path", Path):
         return Path(str(raw))
     if row.name == "secure_cookies" and str(raw) not in ("auto", "true", "false"):
@@ -237,4 +304,9 @@ def _typed(row: Setting, kind: object, raw: object) -> object:
         raise SystemExit(f"{row.env} must be space-separated origins, `*` or `'none'`, not {raw!r}")
     if row.name == "timezone" and not known_zone(str(raw)):
         raise SystemExit(f"{row.env} must be an IANA zone such as Asia/Baku, not {raw!r}")
+    if row.name == "storage_url" and raw and not _STORE_URL.fullmatch(str(raw)):
+        raise SystemExit(f"{row.env} must be s3://bucket or s3://bucket/prefix, not {raw!r}")
+    endpoint = row.name in ("storage_endpoint", "storage_public_endpoint")
+    if endpoint and raw and not _ENDPOINT.fullmatch(str(raw)):
+        raise SystemExit(f"{row.env} must be http(s)://host[:port], not {raw!r}")
     return str(raw)

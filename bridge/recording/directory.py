@@ -85,6 +85,17 @@ def _streams(directory: Path) -> dict[str, list[Path]]:
     return streams
 
 
+def closed_segments(directory: Path, still_writing: bool) -> list[Path]:
+    """The segments in `directory` that will never change again: while the recording is
+    still being written, every segment of each stream but its newest (the recorder closes a
+    segment before it opens the next); once it is not, all of them. Reads the disk: call it
+    off the event loop."""
+    closed: list[Path] = []
+    for segments in _streams(directory).values():
+        closed += segments[:-1] if still_writing else segments
+    return sorted(closed)
+
+
 def _finalize_streams(directory: Path, streams: dict[str, list[Path]]) -> list[RecordedFile]:
     out: list[RecordedFile] = []
     for name, segments in sorted(streams.items()):

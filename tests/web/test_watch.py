@@ -362,7 +362,9 @@ async def test_the_embed_may_be_framed_by_the_sites_of_the_setting_and_no_other_
     assert page.status == 200
     assert page.headers["X-Frame-Options"] == "DENY"
     # The same policy as every other page, but for who may frame it.
-    assert page.headers["Content-Security-Policy"] == EMBED_POLICY.format(ancestors="'none'")
+    assert page.headers["Content-Security-Policy"] == EMBED_POLICY.format(
+        ancestors="'none'", store=""
+    )
     assert 'class="topbar"' in await page.text() and 'class="topbar"' not in await embed.text()
     # Its errors are shown inside the frame, under the same policy.
     missing = await client.get("/embed/no-such-booking")

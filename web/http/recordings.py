@@ -2,8 +2,10 @@
 
 Files are served by aiohttp's FileResponse (HTTP Range: 206, 416), only under names the
 archive registered, resolved inside the recordings directory: a request's path never reaches
-the file system unchecked. Staff of the organisations that took part, producers and admins
-may see a recording; anyone else gets 403.
+the file system unchecked. A file the archive says is in the object store is answered, after
+the same access checks, with a 302 to a short-lived presigned link (web/storage/serving.py).
+Staff of the organisations that took part, producers and admins may see a recording; anyone
+else gets 403.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from schedules.timeutil import (
 from web.access.auth import require
 from web.errors import ApiError
 from web.services import ARCHIVE, BOOKINGS, RECORDINGS
+from web.storage.serving import stored_file, stored_poster
 
 routes = web.RouteTableDef()
 RECORDING_ID = r"{recording_id:[0-9a-f]{12}}"
@@ -142,12 +145,16 @@ async def recording_file(request: web.Request) -> web.StreamResponse:
     known = {f.name: f for f in recording.files}
     if name not in known:
         raise NotFound("file", name)
+    download_as = f"{recording.id}-{name}" if request.query.get("download") else None
+    stored = stored_file(request, known[name], download_as)
+    if stored is not None:
+        return stored  # in the object store: its presigned link serves it, Range and all
     path = _path(request, recording, name)
     if not path.exists():
         raise NotFound("file", name)
     headers = {"Content-Type": known[name].media_type, "Cache-Control": "private, max-age=3600"}
-    if request.query.get("download"):
-        headers["Content-Disposition"] = f'attachment; filename="{recording.id}-{name}"'
+    if download_as is not None:
+        headers["Content-Disposition"] = f'attachment; filename="{download_as}"'
     return web.FileResponse(path, headers=headers)
 
 
@@ -158,6 +165,9 @@ async def poster(request: web.Request) -> web.StreamResponse:
     program = next((f for f in recording.files if f.kind == "program"), None)
     if program is None:
         raise NotFound("poster", recording.id)
+    stored = stored_poster(request, program)
+    if stored is not None:
+        return stored  # made and stored beside the program before it left this disk
     source = _path(request, recording, program.name)
     # Made by the bridge, which decodes the program: off the event loop.
     target = await asyncio.get_running_loop().run_in_executor(None, poster_of, source)

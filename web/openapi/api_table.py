@@ -342,11 +342,21 @@ API_OPERATIONS: tuple[Operation, ...] = (
         (
             Reply(200, "The file (MP4 program, WebM ISOs)", "video/*", {"type": "string"}),
             Reply(206, "The asked-for range", "video/*", {"type": "string"}),
+            Reply(
+                302,
+                "The file is in the object store (TELEBRIDGE_STORAGE_URL): a presigned link to "
+                "it, which serves it with HTTP Range as this route would (and with "
+                "Content-Disposition: attachment for ?download)",
+                None,
+                headers={"Location": "The store's presigned link, valid for a short while"},
+            ),
             Reply(416, "The range lies outside the file", None),
         ),
         errors={403: "forbidden", 404: "not_found: no such recording or file"},
         query=(Query("download", "Any value: save it (Content-Disposition: attachment)"),),
         headers=(Query("Range", "bytes=START-[END]"),),
+        description="Access is checked before any redirect: a link goes only to whom the "
+        "file would.",
     ),
     Operation(
         "GET",
@@ -355,7 +365,15 @@ API_OPERATIONS: tuple[Operation, ...] = (
         "Archive",
         "The player's poster: a frame of the program a tenth of the way in",
         SIGNED_IN,
-        (Reply(200, "A JPEG", "image/jpeg", {"type": "string"}),),
+        (
+            Reply(200, "A JPEG", "image/jpeg", {"type": "string"}),
+            Reply(
+                302,
+                "The program is in the object store: a presigned link to the poster beside it",
+                None,
+                headers={"Location": "The store's presigned link, valid for a short while"},
+            ),
+        ),
         errors={403: "forbidden", 404: "not_found: no such recording, or no program file"},
     ),
 )

@@ -50,6 +50,8 @@ from web.services import (
     SIGNER,
     WATCH_CACHE,
 )
+from web.storage import STORE
+from web.storage.serving import stored_file
 
 log = logging.getLogger("telebridge.web.watch")
 routes = web.RouteTableDef()
@@ -66,8 +68,8 @@ RECORDING_MAX_AGE = 3600
 # The default page policy of web.app.security_headers, with the frame ancestors the embed
 # setting allows instead of 'none' (kept in step with it by tests/web/test_watch.py).
 EMBED_POLICY = (
-    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "media-src 'self' blob:; connect-src 'self'; frame-ancestors {ancestors}; "
+    "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:{store}; "
+    "media-src 'self' blob:{store}; connect-src 'self'; frame-ancestors {ancestors}; "
     "form-action 'self'"
 )
 # What the player inside a partner's frame says instead of an error page (translated there).
@@ -312,6 +314,9 @@ async def watch_recording(request: web.Request) -> web.StreamResponse:
     if found is None:
         raise ApiError(404, "not_found", "The broadcast has no recording yet")
     recording, program = found
+    stored = stored_file(request, program)
+    if stored is not None:
+        return stored  # in the object store: its presigned link serves it, Range and all
     root = request.app[RECORDINGS].root.resolve()
     path = (root / recording.directory / program.name).resolve()
     if not path.is_relative_to(root) or not path.is_file():
@@ -350,7 +355,10 @@ async def embed_page(request: web.Request) -> web.Response:
     """The player alone, for an `<iframe>` on a partner's site (frame ancestors: a setting).
 
     Its errors are shown inside the frame too: the site's error page may not be framed."""
-    policy = EMBED_POLICY.format(ancestors=request.app[SETTINGS].embed_ancestors)
+    store = request.app.get(STORE)
+    # After the show the player follows the recording's redirect to the object store.
+    stored = f" {store.public_origin}" if store is not None else ""
+    policy = EMBED_POLICY.format(ancestors=request.app[SETTINGS].embed_ancestors, store=stored)
     headers = {"Content-Security-Policy": policy}
     try:
         return await _player(request, "embed.html", headers)

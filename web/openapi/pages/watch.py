@@ -121,6 +121,13 @@ WATCH_PAGES: tuple[Operation, ...] = (
         (
             Reply(200, "The MP4", "video/mp4", {"type": "string"}),
             Reply(206, "Part of it (Range)", "video/mp4", {"type": "string"}),
+            Reply(
+                302,
+                "The recording is in the object store (TELEBRIDGE_STORAGE_URL): a presigned "
+                "link to it, which serves it with HTTP Range as this route would",
+                None,
+                headers={"Location": "The store's presigned link, valid for a short while"},
+            ),
         ),
         errors={**_WATCH_ERRORS, 404: _WATCH_ERRORS[404] + "; or no finished recording yet"},
         query=(_WATCH_TOKEN,),
