@@ -52,6 +52,7 @@ class ProgramDemand:
         self.linger = linger
         self._claims: list[Claim] = []
         self._stopping: asyncio.TimerHandle | None = None
+        self._begun = False  # nothing starts before the room opens (begin)
         self._closed = False
         self.running = False
 
@@ -70,7 +71,7 @@ class ProgramDemand:
         if self._stopping is not None:
             self._stopping.cancel()
             self._stopping = None
-        if not self.running:
+        if not self.running and self._begun:
             self.running = True
             log.info("program picture on (%s)", user)
             self._start()
@@ -86,6 +87,7 @@ class ProgramDemand:
 
     def begin(self) -> None:
         """The room opened: the picture runs, and stops after the linger unless claimed."""
+        self._begun = True
         self.running = True
         self._start()
         if not self._claims:

@@ -70,7 +70,10 @@ async def test_the_picture_stops_a_linger_after_its_last_user_and_comes_back_wit
 async def test_a_user_back_within_the_linger_keeps_the_picture_running() -> None:
     calls: list[str] = []
     demand = ProgramDemand(lambda: calls.append("start"), lambda: calls.append("stop"), LINGER)
+    early = demand.claim("a recording set up before the room opened")
+    assert calls == [] and not demand.running  # nothing runs before the room opens
     demand.begin()
+    early.release()
     console = demand.claim("the return feed of trend")
     recording = demand.claim("the recording")
     console.release()
