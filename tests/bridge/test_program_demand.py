@@ -32,7 +32,9 @@ def _solid(rgb: tuple[int, int, int]) -> av.VideoFrame:
 
 
 async def _frames_still(engine: ProgramEngine, seconds: float) -> bool:
-    """Whether the engine made no frame for `seconds` (the wait is what is measured)."""
+    """Whether the engine made no frame for `seconds` (the wait is what is measured), once
+    the frame its worker may still have been making when the clock stopped is done."""
+    await engine.clock.on_worker(lambda: None)  # after the work already given to it
     before = engine.counters.frames
     await asyncio.sleep(seconds)
     return engine.counters.frames == before

@@ -95,11 +95,12 @@ def test_two_studios_see_and_hear_each_other_at_720p(
     baku.click("#program-away")  # and back: the return feed moves again
     wait(baku, "() => document.querySelector('#program-tile').dataset.putAway === 'false'", 5)
     frames = baku.evaluate("() => window.telebridge.stats.program.framesDecoded || 0")
+    # A few new pictures decoded (on a loaded machine Chromium decodes the program slowly).
     wait(
         baku,
         f"() => {{ const p = window.telebridge.stats.program;"
-        f" return p && (p.framesDecoded || 0) > {frames} + 10; }}",
-        20,
+        f" return p && (p.framesDecoded || 0) > {frames} + 3; }}",
+        30,
     )
 
     # Rome reloads: the console rejoins by itself and Baku sees Rome again within 5 s.
