@@ -33,10 +33,14 @@ def test_the_archive_plays_the_program_seeks_and_switches_to_a_studio(
     wait(studios["ansa"], sees("trend"), 30)
 
     # The producer records six seconds by hand (the show itself starts later).
+    asked = time.monotonic()
     started = api(server, token, "POST", f"/api/bookings/{booking_id}/recording/start", {})
     assert started["started"] is True, started
     time.sleep(6)  # stays: six seconds of show recorded, from the confirmed start
     api(server, token, "POST", f"/api/bookings/{booking_id}/recording/stop", {})
+    # At most what passed between asking to start and the stop's answer: on a loaded machine
+    # the server takes the stop later than the 6 s (one run: 8.4 s recorded).
+    longest = time.monotonic() - asked + 0.5
     for page in studios.values():
         page.close()
 
@@ -56,7 +60,7 @@ def test_the_archive_plays_the_program_seeks_and_switches_to_a_studio(
     )
     wait(page, "() => document.getElementById('player').currentTime > 1", 20)
     duration = page.evaluate("() => document.getElementById('player').duration")
-    assert 4.5 < duration < 8, duration
+    assert 4.5 < duration < longest, (duration, longest)
     # ...seeks (HTTP Range)...
     page.evaluate("() => { document.getElementById('player').currentTime = 4; }")
     wait(
