@@ -1,0 +1,869 @@
+"""Rooms per node: how many 2-studio rooms one bridge process carries, relay-only and composed.
+
+A load generator publishes a pre-encoded 720p30 VP8 + Opus file (made once per run by Debian's
+ffmpeg, `harness/vp8_file.py`) without encoding anything, and joins N 2-studio rooms, N = 1, 2,
+3, ..., until a partner's picture drops (below 28 fps received, or over 1 % of its packets
+lost) or the bridge's event loop lags (p95 of a 10 ms probe over 50 ms); with the program,
+also when the return feed the consoles receive drops below 28 fps. Each studio is one
+send-receive peer connection like a console: it sends the file and receives its partner (and,
+in composed rooms, the program back). The bridge (`bridge.room.Room`, as web opens it, with
+master control's once-a-second `live_snapshot` of every room) runs in a process of its own,
+the consoles in generator processes beside it (a few rooms each), so that each one's CPU is
+read apart from /proc. The consoles decode nothing: their received RTP is counted as it
+arrives (the bridge's own receiver tap, aiortc's decoder stopped), a frame when its last
+packet (RTP marker) arrives, a loss when a sequence number never does, retransmissions
+included (`--decode` has them decode the partner's picture too, as a browser would: measured
+here, that more than doubles the generator's CPU, which shares the cores with the bridge and
+would then limit N before the bridge does). If Debian's janus is installed, Janus relays the
+same file between the same kind of 2-studio rooms in the same run (each studio a publisher and
+a subscriber of its partner), and its CPU per relayed stream is printed next to Telebridge's
+relay-only one at the same N.
+
+    .venv/bin/python bench/rooms_per_node.py [--relay-only | --program] [--max-rooms 16]
+        [--settle 10] [--seconds 10] [--no-janus] [--janus-rooms N] [--rooms-per-generator 3]
+        [--file-seconds 20] [--noise 14] [--decode]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.janus_relay import JanusClient, JanusServer, janus_installed
+from bench.netns import ensure_netns
+from harness.peer_close import close_peer
+
+FPS_FLOOR = 28.0  # a partner's (or the program's) received frame rate below this drops
+LOSS_LIMIT = 0.01  # of a stream's packets, retransmissions included
+LAG_LIMIT_S = 0.050  # the bridge loop's p95 overshoot of a 10 ms sleep
+LAG_PROBE_S = 0.010
+SNAPSHOT_S = 1.0  # master control samples every room once a second
+FLOWING_TIMEOUT_S = 30.0
+CALL_TIMEOUT_S = 120.0
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+# --- the bridge process -------------------------------------------------------------------
+
+
+def bridge_main(conn: Connection) -> None:
+    """Rooms behind a small HTTP signalling API on loopback; stops when `conn` says so."""
+    asyncio.run(_bridge(conn))
+
+
+async def _bridge(conn: Connection) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from aiohttp import web
+
+    from bridge.room import Room
+    from bridge.room_health import program_figures
+    from bridge.spec import RoomHealth, RoomSpec, StudioSpec
+
+    loop = asyncio.get_running_loop()
+    rooms: dict[str, Room] = {}
+    health: dict[str, RoomHealth] = {}
+    lags: list[float] = []
+
+    async def probe() -> None:
+        while True:
+            before = loop.time()
+            await asyncio.sleep(LAG_PROBE_S)
+            lags.append(max(0.0, loop.time() - before - LAG_PROBE_S))
+
+    async def sample() -> None:
+        while True:
+            started = loop.time()
+            for room_id, room in list(rooms.items()):
+                health[room_id] = await room.live_snapshot()
+            await asyncio.sleep(max(0.05, SNAPSHOT_S - (loop.time() - started)))
+
+    async def open_room(request: web.Request) -> web.Response:
+        room_id = request.match_info["room"]
+        now = datetime.now(UTC)
+        rooms[room_id] = Room(
+            RoomSpec(
+                room_id,
+                f"bench {room_id}",
+                (StudioSpec("a", "A"), StudioSpec("b", "B")),
+                now - timedelta(minutes=5),
+                now,
+                now + timedelta(hours=2),
+                now + timedelta(hours=2),
+                program=request.query.get("program") == "1",
+            )
+        )
+        return web.json_response({"room": room_id})
+
+    async def join(request: web.Request) -> web.Response:
+        room = rooms[request.match_info["room"]]
+        joined = await room.connect(request.match_info["studio"], await request.text())
+        program = joined.program
+        return web.json_response(
+            {
+                "answer": joined.answer_sdp,
+                "slots": [[s.studio_id, s.video_mid, s.audio_mid] for s in joined.slots],
+                "program": [program.video_mid, program.audio_mid] if program else None,
+            }
+        )
+
+    async def figures(request: web.Request) -> web.Response:
+        """The loop lag since the last call, the program's counters, what the bridge receives."""
+        window = list(lags)
+        lags.clear()
+        frames = dropped = 0
+        for room in rooms.values():
+            figures = program_figures(room.production)
+            if figures is not None:
+                frames += figures.frames
+                dropped += figures.dropped_ticks
+        inbound = [
+            s.video.fps
+            for h in health.values()
+            for s in h.studios
+            if s.video is not None and s.video.fps is not None
+        ]
+        return web.json_response(
+            {
+                "lag_p50": _percentile(window, 0.50),
+                "lag_p95": _percentile(window, 0.95),
+                "lag_max": max(window, default=0.0),
+                "program_frames": frames,
+                "program_dropped": dropped,
+                "inbound_fps_min": min(inbound, default=0.0),
+            }
+        )
+
+    app = web.Application(client_max_size=1 << 20)
+    app.router.add_post("/rooms/{room}", open_room)
+    app.router.add_post("/rooms/{room}/{studio}", join)
+    app.router.add_get("/figures", figures)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    tasks = [asyncio.ensure_future(probe()), asyncio.ensure_future(sample())]
+    conn.send(runner.addresses[0][1])
+    await loop.run_in_executor(None, conn.recv)  # "stop"
+    for task in tasks:
+        task.cancel()
+    for room in rooms.values():
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(room.close(), 15)
+    await runner.cleanup()
+    conn.send("bye")
+
+
+# --- the load generator's processes -------------------------------------------------------
+
+
+class StreamCounter:
+    """A received RTP stream counted as it arrives: nothing is decoded or reassembled."""
+
+    def __init__(self) -> None:
+        self.frames_total = 0
+        self.packets_total = 0
+        self._max_ext: int | None = None
+        self._last_frame_at: float | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a measuring window."""
+        self.since = time.monotonic()
+        self.seqs: set[int] = set()
+        self.frames: set[int] = set()
+        self.bytes = 0
+        self.gap_max_s = 0.0
+
+    def _extend(self, sequence_number: int) -> int:
+        if self._max_ext is None:
+            self._max_ext = sequence_number
+            return sequence_number
+        ext = (self._max_ext & ~0xFFFF) | sequence_number
+        if ext - self._max_ext > 0x8000:
+            ext -= 0x10000
+        elif self._max_ext - ext > 0x8000:
+            ext += 0x10000
+        self._max_ext = max(self._max_ext, ext)
+        return ext
+
+    def on_packet(self, packet: Any) -> None:
+        """The receiver tap's callback (RTX already unwrapped)."""
+        self.seqs.add(self._extend(packet.sequence_number))
+        self.bytes += len(packet.payload)
+        self.packets_total += 1
+        if packet.marker and packet.timestamp not in self.frames:
+            now = time.monotonic()
+            self.frames.add(packet.timestamp)
+            self.frames_total += 1
+            if self._last_frame_at is not None:
+                self.gap_max_s = max(self.gap_max_s, now - self._last_frame_at)
+            self._last_frame_at = now
+
+    def figures(self) -> dict[str, float]:
+        """Frames and packets per second, loss and the longest wait between two frames."""
+        elapsed = max(1e-6, time.monotonic() - self.since)
+        expected = max(self.seqs) - min(self.seqs) + 1 if self.seqs else 0
+        return {
+            "fps": len(self.frames) / elapsed,
+            "pps": len(self.seqs) / elapsed,
+            "loss": 1.0 - len(self.seqs) / expected if expected else 1.0,
+            "gap": self.gap_max_s,
+            "kbps": self.bytes * 8 / 1000 / elapsed,
+        }
+
+
+def _video_codecs(*mime_types: str) -> list[Any]:
+    from aiortc import RTCRtpSender
+
+    codecs = RTCRtpSender.getCapabilities("video").codecs
+    chosen = [c for m in mime_types for c in codecs if c.mimeType.lower() == m.lower()]
+    return chosen + [c for c in codecs if c.mimeType.lower() == "video/rtx"]
+
+
+def _peer() -> Any:
+    from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection
+
+    return RTCPeerConnection(
+        RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+    )
+
+
+async def _read_frames(track: Any) -> None:
+    """Read a decoded track for ever (an unread one leaks memory: DESIGN.md)."""
+    from aiortc.mediastreams import MediaStreamError
+
+    with contextlib.suppress(MediaStreamError):
+        while True:
+            await track.recv()
+
+
+@dataclass
+class Studio:
+    """One studio of a generated room: what it sends, and counters of what it receives."""
+
+    room: str
+    studio: str
+    clock: Any
+    peers: list[Any] = field(default_factory=list)
+    counters: dict[str, StreamCounter] = field(default_factory=dict)  # "partner/video", ...
+
+    def flowing(self) -> bool:
+        """Every stream it receives has brought a few frames (audio: packets)."""
+        return bool(self.counters) and all(
+            (c.frames_total if key.endswith("video") else c.packets_total) >= 5
+            for key, c in self.counters.items()
+        )
+
+    def reset(self) -> None:
+        self.clock.reset()
+        for counter in self.counters.values():
+            counter.reset()
+
+    def report(self) -> dict[str, Any]:
+        late = self.clock.late
+        return {
+            "room": self.room,
+            "studio": self.studio,
+            "late_max": self.clock.late_max_s,
+            "late_p95": _percentile(late, 0.95),
+            **{key: c.figures() for key, c in self.counters.items()},
+        }
+
+
+class Generator:
+    """The consoles of some rooms, in one process: Telebridge or Janus as the relay."""
+
+    def __init__(self, streams: dict[str, Any], backend: str, url: str, decode: bool) -> None:
+        self.streams = streams
+        self.backend = backend
+        self.url = url
+        self.decode = decode
+        self.studios: list[Studio] = []
+        self.http: Any = None
+        self.janus: JanusClient | None = None
+        self.readers: list[asyncio.Task[None]] = []
+
+    def _tap(self, transceiver: Any) -> StreamCounter:
+        """Count what `transceiver` receives; decode its video only with --decode."""
+        from bridge.aiortc_hooks import tap_receiver
+
+        counter = StreamCounter()
+        decode = self.decode and transceiver.kind == "video"
+        tap_receiver(transceiver.receiver, counter.on_packet, decode=decode)
+        if decode:
+            self.readers.append(asyncio.ensure_future(_read_frames(transceiver.receiver.track)))
+        return counter
+
+    async def open(self) -> None:
+        import aiohttp
+
+        self.http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+        if self.backend == "janus":
+            self.janus = JanusClient(self.url)
+            await self.janus.open()
+
+    def _sending_peer(self, studio: Studio, direction: str) -> Any:
+        from harness.vp8_file import ReplayTrack
+
+        pc = _peer()
+        camera = pc.addTransceiver(ReplayTrack(self.streams["video"], studio.clock), direction)
+        camera.setCodecPreferences(_video_codecs("video/VP8"))
+        pc.addTransceiver(ReplayTrack(self.streams["audio"], studio.clock), direction)
+        studio.peers.append(pc)
+        return pc
+
+    async def join_telebridge(self, room: str, program: bool) -> list[Studio]:
+        from aiortc import RTCSessionDescription
+
+        from harness.vp8_file import ReplayClock
+
+        async def console(studio_id: str) -> Studio:
+            studio = Studio(room, studio_id, ReplayClock())
+            pc = self._sending_peer(studio, "sendrecv")
+            for _ in range(2 if program else 1):  # the partner's pair, then the program's
+                pc.addTransceiver("video", direction="recvonly").setCodecPreferences(
+                    _video_codecs("video/VP8", "video/H264")
+                )
+                pc.addTransceiver("audio", direction="recvonly")
+            await pc.setLocalDescription(await pc.createOffer())
+            by_mid = {
+                t.mid: self._tap(t) for t in pc.getTransceivers() if t.direction == "recvonly"
+            }
+            async with self.http.post(
+                f"{self.url}/rooms/{room}/{studio_id}", data=pc.localDescription.sdp
+            ) as response:
+                response.raise_for_status()
+                joined = await response.json()
+            await pc.setRemoteDescription(RTCSessionDescription(joined["answer"], "answer"))
+            for _partner, video_mid, audio_mid in joined["slots"]:
+                studio.counters["partner/video"] = by_mid[video_mid]
+                studio.counters["partner/audio"] = by_mid[audio_mid]
+            if joined["program"]:
+                video_mid, audio_mid = joined["program"]
+                studio.counters["program/video"] = by_mid[video_mid]
+                studio.counters["program/audio"] = by_mid[audio_mid]
+            return studio
+
+        return list(await asyncio.gather(console("a"), console("b")))
+
+    async def join_janus(self, room: str) -> list[Studio]:
+        from aiortc import RTCSessionDescription
+
+        from harness.vp8_file import ReplayClock
+
+        janus = self.janus
+        assert janus is not None
+        number = 1000 + int(room.lstrip("j"))
+        await janus.create_room(number)
+        studios = [Studio(room, s, ReplayClock()) for s in ("a", "b")]
+        feeds: dict[str, int] = {}
+        for studio in studios:
+            pc = self._sending_peer(studio, "sendonly")
+            await pc.setLocalDescription(await pc.createOffer())
+            feed, answer = await janus.publish(number, studio.studio, pc.localDescription.sdp)
+            await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+            feeds[studio.studio] = feed
+        for studio, partner in zip(studios, reversed(studios), strict=True):
+            handle, offer = await janus.subscribe(number, feeds[partner.studio])
+            pc = _peer()
+            studio.peers.append(pc)
+            await pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+            for t in pc.getTransceivers():
+                studio.counters[f"partner/{t.kind}"] = self._tap(t)
+            await pc.setLocalDescription(await pc.createAnswer())
+            await janus.start(handle, pc.localDescription.sdp)
+        return studios
+
+    async def handle(self, command: tuple[Any, ...]) -> Any:
+        kind = command[0]
+        if kind == "join":
+            _, room, program = command
+            started = time.monotonic()
+            if self.backend == "janus":
+                studios = await self.join_janus(room)
+            else:
+                studios = await self.join_telebridge(room, program)
+            self.studios += studios
+            deadline = time.monotonic() + FLOWING_TIMEOUT_S
+            while not all(s.flowing() for s in studios):
+                if time.monotonic() > deadline:
+                    silent = [
+                        f"{s.studio}:{k}"
+                        for s in studios
+                        for k, c in s.counters.items()
+                        if c.packets_total == 0
+                    ]
+                    return ("error", f"room {room}: nothing received on {silent or 'some'}")
+                await asyncio.sleep(0.1)
+            return ("ok", time.monotonic() - started)
+        if kind == "reset":
+            for studio in self.studios:
+                studio.reset()
+            return ("ok",)
+        if kind == "report":
+            return ("ok", [s.report() for s in self.studios])
+        if kind == "stop":
+            for reader in self.readers:
+                reader.cancel()
+            await asyncio.gather(*(close_peer(pc) for s in self.studios for pc in s.peers))
+            if self.janus is not None:
+                await self.janus.close()
+            await self.http.close()
+            return ("ok",)
+        return ("error", f"unknown command {kind}")
+
+
+def generator_main(conn: Connection, media: str, backend: str, url: str, decode: bool) -> None:
+    """A generator process: takes commands from `conn` until "stop"."""
+    asyncio.run(_generate(conn, Path(media), backend, url, decode))
+
+
+async def _generate(conn: Connection, media: Path, backend: str, url: str, decode: bool) -> None:
+    from harness.vp8_file import read_packets
+
+    generator = Generator(read_packets(media), backend, url, decode)
+    await generator.open()
+    loop = asyncio.get_running_loop()
+    while True:
+        command = await loop.run_in_executor(None, conn.recv)
+        try:
+            reply = await generator.handle(command)
+        except Exception as exc:  # the orchestrator prints it and stops the ramp
+            reply = ("error", f"{type(exc).__name__}: {exc}")
+        conn.send(reply)
+        if command[0] == "stop":
+            return
+
+
+# --- the orchestrator ---------------------------------------------------------------------
+
+
+class Child:
+    """A spawned process and the pipe it takes commands on."""
+
+    def __init__(self, target: Any, *args: Any) -> None:
+        self.conn, child = mp.Pipe()
+        self.process = mp.get_context("spawn").Process(target=target, args=(child, *args))
+        self.process.start()
+        self._lock = asyncio.Lock()
+
+    @property
+    def pid(self) -> int:
+        assert self.process.pid is not None
+        return self.process.pid
+
+    async def receive(self, timeout: float = CALL_TIMEOUT_S) -> Any:  # noqa: ASYNC109
+        def wait() -> Any:
+            if not self.conn.poll(timeout):
+                raise TimeoutError(f"process {self.pid} did not answer within {timeout:g} s")
+            return self.conn.recv()
+
+        return await asyncio.get_running_loop().run_in_executor(None, wait)
+
+    async def call(self, *command: Any) -> Any:
+        async with self._lock:
+            self.conn.send(command)
+            reply = await self.receive()
+        if reply[0] == "error":
+            raise RuntimeError(reply[1])
+        return reply[1] if len(reply) > 1 else None
+
+    def end(self) -> None:
+        self.process.join(timeout=15)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=5)
+
+
+@dataclass
+class Row:
+    """One step of a ramp: N rooms measured over one window."""
+
+    rooms: int
+    cpu: float  # the relay's process, CPU-s/s
+    lag_p95: float | None
+    lag_max: float | None
+    fps_min: float
+    fps_mean: float
+    loss_max: float
+    gap_max: float
+    program_fps_min: float | None
+    program_dropped: int | None
+    inbound_fps_min: float | None
+    generator_cpu: float
+    late_p95: float  # the generator's worst studio: how late its packets left (p95)
+    late_max: float
+    failures: list[str]
+
+    @property
+    def per_stream(self) -> float:
+        """CPU-s/s per relayed stream: each 2-studio room relays two (VP8 + Opus each)."""
+        return self.cpu / (2 * self.rooms)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+LEGEND = """columns: CPU-s/s of the relay's process; the same per relayed stream (a room relays
+two: each studio's VP8 + Opus to its partner); the bridge loop's lag; the partner's picture as
+the consoles receive it (fps, worst and mean); the worst stream's packet loss; the longest wait
+between two partner frames; the program's return feed (worst fps, and the engine's dropped
+ticks); the slowest studio's picture as the bridge receives it; the generator processes' CPU-s/s
+and how late their packets left (the generator runs on the same cores)"""
+
+HEADER = (
+    f"{'N':>3} {'CPU-s/s':>8} {'/stream':>8} {'lag p95/max ms':>15} {'partner fps':>12} "
+    f"{'loss %':>7} {'gap ms':>7} {'program fps':>12} {'bridge in':>9} {'gen CPU':>8} "
+    f"{'gen late p95/max':>16}  verdict"
+)
+
+
+def format_row(row: Row) -> str:
+    lag = (
+        f"{row.lag_p95 * 1000:6.1f}/{row.lag_max * 1000:6.1f}"
+        if row.lag_p95 is not None and row.lag_max is not None
+        else "n/a"
+    )
+    program = (
+        f"{row.program_fps_min:5.1f} ({row.program_dropped} dr)"
+        if row.program_fps_min is not None
+        else "-"
+    )
+    inbound = f"{row.inbound_fps_min:5.1f}" if row.inbound_fps_min is not None else "-"
+    verdict = "ok" if row.passed else "FAIL: " + ", ".join(row.failures)
+    return (
+        f"{row.rooms:>3} {row.cpu:8.3f} {row.per_stream:8.4f} {lag:>15} "
+        f"{row.fps_min:5.1f}/{row.fps_mean:5.1f} {row.loss_max * 100:7.2f} "
+        f"{row.gap_max * 1000:7.0f} {program:>12} {inbound:>9} {row.generator_cpu:8.3f} "
+        f"{row.late_p95 * 1000:7.0f}/{row.late_max * 1000:5.0f} ms  {verdict}"
+    )
+
+
+class Ramp:
+    """A relay (Telebridge's bridge process or Janus) and the generators feeding it."""
+
+    def __init__(self, args: argparse.Namespace, media: Path, backend: str, url: str) -> None:
+        self.args = args
+        self.media = media
+        self.backend = backend
+        self.url = url
+        self.generators: list[Child] = []
+        self.rooms = 0
+
+    def _generator_for_next_room(self) -> Child:
+        if self.rooms % self.args.rooms_per_generator == 0:
+            self.generators.append(
+                Child(generator_main, str(self.media), self.backend, self.url, self.args.decode)
+            )
+        return self.generators[-1]
+
+    async def add_room(self, room: str, program: bool) -> float:
+        generator = self._generator_for_next_room()
+        self.rooms += 1
+        took: float = await generator.call("join", room, program)
+        return took
+
+    async def measure(
+        self, relay_pid: int, seconds: float, bridge_url: str | None, program: bool
+    ) -> Row:
+        import aiohttp
+
+        async def bridge_figures(http: aiohttp.ClientSession) -> dict[str, Any] | None:
+            if bridge_url is None:
+                return None
+            async with http.get(f"{bridge_url}/figures") as response:
+                result: dict[str, Any] = await response.json()
+                return result
+
+        async with aiohttp.ClientSession() as http:
+            await asyncio.gather(*(g.call("reset") for g in self.generators))
+            before = await bridge_figures(http)
+            cpu0 = cpu_seconds(relay_pid)
+            gen0 = sum(cpu_seconds(g.pid) for g in self.generators)
+            t0 = time.monotonic()
+            await asyncio.sleep(seconds)
+            cpu1 = cpu_seconds(relay_pid)
+            gen1 = sum(cpu_seconds(g.pid) for g in self.generators)
+            elapsed = time.monotonic() - t0
+            reports = [r for g in self.generators for r in await g.call("report")]
+            after = await bridge_figures(http)
+        partner = [r["partner/video"] for r in reports]
+        streams = [v for r in reports for k, v in r.items() if "/" in k]
+        failures: list[str] = []
+        fps_min = min(p["fps"] for p in partner)
+        loss_max = max(s["loss"] for s in streams)
+        if fps_min < FPS_FLOOR:
+            failures.append(f"partner {fps_min:.1f} fps")
+        if loss_max > LOSS_LIMIT:
+            failures.append(f"loss {loss_max * 100:.1f} %")
+        program_fps: float | None = None
+        dropped: int | None = None
+        if program:
+            program_fps = min(r["program/video"]["fps"] for r in reports)
+            if program_fps < FPS_FLOOR:
+                failures.append(f"program {program_fps:.1f} fps")
+        lag_p95 = lag_max = inbound = None
+        if before is not None and after is not None:
+            lag_p95, lag_max = after["lag_p95"], after["lag_max"]
+            inbound = after["inbound_fps_min"]
+            if lag_p95 > LAG_LIMIT_S:
+                failures.append(f"loop lag p95 {lag_p95 * 1000:.0f} ms")
+            if program:
+                dropped = after["program_dropped"] - before["program_dropped"]
+        return Row(
+            rooms=self.rooms,
+            cpu=(cpu1 - cpu0) / elapsed,
+            lag_p95=lag_p95,
+            lag_max=lag_max,
+            fps_min=fps_min,
+            fps_mean=statistics.fmean(p["fps"] for p in partner),
+            loss_max=loss_max,
+            gap_max=max(p["gap"] for p in partner),
+            program_fps_min=program_fps,
+            program_dropped=dropped,
+            inbound_fps_min=inbound,
+            generator_cpu=(gen1 - gen0) / elapsed,
+            late_p95=max(r["late_p95"] for r in reports),
+            late_max=max(r["late_max"] for r in reports),
+            failures=failures,
+        )
+
+    async def stop(self) -> None:
+        for generator in self.generators:
+            with contextlib.suppress(Exception):
+                await generator.call("stop")
+        for generator in self.generators:
+            generator.end()
+
+
+async def telebridge_ramp(args: argparse.Namespace, media: Path, program: bool) -> list[Row]:
+    """Open rooms one by one on a fresh bridge process until one step fails."""
+    import aiohttp
+
+    name = "composed (program on)" if program else "relay-only"
+    print(f"\nTelebridge, {name}: settle {args.settle:g} s, measure {args.seconds:g} s per step")
+    print(HEADER, flush=True)
+    bridge = Child(bridge_main)
+    port = await bridge.receive(60)
+    url = f"http://127.0.0.1:{port}"
+    ramp = Ramp(args, media, "telebridge", url)
+    rows: list[Row] = []
+    try:
+        async with aiohttp.ClientSession() as http:
+            for n in range(1, args.max_rooms + 1):
+                room = f"r{n}"
+                async with http.post(
+                    f"{url}/rooms/{room}", params={"program": "1" if program else "0"}
+                ) as response:
+                    response.raise_for_status()
+                try:
+                    await ramp.add_room(room, program)
+                except (RuntimeError, TimeoutError) as exc:
+                    print(f"{n:>3} could not join: {exc}", flush=True)
+                    break
+                await asyncio.sleep(args.settle)
+                row = await ramp.measure(bridge.pid, args.seconds, url, program)
+                rows.append(row)
+                print(format_row(row), flush=True)
+                if not row.passed:
+                    break
+    finally:
+        await ramp.stop()
+        bridge.conn.send("stop")
+        with contextlib.suppress(Exception):
+            await bridge.receive(30)
+        bridge.end()
+    return rows
+
+
+async def janus_run(args: argparse.Namespace, media: Path, rooms: int, workdir: Path) -> Row | None:
+    """Janus relaying the same file between `rooms` 2-studio rooms, measured once."""
+    server = JanusServer(workdir)
+    print(
+        f"\nJanus ({server.url}), {rooms} rooms: settle {args.settle:g} s, "
+        f"measure {args.seconds:g} s"
+    )
+    print(HEADER, flush=True)
+    server.start()
+    ramp = Ramp(args, media, "janus", server.url)
+    row: Row | None = None
+    try:
+        for n in range(1, rooms + 1):
+            await ramp.add_room(f"j{n}", False)
+        await asyncio.sleep(args.settle)
+        row = await ramp.measure(server.pid, args.seconds, None, False)
+        print(format_row(row), flush=True)
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"Janus run failed: {exc}")
+        print(server.log.read_text(errors="replace")[-2000:])
+    finally:
+        await ramp.stop()
+        server.stop()
+    return row
+
+
+def last_passing(rows: list[Row]) -> int:
+    """The largest N of a ramp before its first failure (0 if N = 1 failed)."""
+    n = 0
+    for row in rows:
+        if not row.passed:
+            break
+        n = row.rooms
+    return n
+
+
+def reached_max(rows: list[Row], args: argparse.Namespace) -> bool:
+    """Whether a ramp ended at --max-rooms with every step passing."""
+    return bool(rows) and rows[-1].passed and rows[-1].rooms == args.max_rooms
+
+
+def strict_lag(rows: list[Row]) -> int:
+    """The same, with the loop lag's maximum (not its p95) held to the limit."""
+    n = 0
+    for row in rows:
+        if not row.passed or (row.lag_max or 0.0) > LAG_LIMIT_S:
+            break
+        n = row.rooms
+    return n
+
+
+async def run(args: argparse.Namespace) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from harness.vp8_file import make_vp8_file, read_packets
+
+    # One thread per child waiting on its pipe at once (the default pool has CPUs + 4).
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(64))
+
+    print(
+        f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}, "
+        f"{os.cpu_count()} CPUs, {time.strftime('%Y-%m-%d %H:%M')}"
+    )
+    with tempfile.TemporaryDirectory(prefix="rooms-per-node-") as tmp:
+        media = make_vp8_file(
+            Path(tmp) / "studio.webm", seconds=args.file_seconds, noise=args.noise
+        )
+        streams = read_packets(media)
+        video, audio = streams["video"], streams["audio"]
+        print(
+            f"file: {video.seconds:.1f} s, VP8 1280x720 30 fps {video.kbps:.0f} kb/s "
+            f"(key frame every 2 s, noise {args.noise}), Opus {audio.kbps:.0f} kb/s; "
+            f"{args.rooms_per_generator} rooms per generator process"
+        )
+        print(LEGEND)
+        relay_rows: list[Row] = []
+        program_rows: list[Row] = []
+        janus_row: Row | None = None
+        if not args.program_only:
+            relay_rows = await telebridge_ramp(args, media, program=False)
+        if not args.no_janus and not args.program_only:
+            if janus_installed():
+                rooms = args.janus_rooms or max(1, last_passing(relay_rows))
+                janus_row = await janus_run(args, media, rooms, Path(tmp) / "janus")
+            else:
+                print(
+                    "\nJanus: /usr/bin/janus is not installed (apt-get install -y janus): skipped"
+                )
+        if not args.relay_only:
+            program_rows = await telebridge_ramp(args, media, program=True)
+    print(
+        "\nSummary (a step fails on partner < 28 fps, loss > 1 %, loop lag p95 > 50 ms,"
+        " program < 28 fps)"
+    )
+    if relay_rows:
+        print(
+            f"  relay-only rooms: {last_passing(relay_rows)} (goal >= 10; "
+            f"{strict_lag(relay_rows)} with the loop lag's max held to 50 ms)"
+            f"{', the ramp stopped at --max-rooms' if reached_max(relay_rows, args) else ''}"
+        )
+    if program_rows:
+        print(
+            f"  composed rooms:   {last_passing(program_rows)} (goal >= 3; "
+            f"{strict_lag(program_rows)} with the loop lag's max held to 50 ms)"
+            f"{', the ramp stopped at --max-rooms' if reached_max(program_rows, args) else ''}"
+        )
+    passing = [r for r in relay_rows if r.passed]
+    if passing:
+        top = passing[-1]
+        per_room = top.cpu / top.rooms
+        print(
+            f"  at N = {top.rooms} relay-only rooms the bridge took {per_room:.3f} CPU-s/s a room "
+            f"and the consoles (generator) {top.generator_cpu / top.rooms:.3f} beside it on "
+            f"the same cores; the relay is one event loop, so one bridge process holds at "
+            f"most about {1 / max(per_room, 1e-9):.0f} such rooms on a core of its own"
+        )
+    if janus_row is not None:
+        same = next((r for r in relay_rows if r.rooms == janus_row.rooms), None)
+        if same is not None:
+            ratio = same.per_stream / max(janus_row.per_stream, 1e-9)
+            print(
+                f"  per relayed stream at {janus_row.rooms} rooms: Telebridge "
+                f"{same.per_stream:.4f}, Janus {janus_row.per_stream:.4f} CPU-s/s, "
+                f"ratio {ratio:.2f} (goal <= 1.2)"
+            )
+    print(f"load average {os.getloadavg()[0]:.2f} at the end")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--relay-only", action="store_true", help="only rooms without program")
+    which.add_argument(
+        "--program", dest="program_only", action="store_true", help="only composed rooms"
+    )
+    parser.add_argument("--max-rooms", type=int, default=16)
+    parser.add_argument("--settle", type=float, default=10.0, help="seconds after each join")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measuring window")
+    parser.add_argument("--no-janus", action="store_true")
+    parser.add_argument(
+        "--janus-rooms", type=int, default=0, help="default: the relay-only ramp's last N"
+    )
+    parser.add_argument("--rooms-per-generator", type=int, default=3)
+    parser.add_argument("--file-seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--noise",
+        type=int,
+        default=14,
+        help="temporal noise over the file's picture (0: none, and a lower bitrate)",
+    )
+    parser.add_argument(
+        "--decode",
+        action="store_true",
+        help="the consoles decode their partner's picture too (costs the generator CPU)",
+    )
+    args = parser.parse_args()
+    ensure_netns()
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
