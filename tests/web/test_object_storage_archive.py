@@ -15,13 +15,10 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import av
-import numpy as np
 import pytest
 import sqlalchemy as sa
 from aiohttp import web
@@ -29,11 +26,10 @@ from aiohttp.test_utils import TestClient
 from databases import BACKENDS
 from helpers import bearer
 from live_studios import book
+from recorded_segments import write_program_segments
 from s3_server import S3Server, running_s3
 from webtools import ClockedApp, MovableClock, assert_error
 
-from bridge.program.engine import ProgramFormat, make_encoder
-from bridge.recording.recorder import SegmentRecorder, VideoParams
 from harness.waiting import eventually
 from schedules import db
 from schedules.archive import Archive, Recording
@@ -49,7 +45,6 @@ from web.storage.s3 import b64_sha256
 from web.storage.uploads import Uploader
 
 NOW = datetime(2030, 1, 15, 8, 0, tzinfo=UTC)
-FMT = ProgramFormat(width=320, height=180, fps=30, kbps=400, preset="ultrafast")
 Factory = Callable[[web.Application], Awaitable[TestClient[Any, Any]]]
 
 
@@ -88,25 +83,6 @@ async def started(settings: Settings, aiohttp_client: Factory, seed: bool = True
         await app[ACCOUNTS].add_token(token_digest(token), f"{role}-bot", role, clock())
         headers[role] = bearer(token)
     return ClockedApp(app, await aiohttp_client(app), clock, headers)
-
-
-def write_program_segments(directory: Path, seconds: float, close: bool = True) -> SegmentRecorder:
-    """What a recording leaves on disk: 2 s program segments of real H.264 (MPEG-TS)."""
-    recorder = SegmentRecorder(
-        directory, "program", VideoParams(width=FMT.width, height=FMT.height, fps=FMT.fps)
-    )
-    encoder = make_encoder(FMT)
-    for n in range(int(seconds * FMT.fps)):
-        img = np.full((FMT.height, FMT.width, 3), (n * 7) % 255, np.uint8)
-        frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
-        frame.pts, frame.time_base = n, Fraction(1, FMT.fps)
-        for packet in encoder.encode(frame):
-            recorder.write(packet)
-    if close:
-        for packet in encoder.encode(None):
-            recorder.write(packet)
-        recorder.close()
-    return recorder
 
 
 async def recorded(

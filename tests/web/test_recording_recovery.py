@@ -4,36 +4,13 @@ server stopped before it came back. The next start finds the files and files the
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from fractions import Fraction
 from pathlib import Path
 
-import av
-import numpy as np
 from live_studios import book
+from recorded_segments import write_program_segments
 from webtools import ClockedApp
 
-from bridge.program.engine import ProgramFormat, make_encoder
-from bridge.recording.recorder import SegmentRecorder, VideoParams
 from web.services import ARCHIVE, BOOKINGS, RECORDINGS
-
-FMT = ProgramFormat(width=320, height=180, fps=30, kbps=400, preset="ultrafast")
-
-
-def write_program_segments(directory: Path, seconds: float) -> None:
-    """What a recording leaves behind when its server stops: program segments, no MP4."""
-    recorder = SegmentRecorder(
-        directory, "program", VideoParams(width=FMT.width, height=FMT.height, fps=FMT.fps)
-    )
-    encoder = make_encoder(FMT)
-    for n in range(int(seconds * FMT.fps)):
-        img = np.full((FMT.height, FMT.width, 3), (n * 7) % 255, np.uint8)
-        frame = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format="yuv420p")
-        frame.pts, frame.time_base = n, Fraction(1, FMT.fps)
-        for packet in encoder.encode(frame):
-            recorder.write(packet)
-    for packet in encoder.encode(None):
-        recorder.write(packet)
-    recorder.close()
 
 
 async def left_on_disk(
