@@ -111,7 +111,7 @@ def test_an_encoder_publishing_over_whip_is_seen_by_a_browser_studio(
         assert publisher.stop(server) == 200
         publisher = None
         # The watchdog and the console both see the encoder go.
-        wait(page, "() => window.telebridge.stats.partners['dha'].status === 'lost'", 10)
+        wait(page, "() => window.telebridge.stats.partners['dha'].status === 'lost'", 30)
     finally:
         if publisher is not None:
             publisher.stop(server)
@@ -162,7 +162,7 @@ def test_an_h264_encoder_is_seen_in_h264_and_a_vp8_only_console_says_it_cannot_s
         note = vp8_only.locator('.tile[data-partner="dha"] .tile-unplayable')
         note.wait_for(state="visible", timeout=20_000)
         assert "H.264" in note.inner_text() and "DHA" in note.inner_text()
-        wait(vp8_only, "() => window.telebridge.stats.partners['dha'].status === 'soundOnly'", 10)
+        wait(vp8_only, "() => window.telebridge.stats.partners['dha'].status === 'soundOnly'", 30)
         assert both.locator('.tile[data-partner="dha"] .tile-unplayable').is_hidden()
         # The program comes back as H.264 too: that browser hears it and is told why it
         # does not see it.

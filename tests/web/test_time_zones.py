@@ -324,6 +324,34 @@ async def test_a_short_booking_is_readable_and_the_zone_is_named(clocked: Clocke
     ) in text
 
 
+async def test_a_late_show_is_listed_on_its_day_though_its_teardown_runs_past_midnight(
+    clocked: ClockedApp,
+) -> None:
+    client, h = clocked.client, clocked.headers["producer"]
+    resp = await client.post(
+        "/api/bookings",
+        json={
+            "title": "Night desk",
+            "studios": ["kabar", "uza"],
+            "starts_at": f"{MONDAY}T22:59:00Z",
+            "ends_at": f"{MONDAY}T23:59:00Z",
+            "teardown_minutes": 15,
+        },
+        headers=h,
+    )
+    assert resp.status == 201, await resp.text()
+    booking = (await resp.json())["booking"]["id"]
+    await login(client, "producer", DEMO_PASSWORD)
+    text = html.unescape(await page(client, "/calendar?week=2030-W04&tz=UTC"))
+    # The grid shades the teardown on Tuesday too; the phone's list names the show once, Monday.
+    assert text.count(f'class="event status-requested" href="/bookings/{booking}"') == 2
+    agenda = text[text.index('<ol class="agenda">') :]
+    days = agenda.split('<li class="agenda-day')[1:]
+    listed = [i for i, day in enumerate(days) if f'href="/bookings/{booking}"' in day]
+    assert listed == [0], listed
+    assert "Nothing booked" in days[1]
+
+
 @pytest.mark.parametrize(
     ("lang", "expected"),
     [

@@ -84,6 +84,9 @@ async def calendar_page(request: web.Request) -> web.Response:
                     # Too short for its lines: one line on a light label, all of it on hover
                     # or focus (app.css), so a 15-minute hit still says what it is.
                     "short": b.ends_at - b.starts_at < SHORT_SHOW,
+                    # The phone's list names a booking on the days of its show, not on the
+                    # day after a late show whose teardown alone runs past midnight.
+                    "listed": b.starts_at < end and b.ends_at > start,
                 }
             )
         days.append(
