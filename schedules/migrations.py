@@ -17,8 +17,10 @@ from schedules.tables import (
     booking_outputs,
     graphics_logo,
     metadata,
+    nodes,
     recording_files,
     recordings,
+    room_placements,
     schema_version,
 )
 
@@ -121,6 +123,11 @@ async def _v9_file_locations(conn: AsyncConnection) -> None:
     await conn.run_sync(upgrade)
 
 
+async def _v10_nodes(conn: AsyncConnection) -> None:
+    # The cluster's nodes and which one owns each open room (schedules/nodes.py).
+    await conn.run_sync(lambda c: metadata.create_all(c, tables=[nodes, room_placements]))
+
+
 # Append only: a deployed database replays every step above its stored version.
 MIGRATIONS: list[Migration] = [
     _v1_initial,
@@ -132,6 +139,7 @@ MIGRATIONS: list[Migration] = [
     _v7_graphics,
     _v8_zones_and_reasons,
     _v9_file_locations,
+    _v10_nodes,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # Any constant of our own: two servers starting together on one PostgreSQL migrate in turn.

@@ -312,3 +312,29 @@ graphics_logo = sa.Table(
     sa.Column("uploaded_by", sa.String(200), nullable=False),
     sa.Column("uploaded_at", UTCDateTime, nullable=False),
 )
+
+# The nodes of a cluster on one database (schema 10): each server that runs rooms registers
+# itself and beats its heart every second; a node whose heartbeat is older than a few seconds is
+# dead and loses its rooms (schedules/nodes.py).
+nodes = sa.Table(
+    "nodes",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("url", sa.String(300), nullable=False),  # where the other nodes reach it
+    sa.Column("capacity", sa.Integer, nullable=False),  # rooms it takes at most
+    sa.Column("draining", sa.Boolean, nullable=False),  # takes no new rooms
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("heartbeat_at", UTCDateTime, nullable=False),
+)
+
+# ... and which node owns each open room: one row per room, so exactly one node opens, records,
+# steps and closes it. `epoch` counts the room's moves: a takeover writes the next epoch only
+# if nobody wrote it first (compare-and-set), which makes the row its own lock on every backend.
+room_placements = sa.Table(
+    "room_placements",
+    metadata,
+    sa.Column("booking_id", sa.String(32), primary_key=True),
+    sa.Column("node_id", sa.String(64), nullable=False, index=True),
+    sa.Column("epoch", sa.Integer, nullable=False),
+    sa.Column("placed_at", UTCDateTime, nullable=False),
+)
