@@ -9,9 +9,10 @@ from typing import Any
 
 
 def api(
-    base: str, token: str, method: str, path: str, body: Any = None, timeout: float = 10
+    base: str, token: str, method: str, path: str, body: Any = None, timeout: float = 45
 ) -> Any:
-    """One API call with a bearer token; the decoded JSON answer (HTTPError on 4xx/5xx)."""
+    """One API call with a bearer token; the decoded JSON answer (HTTPError on 4xx/5xx). The
+    timeout is a bound against hanging on a loaded CI machine, not a measure of speed."""
     request = urllib.request.Request(
         base + path,
         method=method,

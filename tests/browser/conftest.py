@@ -35,7 +35,8 @@ def browser_context(tmp_path: Path) -> Iterator[object]:
         context = launch_chromium(
             p, tmp_path / "chromium-profile", viewport={"width": 1400, "height": 1000}
         )
-        context.set_default_timeout(15_000)
+        # Generous: a bound against hanging on a loaded CI machine, not a measure of speed.
+        context.set_default_timeout(45_000)
         try:
             yield context
         finally:

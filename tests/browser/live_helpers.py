@@ -8,6 +8,9 @@ from typing import Any
 
 from harness.waiting import eventually_sync
 
+# The least any wait in a page gets (see `wait`).
+PATIENCE_S = 45.0
+
 
 def wait(page: Any, expression: str, timeout_s: float) -> float:
     """Seconds until `expression` is true in the page (fails after `timeout_s`, saying what
@@ -15,6 +18,9 @@ def wait(page: Any, expression: str, timeout_s: float) -> float:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     started = time.monotonic()
+    # A bound against hanging, never a measure of speed: a loaded CI machine (two or three
+    # times slower than a quiet one) gets at least PATIENCE_S whatever the test expects.
+    timeout_s = max(timeout_s, PATIENCE_S)
     try:
         page.wait_for_function(expression, timeout=timeout_s * 1000, polling=200)
     except PlaywrightTimeout:

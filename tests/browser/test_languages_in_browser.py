@@ -80,7 +80,7 @@ def _chat_round_trip(server: str, token: str, link: str, page: Any, lang: str) -
     messages = f"/api/bookings/{booking_id}/messages"
     api(server, token, "POST", messages, {"text": "Baku, <i>mic 2</i> please", "to": "trend"})
     item = page.locator("#chat-log .chat-item").last
-    item.wait_for(timeout=10_000)
+    item.wait_for(timeout=45_000)
     assert item.locator(".chat-text").inner_text() == "Baku, <i>mic 2</i> please"  # as text
     who = item.locator(".chat-who").inner_text()
     assert who.startswith(gettext("Production")) and gettext("private") in who, who
@@ -88,7 +88,7 @@ def _chat_round_trip(server: str, token: str, link: str, page: Any, lang: str) -
     page.locator("#chat-text").fill("Mic 2 is fixed")
     page.locator("#chat-private").check()
     page.get_by_role("button", name=gettext("Send")).click()
-    page.locator("#chat-log .chat-item", has_text="Mic 2 is fixed").wait_for(timeout=10_000)
+    page.locator("#chat-log .chat-item", has_text="Mic 2 is fixed").wait_for(timeout=45_000)
     page.screenshot(path=str(ARTIFACTS / f"console-chat-{lang}.png"))
     seen = api(server, token, "GET", messages)["messages"]
     assert (seen[-1]["from"], seen[-1]["to"], seen[-1]["text"]) == (
@@ -106,11 +106,11 @@ def _cue_round_trip(server: str, token: str, link: str, page: Any, lang: str) ->
         server, token, "POST", cues, {"studio": "trend", "cue": "ten_seconds", "text": "<b>2</b>"}
     )["cue"]
     box = page.locator("#cue")
-    box.wait_for(state="visible", timeout=10_000)
+    box.wait_for(state="visible", timeout=45_000)
     assert page.locator("#cue-label").inner_text() == gettext("10 SECONDS")
     assert page.locator("#cue-text").inner_text() == "<b>2</b>"  # text, never markup
     page.screenshot(path=str(ARTIFACTS / f"console-cue-{lang}.png"))
     page.get_by_role("button", name=gettext("Got it")).click()
-    box.wait_for(state="hidden", timeout=10_000)
+    box.wait_for(state="hidden", timeout=45_000)
     seen = {c["id"]: c for c in api(server, token, "GET", cues)["cues"]}
     assert seen[sent["id"]]["acknowledged_by"] == "trend console", seen

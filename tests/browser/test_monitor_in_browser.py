@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from live_helpers import sees, wait
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from harness.api import api, book
 from harness.server import producer_token
@@ -99,7 +98,7 @@ def test_master_control_shows_both_studios_and_the_lost_feed_alert(
     # a loaded machine may raise an alert for a moment, and it must clear by itself.
     try:
         wait(monitor, NO_ALERTS, 20)
-    except PlaywrightTimeout:
+    except AssertionError:
         raised = [
             (li.get_attribute("data-kind"), li.get_attribute("data-studio"))
             for li in monitor.locator("#active-alerts li").all()
@@ -111,14 +110,14 @@ def test_master_control_shows_both_studios_and_the_lost_feed_alert(
     # ANSA leaves: the alert is on screen within 3 seconds, red, and in the list with its time.
     studios["ansa"].click("#leave")
     left = time.monotonic()
-    monitor.wait_for_function(ALERT_SHOWN, arg="ansa", timeout=5_000, polling=100)
+    monitor.wait_for_function(ALERT_SHOWN, arg="ansa", timeout=45_000, polling=100)
     assert time.monotonic() - left < 3.0
     assert monitor.locator(".mstudio[data-studio=ansa]").get_attribute("data-status") == "lost"
     monitor.screenshot(path=str(ARTIFACTS / "monitor-feed-lost.png"), full_page=True)
 
     # It comes back: the alert clears and stays in the recent list as cleared.
     studios["ansa"].click("#join")
-    monitor.wait_for_function(f"() => !({ALERT_SHOWN})('ansa')", timeout=20_000, polling=200)
+    monitor.wait_for_function(f"() => !({ALERT_SHOWN})('ansa')", timeout=45_000, polling=200)
     cleared = monitor.locator("#recent-alerts li[data-active=false][data-kind=feed_lost]")
     assert "ANSA" in cleared.first.inner_text()
 
@@ -129,7 +128,7 @@ def test_master_control_shows_both_studios_and_the_lost_feed_alert(
 
     # In Azerbaijani the page words the alerts itself: the server sends their kind and names.
     monitor.select_option("#language", "az")
-    monitor.wait_for_function("() => document.documentElement.lang === 'az'", timeout=10_000)
+    monitor.wait_for_function("() => document.documentElement.lang === 'az'", timeout=45_000)
     wait(monitor, BOTH_LIVE, 20)
     cleared = monitor.locator("#recent-alerts li[data-active=false][data-kind=feed_lost]")
     assert "ANSA Roma · Rome: siqnal itdi" in cleared.first.inner_text()

@@ -83,7 +83,7 @@ def join(page: Any, link: str) -> tuple[float, dict[str, Any]]:
     page.wait_for_selector("#join")
     started = time.monotonic()
     page.click("#join")
-    page.wait_for_function(CONNECTED, timeout=20_000, polling=50)
+    page.wait_for_function(CONNECTED, timeout=45_000, polling=50)
     seconds = time.monotonic() - started
     gathering: dict[str, Any] = page.evaluate("() => window.telebridge.gathering")
     return seconds, gathering

@@ -160,7 +160,7 @@ def test_an_h264_encoder_is_seen_in_h264_and_a_vp8_only_console_says_it_cannot_s
         )
         assert codec == "video/H264", codec
         note = vp8_only.locator('.tile[data-partner="dha"] .tile-unplayable')
-        note.wait_for(state="visible", timeout=20_000)
+        note.wait_for(state="visible", timeout=45_000)
         assert "H.264" in note.inner_text() and "DHA" in note.inner_text()
         wait(vp8_only, "() => window.telebridge.stats.partners['dha'].status === 'soundOnly'", 30)
         assert both.locator('.tile[data-partner="dha"] .tile-unplayable').is_hidden()
