@@ -52,15 +52,16 @@ def _healthy(base: str) -> bool:
 
 @contextlib.contextmanager
 def running_server(
-    directory: Path, settings: Mapping[str, str] | None = None
+    directory: Path, settings: Mapping[str, str] | None = None, port: int | None = None
 ) -> Iterator[ServerProcess]:
     """Start the server with the demo seeded in `directory`; stop it afterwards (or kill it).
 
     `settings` are TELEBRIDGE_* variables for it (e.g. a shared database); nothing else of
     this process's environment that starts with TELEBRIDGE_ reaches it. Its output goes to
-    `directory`/server.log.
+    `directory`/server.log. `port`: the one to listen on (a free one when None), for settings
+    that name it (a cluster node's own URL).
     """
-    data, port = directory / "data", free_port()
+    data, port = directory / "data", port or free_port()
     log_path = directory / "server.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(

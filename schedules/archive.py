@@ -50,6 +50,8 @@ class Recording:
     duration_s: float | None
     parts: int
     files: tuple[RecordingFile, ...] = ()
+    # The node of a cluster whose disk holds its files that are not in the object store.
+    node_id: str | None = None
 
 
 def recording_directory(booking_id: str, recording_id: str) -> str:
@@ -89,8 +91,9 @@ def _recording_values(rec: Recording) -> dict[str, Any]:
 class Archive:
     """Recordings on the booking database."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, node_id: str | None = None) -> None:
         self.engine = engine
+        self.node_id = node_id  # this node's, in a cluster: written on what it finishes
 
     @staticmethod
     def new_recording(
@@ -172,9 +175,21 @@ class Archive:
             await conn.execute(
                 r.update()
                 .where(r.c.id == recording_id)
-                .values(status="finished", ended_at=ended_at, duration_s=duration)
+                .values(
+                    status="finished",
+                    ended_at=ended_at,
+                    duration_s=duration,
+                    node_id=self.node_id,
+                )
             )
         return await self.get(recording_id)
+
+    async def node_of(self, recording_id: str) -> str | None:
+        """The node whose disk holds the recording's files (None alone, or unknown id)."""
+        r = db.recordings
+        async with self.engine.connect() as conn:
+            found = await conn.execute(sa.select(r.c.node_id).where(r.c.id == recording_id))
+            return found.scalar()
 
     async def set_location(self, recording_id: str, name: str, location: str | None) -> None:
         """Record where a finished file lives now (its upload to the object store verified)."""
@@ -284,4 +299,5 @@ class Archive:
             row.duration_s,
             parts if parts is not None else row.parts,
             files,
+            row.node_id,
         )

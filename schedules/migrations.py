@@ -124,8 +124,18 @@ async def _v9_file_locations(conn: AsyncConnection) -> None:
 
 
 async def _v10_nodes(conn: AsyncConnection) -> None:
-    # The cluster's nodes and which one owns each open room (schedules/nodes.py).
-    await conn.run_sync(lambda c: metadata.create_all(c, tables=[nodes, room_placements]))
+    # The cluster's nodes, which one owns each open room (schedules/cluster/registry.py), and
+    # which one holds a recording's files. A table made by step 1 or 3 from today's `metadata`
+    # has the column already; a database without the table has nothing to add it to.
+    def upgrade(c: sa.Connection) -> None:
+        metadata.create_all(c, tables=[nodes, room_placements])
+        inspector = sa.inspect(c)
+        if "recordings" not in inspector.get_table_names():
+            return
+        if "node_id" not in {col["name"] for col in inspector.get_columns("recordings")}:
+            c.execute(sa.text("ALTER TABLE recordings ADD COLUMN node_id VARCHAR(64)"))
+
+    await conn.run_sync(upgrade)
 
 
 # Append only: a deployed database replays every step above its stored version.

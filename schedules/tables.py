@@ -170,6 +170,9 @@ recordings = sa.Table(
     sa.Column("ended_at", UTCDateTime, nullable=True),
     sa.Column("duration_s", sa.Float, nullable=True),
     sa.Column("parts", sa.Integer, nullable=False),
+    # The node of a cluster that finished it, whose disk holds the files not in the object
+    # store (schema 10); NULL on a server alone.
+    sa.Column("node_id", sa.String(64), nullable=True),
 )
 
 recording_files = sa.Table(
@@ -315,7 +318,7 @@ graphics_logo = sa.Table(
 
 # The nodes of a cluster on one database (schema 10): each server that runs rooms registers
 # itself and beats its heart every second; a node whose heartbeat is older than a few seconds is
-# dead and loses its rooms (schedules/nodes.py).
+# dead and loses its rooms (schedules/cluster/registry.py).
 nodes = sa.Table(
     "nodes",
     metadata,

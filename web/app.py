@@ -11,6 +11,7 @@ from aiohttp import web
 from bridge.program.layout import LAYOUTS
 from schedules.accounts import Accounts
 from schedules.archive import Archive, recording_directory
+from schedules.cluster.registry import NodeRegistry
 from schedules.db import make_engine
 from schedules.direction.calls import CallBoard
 from schedules.direction.service import DirectionService
@@ -22,6 +23,10 @@ from schedules.timeutil import utc_now
 from web.access.auth import identity_middleware
 from web.access.ratelimit import FailureLimiter
 from web.access.security import Signer, load_secret, set_password_cost
+from web.cluster import routes as cluster_routes
+from web.cluster.forward import client_session, to_room_owner
+from web.cluster.node import ClusterNode
+from web.cluster.peers import PeerRooms
 from web.data_dir import private_dir, private_sqlite
 from web.errors import Handler, error_middleware
 from web.http import bookings as bookings_api
@@ -60,6 +65,8 @@ from web.services import (
     CALLS,
     CATALOGS,
     CLOCK,
+    CLUSTER,
+    CLUSTER_CLIENT,
     DIRECTION,
     ENGINE,
     GESTURES,
@@ -126,7 +133,7 @@ def install_services(app: web.Application, settings: Settings, clock: Clock = ut
     private_sqlite(settings.database)
     engine = make_engine(settings.database)
     bookings = BookingService(engine, clock, layouts=LAYOUTS)
-    archive = Archive(engine)
+    archive = Archive(engine, settings.cluster_node_id if settings.node_url else None)
     recordings = RecordingControl(archive, settings.data_dir / "recordings")
     outputs = OutputService(engine, clock, bookings.write_lock)
     output_control = OutputControl(outputs, settings.data_dir)
@@ -145,6 +152,15 @@ def install_services(app: web.Application, settings: Settings, clock: Clock = ut
         outputs=output_control,
     )
     bookings.on_edit(live.follow)  # an open room follows an edit of its studios at once
+    cluster = None
+    if settings.node_url:  # one of several nodes on this database (web/cluster/)
+        cluster = ClusterNode(
+            NodeRegistry(
+                engine, settings.cluster_node_id, settings.node_url, settings.node_capacity
+            )
+        )
+        live.cluster = cluster
+    app[CLUSTER] = cluster
     store = store_from_settings(settings)  # None: recordings stay on this disk
     app[STORE] = store
     app[UPLOADS] = None
@@ -192,6 +208,8 @@ async def make_app(
             security_headers,
             whip.cors,
             error_middleware(render_error),
+            # Before the login is read: the node that owns a room reads it (web/cluster/).
+            to_room_owner,
             identity_middleware,
         ],
     )
@@ -211,6 +229,7 @@ async def make_app(
         recordings_api,
         master_control,
         openapi_api,
+        cluster_routes,
         signaling,
         whip,
         console_direction,
@@ -227,17 +246,28 @@ async def make_app(
     app.router.add_static("/static/", STATIC_DIR, append_version=True)
 
     async def when_database_ready() -> None:
+        cluster = app[CLUSTER]
         # Recordings a crash left unfinished and whose show is over are finalized first.
         try:
-            await recordings.recover(app[BOOKINGS], clock())
+            await recordings.recover(
+                app[BOOKINGS], clock(), cluster.runs_elsewhere if cluster is not None else None
+            )
         except Exception as exc:
             if not database_down(exc):
                 raise
             log.warning("unfinished recordings not recovered now: %s", describe(exc))
+        if cluster is not None:  # registered before the autopilot places a room
+            await cluster.start()
         if autopilot:
             live.start()
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        app[CLUSTER_CLIENT] = client_session()
+        peers, cluster = None, app[CLUSTER]
+        if cluster is not None:  # master control shows the other nodes' rooms too
+            peers = PeerRooms(cluster, app[SIGNER], app[CLUSTER_CLIENT])
+            monitor.elsewhere = lambda: (peers.rooms, peers.alerts)
+            peers.start()
         if database.migrated:
             await when_database_ready()
         audit.start()
@@ -249,8 +279,14 @@ async def make_app(
         yield
         await app[GESTURES].flush()
         await database.stop()
+        if peers is not None:
+            await peers.stop()
         await monitor.stop()
         await live.stop()
+        cluster = app[CLUSTER]
+        if cluster is not None:  # after the rooms: they are free to move at once
+            await cluster.stop()
+        await app[CLUSTER_CLIENT].close()
         if uploads is not None:  # after the rooms: their last segments are on disk
             await uploads.stop()
         await audit.stop()  # after the rooms: their last leaves are logged too

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    import aiohttp
     import jinja2
     from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from schedules.service import BookingService, Clock
     from web.access.ratelimit import FailureLimiter
     from web.access.security import Signer
+    from web.cluster.node import ClusterNode
     from web.http.graphics_on_air import GraphicsOnAir
     from web.live.autopilot import LiveRooms
     from web.live.monitor import MonitorHub
@@ -57,3 +59,6 @@ OUTPUT_CONTROL: web.AppKey[OutputControl] = web.AppKey("output_control")
 GRAPHICS: web.AppKey[GraphicsService] = web.AppKey("graphics")
 GRAPHICS_ON_AIR: web.AppKey[GraphicsOnAir] = web.AppKey("graphics_on_air")
 WATCH_CACHE: web.AppKey[WatchCache] = web.AppKey("watch_cache")
+# This node in a cluster, and the client it passes a room's requests on with; None alone.
+CLUSTER: web.AppKey[ClusterNode | None] = web.AppKey("cluster")
+CLUSTER_CLIENT: web.AppKey[aiohttp.ClientSession] = web.AppKey("cluster_client")

@@ -13,6 +13,7 @@ from schedules.timeutil import known_zone
 # What TELEBRIDGE_STORAGE_URL and the endpoints look like (web/storage/objects.py reads them).
 _STORE_URL = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^?#\\]*)?")
 _ENDPOINT = re.compile(r"https?://[^/?#\s]+/?")
+_NODE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -215,6 +216,29 @@ SETTINGS: tuple[Setting, ...] = (
         "seeks with the link it was redirected to, so it should outlast a viewing. The "
         "redirect itself is never cached.",
     ),
+    Setting(
+        "node_url",
+        "",
+        "TELEBRIDGE_NODE_URL",
+        "This server's own address as the other nodes of a cluster reach it (e.g. "
+        "`http://10.0.0.5:8080`). Set on every node that shares one PostgreSQL: the nodes then "
+        "place each room on one of them and hand a studio's signalling to its room's node. "
+        "Empty runs this server alone (the default).",
+    ),
+    Setting(
+        "node_id",
+        "",
+        "TELEBRIDGE_NODE_ID",
+        "This node's name in the cluster, unique and kept across restarts; empty means the "
+        "host and port of `node_url`.",
+    ),
+    Setting(
+        "node_capacity",
+        "8",
+        "TELEBRIDGE_NODE_CAPACITY",
+        "Rooms this node takes at most; rooms go to the node with the lowest share of its "
+        "capacity in use.",
+    ),
 )
 
 
@@ -250,6 +274,9 @@ class Settings:
     storage_access_key: str = ""
     storage_secret_key: str = ""
     storage_link_seconds: int = 3600
+    node_url: str = ""
+    node_id: str = ""
+    node_capacity: int = 8
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -270,6 +297,11 @@ class Settings:
         return [u.strip() for u in self.ice_servers.split(",") if u.strip()]
 
     @property
+    def cluster_node_id(self) -> str:
+        """This node's name in the cluster (`node_id`, else the host and port of `node_url`)."""
+        return self.node_id or self.node_url.split("://", 1)[-1].rstrip("/")[:64]
+
+    @property
     def database(self) -> str:
         """The database URL in force."""
         if self.database_url:
@@ -283,6 +315,8 @@ def _typed(row: Setting, kind: object, raw: object) -> object:
             number = int(str(raw))
         except ValueError:
             raise SystemExit(f"{row.env} must be a whole number, not {raw!r}") from None
+        if row.name == "node_capacity" and not 1 <= number <= 1000:
+            raise SystemExit(f"{row.env} must be 1 to 1000, not {raw!r}")
         if row.name == "storage_link_seconds" and not 60 <= number <= 604800:
             raise SystemExit(f"{row.env} must be 60 to 604800 (seven days), not {raw!r}")
         return number
@@ -306,7 +340,11 @@ def _typed(row: Setting, kind: object, raw: object) -> object:
         raise SystemExit(f"{row.env} must be an IANA zone such as Asia/Baku, not {raw!r}")
     if row.name == "storage_url" and raw and not _STORE_URL.fullmatch(str(raw)):
         raise SystemExit(f"{row.env} must be s3://bucket or s3://bucket/prefix, not {raw!r}")
-    endpoint = row.name in ("storage_endpoint", "storage_public_endpoint")
+    if row.name == "node_id" and raw and not _NODE_ID.fullmatch(str(raw)):
+        raise SystemExit(
+            f"{row.env} must be 1 to 64 letters, digits, '.', '_', '-', ':', not {raw!r}"
+        )
+    endpoint = row.name in ("storage_endpoint", "storage_public_endpoint", "node_url")
     if endpoint and raw and not _ENDPOINT.fullmatch(str(raw)):
         raise SystemExit(f"{row.env} must be http(s)://host[:port], not {raw!r}")
     return str(raw)

@@ -83,7 +83,10 @@ class Studio:
         """The console's way in: POST the offer as JSON, set the answer, read partner tracks."""
         resp = await client.post(link.session(), json={"sdp": await self.offer()})
         assert resp.status == 200, await resp.text()
-        doc: dict[str, Any] = await resp.json()
+        await self.accept(await resp.json())
+
+    async def accept(self, doc: dict[str, Any]) -> None:
+        """Take the console's answer document: set its SDP, read the partner tracks."""
         await self.pc.setRemoteDescription(RTCSessionDescription(doc["sdp"], "answer"))
         by_mid = {t.mid: t for t in self.pc.getTransceivers()}
         for slot in doc["slots"]:

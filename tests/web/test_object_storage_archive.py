@@ -212,10 +212,15 @@ async def test_deleting_a_recording_deletes_its_objects(
     recording, _, _ = await finished(c)
     stored = await eventually(lambda: in_store(c, recording.id), timeout=60, message="uploaded")
     folder = f"{store.url.key(recording.directory)}/"
-    assert sorted(k.rpartition("/")[2] for k in await object_keys(store, folder)) == [
-        "poster.jpg",
-        "program.mp4",
-    ]
+    listed: list[list[str]] = []
+
+    async def finished_folder() -> bool:
+        # The poster goes up after the program's location is stored, and the show's segments
+        # are deleted from the store after it: a moment after `in_store`.
+        listed.append(sorted(k.rpartition("/")[2] for k in await object_keys(store, folder)))
+        return listed[-1] == ["poster.jpg", "program.mp4"]
+
+    await eventually(finished_folder, timeout=30, message=lambda: f"the folder: {listed[-1:]}")
     assert await store.delete_recording(stored) == 2
     assert await object_keys(store, folder) == []
     bucket, key = parse_location(stored.files[0].location or "")

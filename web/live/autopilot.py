@@ -22,6 +22,7 @@ from schedules.rules import timeline
 from schedules.rules.lifecycle import Action
 from schedules.rules.timeline import ROOM_STATUSES, join_window, room_due, steps_due
 from schedules.service import BookingService, Clock
+from web.cluster.node import ClusterNode, NoNodeFree, RoomElsewhere
 from web.live.outputs import OutputControl
 from web.live.recording import RecordingControl
 from web.live.roster import follow_studios, studio_changes, studio_spec
@@ -116,6 +117,9 @@ class LiveRooms:
         self._sequences: dict[str, int] = {}
         # Told of each room as it opens (its graphics go on it); each one must not raise.
         self.openers: list[Callable[[Booking, Room], Awaitable[None]]] = []
+        # This node of a cluster (None: a server alone, every due room is its own).
+        self.cluster: ClusterNode | None = None
+        self._unplaced: set[str] = set()  # rooms no node could take (said once each)
 
     def _record(self, event: RoomEvent) -> None:
         """Joins, leaves and lost feeds go into the booking's audit log, off the media path
@@ -204,11 +208,13 @@ class LiveRooms:
                 return  # nothing to go by: the open rooms stay as they are
             due = {b.id: b for b in remembered}
         for booking in due.values():
+            if not await self._ours(booking.id, from_database):
+                continue
             if from_database:
                 await self._advance(booking, now)
             else:
                 self._owed.add(booking.id)
-            room = await self.open(booking)
+            room = await self.open(booking, claimed=True)
             await self._record_on_air(booking, room, now)
             await self._outputs_on_air(booking, room, now)
         for booking_id, room in list(self.rooms.items()):
@@ -219,6 +225,38 @@ class LiveRooms:
                 self._owed.add(booking_id)
         if from_database:
             await self._settle_owed(now)
+            if self.cluster is not None:  # placements of rooms closed while it was away
+                for booking_id in await self.cluster.placed_here() - set(due) - set(self.rooms):
+                    await self.cluster.release(booking_id)
+
+    async def _ours(self, booking_id: str, from_database: bool) -> bool:
+        """Whether this node runs the booking's room: always alone; in a cluster, when the
+        placement says so (placing it now if it has no live owner). A room that moved to
+        another node (this one was counted dead) is handed over: its recording is suspended,
+        to go on as the next part there, and it closes here. While the database is away, the
+        rooms open here go on and no other opens."""
+        if self.cluster is None:
+            return True
+        if not from_database:
+            return booking_id in self.rooms
+        try:
+            owner = await self.cluster.claim(booking_id)
+        except NoNodeFree:
+            if booking_id not in self._unplaced:
+                log.warning("room of booking %s waits: no node has room for it", booking_id)
+                self._unplaced.add(booking_id)
+            return booking_id in self.rooms
+        self._unplaced.discard(booking_id)
+        if owner.id == self.cluster.node_id:
+            return True
+        if booking_id in self.rooms:
+            log.warning(
+                "room of booking %s moved to node %s: handing it over", booking_id, owner.id
+            )
+            if self.recordings is not None and self.recordings.is_recording(booking_id):
+                await self.recordings.suspend(booking_id, self.rooms.get(booking_id))
+            await self._close(booking_id, release=False)
+        return False
 
     async def _due_from_database(
         self, now: datetime, grace: timedelta
@@ -285,10 +323,17 @@ class LiveRooms:
             if not database_down(exc):
                 log.exception("outputs of booking %s did not follow the schedule", booking.id)
 
-    async def open(self, booking: Booking) -> Room:
+    async def open(self, booking: Booking, claimed: bool = False) -> Room:
         """Open the booking's room now (idempotent). A room already open follows the booking's
         studios as given (see `follow`): an edit made through another server, or one whose
-        follow failed, reaches it on the next tick or join."""
+        follow failed, reaches it on the next tick or join.
+
+        In a cluster a room not open here is claimed first (unless `claimed`): RoomElsewhere
+        when another node owns it, NoNodeFree when no node can take it."""
+        if not claimed and self.cluster is not None and self.get(booking.id) is None:
+            owner = await self.cluster.claim(booking.id)
+            if owner.id != self.cluster.node_id:
+                raise RoomElsewhere(booking.id, owner)
         async with self._lock:
             room = self.rooms.get(booking.id)
             if room is None or room.closed:
@@ -355,7 +400,7 @@ class LiveRooms:
             else:
                 log.exception("room of booking %s did not follow its studios", booking.id)
 
-    async def _close(self, booking_id: str) -> None:
+    async def _close(self, booking_id: str, release: bool = True) -> None:
         room = self.rooms.pop(booking_id, None)
         self._sequences.pop(booking_id, None)
         if self.recordings is not None and self.recordings.is_recording(booking_id):
@@ -366,6 +411,8 @@ class LiveRooms:
         if self.outputs is not None:
             await self.outputs.closed(booking_id)
         self._output_states = {k: v for k, v in self._output_states.items() if k[0] != booking_id}
+        if release and self.cluster is not None:
+            await self.cluster.release(booking_id)
 
     def get(self, booking_id: str) -> Room | None:
         """The open room of a booking, if any."""

@@ -21,7 +21,6 @@ from web.access.auth import (
     session_ends,
 )
 from web.errors import ApiError
-from web.live.live_json import room_json
 from web.live.metrics import CONTENT_TYPE, render_metrics
 from web.live.monitor import MonitorClient
 from web.services import MONITOR
@@ -47,8 +46,8 @@ async def live_rooms(request: web.Request) -> web.Response:
     hub = request.app[MONITOR]
     return web.json_response(
         {
-            "rooms": [room_json(r) for r in hub.rooms],
-            "alerts": [a.as_json() for a in hub.alerts.active.values()],
+            "rooms": hub.rooms_json(),
+            "alerts": hub.alerts_json(),
             "sampled_at": hub.sampled_at.isoformat() if hub.sampled_at else None,
         }
     )

@@ -32,7 +32,7 @@ from schedules.service import BookingService, Clock
 from web.http.outputs import hls_path
 from web.live.alerts import AlertBook
 from web.live.autopilot import LiveRooms
-from web.live.live_json import room_json
+from web.live.live_json import JsonObject, room_json
 from web.live.recording import RecordingControl
 from web.live.room_view import OutputView, RoomView, summarize
 from web.tasks import cancel_and_wait
@@ -102,6 +102,11 @@ class MonitorHub:
         self.clients: set[MonitorClient] = set()
         self.alerts = AlertBook()
         self.rooms: list[RoomView] = []  # the latest snapshot
+        # In a cluster: the other nodes' open rooms and active alerts as they last said them
+        # (web/cluster/peers.py), shown beside this node's own.
+        self.elsewhere: Callable[[], tuple[list[JsonObject], list[JsonObject]]] | None = None
+        self._remote_rooms: list[JsonObject] = []
+        self._remote_alerts: list[JsonObject] = []
         self.history: dict[str, deque[tuple[float, float | None, float | None]]] = {}
         self.thumbnails: dict[tuple[str, str], tuple[int, bytes]] = {}
         self.lag = LoopLag()
@@ -154,7 +159,10 @@ class MonitorHub:
         rooms: list[RoomView] = []
         for booking_id, live_room in list(self.live.rooms.items()):
             rooms.append(await self._room_entry(booking_id, live_room, now, mono))
-        rooms += await self._upcoming_entries(now, mono, {r.booking_id for r in rooms})
+        remote_rooms, remote_alerts = self.elsewhere() if self.elsewhere else ([], [])
+        open_ids = {r.booking_id for r in rooms} | {r["booking_id"] for r in remote_rooms}
+        rooms += await self._upcoming_entries(now, mono, open_ids)
+        self._remote_rooms, self._remote_alerts = remote_rooms, remote_alerts
         if mono - self._thumbs_at >= THUMBNAIL_SECONDS:
             self._thumbs_at = mono
             await self._refresh_thumbnails()
@@ -171,8 +179,8 @@ class MonitorHub:
         message = {
             "type": "snapshot",
             "at": _iso(now),
-            "rooms": [room_json(r) for r in rooms],
-            "alerts": [a.as_json() for a in self.alerts.active.values()],
+            "rooms": self.rooms_json(),
+            "alerts": self.alerts_json(),
             "changed": [a.as_json() for a in changed],
             "loop_lag_ms": round(lag * 1000, 1),
             "database": "ok" if database_up else "unavailable",
@@ -331,14 +339,22 @@ class MonitorHub:
         for client in self.clients:
             client.offer(message)
 
+    def rooms_json(self) -> list[JsonObject]:
+        """Every room of the latest snapshot: this node's, then the other nodes' open ones."""
+        return [room_json(r) for r in self.rooms] + self._remote_rooms
+
+    def alerts_json(self) -> list[JsonObject]:
+        """The active alerts of this node's rooms and of the other nodes'."""
+        return [a.as_json() for a in self.alerts.active.values()] + self._remote_alerts
+
     def hello(self) -> str:
         """The first message of a new client: the latest snapshot, history and alert list."""
         return json.dumps(
             {
                 "type": "hello",
                 "at": _iso(self.sampled_at) if self.sampled_at else None,
-                "rooms": [room_json(r) for r in self.rooms],
-                "alerts": [a.as_json() for a in self.alerts.active.values()],
+                "rooms": self.rooms_json(),
+                "alerts": self.alerts_json(),
                 "recent_alerts": self.alerts.recent(),
                 "history": {k: list(v) for k, v in self.history.items()},
                 "sample_seconds": SAMPLE_SECONDS,

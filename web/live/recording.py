@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -189,18 +190,33 @@ class RecordingControl:
             adopted += 1
         return adopted
 
-    async def recover(self, bookings: BookingService, now: datetime) -> int:
-        """Finalize recordings left unfinished by a crash whose show is over; how many."""
-        await self.adopt_orphans(bookings)
+    async def recover(
+        self,
+        bookings: BookingService,
+        now: datetime,
+        elsewhere: Callable[[str], Awaitable[bool]] | None = None,
+    ) -> int:
+        """Finalize recordings left unfinished by a crash whose show is over; how many.
+
+        In a cluster `elsewhere` says whether a booking's room runs on another live node. A
+        recording's parts are then on the disks of the nodes that recorded them: this node
+        finishes only what is on its own disk, and a part of a show that another node went
+        on with (it took the room over while this node was down) is filed at once as a
+        recording of its own, so that nothing on this disk is invisible to the archive."""
         done = 0
+        if elsewhere is not None:
+            done += await self._file_parts_continued_elsewhere(bookings, now, elsewhere)
+        await self.adopt_orphans(bookings)
         for rec in await self.archive.search(finished_only=False, status="recording"):
+            directory = self.root / rec.directory
+            if elsewhere is not None and not directory.exists():
+                continue  # recorded on another node's disk: that node finishes it
             try:
                 booking = await bookings.get(rec.booking_id)
                 if records_now(booking, now):
                     continue  # still on air: the autopilot continues it as a new part
             except ScheduleError:
                 pass
-            directory = self.root / rec.directory
             found = (
                 await asyncio.get_running_loop().run_in_executor(
                     None, finalize_directory, directory
@@ -208,16 +224,55 @@ class RecordingControl:
                 if directory.exists()
                 else []
             )
-            files = [archive_file(rec.id, f) for f in found]
-            if any(f.kind == "program" for f in files):
-                await self.archive.finish(rec.id, now, files)
-            else:
-                await self.archive.fail(rec.id, now)
-            log.info(
-                "recovered recording %s of booking %s: %d files", rec.id, rec.booking_id, len(files)
-            )
+            await self._file(rec, found, now)
             done += 1
         return done
+
+    async def _file(self, rec: Recording, found: list[RecordedFile], now: datetime) -> None:
+        files = [archive_file(rec.id, f) for f in found]
+        if any(f.kind == "program" for f in files):
+            await self.archive.finish(rec.id, now, files)
+        else:
+            await self.archive.fail(rec.id, now)
+        log.info(
+            "recovered recording %s of booking %s: %d files", rec.id, rec.booking_id, len(files)
+        )
+
+    async def _file_parts_continued_elsewhere(
+        self, bookings: BookingService, now: datetime, elsewhere: Callable[[str], Awaitable[bool]]
+    ) -> int:
+        """File each part on this disk of a recording another node went on with (or finished)
+        as a recording of its own, under a new id; how many."""
+        filed = 0
+        for directory, written_at in await asyncio.get_running_loop().run_in_executor(
+            None, _recording_directories, self.root
+        ):
+            booking_id, recording_id = directory.split("/")
+            try:
+                entry = await self.archive.get(recording_id)
+            except ScheduleError:
+                continue  # unknown: adopted as an orphan next
+            if entry.status == "recording":
+                if not await elsewhere(booking_id):
+                    continue  # nobody went on with it: recovered or continued here
+            elif entry.node_id in (None, self.archive.node_id):
+                continue  # finished here: what is left is not media of the show
+            part = self.archive.new_recording(booking_id, entry.title, entry.studios, written_at)
+            target = self.root / part.directory
+            (self.root / directory).rename(target)
+            await self.archive.add_recording(part)
+            found = await asyncio.get_running_loop().run_in_executor(
+                None, finalize_directory, target
+            )
+            await self._file(part, found, now)
+            log.warning(
+                "a part of recording %s recorded here was filed as recording %s: another node "
+                "went on with the show",
+                recording_id,
+                part.id,
+            )
+            filed += 1
+        return filed
 
 
 def archive_file(recording_id: str, f: RecordedFile) -> RecordingFile:

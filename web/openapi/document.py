@@ -63,6 +63,13 @@ SECURITY_SCHEMES: dict[str, Schema] = {
         "scheme": "bearer",
         "description": "The same join token, sent by a WHIP encoder as its bearer token.",
     },
+    "nodeToken": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Telebridge-Node-Token",
+        "description": "Another node of the same cluster: a token it signs with the secret "
+        "the nodes share (TELEBRIDGE_SECRET), naming it, valid for 30 s.",
+    },
     "calendarToken": {
         "type": "apiKey",
         "in": "query",

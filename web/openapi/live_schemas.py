@@ -283,6 +283,11 @@ _LIVE_ROOM: Schema = {
     ],
     "properties": {
         "booking_id": STRING,
+        "node": {
+            **STRING,
+            "description": "In a cluster, the node that runs the room when it is not the one "
+            "answering (TELEBRIDGE_NODE_ID); absent for its own rooms.",
+        },
         "title": STRING,
         "state": {"enum": ["upcoming", "line_check", "on_air", "teardown"]},
         "open": {"type": "boolean"},
@@ -500,6 +505,11 @@ LIVE_SCHEMAS: dict[str, Schema] = {
     "LiveOutput": _LIVE_OUTPUT,
     "LiveRoom": _LIVE_ROOM,
     "LiveRooms": _LIVE,
+    "ClusterLive": {
+        "type": "object",
+        "required": ["node", "rooms", "alerts"],
+        "properties": {"node": STRING, "rooms": _ROOMS, "alerts": _ALERTS},
+    },
     "MonitorHello": _HELLO,
     "MonitorSnapshot": _SNAPSHOT,
     "ConsoleOffer": {

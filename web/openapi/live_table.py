@@ -14,6 +14,7 @@ from web.live.whip import (
 )
 from web.openapi.model import (
     BOOKING,
+    CLUSTER_NODE,
     JOIN_LINK,
     PUBLIC,
     SDP,
@@ -112,6 +113,19 @@ LIVE_OPERATIONS: tuple[Operation, ...] = (
         ),
         errors={403: "forbidden"},
         roles=WATCHERS,
+    ),
+    Operation(
+        "GET",
+        "/api/cluster/live",
+        "getClusterNodeRooms",
+        "Master control",
+        "This node's open rooms and active alerts, for the other nodes of its cluster",
+        CLUSTER_NODE,
+        (Reply(200, "What this node's monitor sampled last", schema=ref("ClusterLive")),),
+        errors={403: "forbidden: not a node of this cluster", 404: "not_found: not in a cluster"},
+        description="Each node asks every other live node once a second, so that master "
+        "control on any node shows every room of the cluster (GET /api/live, /ws/monitor).",
+        stored=False,
     ),
     Operation(
         "GET",

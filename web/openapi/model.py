@@ -102,3 +102,4 @@ SIGNED_IN_CHANGE: Security = ({"bearerToken": []}, {"sessionCookie": [], "csrfHe
 JOIN_LINK: Security = ({"joinToken": []},)
 WHIP: Security = ({"whipBearer": []},)
 CALENDAR_FEED: Security = ({"calendarToken": []},)
+CLUSTER_NODE: Security = ({"nodeToken": []},)

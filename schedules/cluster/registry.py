@@ -96,13 +96,16 @@ class NodeRegistry:
         async with self.engine.connect() as conn:
             return await _placement(conn, booking_id)
 
-    async def place(self, booking_id: str, now: datetime) -> Placement:
-        """The owner of the booking's room, placing it first when it has none or its node is
-        dead (on the least loaded node, this one on a tie). Raises NoNodeFree."""
+    async def place(self, booking_id: str, now: datetime, take_over: bool = True) -> Placement:
+        """The owner of the booking's room, placing it first when it has none, or when its node
+        is dead and `take_over` (on the least loaded node, this one on a tie). A room placed on
+        this node stays here: this node is alive, it is asking. Raises NoNodeFree."""
         for _ in range(3):  # another node placing the same room at once: read what it wrote
             async with self.engine.begin() as conn:
                 current = await _placement(conn, booking_id)
-                if current is not None and current.node.alive(now):
+                if current is not None and (
+                    current.node.id == self.node_id or current.node.alive(now) or not take_over
+                ):
                     return current
                 chosen = choose_node(await _nodes(conn), now, prefer=self.node_id)
                 if chosen is None:

@@ -11,7 +11,7 @@ from conftest import NOW
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schedules import db
-from schedules.nodes import NodeRegistry, NoNodeFree
+from schedules.cluster.registry import NodeRegistry, NoNodeFree
 from schedules.rules.placement import DEAD_AFTER, Node, choose_node
 
 
@@ -125,3 +125,19 @@ async def test_draining_full_and_departed_nodes_take_no_room(engine: AsyncEngine
     async with engine.begin() as conn:
         await conn.execute(db.nodes.delete().where(db.nodes.c.id == "node-a"))
     assert (await b.place("b3", NOW)).node.id == "node-c"  # node-b is full with b2
+
+
+async def test_a_node_keeps_its_own_room_and_takes_a_dead_nodes_only_when_told(
+    engine: AsyncEngine,
+) -> None:
+    a, b = registry(engine, "node-a"), registry(engine, "node-b")
+    await a.heartbeat(NOW)
+    await b.heartbeat(NOW)
+    assert (await a.place("b1", NOW)).node.id == "node-a"
+    later = NOW + DEAD_AFTER * 2  # both heartbeats old: the database was away
+    # node-a asks about its own room: it is alive, the room stays.
+    assert (await a.place("b1", later)).node.id == "node-a"
+    # node-b, back from the same outage, may not take it yet: the caller says so.
+    await b.heartbeat(later)
+    assert (await b.place("b1", later, take_over=False)).node.id == "node-a"
+    assert (await b.place("b1", later, take_over=True)).node.id == "node-b"
