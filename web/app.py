@@ -23,7 +23,6 @@ from schedules.timeutil import utc_now
 from web.access.auth import identity_middleware
 from web.access.ratelimit import FailureLimiter
 from web.access.security import Signer, load_secret, set_password_cost
-from web.cluster import routes as cluster_routes
 from web.cluster.forward import client_session, to_room_owner
 from web.cluster.node import ClusterNode
 from web.cluster.peers import PeerRooms
@@ -229,7 +228,6 @@ async def make_app(
         recordings_api,
         master_control,
         openapi_api,
-        cluster_routes,
         signaling,
         whip,
         console_direction,

@@ -1,5 +1,5 @@
-"""The `telebridge` command: serve, token create/list/revoke, user add, check (the README lists
-them)."""
+"""The `telebridge` command: serve, token create/list/revoke, user add, node list/drain/resume,
+check (the README lists them)."""
 
 from __future__ import annotations
 
@@ -87,6 +87,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--data-dir", type=Path)
 
+    node = sub.add_parser("node", help="the nodes of a cluster on one database")
+    node_sub = node.add_subparsers(dest="node_command", required=True)
+    node_sub.add_parser("list", help="every node: address, rooms, capacity, state").add_argument(
+        "--data-dir", type=Path
+    )
+    for verb, what in (
+        ("drain", "take no new rooms (its rooms move to other nodes when it stops)"),
+        ("resume", "take rooms again"),
+    ):
+        command = node_sub.add_parser(verb, help=what)
+        command.add_argument("node", help="the node's id, as `node list` shows it")
+        command.add_argument("--data-dir", type=Path)
+
     check = sub.add_parser(
         "check",
         help="say whether the database, data directory and STUN/TURN servers in force work",
@@ -108,6 +121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(settings, args.demo)
         if args.command == "check":
             return asyncio.run(_check(settings))
+        if args.command == "node":
+            from web.cluster.commands import node_command
+
+            return asyncio.run(node_command(settings, args))
         if args.command == "token":
             return asyncio.run(TOKEN_COMMANDS[args.token_command](settings, args))
         return asyncio.run(_user_add(settings, args))

@@ -47,14 +47,10 @@ class NodeRegistry:
         self.url = url
         self.capacity = capacity
 
-    async def heartbeat(self, now: datetime, draining: bool = False) -> None:
-        """Say that this node is alive (registering it the first time)."""
-        values = {
-            "url": self.url,
-            "capacity": self.capacity,
-            "draining": draining,
-            "heartbeat_at": now,
-        }
+    async def heartbeat(self, now: datetime) -> None:
+        """Say that this node is alive (registering it the first time, not draining). Whether
+        it drains is the operator's to say (`set_draining`), so a beat leaves it as it is."""
+        values = {"url": self.url, "capacity": self.capacity, "heartbeat_at": now}
         async with self.engine.begin() as conn:
             updated = await conn.execute(
                 db.nodes.update().where(db.nodes.c.id == self.node_id).values(**values)
@@ -63,7 +59,9 @@ class NodeRegistry:
                 try:
                     async with conn.begin_nested():
                         await conn.execute(
-                            db.nodes.insert().values(id=self.node_id, started_at=now, **values)
+                            db.nodes.insert().values(
+                                id=self.node_id, started_at=now, draining=False, **values
+                            )
                         )
                 except sa.exc.IntegrityError:  # registered by a twin with the same id meanwhile
                     await conn.execute(

@@ -41,7 +41,6 @@ class ClusterNode:
         self.registry = registry
         # The wall clock, never the app's (tests move that): heartbeats compare across nodes.
         self.clock = clock
-        self.draining = False
         self._healthy_since: datetime | None = None  # since when every heartbeat was written
         self._task: asyncio.Task[None] | None = None
 
@@ -69,7 +68,7 @@ class ClusterNode:
         """Write this node's heartbeat once; a database that does not answer is waited out."""
         now = self.clock()
         try:
-            await self.registry.heartbeat(now, self.draining)
+            await self.registry.heartbeat(now)
         except Exception as exc:
             if not database_down(exc):
                 raise

@@ -20,10 +20,12 @@ from web.access.auth import (
     require_director,
     session_ends,
 )
+from web.cluster.peers import require_node
 from web.errors import ApiError
+from web.live.live_json import room_json
 from web.live.metrics import CONTENT_TYPE, render_metrics
 from web.live.monitor import MonitorClient
-from web.services import MONITOR
+from web.services import CLUSTER, MONITOR, SIGNER
 from web.tasks import cancel_and_wait
 
 log = logging.getLogger("telebridge.web.api_live")
@@ -49,6 +51,24 @@ async def live_rooms(request: web.Request) -> web.Response:
             "rooms": hub.rooms_json(),
             "alerts": hub.alerts_json(),
             "sampled_at": hub.sampled_at.isoformat() if hub.sampled_at else None,
+        }
+    )
+
+
+@routes.get("/api/cluster/live")
+async def cluster_live(request: web.Request) -> web.Response:
+    """This node's open rooms and active alerts, for another node's master control (the
+    nodes of a cluster ask each other once a second: web/cluster/peers.py)."""
+    cluster = request.app[CLUSTER]
+    if cluster is None:
+        raise ApiError(404, "not_found", "This server runs alone, not in a cluster")
+    require_node(request, request.app[SIGNER])
+    hub = request.app[MONITOR]
+    return web.json_response(
+        {
+            "node": cluster.node_id,
+            "rooms": [room_json(r) for r in hub.rooms if r.open],
+            "alerts": [a.as_json() for a in hub.alerts.active.values()],
         }
     )
 
