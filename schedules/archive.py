@@ -43,7 +43,7 @@ class Recording:
     booking_id: str
     title: str
     studios: tuple[str, ...]
-    status: str  # "recording" | "finished" | "failed"
+    status: str  # "recording" | "finished" | "failed" | "deleting"
     directory: str
     started_at: datetime
     ended_at: datetime | None
@@ -208,6 +208,21 @@ class Archive:
             await conn.execute(
                 r.update().where(r.c.id == recording_id).values(status="failed", ended_at=ended_at)
             )
+
+    async def mark_deleting(self, recording_id: str) -> None:
+        """Take a recording out of every listing before its files go: a deletion cut short
+        leaves an entry nobody sees (and `delete` again completes it), never a listed one
+        whose files are gone."""
+        r = db.recordings
+        async with self.engine.begin() as conn:
+            await conn.execute(r.update().where(r.c.id == recording_id).values(status="deleting"))
+
+    async def delete(self, recording_id: str) -> None:
+        """Remove a recording and its files' rows (its media already deleted)."""
+        r, f = db.recordings, db.recording_files
+        async with self.engine.begin() as conn:
+            await conn.execute(f.delete().where(f.c.recording_id == recording_id))
+            await conn.execute(r.delete().where(r.c.id == recording_id))
 
     async def get(self, recording_id: str) -> Recording:
         """One recording with its files, or NotFound."""

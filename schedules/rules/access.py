@@ -85,6 +85,12 @@ def studio_scope(p: Principal) -> list[str] | None:
     return None
 
 
+def can_delete_recording(p: Principal) -> bool:
+    """Only admins delete a recording: the partners share what a show leaves, and deleting it
+    takes it from every one of them."""
+    return p.role is Role.ADMIN
+
+
 def can_see_recording(p: Principal, recording: Recording, studios: Mapping[str, Studio]) -> bool:
     """Admins and producers see all; others only recordings their organisation took part in."""
     if p.role in BOOKERS:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from live_helpers import sees, wait
+from login import log_in
 
 from harness.api import api, book
 from harness.server import producer_token
@@ -92,3 +93,19 @@ def test_the_archive_plays_the_program_seeks_and_switches_to_a_studio(
     after = page.evaluate("() => document.getElementById('player').currentTime")
     assert abs(after - before) < 1.5, (before, after)
     wait(page, f"() => document.getElementById('player').currentTime > {after + 0.5}", 10)
+
+    # An admin deletes it from the player: the dialog says what goes, for whom; then it is gone.
+    player = page.url
+    assert page.get_by_role("button", name="Delete recording").count() == 0  # not a producer's
+    log_in(page, server, "admin", then="/archive")
+    page.goto(player)
+    page.get_by_role("button", name="Delete recording").click()
+    dialog = page.locator("dialog#delete-recording")
+    dialog.wait_for(state="visible")
+    assert "every studio that took part" in dialog.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "archive-delete-dialog.png"))
+    dialog.get_by_role("button", name="Delete the recording").click()
+    page.wait_for_url("**/archive?deleted=1")
+    assert "The recording and its files were deleted." in page.inner_text("main")
+    assert page.locator(".archive-table tbody a").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "archive-deleted.png"))

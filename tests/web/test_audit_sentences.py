@@ -143,6 +143,7 @@ TABLE: list[tuple[str, str, dict[str, Any]]] = [
         "output removed",
         {"output": "a1b2c3d4e5", "kind": "rtmp", "name": "YouTube", "target": "rtmp://…/••••"},
     ),
+    ("admin", "deleted a recording", {"recording": "0123456789ab", "files": 3}),
     ("dha console", "called production", {"studio": "dha"}),
     ("producer", "answered a call", {"studio": "dha"}),
     ("admin", "uploaded the logo", {"width": 400, "height": 200, "sha256": LOGO_HASH}),

@@ -24,11 +24,11 @@ import sqlalchemy as sa
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from databases import BACKENDS
-from helpers import bearer
+from helpers import DEMO_PASSWORD, bearer
 from live_studios import book
 from recorded_segments import write_program_segments
 from s3_server import S3Server, running_s3
-from webtools import ClockedApp, MovableClock, assert_error
+from webtools import ClockedApp, MovableClock, assert_error, login, session_csrf
 
 from harness.waiting import eventually
 from schedules import db
@@ -221,10 +221,42 @@ async def test_deleting_a_recording_deletes_its_objects(
         return listed[-1] == ["poster.jpg", "program.mp4"]
 
     await eventually(finished_folder, timeout=30, message=lambda: f"the folder: {listed[-1:]}")
-    assert await store.delete_recording(stored) == 2
+    path = f"/api/recordings/{recording.id}"
+    for role in ("producer", "viewer"):  # the partners share it: only an admin deletes
+        await assert_error(await c.client.delete(path, headers=c.headers[role]), 403, "forbidden")
+    resp = await c.client.delete(path, headers=c.headers["admin"])
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["deleted"] == {"id": recording.id, "files": 1, "objects": 2}
     assert await object_keys(store, folder) == []
     bucket, key = parse_location(stored.files[0].location or "")
     assert await store.client.head(bucket, key) is None
+    await assert_error(await c.client.get(path, headers=c.headers["admin"]), 404, "not_found")
+    await assert_error(await c.client.delete(path, headers=c.headers["admin"]), 404, "not_found")
+
+
+async def test_deleting_a_recording_on_disk_removes_its_directory_and_says_so(
+    settings: Settings, aiohttp_client: Factory
+) -> None:
+    c = await started(settings, aiohttp_client)
+    recording, directory, _ = await finished(c)
+    admin = c.headers["admin"]
+    # One still being written is not deleted: stop it first.
+    writing = await c.app[ARCHIVE].open_recording(
+        recording.booking_id, "Still on air", ["trend", "dha"], c.clock()
+    )
+    resp = await c.client.delete(f"/api/recordings/{writing.id}", headers=admin)
+    await assert_error(resp, 409, "recording_in_progress")
+    await assert_error(
+        await c.client.delete("/api/recordings/0123456789ab", headers=admin), 404, "not_found"
+    )
+    resp = await c.client.delete(f"/api/recordings/{recording.id}", headers=admin)
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["deleted"] == {"id": recording.id, "files": 1, "objects": 0}
+    assert not directory.exists()
+    assert directory.parent.exists()  # the booking's other recording is untouched
+    resp = await c.client.get(f"/api/bookings/{recording.booking_id}/audit", headers=admin)
+    (line,) = [e for e in (await resp.json())["events"] if e["action"] == "deleted a recording"]
+    assert line["details"] == {"recording": recording.id, "files": 1}
 
 
 async def test_segments_go_up_as_they_close_and_the_store_says_what_it_has(
@@ -433,3 +465,31 @@ async def test_a_schema_8_database_gains_file_locations(settings: Settings, back
         assert moved.sha256 == "ab" * 32
     finally:
         await engine.dispose()
+
+
+async def test_an_admin_deletes_a_recording_from_its_player_page(
+    settings: Settings, aiohttp_client: Factory
+) -> None:
+    c = await started(settings, aiohttp_client)
+    recording, directory, _ = await finished(c)
+    player = f"/archive/{recording.id}"
+    await login(c.client, "producer", DEMO_PASSWORD)
+    assert 'id="delete-recording"' not in await (await c.client.get(player)).text()
+    csrf = await session_csrf(c.client)
+    resp = await c.client.post(f"{player}/delete", data={"csrf_token": csrf}, allow_redirects=False)
+    assert resp.status == 403 and directory.exists()
+    await login(c.client, "admin", DEMO_PASSWORD)
+    # Without scripts the opener asks the server for the dialog open; with them it opens here.
+    page = await (await c.client.get(f"{player}?ask=delete-recording")).text()
+    assert '<dialog class="confirm-dialog" id="delete-recording"' in page
+    assert 'aria-describedby="delete-recording-what" open>' in page
+    resp = await c.client.post(f"{player}/delete", data={}, allow_redirects=False)
+    assert resp.status == 403 and directory.exists()  # no CSRF token: nothing deleted
+    csrf = await session_csrf(c.client)
+    resp = await c.client.post(f"{player}/delete", data={"csrf_token": csrf}, allow_redirects=False)
+    assert (resp.status, resp.headers["Location"]) == (303, "/archive?deleted=1")
+    assert not directory.exists()
+    archive = await (await c.client.get("/archive?deleted=1")).text()
+    assert "The recording and its files were deleted." in archive
+    assert recording.id not in archive
+    assert (await c.client.get(player)).status == 404

@@ -31,8 +31,11 @@ HOP_HEADER = "X-Telebridge-Node"
 ROOM_PATH = re.compile(
     r"^/(?:join|whip|live|api/live|api/bookings)/(?P<booking>[A-Za-z0-9_-]{1,40})/"
 )
-# A recording's files and poster: on the disk of the node that finished it (unless stored).
-ARCHIVE_PATH = re.compile(r"^/recordings/(?P<recording>[0-9a-f]{12})/")
+# A recording's files and poster, and its deletion: on the disk of the node that finished it
+# (unless stored).
+ARCHIVE_PATH = re.compile(
+    r"^/(?:api/recordings|recordings|archive)/(?P<recording>[0-9a-f]{12})(?:/|$)"
+)
 # Headers that belong to one hop (RFC 9110 7.6.1), and those aiohttp writes itself.
 HOP_BY_HOP = frozenset(
     h.lower()

@@ -22,7 +22,7 @@ from bridge.recording.poster import poster_of
 from schedules.archive import Recording, RecordingFile
 from schedules.errors import NotFound, ValidationError
 from schedules.model import Studio
-from schedules.rules.access import Principal, can_see_recording
+from schedules.rules.access import Principal, can_delete_recording, can_see_recording
 from schedules.timeutil import (
     TimeInputError,
     TimeOutOfRange,
@@ -32,7 +32,10 @@ from schedules.timeutil import (
 )
 from web.access.auth import require
 from web.errors import ApiError
-from web.services import ARCHIVE, BOOKINGS, RECORDINGS
+from web.http.bookings import actor_of
+from web.outage.audit_outbox import AuditLine
+from web.services import ARCHIVE, BOOKINGS, OUTAGE, RECORDINGS
+from web.storage import STORE
 from web.storage.serving import stored_file, stored_poster
 
 routes = web.RouteTableDef()
@@ -127,6 +130,44 @@ async def get_recording(request: web.Request) -> web.Response:
     """One recording."""
     recording, _ = await visible_recording(request, require(request))
     return web.json_response({"recording": recording_doc(recording)})
+
+
+@routes.delete(f"/api/recordings/{RECORDING_ID}")
+async def delete_recording(request: web.Request) -> web.Response:
+    """Delete a finished (or failed) recording for every partner: its files on disk and in the
+    object store, then its entry. Admins only; a recording still being written cannot be."""
+    p = require(request)
+    recording, objects = await deleted_recording(request, p)
+    return web.json_response(
+        {"deleted": {"id": recording.id, "files": len(recording.files), "objects": objects}}
+    )
+
+
+async def deleted_recording(request: web.Request, p: Principal) -> tuple[Recording, int]:
+    """Delete the recording the path names (the API's and the player page's way): the
+    recording and how many objects left the store."""
+    if not can_delete_recording(p):
+        raise ApiError(403, "forbidden", "Only admins may delete a recording")
+    archive = request.app[ARCHIVE]
+    recording = await archive.get(request.match_info["recording_id"])
+    if recording.status == "recording":
+        raise ApiError(
+            409, "recording_in_progress", "This recording is still being written; stop it first"
+        )
+    await archive.mark_deleting(recording.id)
+    store = request.app[STORE]
+    objects = await store.delete_recording(recording) if store is not None else 0
+    await request.app[RECORDINGS].delete_files(recording)
+    await archive.delete(recording.id)
+    await request.app[OUTAGE].log(
+        AuditLine(
+            recording.booking_id,
+            actor_of(p),
+            "deleted a recording",
+            {"recording": recording.id, "files": len(recording.files)},
+        )
+    )
+    return recording, objects
 
 
 def _path(request: web.Request, recording: Recording, name: str) -> Path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -189,6 +190,13 @@ class RecordingControl:
             log.info("recording %s of booking %s adopted from disk", recording_id, booking_id)
             adopted += 1
         return adopted
+
+    async def delete_files(self, recording: Recording) -> None:
+        """Remove a recording's directory from this disk (off the event loop)."""
+        root = self.root.resolve()
+        directory = (root / recording.directory).resolve()
+        if directory.is_relative_to(root) and directory != root and directory.exists():
+            await asyncio.get_running_loop().run_in_executor(None, shutil.rmtree, directory)
 
     async def recover(
         self,

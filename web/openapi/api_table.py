@@ -333,6 +333,22 @@ API_OPERATIONS: tuple[Operation, ...] = (
         },
     ),
     Operation(
+        "DELETE",
+        f"/api/recordings/{RECORDING}",
+        "deleteRecording",
+        "Archive",
+        "Delete a recording for every partner: its files (on disk and in the object store), "
+        "then its entry",
+        SIGNED_IN_CHANGE,
+        _json(200, "RecordingDeleted", "Deleted"),
+        errors={
+            403: "forbidden: only admins delete",
+            404: "not_found",
+            409: "recording_in_progress: still being written; stop it first",
+        },
+        roles=("admin",),
+    ),
+    Operation(
         "GET",
         f"/recordings/{RECORDING}/files/{{name}}",
         "getRecordingFile",

@@ -49,6 +49,7 @@ ERROR_CODES = {
     "room_not_open": "409: the telebridge's room is not open now",
     "room_closed": "409: the room closed while connecting",
     "no_program": "409: the room composes no program",
+    "recording_in_progress": "409: the recording is still being written; stop it first",
     "room_moving": "503: the room is moving between nodes of a cluster; try again",
     "room_node_unreachable": "503: the cluster node that runs the room does not answer",
     "no_node_free": "503: no node of the cluster has room for another telebridge now",
@@ -477,5 +478,20 @@ SCHEMAS: dict[str, Schema] = {
     "RecordingFile": _RECORDING_FILE,
     "Recording": _RECORDING,
     "RecordingDocument": _envelope("recording", ref("Recording")),
+    "RecordingDeleted": _envelope(
+        "deleted",
+        {
+            "type": "object",
+            "required": ["id", "files", "objects"],
+            "properties": {
+                "id": {"type": "string"},
+                "files": {"type": "integer", "description": "Files of the recording deleted."},
+                "objects": {
+                    "type": "integer",
+                    "description": "Objects deleted from the object store (0 without one).",
+                },
+            },
+        },
+    ),
     "RecordingList": _envelope("recordings", {"type": "array", "items": ref("Recording")}),
 }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from web.openapi.model import RECORDING, SIGNED_IN, Operation, Query
-from web.openapi.pages.parts import TO_LOGIN, page
+from web.openapi.pages.parts import TO_LOGIN, form, page, redirect
 
 ARCHIVE_PAGES: tuple[Operation, ...] = (
     Operation(
@@ -21,6 +21,7 @@ ARCHIVE_PAGES: tuple[Operation, ...] = (
             Query("from", "YYYY-MM-DD"),
             Query("to", "YYYY-MM-DD"),
             Query("booking", "A booking id"),
+            Query("deleted", "Set after a deletion: the page says the recording was deleted"),
         ),
         page=True,
     ),
@@ -33,6 +34,24 @@ ARCHIVE_PAGES: tuple[Operation, ...] = (
         SIGNED_IN,
         (page(), TO_LOGIN),
         errors={403: "forbidden", 404: "not_found"},
+        query=(Query("ask", "`delete-recording`: the deletion's dialog shown open (admins)"),),
+        page=True,
+    ),
+    Operation(
+        "POST",
+        f"/archive/{RECORDING}/delete",
+        "deleteFromPlayer",
+        "Pages",
+        "An admin deletes the recording from its player page (its dialog's form)",
+        SIGNED_IN,
+        (redirect("the archive, saying it was deleted"), TO_LOGIN),
+        errors={
+            403: "forbidden (admins only), or csrf_failed",
+            404: "not_found",
+            409: "recording_in_progress",
+        },
+        body=form({}),
+        roles=("admin",),
         page=True,
     ),
 )

@@ -80,6 +80,8 @@ FIELDS: dict[str, tuple[str, str]] = {
     "kind": ("Type", "upper"),
     "target": ("Destination", "plain"),
     "error": ("Error", "text"),
+    "recording": ("Recording", "plain"),
+    "files": ("Files", "count"),
     "width": ("Width", "pixels"),
     "height": ("Height", "pixels"),
 }

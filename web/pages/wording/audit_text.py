@@ -54,6 +54,7 @@ AUDIT_PHRASES: dict[str, str] = {
     "recording finished/studio": "The recording of %(studio)s is finished",
     "output added": "%(actor)s added the output %(output)s",
     "output removed": "%(actor)s removed the output %(output)s",
+    "deleted a recording": "%(actor)s deleted a recording and its files",
     "output live": "The output %(output)s is live",
     "output dropped": "The output %(output)s dropped and is retrying",
     "output failed": "The output %(output)s never reached its destination",
