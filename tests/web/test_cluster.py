@@ -12,7 +12,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
-from contextlib import AsyncExitStack
+from contextlib import AbstractContextManager, AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from databases import copy_of
 from live_studios import Link, Studio, sees
 from pg_server import PgServer
 
-from harness.server import free_port, producer_token, running_server
+from harness.server import ServerProcess, free_port, producer_token, running_server
 from harness.waiting import eventually
 from schedules import db
 
@@ -103,6 +103,12 @@ async def shows(http: aiohttp.ClientSession, expected: dict[str, str | None]) ->
     await eventually(right, timeout=30, message=lambda: f"master control showing {seen[-1:]}")
 
 
+def node(tmp: Path, database: str, name: str, port: int) -> AbstractContextManager[ServerProcess]:
+    """The node `name` on `port`, its data under tmp/name (kept across its restarts)."""
+    (tmp / name).mkdir(exist_ok=True)
+    return running_server(tmp / name, node_settings(database, port, name), port=port)
+
+
 def server_log(tmp: Path, name: str) -> str:
     return (tmp / name / "server.log").read_text()[-3000:]
 
@@ -111,19 +117,9 @@ async def test_studios_through_two_nodes_meet_in_one_room_run_by_one_node(
     tmp_path: Path, shared_database: str, studios: Any
 ) -> None:
     ports = {"node-a": free_port(), "node-b": free_port()}
-    for name in ports:
-        (tmp_path / name).mkdir()
     with (
-        running_server(
-            tmp_path / "node-a",
-            node_settings(shared_database, ports["node-a"], "node-a"),
-            port=ports["node-a"],
-        ) as a,
-        running_server(
-            tmp_path / "node-b",
-            node_settings(shared_database, ports["node-b"], "node-b"),
-            port=ports["node-b"],
-        ) as b,
+        node(tmp_path, shared_database, "node-a", ports["node-a"]) as a,
+        node(tmp_path, shared_database, "node-b", ports["node-b"]) as b,
     ):
         token = producer_token(a.data, {"TELEBRIDGE_DATABASE_URL": shared_database})
         headers = {"Authorization": f"Bearer {token}"}
@@ -215,19 +211,9 @@ async def test_a_killed_nodes_room_moves_and_the_studios_meet_again_on_another(
     tmp_path: Path, shared_database: str, studios: Any
 ) -> None:
     ports = {"node-a": free_port(), "node-b": free_port()}
-    for name in ports:
-        (tmp_path / name).mkdir()
     with (
-        running_server(
-            tmp_path / "node-a",
-            node_settings(shared_database, ports["node-a"], "node-a"),
-            port=ports["node-a"],
-        ) as a,
-        running_server(
-            tmp_path / "node-b",
-            node_settings(shared_database, ports["node-b"], "node-b"),
-            port=ports["node-b"],
-        ) as b,
+        node(tmp_path, shared_database, "node-a", ports["node-a"]) as a,
+        node(tmp_path, shared_database, "node-b", ports["node-b"]) as b,
     ):
         token = producer_token(a.data, {"TELEBRIDGE_DATABASE_URL": shared_database})
         headers = {"Authorization": f"Bearer {token}"}
@@ -299,11 +285,7 @@ async def test_a_killed_nodes_room_moves_and_the_studios_meet_again_on_another(
 
             # node-a comes back: the part it recorded before it died is on its disk, and it is
             # filed as a recording of its own (the entry went on without it), nothing left out.
-            with running_server(
-                tmp_path / "node-a",
-                node_settings(shared_database, ports["node-a"], "node-a"),
-                port=ports["node-a"],
-            ):
+            with node(tmp_path, shared_database, "node-a", ports["node-a"]):
 
                 async def both_filed() -> list[dict[str, Any]] | None:
                     found = await filed()
