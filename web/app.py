@@ -86,6 +86,7 @@ from web.services import (
 from web.settings import Settings
 from web.storage import STORE, UPLOADS
 from web.storage.config import store_from_settings
+from web.storage.earlier_parts import EarlierParts
 from web.storage.uploads import Uploader
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -164,6 +165,8 @@ def install_services(app: web.Application, settings: Settings, clock: Clock = ut
     app[STORE] = store
     app[UPLOADS] = None
     if store is not None:
+        # A show taken over from a dead node joins the earlier part's segments from the store.
+        recordings.earlier = EarlierParts(store, recordings.root)
         app[UPLOADS] = Uploader(
             store,
             archive,
@@ -254,6 +257,9 @@ async def make_app(
             if not database_down(exc):
                 raise
             log.warning("unfinished recordings not recovered now: %s", describe(exc))
+        uploads = app[UPLOADS]
+        if uploads is not None:  # after recovery: a part another node went on with is
+            uploads.start()  # moved to an entry of its own before any of it goes up
         if cluster is not None:  # registered before the autopilot places a room
             await cluster.start()
         if autopilot:
@@ -272,8 +278,8 @@ async def make_app(
         database.start(when_database_ready)
         monitor.start()
         uploads = app[UPLOADS]
-        if uploads is not None:
-            uploads.start()
+        if uploads is not None and cluster is None:  # alone: segments go up even while the
+            uploads.start()  # database is still down (in a cluster, after recovery)
         yield
         await app[GESTURES].flush()
         await database.stop()
@@ -281,6 +287,7 @@ async def make_app(
             await peers.stop()
         await monitor.stop()
         await live.stop()
+        await recordings.close()  # after the rooms: what waits for the store, recovery does
         cluster = app[CLUSTER]
         if cluster is not None:  # after the rooms: they are free to move at once
             await cluster.stop()

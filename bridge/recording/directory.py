@@ -17,7 +17,7 @@ from pathlib import Path
 
 import av
 
-from bridge.recording.finalize import FinishedFile, finalize, finished_file
+from bridge.recording.finalize import FinishedFile, finalize, finished_file, holds_no_media
 from bridge.spec import FileKind, RecordedFile
 
 log = logging.getLogger("telebridge.bridge.recorder")
@@ -30,8 +30,12 @@ SEGMENT_GLOB = "*-[0-9][0-9][0-9][0-9][0-9][0-9].*"
 # in Matroska become MP4 (H.264 and Opus play in MP4 in every browser); VP8 stays WebM.
 FINISHED_SUFFIX = {".ts": ".mp4", ".mkv": ".mp4", ".webm": ".webm"}
 MEDIA_TYPES = {".mp4": "video/mp4", ".webm": "video/webm"}
-# What finalizing leaves beside a file while it works: its journal, its unfinished copy.
-LEFTOVER_SUFFIXES = (".segments", ".tmp")
+# A segment being copied back from the object store (bridge/recording/parts.py): a segment
+# only once it is whole.
+PARTIAL_COPY = ".fetching"
+# What finalizing leaves beside a file while it works (its journal, its unfinished copy), and a
+# copy a crash cut short.
+LEFTOVER_SUFFIXES = (".segments", ".tmp", PARTIAL_COPY)
 
 
 def iso_stream(studio_id: str) -> str:
@@ -103,7 +107,15 @@ def _finalize_streams(directory: Path, streams: dict[str, list[Path]]) -> list[R
         try:
             out.append(recorded_file(finalize(segments, target)))
         except ValueError:
-            log.warning("nothing readable in the segments of %s in %s", name, directory)
+            empty = [seg for seg in segments if holds_no_media(seg)]
+            for seg in empty:  # headers of segments opened just before a crash: nothing lost
+                seg.unlink()
+            log.warning(
+                "nothing readable in the segments of %s in %s (%d empty, removed)",
+                name,
+                directory,
+                len(empty),
+            )
     return out
 
 

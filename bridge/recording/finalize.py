@@ -37,6 +37,21 @@ else:
 log = logging.getLogger("telebridge.bridge.recorder")
 
 
+def holds_no_media(path: Path) -> bool:
+    """Whether a segment is a container's header and nothing else (the recorder opened it and
+    was killed before its first frame). A segment that cannot be read at all is not: it may
+    hold bytes a person can still rescue."""
+    if path.stat().st_size == 0:
+        return True
+    try:
+        with av.open(str(path)) as src:
+            return not any(packet.size for packet in src.demux())
+    except av.error.EOFError:
+        return True  # it ends before its header does: no frame in it
+    except av.FFmpegError:
+        return False
+
+
 @dataclass(frozen=True)
 class FinishedFile:
     """A finalized recording file."""

@@ -27,6 +27,7 @@ import av
 from av.container import OutputContainer
 
 from bridge.recording.directory import segment_path, segments_of
+from bridge.recording.parts import next_index
 from bridge.spec import FileKind, RecorderFigures
 
 if TYPE_CHECKING:
@@ -172,8 +173,11 @@ class SegmentRecorder:
         self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_PACKETS)
         self._thread = threading.Thread(target=self._run, name=f"recorder-{self.name}", daemon=True)
         self._segment: _Segment | None = None
-        # A restart continues after the existing segments.
-        self._index = len(self.segments()) if self.first_index is None else self.first_index
+        # A restart continues after the existing segments (and a node that took the show
+        # over, after the earlier part's segments in the object store).
+        self._index = (
+            next_index(self.directory, self.name) if self.first_index is None else self.first_index
+        )
         self._time_base = self.params.time_base or Fraction(1, self.params.fps)
         self._audio_time_base = Fraction(1, 48000)
         if self.audio is not None:

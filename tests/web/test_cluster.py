@@ -8,6 +8,7 @@ Real `telebridge serve` processes with node URLs, a real PostgreSQL, aiortc stud
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import time
@@ -19,11 +20,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
+import av
 import pytest
 import sqlalchemy as sa
 from databases import copy_of
 from live_studios import Link, Studio, sees
 from pg_server import PgServer
+from s3_server import S3Server, running_s3
 
 from harness.server import ServerProcess, free_port, producer_token, running_server
 from harness.waiting import eventually
@@ -103,10 +106,13 @@ async def shows(http: aiohttp.ClientSession, expected: dict[str, str | None]) ->
     await eventually(right, timeout=30, message=lambda: f"master control showing {seen[-1:]}")
 
 
-def node(tmp: Path, database: str, name: str, port: int) -> AbstractContextManager[ServerProcess]:
+def node(
+    tmp: Path, database: str, name: str, port: int, more: dict[str, str] | None = None
+) -> AbstractContextManager[ServerProcess]:
     """The node `name` on `port`, its data under tmp/name (kept across its restarts)."""
     (tmp / name).mkdir(exist_ok=True)
-    return running_server(tmp / name, node_settings(database, port, name), port=port)
+    settings = node_settings(database, port, name) | (more or {})
+    return running_server(tmp / name, settings, port=port)
 
 
 def server_log(tmp: Path, name: str) -> str:
@@ -207,13 +213,48 @@ async def join_until_in(studio: Studio, http: aiohttp.ClientSession, link: Link)
     await eventually(joined, timeout=60, interval=0.25, message=f"{link.studio} rejoining")
 
 
-async def test_a_killed_nodes_room_moves_and_the_studios_meet_again_on_another(
-    tmp_path: Path, shared_database: str, studios: Any
+@pytest.fixture
+def store() -> Iterator[S3Server]:
+    with running_s3() as server:
+        yield server
+
+
+def stored(server: S3Server) -> dict[str, str]:
+    """Node settings that keep the recordings in `server` (the same prefix on every node)."""
+    return {f"TELEBRIDGE_{k.upper()}": v for k, v in server.settings("cluster").items()}
+
+
+async def store_segments(server: S3Server, directory: str) -> dict[str, int]:
+    """The segments of a recording's directory in the store: name -> size."""
+    client = server.client()
+    try:
+        prefix = f"cluster/{directory}/segments/"
+        return {
+            info.key.removeprefix(prefix): info.size
+            async for info in client.list(server.bucket, prefix)
+        }
+    finally:
+        await client.close()
+
+
+def program_seconds(data: bytes, tmp: Path) -> float:
+    """Seconds of program video in `data` (a segment or a finished file), frame by frame."""
+    path = tmp / f"probe-{hashlib.sha256(data).hexdigest()[:12]}"
+    path.write_bytes(data)
+    with av.open(str(path)) as src:
+        stream = src.streams.video[0]
+        times = [float(p.pts * p.time_base) for p in src.demux(stream) if p.pts is not None]
+    path.unlink()
+    return max(times) - min(times) + 1 / 30 if times else 0.0
+
+
+async def test_a_killed_nodes_room_moves_and_its_recording_goes_on_in_the_same_entry(
+    tmp_path: Path, shared_database: str, studios: Any, store: S3Server
 ) -> None:
     ports = {"node-a": free_port(), "node-b": free_port()}
     with (
-        node(tmp_path, shared_database, "node-a", ports["node-a"]) as a,
-        node(tmp_path, shared_database, "node-b", ports["node-b"]) as b,
+        node(tmp_path, shared_database, "node-a", ports["node-a"], stored(store)) as a,
+        node(tmp_path, shared_database, "node-b", ports["node-b"], stored(store)) as b,
     ):
         token = producer_token(a.data, {"TELEBRIDGE_DATABASE_URL": shared_database})
         headers = {"Authorization": f"Bearer {token}"}
@@ -236,16 +277,19 @@ async def test_a_killed_nodes_room_moves_and_the_studios_meet_again_on_another(
                 return any(e["action"] == "recording started" for e in events)
 
             await eventually(recording_started, timeout=60, message="the recording on air")
-            # Closed segments of the program and of each studio's feed on node-a's disk (a kill
+            (directory,) = [
+                f"{booking}/{p.name}" for p in (a.data / "recordings" / booking).iterdir()
+            ]
+            # Closed segments of the program and of each studio's feed in the store (a kill
             # loses at most the one being written; a studio's starts at its first keyframe).
-            recordings = a.data / "recordings" / booking
-            for pattern in ("program-*.ts", "iso-trend-*.webm", "iso-dha-*.webm"):
+            for stream in ("program-", "iso-trend-", "iso-dha-"):
                 await eventually(
-                    lambda pattern=pattern: len(list(recordings.glob(f"*/{pattern}"))) >= 2,
+                    lambda stream=stream: _count_from(store, directory, stream, 3),
                     timeout=60,
                     interval=0.2,
-                    message=f"{pattern} on node-a's disk",
+                    message=f"{stream} segments in the store",
                 )
+            before = await store_segments(store, directory)
 
             os.kill(a.proc.pid, signal.SIGKILL)  # as a crash or the OOM killer would
             a.proc.wait(timeout=10)
@@ -262,47 +306,101 @@ async def test_a_killed_nodes_room_moves_and_the_studios_meet_again_on_another(
             print(f"\nthe studios met again on node-b {back:.1f} s after node-a was killed")
             assert [(p[1], p[2]) for p in await placements(shared_database)] == [("node-b", 2)]
             await shows(via_b, {booking: None})
+            # What node-a had handed to the store before it died: the show's first part.
+            part_one = await store_segments(store, directory)
+            assert set(before) <= set(part_one)
+            first_s = 0.0
+            client = store.client()
+            try:
+                for name in sorted(n for n in part_one if n.startswith("program-")):
+                    data = await client.get(store.bucket, f"cluster/{directory}/segments/{name}")
+                    first_s += program_seconds(data, tmp_path)
+            finally:
+                await client.close()
 
             # The recording goes on there as the next part of the same archive entry.
-            async def second_part() -> bool:
+            async def second_part() -> datetime | None:
                 resp = await via_b.get(f"/api/bookings/{booking}/audit")
-                events = (await resp.json())["events"]
-                return sum(e["action"] == "recording started" for e in events) == 2
+                starts = [
+                    e["at"]
+                    for e in (await resp.json())["events"]
+                    if e["action"] == "recording started"
+                ]
+                return datetime.fromisoformat(max(starts)) if len(starts) == 2 else None
 
-            await eventually(second_part, timeout=60, message="the recording's second part")
+            part_two_started = await eventually(
+                second_part, timeout=60, message="the recording's second part"
+            )
             await trend2.fresh("dha/video", frames=30)
             resp = await via_b.post(f"/api/bookings/{booking}/recording/stop")
             assert resp.status == 200, await resp.text()
+            part_two_s = (datetime.now(UTC) - part_two_started).total_seconds()
 
             async def filed() -> list[dict[str, Any]]:
                 resp = await via_b.get(f"/api/recordings?booking={booking}")
                 found: list[dict[str, Any]] = (await resp.json())["recordings"]
                 return found
 
-            (recording,) = await eventually(filed, timeout=60, message="the recording filed")
+            (recording,) = await eventually(filed, timeout=120, message="the recording filed")
             assert recording["parts"] == 2, recording
-            assert "program.mp4" in {f["name"] for f in recording["files"]}
+            files = {f["name"]: f for f in recording["files"]}
+            assert {"program.mp4", "iso-trend.webm", "iso-dha.webm"} <= set(files), files
+            # One program of both parts: the first as node-a stored it, then node-b's.
+            joined_s = files["program.mp4"]["duration_s"]
+            print(
+                f"program {joined_s:.1f} s: {first_s:.1f} s stored by node-a + {part_two_s:.1f} s"
+            )
+            assert joined_s >= first_s + part_two_s - 3.0, (joined_s, first_s, part_two_s)
+            assert joined_s <= first_s + part_two_s + 3.0, (joined_s, first_s, part_two_s)
 
-            # node-a comes back: the part it recorded before it died is on its disk, and it is
-            # filed as a recording of its own (the entry went on without it), nothing left out.
-            with node(tmp_path, shared_database, "node-a", ports["node-a"]):
+            # Every file goes up to the store, its bytes there those the archive hashed.
+            async def all_in_store() -> bool:
+                keys = await _object_names(store, directory)
+                return set(files) <= keys and not any(k.startswith("segments/") for k in keys)
 
-                async def both_filed() -> list[dict[str, Any]] | None:
+            await eventually(all_in_store, timeout=120, message="the files in the store")
+            for name, f in files.items():
+                resp = await via_a_or_b(via_b, f["url"])
+                assert hashlib.sha256(resp).hexdigest() == f["sha256"], name
+            assert not list((b.data / "recordings").rglob("*-[0-9][0-9][0-9][0-9][0-9][0-9].*"))
+
+            # node-a comes back: what of its part the store held is in the entry, so it drops
+            # that, and files only the segment it was writing when it died (nothing invisible).
+            with node(tmp_path, shared_database, "node-a", ports["node-a"], stored(store)):
+
+                async def node_a_settled() -> list[dict[str, Any]] | None:
                     found = await filed()
-                    return found if len(found) == 2 else None
+                    left = [
+                        p
+                        for p in (tmp_path / "node-a" / "data" / "recordings").rglob("*")
+                        if p.is_file()
+                    ]
+                    return found if not left else None
 
-                found = await eventually(both_filed, timeout=60, message="node-a's part filed")
-                (part,) = [r for r in found if r["id"] != recording["id"]]
-                assert {"program.mp4", "iso-trend.webm", "iso-dha.webm"} <= {
-                    f["name"] for f in part["files"]
-                }, part
-                leftovers = sorted(
-                    p.name
-                    for p in (tmp_path / "node-a" / "data" / "recordings").rglob("*")
-                    if p.is_file() and p.suffix not in (".mp4", ".webm", ".jpg")
+                found = await eventually(
+                    node_a_settled, timeout=120, message="node-a's disk settled"
                 )
-                assert not leftovers, leftovers
-                # Either node serves it: node-b passes the download to node-a's disk.
-                url = next(f["url"] for f in part["files"] if f["name"] == "program.mp4")
-                resp = await via_b.get(url)
-                assert resp.status == 200 and len(await resp.read()) > 0
+                others = [r for r in found if r["id"] != recording["id"]]
+                for part in others:  # at most the segment being written, of every stream
+                    for f in part["files"]:
+                        assert f["duration_s"] <= 2.5 + 0.5, part
+
+
+async def _count_from(server: S3Server, directory: str, stream: str, n: int) -> bool:
+    return sum(k.startswith(stream) for k in await store_segments(server, directory)) >= n
+
+
+async def _object_names(server: S3Server, directory: str) -> set[str]:
+    client = server.client()
+    try:
+        prefix = f"cluster/{directory}/"
+        return {info.key.removeprefix(prefix) async for info in client.list(server.bucket, prefix)}
+    finally:
+        await client.close()
+
+
+async def via_a_or_b(http: aiohttp.ClientSession, url: str) -> bytes:
+    """A recording file's bytes, as a browser gets them (redirected to the store)."""
+    async with http.get(url) as resp:
+        assert resp.status == 200, await resp.text()
+        return await resp.read()

@@ -307,6 +307,17 @@ async def test_segments_go_up_as_they_close_and_the_store_says_what_it_has(
         await store.client.put(store.url.bucket, key, cut, b64_sha256(cut), "video/mp2t")
         assert await uploader().segments_pass() == 1
         assert await store.client.get(store.url.bucket, key) == second.read_bytes()
+        # Another node's segment under a name of this disk's (numbering prevents it) is
+        # never overwritten: this copy stays on the disk, and says so.
+        third = recorder.segments()[2]
+        other = b"\x47" + bytes(range(187)) * 3  # not the start of this disk's segment
+        key = store.segments_prefix(directory) + third.name
+        await store.client.put(store.url.bucket, key, other, b64_sha256(other), "video/mp2t")
+        assert await uploader().segments_pass() == 0
+        assert await store.client.get(store.url.bucket, key) == other
+        await store.client.put(
+            store.url.bucket, key, third.read_bytes(), b64_sha256(third.read_bytes()), "video/mp2t"
+        )
 
         # Filed by the recovery (as after a crash, the show over), its program goes up, and
         # the segments' objects go: the finished file holds them.
@@ -493,3 +504,54 @@ async def test_an_admin_deletes_a_recording_from_its_player_page(
     assert "The recording and its files were deleted." in archive
     assert recording.id not in archive
     assert (await c.client.get(player)).status == 404
+
+
+async def test_a_show_taken_over_mid_recording_is_one_file_even_if_the_store_is_down_at_its_end(
+    settings: Settings, own_s3: S3Server, aiohttp_client: Factory, tmp_path: Path
+) -> None:
+    # This app is the node that took the show over; node-a recorded its first part and died,
+    # its closed segments in the store.
+    c = await started(stored_settings(settings, own_s3), aiohttp_client)
+    store, control, archive = c.app[STORE], c.app[RECORDINGS], c.app[ARCHIVE]
+    assert store is not None and control.earlier is not None
+    starts = c.clock() + timedelta(days=1)
+    booking_id = (await book(c, starts))["trend"].booking
+    first = await archive.open_recording(booking_id, "Show", ["trend", "dha"], starts)
+    node_a = tmp_path / "node-a"
+    await asyncio.to_thread(write_program_segments, node_a / first.directory, 6.0)
+    part_one = sorted((node_a / first.directory).glob("program-*.ts"))
+    assert await Uploader(store, archive, node_a, set).segments_pass() == len(part_one)
+
+    # The takeover: the same entry's next part, numbered after the store's segments.
+    later = await archive.open_recording(booking_id, "Show", ["trend", "dha"], starts)
+    assert (later.id, later.parts) == (first.id, 2)
+    assert await control.earlier.number_after(later.directory) == len(part_one)
+    here = control.root / later.directory
+    await asyncio.to_thread(write_program_segments, here, 4.0)
+    assert min(p.name for p in here.glob("program-*.ts")) == f"program-{len(part_one):06d}.ts"
+
+    # The store goes down before the first part is copied back; the show ends meanwhile.
+    await asyncio.to_thread(own_s3.stop)
+    control.earlier.retry_first_s, control.earlier.retry_max_s = 0.2, 1.0
+    control.earlier_part_wait_s = 0.5
+    control.active[booking_id] = later.id
+    control.follow_earlier_part(booking_id, later.directory)
+    assert await control.stop(booking_id, None, starts + timedelta(hours=1))
+    assert not control.is_recording(booking_id)
+    assert (await archive.get(later.id)).status == "recording"  # waits for the first part
+
+    await asyncio.to_thread(own_s3.start)
+
+    async def filed() -> Recording | None:
+        rec = await archive.get(later.id)
+        return rec if rec.status == "finished" else None
+
+    done = await eventually(filed, timeout=60, message="the show filed")
+    (program,) = [f for f in done.files if f.kind == "program"]
+    assert abs(program.duration_s - 10.0) < 0.3, program  # 6 s from node-a + 4 s from here
+    # Once its file is stored, no segment of either part is left, on the disk or in the store.
+    await eventually(lambda: in_store(c, later.id), timeout=60, message="the file stored")
+    await eventually(
+        lambda: _count(store.stored_segments(later.directory), 0), timeout=30, message="segments"
+    )
+    await eventually(lambda: not here.exists(), timeout=30, message="the directory removed")

@@ -14,16 +14,24 @@ from datetime import datetime
 from pathlib import Path
 
 from bridge.recording.directory import finalize_directory, first_written
+from bridge.recording.parts import continues_elsewhere, drop_stored, forget
 from bridge.room import Room
 from bridge.spec import RecordedFile
-from schedules.archive import Archive, Recording, RecordingFile
+from schedules.archive import Archive, Recording, RecordingFile, recording_directory
 from schedules.errors import ScheduleError
 from schedules.model import Booking
 from schedules.outage import database_down, describe
 from schedules.rules.timeline import records_now
 from schedules.service import BookingService
+from web.storage.earlier_parts import EarlierParts
+from web.storage.s3 import StorageError
+from web.tasks import cancel_and_wait
 
 log = logging.getLogger("telebridge.web.recording")
+
+# How long the end of a show that was taken over waits for its earlier part to be copied back
+# from the object store; past that it is finished in the background once the copy is done.
+EARLIER_PART_WAIT_S = 10.0
 
 
 class RecordingControl:
@@ -41,6 +49,12 @@ class RecordingControl:
         self.unstored: list[Recording] = []
         # Finished recordings whose archive entry could not be written (database down).
         self.unregistered: list[tuple[str, datetime, list[RecordingFile]]] = []
+        # With object storage: a show this node took over from a dead one joins the earlier
+        # part's segments from the store (web/storage/earlier_parts.py).
+        self.earlier: EarlierParts | None = None
+        self.earlier_part_wait_s = EARLIER_PART_WAIT_S
+        self._copies: dict[str, asyncio.Task[int]] = {}  # booking id -> copying back
+        self._finishing: set[asyncio.Task[None]] = set()  # ended shows waiting for the copy
 
     async def catch_up(self) -> int:
         """Store the archive entries that waited for the database (raises while it is still
@@ -84,10 +98,14 @@ class RecordingControl:
                 booking.id, booking.title, booking.studio_ids, now
             )
             stored = False
+        if stored and recording.parts > 1 and self.earlier is not None:
+            recording = await self._number_after_earlier_part(booking, recording, now)
         directory = self.root / recording.directory
         if not room.start_recording(directory):
             return False
         self.active[booking.id] = recording.id
+        if self.earlier is not None and continues_elsewhere(directory):
+            self.follow_earlier_part(booking.id, recording.directory)
         if not stored:
             self.unstored.append(recording)
         log.info(
@@ -99,15 +117,104 @@ class RecordingControl:
         )
         return True
 
+    async def _number_after_earlier_part(
+        self, booking: Booking, recording: Recording, now: datetime
+    ) -> Recording:
+        """A later part: its segments are numbered after those of the earlier parts in the
+        store (recorded here before a restart, or on a node that died). When the store cannot
+        say which those are, the part becomes an archive entry of its own: a segment under
+        a name the store already holds would be another recording's."""
+        assert self.earlier is not None
+        try:
+            held = await self.earlier.number_after(recording.directory)
+        except StorageError as exc:
+            log.warning(
+                "recording %s: the object store cannot say where its earlier part ends (%s); "
+                "this part is recorded as an entry of its own",
+                recording.id,
+                exc,
+            )
+            part = self.archive.new_recording(booking.id, booking.title, booking.studio_ids, now)
+            await self.archive.add_recording(part)
+            return part
+        log.info(
+            "recording %s part %d goes on after %d stored segments",
+            recording.id,
+            recording.parts,
+            held,
+        )
+        return recording
+
+    def follow_earlier_part(self, booking_id: str, directory: str) -> None:
+        """Copy back the earlier part of the recording in `directory` (kept in the store) while
+        this node records on; its end waits for it (`stop`)."""
+        assert self.earlier is not None
+        self._copies[booking_id] = asyncio.ensure_future(self.earlier.fetch_until_done(directory))
+
+    async def _earlier_part_copied(self, booking_id: str) -> asyncio.Task[int] | None:
+        """Wait a little for the earlier part's segments to be copied back; the copying still
+        under way when they are not all here yet (None: done, or there was none)."""
+        copy = self._copies.pop(booking_id, None)
+        if copy is None:
+            return None
+        await asyncio.wait({copy}, timeout=self.earlier_part_wait_s)
+        return None if copy.done() else copy
+
+    async def _finish_when_copied(
+        self, recording_id: str, directory: str, copy: asyncio.Task[int], now: datetime
+    ) -> None:
+        """Finalize and file a recording once its earlier part is copied back (the store was
+        away when the show ended); cancelled by a stop of the server, the next start's
+        recovery does it."""
+        try:
+            await copy
+            rec = await self.archive.get(recording_id)
+            found = await asyncio.get_running_loop().run_in_executor(
+                None, finalize_directory, self.root / directory
+            )
+            await self._file(rec, found, now)
+        except Exception as exc:  # left "recording": the next start's recovery finishes it
+            log.error("recording %s not finished now: %s", recording_id, describe(exc))
+
+    async def close(self) -> None:
+        """Stop copying earlier parts back and finishing recordings that waited for them (the
+        server is going down: recovery goes on with them at its next start)."""
+        tasks = [*self._copies.values(), *self._finishing]
+        self._copies.clear()
+        self._finishing.clear()
+        for task in tasks:
+            await cancel_and_wait(task)
+
     async def stop(self, booking_id: str, room: Room | None, now: datetime) -> bool:
         """Stop, finalize and register the booking's recording; False when none was running."""
         async with self._lock:
             return await self._stop(booking_id, room, now)
 
     async def _stop(self, booking_id: str, room: Room | None, now: datetime) -> bool:
-        recording_id = self.active.pop(booking_id, None)
+        recording_id = self.active.get(booking_id)
         if recording_id is None:
             return False
+        copying = await self._earlier_part_copied(booking_id)
+        self.active.pop(booking_id, None)
+        if copying is not None:
+            # Finalized now, the file would lack the show's first part (and the store's
+            # segments of it would go once the file is stored): it stops writing, and is
+            # finished once the store has handed the first part back.
+            if room is not None:
+                await room.suspend_recording()
+            directory = recording_directory(booking_id, recording_id)
+            task = asyncio.ensure_future(
+                self._finish_when_copied(recording_id, directory, copying, now)
+            )
+            self._finishing.add(task)
+            task.add_done_callback(self._finishing.discard)
+            log.warning(
+                "recording %s of booking %s is finished once its earlier part is back from "
+                "the object store",
+                recording_id,
+                booking_id,
+            )
+            return True
         files = await room.stop_recording() if room is not None else []
         if not any(f.kind == "program" for f in files):
             log.warning(
@@ -151,6 +258,9 @@ class RecordingControl:
         """The server is going down mid-show: stop writing, finalize nothing; the next start
         continues the same archive entry as a new part."""
         async with self._lock:
+            copy = self._copies.pop(booking_id, None)
+            if copy is not None:  # the next node to record the show copies them itself
+                await cancel_and_wait(copy)
             if self.active.pop(booking_id, None) is not None and room is not None:
                 await room.suspend_recording()
                 log.info("recording suspended booking=%s", booking_id)
@@ -225,6 +335,8 @@ class RecordingControl:
                     continue  # still on air: the autopilot continues it as a new part
             except ScheduleError:
                 pass
+            if not await self._copied_back(rec, directory):
+                continue
             found = (
                 await asyncio.get_running_loop().run_in_executor(
                     None, finalize_directory, directory
@@ -235,6 +347,20 @@ class RecordingControl:
             await self._file(rec, found, now)
             done += 1
         return done
+
+    async def _copied_back(self, rec: Recording, directory: Path) -> bool:
+        """Whether a later part's directory holds its earlier part too (copied back from the
+        store), so that finalizing joins the whole show; False leaves it for the next start."""
+        if self.earlier is None or not continues_elsewhere(directory):
+            return True
+        try:
+            await self.earlier.fetch(rec.directory)
+        except StorageError as exc:
+            log.warning(
+                "recording %s waits for its earlier part in the object store: %s", rec.id, exc
+            )
+            return False
+        return True
 
     async def _file(self, rec: Recording, found: list[RecordedFile], now: datetime) -> None:
         files = [archive_file(rec.id, f) for f in found]
@@ -265,6 +391,8 @@ class RecordingControl:
                     continue  # nobody went on with it: recovered or continued here
             elif entry.node_id in (None, self.archive.node_id):
                 continue  # finished here: what is left is not media of the show
+            if self.earlier is not None and not await self._keep_unstored(directory):
+                continue  # all of it is in the store, joined by the node that went on
             part = self.archive.new_recording(booking_id, entry.title, entry.studios, written_at)
             target = self.root / part.directory
             (self.root / directory).rename(target)
@@ -281,6 +409,24 @@ class RecordingControl:
             )
             filed += 1
         return filed
+
+    async def _keep_unstored(self, directory: str) -> bool:
+        """Drop this disk's segments of a part that the store holds (the node that went on
+        with the show joins them from there); whether anything is left to file."""
+        local = self.root / directory
+        loop = asyncio.get_running_loop()
+        dropped = await loop.run_in_executor(None, drop_stored, local)
+        if await loop.run_in_executor(None, first_written, local) is not None:
+            return True
+        await loop.run_in_executor(None, forget, local)
+        await loop.run_in_executor(None, shutil.rmtree, local)
+        log.info(
+            "the %d segments of %s recorded here are in the object store, joined by the node "
+            "that went on with the show",
+            dropped,
+            directory,
+        )
+        return False
 
 
 def archive_file(recording_id: str, f: RecordedFile) -> RecordingFile:

@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable, Collection
 from pathlib import Path
 
 from bridge.recording.directory import POSTER, closed_segments
+from bridge.recording.parts import forget, note_stored
 from bridge.recording.poster import poster_of
 from schedules.archive import Archive, Recording
 from schedules.outage import database_down, describe
@@ -84,9 +85,15 @@ def _remove_local(directory: Path, names: Collection[str], everything: bool) -> 
     for name in names:
         (directory / name).unlink(missing_ok=True)
     if everything:
+        forget(directory)  # the notes of which segments the store held: all of it is there
         # Something else in it (a file nobody registered) is left for a person to look at.
         with contextlib.suppress(OSError):
             directory.rmdir()
+
+
+def _first_bytes(path: Path, n: int) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(n)
 
 
 class Uploader:
@@ -192,21 +199,62 @@ class Uploader:
             self._stored[directory] = await self.objects.stored_segments(directory)
         stored = self._stored[directory]
         checked = self._checked.setdefault(directory, set())
+        held: list[str] = []  # in the store now, as on this disk
         done = 0
-        for path, size in segments:
-            if stored.get(path.name) != size:
-                key = self.objects.segments_prefix(directory) + path.name
-                try:
-                    up = await upload_file(
-                        self.objects.client, self.objects.url.bucket, key, path, SEGMENT_TYPE
+        try:
+            for path, size in segments:
+                if (
+                    path.name in stored
+                    and stored[path.name] != size
+                    and not (await self._holds_the_start_of(directory, path, stored[path.name]))
+                ):
+                    # Not a copy cut short (sent while still being written when a server went
+                    # down, sent again whole below): another node's segment under this name,
+                    # which overwriting would lose. Numbering (bridge/recording/parts.py)
+                    # prevents it; should it happen, this copy stays on the disk.
+                    log.error(
+                        "segment %s of %s differs from the store's (%d bytes, stored %d); "
+                        "kept on disk, not uploaded",
+                        path.name,
+                        directory,
+                        size,
+                        stored[path.name],
                     )
-                except FileNotFoundError:
-                    continue  # joined into its finished file meanwhile
-                stored[path.name] = up.size
-                self.uploaded_segments += 1
-                done += 1
-            checked.add(path.name)
+                elif stored.get(path.name) != size:
+                    key = self.objects.segments_prefix(directory) + path.name
+                    try:
+                        up = await upload_file(
+                            self.objects.client, self.objects.url.bucket, key, path, SEGMENT_TYPE
+                        )
+                    except FileNotFoundError:
+                        continue  # joined into its finished file meanwhile
+                    stored[path.name] = up.size
+                    self.uploaded_segments += 1
+                    done += 1
+                    held.append(path.name)
+                else:
+                    held.append(path.name)
+                checked.add(path.name)
+        finally:
+            # Noted on the disk: should this node die, coming back it knows which of its
+            # segments the node that went on with the show joins from the store.
+            await asyncio.get_running_loop().run_in_executor(
+                None, note_stored, self.root / directory, held
+            )
         return done
+
+    async def _holds_the_start_of(self, directory: str, path: Path, stored_size: int) -> bool:
+        """Whether the store's object of segment `path` is its first `stored_size` bytes."""
+        try:
+            head = await asyncio.get_running_loop().run_in_executor(
+                None, _first_bytes, path, stored_size
+            )
+        except FileNotFoundError:
+            return False
+        if len(head) != stored_size:
+            return False  # the store's is the longer one
+        key = self.objects.segments_prefix(directory) + path.name
+        return await self.objects.client.get(self.objects.url.bucket, key) == head
 
     # Finished files
 
