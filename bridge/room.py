@@ -42,6 +42,7 @@ from bridge.spec import (
     EventKind,
     GraphicsState,
     OutputFigures,
+    OutputState,
     OutputTarget,
     ProgramState,
     RecordedFile,
@@ -364,6 +365,16 @@ class Room:
             program_figures(self.production),
             self._recorders(),
             outputs=self.output_figures(),
+        )
+
+    def in_use(self) -> bool:
+        """Whether closing the room now would cut someone off: a studio or a control room
+        connected, or an output under way to its audience."""
+        going = (OutputState.CONNECTING, OutputState.LIVE, OutputState.RETRYING)
+        return bool(
+            self.sessions
+            or self.control.sessions
+            or any(f.state in going for f in self.output_figures())
         )
 
     def output_figures(self) -> tuple[OutputFigures, ...]:

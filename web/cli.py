@@ -93,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
         "--data-dir", type=Path
     )
     for verb, what in (
-        ("drain", "take no new rooms (its rooms move to other nodes when it stops)"),
+        ("drain", "take no new rooms; its rooms move to other nodes once unused, or at its stop"),
         ("resume", "take rooms again"),
     ):
         command = node_sub.add_parser(verb, help=what)

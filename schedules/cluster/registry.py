@@ -47,9 +47,10 @@ class NodeRegistry:
         self.url = url
         self.capacity = capacity
 
-    async def heartbeat(self, now: datetime) -> None:
-        """Say that this node is alive (registering it the first time, not draining). Whether
-        it drains is the operator's to say (`set_draining`), so a beat leaves it as it is."""
+    async def heartbeat(self, now: datetime) -> bool:
+        """Say that this node is alive (registering it the first time, not draining); whether
+        it drains. That is the operator's to say (`set_draining`), so a beat leaves it as it
+        is."""
         values = {"url": self.url, "capacity": self.capacity, "heartbeat_at": now}
         async with self.engine.begin() as conn:
             updated = await conn.execute(
@@ -67,6 +68,10 @@ class NodeRegistry:
                     await conn.execute(
                         db.nodes.update().where(db.nodes.c.id == self.node_id).values(**values)
                     )
+            draining = await conn.scalar(
+                sa.select(db.nodes.c.draining).where(db.nodes.c.id == self.node_id)
+            )
+        return bool(draining)
 
     async def set_draining(self, node_id: str, draining: bool) -> bool:
         """Mark a node as draining (it takes no new rooms) or not; False if it is unknown."""

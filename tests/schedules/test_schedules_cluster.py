@@ -106,10 +106,10 @@ async def test_a_dead_nodes_room_moves_once_and_a_released_room_is_placed_anew(
 
 async def test_draining_full_and_departed_nodes_take_no_room(engine: AsyncEngine) -> None:
     a, b = registry(engine, "node-a", capacity=1), registry(engine, "node-b", capacity=1)
-    await a.heartbeat(NOW)
-    await b.heartbeat(NOW)
+    assert not await a.heartbeat(NOW)
+    assert not await b.heartbeat(NOW)
     assert await a.set_draining("node-b", True)
-    await b.heartbeat(NOW)  # a beat leaves it draining: the operator said so
+    assert await b.heartbeat(NOW)  # a beat leaves it draining (the operator said so), and says it
     assert (await b.place("b1", NOW)).node.id == "node-a"  # node-b drains
     with pytest.raises(NoNodeFree):
         await b.place("b2", NOW)  # node-a is full

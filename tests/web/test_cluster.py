@@ -11,8 +11,10 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import subprocess
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from contextlib import AbstractContextManager, AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,7 +30,13 @@ from live_studios import Link, Studio, sees
 from pg_server import PgServer
 from s3_server import S3Server, running_s3
 
-from harness.server import ServerProcess, free_port, producer_token, running_server
+from harness.server import (
+    ServerProcess,
+    free_port,
+    producer_token,
+    running_server,
+    server_environment,
+)
 from harness.waiting import eventually
 from schedules import db
 
@@ -66,13 +74,15 @@ async def placements(database: str) -> list[tuple[str, str, int]]:
         await engine.dispose()
 
 
-async def book(http: aiohttp.ClientSession, starts_in: timedelta) -> dict[str, Link]:
+async def book(
+    http: aiohttp.ClientSession, starts_in: timedelta, studios: tuple[str, ...] = ("trend", "dha")
+) -> dict[str, Link]:
     start = datetime.now(UTC) + starts_in
     resp = await http.post(
         "/api/bookings",
         json={
             "title": "Two nodes",
-            "studios": ["trend", "dha"],
+            "studios": list(studios),
             "starts_at": start.isoformat(),
             "ends_at": (start + timedelta(hours=1)).isoformat(),
         },
@@ -404,3 +414,67 @@ async def via_a_or_b(http: aiohttp.ClientSession, url: str) -> bytes:
     async with http.get(url) as resp:
         assert resp.status == 200, await resp.text()
         return await resp.read()
+
+
+def operator_says(data: Path, database: str, *args: str) -> None:
+    """`telebridge node ...` as an operator runs it on a node's machine."""
+    subprocess.run(
+        [sys.executable, "-m", "web.cli", "node", *args, "--data-dir", str(data)],
+        env=server_environment({"TELEBRIDGE_DATABASE_URL": database}),
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+async def test_a_draining_nodes_rooms_move_once_nobody_uses_them(
+    tmp_path: Path, shared_database: str, studios: Any
+) -> None:
+    ports = {"node-a": free_port(), "node-b": free_port()}
+    with node(tmp_path, shared_database, "node-a", ports["node-a"]) as a:
+        token = producer_token(a.data, {"TELEBRIDGE_DATABASE_URL": shared_database})
+        headers = {"Authorization": f"Bearer {token}"}
+        async with aiohttp.ClientSession(base_url=a.base, headers=headers) as via_a:
+            # Alone, node-a opens both rooms at their line check: one a studio is in, one
+            # whose studios have not come yet.
+            used = await book(via_a, timedelta(seconds=8))
+            idle = await book(via_a, timedelta(seconds=8), ("aa", "kabar"))
+            booking_used, booking_idle = used["trend"].booking, idle["aa"].booking
+            trend = studios("trend", 40)
+            await trend.join(via_a, used["trend"])
+
+            async def placed() -> dict[str, tuple[str, int]]:
+                return {b: (n, e) for b, n, e in await placements(shared_database)}
+
+            both_on_a = {booking_used: ("node-a", 1), booking_idle: ("node-a", 1)}
+            await eventually(
+                lambda: _equal(placed(), both_on_a), timeout=60, message="both rooms on node-a"
+            )
+            with node(tmp_path, shared_database, "node-b", ports["node-b"]) as b:
+                async with aiohttp.ClientSession(base_url=b.base, headers=headers) as via_b:
+                    await shows(via_b, {booking_used: "node-a", booking_idle: "node-a"})
+                    operator_says(a.data, shared_database, "drain", "node-a")
+                    # The room nobody uses moves; the one with a studio in it stays (both
+                    # were looked at in the same tick of node-a's autopilot).
+                    moved = {booking_used: ("node-a", 1), booking_idle: ("node-b", 1)}
+                    await eventually(
+                        lambda: _equal(placed(), moved), timeout=60, message="the idle room moved"
+                    )
+                    await shows(via_b, {booking_used: "node-a", booking_idle: None})
+                    # The studio leaves (its console reconnecting, or between segments of the
+                    # show): now its room moves too, and it comes back in through node-a.
+                    resp = await via_a.delete(used["trend"].leave(trend.session))
+                    assert resp.status in (200, 204), await resp.text()
+                    all_on_b = {booking_used: ("node-b", 1), booking_idle: ("node-b", 1)}
+                    await eventually(
+                        lambda: _equal(placed(), all_on_b), timeout=60, message="all on node-b"
+                    )
+                    trend2, dha = studios("trend", 40), studios("dha", 200)
+                    await join_until_in(trend2, via_a, used["trend"])
+                    await join_until_in(dha, via_b, used["dha"])
+                    await sees(trend2, dha, within=30)
+                    await shows(via_a, {booking_used: "node-b", booking_idle: "node-b"})
+
+
+async def _equal(found: Awaitable[object], expected: object) -> bool:
+    return await found == expected

@@ -48,7 +48,8 @@ async def node_command(settings: Settings, args: argparse.Namespace) -> int:
             print(f"telebridge: no node {args.node!r} has registered", file=sys.stderr)
             return 2
         print(
-            f"node {args.node} takes no new rooms; its rooms move to other nodes when it stops"
+            f"node {args.node} takes no new rooms; each of its rooms moves to another node "
+            "once nobody uses it, and all of them when it stops"
             if draining
             else f"node {args.node} takes rooms again"
         )

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from schedules.cluster.registry import NodeRegistry, NoNodeFree
 from schedules.outage import database_down, describe
-from schedules.rules.placement import DEAD_AFTER, Node
+from schedules.rules.placement import DEAD_AFTER, Node, choose_node
 from schedules.timeutil import utc_now
 from web.tasks import cancel_and_wait
 
@@ -42,6 +42,9 @@ class ClusterNode:
         # The wall clock, never the app's (tests move that): heartbeats compare across nodes.
         self.clock = clock
         self._healthy_since: datetime | None = None  # since when every heartbeat was written
+        # The operator drains this node (`telebridge node drain`): it takes no new rooms, and
+        # its rooms that nobody uses move to the others (as the last heartbeat read it).
+        self.draining = False
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -68,7 +71,7 @@ class ClusterNode:
         """Write this node's heartbeat once; a database that does not answer is waited out."""
         now = self.clock()
         try:
-            await self.registry.heartbeat(now)
+            draining = await self.registry.heartbeat(now)
         except Exception as exc:
             if not database_down(exc):
                 raise
@@ -78,6 +81,9 @@ class ClusterNode:
             return
         if self._healthy_since is None:
             self._healthy_since = now
+        if draining != self.draining:
+            log.info("node %s %s", self.node_id, "drains" if draining else "takes rooms again")
+        self.draining = draining
 
     async def _run(self) -> None:
         while True:
@@ -101,6 +107,14 @@ class ClusterNode:
             booking_id, self.clock(), take_over=self.may_take_over()
         )
         return placement.node
+
+    async def should_move_off(self) -> bool:
+        """Whether this node drains and another live node would take a room of it now."""
+        if not self.draining:
+            return False
+        now = self.clock()
+        others = [n for n in await self.registry.nodes() if n.id != self.node_id]
+        return choose_node(others, now) is not None
 
     async def owner_elsewhere(self, booking_id: str) -> Node | None:
         """The live node other than this one that owns the booking's room, if there is one."""

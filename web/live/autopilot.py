@@ -248,7 +248,7 @@ class LiveRooms:
             return booking_id in self.rooms
         self._unplaced.discard(booking_id)
         if owner.id == self.cluster.node_id:
-            return True
+            return not await self._moved_off_draining(booking_id)
         if booking_id in self.rooms:
             log.warning(
                 "room of booking %s moved to node %s: handing it over", booking_id, owner.id
@@ -257,6 +257,21 @@ class LiveRooms:
                 await self.recordings.suspend(booking_id, self.rooms.get(booking_id))
             await self._close(booking_id, release=False)
         return False
+
+    async def _moved_off_draining(self, booking_id: str) -> bool:
+        """On a draining node, a room that nobody uses (no studio or control room connected,
+        no output under way: between reconnects, or before its studios come) is closed and
+        released, so that it opens on another node; whether it moved. A room in use stays
+        until it is not, or until this node stops."""
+        assert self.cluster is not None
+        room = self.rooms.get(booking_id)
+        if room is None or room.in_use() or not await self.cluster.should_move_off():
+            return False
+        log.info("room of booking %s moves off draining node %s", booking_id, self.cluster.node_id)
+        if self.recordings is not None and self.recordings.is_recording(booking_id):
+            await self.recordings.suspend(booking_id, room)  # the next part there
+        await self._close(booking_id)  # releases the placement
+        return True
 
     async def _due_from_database(
         self, now: datetime, grace: timedelta
