@@ -367,6 +367,11 @@ class Room:
             outputs=self.output_figures(),
         )
 
+    def has_session(self, studio_id: str, session_id: str) -> bool:
+        """Whether that connection is the studio's connection to this room now."""
+        session = self.sessions.get(studio_id)
+        return session is not None and session.session_id == session_id
+
     def in_use(self) -> bool:
         """Whether closing the room now would cut someone off: a studio or a control room
         connected, or an output under way to its audience."""

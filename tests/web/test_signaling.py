@@ -246,9 +246,27 @@ async def test_a_second_console_connection_replaces_the_first(
     assert room.sessions["dha"].session_id == again.session
     await sees(trend, again, within=5)
     await sees(again, trend)
+    # Each console's poll, naming its connection, says whether it is still the studio's: the
+    # old page learns that another console took its place (and steps back, not fighting).
+    link = ln["dha"]
+    for session, in_room, replaced in [(again.session, True, False), (dha.session, False, True)]:
+        resp = await c.client.get(
+            f"/join/{link.booking}/dha/state?token={link.token}&session={session}"
+        )
+        doc = await resp.json()
+        assert (doc["session_in_room"], doc["replaced"]) == (in_room, replaced), doc
+    resp = await c.client.get(f"/join/{link.booking}/dha/state?token={link.token}")
+    assert "session_in_room" not in (await resp.json())  # a poll that names none
     # The old page's Leave ends nothing any more; the new one's does.
     await assert_error(await c.client.delete(ln["dha"].leave(dha.session)), *NOT_FOUND)
     await sees(trend, again)
     resp = await c.client.delete(ln["dha"].leave(again.session))
     assert resp.status == 204, await resp.text()
     assert set(room.sessions) == {"trend"}
+    # Gone from the room (left, or the room was reopened elsewhere): not replaced, so a
+    # console that did not leave offers again at once.
+    resp = await c.client.get(
+        f"/join/{link.booking}/dha/state?token={link.token}&session={again.session}"
+    )
+    doc = await resp.json()
+    assert (doc["session_in_room"], doc["replaced"]) == (False, False), doc

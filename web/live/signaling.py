@@ -187,6 +187,11 @@ async def console_state(request: web.Request) -> web.Response:
     sound = room.audio_state().get(studio_id)
     doc["mic_off"] = sound.mic_off if sound is not None else False  # as the desk shows it
     doc["program_shown"] = room.program_shown(studio_id)  # its return feed is sent
+    session = request.query.get("session")
+    if session:  # false: the room does not know it (it was reopened elsewhere, or dropped it)
+        doc["session_in_room"] = room.has_session(studio_id, session)
+        # ... or another connection of the studio replaced it (a second console).
+        doc["replaced"] = not doc["session_in_room"] and studio_id in room.sessions
     if booking is not None:
         doc["on_air_at"] = rfc3339(booking.starts_at)
         doc["off_air_at"] = rfc3339(booking.ends_at)

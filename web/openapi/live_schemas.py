@@ -470,6 +470,19 @@ _CONSOLE_STATE: Schema = {
             "description": "The room sends the studio the program (false: the console put "
             "it away; it sends its choice again when they differ).",
         },
+        "session_in_room": {
+            "type": "boolean",
+            "description": "Only when the poll names its connection (`session`): whether the "
+            "room has it as the studio's connection now. False when the room was reopened "
+            "(on another node after a failure, or after a restart) or dropped it: the "
+            "console offers again at once instead of waiting for its connection to time out.",
+        },
+        "replaced": {
+            "type": "boolean",
+            "description": "Only with `session`: another connection of the studio (a second "
+            "console) replaced this one. The console steps back and says so rather than "
+            "taking the studio back by itself.",
+        },
         "call": {
             "anyOf": [ref("ConsoleCall"), {"type": "null"}],
             "description": "The studio's open call to production; null once a producer "

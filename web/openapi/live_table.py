@@ -206,6 +206,13 @@ LIVE_OPERATIONS: tuple[Operation, ...] = (
         errors={403: _LINK_REFUSED},
         description="A show extended on air moves the console's "
         "countdown, and a reconnect after the old end gets TURN credentials that still work.",
+        query=(
+            Query(
+                "session",
+                "The console's connection now (from its session answer): the answer then says "
+                "whether the room still has it (`session_in_room`)",
+            ),
+        ),
     ),
     Operation(
         "PUT",

@@ -46,6 +46,7 @@ const state = {
   // Whether the operator shows the program (console_program.js): put away, the bridge sends
   // no return feed and the operator hears the partners directly.
   programShown: true,
+  reopenedRejoins: 0, // offers made because the room no longer had this console's connection
 };
 window.telebridge = state; // for master control tooling and the browser tests
 
@@ -283,7 +284,7 @@ function applyListen() {
   }
 }
 
-function scheduleReconnect() {
+function scheduleReconnect(delay = RECONNECT_DELAY_MS) {
   clearTimeout(state.reconnectTimer);
   if (!state.wantJoined) return;
   state.reconnectTimer = setTimeout(async () => {
@@ -296,7 +297,7 @@ function scheduleReconnect() {
     } catch (err) {
       scheduleReconnect();
     }
-  }, RECONNECT_DELAY_MS);
+  }, delay);
 }
 
 function stopWanting() {
@@ -309,6 +310,8 @@ function stopWanting() {
 
 async function join() {
   if (state.wantJoined) return; // already joined or joining (a click during start-up)
+  if (state.replaced) showError(""); // taking the studio back from the other console
+  state.replaced = false;
   state.wantJoined = true;
   sessionStorage.setItem(JOINED_KEY, "1");
   joinButton.disabled = true;
@@ -326,6 +329,7 @@ async function leave() {
   stopWanting();
   state.pc = null;
   if (pc) pc.close();
+  clearConnectionView();
   if (session) {
     fetch(data.leave_url.replace("{session}", session), { method: "DELETE" }).catch(() => {});
   }
@@ -360,6 +364,23 @@ function isClosed(response, body) {
   return response.status === 403 && !!body.error && body.error.code === LINK_CLOSED;
 }
 
+// Out of the bridge: no partner's last picture, no figures of a connection that is gone (the
+// studio's own preview stays: it is the camera, not the bridge).
+function clearConnectionView() {
+  for (const video of document.querySelectorAll("#console .tile video")) video.srcObject = null;
+  for (const tile of document.querySelectorAll(".tile")) {
+    tile.dataset.status = "waiting";
+    const status = tile.querySelector(".tile-status");
+    if (status) status.textContent = status.dataset.textWaiting;
+    const figures = tile.querySelector(".tile-stats");
+    if (figures) figures.textContent = "";
+  }
+  state.stats.partners = {};
+  state.stats.program = null;
+  state.stats.outbound = null;
+  sending.textContent = "";
+}
+
 // The join link's window has closed (the show is over and so is its teardown): the bridge has
 // closed the room. Let go of the connection, the pictures and the camera, stop asking, and
 // say so, rather than keep stale pictures under "Link good".
@@ -373,12 +394,7 @@ function shutDown() {
   if (pc) pc.close();
   if (state.stream) state.stream.getTracks().forEach((t) => t.stop());
   for (const video of document.querySelectorAll("#console video")) video.srcObject = null;
-  for (const tile of document.querySelectorAll(".tile")) {
-    tile.dataset.status = "waiting";
-    const status = tile.querySelector(".tile-status");
-    status.textContent = status.dataset.textWaiting;
-    tile.querySelector(".tile-stats").textContent = "";
-  }
+  clearConnectionView();
   // Nothing on this page works any more (calls, chat, devices): every control says so.
   for (const el of root.querySelectorAll("button, select, textarea, input")) el.disabled = true;
   if (meterContext) meterContext.close().catch(() => {});
@@ -442,9 +458,22 @@ function connected() {
   return !!state.pc && state.pc.connectionState === "connected";
 }
 
+function replaced() {
+  const pc = state.pc;
+  stopWanting();
+  state.pc = null;
+  if (pc) pc.close();
+  state.replaced = true; // for the browser tests
+  clearConnectionView();
+  setQuality("idle");
+  showError(errorBox.dataset.textReplaced);
+}
+
 async function pollTally() {
   if (!state.wantJoined) return;
-  const response = await fetch(data.state_url);
+  const session = state.session; // the connection this poll asks about
+  const asked = session ? `&session=${encodeURIComponent(session)}` : "";
+  const response = await fetch(data.state_url + asked);
   if (!response.ok) {
     const body = await response.json().catch(() => ({}));
     if (isRemoved(response, body)) removed(body);
@@ -453,6 +482,20 @@ async function pollTally() {
   }
   const body = await response.json();
   if (!state.wantJoined) return; // left (or removed) while the poll was under way
+  if (body.session_in_room === false && session && state.session === session) {
+    state.session = null;
+    if (body.replaced) {
+      // Another console joined as this studio: the two must not take the studio from each
+      // other in turn. This one steps back and says so; Join takes the studio back.
+      replaced();
+      return;
+    }
+    // The room no longer has this connection: it was reopened (on another node after a
+    // failure, or after a restart). Offer again now, not when ICE gives up seconds later.
+    state.reopenedRejoins += 1; // for the browser tests
+    setQuality("lost");
+    scheduleReconnect(0);
+  }
   if (body.partners) followPartners(body.partners);
   tally.update(body);
   // Fresh TURN credentials (they expire when the link closes, which an extension moves):
