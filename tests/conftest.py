@@ -120,6 +120,7 @@ OFFLINE_BRIDGE_TESTS = frozenset(
         "test_mixer.py",
         "test_finalize_crash.py",
         "test_program_graphics.py",
+        "test_recording_parts.py",
     }
 )
 
