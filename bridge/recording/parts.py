@@ -25,8 +25,19 @@ from pathlib import Path
 from bridge.recording.directory import FINISHED_SUFFIX
 
 NUMBERING = "numbering.json"  # {stream: the first index this directory's recorders may use}
+EVERY_STREAM = ""  # the key in NUMBERING of a floor for every stream
 STORED = "stored.txt"  # one segment name a line: the object store holds it
 INDEX_DIGITS = 6
+# A segment holds at least 2 s of its stream (recorder.SEGMENT_SECONDS), and each part starts
+# one more: counting one a second, plus one per part, is above anything a recording can have
+# numbered since it began, whatever the store can say.
+SEGMENTS_PER_SECOND_AT_MOST = 1.0
+
+
+def floor_by_time(elapsed_s: float, parts: int) -> int:
+    """A first index above every segment of a recording that began `elapsed_s` ago and is now
+    in its part number `parts`: for when the earlier segments cannot be listed."""
+    return int(max(elapsed_s, 0.0) * SEGMENTS_PER_SECOND_AT_MOST) + 1 + max(parts, 1)
 
 
 def segment_of(name: str) -> tuple[str, int] | None:
@@ -58,13 +69,17 @@ def next_index(directory: Path, stream: str) -> int:
         found = segment_of(path.name)
         if found is not None and found[0] == stream:
             highest = max(highest, found[1])
-    return max(highest + 1, _floors(directory).get(stream, 0))
-
-
-def continue_after(directory: Path, names: Iterable[str]) -> dict[str, int]:
-    """Number this directory's segments after `names` (the earlier part's segments, kept
-    elsewhere), durably: a crash right after must not number from 0 again. Returns the floors."""
     floors = _floors(directory)
+    return max(highest + 1, floors.get(stream, 0), floors.get(EVERY_STREAM, 0))
+
+
+def continue_after(directory: Path, names: Iterable[str], at_least: int = 0) -> dict[str, int]:
+    """Number this directory's segments after `names` (the earlier part's segments, kept
+    elsewhere), and every stream's from `at_least` at least, durably: a crash right after must
+    not number from 0 again. Returns the floors."""
+    floors = _floors(directory)
+    if at_least > floors.get(EVERY_STREAM, 0):
+        floors[EVERY_STREAM] = at_least
     for name in names:
         found = segment_of(name)
         if found is not None:

@@ -19,6 +19,7 @@ from bridge.recording.parts import (
     continue_after,
     continues_elsewhere,
     drop_stored,
+    floor_by_time,
     forget,
     next_index,
     note_stored,
@@ -85,6 +86,16 @@ def test_numbering_goes_on_after_the_highest_segment_and_the_floor(tmp_path: Pat
     assert continue_after(tmp_path, ["program-000002.ts"]) == {"program": 10, "iso-y": 4}
     forget(tmp_path)
     assert not continues_elsewhere(tmp_path) and next_index(tmp_path, "program") == 5
+
+
+def test_a_floor_by_time_is_above_anything_numbered_since_the_start(tmp_path: Path) -> None:
+    # Segments are 2 s at least and each part starts one: one a second is a margin of two.
+    assert floor_by_time(60.0, 2) == 63
+    assert floor_by_time(-5.0, 0) == 2  # a clock behind: never below the first ones
+    continue_after(tmp_path, [], at_least=floor_by_time(600.0, 3))
+    (tmp_path / "iso-x-000700.webm").write_bytes(b"x")
+    assert next_index(tmp_path, "program") == 604  # every stream, also those not yet seen
+    assert next_index(tmp_path, "iso-x") == 701  # and after what this directory holds
 
 
 def test_a_broken_numbering_note_reads_as_none(tmp_path: Path) -> None:

@@ -506,7 +506,7 @@ async def test_an_admin_deletes_a_recording_from_its_player_page(
     assert (await c.client.get(player)).status == 404
 
 
-async def test_a_show_taken_over_mid_recording_is_one_file_even_if_the_store_is_down_at_its_end(
+async def test_a_show_taken_over_while_the_store_is_down_is_one_file_once_it_is_back(
     settings: Settings, own_s3: S3Server, aiohttp_client: Factory, tmp_path: Path
 ) -> None:
     # This app is the node that took the show over; node-a recorded its first part and died,
@@ -522,16 +522,18 @@ async def test_a_show_taken_over_mid_recording_is_one_file_even_if_the_store_is_
     part_one = sorted((node_a / first.directory).glob("program-*.ts"))
     assert await Uploader(store, archive, node_a, set).segments_pass() == len(part_one)
 
-    # The takeover: the same entry's next part, numbered after the store's segments.
+    # The takeover, a minute into the show, while the store is down: the same entry's next
+    # part, numbered above anything the show can have numbered in a minute (the store cannot
+    # list the first part's segments now).
+    await asyncio.to_thread(own_s3.stop)
     later = await archive.open_recording(booking_id, "Show", ["trend", "dha"], starts)
     assert (later.id, later.parts) == (first.id, 2)
-    assert await control.earlier.number_after(later.directory) == len(part_one)
+    await control.number_later_part(later, starts + timedelta(minutes=1))
     here = control.root / later.directory
     await asyncio.to_thread(write_program_segments, here, 4.0)
-    assert min(p.name for p in here.glob("program-*.ts")) == f"program-{len(part_one):06d}.ts"
+    assert min(p.name for p in here.glob("program-*.ts")) == "program-000063.ts"  # 60 + 1 + 2
 
-    # The store goes down before the first part is copied back; the show ends meanwhile.
-    await asyncio.to_thread(own_s3.stop)
+    # The show ends before the store is back: the first part is not copied back yet.
     control.earlier.retry_first_s, control.earlier.retry_max_s = 0.2, 1.0
     control.earlier_part_wait_s = 0.5
     control.active[booking_id] = later.id

@@ -14,7 +14,13 @@ from datetime import datetime
 from pathlib import Path
 
 from bridge.recording.directory import finalize_directory, first_written
-from bridge.recording.parts import continues_elsewhere, drop_stored, forget
+from bridge.recording.parts import (
+    continue_after,
+    continues_elsewhere,
+    drop_stored,
+    floor_by_time,
+    forget,
+)
 from bridge.room import Room
 from bridge.spec import RecordedFile
 from schedules.archive import Archive, Recording, RecordingFile, recording_directory
@@ -99,7 +105,7 @@ class RecordingControl:
             )
             stored = False
         if stored and recording.parts > 1 and self.earlier is not None:
-            recording = await self._number_after_earlier_part(booking, recording, now)
+            await self.number_later_part(recording, now)
         directory = self.root / recording.directory
         if not room.start_recording(directory):
             return False
@@ -117,33 +123,36 @@ class RecordingControl:
         )
         return True
 
-    async def _number_after_earlier_part(
-        self, booking: Booking, recording: Recording, now: datetime
-    ) -> Recording:
+    async def number_later_part(self, recording: Recording, now: datetime) -> None:
         """A later part: its segments are numbered after those of the earlier parts in the
-        store (recorded here before a restart, or on a node that died). When the store cannot
-        say which those are, the part becomes an archive entry of its own: a segment under
-        a name the store already holds would be another recording's."""
+        store (recorded here before a restart, or on a node that died), so that no two
+        segments share a name. When the store cannot list them now, after any number the
+        recording can have used since it began (a gap in the numbers costs nothing); its
+        earlier part is copied back once the store answers."""
         assert self.earlier is not None
         try:
             held = await self.earlier.number_after(recording.directory)
         except StorageError as exc:
+            elapsed = (now - recording.started_at).total_seconds()
+            first = floor_by_time(elapsed, recording.parts)
+            await asyncio.get_running_loop().run_in_executor(
+                None, continue_after, self.root / recording.directory, [], first
+            )
             log.warning(
-                "recording %s: the object store cannot say where its earlier part ends (%s); "
-                "this part is recorded as an entry of its own",
+                "recording %s: the object store cannot list its earlier part (%s); part %d "
+                "is numbered from %d",
                 recording.id,
                 exc,
+                recording.parts,
+                first,
             )
-            part = self.archive.new_recording(booking.id, booking.title, booking.studio_ids, now)
-            await self.archive.add_recording(part)
-            return part
+            return
         log.info(
             "recording %s part %d goes on after %d stored segments",
             recording.id,
             recording.parts,
             held,
         )
-        return recording
 
     def follow_earlier_part(self, booking_id: str, directory: str) -> None:
         """Copy back the earlier part of the recording in `directory` (kept in the store) while
