@@ -38,6 +38,7 @@ from web.live import master_control, signaling, whip
 from web.live.autopilot import LiveRooms, ice_servers
 from web.live.direction import console_direction, control_room
 from web.live.direction import production as production_controls
+from web.live.left_behind import LeftBehind
 from web.live.monitor import MonitorHub
 from web.live.outputs import OutputControl
 from web.live.recording import RecordingControl
@@ -71,6 +72,7 @@ from web.services import (
     GESTURES,
     GRAPHICS,
     GRAPHICS_ON_AIR,
+    LEFT_BEHIND,
     LIMITER,
     LIVE,
     MONITOR,
@@ -161,12 +163,15 @@ def install_services(app: web.Application, settings: Settings, clock: Clock = ut
         )
         live.cluster = cluster
     app[CLUSTER] = cluster
+    app[LEFT_BEHIND] = None
     store = store_from_settings(settings)  # None: recordings stay on this disk
     app[STORE] = store
     app[UPLOADS] = None
     if store is not None:
         # A show taken over from a dead node joins the earlier part's segments from the store.
         recordings.earlier = EarlierParts(store, recordings.root)
+        if cluster is not None:  # what a dead node left unfinished is finished from there
+            app[LEFT_BEHIND] = LeftBehind(cluster, recordings, bookings, clock)
         app[UPLOADS] = Uploader(
             store,
             archive,
@@ -262,6 +267,9 @@ async def make_app(
             uploads.start()  # moved to an entry of its own before any of it goes up
         if cluster is not None:  # registered before the autopilot places a room
             await cluster.start()
+        left_behind = app[LEFT_BEHIND]
+        if left_behind is not None:
+            left_behind.start()
         if autopilot:
             live.start()
 
@@ -286,6 +294,9 @@ async def make_app(
         if peers is not None:
             await peers.stop()
         await monitor.stop()
+        left_behind = app[LEFT_BEHIND]
+        if left_behind is not None:
+            await left_behind.stop()
         await live.stop()
         await recordings.close()  # after the rooms: what waits for the store, recovery does
         cluster = app[CLUSTER]

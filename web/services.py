@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from web.cluster.node import ClusterNode
     from web.http.graphics_on_air import GraphicsOnAir
     from web.live.autopilot import LiveRooms
+    from web.live.left_behind import LeftBehind
     from web.live.monitor import MonitorHub
     from web.live.outputs import OutputControl
     from web.live.recording import RecordingControl
@@ -62,3 +63,5 @@ WATCH_CACHE: web.AppKey[WatchCache] = web.AppKey("watch_cache")
 # This node in a cluster, and the client it passes a room's requests on with; None alone.
 CLUSTER: web.AppKey[ClusterNode | None] = web.AppKey("cluster")
 CLUSTER_CLIENT: web.AppKey[aiohttp.ClientSession] = web.AppKey("cluster_client")
+# With object storage: the finisher of recordings dead nodes left unfinished; None otherwise.
+LEFT_BEHIND: web.AppKey[LeftBehind | None] = web.AppKey("left_behind")

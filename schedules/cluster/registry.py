@@ -121,6 +121,22 @@ class NodeRegistry:
             raise NoNodeFree(booking_id)
         return current
 
+    async def claim_left_behind(self, booking_id: str, now: datetime) -> bool:
+        """Take the booking's placement for this node, to finish what a dead node left of it
+        (its show is over): when it is placed nowhere or on a dead node, by the same
+        compare-and-set as a takeover, so that one node does it. False when a live node
+        holds it, or another node took it first."""
+        async with self.engine.begin() as conn:
+            current = await _placement(conn, booking_id)
+            if current is not None and current.node.id == self.node_id:
+                return True
+            if current is not None and current.node.alive(now):
+                return False
+            me = [n for n in await _nodes(conn) if n.id == self.node_id]
+            if not me:
+                return False  # not registered (yet): it cannot hold anything
+            return await _write(conn, booking_id, me[0], current, now) is not None
+
     async def release(self, booking_id: str) -> None:
         """This node closed the booking's room: the placement goes (unless it moved away)."""
         async with self.engine.begin() as conn:

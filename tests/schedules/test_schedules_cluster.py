@@ -104,6 +104,27 @@ async def test_a_dead_nodes_room_moves_once_and_a_released_room_is_placed_anew(
     assert await a.owner("b1") is None
 
 
+async def test_what_a_dead_node_left_behind_is_claimed_by_one_node(engine: AsyncEngine) -> None:
+    a, b, c = registry(engine, "node-a"), registry(engine, "node-b"), registry(engine, "node-c")
+    for r in (a, b, c):
+        await r.heartbeat(NOW)
+    assert (await a.place("b1", NOW)).node.id == "node-a"
+    assert not await b.claim_left_behind("b1", NOW)  # node-a is alive: it finishes its own
+    assert await a.claim_left_behind("b1", NOW)  # its own placement
+    later = NOW + DEAD_AFTER
+    await b.heartbeat(later)
+    await c.heartbeat(later)
+    # node-a is dead: node-b and node-c both try; exactly one gets it.
+    won = await asyncio.gather(b.claim_left_behind("b1", later), c.claim_left_behind("b1", later))
+    assert sorted(won) == [False, True]
+    owner = await a.owner("b1")
+    assert owner is not None and owner.epoch == 2 and owner.node.id in ("node-b", "node-c")
+    # A booking placed nowhere (its room closed by a node that left): claimed as well.
+    assert await b.claim_left_behind("b2", later)
+    assert not await c.claim_left_behind("b2", later)
+    assert not await registry(engine, "node-x").claim_left_behind("b3", later)  # unregistered
+
+
 async def test_draining_full_and_departed_nodes_take_no_room(engine: AsyncEngine) -> None:
     a, b = registry(engine, "node-a", capacity=1), registry(engine, "node-b", capacity=1)
     assert not await a.heartbeat(NOW)

@@ -33,10 +33,11 @@ from webtools import ClockedApp, MovableClock, assert_error, login, session_csrf
 from harness.waiting import eventually
 from schedules import db
 from schedules.archive import Archive, Recording
+from schedules.cluster.registry import NodeRegistry
 from web.access.security import new_token, token_digest
 from web.app import make_app
 from web.demo import seed_demo
-from web.services import ACCOUNTS, ARCHIVE, BOOKINGS, RECORDINGS
+from web.services import ACCOUNTS, ARCHIVE, BOOKINGS, ENGINE, LEFT_BEHIND, RECORDINGS
 from web.settings import Settings
 from web.storage import STORE, UPLOADS
 from web.storage.config import store_from_settings
@@ -556,4 +557,52 @@ async def test_a_show_taken_over_while_the_store_is_down_is_one_file_once_it_is_
     await eventually(
         lambda: _count(store.stored_segments(later.directory), 0), timeout=30, message="segments"
     )
+    await eventually(lambda: not here.exists(), timeout=30, message="the directory removed")
+
+
+async def test_a_recording_a_dead_node_left_unfinished_is_finished_by_another_from_the_store(
+    settings: Settings, s3: S3Server, aiohttp_client: Factory, tmp_path: Path
+) -> None:
+    # This app is node-b of a cluster. node-a recorded a show, its closed segments went up,
+    # and it died before the show's end: nobody took the room over, and it never came back.
+    node_b = dataclasses.replace(
+        stored_settings(settings, s3), node_url="http://127.0.0.1:9", node_id="node-b"
+    )
+    c = await started(node_b, aiohttp_client)
+    store, control, archive = c.app[STORE], c.app[RECORDINGS], c.app[ARCHIVE]
+    left_behind = c.app[LEFT_BEHIND]
+    assert store is not None and left_behind is not None
+    starts = c.clock() + timedelta(days=1)
+    booking_id = (await book(c, starts))["trend"].booking
+    rec = await archive.open_recording(booking_id, "Show", ["trend", "dha"], starts)
+    node_a = tmp_path / "node-a"
+    await asyncio.to_thread(write_program_segments, node_a / rec.directory, 6.0)
+    assert await Uploader(store, archive, node_a, set).segments_pass() == 3
+    dead = NodeRegistry(c.app[ENGINE], "node-a", "http://127.0.0.1:8", 8)
+    long_ago = datetime.now(UTC) - timedelta(minutes=1)
+    await dead.heartbeat(long_ago)
+    assert (await dead.place(booking_id, long_ago)).node.id == "node-a"
+
+    # While the show is on air (or just over) it is not touched: its node may still be there.
+    c.clock.set(starts + timedelta(minutes=30))
+    await eventually(lambda: left_behind.cluster.may_take_over(), timeout=30, message="5 s up")
+    assert await left_behind.scan() == 0
+    c.clock.set(starts + timedelta(hours=1, seconds=5))  # over, but within the grace
+    assert await left_behind.scan() == 0
+    assert (await archive.get(rec.id)).status == "recording"
+
+    c.clock.set(starts + timedelta(hours=2))
+    assert await left_behind.scan() == 1
+    done = await archive.get(rec.id)
+    assert (done.status, done.node_id) == ("finished", "node-b")
+    (program,) = [f for f in done.files if f.kind == "program"]
+    assert abs(program.duration_s - 6.0) < 0.3, program
+    assert await dead.owner(booking_id) is None  # the claim is let go
+    assert await left_behind.scan() == 0  # once
+    # Its file goes up like any other; the segments' objects go.
+    await eventually(lambda: in_store(c, rec.id), timeout=60, message="the file stored")
+    await eventually(
+        lambda: _count(store.stored_segments(rec.directory), 0), timeout=30, message="segments"
+    )
+    here = control.root / rec.directory
     await eventually(lambda: not here.exists(), timeout=30, message="the directory removed")

@@ -45,6 +45,9 @@ class ClusterNode:
         # The operator drains this node (`telebridge node drain`): it takes no new rooms, and
         # its rooms that nobody uses move to the others (as the last heartbeat read it).
         self.draining = False
+        # Bookings whose placement this node holds to finish what a dead node left of them
+        # (web/live/left_behind.py): not rooms, and not released by the autopilot meanwhile.
+        self.held: set[str] = set()
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -116,6 +119,16 @@ class ClusterNode:
         others = [n for n in await self.registry.nodes() if n.id != self.node_id]
         return choose_node(others, now) is not None
 
+    async def claim_left_behind(self, booking_id: str) -> bool:
+        """Hold the booking's placement to finish what a dead node left of it (one node
+        wins); never while this node's own heartbeat is too young to tell a dead node."""
+        if not self.may_take_over():
+            return False
+        if await self.registry.claim_left_behind(booking_id, self.clock()):
+            self.held.add(booking_id)
+            return True
+        return False
+
     async def owner_elsewhere(self, booking_id: str) -> Node | None:
         """The live node other than this one that owns the booking's room, if there is one."""
         placement = await self.registry.owner(booking_id)
@@ -140,8 +153,9 @@ class ClusterNode:
         return await self.registry.placed_here()
 
     async def release(self, booking_id: str) -> None:
-        """This node closed the booking's room; a database away leaves the row (the next
-        tick releases it)."""
+        """This node closed the booking's room (or finished what it held it for); a database
+        away leaves the row (the next tick releases it)."""
+        self.held.discard(booking_id)
         try:
             await self.registry.release(booking_id)
         except Exception as exc:

@@ -226,7 +226,8 @@ class LiveRooms:
         if from_database:
             await self._settle_owed(now)
             if self.cluster is not None:  # placements of rooms closed while it was away
-                for booking_id in await self.cluster.placed_here() - set(due) - set(self.rooms):
+                closed = await self.cluster.placed_here() - set(due) - set(self.rooms)
+                for booking_id in closed - self.cluster.held:
                     await self.cluster.release(booking_id)
 
     async def _ours(self, booking_id: str, from_database: bool) -> bool:

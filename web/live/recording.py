@@ -371,6 +371,19 @@ class RecordingControl:
             return False
         return True
 
+    async def finish_from_store(self, rec: Recording, now: datetime) -> bool:
+        """Finalize and file a recording that a dead node left unfinished, from its segments
+        in the object store (raises StorageError while the store fails); False when the store
+        holds none of it (its files are on that node's disk: it files them when it is back)."""
+        assert self.earlier is not None
+        if not await self.earlier.fetch(rec.directory):
+            return False
+        found = await asyncio.get_running_loop().run_in_executor(
+            None, finalize_directory, self.root / rec.directory
+        )
+        await self._file(rec, found, now)
+        return True
+
     async def _file(self, rec: Recording, found: list[RecordedFile], now: datetime) -> None:
         files = [archive_file(rec.id, f) for f in found]
         if any(f.kind == "program" for f in files):

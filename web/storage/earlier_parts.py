@@ -64,6 +64,8 @@ class EarlierParts:
         loop = asyncio.get_running_loop()
         missing = await loop.run_in_executor(None, _missing, local, stored)
         prefix = self.objects.segments_prefix(directory)
+        if missing:  # a node finishing what another left has no directory of it yet
+            await loop.run_in_executor(None, lambda: local.mkdir(parents=True, exist_ok=True))
         for name, size in missing:
             body = await self.objects.client.get(self.objects.url.bucket, prefix + name)
             if len(body) != size:
