@@ -164,8 +164,10 @@ class Slot:
     async def _run(self) -> None:
         while True:
             packet, codec = await self.queue.get()
+            if not self.sender.ready:
+                continue  # negotiation is not done: nothing can be sent yet, nor judged
             payload_type = self.sender.payload_type_for(codec.value if codec else None)
-            if payload_type is None and codec is not None and self.sender.ready:
+            if payload_type is None and codec is not None:
                 self.unplayable_codec = codec
                 self.counters.unplayable += 1
                 continue
