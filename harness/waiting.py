@@ -17,6 +17,10 @@ T = TypeVar("T")
 
 TIMEOUT_S = 10.0
 INTERVAL_S = 0.05
+# A bound against hanging, never a measure of speed (the benches measure): whatever a test
+# expects on a quiet machine, a condition gets at least this long, because CI runs on 2 cores
+# that another process may keep busy (three times slower, and more while Chromium starts).
+PATIENCE_S = 30.0
 
 Message = str | Callable[[], object]
 
@@ -36,6 +40,7 @@ async def eventually(
     message: Message = "",
 ) -> T:
     """The first truthy value of `condition` (plain or async), tried every `interval` s."""
+    timeout = max(timeout, PATIENCE_S)
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
@@ -54,6 +59,7 @@ def eventually_sync(
     message: Message = "",
 ) -> T:
     """`eventually` for code without an event loop (the Playwright tests, process start-up)."""
+    timeout = max(timeout, PATIENCE_S)
     deadline = time.monotonic() + timeout
     while True:
         value = condition()

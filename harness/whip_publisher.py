@@ -17,11 +17,11 @@ What it sends, 1280x720 at 30 fps unless told otherwise, is one of:
 
 Video goes through a queue that drops the oldest raw frame rather than fall behind (a live
 encoder that runs short of CPU sends fewer pictures, not later ones), then vp8enc (deadline 1,
-a key frame at least every 60 frames) or x264enc (zerolatency, ultrafast, key-int-max 60, the
-`--profile` asked of it through caps) into rtpvp8pay / rtph264pay (SPS and PPS before every
-IDR, no aggregation delay; GStreamer's 1400-byte packets unless `--mtu`); audio through opusenc
-(20 ms) into rtpopuspay; both into one webrtcbin (max-bundle, send-only transceivers, NACK and
-RTX offered for video unless `--no-nack`).
+its fastest speed, a key frame at least every 60 frames) or x264enc (zerolatency, ultrafast,
+key-int-max 60, the `--profile` asked of it through caps) into rtpvp8pay / rtph264pay (SPS and
+PPS before every IDR, no aggregation delay; GStreamer's 1400-byte packets unless `--mtu`);
+audio through opusenc (20 ms) into rtpopuspay; both into one webrtcbin (max-bundle, send-only
+transceivers, NACK and RTX offered for video unless `--no-nack`).
 
 WHIP (RFC 9725): the offer is made once both streams' caps are known, ICE gathering is waited
 out (no trickle), the offer is POSTed with the bearer token, the answer set. One line goes to
@@ -128,7 +128,7 @@ def video_encoder(codec: str, profile: str, kbps: int, mtu: int | None = None) -
     if codec == "vp8":
         return (
             f"vp8enc deadline=1 keyframe-max-dist=60 target-bitrate={kbps * 1000} "
-            "end-usage=cbr cpu-used=8 threads=2 ! "
+            "end-usage=cbr cpu-used=16 threads=2 ! "
             f"rtpvp8pay picture-id-mode=15-bit{size} ! "
             f"application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload={VIDEO_PT}"
         )

@@ -137,3 +137,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             continue
         if moves_media or "test_network" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.media)
+
+
+SERVER_LOG_LINES = 40
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed test that ran servers (harness/server.py) reports what they warned of: on a
+    loaded machine the server's log (a blocked event loop, a refused packet) says why."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    tmp_path = getattr(item, "funcargs", {}).get("tmp_path")
+    if not report.failed or call.when != "call" or not isinstance(tmp_path, Path):
+        return
+    for log_path in sorted(tmp_path.rglob("server.log")):
+        lines = log_path.read_text(errors="replace").splitlines()
+        said = [line for line in lines if "WARNING" in line or "ERROR" in line or "Error" in line]
+        if said:
+            report.sections.append(
+                (f"{log_path.relative_to(tmp_path)} warned", "\n".join(said[-SERVER_LOG_LINES:]))
+            )

@@ -309,6 +309,8 @@ async def production_cost_app(settings: Settings) -> web.Application:
     return application
 
 
+# The work factor is the hash's, not the database's: on SQLite only (each check takes ~1 s).
+@pytest.mark.parametrize("backend", ["sqlite"])
 async def test_password_hashes_are_salted_scrypt(production_cost_app: web.Application) -> None:
     app = production_cost_app
     accounts = app[ACCOUNTS]
@@ -331,6 +333,7 @@ def old_hash(password: str) -> str:
     return f"scrypt$16384$8$1${salt.hex()}${digest.hex()}"
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])
 async def test_an_old_hash_still_verifies_and_is_made_stronger_at_login(
     production_cost_app: web.Application, aiohttp_client: Any
 ) -> None:

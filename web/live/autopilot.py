@@ -109,6 +109,10 @@ class LiveRooms:
         self.rooms: dict[str, Room] = {}
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        # One tick at a time (the loop's and any other caller's): a tick that read the clock
+        # before a slower one finished would act on a moment already past, and put back on air
+        # what the later one took off (an output restarted after the show's end).
+        self._ticking = asyncio.Lock()
         # Bookings whose status (live, completed) waits for the database to be written.
         self._owed: set[str] = set()
         self._output_states: dict[tuple[str, str], str] = {}  # the last one in the audit log
@@ -198,7 +202,10 @@ class LiveRooms:
         While the database is down the autopilot goes by the schedule it read last: rooms open
         and record on time, and the status changes it could not write are made once it is back.
         """
-        now = self.clock()
+        async with self._ticking:
+            await self._tick(self.clock())
+
+    async def _tick(self, now: datetime) -> None:
         grace = timedelta(minutes=self.grace_minutes)
         due = await self._due_from_database(now, grace) if self.outage.up else None
         from_database = due is not None

@@ -45,6 +45,7 @@ THUMBNAIL_SECONDS = 3.0
 THUMBNAIL_TIMEOUT_S = 2.0
 UPCOMING_HOURS = 1
 UPCOMING_REFRESH_SECONDS = 10.0
+LAG_WARNING_S = 1.0  # a loop lag the log names (the metrics carry every one)
 HISTORY_POINTS = 300  # five minutes of one-second samples, for the sparklines
 CLIENT_QUEUE = 8  # messages a slow client may lag behind before losing the oldest
 LAG_PROBE_SECONDS = 0.1
@@ -152,6 +153,8 @@ class MonitorHub:
             self.lag.window_worst_s = max(self.lag.window_worst_s, lag)
             self.lag.worst_s = max(self.lag.worst_s, lag)
             self.lag.samples += 1
+            if lag >= LAG_WARNING_S:  # every request and every room waited this long
+                log.warning("the event loop was blocked for %.1f s", lag)
 
     async def sample(self) -> None:
         """Read every open room (and the bookings starting within the hour); push it out."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -44,16 +45,25 @@ class Catalogs:
         for lang in LANGUAGES:
             po = directory / lang / "LC_MESSAGES" / "messages.po"
             if po.exists():
-                with po.open("rb") as fh:
-                    catalog = read_po(fh, locale=lang)
-                buf = io.BytesIO()
-                write_mo(buf, catalog)
-                buf.seek(0)
-                self._by_lang[lang] = Translations(fp=buf)
+                stat = po.stat()
+                compiled = _compiled(po, lang, stat.st_mtime_ns, stat.st_size)
+                self._by_lang[lang] = Translations(fp=io.BytesIO(compiled))
 
     def get(self, lang: str) -> NullTranslations:
         """The translations of `lang`, English when it is not shipped."""
         return self._by_lang.get(lang, self._by_lang[DEFAULT_LANGUAGE])
+
+
+@lru_cache(maxsize=32)
+def _compiled(po: Path, lang: str, mtime_ns: int, size: int) -> bytes:
+    """The .po file compiled to .mo, once per version of the file in a process: parsing the
+    catalogs is most of an app's start-up (and of every test's)."""
+    del mtime_ns, size  # the cache's key: an edited file compiles again
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    return buf.getvalue()
 
 
 def pick_language(*candidates: str | None, accept: str = "") -> str:

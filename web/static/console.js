@@ -28,6 +28,9 @@ const JOINED_KEY = `telebridge:joined:${data.booking}:${data.studio}`;
 const RECONNECT_DELAY_MS = 1000;
 const DISCONNECTED_GRACE_MS = 2000;
 const CONNECT_TIMEOUT_MS = 8000;
+// Each attempt that did not come up waits longer (up to this) before the next replaces it: on a
+// slow link or a busy server a fixed limit would replace every attempt before it connects.
+const CONNECT_TIMEOUT_MAX_MS = 30000;
 const STUDIO_REMOVED = "studio_removed"; // the error code once the booking has dropped this studio
 const STUDIO_DECLINED = "studio_declined"; // this studio declined the booking: it does not join
 const LINK_CLOSED = "link_closed"; // the error code once the link's window has closed
@@ -47,6 +50,8 @@ const state = {
   // no return feed and the operator hears the partners directly.
   programShown: true,
   reopenedRejoins: 0, // offers made because the room no longer had this console's connection
+  failedAttempts: 0, // connections in a row that did not come up
+  reconnecting: false, // an offer is under way after the connection was lost
 };
 window.telebridge = state; // for master control tooling and the browser tests
 
@@ -181,7 +186,10 @@ async function connect() {
   setQuality("connecting");
   pc.addEventListener("connectionstatechange", () => {
     if (state.pc !== pc) return;
-    if (pc.connectionState === "connected") setQuality("good");
+    if (pc.connectionState === "connected") {
+      state.failedAttempts = 0;
+      setQuality("good");
+    }
     if (!state.wantJoined) return;
     if (["failed", "closed"].includes(pc.connectionState)) {
       setQuality("lost");
@@ -195,11 +203,16 @@ async function connect() {
     }
   });
   // A connection that never comes up (the network is still down) is replaced, again and again.
+  const connectTimeout = Math.min(
+    CONNECT_TIMEOUT_MS * (1 + state.failedAttempts / 2),
+    CONNECT_TIMEOUT_MAX_MS,
+  );
   setTimeout(() => {
     if (state.pc === pc && state.wantJoined && pc.connectionState !== "connected") {
+      state.failedAttempts += 1;
       scheduleReconnect();
     }
-  }, CONNECT_TIMEOUT_MS);
+  }, connectTimeout);
   const gathered = waitForIceGathering(pc, data.ice_servers, state);
   await pc.setLocalDescription(await pc.createOffer());
   await gathered;
@@ -292,10 +305,13 @@ function scheduleReconnect(delay = RECONNECT_DELAY_MS) {
     const old = state.pc;
     state.pc = null;
     if (old) old.close();
+    state.reconnecting = true; // a state poll must not restart this attempt
     try {
       await connect();
     } catch (err) {
       scheduleReconnect();
+    } finally {
+      state.reconnecting = false;
     }
   }, delay);
 }
@@ -492,9 +508,11 @@ async function pollTally() {
     }
     // The room no longer has this connection: it was reopened (on another node after a
     // failure, or after a restart). Offer again now, not when ICE gives up seconds later.
-    state.reopenedRejoins += 1; // for the browser tests
-    setQuality("lost");
-    scheduleReconnect(0);
+    if (!state.reconnecting) {
+      state.reopenedRejoins += 1; // for the browser tests
+      setQuality("lost");
+      scheduleReconnect(0);
+    }
   }
   if (body.partners) followPartners(body.partners);
   tally.update(body);
