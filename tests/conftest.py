@@ -126,16 +126,16 @@ OFFLINE_BRIDGE_TESTS = frozenset(
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark `media` every test that moves real media: the bridge's, the browsers' and the
-    WebRTC ones. .ci/run runs them in one process, one at a time, beside a second process with
-    the storage, HTTP and page tests (`-m "not media"`): as they would run alone on a machine
-    with one core busy, the load they are written to pass under."""
+    """Mark `media` every test that moves real media: the bridge's and the WebRTC ones (the
+    browsers' among them). .ci/run runs them in one process, one at a time, beside a second
+    process with the storage, HTTP and page tests (`-m "not media"`, the browser tests of
+    pages that connect nothing among them): as they would run alone on a machine with one core
+    busy, the load they are written to pass under."""
     for item in items:
-        path = item.path.as_posix()
-        moves_media = "/tests/bridge/" in path or "/tests/browser/" in path
         if item.path.name in OFFLINE_BRIDGE_TESTS:
             continue
-        if moves_media or "test_network" in getattr(item, "fixturenames", ()):
+        in_bridge = "/tests/bridge/" in item.path.as_posix()
+        if in_bridge or "test_network" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.media)
 
 
