@@ -8,9 +8,10 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # DejaVu draws the studio labels and slates of the program (bridge/program/compositor.py);
-# ffmpeg carries the live RTMP and SRT outputs to their destinations (bridge/outputs/push.py).
+# ffmpeg carries the live RTMP outputs to their destinations and srt-live-transmit (srt-tools)
+# the SRT outputs (bridge/outputs/push.py).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends fonts-dejavu-core ffmpeg \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core ffmpeg srt-tools \
     && rm -rf /var/lib/apt/lists/*
 
 # A fixed uid, so that a recordings directory on other storage can be chowned to it. The data

@@ -2,11 +2,12 @@
 
 1. A 720p30 program of two studios (textured, moving 1280x720 frames fed at 30 fps, silent
    sound; no WebRTC) runs in this process. CPU seconds per second (this process plus the
-   outputs' ffmpeg children; never the destination's nginx or ffmpeg) are measured for the
-   program alone and with one RTMP output (to nginx-rtmp), one SRT caller output (to an ffmpeg
-   listener) and one HLS output (into a temporary directory). Baselines alternate with the
-   outputs (baseline, rtmp, baseline, srt, baseline, hls, baseline) and each output's figure is
-   its phase minus the mean of the two baselines around it: the machine is noisy.
+   outputs' children, ffmpeg or srt-live-transmit; never the destination's nginx or ffmpeg)
+   are measured for the program alone and with one RTMP output (to nginx-rtmp), one SRT
+   caller output (to an ffmpeg listener) and one HLS output (into a temporary directory).
+   Baselines alternate with the outputs (baseline, rtmp, baseline, srt, baseline, hls,
+   baseline) and each output's figure is its phase minus the mean of the two baselines around
+   it: the machine is noisy.
 2. A real server (`telebridge serve --demo`) with a public booking, two aiortc studios joined
    and its HLS output on air; 200 clients (in a separate process) each reload the playlist every
    second: first the playlist only (what the app itself serves when a CDN or the nginx cache of
@@ -89,8 +90,13 @@ def _cpu_self() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _ffmpeg_children(exclude: set[int]) -> dict[int, float]:
-    """CPU seconds so far of every ffmpeg whose parent is this process (bar `exclude`)."""
+# The outputs' child processes: ffmpeg for RTMP, srt-live-transmit for SRT (as /proc's comm
+# has it: 15 characters).
+OUTPUT_CHILDREN = ("ffmpeg", "srt-live-transmit"[:15])
+
+
+def _output_children(exclude: set[int]) -> dict[int, float]:
+    """CPU seconds so far of every output child whose parent is this process (bar `exclude`)."""
     me, found = os.getpid(), {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) in exclude:
@@ -102,7 +108,7 @@ def _ffmpeg_children(exclude: set[int]) -> dict[int, float]:
         comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
         # After the comm: state, ppid, ... utime is field 14 of stat, stime 15 (1-based).
-        if comm == "ffmpeg" and int(fields[1]) == me:
+        if comm in OUTPUT_CHILDREN and int(fields[1]) == me:
             found[int(entry)] = (int(fields[11]) + int(fields[12])) / TICK
     return found
 
@@ -130,17 +136,17 @@ def _output_threads() -> dict[int, float]:
 
 
 class Meter:
-    """CPU of this process plus its outputs' ffmpeg children over a stretch; and what of it
+    """CPU of this process plus its outputs' children over a stretch; and what of it
     the outputs' own threads and children spent (their share, measured, not subtracted)."""
 
     def __init__(self, exclude: set[int]) -> None:
         self.exclude = exclude
 
     async def measure(self, seconds: float) -> tuple[float, float, float]:
-        cpu0, kids0, t0 = _cpu_self(), _ffmpeg_children(self.exclude), time.monotonic()
+        cpu0, kids0, t0 = _cpu_self(), _output_children(self.exclude), time.monotonic()
         threads0 = _output_threads()
         await asyncio.sleep(seconds)
-        cpu1, kids1, t1 = _cpu_self(), _ffmpeg_children(self.exclude), time.monotonic()
+        cpu1, kids1, t1 = _cpu_self(), _output_children(self.exclude), time.monotonic()
         threads1 = _output_threads()
         # A child or thread that started during the stretch counts from 0; one that ended is
         # lost (the outputs are live throughout a measured stretch, so none should).
@@ -224,7 +230,7 @@ async def cpu_per_output(seconds: float, tmp: Path) -> None:
         rtmp.stop()
     print(f"1. CPU per output, 720p30 program of 2 studios, {seconds:.0f} s per phase")
     print("   added: the phase less its baselines (noisy); own: what the output's threads and")
-    print("   ffmpeg child spent, measured (the taps' hand-over on the event loop not included)")
+    print("   child process spent, measured (the taps' hand-over on the event loop not included)")
     print(
         f"   {'phase':<18}{'CPU-s/s':>9}{'added':>9}{'own':>8}  {'goal':>7}  state, bitrate at end"
     )
@@ -240,7 +246,7 @@ async def cpu_per_output(seconds: float, tmp: Path) -> None:
         print(
             f"   {'+ ' + name.upper():<18}{cpu:9.3f}{added:+9.3f}{own:8.3f}  <={GOAL_CPU:.2f} "
             f"{verdict:<4} {f.state.value}, {rate}, live {f.live_seconds:.0f} s, "
-            f"retries {f.retries}; own = ffmpeg {child:.3f} + our thread {threads:.3f}"
+            f"retries {f.retries}; own = child {child:.3f} + our thread {threads:.3f}"
         )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,21 +55,20 @@ def database_url(request: pytest.FixtureRequest, backend: str) -> Iterator[str]:
         yield url
 
 
-TEST_PASSWORD_COST = 14
+# scrypt at 2^10, not the default 2^17 (nor the 2^14 a deployment may set at least): each app
+# seeds a dozen demo logins and the suite makes over a thousand apps, at 80 ms a hash at 2^14
+# on this machine that is minutes (tests/web/test_auth.py checks the default work factor on an
+# app of its own). Below what the setting accepts: set past its check.
+TEST_PASSWORD_COST = 10
 
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     """Settings for one test: its own data dir and database, and a fixed signing key."""
-    # scrypt at 2^14, not 2^17: hundreds of logins in the suite at 0.8 s each would cost
-    # minutes (tests/web/test_auth.py checks the default work factor on an app of its own).
-    return Settings.load(
-        {},
-        data_dir=tmp_path / "data",
-        secret="test-secret",
-        database_url=database_url,
-        password_cost=TEST_PASSWORD_COST,
+    loaded = Settings.load(
+        {}, data_dir=tmp_path / "data", secret="test-secret", database_url=database_url
     )
+    return replace(loaded, password_cost=TEST_PASSWORD_COST)
 
 
 @pytest.fixture
@@ -126,16 +126,18 @@ OFFLINE_BRIDGE_TESTS = frozenset(
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark `media` every test that moves real media: the bridge's and the WebRTC ones (the
-    browsers' among them). .ci/run runs them in one process, one at a time, beside a second
-    process with the storage, HTTP and page tests (`-m "not media"`, the browser tests of
-    pages that connect nothing among them): as they would run alone on a machine with one core
-    busy, the load they are written to pass under."""
+    """Mark `media` every test that moves real media or runs Chromium: the bridge's, the
+    browsers' and the WebRTC ones. .ci/run runs them in one process, one at a time, beside a
+    second process with the storage, HTTP and page tests (`-m "not media"`) at a lower
+    priority: as they would run alone on a machine with one core busy, the load they are
+    written to pass under. (Chromium at the lower priority beside them starves: even the pages
+    that connect nothing stay with them.)"""
     for item in items:
+        path = item.path.as_posix()
+        moves_media = "/tests/bridge/" in path or "/tests/browser/" in path
         if item.path.name in OFFLINE_BRIDGE_TESTS:
             continue
-        in_bridge = "/tests/bridge/" in item.path.as_posix()
-        if in_bridge or "test_network" in getattr(item, "fixturenames", ()):
+        if moves_media or "test_network" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.media)
 
 

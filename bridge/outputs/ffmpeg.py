@@ -1,11 +1,11 @@
 """The ffmpeg child of a push output: its command line, what it reports, what its errors mean.
 
-Each connection attempt runs Debian's ffmpeg as a child process that reads MPEG-TS on its
-stdin and copies both streams (`-c copy`, no encode) to the destination: FLV over RTMP(S), or
-MPEG-TS over SRT as caller or listener. ffmpeg already speaks RTMP, RTMPS and SRT (with its
-encryption) well, and a child process can be killed at any moment without harm to the room.
-This module is the child's side of that: where a target sends it (`destination`), its whole
-command line (`ffmpeg_args`), and what it says back.
+An RTMP output's connection attempt runs Debian's ffmpeg as a child process that reads MPEG-TS
+on its stdin and copies both streams (`-c copy`, no encode) to the destination as FLV over
+RTMP(S) (and an SRT output whose passphrase srt-live-transmit cannot take, as MPEG-TS: see
+bridge.outputs.destination). ffmpeg speaks RTMP and RTMPS well, and a child process can be
+killed at any moment without harm to the room. This module is the child's side of that: its
+whole command line (`ffmpeg_args`), and what it says back.
 
 What the figures say comes from ffmpeg itself: `-progress` reports the bytes written to the
 destination twice a second (growing: the output is live; the bitrate is its growth over the
@@ -21,89 +21,13 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
-from bridge.spec import OutputKind, OutputTarget
+from bridge.outputs.destination import Destination
 
 FFMPEG = Path("/usr/bin/ffmpeg")  # Debian's: its RTMPS (GnuTLS) and SRT (libsrt) are built in
 PROGRESS_PERIOD = "0.5"  # seconds between ffmpeg's progress reports
 BITRATE_WINDOW_S = 2.0
-REDACTED = "***"
-
-
-class Unusable(ValueError):
-    """A target that no retry can fix (its URL cannot work): the output fails at once."""
-
-
-@dataclass(frozen=True)
-class Destination:
-    """Where ffmpeg sends the program: its output arguments, and how to name it in figures."""
-
-    args: tuple[str, ...]  # ffmpeg's output options and URL (may hold secrets: never log)
-    host: str  # to resolve before each attempt ("" for a listener)
-    port: int
-    listener: bool  # SRT listener: the destination calls us, no stall timer before it does
-    srt: bool
-    secrets: tuple[str, ...]
-
-    @property
-    def where(self) -> str:
-        """host:port (or the listener's caller), as errors name it."""
-        if not self.host:
-            return f"the caller on port {self.port}"
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-
-
-def destination(target: OutputTarget) -> Destination:
-    """ffmpeg's output for `target`; Unusable when the URL cannot work."""
-    parts = urlsplit(target.url.strip())
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise Unusable(f"the URL's port is not a number: {exc}") from exc
-    host = parts.hostname or ""
-    secrets = tuple(s for s in (target.key, target.passphrase, parts.password) if s)
-    if target.kind is OutputKind.RTMP:
-        if parts.scheme not in ("rtmp", "rtmps") or not host:
-            raise Unusable("an RTMP output needs a URL rtmp://host[:port]/app or rtmps://...")
-        app = parts.path.strip("/")
-        if not app:
-            raise Unusable("the RTMP URL has no application (rtmp://host/app)")
-        port = port or (443 if parts.scheme == "rtmps" else 1935)
-        url = f"{parts.scheme}://{parts.netloc}/{app}"
-        # The key goes to ffmpeg as the stream name (rtmp_playpath), byte for byte: ffmpeg 5.1
-        # does not percent-decode an RTMP URL's path, so a key put into the URL could only be
-        # carried quoted (and arrive changed) or raw (and change the URL). Keys with a query
-        # of their own (Facebook's) arrive whole too.
-        args = ["-rtmp_app", app]
-        if target.key:
-            args += ["-rtmp_playpath", target.key]
-        args += ["-flvflags", "no_duration_filesize", "-f", "flv", url]
-        return Destination(tuple(args), host, port, False, False, secrets)
-    if target.kind is OutputKind.SRT:
-        if parts.scheme != "srt" or port is None or (not host and not target.listener):
-            raise Unusable("an SRT output needs a URL srt://host:port (srt://:port to listen)")
-        if target.passphrase and not 10 <= len(target.passphrase) <= 79:
-            raise Unusable("an SRT passphrase has 10 to 79 characters")
-        query = dict(parse_qsl(parts.query))
-        query.pop("passphrase", None)  # only ever as an option (it would be printed)
-        query["mode"] = "listener" if target.listener else "caller"
-        if target.latency_ms is not None:
-            query["latency"] = str(target.latency_ms * 1000)  # libsrt's option: microseconds
-        bind = host or "0.0.0.0"
-        url = f"srt://{f'[{bind}]' if ':' in bind else bind}:{port}?{urlencode(query)}"
-        args = []
-        if target.passphrase:
-            # ffmpeg 5.1 takes a passphrase in the URL verbatim (no percent-decoding), and
-            # prints the URL in its errors: as an option it is neither mangled nor printed.
-            args += ["-passphrase", target.passphrase, "-pbkeylen", "16"]
-        # Video PES lengths written: the receiver's demuxer need not wait a frame (ts_pipe).
-        args += ["-omit_video_pes_length", "0", "-f", "mpegts", url]
-        dest_host = "" if target.listener else host
-        return Destination(tuple(args), dest_host, port, target.listener, True, secrets)
-    raise Unusable(f"a push output carries RTMP or SRT, not {target.kind.value}")
 
 
 def ffmpeg_args(ffmpeg: Path, dest: Destination) -> list[str]:
@@ -120,14 +44,6 @@ def ffmpeg_args(ffmpeg: Path, dest: Destination) -> list[str]:
         *("-map", "0:v:0", "-map", "0:a:0", "-c", "copy"),
         *dest.args,
     ]
-
-
-def redact(text: str, secrets: Sequence[str]) -> str:
-    """`text` with every secret (as given, or percent-encoded) replaced by ***."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        for form in {secret, quote(secret, safe=""), quote(secret)}:
-            text = text.replace(form, REDACTED)
-    return text
 
 
 _PREFIX = re.compile(r"^\[[\w\-]+ @ 0x[0-9a-f]+\]\s*")
@@ -155,11 +71,16 @@ def explain(lines: Sequence[str], dest: Destination, exit_code: int | None) -> s
     for pattern, message in checks:
         if re.search(pattern, text, re.IGNORECASE):
             return message
+    return last_words("ffmpeg", lines, exit_code)
+
+
+def last_words(child: str, lines: Sequence[str], exit_code: int | None) -> str:
+    """A child's last line (without its logger's prefix), when no known error explains it."""
     for line in reversed(lines):
         said = _SRT_LOG.sub("", _PREFIX.sub("", line)).strip()
         if said:
-            return f"ffmpeg: {said[:200]}"
-    return f"ffmpeg ended (exit code {exit_code})"
+            return f"{child}: {said[:200]}"
+    return f"{child} ended (exit code {exit_code})"
 
 
 class Progress:
@@ -177,10 +98,14 @@ class Progress:
         if key == "total_size":
             self._pending = int(value) if value.isdigit() else None
         elif key == "progress" and self._pending is not None:
-            if self._pending > self.total:
-                self.total, self.grew_at = self._pending, now
-            self._samples.append((now, self.total))
+            self.sent(self._pending, now)
             self._pending = None
+
+    def sent(self, total: int, now: float) -> None:
+        """A report of `total` bytes written to the destination so far."""
+        if total > self.total:
+            self.total, self.grew_at = total, now
+        self._samples.append((now, self.total))
 
     def kbps(self, now: float) -> float | None:
         """The bitrate to the destination over the last window."""

@@ -1,13 +1,15 @@
-"""RTMP and SRT outputs: the program pushed, remuxed, to a partner's platform or playout.
+"""RTMP and SRT outputs: the program pushed to a partner's platform or playout.
 
-Each connection attempt runs Debian's ffmpeg as a child process (bridge.outputs.ffmpeg: its
-command line, its progress, its errors in words) fed MPEG-TS through a pipe by a writer thread
-(bridge.outputs.ts_pipe). This module is the attempt loop around them: resolve the host, start
-ffmpeg, open a tap, follow the attempt, and end it when the destination stops taking data (the
-writer's queue fills, or ffmpeg's progress stops growing); then retry with backoff, for as long
-as the output runs. Its state (CONNECTING, LIVE, RETRYING, STOPPED, FAILED) and figures come
-from there: LIVE once ffmpeg reports bytes written to the destination, the last error being
-ffmpeg's last words, explained and redacted.
+Each connection attempt runs a child process fed MPEG-TS through a pipe by a writer thread
+(bridge.outputs.ts_pipe): Debian's ffmpeg for RTMP, which remuxes it into FLV
+(bridge.outputs.ffmpeg), and srt-live-transmit for SRT, which sends the TS as it is
+(bridge.outputs.srt_transmit); each module holds its child's command line, what it reports and
+its errors in words. This module is the attempt loop around them: resolve the host, start the
+child, open a tap, follow the attempt, and end it when the destination stops taking data (the
+writer's queue fills, or the bytes sent stop growing); then retry with backoff, for as long as
+the output runs. Its state (CONNECTING, LIVE, RETRYING, STOPPED, FAILED) and figures come from
+there: LIVE once the child reports bytes sent to the destination, the last error being the
+child's last words, explained and redacted.
 """
 
 from __future__ import annotations
@@ -23,17 +25,11 @@ from collections import deque
 from pathlib import Path
 
 from bridge.cancelling import cancel_and_wait
+from bridge.outputs import ffmpeg, srt_transmit
 from bridge.outputs.base import OutputListener, ProgramSource, backoff_seconds
-from bridge.outputs.ffmpeg import (
-    FFMPEG,
-    Destination,
-    Progress,
-    Unusable,
-    destination,
-    explain,
-    ffmpeg_args,
-    redact,
-)
+from bridge.outputs.destination import SRT_CHILD, Destination, Unusable, destination, redact
+from bridge.outputs.ffmpeg import FFMPEG, Progress
+from bridge.outputs.srt_transmit import SRT_LIVE_TRANSMIT
 from bridge.outputs.ts_pipe import QUEUE_PACKETS, TsPipe
 from bridge.program.tap import ProgramTap
 from bridge.spec import OutputFigures, OutputState, OutputTarget
@@ -44,6 +40,7 @@ STALL_SECONDS = 5.0  # no byte reached the destination for this long: end the at
 CHECK_SECONDS = 0.25  # how often an attempt looks at its process and progress
 TERM_GRACE_S = 1.0  # SIGTERM, then SIGKILL after this long
 EXIT_WAIT_S = 2.0  # at stop, for ffmpeg to finish the stream cleanly after its input ends
+# (srt-live-transmit does not end with its input: SIGTERM is its clean end, SRT's shutdown)
 RESOLVE_TIMEOUT_S = 5.0
 JOIN_TIMEOUT_S = 3.0
 STDERR_LINES = 30
@@ -59,11 +56,12 @@ class PushOutput:
         on_change: OutputListener | None = None,
         *,
         ffmpeg: Path = FFMPEG,
+        srt_live_transmit: Path = SRT_LIVE_TRANSMIT,
     ) -> None:
         self.target = target
         self._source = source
         self._on_change = on_change
-        self._ffmpeg = ffmpeg
+        self._ffmpeg, self._srt_live_transmit = ffmpeg, srt_live_transmit
         self._state = OutputState.IDLE
         self._last_error: str | None = None
         self._retries = 0
@@ -72,7 +70,7 @@ class PushOutput:
         self._live_seconds = 0.0  # how long its last live stretch lasted
         self._progress: Progress | None = None
         self._task: asyncio.Task[None] | None = None
-        self._stopping = False  # stop() is ending the attempt: let ffmpeg finish cleanly
+        self._stopping = False  # stop() is ending the attempt: let the child finish cleanly
         self._secrets = tuple(s for s in (target.key, target.passphrase) if s)
 
     # --- the LiveOutput protocol ------------------------------------------------------------
@@ -83,13 +81,15 @@ class PushOutput:
             return
         self._retries, self._ever_live, self._last_error = 0, False, None
         self._live_seconds = 0.0
-        if not os.access(self._ffmpeg, os.X_OK):
-            self._set(OutputState.FAILED, f"ffmpeg is not installed ({self._ffmpeg} is missing)")
-            return
         try:
             dest = destination(self.target)
         except Unusable as exc:
             self._set(OutputState.FAILED, redact(str(exc), self._secrets))
+            return
+        binary = self._binary(dest)
+        if not os.access(binary, os.X_OK):
+            missing = f"{binary.name} is not installed ({binary} is missing)"
+            self._set(OutputState.FAILED, missing)
             return
         self._secrets = dest.secrets  # the URL's password too, if it has one
         self._set(OutputState.CONNECTING, None)
@@ -137,6 +137,9 @@ class PushOutput:
 
     # --- attempts ---------------------------------------------------------------------------
 
+    def _binary(self, dest: Destination) -> Path:
+        return self._srt_live_transmit if dest.child == SRT_CHILD else self._ffmpeg
+
     def _set(self, state: OutputState, error: str | None) -> None:
         if (state, error) == (self._state, self._last_error):
             return
@@ -170,10 +173,14 @@ class PushOutput:
         unresolved = await self._resolve(dest)
         if unresolved is not None:
             return unresolved
+        if dest.child == SRT_CHILD:
+            args = srt_transmit.transmit_args(self._srt_live_transmit, dest)
+        else:
+            args = ffmpeg.ffmpeg_args(self._ffmpeg, dest)
         read_end, write_end = os.pipe()
         try:
             process = await asyncio.create_subprocess_exec(
-                *ffmpeg_args(self._ffmpeg, dest),
+                *args,
                 stdin=read_end,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
@@ -181,7 +188,7 @@ class PushOutput:
             )
         except OSError as exc:  # out of processes or memory, for now: try again later
             os.close(write_end)
-            return f"ffmpeg could not start: {exc.strerror}"
+            return f"{dest.child} could not start: {exc.strerror}"
         except BaseException:  # stop() while spawning (asyncio ends the process)
             os.close(write_end)
             raise
@@ -192,7 +199,7 @@ class PushOutput:
         errors: deque[str] = deque(maxlen=STDERR_LINES)
         assert process.stdout is not None and process.stderr is not None
         readers = [
-            asyncio.ensure_future(self._read_progress(process.stdout, progress)),
+            asyncio.ensure_future(self._read_progress(process.stdout, progress, dest)),
             asyncio.ensure_future(self._read_errors(process.stderr, errors)),
         ]
         tap: ProgramTap | None = None
@@ -204,8 +211,10 @@ class PushOutput:
             if tap is not None:
                 await tap.close(drain=False)
             pipe.close()
-            # At stop, a live stream is ended cleanly; one still connecting has nothing to end.
-            await self._end(process, graceful=self._stopping and progress.total > 0)
+            # At stop, ffmpeg ends a live stream cleanly once its input ends; one still
+            # connecting has nothing to end, and srt-live-transmit ends cleanly on SIGTERM.
+            graceful = self._stopping and progress.total > 0 and dest.child != SRT_CHILD
+            await self._end(process, graceful)
             for reader in readers:
                 reader.cancel()
             await asyncio.gather(*readers, return_exceptions=True)
@@ -229,13 +238,14 @@ class PushOutput:
                 done, _ = await asyncio.wait({exited}, timeout=CHECK_SECONDS)
                 now = time.monotonic()
                 if pipe.failure is not None and not done:
-                    # Usually ffmpeg ended first (its reason is better): give it a moment.
+                    # Usually the child ended first (its reason is better): give it a moment.
                     done, _ = await asyncio.wait({exited}, timeout=1.0)
                     if not done:
-                        return f"the program could not be fed to ffmpeg ({pipe.failure})"
+                        return f"the program could not be fed to {dest.child} ({pipe.failure})"
                 if done:
                     # Its last words are still in the stderr pipe: read them first.
                     await asyncio.wait(readers, timeout=1.0)
+                    explain = srt_transmit.explain if dest.child == SRT_CHILD else ffmpeg.explain
                     return explain(list(errors), dest, exited.result())
                 if progress.total > 0 and self._state is not OutputState.LIVE:
                     self._went_live(pipe, dest)
@@ -275,20 +285,26 @@ class PushOutput:
             return f"host {dest.host} does not resolve"
         return None
 
-    async def _read_progress(self, stream: asyncio.StreamReader, progress: Progress) -> None:
+    async def _read_progress(
+        self, stream: asyncio.StreamReader, progress: Progress, dest: Destination
+    ) -> None:
         async for raw in stream:
-            progress.line(raw.decode(errors="replace"), time.monotonic())
+            line = raw.decode(errors="replace")
+            if dest.child != SRT_CHILD:
+                progress.line(line, time.monotonic())
+            elif (sent := srt_transmit.bytes_sent(line)) is not None:
+                progress.sent(sent, time.monotonic())
 
     async def _read_errors(self, stream: asyncio.StreamReader, lines: deque[str]) -> None:
         async for raw in stream:
             line = redact(raw.decode(errors="replace").rstrip(), self._secrets)
             if line.strip():
                 lines.append(line)
-                log.debug("output %s ffmpeg: %s", self.target.id, line)
+                log.debug("output %s child: %s", self.target.id, line)
 
     async def _end(self, process: asyncio.subprocess.Process, graceful: bool) -> None:
-        """SIGTERM, then SIGKILL; at stop, first a moment for ffmpeg to finish the stream
-        (its input has ended: FLV's end, the RTMP unpublish, SRT's shutdown)."""
+        """SIGTERM, then SIGKILL; at stop (`graceful`), first a moment for ffmpeg to finish
+        the stream (its input has ended: FLV's end, the RTMP unpublish)."""
         steps = [(process.terminate, TERM_GRACE_S)]
         if graceful:
             steps.insert(0, (lambda: None, EXIT_WAIT_S))

@@ -21,9 +21,10 @@ import av
 import pytest
 from bridge_peers import StudioClient, spec_for
 
-from bridge.outputs import ffmpeg, push
+from bridge.outputs import destination as destinations
+from bridge.outputs import ffmpeg, push, srt_transmit
 from bridge.outputs.base import ProgramSource
-from bridge.outputs.ffmpeg import destination
+from bridge.outputs.destination import FFMPEG_CHILD, SRT_CHILD, destination
 from bridge.outputs.push import PushOutput
 from bridge.program.production import Production
 from bridge.room import Room
@@ -160,43 +161,92 @@ def assert_program(media: Media, seconds: float) -> None:
 # --- targets and errors, without a room -------------------------------------------------------
 
 
-def test_secrets_reach_ffmpeg_as_options_never_in_a_url() -> None:
+def test_secrets_reach_the_child_as_it_takes_them_and_are_redacted() -> None:
     rtmp = destination(OutputTarget("a", OutputKind.RTMP, "rtmps://x.example/app/", key=KEY))
     assert rtmp.args[-1] == "rtmps://x.example/app" and rtmp.where == "x.example:443"
     assert rtmp.args[rtmp.args.index("-rtmp_playpath") + 1] == KEY  # byte for byte
+    assert rtmp.child == FFMPEG_CHILD
+    # SRT: our TS as it is, through srt-live-transmit; latency in ms, the passphrase verbatim
+    # (it decodes nothing in its URI).
     srt = destination(
         OutputTarget(
             "b", OutputKind.SRT, "srt://10.0.0.5:9000", passphrase=PASSPHRASE, latency_ms=250
         )
     )
-    assert srt.args[-1] == "srt://10.0.0.5:9000?mode=caller&latency=250000"  # microseconds
-    assert srt.args[srt.args.index("-passphrase") + 1] == PASSPHRASE
+    assert srt.child == SRT_CHILD
+    assert srt.args == (
+        f"srt://10.0.0.5:9000?mode=caller&latency=250&passphrase={PASSPHRASE}&pbkeylen=16",
+    )
     listener = destination(OutputTarget("c", OutputKind.SRT, "srt://:9001", listener=True))
-    assert listener.args[-1] == "srt://0.0.0.0:9001?mode=listener" and listener.listener
+    assert listener.args == ("srt://:9001?mode=listener",) and listener.listener
+    # An & would end the passphrase in that URI: such a target goes through ffmpeg, whose
+    # option takes it whole (latency in microseconds there).
+    ampersand = "amp&ersand-secret"
+    via_ffmpeg = destination(
+        OutputTarget(
+            "e", OutputKind.SRT, "srt://10.0.0.5:9000", passphrase=ampersand, latency_ms=250
+        )
+    )
+    assert via_ffmpeg.child == FFMPEG_CHILD
+    assert via_ffmpeg.args[-1] == "srt://10.0.0.5:9000?mode=caller&latency=250000"
+    assert via_ffmpeg.args[via_ffmpeg.args.index("-passphrase") + 1] == ampersand
     for bad in ("http://x/app", "rtmp://x", "rtmp:///app"):
         with pytest.raises(ValueError):
             destination(OutputTarget("d", OutputKind.RTMP, bad, key=KEY))
     lines = [f"[tcp @ 0x55d] Connection to tcp://1.2.3.4:1935 failed: Connection refused {KEY}"]
     assert ffmpeg.explain(lines, rtmp, 1) == "connection refused by x.example:443"
-    assert KEY not in ffmpeg.redact(f"rtmp://h/app/{KEY} and {PASSPHRASE}", SECRETS)
-    assert "correct%20horse" not in ffmpeg.redact("pass=correct%20horse%20battery", SECRETS)
+    assert KEY not in destinations.redact(f"rtmp://h/app/{KEY} and {PASSPHRASE}", SECRETS)
+    for form in ("correct%20horse%20battery", "correct+horse+battery"):
+        assert "horse" not in destinations.redact(f"pass={form}", SECRETS)
 
 
-async def test_without_ffmpeg_an_output_fails_at_once(tmp_path: Path) -> None:
+def test_srt_live_transmit_is_understood() -> None:
+    """Its command line, its statistics and its words (as srt-live-transmit 1.5 says them)."""
+    srt = destination(OutputTarget("b", OutputKind.SRT, "srt://10.0.0.5:9000"))
+    listener = destination(OutputTarget("c", OutputKind.SRT, "srt://:9001", listener=True))
+    args = srt_transmit.transmit_args(srt_transmit.SRT_LIVE_TRANSMIT, srt)
+    assert args[-2:] == ["file://con", "srt://10.0.0.5:9000?mode=caller"] and "-a:no" in args
+    report = '{"sid":1,"send":{"packets":90,"bytes":122400,"mbitRate":0.24},"recv":{"bytes":0}}'
+    assert srt_transmit.bytes_sent(report) == 122400
+    assert srt_transmit.bytes_sent("Media path: 'file://con' --> 'srt://...'") is None
+    assert srt_transmit.bytes_sent('{"sid":1}') is None
+    path = "Media path: 'file://con' --> 'srt://10.0.0.5:9000?mode=caller'"
+    refused = "09:10:56.062015/SRT:RcvQ:w1!W:SRT.cn: processAsyncConnectRequest: REJECT reported"
+    refused += " from HS processing: Incorrect passphrase - not processing further"
+    explain = srt_transmit.explain
+    assert explain([path], srt, 0) == "no SRT listener answered at 10.0.0.5:9000"
+    assert explain([path, refused], srt, 0) == (
+        "the SRT passphrase does not match the destination's"
+    )
+    assert explain([path, srt_transmit.CONNECTED], srt, 0) == (
+        "the SRT connection with 10.0.0.5:9000 broke"
+    )
+    taken = "ERROR: error: srt_bind: Connection setup failure: unable to create/configure SRT"
+    assert explain([path, taken], listener, 255) == "port 9001 is already in use on this server"
+
+
+async def test_without_their_tool_outputs_fail_at_once(tmp_path: Path) -> None:
     production = Production(["a"], ["A"])
     production.start()
     changes: list[OutputFigures] = []
     target = OutputTarget("o", OutputKind.RTMP, "rtmp://127.0.0.1:1/live", key=KEY)
     source = ProgramSource(production.engine, production.audio)
-    output = PushOutput(target, source, changes.append, ffmpeg=tmp_path / "no-ffmpeg")
+    srt = OutputTarget("s", OutputKind.SRT, "srt://127.0.0.1:1")
+    missing = tmp_path / "missing"
+    outputs = [
+        PushOutput(target, source, changes.append, ffmpeg=missing / "ffmpeg"),
+        PushOutput(srt, source, changes.append, srt_live_transmit=missing / "srt-live-transmit"),
+    ]
     try:
-        await output.start()
-        figures = output.figures()
-        assert figures.state is OutputState.FAILED
-        assert figures.last_error is not None and "ffmpeg is not installed" in figures.last_error
-        assert [c.state for c in changes] == [OutputState.FAILED]
+        for output, tool in zip(outputs, ("ffmpeg", "srt-live-transmit"), strict=True):
+            await output.start()
+            figures = output.figures()
+            assert figures.state is OutputState.FAILED
+            assert figures.last_error == f"{tool} is not installed ({missing / tool} is missing)"
+        assert [c.state for c in changes] == [OutputState.FAILED] * 2
     finally:
-        await output.stop()
+        for output in outputs:
+            await output.stop()
         await production.close()
 
 
@@ -258,7 +308,7 @@ async def test_srt_as_caller_with_a_passphrase_and_as_listener(
                 OutputTarget("pickup", OutputKind.SRT, f"srt://:{listener_port}", listener=True)
             )
 
-            # Our ffmpeg listens once it has probed the program: then the far end calls.
+            # Our srt-live-transmit listens at once: then the far end calls.
             await eventually(
                 lambda: udp_taken(listener_port), timeout=LIVE_TIMEOUT, message="listen"
             )

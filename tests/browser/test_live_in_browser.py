@@ -140,7 +140,7 @@ def test_a_join_outside_the_window_is_refused_with_the_message(
         url, method="POST", data=b'{"sdp": "v=0"}', headers={"Content-Type": "application/json"}
     )
     with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(request, timeout=10)
+        urllib.request.urlopen(request, timeout=45)
     assert refused.value.code == 403
     assert json.loads(refused.value.read())["error"]["code"] == "not_open_yet"
 

@@ -70,7 +70,8 @@ def live_studio(base: str, token: str, booking_id: str, studio: str) -> dict[str
     request = urllib.request.Request(
         base + "/api/live", headers={"Authorization": f"Bearer {token}"}
     )
-    with urllib.request.urlopen(request, timeout=5) as r:
+    # A bound against hanging on a loaded machine (the server's loop may lag seconds there).
+    with urllib.request.urlopen(request, timeout=45) as r:
         rooms = json.loads(r.read())["rooms"]
     room = next(r for r in rooms if r["booking_id"] == booking_id)
     found: dict[str, Any] = next(s for s in room["studios"] if s["id"] == studio)

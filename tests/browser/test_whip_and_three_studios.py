@@ -72,7 +72,7 @@ class WhipPublisher:
                 method="DELETE",
                 headers={"Authorization": f"Bearer {self.token}"},
             )
-            with urllib.request.urlopen(request, timeout=10) as r:
+            with urllib.request.urlopen(request, timeout=45) as r:
                 status = r.status
         if self.pc is not None:
             self._run(self.pc.close())
@@ -99,7 +99,7 @@ def test_an_encoder_publishing_over_whip_is_seen_by_a_browser_studio(
         headers={"Content-Type": "application/sdp"},
     )
     with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(bare, timeout=10)
+        urllib.request.urlopen(bare, timeout=45)
     assert refused.value.code == 401
 
     page = browser_context.new_page()

@@ -14,7 +14,14 @@ import pytest
 from turn_server import TurnServer, running_turn
 
 from schedules.db import make_engine, migrate
-from web.check import Status, check_directory, check_ffmpeg, report, run_checks
+from web.check import (
+    Status,
+    check_directory,
+    check_ffmpeg,
+    check_srt_transmit,
+    report,
+    run_checks,
+)
 from web.cli import main
 from web.settings import Settings
 
@@ -147,6 +154,8 @@ def test_directories_writable_and_free_space(tmp_path: Path) -> None:
     assert ok.status is Status.OK
     assert ok.detail.startswith("writable, ") and ok.detail.endswith(" GiB free")
     assert check_ffmpeg(tmp_path / "no-ffmpeg").status is Status.WARN
+    assert check_srt_transmit(tmp_path / "no-srt").status is Status.WARN
+    assert check_srt_transmit().status is Status.OK  # .ci/run installs srt-tools
     low = check_directory(tmp_path, "recordings dir", low_space=1 << 60)
     assert low.status is Status.WARN
     assert "under" in low.detail

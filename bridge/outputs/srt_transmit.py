@@ -1,0 +1,74 @@
+"""The srt-live-transmit child of an SRT output: its command line, its statistics, its words.
+
+An SRT output carries our MPEG-TS as it is. ffmpeg would demux it and mux it again (two thirds
+of the output's CPU, for nothing), so the attempt runs srt-live-transmit instead (Debian's
+srt-tools, the SRT project's own sender): it reads the TS on its stdin in chunks of seven TS
+packets, one SRT payload each, and sends every chunk as it comes, as caller or listener, with
+the target's latency and passphrase. It neither reconnects by itself (`-a:no`: the output's
+attempts and backoff are ours) nor exits when its input ends, so it is ended by a signal.
+
+What the figures say comes from the tool itself: every STATS_PACKETS packets it prints its
+statistics as one JSON object on stdout, whose bytes sent drive the same figures as ffmpeg's
+`-progress` (live once they grow; the bitrate their growth). On stderr it says "SRT target
+connected" once the far end took the call, and the SRT library's warnings say why a
+handshake was refused (a passphrase that does not match). It does not say why a call went
+unanswered: it ends, and `explain` tells the two apart by whether it had connected.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from bridge.outputs.destination import Destination
+from bridge.outputs.ffmpeg import last_words
+from bridge.outputs.ts_pipe import TS_WRITE_BYTES
+
+SRT_LIVE_TRANSMIT = Path("/usr/bin/srt-live-transmit")  # Debian's srt-tools
+# About 8 reports a second at the program's 2.5 Mb/s (238 packets), 1 at 300 kb/s: the stall
+# timer (5 s) and the bitrate window (2 s) see growth at any program bitrate.
+STATS_PACKETS = 30
+CONNECTED = "SRT target connected"
+
+
+def transmit_args(binary: Path, dest: Destination) -> list[str]:
+    """The whole command line of one attempt: our TS on stdin to the destination's URI."""
+    return [
+        str(binary),
+        "-a:no",  # no reconnecting of its own: the output's attempts are ours
+        f"-c:{TS_WRITE_BYTES}",  # what the TS writer writes at once: one SRT payload
+        f"-s:{STATS_PACKETS}",
+        "-pf:json",
+        "-ll:warn",  # the library's reasons for a refused handshake
+        "file://con",
+        *dest.args,
+    ]
+
+
+def bytes_sent(line: str) -> int | None:
+    """The bytes sent so far, from one line of its statistics (None: not a report)."""
+    text = line.strip()
+    if not text.startswith("{"):
+        return None
+    try:
+        report = json.loads(text)
+        return int(report["send"]["bytes"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def explain(lines: Sequence[str], dest: Destination, exit_code: int | None) -> str:
+    """Why an attempt ended, in words a master control operator can act on."""
+    text = "\n".join(lines)
+    where = dest.where
+    if re.search(r"Incorrect passphrase|BADSECRET", text, re.IGNORECASE):
+        return "the SRT passphrase does not match the destination's"
+    if re.search(r"Address already in use|srt_bind", text) and dest.listener:
+        return f"port {dest.port} is already in use on this server"
+    if CONNECTED not in text:
+        if dest.listener:
+            return last_words(SRT_LIVE_TRANSMIT.name, lines, exit_code)
+        return f"no SRT listener answered at {where}"
+    return f"the SRT connection with {where} broke"
