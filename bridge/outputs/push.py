@@ -194,13 +194,15 @@ class PushOutput:
             raise
         finally:
             os.close(read_end)
-        pipe = TsPipe(write_end, self._source, self.target.id, dest.listener)
+        holds = dest.listener and dest.child == SRT_CHILD
+        pipe = TsPipe(write_end, self._source, self.target.id, dest.listener and not holds)
+        pipe.holding = holds
         progress = self._progress = Progress(time.monotonic())
         errors: deque[str] = deque(maxlen=STDERR_LINES)
         assert process.stdout is not None and process.stderr is not None
         readers = [
             asyncio.ensure_future(self._read_progress(process.stdout, progress, dest)),
-            asyncio.ensure_future(self._read_errors(process.stderr, errors)),
+            asyncio.ensure_future(self._read_errors(process.stderr, errors, pipe)),
         ]
         tap: ProgramTap | None = None
         try:
@@ -295,9 +297,15 @@ class PushOutput:
             elif (sent := srt_transmit.bytes_sent(line)) is not None:
                 progress.sent(sent, time.monotonic())
 
-    async def _read_errors(self, stream: asyncio.StreamReader, lines: deque[str]) -> None:
+    async def _read_errors(
+        self, stream: asyncio.StreamReader, lines: deque[str], pipe: TsPipe
+    ) -> None:
         async for raw in stream:
             line = redact(raw.decode(errors="replace").rstrip(), self._secrets)
+            if pipe.holding and srt_transmit.connected(line):
+                # The caller came: the stream starts now, at a key frame asked for now.
+                pipe.holding = False
+                self._source.engine.force_keyframe()
             if line.strip():
                 lines.append(line)
                 log.debug("output %s child: %s", self.target.id, line)

@@ -8,11 +8,12 @@ the target's latency and passphrase. It neither reconnects by itself (`-a:no`: t
 attempts and backoff are ours) nor exits when its input ends, so it is ended by a signal.
 
 What the figures say comes from the tool itself: every STATS_PACKETS packets it prints its
-statistics as one JSON object on stdout, whose bytes sent drive the same figures as ffmpeg's
-`-progress` (live once they grow; the bitrate their growth). On stderr it says "SRT target
-connected" once the far end took the call, and the SRT library's warnings say why a
-handshake was refused (a passphrase that does not match). It does not say why a call went
-unanswered: it ends, and `explain` tells the two apart by whether it had connected.
+statistics as one JSON object on stdout (totals since the start: `-f`), whose bytes sent drive
+the same figures as ffmpeg's `-progress` (live once they grow; the bitrate their growth). On
+stderr it says when the far end is connected (`connected`), and the SRT library's
+warnings say why a handshake was refused (a passphrase that does not match). It does not say
+why a call went unanswered: it ends, and `explain` tells the two apart by whether it had
+connected.
 """
 
 from __future__ import annotations
@@ -30,7 +31,15 @@ SRT_LIVE_TRANSMIT = Path("/usr/bin/srt-live-transmit")  # Debian's srt-tools
 # About 8 reports a second at the program's 2.5 Mb/s (238 packets), 1 at 300 kb/s: the stall
 # timer (5 s) and the bitrate window (2 s) see growth at any program bitrate.
 STATS_PACKETS = 30
-CONNECTED = "SRT target connected"
+# What it says on stderr once the far end is there: as caller, then as listener. A listener
+# reads its input meanwhile and drops it (the caller would start mid-stream, without the
+# tables or a key frame): the output feeds it nothing until it says this.
+CONNECTED = ("SRT target connected", "Accepted SRT target connection")
+
+
+def connected(line: str) -> bool:
+    """Whether a line of its stderr says the far end is connected."""
+    return any(said in line for said in CONNECTED)
 
 
 def transmit_args(binary: Path, dest: Destination) -> list[str]:
@@ -40,6 +49,7 @@ def transmit_args(binary: Path, dest: Destination) -> list[str]:
         "-a:no",  # no reconnecting of its own: the output's attempts are ours
         f"-c:{TS_WRITE_BYTES}",  # what the TS writer writes at once: one SRT payload
         f"-s:{STATS_PACKETS}",
+        "-f",  # totals since the start (without it, each report counts since the last)
         "-pf:json",
         "-ll:warn",  # the library's reasons for a refused handshake
         "file://con",
@@ -48,7 +58,8 @@ def transmit_args(binary: Path, dest: Destination) -> list[str]:
 
 
 def bytes_sent(line: str) -> int | None:
-    """The bytes sent so far, from one line of its statistics (None: not a report)."""
+    """The bytes sent so far (SRT headers included), from one line of its statistics (None:
+    not a report)."""
     text = line.strip()
     if not text.startswith("{"):
         return None
@@ -67,7 +78,7 @@ def explain(lines: Sequence[str], dest: Destination, exit_code: int | None) -> s
         return "the SRT passphrase does not match the destination's"
     if re.search(r"Address already in use|srt_bind", text) and dest.listener:
         return f"port {dest.port} is already in use on this server"
-    if CONNECTED not in text:
+    if not connected(text):
         if dest.listener:
             return last_words(SRT_LIVE_TRANSMIT.name, lines, exit_code)
         return f"no SRT listener answered at {where}"

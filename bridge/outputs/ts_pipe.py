@@ -70,6 +70,9 @@ class TsPipe:
         self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_PACKETS)
         self._origins = (0, 0)
         self.waiting = listener  # for an SRT caller: keep only a short backlog meanwhile
+        # Nothing at all until the destination is there (srt-live-transmit as listener drops
+        # what it reads before its caller comes): then a fresh stream from a key frame.
+        self.holding = False
         self._resync = True  # nothing goes in before a video keyframe (a decodable start)
         self._early_audio: deque[EncodedPacket] = deque(maxlen=EARLY_AUDIO_PACKETS)
         self.overflowed = False
@@ -83,6 +86,8 @@ class TsPipe:
 
     def video(self, packet: EncodedPacket) -> None:
         """Queue a program video packet (event loop)."""
+        if self.holding:
+            return
         if not self._resync:
             self._put(VIDEO, packet)
             return
@@ -101,6 +106,8 @@ class TsPipe:
 
     def audio(self, packet: EncodedPacket) -> None:
         """Queue a program audio packet (event loop)."""
+        if self.holding:
+            return
         if self._resync:
             self._early_audio.append(packet)
         else:

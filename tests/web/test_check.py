@@ -81,6 +81,7 @@ async def test_a_working_setup_is_all_ok(tmp_path: Path, coturn: TurnServer) -> 
         "data",
         "recordings",
         "ffmpeg",
+        "srt-live-transmit",
         "stun",
         "turn",
         "turn",
@@ -181,10 +182,10 @@ def test_the_command_prints_one_line_per_item_and_exits_nonzero_on_a_failure(
     monkeypatch.setenv("TELEBRIDGE_TURN_SECRET", coturn.secret)
     assert main(["check", "--data-dir", str(data)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in out] == ["OK", "OK", "OK", "OK", "OK", "all"]
+    assert [line.split()[0] for line in out] == ["OK"] * 6 + ["all"]
     assert "telebridge.sqlite3" in out[0] and "answered in" in out[0]
     monkeypatch.setenv("TELEBRIDGE_ICE_SERVERS", f"{coturn.url},stun:127.0.0.1:{closed_udp_port()}")
     assert main(["check", "--data-dir", str(data)]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[-2].startswith("FAIL  stun stun:127.0.0.1:")
-    assert out[-1] == "1 of 6 not OK"
+    assert out[-1] == "1 of 7 not OK"
