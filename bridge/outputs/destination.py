@@ -7,7 +7,9 @@ srt-live-transmit (bridge.outputs.srt_transmit): the destination's `args` is its
 with the mode, the latency and the passphrase as that tool takes them. That URI cannot carry a
 passphrase with an `&` (the tool splits its options there and decodes nothing), so such a
 target goes through ffmpeg instead, which takes the passphrase as an option. Stream keys and
-passphrases are secrets: every line we keep or log from a child is redacted (`redact`).
+passphrases are secrets: every line we keep or log from a child is redacted (`redact`). (Both
+children take them on their command line, which /proc shows to local users: run the server
+where nobody else logs in, or mount /proc with hidepid.)
 """
 
 from __future__ import annotations

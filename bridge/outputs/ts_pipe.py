@@ -1,11 +1,12 @@
-"""The program into a push output's ffmpeg: packets muxed into MPEG-TS on a thread, piped.
+"""The program into a push output's child: packets muxed into MPEG-TS on a thread, piped.
 
 What is ours in a push output is small: a tap on the program, a bounded queue, and one thread
-that muxes the packets into MPEG-TS and writes them into the ffmpeg child's stdin (TsPipe). The
-event loop only queues; when the destination stops taking data the writer thread blocks on the
-pipe, the queue fills (`overflowed`), and the attempt (bridge.outputs.push) ends and retries.
+that muxes the packets into MPEG-TS and writes them into the child's stdin (TsPipe: ffmpeg for
+RTMP, srt-live-transmit for SRT). The event loop only queues; when the destination stops taking
+data the writer thread blocks on the pipe, the queue fills (`overflowed`), and the attempt
+(bridge.outputs.push) ends and retries.
 Packets are copied before muxing, onto the tap's timeline, and nothing goes in before a video
-keyframe, so the stream ffmpeg reads always starts decodable, with picture and sound.
+keyframe, so the stream the child reads always starts decodable, with picture and sound.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class TsPipe:
 
     `video` and `audio` are called on the event loop and never block: a full queue is
     remembered (`overflowed`) for the attempt to end, not waited on. The thread blocks on the
-    pipe when ffmpeg does not read; killing ffmpeg breaks the pipe and ends the thread.
+    pipe when the child does not read; killing it breaks the pipe and ends the thread.
     """
 
     def __init__(self, fd: int, source: ProgramSource, name: str, listener: bool) -> None:
@@ -159,7 +160,7 @@ class TsPipe:
                 try:
                     container.mux(out)
                 except OSError:
-                    raise  # the pipe: ffmpeg is gone
+                    raise  # the pipe: the child is gone
                 except Exception:  # a packet the muxer refused must not end the stream
                     log.exception("output writer could not mux a packet")
         except Exception as exc:
