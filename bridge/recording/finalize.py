@@ -126,10 +126,9 @@ def finalize(segments: list[Path], target: Path) -> FinishedFile:
     options = {"movflags": "faststart"} if fmt == "mp4" else {}
     out = av.open(str(tmp), "w", format=fmt, options=options)
     tracks: dict[str, _Track] = {}
-    if segments[0] == target:
-        # The finished file's H.264 is in MP4's form, the new segments' in MPEG-TS's: the
-        # tracks take a segment's form, and the file's packets are converted to it.
-        _add_tracks(out, tracks, segments[1:])
+    # The finished file's H.264 is in MP4's form, the new segments' in MPEG-TS's: the tracks
+    # take a segment's form, and the file's packets are converted to it.
+    _add_tracks(out, tracks, [*segments[1:], target] if segments[0] == target else segments)
     offset = Fraction(0)  # seconds added to every timestamp of the current part
     try:
         for seg in segments:
@@ -142,8 +141,7 @@ def finalize(segments: list[Path], target: Path) -> FinishedFile:
             if video_track is not None and first + offset < video_track.end_s - Fraction(1, 10):
                 offset = video_track.end_s - first  # a new part: continue where the last ended
             with av.open(str(seg)) as src:
-                streams = _usable_streams(src)
-                _add_tracks_from(out, tracks, streams)
+                streams = [s for s in _usable_streams(src) if s.type in tracks]
                 convert = {s.type: _to_annexb(s, tracks[s.type]) for s in streams}
                 packets = src.demux(streams)
                 while True:
@@ -244,25 +242,25 @@ def _usable_streams(src: InputContainer) -> list[Stream]:
     return [s for s in [*src.streams.video[:1], *src.streams.audio[:1]] if _usable(s)]
 
 
-def _add_tracks_from(
-    out: OutputContainer, tracks: dict[str, _Track], streams: list[Stream]
-) -> None:
-    for stream in streams:
-        if stream.type not in tracks:
-            extradata = stream.codec_context.extradata or b""
-            tracks[stream.type] = _Track(
-                out.add_stream_from_template(stream), annexb=not extradata.startswith(b"\x01")
-            )
-
-
 def _add_tracks(out: OutputContainer, tracks: dict[str, _Track], segments: list[Path]) -> None:
-    """The tracks of the first readable segment of `segments` (none when none is readable)."""
+    """One track of each kind (video, audio), from the first readable segment that holds it.
+
+    All are added before the first packet is written: a muxer takes no stream after its header
+    (FFmpeg's MP4 muxer dies of a division by zero, taking the server with it, when a program
+    whose first segment has no audio yet gets audio in a later one)."""
     for seg in segments:
+        if len(tracks) == 2:
+            return
         if _first_video_seconds(seg) is None:
             continue
         with av.open(str(seg)) as src:
-            _add_tracks_from(out, tracks, _usable_streams(src))
-        return
+            for stream in _usable_streams(src):
+                if stream.type not in tracks:
+                    extradata = stream.codec_context.extradata or b""
+                    tracks[stream.type] = _Track(
+                        out.add_stream_from_template(stream),
+                        annexb=not extradata.startswith(b"\x01"),
+                    )
 
 
 def _to_annexb(stream: Stream, track: _Track) -> BitStreamFilterContext | None:

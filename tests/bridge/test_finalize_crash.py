@@ -54,9 +54,13 @@ def _aac(seconds: float) -> tuple[list[av.Packet], bytes]:
     return packets, bytes(encoder.extradata or b"")
 
 
-def record_program(directory: Path, seconds: float, start_s: float = 0.0) -> None:
-    """Program segments (H.264 and AAC, as the program engine writes them)."""
+def record_program(
+    directory: Path, seconds: float, start_s: float = 0.0, audio_from_s: float = 0.0
+) -> None:
+    """Program segments (H.264 and AAC, as the program engine writes them); the sound begins
+    `audio_from_s` into the part (a program whose audio worker started late)."""
     audio, extradata = _aac(seconds)
+    audio = [p for p in audio if p.pts is not None and p.pts >= audio_from_s * 48000]
     recorder = SegmentRecorder(
         directory,
         "program",
@@ -287,3 +291,20 @@ def test_a_part_recorded_after_a_finished_file_is_joined_to_it(tmp_path: Path, s
     if stream in WITH_SOUND:
         assert _has_sound(d / name)
     assert sorted(p.name for p in d.iterdir()) == [name]
+
+
+def test_sound_that_begins_in_a_later_segment_is_kept(tmp_path: Path) -> None:
+    """A program whose first segment holds no sound (the audio came late) and later ones do.
+    Finalizing used to add the audio track only when it met it, after the file's header: the
+    MP4 muxer then died of a division by zero and took the whole server with it."""
+    d = tmp_path / "rec"
+    record_program(d, 6.0, audio_from_s=2.5)
+    segments = sorted(d.glob("program-*.ts"))
+    with av.open(str(segments[0])) as first:
+        assert not any(p.size for p in first.demux(audio=0)), "the first segment has no sound"
+    found = finalize(segments, d / "program.mp4")
+    assert found.duration_s == pytest.approx(6.0, abs=0.2)
+    with av.open(str(d / "program.mp4")) as container:
+        audio = container.streams.audio[0]
+        sound_s = sum(p.duration or 0 for p in container.demux(audio) if p.size) * audio.time_base
+    assert float(sound_s) == pytest.approx(3.5, abs=0.2), "all the sound there was is kept"
