@@ -23,8 +23,8 @@ from typing import Any
 
 from aioice import stun, turn
 
-from bridge.outputs.ffmpeg import FFMPEG
-from bridge.outputs.srt_transmit import SRT_LIVE_TRANSMIT
+from bridge.outputs.push import SENDERS
+from bridge.outputs.sender import Sender
 from schedules.db import make_engine, ping, safe_url
 from schedules.timeutil import utc_now
 from web.access.turn import IceUrl, check_credentials, parse_ice_url
@@ -114,20 +114,14 @@ def check_directory(path: Path, what: str, low_space: int = LOW_SPACE_BYTES) -> 
     return Result(Status.OK, item, text)
 
 
-def check_ffmpeg(path: Path = FFMPEG) -> Result:
-    """Whether Debian's ffmpeg is there for the live RTMP outputs (HLS needs none)."""
-    item = f"ffmpeg {path}"
+def check_sender(sender: Sender, path: Path | None = None) -> Result:
+    """Whether a program the live outputs send through is installed (HLS needs none)."""
+    path = path or sender.binary
+    item = f"{sender.name} {path}"
     if not os.access(path, os.X_OK):
-        return Result(Status.WARN, item, "missing: RTMP outputs would fail (apt install ffmpeg)")
-    return Result(Status.OK, item, "there, for the RTMP outputs")
-
-
-def check_srt_transmit(path: Path = SRT_LIVE_TRANSMIT) -> Result:
-    """Whether Debian's srt-live-transmit is there for the live SRT outputs."""
-    item = f"srt-live-transmit {path}"
-    if not os.access(path, os.X_OK):
-        return Result(Status.WARN, item, "missing: SRT outputs would fail (apt install srt-tools)")
-    return Result(Status.OK, item, "there, for the SRT outputs")
+        missing = f"missing: {sender.carries} would fail (apt install {sender.package})"
+        return Result(Status.WARN, item, missing)
+    return Result(Status.OK, item, f"there, for {sender.carries}")
 
 
 class _StunClient(asyncio.DatagramProtocol):
@@ -287,8 +281,7 @@ async def run_checks(settings: Settings) -> list[Result]:
     results_now = [
         check_directory(settings.data_dir, "data dir"),
         check_directory(settings.data_dir / "recordings", "recordings dir"),
-        check_ffmpeg(),
-        check_srt_transmit(),
+        *(check_sender(sender) for sender in SENDERS.values()),
     ]
     bad_urls: list[Result] = []
     for raw in settings.ice_server_urls:

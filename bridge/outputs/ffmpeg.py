@@ -19,15 +19,14 @@ them. Run the server where nobody else logs in, or mount /proc with hidepid.)
 from __future__ import annotations
 
 import re
-from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 
-from bridge.outputs.destination import Destination
+from bridge.outputs.destination import FFMPEG_CHILD, Destination
+from bridge.outputs.sender import Progress, Sender, last_words
 
 FFMPEG = Path("/usr/bin/ffmpeg")  # Debian's: its RTMPS (GnuTLS) and SRT (libsrt) are built in
 PROGRESS_PERIOD = "0.5"  # seconds between ffmpeg's progress reports
-BITRATE_WINDOW_S = 2.0
 
 
 def ffmpeg_args(ffmpeg: Path, dest: Destination) -> list[str]:
@@ -44,10 +43,6 @@ def ffmpeg_args(ffmpeg: Path, dest: Destination) -> list[str]:
         *("-map", "0:v:0", "-map", "0:a:0", "-c", "copy"),
         *dest.args,
     ]
-
-
-_PREFIX = re.compile(r"^\[[\w\-]+ @ 0x[0-9a-f]+\]\s*")
-_SRT_LOG = re.compile(r"^\d\d:\d\d:\d\d\.\d+/SRT:\S+\s+\S+:\s*")
 
 
 def explain(lines: Sequence[str], dest: Destination, exit_code: int | None) -> str:
@@ -71,46 +66,16 @@ def explain(lines: Sequence[str], dest: Destination, exit_code: int | None) -> s
     for pattern, message in checks:
         if re.search(pattern, text, re.IGNORECASE):
             return message
-    return last_words("ffmpeg", lines, exit_code)
+    return last_words(FFMPEG_CHILD, lines, exit_code)
 
 
-def last_words(child: str, lines: Sequence[str], exit_code: int | None) -> str:
-    """A child's last line (without its logger's prefix), when no known error explains it."""
-    for line in reversed(lines):
-        said = _SRT_LOG.sub("", _PREFIX.sub("", line)).strip()
-        if said:
-            return f"{child}: {said[:200]}"
-    return f"{child} ended (exit code {exit_code})"
-
-
-class Progress:
-    """What ffmpeg's `-progress` reports say: bytes written, when they last grew."""
-
-    def __init__(self, now: float) -> None:
-        self.total = 0
-        self.grew_at = now  # the attempt's start counts as the last growth (connect timer)
-        self._pending: int | None = None
-        self._samples: deque[tuple[float, int]] = deque(maxlen=16)
-
-    def line(self, text: str, now: float) -> None:
-        """One `key=value` line."""
-        key, _, value = text.strip().partition("=")
-        if key == "total_size":
-            self._pending = int(value) if value.isdigit() else None
-        elif key == "progress" and self._pending is not None:
-            self.sent(self._pending, now)
-            self._pending = None
-
-    def sent(self, total: int, now: float) -> None:
-        """A report of `total` bytes written to the destination so far."""
-        if total > self.total:
-            self.total, self.grew_at = total, now
-        self._samples.append((now, self.total))
-
-    def kbps(self, now: float) -> float | None:
-        """The bitrate to the destination over the last window."""
-        recent = [s for s in self._samples if now - s[0] <= BITRATE_WINDOW_S + 0.5]
-        if len(recent) < 2 or recent[-1][0] <= recent[0][0]:
-            return None
-        (t0, b0), (t1, b1) = recent[0], recent[-1]
-        return round((b1 - b0) * 8 / (t1 - t0) / 1000, 1)
+SENDER = Sender(
+    name=FFMPEG_CHILD,
+    binary=FFMPEG,
+    package="ffmpeg",
+    carries="the RTMP outputs",
+    args=ffmpeg_args,
+    read_report=Progress.line,
+    explain=explain,
+    ends_with_its_input=True,
+)

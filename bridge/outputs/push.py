@@ -27,9 +27,15 @@ from pathlib import Path
 from bridge.cancelling import cancel_and_wait
 from bridge.outputs import ffmpeg, srt_transmit
 from bridge.outputs.base import OutputListener, ProgramSource, backoff_seconds
-from bridge.outputs.destination import SRT_CHILD, Destination, Unusable, destination, redact
-from bridge.outputs.ffmpeg import FFMPEG, Progress
-from bridge.outputs.srt_transmit import SRT_LIVE_TRANSMIT
+from bridge.outputs.destination import (
+    FFMPEG_CHILD,
+    SRT_CHILD,
+    Destination,
+    Unusable,
+    destination,
+    redact,
+)
+from bridge.outputs.sender import Progress, Sender
 from bridge.outputs.ts_pipe import QUEUE_PACKETS, TsPipe
 from bridge.program.tap import ProgramTap
 from bridge.spec import OutputFigures, OutputState, OutputTarget
@@ -39,11 +45,11 @@ log = logging.getLogger("telebridge.bridge.outputs.push")
 STALL_SECONDS = 5.0  # no byte reached the destination for this long: end the attempt
 CHECK_SECONDS = 0.25  # how often an attempt looks at its process and progress
 TERM_GRACE_S = 1.0  # SIGTERM, then SIGKILL after this long
-EXIT_WAIT_S = 2.0  # at stop, for ffmpeg to finish the stream cleanly after its input ends
-# (srt-live-transmit does not end with its input: SIGTERM is its clean end, SRT's shutdown)
+EXIT_WAIT_S = 2.0  # at stop, for a sender to finish the stream cleanly after its input ends
 RESOLVE_TIMEOUT_S = 5.0
 JOIN_TIMEOUT_S = 3.0
 STDERR_LINES = 30
+SENDERS = {sender.name: sender for sender in (ffmpeg.SENDER, srt_transmit.SENDER)}
 
 
 class PushOutput:
@@ -55,13 +61,14 @@ class PushOutput:
         source: ProgramSource,
         on_change: OutputListener | None = None,
         *,
-        ffmpeg: Path = FFMPEG,
-        srt_live_transmit: Path = SRT_LIVE_TRANSMIT,
+        ffmpeg: Path = ffmpeg.FFMPEG,
+        srt_live_transmit: Path = srt_transmit.SRT_LIVE_TRANSMIT,
     ) -> None:
         self.target = target
         self._source = source
         self._on_change = on_change
-        self._ffmpeg, self._srt_live_transmit = ffmpeg, srt_live_transmit
+        # Where each sender is installed here, by its name.
+        self._binaries = {FFMPEG_CHILD: ffmpeg, SRT_CHILD: srt_live_transmit}
         self._state = OutputState.IDLE
         self._last_error: str | None = None
         self._retries = 0
@@ -86,7 +93,7 @@ class PushOutput:
         except Unusable as exc:
             self._set(OutputState.FAILED, redact(str(exc), self._secrets))
             return
-        binary = self._binary(dest)
+        binary = self._binaries[dest.child]
         if not os.access(binary, os.X_OK):
             missing = f"{binary.name} is not installed ({binary} is missing)"
             self._set(OutputState.FAILED, missing)
@@ -96,7 +103,7 @@ class PushOutput:
         self._task = asyncio.ensure_future(self._run(dest))
 
     async def stop(self) -> None:
-        """End the attempt (ffmpeg, its thread, the tap) within a few seconds; STOPPED if the
+        """End the attempt (its sender, its thread, the tap) within a few seconds; STOPPED if the
         destination was reached in this run, else FAILED with the last error."""
         task, self._task = self._task, None
         if task is not None:
@@ -137,9 +144,6 @@ class PushOutput:
 
     # --- attempts ---------------------------------------------------------------------------
 
-    def _binary(self, dest: Destination) -> Path:
-        return self._srt_live_transmit if dest.child == SRT_CHILD else self._ffmpeg
-
     def _set(self, state: OutputState, error: str | None) -> None:
         if (state, error) == (self._state, self._last_error):
             return
@@ -173,10 +177,8 @@ class PushOutput:
         unresolved = await self._resolve(dest)
         if unresolved is not None:
             return unresolved
-        if dest.child == SRT_CHILD:
-            args = srt_transmit.transmit_args(self._srt_live_transmit, dest)
-        else:
-            args = ffmpeg.ffmpeg_args(self._ffmpeg, dest)
+        sender = SENDERS[dest.child]
+        args = sender.args(self._binaries[sender.name], dest)
         read_end, write_end = os.pipe()
         try:
             process = await asyncio.create_subprocess_exec(
@@ -188,34 +190,33 @@ class PushOutput:
             )
         except OSError as exc:  # out of processes or memory, for now: try again later
             os.close(write_end)
-            return f"{dest.child} could not start: {exc.strerror}"
+            return f"{sender.name} could not start: {exc.strerror}"
         except BaseException:  # stop() while spawning (asyncio ends the process)
             os.close(write_end)
             raise
         finally:
             os.close(read_end)
-        holds = dest.listener and dest.child == SRT_CHILD
+        holds = dest.listener and sender.caller_came is not None
         pipe = TsPipe(write_end, self._source, self.target.id, dest.listener and not holds)
         pipe.holding = holds
         progress = self._progress = Progress(time.monotonic())
         errors: deque[str] = deque(maxlen=STDERR_LINES)
         assert process.stdout is not None and process.stderr is not None
         readers = [
-            asyncio.ensure_future(self._read_progress(process.stdout, progress, dest)),
-            asyncio.ensure_future(self._read_errors(process.stderr, errors, pipe)),
+            asyncio.ensure_future(self._read_progress(process.stdout, progress, sender)),
+            asyncio.ensure_future(self._read_errors(process.stderr, errors, pipe, sender)),
         ]
         tap: ProgramTap | None = None
         try:
             tap = self._source.tap(pipe.video, pipe.audio, f"output {self.target.id}")
             pipe.set_origins(tap)
-            return await self._watch(process, pipe, progress, dest, errors, readers)
+            return await self._watch(process, pipe, progress, dest, sender, errors, readers)
         finally:
             if tap is not None:
                 await tap.close(drain=False)
             pipe.close()
-            # At stop, ffmpeg ends a live stream cleanly once its input ends; one still
-            # connecting has nothing to end, and srt-live-transmit ends cleanly on SIGTERM.
-            graceful = self._stopping and progress.total > 0 and dest.child != SRT_CHILD
+            # At stop, a sender still connecting has nothing to end cleanly.
+            graceful = self._stopping and progress.total > 0 and sender.ends_with_its_input
             await self._end(process, graceful)
             for reader in readers:
                 reader.cancel()
@@ -230,6 +231,7 @@ class PushOutput:
         pipe: TsPipe,
         progress: Progress,
         dest: Destination,
+        sender: Sender,
         errors: deque[str],
         readers: list[asyncio.Task[None]],
     ) -> str:
@@ -243,12 +245,11 @@ class PushOutput:
                     # Usually the child ended first (its reason is better): give it a moment.
                     done, _ = await asyncio.wait({exited}, timeout=1.0)
                     if not done:
-                        return f"the program could not be fed to {dest.child} ({pipe.failure})"
+                        return f"the program could not be fed to {sender.name} ({pipe.failure})"
                 if done:
                     # Its last words are still in the stderr pipe: read them first.
                     await asyncio.wait(readers, timeout=1.0)
-                    explain = srt_transmit.explain if dest.child == SRT_CHILD else ffmpeg.explain
-                    return explain(list(errors), dest, exited.result())
+                    return sender.explain(list(errors), dest, exited.result())
                 if progress.total > 0 and self._state is not OutputState.LIVE:
                     self._went_live(pipe, dest)
                 waiting = dest.listener and progress.total == 0
@@ -288,21 +289,17 @@ class PushOutput:
         return None
 
     async def _read_progress(
-        self, stream: asyncio.StreamReader, progress: Progress, dest: Destination
+        self, stream: asyncio.StreamReader, progress: Progress, sender: Sender
     ) -> None:
         async for raw in stream:
-            line = raw.decode(errors="replace")
-            if dest.child != SRT_CHILD:
-                progress.line(line, time.monotonic())
-            elif (sent := srt_transmit.bytes_sent(line)) is not None:
-                progress.sent(sent, time.monotonic())
+            sender.read_report(progress, raw.decode(errors="replace"), time.monotonic())
 
     async def _read_errors(
-        self, stream: asyncio.StreamReader, lines: deque[str], pipe: TsPipe
+        self, stream: asyncio.StreamReader, lines: deque[str], pipe: TsPipe, sender: Sender
     ) -> None:
         async for raw in stream:
             line = redact(raw.decode(errors="replace").rstrip(), self._secrets)
-            if pipe.holding and srt_transmit.connected(line):
+            if pipe.holding and sender.caller_came is not None and sender.caller_came(line):
                 # The caller came: the stream starts now, at a key frame asked for now.
                 pipe.holding = False
                 self._source.engine.force_keyframe()
@@ -311,7 +308,7 @@ class PushOutput:
                 log.debug("output %s child: %s", self.target.id, line)
 
     async def _end(self, process: asyncio.subprocess.Process, graceful: bool) -> None:
-        """SIGTERM, then SIGKILL; at stop (`graceful`), first a moment for ffmpeg to finish
+        """SIGTERM, then SIGKILL; at stop (`graceful`), first a moment for the sender to finish
         the stream (its input has ended: FLV's end, the RTMP unpublish)."""
         steps = [(process.terminate, TERM_GRACE_S)]
         if graceful:

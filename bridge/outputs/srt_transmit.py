@@ -23,8 +23,8 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from bridge.outputs.destination import Destination
-from bridge.outputs.ffmpeg import last_words
+from bridge.outputs.destination import SRT_CHILD, Destination
+from bridge.outputs.sender import Progress, Sender, last_words
 from bridge.outputs.ts_pipe import TS_WRITE_BYTES
 
 SRT_LIVE_TRANSMIT = Path("/usr/bin/srt-live-transmit")  # Debian's srt-tools
@@ -70,6 +70,12 @@ def bytes_sent(line: str) -> int | None:
         return None
 
 
+def read_report(progress: Progress, line: str, now: float) -> None:
+    """One line of its stdout: a statistics report moves the figures on."""
+    if (sent := bytes_sent(line)) is not None:
+        progress.sent(sent, now)
+
+
 def explain(lines: Sequence[str], dest: Destination, exit_code: int | None) -> str:
     """Why an attempt ended, in words a master control operator can act on."""
     text = "\n".join(lines)
@@ -80,6 +86,19 @@ def explain(lines: Sequence[str], dest: Destination, exit_code: int | None) -> s
         return f"port {dest.port} is already in use on this server"
     if not connected(text):
         if dest.listener:
-            return last_words(SRT_LIVE_TRANSMIT.name, lines, exit_code)
+            return last_words(SRT_CHILD, lines, exit_code)
         return f"no SRT listener answered at {where}"
     return f"the SRT connection with {where} broke"
+
+
+SENDER = Sender(
+    name=SRT_CHILD,
+    binary=SRT_LIVE_TRANSMIT,
+    package="srt-tools",
+    carries="the SRT outputs",
+    args=transmit_args,
+    read_report=read_report,
+    explain=explain,
+    ends_with_its_input=False,  # it reads on: SIGTERM is its clean end (SRT's shutdown)
+    caller_came=connected,
+)

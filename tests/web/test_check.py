@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from turn_server import TurnServer, running_turn
 
+from bridge.outputs.push import SENDERS
 from schedules.db import make_engine, migrate
 from web.check import (
     Status,
     check_directory,
-    check_ffmpeg,
-    check_srt_transmit,
+    check_sender,
     report,
     run_checks,
 )
@@ -150,13 +150,19 @@ async def test_no_credentials_say_so(tmp_path: Path, coturn: TurnServer) -> None
     assert "401" in lines(await run_checks(settings))[f"turn {coturn.url}"][1]
 
 
+def test_a_missing_output_sender_is_a_warning_that_names_its_package(tmp_path: Path) -> None:
+    for sender in SENDERS.values():
+        missing = check_sender(sender, tmp_path / "nowhere")
+        assert missing.status is Status.WARN
+        assert missing.item == f"{sender.name} {tmp_path / 'nowhere'}"
+        assert f"{sender.carries} would fail (apt install {sender.package})" in missing.detail
+        assert check_sender(sender).status is Status.OK  # .ci/run installs both
+
+
 def test_directories_writable_and_free_space(tmp_path: Path) -> None:
     ok = check_directory(tmp_path, "data dir")
     assert ok.status is Status.OK
     assert ok.detail.startswith("writable, ") and ok.detail.endswith(" GiB free")
-    assert check_ffmpeg(tmp_path / "no-ffmpeg").status is Status.WARN
-    assert check_srt_transmit(tmp_path / "no-srt").status is Status.WARN
-    assert check_srt_transmit().status is Status.OK  # .ci/run installs srt-tools
     low = check_directory(tmp_path, "recordings dir", low_space=1 << 60)
     assert low.status is Status.WARN
     assert "under" in low.detail
