@@ -18,7 +18,7 @@ from schedules.cluster.registry import NodeRegistry, NoNodeFree
 from schedules.outage import database_down, describe
 from schedules.rules.placement import DEAD_AFTER, Node, choose_node
 from schedules.timeutil import utc_now
-from web.tasks import cancel_and_wait
+from web.tasks import Repeating
 
 log = logging.getLogger("telebridge.web.cluster")
 HEARTBEAT_S = 1.0
@@ -48,7 +48,9 @@ class ClusterNode:
         # Bookings whose placement this node holds to finish what a dead node left of them
         # (web/live/left_behind.py): not rooms, and not released by the autopilot meanwhile.
         self.held: set[str] = set()
-        self._task: asyncio.Task[None] | None = None
+        self._beating = Repeating(
+            self.beat, HEARTBEAT_S, f"node {self.node_id}'s heartbeat", log, wait_first=True
+        )
 
     @property
     def node_id(self) -> str:
@@ -57,14 +59,12 @@ class ClusterNode:
     async def start(self) -> None:
         """Register now (when the database answers) and beat every second from now on."""
         await self.beat()
-        if self._task is None:
-            self._task = asyncio.ensure_future(self._run())
+        self._beating.start()
 
     async def stop(self) -> None:
         """Stop beating and leave the registry, so that other nodes take this one's rooms at
         once rather than after it counts as dead."""
-        await cancel_and_wait(self._task)
-        self._task = None
+        await self._beating.stop()
         try:
             await asyncio.wait_for(self.registry.leave(), LEAVE_TIMEOUT_S)
         except Exception as exc:  # the others take its rooms when its heartbeat is old
@@ -87,14 +87,6 @@ class ClusterNode:
         if draining != self.draining:
             log.info("node %s %s", self.node_id, "drains" if draining else "takes rooms again")
         self.draining = draining
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(HEARTBEAT_S)
-            try:
-                await self.beat()
-            except Exception:  # the heartbeat must outlive a bad write
-                log.exception("node %s heartbeat failed", self.node_id)
 
     def may_take_over(self) -> bool:
         """Whether this node's heartbeat has been written long enough that a heartbeat older

@@ -19,7 +19,7 @@ from schedules.rules.placement import Node
 from web.access.security import Signer
 from web.cluster.node import ClusterNode
 from web.errors import ApiError
-from web.tasks import cancel_and_wait
+from web.tasks import Repeating
 
 log = logging.getLogger("telebridge.web.cluster")
 NODE_TOKEN_HEADER = "X-Telebridge-Node-Token"
@@ -59,23 +59,14 @@ class PeerRooms:
         self.session = session
         self.rooms: list[JsonObject] = []
         self.alerts: list[JsonObject] = []
-        self._task: asyncio.Task[None] | None = None
+        # A database away: the last answers stand a while.
+        self._reading = Repeating(self.read, READ_EVERY_S, "reading the peers' rooms", log)
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.ensure_future(self._run())
+        self._reading.start()
 
     async def stop(self) -> None:
-        await cancel_and_wait(self._task)
-        self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.read()
-            except Exception as exc:  # a database away: the last answers stand a while
-                log.debug("peer rooms not read: %s", exc)
-            await asyncio.sleep(READ_EVERY_S)
+        await self._reading.stop()
 
     async def read(self) -> None:
         """Ask every other live node now (at once, each bounded)."""

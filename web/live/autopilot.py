@@ -29,7 +29,7 @@ from web.live.roster import follow_studios, studio_changes, studio_spec
 from web.outage.audit_outbox import AuditLine
 from web.outage.fallback import OutageFallback
 from web.settings import Settings
-from web.tasks import cancel_and_wait
+from web.tasks import Repeating
 
 log = logging.getLogger("telebridge.web.live")
 OPENER_TIMEOUT_S = 2.0  # what a room's opening waits for its graphics at most
@@ -107,7 +107,8 @@ class LiveRooms:
         self.recordings = recordings
         self.outputs = outputs
         self.rooms: dict[str, Room] = {}
-        self._task: asyncio.Task[None] | None = None
+        # While the database is down open rooms go on as they are (its watch logs the outage).
+        self._ticks = Repeating(self.tick, AUTOPILOT_INTERVAL, "the autopilot's tick", log)
         self._lock = asyncio.Lock()
         # One tick at a time (the loop's and any other caller's): a tick that read the clock
         # before a slower one finished would act on a moment already past, and put back on air
@@ -159,13 +160,11 @@ class LiveRooms:
 
     def start(self) -> None:
         """Run the autopilot in the background."""
-        if self._task is None:
-            self._task = asyncio.ensure_future(self._run())
+        self._ticks.start()
 
     async def stop(self) -> None:
         """Stop the autopilot and close every room."""
-        await cancel_and_wait(self._task)
-        self._task = None
+        await self._ticks.stop()
         now = self.clock()
         for booking_id in list(self.rooms):
             if self.recordings is not None and self.recordings.is_recording(booking_id):
@@ -183,18 +182,6 @@ class LiveRooms:
                 if mid_show:  # the next start continues it as a new part
                     await self.recordings.suspend(booking_id, self.rooms.get(booking_id))
             await self._close(booking_id)
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.tick()
-            except Exception as exc:  # the autopilot must outlive a bad tick
-                if database_down(exc):
-                    # Open rooms go on as they are; the database watch logs the outage once.
-                    log.debug("autopilot waits for the database: %s", describe(exc))
-                else:
-                    log.exception("autopilot tick failed")
-            await asyncio.sleep(AUTOPILOT_INTERVAL)
 
     async def tick(self) -> None:
         """Open, put on air, take off air and close rooms as the bookings say, now.

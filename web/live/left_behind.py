@@ -18,12 +18,11 @@ from datetime import timedelta
 
 from schedules.archive import Recording
 from schedules.errors import ScheduleError
-from schedules.outage import database_down, describe
 from schedules.service import BookingService, Clock
 from web.cluster.node import ClusterNode
 from web.live.recording import RecordingControl
 from web.storage.s3 import StorageError
-from web.tasks import cancel_and_wait
+from web.tasks import Repeating, waiting_for_database
 
 log = logging.getLogger("telebridge.web.live")
 
@@ -45,30 +44,21 @@ class LeftBehind:
         self.recordings = recordings
         self.bookings = bookings
         self.clock = clock
-        self.scan_s = SCAN_S
         self.finished = 0  # recordings this node finished for dead ones
-        self._task: asyncio.Task[None] | None = None
+        self._scanning = Repeating(
+            self.scan,
+            SCAN_S,
+            "finishing left-behind recordings",
+            log,
+            wait_first=True,
+            waits_for=_waits_for,
+        )
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.ensure_future(self._run())
+        self._scanning.start()
 
     async def stop(self) -> None:
-        await cancel_and_wait(self._task)
-        self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.scan_s)
-            try:
-                await self.scan()
-            except StorageError as exc:
-                log.warning("left-behind recordings wait for the object store: %s", exc)
-            except Exception as exc:
-                if database_down(exc):
-                    log.debug("left-behind recordings wait for the database: %s", describe(exc))
-                else:
-                    log.exception("finishing left-behind recordings failed")
+        await self._scanning.stop()
 
     async def scan(self) -> int:
         """Finish every recording left behind now; how many."""
@@ -113,3 +103,11 @@ class LeftBehind:
             rec.booking_id,
         )
         return True
+
+
+def _waits_for(exc: Exception) -> str | None:
+    """A scan waits out an object store or a database that is away (the uploader and the
+    database watch say so once)."""
+    if isinstance(exc, StorageError):
+        return f"the object store ({exc})"
+    return waiting_for_database(exc)
