@@ -25,9 +25,9 @@ from pathlib import Path
 
 from bridge.outputs.destination import SRT_CHILD, Destination
 from bridge.outputs.sender import Progress, Sender, last_words
-from bridge.outputs.ts_pipe import TS_WRITE_BYTES
 
 SRT_LIVE_TRANSMIT = Path("/usr/bin/srt-live-transmit")  # Debian's srt-tools
+CHUNK_BYTES = 188 * 7  # what it reads of its stdin at once: seven whole TS packets, one payload
 # About 8 reports a second at the program's 2.5 Mb/s (238 packets), 1 at 300 kb/s: the stall
 # timer (5 s) and the bitrate window (2 s) see growth at any program bitrate.
 STATS_PACKETS = 30
@@ -47,7 +47,7 @@ def transmit_args(binary: Path, dest: Destination) -> list[str]:
     return [
         str(binary),
         "-a:no",  # no reconnecting of its own: the output's attempts are ours
-        f"-c:{TS_WRITE_BYTES}",  # what the TS writer writes at once: one SRT payload
+        f"-c:{CHUNK_BYTES}",
         f"-s:{STATS_PACKETS}",
         "-f",  # totals since the start (without it, each report counts since the last)
         "-pf:json",

@@ -4,7 +4,9 @@ What is ours in a push output is small: a tap on the program, a bounded queue, a
 that muxes the packets into MPEG-TS and writes them into the child's stdin (TsPipe: ffmpeg for
 RTMP, srt-live-transmit for SRT). The event loop only queues; when the destination stops taking
 data the writer thread blocks on the pipe, the queue fills (`overflowed`), and the attempt
-(bridge.outputs.push) ends and retries.
+(bridge.outputs.push) ends and retries. FFmpeg writes the pipe itself (its `pipe:` protocol),
+each packet's TS at once: no Python runs per write, and the thread holds the GIL only to hand
+a packet to the muxer.
 Packets are copied before muxing, onto the tap's timeline, and nothing goes in before a video
 keyframe, so the stream the child reads always starts decodable, with picture and sound.
 """
@@ -18,7 +20,7 @@ import queue
 import threading
 from collections import deque
 from fractions import Fraction
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import av
 from av.container import OutputContainer
@@ -37,7 +39,6 @@ log = logging.getLogger("telebridge.bridge.outputs.ts_pipe")
 QUEUE_PACKETS = 400  # about 5 s of program (30 video + 47 audio packets a second)
 LISTEN_BACKLOG_PACKETS = 60  # waiting for an SRT caller: keep under 1 s, drop the rest
 EARLY_AUDIO_PACKETS = 94  # 2 s of AAC frames kept until the first keyframe comes
-TS_WRITE_BYTES = 188 * 7  # whole TS packets per write: one SRT payload, no muxer delay
 _STOP = object()
 VIDEO, AUDIO = 0, 1
 
@@ -67,7 +68,7 @@ class TsPipe:
         fmt = source.engine.fmt
         self._size, self._fps = (fmt.width, fmt.height), fmt.fps
         self._extradata = source.audio.extradata
-        self._file: IO[bytes] = os.fdopen(fd, "wb", buffering=0)
+        self._fd = fd
         self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_PACKETS)
         self._origins = (0, 0)
         self.waiting = listener  # for an SRT caller: keep only a short backlog meanwhile
@@ -171,18 +172,18 @@ class TsPipe:
                 with contextlib.suppress(Exception):
                     container.close()
             with contextlib.suppress(OSError):
-                self._file.close()
+                os.close(self._fd)  # FFmpeg's pipe protocol leaves it open
 
     def _open(self) -> tuple[OutputContainer, list[Any]]:
         # A video PES with its length written ends where it says: the demuxer (ffmpeg's, then
         # the destination's) hands the picture on at once instead of waiting for the next
         # picture's first TS packet to know it ended (a frame of delay each, 33 ms at 30 fps).
+        # Each packet's TS is written (flushed) as soon as it is muxed: no muxer delay.
         container = av.open(
-            self._file,
+            f"pipe:{self._fd}",
             "w",
             format="mpegts",
-            buffer_size=TS_WRITE_BYTES,
-            options={"omit_video_pes_length": "0"},
+            options={"omit_video_pes_length": "0", "flush_packets": "1"},
         )
         video = container.add_stream("h264", rate=self._fps)
         assert isinstance(video, av.VideoStream)
