@@ -32,7 +32,6 @@ from aiortc.rtp import (
     RTCP_PSFB_APP,
     RTP_HISTORY_SIZE,
     RtcpPsfbPacket,
-    RtcpSrPacket,
     RtpPacket,
     pack_remb_fci,
     unwrap_rtx,
@@ -112,17 +111,10 @@ class IdleTrack(MediaStreamTrack):
 
 
 PacketListener = Callable[[RtpPacket], None]
-ReportListener = Callable[[int, int, int], None]  # a sender report: SSRC, NTP time, RTP time
 
 
-def tap_receiver(
-    receiver: RTCRtpReceiver,
-    on_packet: PacketListener,
-    decode: bool = False,
-    on_report: ReportListener | None = None,
-) -> None:
-    """Hand every RTP packet of `receiver` to `on_packet` as it arrives (RTX unwrapped), and
-    each RTCP sender report to `on_report` (its SSRC, NTP timestamp and RTP timestamp).
+def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketListener, decode: bool = False) -> None:
+    """Hand every RTP packet of `receiver` to `on_packet` as it arrives (RTX unwrapped).
 
     aiortc's own handling still runs after ours for statistics and NACKs, but its bandwidth
     estimate is switched off (it held Chromium near 0.76 Mbps; we send our own REMB). Unless
@@ -133,7 +125,6 @@ def tap_receiver(
     _require(receiver, _RECEIVER_FIELDS)
     receiver._RTCRtpReceiver__remote_bitrate_estimator = None  # type: ignore[attr-defined]
     original_handle = receiver._handle_rtp_packet
-    original_handle_rtcp = receiver._handle_rtcp_packet
     original_receive = receiver.receive
     codecs: dict[int, Any] = receiver._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
     rtx_ssrcs: dict[int, int] = receiver._RTCRtpReceiver__rtx_ssrc  # type: ignore[attr-defined]
@@ -155,15 +146,8 @@ def tap_receiver(
                     on_packet(unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc))
         await original_handle(packet, arrival_time_ms)
 
-    async def handle_rtcp(packet: Any) -> None:
-        if on_report is not None and isinstance(packet, RtcpSrPacket):
-            info = packet.sender_info
-            on_report(packet.ssrc, info.ntp_timestamp, info.rtp_timestamp)
-        await original_handle_rtcp(packet)
-
     receiver.receive = receive  # type: ignore[method-assign]
     receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
-    receiver._handle_rtcp_packet = handle_rtcp  # type: ignore[method-assign]
 
 
 async def send_remb(receiver: RTCRtpReceiver, bitrate_bps: int, media_ssrcs: list[int]) -> None:

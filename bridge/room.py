@@ -29,7 +29,6 @@ from bridge.program.return_feed import MixMinusTrack, ProgramVideoTrack
 from bridge.recording.directory import finalize_isos
 from bridge.recording.iso import IsoRecording
 from bridge.relay.fanout import Feed
-from bridge.relay.sender_reports import SenderReport
 from bridge.room_health import (
     FEED_LOST_AFTER,
     finished_details,
@@ -452,26 +451,8 @@ class Room:
     def _iso_for(self, directory: Path, studio_id: str) -> IsoRecording:
         """A studio's own recording, on the timeline of the recording now running."""
         return IsoRecording(
-            directory,
-            studio_id,
-            self._keyframe_of(studio_id),
-            started=self._recording_started,
-            sender_report=self._sender_report_of(studio_id),
+            directory, studio_id, self._keyframe_of(studio_id), started=self._recording_started
         )
-
-    def _sender_report_of(self, studio_id: str) -> Callable[[int], SenderReport | None]:
-        """The studio's latest sender report of a stream, from whichever connection it is on
-        now."""
-
-        def latest(ssrc: int) -> SenderReport | None:
-            for kind in ("video", "audio"):
-                feed = self.feeds.get((studio_id, kind))
-                report = feed.reports.get(ssrc) if feed is not None else None
-                if report is not None:
-                    return report
-            return None
-
-        return latest
 
     def _keyframe_of(self, studio_id: str) -> Callable[[], None]:
         def ask() -> None:

@@ -163,9 +163,7 @@ class StudioSession:
                 )
                 # The program needs the studio's pictures decoded; relaying never does.
                 decode = self.spec.program and media.kind == "video"
-                tap_receiver(
-                    transceiver.receiver, feed.on_packet, decode=decode, on_report=feed.on_report
-                )
+                tap_receiver(transceiver.receiver, feed.on_packet, decode=decode)
                 self.feeds[media.kind] = feed
                 self.receivers[media.kind] = transceiver.receiver
                 transceiver.direction = "recvonly"

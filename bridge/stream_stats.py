@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from aiortc.rtp import RtpPacket
 
-from bridge.relay.rewrite import TS_MOD
 from bridge.video_payloads import VideoCodec, keyframe_size
 
 SEQ_MOD = 1 << 16
+TS_MOD = 1 << 32
 
 
 @dataclass(frozen=True)

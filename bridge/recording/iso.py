@@ -25,9 +25,7 @@ from aiortc.rtp import RtpPacket
 
 from bridge.recording.directory import iso_stream
 from bridge.recording.recorder import AudioParams, SegmentRecorder, VideoParams
-from bridge.recording.timeline import StudioTimeline
-from bridge.relay.rewrite import SEQ_MOD, TS_MOD
-from bridge.relay.sender_reports import SenderReport
+from bridge.relay.rewrite import SEQ_MOD
 from bridge.video_payloads import (
     VideoCodec,
     depayload,
@@ -39,10 +37,10 @@ from bridge.video_payloads import (
 log = logging.getLogger("telebridge.bridge.recorder")
 
 ISO_TIME_BASE = Fraction(1, 1000)  # milliseconds since the recording started
+REANCHOR_MS = 500  # an RTP clock this far from the wall clock has jumped: anchor it again
+SETTLE_MS = 2000  # a stream's anchor is its least delayed packet of this first stretch
 ISO_KEYFRAME_S = 2.0  # a key frame asked of the studio this often while its feed is recorded
-# A sound packet stamped this far before the last one is left out: its place in the file has
-# passed (the sound was moved earlier, once, to meet its picture by the studio's own clock).
-AUDIO_STEP_BACK_MS = 20
+TS_MOD = 1 << 32
 
 
 def opus_head(channels: int = 2, rate: int = 48000) -> bytes:
@@ -79,6 +77,43 @@ def opus_packet_ms(payload: bytes) -> float:
     else:  # code 3: the frame count is in the next byte
         frames = payload[1] & 0x3F if len(payload) > 1 else 1
     return frame * frames
+
+
+class RtpTimeline:
+    """Maps one stream's RTP timestamps to milliseconds on the recording's timeline.
+
+    The anchor is the earliest arrival seen in the stream's first SETTLE_MS, not just its
+    first packet: a first packet held up by the network or a busy loop would otherwise shift
+    the whole stream (and its sound against its picture) by as much as it was late. Within
+    that first stretch stamps may step back by that lateness; the recorder keeps them in order.
+    """
+
+    def __init__(self, clock_rate: int) -> None:
+        self.clock_rate = clock_rate
+        self._ssrc: int | None = None
+        self._last_ts = 0
+        self._unwrapped = 0
+        self._anchor_ms = 0.0
+
+    def stamp(self, ssrc: int, timestamp: int, arrival_ms: float) -> int:
+        """The time of a packet with this RTP timestamp that arrived at `arrival_ms`."""
+        if ssrc != self._ssrc:  # a new stream (reconnect): anchor at its first packet
+            self._ssrc, self._last_ts, self._unwrapped = ssrc, timestamp, 0
+            self._anchor_ms = arrival_ms
+        else:
+            delta = (timestamp - self._last_ts) % TS_MOD
+            if delta >= TS_MOD // 2:
+                delta -= TS_MOD  # a little older than the last one (reordered)
+            self._last_ts = timestamp
+            self._unwrapped += delta
+        elapsed_ms = self._unwrapped * 1000 / self.clock_rate
+        if 0 <= elapsed_ms < SETTLE_MS:  # the earliest arrival is the least delayed one
+            self._anchor_ms = min(self._anchor_ms, arrival_ms - elapsed_ms)
+        ms = self._anchor_ms + elapsed_ms
+        if abs(ms - arrival_ms) > REANCHOR_MS:  # the source's clock jumped: trust arrival
+            self._anchor_ms += arrival_ms - ms
+            ms = arrival_ms
+        return round(ms)
 
 
 class FrameAssembler:
@@ -148,13 +183,11 @@ class IsoRecording:
         monotonic: Callable[[], float] = time.monotonic,
         started: float | None = None,
         codec: VideoCodec = VideoCodec.VP8,
-        sender_report: Callable[[int], SenderReport | None] = lambda _ssrc: None,
     ) -> None:
         """`started` is when the recording began, on `monotonic`'s clock (default: now): a
         studio added to a room that is recording joins the timeline its partners' ISOs and
         the program are on. `codec` is the studio's video as negotiated; a studio that comes
-        back with another codec is recorded as a new part (the room makes a new recording).
-        `sender_report` is the studio's latest RTCP sender report of a stream (by SSRC)."""
+        back with another codec is recorded as a new part (the room makes a new recording)."""
         self.codec = codec
         self.studio_id = studio_id
         self.name = iso_stream(studio_id)
@@ -170,7 +203,8 @@ class IsoRecording:
         self._last_audio_pts = -1
         self._last_audio_rtp: int | None = None
         self._last_audio_ssrc: int | None = None
-        self._time = StudioTimeline(sender_report)
+        self._video_time = RtpTimeline(90000)
+        self._audio_time = RtpTimeline(48000)
 
     def _now_ms(self) -> float:
         return (self._monotonic() - self._started) * 1000
@@ -216,7 +250,7 @@ class IsoRecording:
             self._last_keyframe = now
         elif now - self._last_keyframe >= ISO_KEYFRAME_S:
             self._request_keyframe()  # the relay sends at most one request a second
-        pts = self._time.stamp_video(packet.ssrc, packet.timestamp, self._now_ms())
+        pts = self._video_time.stamp(packet.ssrc, packet.timestamp, self._now_ms())
         pts = max(self._last_pts + 1, pts)
         self._last_pts = pts
         out = av.Packet(frame)
@@ -255,15 +289,13 @@ class IsoRecording:
         # time, where a picture leaves right after its one instant. Anchored as if it came
         # that much earlier, the sound is not recorded late by a packet (20 ms).
         arrived = self._now_ms() - opus_packet_ms(packet.payload)
-        pts = self._time.stamp_audio(packet.ssrc, packet.timestamp, arrived)
+        pts = self._audio_time.stamp(packet.ssrc, packet.timestamp, arrived)
         if self.recorder is None or not packet.payload:
             return  # before the first picture (the file starts there)
         if packet.ssrc == self._last_audio_ssrc and self._last_audio_rtp is not None:
             ahead = (packet.timestamp - self._last_audio_rtp) % TS_MOD
             if ahead == 0 or ahead >= TS_MOD // 2:
                 return  # a duplicate, or late (its place in the file has passed)
-        if pts < self._last_audio_pts - AUDIO_STEP_BACK_MS:
-            return
         # In order, even while the anchor settles (a packet's stamp may then step back).
         pts = max(self._last_audio_pts + 1, pts)
         self._last_audio_pts = pts

@@ -18,7 +18,6 @@ from aiortc.rtp import RtpPacket
 
 from bridge.aiortc_hooks import ForwardingSender
 from bridge.relay.rewrite import StreamRewriter
-from bridge.relay.sender_reports import SenderReports
 from bridge.stream_stats import StreamMeter
 from bridge.video_payloads import VideoCodec
 
@@ -58,7 +57,6 @@ class Feed:
         # Listeners that take every packet as it arrives, on the loop: ISO recorders.
         self.listeners: list[Callable[[RtpPacket], None]] = []
         self.counters = FeedCounters()
-        self.reports = SenderReports()  # where its RTP timestamps fall on the studio's clock
         self.meter = StreamMeter(kind, CLOCK_RATES.get(kind, 90000), codec or VideoCodec.VP8)
         self.ssrc: int | None = None
         self._last_keyframe_request = -1e9
@@ -77,10 +75,6 @@ class Feed:
             slot.offer(packet, self.codec)
         for listener in self.listeners:
             listener(packet)
-
-    def on_report(self, ssrc: int, ntp_timestamp: int, rtp_timestamp: int) -> None:
-        """Called for each RTCP sender report of the studio's stream."""
-        self.reports.add(ssrc, ntp_timestamp, rtp_timestamp)
 
     def want_keyframe(self) -> None:
         """A partner needs a keyframe: ask the source, at most every KEYFRAME_REQUEST_INTERVAL."""

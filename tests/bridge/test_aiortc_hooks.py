@@ -25,13 +25,7 @@ async def test_the_private_fields_the_hooks_use_exist() -> None:
         video = pc.addTransceiver(IdleTrack("video"), direction="sendrecv")
         tap_receiver(video.receiver, lambda _p: None)  # raises HookBroken if fields moved
         ForwardingSender(video.sender, lambda: None)
-        for name in (
-            "_handle_rtp_packet",
-            "_handle_rtcp_packet",
-            "_send_rtcp",
-            "_send_rtcp_pli",
-            "_send_keyframe",
-        ):
+        for name in ("_handle_rtp_packet", "_send_rtcp", "_send_rtcp_pli", "_send_keyframe"):
             assert callable(getattr(video.receiver, name, None) or getattr(video.sender, name))
     finally:
         await close_peer(pc)

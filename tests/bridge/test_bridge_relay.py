@@ -35,17 +35,6 @@ async def test_two_studios_see_and_hear_each_other(room_factory) -> None:
         assert audio.sample_rate == 48000
         assert_no_codecs_on_server(room)
         assert [e.kind.value for e in events].count("studio_joined") == 2
-
-        # Each stream's RTCP sender reports are kept by its feed (the ISO's lip sync).
-        def reported() -> bool:
-            feeds = [room.feeds[(studio, kind)] for studio in ("baku", "rome")
-                     for kind in ("video", "audio")]  # fmt: skip
-            return all(f.ssrc is not None and f.reports.get(f.ssrc) for f in feeds)
-
-        await eventually(reported, message="sender reports of every stream")
-        report = room.feeds[("baku", "video")].reports.get(room.feeds[("baku", "video")].ssrc or 0)
-        assert report is not None
-        assert abs(report.ntp_ms / 1000 - 2_208_988_800 - time.time()) < 60  # NTP: since 1900
     finally:
         await baku.close()
         await rome.close()
