@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_helpers import sees, wait
+from live_helpers import LIGHT, LIGHT_QUALITY, sees, wait
 from login import log_in
 
 from harness.api import api, book
@@ -22,7 +22,7 @@ def test_the_archive_plays_the_program_seeks_and_switches_to_a_studio(
     server: str, browser_context: Any, tmp_path: Path
 ) -> None:
     token = producer_token(tmp_path / "data")
-    links = book(server, token, ["trend", "ansa"], timedelta(minutes=5))
+    links = book(server, token, ["trend", "ansa"], timedelta(minutes=5), quality=LIGHT_QUALITY)
     booking_id = links["trend"].split("/join/")[1].split("/")[0]
     studios = {}
     for studio in ("trend", "ansa"):
@@ -30,8 +30,8 @@ def test_the_archive_plays_the_program_seeks_and_switches_to_a_studio(
         page.goto(links[studio])
         page.click("#join")
         studios[studio] = page
-    wait(studios["trend"], sees("ansa"), 30)
-    wait(studios["ansa"], sees("trend"), 30)
+    wait(studios["trend"], sees("ansa", *LIGHT), 30)
+    wait(studios["ansa"], sees("trend", *LIGHT), 30)
 
     # The producer records six seconds by hand (the show itself starts later).
     asked = time.monotonic()

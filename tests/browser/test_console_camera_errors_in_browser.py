@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from live_helpers import LIGHT_QUALITY
 
 from harness.api import book
 from harness.server import producer_token
@@ -60,7 +61,7 @@ def test_the_console_says_why_the_camera_did_not_start_in_the_operators_language
     server: str, browser_context: Any, tmp_path: Path
 ) -> None:
     token = producer_token(tmp_path / "data")
-    links = book(server, token, ["trend", "ansa"], timedelta(minutes=5))
+    links = book(server, token, ["trend", "ansa"], timedelta(minutes=5), quality=LIGHT_QUALITY)
     catalogs = Catalogs()
     for lang in ("az", "ru"):
         t = catalogs.get(lang)

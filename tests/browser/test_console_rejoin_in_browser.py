@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_helpers import sees, wait
+from live_helpers import LIGHT, LIGHT_QUALITY, sees, wait
 
 from harness.api import book
 from harness.server import free_port, producer_token, running_server
@@ -32,13 +32,15 @@ def test_consoles_rejoin_at_once_when_their_room_is_reopened_and_step_back_when_
     port = free_port()
     with running_server(tmp_path, port=port) as first:
         token = producer_token(first.data)
-        links = book(first.base, token, ["trend", "dha"], timedelta(minutes=5))
+        links = book(
+            first.base, token, ["trend", "dha"], timedelta(minutes=5), quality=LIGHT_QUALITY
+        )
         pages = {sid: browser_context.new_page() for sid in ("trend", "dha")}
         for sid, page in pages.items():
             page.goto(links[sid])
             page.click("#join")
-        wait(pages["trend"], sees("dha"), 30)
-        wait(pages["dha"], sees("trend"), 30)
+        wait(pages["trend"], sees("dha", *LIGHT), 30)
+        wait(pages["dha"], sees("trend", *LIGHT), 30)
         before = {sid: page.evaluate(SESSION) for sid, page in pages.items()}
         os.kill(first.proc.pid, signal.SIGKILL)  # as a crash would: no goodbye to anyone
         first.proc.wait(timeout=10)
@@ -55,7 +57,7 @@ def test_consoles_rejoin_at_once_when_their_room_is_reopened_and_step_back_when_
             )
             wait(page, rejoined, 45)
             wait(page, IN_BRIDGE, 45)
-            wait(page, sees(partner), 45)
+            wait(page, sees(partner, *LIGHT), 45)
 
         # The studio's link opened on a second machine takes the studio over: the first
         # console leaves the bridge, says why, and offers Join to take the studio back (the two
@@ -77,4 +79,4 @@ def test_consoles_rejoin_at_once_when_their_room_is_reopened_and_step_back_when_
         wait(baku, IN_BRIDGE, 30)
         wait(spare, "() => window.telebridge.replaced === true", 30)
         assert error.is_hidden() and baku.evaluate("() => window.telebridge.replaced") is False
-        wait(baku, sees("dha"), 30)
+        wait(baku, sees("dha", *LIGHT), 30)

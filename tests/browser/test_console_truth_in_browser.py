@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from live_helpers import wait
+from live_helpers import LIGHT_QUALITY, wait
 
 from harness.api import api, book
 from harness.server import producer_token
@@ -47,7 +47,14 @@ def test_a_console_is_on_air_only_while_connected_and_says_why_it_stops(
     # console's clock is a minute into it (the tally goes by the console's clock and the
     # bridge's word that the studio is in the picture, which it is in the line check too).
     starts = datetime.now(UTC) + timedelta(minutes=2)
-    links = book(server, token, ["trend", "dha"], starts - datetime.now(UTC), title="Truth on air")
+    links = book(
+        server,
+        token,
+        ["trend", "dha"],
+        starts - datetime.now(UTC),
+        title="Truth on air",
+        quality=LIGHT_QUALITY,
+    )
     booking = urlsplit(links["trend"]).path.split("/")[2]
     page = browser_context.new_page()
     page.clock.install(time=starts + timedelta(minutes=1))
@@ -92,7 +99,14 @@ def test_line_check_then_after_the_show_then_closed(
     server: str, browser_context: Any, tmp_path: Path
 ) -> None:
     token = producer_token(tmp_path / "data")
-    links = book(server, token, ["trend", "dha"], timedelta(minutes=5), title="Truth line check")
+    links = book(
+        server,
+        token,
+        ["trend", "dha"],
+        timedelta(minutes=5),
+        title="Truth line check",
+        quality=LIGHT_QUALITY,
+    )
     page = browser_context.new_page()
     page.clock.install()  # the real time, moved forward below
     page.goto(links["trend"])

@@ -124,6 +124,17 @@ def codec(request: pytest.FixtureRequest) -> str:
     return name
 
 
+def _skew_ms(lag_reports: str) -> float:
+    """The most the publisher's sound and picture reached webrtcbin apart, over its reports
+    ("lag into webrtcbin: audio 3-9 ms, video 2-41 ms"): their least lags' difference."""
+    skew = 0.0
+    for line in lag_reports.splitlines():
+        least = {m: float(lo) for m, lo in re.findall(r"(audio|video) (-?\d+)--?\d+ ms", line)}
+        if len(least) == 2:
+            skew = max(skew, abs(least["audio"] - least["video"]))
+    return skew
+
+
 class GstStudio:
     """harness/whip_publisher.py as a process of its own; its output in `directory`."""
 
@@ -389,7 +400,10 @@ def test_a_gstreamer_studio_is_seen_on_air_and_recorded_as_it_sent(
     if codec == "h264":  # VP8's figures are printed (a slower encoder: pictures dropped)
         said = f"flashes {flashes}, beeps {beeps}; the publisher's lag:\n{sender_lag}"
         assert len(pairs) >= RECORD_S - 3, said
-        assert abs(statistics.median(offsets)) <= MAX_AV_OFFSET_MS, f"{offsets}; {said}"
+        # The ISO keeps sound and picture as they arrived: a publisher starved of CPU that
+        # hands one of them to webrtcbin later than the other sends them out of step itself.
+        allowed = MAX_AV_OFFSET_MS + _skew_ms(sender_lag)
+        assert abs(statistics.median(offsets)) <= allowed, f"{offsets}; {said}"
     assert iso_fps > 10, iso_fps
     if codec == "h264":
         # The MP4's own description of the stream (avcC) is the publisher's: its SPS.

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_helpers import wait
+from live_helpers import LIGHT_QUALITY, wait
 
 from harness.api import api, book
 from harness.server import producer_token
@@ -36,7 +36,7 @@ def test_the_console_speaks_each_partners_language_live(
 ) -> None:
     assert set(BROWSER_LANGUAGE) == set(LANGUAGES)
     token = producer_token(tmp_path / "data")
-    links = book(server, token, ["trend", "ansa"], timedelta(minutes=5))
+    links = book(server, token, ["trend", "ansa"], timedelta(minutes=5), quality=LIGHT_QUALITY)
     rome = browser_context.new_page()
     rome.goto(links["ansa"])
     rome.click("#join")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_helpers import sees, wait
+from live_helpers import LIGHT, LIGHT_QUALITY, sees, wait
 
 from harness.api import api, book
 from harness.server import producer_token
@@ -36,7 +36,7 @@ def test_the_producer_moves_a_fader_and_mutes_a_studio_on_air(
     server: str, browser_context: Any, tmp_path: Path
 ) -> None:
     token = producer_token(tmp_path / "data")
-    links = book(server, token, ["trend", "ansa"], timedelta(minutes=5))
+    links = book(server, token, ["trend", "ansa"], timedelta(minutes=5), quality=LIGHT_QUALITY)
     booking = links["trend"].split("/join/")[1].split("/")[0]
     consoles = {}
     for studio in ("trend", "ansa"):
@@ -44,7 +44,7 @@ def test_the_producer_moves_a_fader_and_mutes_a_studio_on_air(
         page.goto(links[studio])
         page.click("#join")
         consoles[studio] = page
-    wait(consoles["trend"], sees("ansa"), 30)
+    wait(consoles["trend"], sees("ansa", *LIGHT), 30)
 
     desk = browser_context.new_page()
     desk.goto(f"{server}/login?next=/bookings/{booking}")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_helpers import sees, wait
+from live_helpers import LIGHT, LIGHT_QUALITY, sees, wait
 
 from harness.api import api, book
 from harness.server import api_token, producer_token
@@ -34,15 +34,17 @@ def _baku_and_istanbul_live(
     """A booking of Trend, DHA and Kabar in its line check, Baku's and Istanbul's consoles
     joined and seeing each other: the producer's token, the join links, the booking, the pages."""
     token = producer_token(tmp_path / "data")
-    links = book(server, token, ["trend", "dha", "kabar"], timedelta(minutes=5))
+    links = book(
+        server, token, ["trend", "dha", "kabar"], timedelta(minutes=5), quality=LIGHT_QUALITY
+    )
     booking = links["trend"].split("/join/")[1].split("/")[0]
     baku = browser_context.new_page()
     istanbul = browser_context.new_page()
     for page, studio in ((baku, "trend"), (istanbul, "dha")):
         page.goto(links[studio])
         page.click("#join")
-    wait(baku, sees("dha"), 30)
-    wait(istanbul, sees("trend"), 30)
+    wait(baku, sees("dha", *LIGHT), 30)
+    wait(istanbul, sees("trend", *LIGHT), 30)
     return token, links, booking, baku, istanbul
 
 
@@ -69,10 +71,10 @@ def test_a_removed_studio_is_told_and_its_partner_follows(
     api(server, token, "PATCH", f"/api/bookings/{booking}", {"studios": ["trend", "kabar", "dha"]})
     istanbul.goto(links["dha"])
     istanbul.click("#join")
-    wait(baku, sees("dha"), 30)
+    wait(baku, sees("dha", *LIGHT), 30)
     label = baku.locator('.tile[data-partner="dha"] strong').inner_text()
     assert label == "DHA · Istanbul"
-    wait(istanbul, sees("trend"), 30)
+    wait(istanbul, sees("trend", *LIGHT), 30)
     baku.screenshot(path=str(ARTIFACTS / "console-studio-added.png"))
 
 
