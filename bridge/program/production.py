@@ -25,7 +25,7 @@ from bridge.program.layout import STUDIO_LAYOUTS, tiles_for
 from bridge.program.return_feed import MixMinusTrack, ProgramVideoTrack
 from bridge.program.tap import ProgramTap
 from bridge.recording.directory import PROGRAM, program_file, recorded_file
-from bridge.recording.finalize import finalize
+from bridge.recording.isolated import FinalizeFailed, finalize
 from bridge.recording.recorder import AudioParams, SegmentRecorder, VideoParams
 from bridge.spec import RecordedFile
 
@@ -75,6 +75,9 @@ class Recording:
             )
         except ValueError:
             log.warning("the program recording in %s had nothing readable", self.directory)
+            return None
+        except FinalizeFailed as exc:  # its segments stay: the next start tries again
+            log.error("%s in %s; its segments are kept", exc, self.directory)
             return None
         return recorded_file(finished)
 

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import av
 
-from bridge.recording.finalize import FinishedFile, finalize, finished_file, holds_no_media
+from bridge.recording.finalize import FinishedFile, finished_file, holds_no_picture
+from bridge.recording.isolated import FinalizeFailed, finalize
 from bridge.spec import FileKind, RecordedFile
 
 log = logging.getLogger("telebridge.bridge.recorder")
@@ -106,12 +107,16 @@ def _finalize_streams(directory: Path, streams: dict[str, list[Path]]) -> list[R
         target = directory / f"{name}{FINISHED_SUFFIX[segments[0].suffix]}"
         try:
             out.append(recorded_file(finalize(segments, target)))
+        except FinalizeFailed as exc:  # its segments stay: the next start tries again
+            log.error("%s in %s; its segments are kept", exc, directory)
         except ValueError:
-            empty = [seg for seg in segments if holds_no_media(seg)]
-            for seg in empty:  # headers of segments opened just before a crash: nothing lost
+            # Segments opened just before a crash, cut off before their first picture: the
+            # one being written, which a kill -9 may lose. Removed, not left unlisted.
+            empty = [seg for seg in segments if holds_no_picture(seg)]
+            for seg in empty:
                 seg.unlink()
             log.warning(
-                "nothing readable in the segments of %s in %s (%d empty, removed)",
+                "nothing readable in the segments of %s in %s (%d without a picture, removed)",
                 name,
                 directory,
                 len(empty),

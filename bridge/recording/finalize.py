@@ -37,15 +37,18 @@ else:
 log = logging.getLogger("telebridge.bridge.recorder")
 
 
-def holds_no_media(path: Path) -> bool:
-    """Whether a segment is a container's header and nothing else (the recorder opened it and
-    was killed before its first frame). A segment that cannot be read at all is not: it may
-    hold bytes a person can still rescue."""
+def holds_no_picture(path: Path) -> bool:
+    """Whether a segment holds no picture: a container's header, at most a sliver of sound
+    after it, and nothing else (the recorder opened it and was killed before its first
+    picture: the segment being written, which a kill -9 may lose). No file can be made of it.
+    A segment that cannot be read at all is not: it may hold bytes a person can still rescue."""
     if path.stat().st_size == 0:
         return True
     try:
         with av.open(str(path)) as src:
-            return not any(packet.size for packet in src.demux())
+            if not src.streams.video:
+                return True  # cut off before its header declared the picture
+            return not any(packet.size for packet in src.demux(src.streams.video[0]))
     except av.error.EOFError:
         return True  # it ends before its header does: no frame in it
     except av.FFmpegError:

@@ -10,7 +10,12 @@ the same `finalize_directory` the server runs at its next start.
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import threading
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -20,11 +25,13 @@ import numpy as np
 import pytest
 
 from bridge.program.engine import ProgramFormat, make_encoder
+from bridge.recording import isolated
 from bridge.recording.directory import finalize_directory
-from bridge.recording.finalize import finalize, journal_of
+from bridge.recording.finalize import finalize, holds_no_picture, journal_of
 from bridge.recording.iso import opus_head
 from bridge.recording.recorder import AudioParams, SegmentRecorder, VideoParams
 from bridge.video_payloads import h264_parameter_sets
+from harness.waiting import eventually_sync
 
 FMT = ProgramFormat(width=320, height=180, fps=30, kbps=400, preset="ultrafast")
 SECONDS = 5.0  # three 2-second segments per stream
@@ -308,3 +315,106 @@ def test_sound_that_begins_in_a_later_segment_is_kept(tmp_path: Path) -> None:
         audio = container.streams.audio[0]
         sound_s = sum(p.duration or 0 for p in container.demux(audio) if p.size) * audio.time_base
     assert float(sound_s) == pytest.approx(3.5, abs=0.2), "all the sound there was is kept"
+
+
+def _child_of(parent: int, module: str) -> int | None:
+    for proc in Path("/proc").iterdir():
+        try:
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (proc / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and module.encode() in command:
+            return int(proc.name)
+    return None
+
+
+def _kill_child_running(module: str, killed: list[int]) -> None:
+    """SIGKILL this process's child running `module` as soon as it exists (it spends its
+    first fifth of a second importing PyAV, long before it could finish)."""
+    child = eventually_sync(lambda: _child_of(os.getpid(), module), interval=0.005)
+    os.kill(child, signal.SIGKILL)
+    killed.append(child)
+
+
+def test_a_finalizing_child_that_dies_loses_nothing_and_the_next_try_finishes(
+    tmp_path: Path,
+) -> None:
+    """The remux runs in a child process (a fault in FFmpeg once killed the whole server):
+    a child killed mid-way is an error the caller waits out; the segments are untouched."""
+    d = tmp_path / "rec"
+    record_program(d, 4.0)
+    segments = sorted(d.glob("program-*.ts"))
+    sizes = {p.name: p.stat().st_size for p in segments}
+    target = d / "program.mp4"
+    killed: list[int] = []
+    killer = threading.Thread(target=_kill_child_running, args=(isolated.__name__, killed))
+    killer.start()
+    with pytest.raises(isolated.FinalizeFailed, match="died of SIGKILL"):
+        isolated.finalize(segments, target)
+    killer.join()
+    assert killed, "the child was seen and killed"
+    assert {p.name: p.stat().st_size for p in sorted(d.glob("program-*.ts"))} == sizes
+    assert not target.exists()
+    found = isolated.finalize(segments, target)  # the next start's try
+    assert found.duration_s == pytest.approx(4.0, abs=0.2)
+    assert _has_sound(target)
+    assert sorted(p.name for p in d.iterdir()) == ["program.mp4"]
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")  # dead, only waiting to be reaped
+
+
+def test_a_finalizing_child_dies_with_its_server(tmp_path: Path) -> None:
+    """A kill -9 of the server ends its finalizing child too: the next start's recovery
+    finalizes the same directory, and two remuxes into one file at once would spoil it."""
+    d = tmp_path / "rec"
+    record_program(d, 4.0)
+    segments = sorted(d.glob("program-*.ts"))
+    script = (
+        "import sys; from pathlib import Path; from bridge.recording.isolated import finalize;"
+        f"finalize([Path(p) for p in sys.argv[1:]], Path({str(d / 'program.mp4')!r}))"
+    )
+    server = subprocess.Popen([sys.executable, "-c", script, *map(str, segments)])
+    try:
+        child = eventually_sync(
+            lambda: _child_of(server.pid, isolated.__name__), interval=0.005, message="child"
+        )
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait(10)
+        eventually_sync(lambda: _gone(child), message="the child ended with its server")
+    finally:
+        server.kill()
+        server.wait(10)
+    found = isolated.finalize(segments, d / "program.mp4")  # the next start's recovery
+    assert found.duration_s == pytest.approx(4.0, abs=0.2)
+    assert sorted(p.name for p in d.iterdir()) == ["program.mp4"]
+
+
+def test_a_segment_killed_after_some_sound_but_before_its_first_picture_is_removed(
+    tmp_path: Path,
+) -> None:
+    """The segment being written when a kill -9 came, cut off after its first sound packets
+    and before its first picture (a segment's sound can come first): no file can be made of
+    it, and it does not stay on disk unlisted."""
+    d = tmp_path / "rec"
+    record_program(d, 1.5)
+    (whole,) = sorted(d.glob("program-*.ts"))
+    cut = d / "program-000001.ts"
+    with av.open(str(whole)) as src, av.open(str(cut), "w", format="mpegts") as out:
+        out.add_stream_from_template(src.streams.video[0])
+        audio = out.add_stream_from_template(src.streams.audio[0])
+        for packet in [p for p in src.demux(src.streams.audio[0]) if p.size][:10]:
+            packet.stream = audio
+            out.mux(packet)
+    whole.unlink()
+    with av.open(str(cut)) as check:
+        assert any(p.size for p in check.demux(check.streams.audio[0])), "it holds sound"
+    assert holds_no_picture(cut)
+    assert finalize_directory(d) == []
+    assert list(d.iterdir()) == []

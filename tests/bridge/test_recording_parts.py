@@ -13,7 +13,7 @@ import pytest
 
 from bridge.program.engine import ProgramFormat, make_encoder
 from bridge.recording.directory import finalize_directory, first_written
-from bridge.recording.finalize import holds_no_media
+from bridge.recording.finalize import holds_no_picture
 from bridge.recording.parts import (
     NUMBERING,
     continue_after,
@@ -132,15 +132,15 @@ def _seconds(segment: Path) -> float:
         return sum(1 for _ in src.demux(video=0) if _.size) / FMT.fps
 
 
-def test_a_segment_killed_before_its_first_frame_holds_no_media(tmp_path: Path) -> None:
+def test_a_segment_killed_before_its_first_frame_holds_no_picture(tmp_path: Path) -> None:
     (segment, *_) = _record(tmp_path / "rec", 3.0)
-    assert not holds_no_media(segment)
+    assert not holds_no_picture(segment)
     header = tmp_path / "header-000000.ts"
     header.write_bytes(segment.read_bytes()[: 188 * 2])  # its PAT and PMT, no picture yet
-    assert holds_no_media(header)
+    assert holds_no_picture(header)
     empty = tmp_path / "empty-000000.webm"
     empty.write_bytes(b"")
-    assert holds_no_media(empty)
+    assert holds_no_picture(empty)
     garbage = tmp_path / "garbage-000000.webm"
     garbage.write_bytes(bytes(range(256)) * 40)  # unreadable, but bytes a person may rescue
-    assert not holds_no_media(garbage)
+    assert not holds_no_picture(garbage)
