@@ -196,7 +196,7 @@ class PushOutput:
             raise
         finally:
             os.close(read_end)
-        holds = dest.listener and sender.caller_came is not None
+        holds = sender.far_end_connected is not None
         pipe = TsPipe(write_end, self._source, self.target.id, dest.listener and not holds)
         pipe.holding = holds
         progress = self._progress = Progress(time.monotonic())
@@ -299,8 +299,9 @@ class PushOutput:
     ) -> None:
         async for raw in stream:
             line = redact(raw.decode(errors="replace").rstrip(), self._secrets)
-            if pipe.holding and sender.caller_came is not None and sender.caller_came(line):
-                # The caller came: the stream starts now, at a key frame asked for now.
+            connected = sender.far_end_connected
+            if pipe.holding and connected is not None and connected(line):
+                # The far end is there: the stream starts now, at a key frame asked for now.
                 pipe.holding = False
                 self._source.engine.force_keyframe()
             if line.strip():

@@ -34,10 +34,11 @@ class Sender:
     # At stop: it ends the stream cleanly once its input ends (ffmpeg's FLV end and RTMP
     # unpublish), so it is given a moment before SIGTERM. Otherwise SIGTERM is its clean end.
     ends_with_its_input: bool
-    # As a listener, a line of its stderr that says the caller came (None: it never says).
-    # A sender that says so is fed nothing until then, so the caller starts on the stream's
-    # tables and a key frame asked for at that moment.
-    caller_came: Callable[[str], bool] | None = None
+    # Whether a line of its stderr says the far end is connected (None: it never says). A
+    # sender that says so is fed nothing until then: srt-live-transmit drops what it reads
+    # before (as listener always, as caller while a slow handshake lasts), and the far end
+    # must start on the stream's tables and a key frame, asked for at that moment.
+    far_end_connected: Callable[[str], bool] | None = None
 
 
 class Progress:

@@ -31,9 +31,9 @@ CHUNK_BYTES = 188 * 7  # what it reads of its stdin at once: seven whole TS pack
 # About 8 reports a second at the program's 2.5 Mb/s (238 packets), 1 at 300 kb/s: the stall
 # timer (5 s) and the bitrate window (2 s) see growth at any program bitrate.
 STATS_PACKETS = 30
-# What it says on stderr once the far end is there: as caller, then as listener. A listener
-# reads its input meanwhile and drops it (the caller would start mid-stream, without the
-# tables or a key frame): the output feeds it nothing until it says this.
+# What it says on stderr once the far end is there: as caller, then as listener. Until then it
+# reads its input and drops it (the far end would start mid-stream, without the tables or a
+# key frame, or lose the first key frame): the output feeds it nothing until it says this.
 CONNECTED = ("SRT target connected", "Accepted SRT target connection")
 
 
@@ -100,5 +100,5 @@ SENDER = Sender(
     read_report=read_report,
     explain=explain,
     ends_with_its_input=False,  # it reads on: SIGTERM is its clean end (SRT's shutdown)
-    caller_came=connected,
+    far_end_connected=connected,
 )

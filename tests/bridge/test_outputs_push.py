@@ -112,6 +112,12 @@ def assert_no_secret(show: Show, caplog: pytest.LogCaptureFixture) -> None:
         assert not [s for s in said if secret in s], f"{secret!r} leaked"
 
 
+# SRT's latency for the tests' connections. Its default (120 ms) is what a receiver may stall
+# before SRT drops what comes too late; a process on a loaded two-core machine stalls longer,
+# and a dropped key frame starts the received picture a GOP after the sound.
+LOADED_LATENCY_MS = 1000
+
+
 @dataclass(frozen=True)
 class Media:
     """What a received file holds."""
@@ -301,11 +307,17 @@ async def test_srt_as_caller_with_a_passphrase_and_as_listener(
                     OutputKind.SRT,
                     f"srt://127.0.0.1:{caller_port}",
                     passphrase=PASSPHRASE,
-                    latency_ms=200,
+                    latency_ms=LOADED_LATENCY_MS,
                 )
             )
             await show.room.start_output(
-                OutputTarget("pickup", OutputKind.SRT, f"srt://:{listener_port}", listener=True)
+                OutputTarget(
+                    "pickup",
+                    OutputKind.SRT,
+                    f"srt://:{listener_port}",
+                    listener=True,
+                    latency_ms=LOADED_LATENCY_MS,
+                )
             )
 
             # Our srt-live-transmit listens at once: then the far end calls.
@@ -347,7 +359,11 @@ async def test_a_dropped_destination_is_retried_and_nothing_else_notices(
         room.start_recording(tmp_path / "rec")
         recording_from = loop.time()
         await room.start_output(OutputTarget("yt", OutputKind.RTMP, rtmp.url, key=KEY))
-        await room.start_output(OutputTarget("srt", OutputKind.SRT, f"srt://127.0.0.1:{port}"))
+        await room.start_output(
+            OutputTarget(
+                "srt", OutputKind.SRT, f"srt://127.0.0.1:{port}", latency_ms=LOADED_LATENCY_MS
+            )
+        )
         for output_id in ("yt", "srt"):
             await eventually(
                 functools.partial(show.state_is, output_id, OutputState.LIVE),
