@@ -61,8 +61,11 @@ def finalize(segments: list[Path], target: Path, timeout_s: float = TIMEOUT_S) -
         raise FinalizeFailed(f"finalizing {target.name} took over {timeout_s:g} s") from exc
     said = _relay(done.stderr)
     if done.returncode == 0:
-        found = json.loads(done.stdout)
-        return FinishedFile(Path(found["path"]), found["bytes"], found["sha256"], found["s"])
+        try:
+            found = json.loads(done.stdout)
+            return FinishedFile(Path(found["path"]), found["bytes"], found["sha256"], found["s"])
+        except (ValueError, KeyError, TypeError) as exc:  # not "nothing readable": a fault
+            raise FinalizeFailed(f"finalizing {target.name} answered {done.stdout!r}") from exc
     if done.returncode == NOTHING_READABLE:
         raise ValueError(said or "no segment could be read")
     if done.returncode < 0:
