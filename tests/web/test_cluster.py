@@ -361,10 +361,10 @@ async def test_a_killed_nodes_room_moves_and_its_recording_goes_on_in_the_same_e
                 f"program {joined_s:.1f} s: {first_s:.1f} s stored by node-a + {part_two_s:.1f} s"
             )
             # Part two's length is wall time from its audit line to the stop; a program engine
-            # short of CPU owes some of it (its frames are dropped when busy, up to seconds on a
-            # loaded machine). Half of it is still far above part two alone, what the joining
-            # missing would give.
-            assert joined_s >= first_s + part_two_s / 2, (joined_s, first_s, part_two_s)
+            # short of CPU owes some of it (it starts at its first key frame, and drops frames
+            # when busy: 2.1 s of 5.0 on one loaded run). A second of it is still what the
+            # joining missing (part one alone) could never give.
+            assert joined_s >= first_s + 1.0, (joined_s, first_s, part_two_s)
             assert joined_s <= first_s + part_two_s + 3.0, (joined_s, first_s, part_two_s)
 
             # Every file goes up to the store, its bytes there those the archive hashed.
