@@ -1,6 +1,6 @@
 """RTMP and SRT outputs: the program pushed to a partner's platform or playout.
 
-Each connection attempt runs a child process fed MPEG-TS through a pipe by a writer thread
+Each connection attempt runs a child process fed MPEG-TS through a pipe
 (bridge.outputs.ts_pipe): Debian's ffmpeg for RTMP, which remuxes it into FLV
 (bridge.outputs.ffmpeg), and srt-live-transmit for SRT, which sends the TS as it is
 (bridge.outputs.srt_transmit); each module holds its child's command line, what it reports and
@@ -47,7 +47,6 @@ CHECK_SECONDS = 0.25  # how often an attempt looks at its process and progress
 TERM_GRACE_S = 1.0  # SIGTERM, then SIGKILL after this long
 EXIT_WAIT_S = 2.0  # at stop, for a sender to finish the stream cleanly after its input ends
 RESOLVE_TIMEOUT_S = 5.0
-JOIN_TIMEOUT_S = 3.0
 STDERR_LINES = 30
 SENDERS = {sender.name: sender for sender in (ffmpeg.SENDER, srt_transmit.SENDER)}
 
@@ -103,7 +102,7 @@ class PushOutput:
         self._task = asyncio.ensure_future(self._run(dest))
 
     async def stop(self) -> None:
-        """End the attempt (its sender, its thread, the tap) within a few seconds; STOPPED if the
+        """End the attempt (its sender, its pipe, the tap) within a few seconds; STOPPED if the
         destination was reached in this run, else FAILED with the last error."""
         task, self._task = self._task, None
         if task is not None:
@@ -221,9 +220,6 @@ class PushOutput:
             for reader in readers:
                 reader.cancel()
             await asyncio.gather(*readers, return_exceptions=True)
-            loop = asyncio.get_running_loop()
-            if not await loop.run_in_executor(None, pipe.join, JOIN_TIMEOUT_S):
-                log.error("output %s: its writer thread did not end", self.target.id)
 
     async def _watch(
         self,

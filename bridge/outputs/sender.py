@@ -48,7 +48,11 @@ class Progress:
         self.total = 0
         self.grew_at = now  # the attempt's start counts as the last growth (connect timer)
         self._pending: int | None = None
-        self._samples: deque[tuple[float, int]] = deque(maxlen=16)
+        # (arrival, the sender's own clock, total): the bitrate is the growth over the sender's
+        # clock, because reports written into a pipe arrive in bursts (several at one time).
+        # Enough of them for the whole window: srt-live-transmit reports a dozen times a
+        # second at 3 Mb/s, and a window shorter than a GOP reads a key frame as the bitrate.
+        self._samples: deque[tuple[float, float, int]] = deque(maxlen=128)
 
     def line(self, text: str, now: float) -> None:
         """One `key=value` line of ffmpeg's `-progress` report."""
@@ -59,18 +63,19 @@ class Progress:
             self.sent(self._pending, now)
             self._pending = None
 
-    def sent(self, total: int, now: float) -> None:
-        """A report of `total` bytes written to the destination so far."""
+    def sent(self, total: int, now: float, reported_at: float | None = None) -> None:
+        """A report of `total` bytes written to the destination so far, read at `now`;
+        `reported_at`: when the sender wrote it, in seconds on its own clock, if it says."""
         if total > self.total:
             self.total, self.grew_at = total, now
-        self._samples.append((now, self.total))
+        self._samples.append((now, now if reported_at is None else reported_at, self.total))
 
     def kbps(self, now: float) -> float | None:
         """The bitrate to the destination over the last window."""
         recent = [s for s in self._samples if now - s[0] <= BITRATE_WINDOW_S + 0.5]
-        if len(recent) < 2 or recent[-1][0] <= recent[0][0]:
+        if len(recent) < 2 or recent[-1][1] <= recent[0][1]:
             return None
-        (t0, b0), (t1, b1) = recent[0], recent[-1]
+        (_, t0, b0), (_, t1, b1) = recent[0], recent[-1]
         return round((b1 - b0) * 8 / (t1 - t0) / 1000, 1)
 
 

@@ -57,23 +57,27 @@ def transmit_args(binary: Path, dest: Destination) -> list[str]:
     ]
 
 
-def bytes_sent(line: str) -> int | None:
-    """The bytes sent so far (SRT headers included), from one line of its statistics (None:
-    not a report)."""
+def bytes_sent(line: str) -> tuple[int, float] | None:
+    """The bytes sent so far (SRT headers included, resent packets not: a lossy link would
+    read as a higher bitrate), and when it counted them (seconds since it started), from one
+    line of its statistics (None: not a report)."""
     text = line.strip()
     if not text.startswith("{"):
         return None
     try:
         report = json.loads(text)
-        return int(report["send"]["bytes"])
+        sent = report["send"]
+        return int(sent.get("bytesUnique", sent["bytes"])), int(report["time"]) / 1000
     except (ValueError, KeyError, TypeError):
         return None
 
 
 def read_report(progress: Progress, line: str, now: float) -> None:
-    """One line of its stdout: a statistics report moves the figures on."""
-    if (sent := bytes_sent(line)) is not None:
-        progress.sent(sent, now)
+    """One line of its stdout: a statistics report moves the figures on (its stdout is a
+    pipe, so reports arrive in bursts: the bitrate is timed by its own clock)."""
+    if (report := bytes_sent(line)) is not None:
+        sent, at = report
+        progress.sent(sent, now, at)
 
 
 def explain(lines: Sequence[str], dest: Destination, exit_code: int | None) -> str:

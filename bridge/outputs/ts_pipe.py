@@ -1,26 +1,32 @@
-"""The program into a push output's child: packets muxed into MPEG-TS on a thread, piped.
+"""The program into a push output's child: packets muxed into MPEG-TS, written as the pipe takes
+them.
 
-What is ours in a push output is small: a tap on the program, a bounded queue, and one thread
-that muxes the packets into MPEG-TS and writes them into the child's stdin (TsPipe: ffmpeg for
-RTMP, srt-live-transmit for SRT). The event loop only queues; when the destination stops taking
-data the writer thread blocks on the pipe, the queue fills (`overflowed`), and the attempt
-(bridge.outputs.push) ends and retries. FFmpeg writes the pipe itself (its `pipe:` protocol),
-each packet's TS at once: no Python runs per write, and the thread holds the GIL only to hand
-a packet to the muxer.
+What is ours in a push output is small: a tap on the program, a bounded queue of packets, and a
+MPEG-TS muxer whose bytes go into the child's stdin (TsPipe: ffmpeg for RTMP, srt-live-transmit
+for SRT). It all runs on the event loop, and nothing in it blocks: the pipe is non-blocking, a
+packet is muxed only when the pipe has taken everything muxed before it (about 12 us of work),
+and while the child does not read, packets wait in the queue until the loop says the pipe is
+writable again. When the destination stops taking data the queue fills (`overflowed`), and the
+attempt (bridge.outputs.push) ends and retries.
+
+Why not a writer thread, as before: woken for each of the program's 77 packets a second, with
+the GIL changing hands each time, it spent several times what the muxing costs (bench/outputs.py
+measures both: see the README).
+
 Packets are copied before muxing, onto the tap's timeline, and nothing goes in before a video
 keyframe, so the stream the child reads always starts decodable, with picture and sound.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
-import queue
-import threading
+import time
 from collections import deque
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import av
 from av.container import OutputContainer
@@ -39,7 +45,6 @@ log = logging.getLogger("telebridge.bridge.outputs.ts_pipe")
 QUEUE_PACKETS = 400  # about 5 s of program (30 video + 47 audio packets a second)
 LISTEN_BACKLOG_PACKETS = 60  # waiting for an SRT caller: keep under 1 s, drop the rest
 EARLY_AUDIO_PACKETS = 94  # 2 s of AAC frames kept until the first keyframe comes
-_STOP = object()
 VIDEO, AUDIO = 0, 1
 
 
@@ -56,20 +61,45 @@ def _copy(packet: EncodedPacket, origin: int, time_base: Fraction) -> EncodedPac
     return out
 
 
-class TsPipe:
-    """The program's packets muxed into MPEG-TS on a thread, written into a pipe.
+class _Muxed:
+    """Where the muxer writes: the bytes of the packet being muxed, collected for the pipe.
+    (`flush_packets` makes FFmpeg hand over each packet's TS at once.)"""
 
-    `video` and `audio` are called on the event loop and never block: a full queue is
-    remembered (`overflowed`) for the attempt to end, not waited on. The thread blocks on the
-    pipe when the child does not read; killing it breaks the pipe and ends the thread.
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def write(self, data: bytes) -> int:
+        self.data += data
+        return len(data)
+
+
+class TsPipe:
+    """The program's packets muxed into MPEG-TS and written into a pipe, on the event loop.
+
+    `video` and `audio` never block: what the pipe cannot take yet waits in a bounded queue (a
+    full queue is remembered, `overflowed`, for the attempt to end), and goes in when the loop
+    says the pipe is writable. A pipe whose reader is gone sets `failure`.
     """
+
+    # CPU seconds spent muxing and writing, by all of this process's pipes (bench/outputs.py
+    # reads it: the event loop's other work hides it otherwise).
+    cpu_seconds = 0.0
 
     def __init__(self, fd: int, source: ProgramSource, name: str, listener: bool) -> None:
         fmt = source.engine.fmt
         self._size, self._fps = (fmt.width, fmt.height), fmt.fps
+        self._time_bases = (Fraction(1, fmt.fps), Fraction(1, RATE))
         self._extradata = source.audio.extradata
         self._fd = fd
-        self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_PACKETS)
+        os.set_blocking(fd, False)
+        self._name = name
+        self._loop = asyncio.get_running_loop()
+        self._queue: deque[tuple[int, EncodedPacket]] = deque()
+        self._unwritten = memoryview(b"")  # muxed, and not yet taken by the pipe
+        self._awaiting_pipe = False  # the loop watches the pipe for room
+        self._muxed = _Muxed()
+        self._container: OutputContainer | None = None
+        self._streams: list[Any] = []
         self._origins = (0, 0)
         self.waiting = listener  # for an SRT caller: keep only a short backlog meanwhile
         # Nothing at all until the destination is there (srt-live-transmit as listener drops
@@ -79,15 +109,14 @@ class TsPipe:
         self._early_audio: deque[EncodedPacket] = deque(maxlen=EARLY_AUDIO_PACKETS)
         self.overflowed = False
         self.failure: str | None = None
-        self._thread = threading.Thread(target=self._run, name=f"output-{name}", daemon=True)
-        self._thread.start()
+        self._closed = False
 
     def set_origins(self, tap: ProgramTap) -> None:
         """Count timestamps from the tap's 0 (both clocks), before its first packet."""
         self._origins = (tap.timeline.video_origin, tap.timeline.audio_origin)
 
     def video(self, packet: EncodedPacket) -> None:
-        """Queue a program video packet (event loop)."""
+        """Take a program video packet."""
         if self.holding:
             return
         if not self._resync:
@@ -107,7 +136,7 @@ class TsPipe:
         self._early_audio.clear()
 
     def audio(self, packet: EncodedPacket) -> None:
-        """Queue a program audio packet (event loop)."""
+        """Take a program audio packet."""
         if self.holding:
             return
         if self._resync:
@@ -116,71 +145,100 @@ class TsPipe:
             self._put(AUDIO, packet)
 
     def _put(self, index: int, packet: EncodedPacket) -> None:
-        if self.waiting and self._queue.qsize() >= LISTEN_BACKLOG_PACKETS:
+        if self._closed or self.failure is not None:
+            return
+        if self.waiting and len(self._queue) >= LISTEN_BACKLOG_PACKETS:
             # No caller yet: what is queued would reach it late. Start over at a keyframe.
-            self._drain()
+            self._queue.clear()
             self._resync = True
             self._early_audio.clear()
             (self.video if index == VIDEO else self.audio)(packet)
             return
-        try:
-            self._queue.put_nowait((index, packet))
-        except queue.Full:
+        if len(self._queue) >= QUEUE_PACKETS:
             self.overflowed = True
+            return
+        self._queue.append((index, packet))
+        if not self._awaiting_pipe:
+            self._feed()
 
-    def _drain(self) -> None:
-        with contextlib.suppress(queue.Empty):
+    def _feed(self) -> None:
+        """Write what the pipe takes now; what is queued is muxed once all before it is in."""
+        began = time.thread_time()
+        try:
             while True:
-                self._queue.get_nowait()
+                while self._unwritten:
+                    written = os.write(self._fd, self._unwritten)
+                    self._unwritten = self._unwritten[written:]
+                if not self._queue:
+                    self._watch_pipe(False)
+                    return
+                while self._queue:
+                    self._mux(*self._queue.popleft())
+                self._take_muxed()
+        except BlockingIOError:  # the pipe is full: go on when the child has read some
+            self._watch_pipe(True)
+        except OSError as exc:  # the child is gone (EPIPE): the attempt ends
+            self._fail(f"{type(exc).__name__}: {exc}")
+        finally:
+            TsPipe.cpu_seconds += time.thread_time() - began
+
+    def _watch_pipe(self, on: bool) -> None:
+        if on != self._awaiting_pipe:
+            self._awaiting_pipe = on
+            if on:
+                self._loop.add_writer(self._fd, self._feed)
+            else:
+                self._loop.remove_writer(self._fd)
+
+    def _mux(self, index: int, packet: EncodedPacket) -> None:
+        if self._container is None:
+            self._container, self._streams = self._open()
+        out = _copy(packet, self._origins[index], self._time_bases[index])
+        out.stream = self._streams[index]
+        try:
+            self._container.mux(out)
+        except OSError:
+            raise
+        except Exception:  # a packet the muxer refused must not end the stream
+            log.exception("output %s could not mux a packet", self._name)
+
+    def _take_muxed(self) -> None:
+        if self._muxed.data:
+            data, self._muxed.data = self._muxed.data, bytearray()
+            self._unwritten = memoryview(data)
+
+    def _fail(self, failure: str) -> None:
+        self.failure = failure
+        self._queue.clear()
+        log.debug("output %s writer ended: %s", self._name, failure)
+        self.close()
 
     def close(self) -> None:
-        """Let the thread end the stream (what is queued is dropped; the rest is flushed)."""
-        self._drain()
-        with contextlib.suppress(queue.Full):
-            self._queue.put_nowait(_STOP)
-
-    def join(self, timeout: float) -> bool:
-        """Wait for the thread (blocking: call off the loop); whether it ended."""
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    def _run(self) -> None:
-        container: OutputContainer | None = None
-        streams: list[Any] = []
-        try:
-            while True:
-                item = self._queue.get()
-                if item is _STOP:
-                    break
-                index, packet = cast(tuple[int, EncodedPacket], item)
-                if container is None:
-                    container, streams = self._open()
-                base = Fraction(1, self._fps) if index == VIDEO else Fraction(1, RATE)
-                out = _copy(packet, self._origins[index], base)
-                out.stream = streams[index]
-                try:
-                    container.mux(out)
-                except OSError:
-                    raise  # the pipe: the child is gone
-                except Exception:  # a packet the muxer refused must not end the stream
-                    log.exception("output writer could not mux a packet")
-        except Exception as exc:
-            self.failure = f"{type(exc).__name__}: {exc}"
-            log.debug("output writer ended: %s", self.failure)
-        finally:
-            if container is not None:
-                with contextlib.suppress(Exception):
-                    container.close()
-            with contextlib.suppress(OSError):
-                os.close(self._fd)  # FFmpeg's pipe protocol leaves it open
+        """End the stream: what waits is dropped, the muxer's last bytes go in if the pipe
+        takes them now, and the pipe is closed (the child reads its end of input)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.clear()
+        self._watch_pipe(False)
+        if self._container is not None:
+            with contextlib.suppress(Exception):
+                self._container.close()
+            if not self._unwritten:
+                self._take_muxed()
+        with contextlib.suppress(OSError):
+            while self._unwritten:
+                self._unwritten = self._unwritten[os.write(self._fd, self._unwritten) :]
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
 
     def _open(self) -> tuple[OutputContainer, list[Any]]:
         # A video PES with its length written ends where it says: the demuxer (ffmpeg's, then
         # the destination's) hands the picture on at once instead of waiting for the next
         # picture's first TS packet to know it ended (a frame of delay each, 33 ms at 30 fps).
-        # Each packet's TS is written (flushed) as soon as it is muxed: no muxer delay.
+        # Each packet's TS is handed over as soon as it is muxed: no muxer delay.
         container = av.open(
-            f"pipe:{self._fd}",
+            self._muxed,
             "w",
             format="mpegts",
             options={"omit_video_pes_length": "0", "flush_packets": "1"},
@@ -189,11 +247,11 @@ class TsPipe:
         assert isinstance(video, av.VideoStream)
         video.width, video.height = self._size
         video.pix_fmt = "yuv420p"
-        video.time_base = Fraction(1, self._fps)
+        video.time_base = self._time_bases[VIDEO]
         audio = container.add_stream("aac", rate=RATE)
         assert isinstance(audio, av.AudioStream)
         audio.codec_context.layout = "stereo"
-        audio.time_base = Fraction(1, RATE)
+        audio.time_base = self._time_bases[AUDIO]
         if self._extradata:
             audio.codec_context.extradata = self._extradata
         return container, [video, audio]

@@ -26,6 +26,7 @@ from bridge.outputs import ffmpeg, push, srt_transmit
 from bridge.outputs.base import ProgramSource
 from bridge.outputs.destination import FFMPEG_CHILD, SRT_CHILD, destination
 from bridge.outputs.push import PushOutput
+from bridge.outputs.sender import Progress
 from bridge.program.production import Production
 from bridge.room import Room
 from bridge.spec import EventKind, OutputFigures, OutputKind, OutputState, OutputTarget, RoomEvent
@@ -206,14 +207,30 @@ def test_secrets_reach_the_child_as_it_takes_them_and_are_redacted() -> None:
         assert "horse" not in destinations.redact(f"pass={form}", SECRETS)
 
 
+def test_the_bitrate_is_timed_by_the_senders_clock_when_reports_come_in_bursts() -> None:
+    """srt-live-transmit's reports reach us through a pipe, three or four at once: timed by
+    their arrival, a steady 2 Mb/s read as several times that."""
+    progress = Progress(0.0)
+    for burst in range(8):  # every 0.5 s, the four reports of the last half second
+        arrival = 0.5 * (burst + 1)
+        for i in range(4):
+            sender_clock = 0.5 * burst + 0.125 * (i + 1)
+            progress.sent(int(sender_clock * 250_000), arrival, sender_clock)
+    assert progress.kbps(4.0) == pytest.approx(2000, rel=0.01)
+    steady = Progress(0.0)  # ffmpeg's reports carry no clock: their arrival times them
+    for tick in range(1, 9):
+        steady.sent(tick * 125_000, tick * 0.5)
+    assert steady.kbps(4.0) == pytest.approx(2000, rel=0.01)
+
+
 def test_srt_live_transmit_is_understood() -> None:
     """Its command line, its statistics and its words (as srt-live-transmit 1.5 says them)."""
     srt = destination(OutputTarget("b", OutputKind.SRT, "srt://10.0.0.5:9000"))
     listener = destination(OutputTarget("c", OutputKind.SRT, "srt://:9001", listener=True))
     args = srt_transmit.transmit_args(srt_transmit.SRT_LIVE_TRANSMIT, srt)
     assert args[-2:] == ["file://con", "srt://10.0.0.5:9000?mode=caller"] and "-a:no" in args
-    report = '{"sid":1,"send":{"packets":90,"bytes":122400,"mbitRate":0.24},"recv":{"bytes":0}}'
-    assert srt_transmit.bytes_sent(report) == 122400
+    report = '{"sid":1,"time":11885,"send":{"bytes":130560,"bytesUnique":122400},"recv":{}}'
+    assert srt_transmit.bytes_sent(report) == (122400, 11.885)  # what was resent is not counted
     assert srt_transmit.bytes_sent("Media path: 'file://con' --> 'srt://...'") is None
     assert srt_transmit.bytes_sent('{"sid":1}') is None
     path = "Media path: 'file://con' --> 'srt://10.0.0.5:9000?mode=caller'"
