@@ -15,7 +15,9 @@ import pytest
 from live_studios import Link, Studio, book, sees
 from webtools import ClockedApp, assert_error
 
+from bridge.recording.directory import closed_segments
 from harness.waiting import eventually
+from schedules.archive import recording_directory
 from web.services import ACCOUNTS, LIVE, RECORDINGS
 
 pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair
@@ -251,3 +253,47 @@ async def test_a_recording_left_unfinished_by_a_crash_is_finalized_at_the_next_s
     (recording,) = (await resp.json())["recordings"]
     assert 1.5 < recording["duration_s"] < 4
     assert "program.mp4" in {f["name"] for f in recording["files"]}
+
+
+async def test_a_show_whose_finalizing_fails_keeps_its_segments_and_is_finished_on_a_retry(
+    clocked: ClockedApp, studios: Callable[..., Studio]
+) -> None:
+    """Finalizing runs in a child process that can die or hang (bridge.recording.isolated).
+    Then the recording is neither finished nor failed: its segments stay, the entry stays
+    unfinished, and it is finalized again a little later."""
+    c = clocked
+    recordings = c.app[RECORDINGS]
+    recordings.finalize_retry_s = (0.5,) * 120  # every half second, for a minute
+    starts, links = await _on_air(c, studios)
+    booking = links["trend"].booking
+    await eventually(
+        lambda: _program_media_seconds(c, booking, 2.5),
+        timeout=30,
+        interval=0.2,
+        message="2.5 s of program recorded",
+    )
+    recording_id = recordings.active[booking]
+    directory = recordings.root / recording_directory(booking, recording_id)
+    # Something in the way of the program's file: a directory where its finalizing child
+    # writes (and first removes) `program.mp4.tmp`. The child fails, as one that died would.
+    obstacle = directory / "program.mp4.tmp"
+    obstacle.mkdir()
+    c.clock.set(starts + timedelta(hours=1, seconds=1))  # the show ends
+    await c.app[LIVE].tick()
+    assert not recordings.is_recording(booking)
+    assert (await recordings.archive.get(recording_id)).status == "recording"
+    assert [s for s in closed_segments(directory, still_writing=False) if "program" in s.name]
+    assert not (directory / "program.mp4").exists()
+    resp = await c.client.get(f"/api/recordings?booking={booking}", headers=c.headers["producer"])
+    assert (await resp.json())["recordings"] == []  # not listed as a show without a program
+
+    obstacle.rmdir()  # the next try goes through
+    recording = await _finished(c.client, booking, c.headers["producer"])
+    assert recording["id"] == recording_id
+    assert {(f["kind"], f["studio"]) for f in recording["files"]} == {
+        ("program", None),
+        ("iso", "trend"),
+        ("iso", "dha"),
+    }, recording["files"]
+    assert 2.0 < recording["duration_s"] < 8
+    assert not closed_segments(directory, still_writing=False)

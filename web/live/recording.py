@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from bridge.recording.directory import finalize_directory, first_written
+from bridge.recording.directory import closed_segments, finalize_directory, first_written
 from bridge.recording.parts import (
     continue_after,
     continues_elsewhere,
@@ -38,6 +39,10 @@ log = logging.getLogger("telebridge.web.recording")
 # How long the end of a show that was taken over waits for its earlier part to be copied back
 # from the object store; past that it is finished in the background once the copy is done.
 EARLIER_PART_WAIT_S = 10.0
+# A stream whose finalizing failed (its child process died or hung) keeps its segments: the
+# recording stays unfinished and is finalized again after each of these pauses, and by the
+# next start's recovery after that.
+FINALIZE_RETRY_S = (30.0, 120.0, 600.0)
 
 
 class RecordingControl:
@@ -60,7 +65,8 @@ class RecordingControl:
         self.earlier: EarlierParts | None = None
         self.earlier_part_wait_s = EARLIER_PART_WAIT_S
         self._copies: dict[str, asyncio.Task[int]] = {}  # booking id -> copying back
-        self._finishing: set[asyncio.Task[None]] = set()  # ended shows waiting for the copy
+        self._finishing: set[asyncio.Task[None]] = set()  # ended shows finished later
+        self.finalize_retry_s = FINALIZE_RETRY_S
 
     async def catch_up(self) -> int:
         """Store the archive entries that waited for the database (raises while it is still
@@ -185,6 +191,46 @@ class RecordingControl:
         except Exception as exc:  # left "recording": the next start's recovery finishes it
             log.error("recording %s not finished now: %s", recording_id, describe(exc))
 
+    def _finishing_later(self, finishing: Coroutine[Any, Any, None]) -> None:
+        """Finish an ended show's recording in the background (cancelled by `close`)."""
+        task = asyncio.ensure_future(finishing)
+        self._finishing.add(task)
+        task.add_done_callback(self._finishing.discard)
+
+    async def _segments_kept(self, directory: Path) -> bool:
+        """Whether segments are left in a recording's directory after it was finalized: a
+        stream whose finalizing failed."""
+        loop = asyncio.get_running_loop()
+        if not await loop.run_in_executor(None, directory.exists):
+            return False
+        return bool(await loop.run_in_executor(None, closed_segments, directory, False))
+
+    async def _finalize_again(
+        self, recording_id: str, booking_id: str, directory: Path, ended_at: datetime
+    ) -> None:
+        """Finalize a recording whose finalizing failed at its end, after each pause, until
+        nothing is left unfinished; then file it. Left unfinished after the last try (and when
+        the producer records the booking again meanwhile, which goes on with it)."""
+        loop = asyncio.get_running_loop()
+        for pause in self.finalize_retry_s:
+            await asyncio.sleep(pause)
+            if booking_id in self.active:
+                return  # recorded again: that recording's end finalizes these segments too
+            try:
+                found = await loop.run_in_executor(None, finalize_directory, directory)
+                if await self._segments_kept(directory):
+                    continue
+                await self._file(await self.archive.get(recording_id), found, ended_at)
+                return
+            except Exception as exc:
+                log.warning("recording %s not finished now: %s", recording_id, describe(exc))
+        log.error(
+            "recording %s could not be finalized in %d tries; its segments are kept, and the "
+            "next start's recovery tries again",
+            recording_id,
+            len(self.finalize_retry_s),
+        )
+
     async def close(self) -> None:
         """Stop copying earlier parts back and finishing recordings that waited for them (the
         server is going down: recovery goes on with them at its next start)."""
@@ -212,11 +258,7 @@ class RecordingControl:
             if room is not None:
                 await room.suspend_recording()
             directory = recording_directory(booking_id, recording_id)
-            task = asyncio.ensure_future(
-                self._finish_when_copied(recording_id, directory, copying, now)
-            )
-            self._finishing.add(task)
-            task.add_done_callback(self._finishing.discard)
+            self._finishing_later(self._finish_when_copied(recording_id, directory, copying, now))
             log.warning(
                 "recording %s of booking %s is finished once its earlier part is back from "
                 "the object store",
@@ -225,6 +267,19 @@ class RecordingControl:
             )
             return True
         files = await room.stop_recording() if room is not None else []
+        kept_in = self.root / recording_directory(booking_id, recording_id)
+        if await self._segments_kept(kept_in):
+            # A stream could not be finalized (logged by the bridge): filed now, the entry
+            # would say finished (or failed) and its segments would lie unseen on disk.
+            self._finishing_later(self._finalize_again(recording_id, booking_id, kept_in, now))
+            log.error(
+                "recording %s of booking %s could not be finalized; its segments are kept "
+                "and it is finalized again in %g s",
+                recording_id,
+                booking_id,
+                self.finalize_retry_s[0] if self.finalize_retry_s else 0,
+            )
+            return True
         if not any(f.kind == "program" for f in files):
             log.warning(
                 "recording %s of booking %s had nothing to finalize", recording_id, booking_id
