@@ -466,9 +466,9 @@ class Room:
         """Stop writing without finalizing: a restart mid-show continues the same recording."""
         if self.production is None:
             return
-        await self.production.suspend_recording()
         isos, self.isos = self.isos, {}
         self._detach_isos(isos)
+        await self.production.suspend_recording()
         loop = asyncio.get_running_loop()
         for iso in isos.values():
             await loop.run_in_executor(None, iso.close)
@@ -488,11 +488,13 @@ class Room:
         figures = {f.studio_id: f for f in self._recorders()}  # the program's under None
         recording = self.production.recording
         directory = recording.directory if recording is not None else None
+        # The studios' own feeds end at the moment the program does, not after its finalizing
+        # (they would run on for as long as that takes, and be longer than the program).
+        isos, self.isos = self.isos, {}
+        self._detach_isos(isos)
         program = await self.production.stop_recording()
         if program is not None:
             files.append(program)
-        isos, self.isos = self.isos, {}
-        self._detach_isos(isos)
         loop = asyncio.get_running_loop()
         for iso in isos.values():
             await loop.run_in_executor(None, iso.close)

@@ -121,7 +121,9 @@ def test_two_studios_see_and_hear_each_other_at_720p(
     booking_id = links["trend"].split("/join/")[1].split("/")[0]
     events = api(server, token, "GET", f"/api/bookings/{booking_id}/audit")["events"]
     joined = [e["details"]["studio"] for e in events if e["action"] == "studio joined"]
-    assert joined.count("trend") == 1 and joined.count("ansa") == 2  # Rome joined twice
+    # Rome joined again after its reload (on a machine short of CPU its first attempt can fail
+    # and the console tries again: each attempt that reached the room is a join).
+    assert joined.count("trend") == 1 and joined.count("ansa") >= 2, joined
 
 
 def test_a_join_outside_the_window_is_refused_with_the_message(

@@ -16,6 +16,7 @@ const CLOSED_RETRY_MS = 5000;
 const CONNECT_TIMEOUT_MS = 15000;
 const DISCONNECTED_GRACE_MS = 4000;
 const POLL_MS = 500;
+const REQUEST_TIMEOUT_MS = 15000;
 const METER_FLOOR = -60;
 
 const state = { pc: null, session: null, mic: null, talking: false, retry: null, pending: false };
@@ -30,6 +31,9 @@ async function api(url, method, body) {
     method,
     headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
+    // Every request is bounded: an answer that never comes must not stop the tiles' polling
+    // (they would go on showing a stale state as if it were true); it fails and is retried.
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   const doc = await response.json().catch(() => ({}));
   if (!response.ok) {
