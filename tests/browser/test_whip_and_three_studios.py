@@ -184,6 +184,12 @@ def test_an_h264_encoder_is_seen_in_h264_and_a_vp8_only_console_says_it_cannot_s
             publisher.stop(server)
 
 
+CONSOLE_STATE = (
+    "() => JSON.stringify({state: document.getElementById('console')?.dataset.state,"
+    " stats: window.telebridge ? window.telebridge.stats : null})"
+)
+
+
 def test_three_studios_each_see_both_partners(
     server: str, browser_context: Any, tmp_path: Path
 ) -> None:
@@ -202,8 +208,13 @@ def test_three_studios_each_see_both_partners(
     for studio, page in pages.items():
         for partner in studios:
             if partner != studio:
-                # On a machine with one core busy the first pictures take a while.
-                wait(page, sees(partner, *LIGHT), 60)
+                try:
+                    # On a machine with one core busy the first pictures take a while.
+                    wait(page, sees(partner, *LIGHT), 60)
+                except AssertionError as exc:
+                    # What the partner's own console says: did it join, does it send?
+                    own = pages[partner].evaluate(CONSOLE_STATE)
+                    raise AssertionError(f"{studio} does not see {partner}: {exc}\n{own}") from None
     pages["trend"].screenshot(
         path=str(
             Path(__file__).resolve().parents[2] / "test-artifacts" / "console-three-studios.png"
