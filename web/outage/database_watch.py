@@ -77,6 +77,15 @@ class DatabaseWatch:
             await asyncio.sleep(WATCH_INTERVAL_S)
             try:
                 await ping(self.engine, CONNECT_TIMEOUT)
+            except TimeoutError:
+                # No answer within the bound: the database is slow, or this server is (its
+                # event loop late under load). Said in one line, not as a fault; requests go
+                # on asking it, and a refused or broken connection marks it down.
+                log.warning(
+                    "the database at %s did not answer a check within %g s",
+                    self.where,
+                    CONNECT_TIMEOUT,
+                )
             except Exception as exc:
                 if database_down(exc):
                     self._went_down(exc)
