@@ -225,22 +225,29 @@ async def _program_media_seconds(c: ClockedApp, booking: str, at_least: float) -
     return any(r.kind == "program" and r.media_seconds >= at_least for r in recorders)
 
 
-async def test_a_recording_left_unfinished_by_a_crash_is_finalized_at_the_next_start(
-    clocked: ClockedApp, studios: Callable[..., Studio], settings: Any, aiohttp_client: Any
-) -> None:
-    from web.app import make_app
-
-    c = clocked
+async def _on_air_with_some_program(
+    c: ClockedApp, studios: Callable[..., Studio]
+) -> tuple[datetime, str]:
+    """On air and recording, with 2.5 s of program media on disk (not 2.5 s of wall time: a
+    machine short of CPU makes fewer frames in it); the show's start and the booking."""
     starts, links = await _on_air(c, studios)
     booking = links["trend"].booking
-    # Some show on disk: 2.5 s of program media written (not 2.5 s of wall time: a machine
-    # short of CPU makes fewer frames in it).
     await eventually(
         lambda: _program_media_seconds(c, booking, 2.5),
         timeout=30,
         interval=0.2,
         message="2.5 s of program recorded",
     )
+    return starts, booking
+
+
+async def test_a_recording_left_unfinished_by_a_crash_is_finalized_at_the_next_start(
+    clocked: ClockedApp, studios: Callable[..., Studio], settings: Any, aiohttp_client: Any
+) -> None:
+    from web.app import make_app
+
+    c = clocked
+    starts, booking = await _on_air_with_some_program(c, studios)
     # The server goes down mid-show: the autopilot stops first (else its next tick would start
     # the recording again in the same directory), the recording is suspended, the rooms close.
     # What is left is what a kill -9 leaves: segments on disk, the archive entry "recording".
@@ -264,14 +271,7 @@ async def test_a_show_whose_finalizing_fails_keeps_its_segments_and_is_finished_
     c = clocked
     recordings = c.app[RECORDINGS]
     recordings.finalize_retry_s = (0.5,) * 120  # every half second, for a minute
-    starts, links = await _on_air(c, studios)
-    booking = links["trend"].booking
-    await eventually(
-        lambda: _program_media_seconds(c, booking, 2.5),
-        timeout=30,
-        interval=0.2,
-        message="2.5 s of program recorded",
-    )
+    starts, booking = await _on_air_with_some_program(c, studios)
     recording_id = recordings.active[booking]
     directory = recordings.root / recording_directory(booking, recording_id)
     # Something in the way of the program's file: a directory where its finalizing child

@@ -183,11 +183,7 @@ class RecordingControl:
         recovery does it."""
         try:
             await copy
-            rec = await self.archive.get(recording_id)
-            found = await asyncio.get_running_loop().run_in_executor(
-                None, finalize_directory, self.root / directory
-            )
-            await self._file(rec, found, now)
+            await self._finalize_and_file(recording_id, self.root / directory, now)
         except Exception as exc:  # left "recording": the next start's recovery finishes it
             log.error("recording %s not finished now: %s", recording_id, describe(exc))
 
@@ -205,23 +201,30 @@ class RecordingControl:
             return False
         return bool(await loop.run_in_executor(None, closed_segments, directory, False))
 
+    async def _finalize_and_file(self, recording_id: str, directory: Path, ended: datetime) -> bool:
+        """Finalize a recording's directory (off the event loop) and file what it holds;
+        False, filing nothing, while a stream's segments are still left unfinished."""
+        found = await asyncio.get_running_loop().run_in_executor(
+            None, finalize_directory, directory
+        )
+        if await self._segments_kept(directory):
+            return False
+        await self._file(await self.archive.get(recording_id), found, ended)
+        return True
+
     async def _finalize_again(
         self, recording_id: str, booking_id: str, directory: Path, ended_at: datetime
     ) -> None:
         """Finalize a recording whose finalizing failed at its end, after each pause, until
         nothing is left unfinished; then file it. Left unfinished after the last try (and when
         the producer records the booking again meanwhile, which goes on with it)."""
-        loop = asyncio.get_running_loop()
         for pause in self.finalize_retry_s:
             await asyncio.sleep(pause)
             if booking_id in self.active:
                 return  # recorded again: that recording's end finalizes these segments too
             try:
-                found = await loop.run_in_executor(None, finalize_directory, directory)
-                if await self._segments_kept(directory):
-                    continue
-                await self._file(await self.archive.get(recording_id), found, ended_at)
-                return
+                if await self._finalize_and_file(recording_id, directory, ended_at):
+                    return
             except Exception as exc:
                 log.warning("recording %s not finished now: %s", recording_id, describe(exc))
         log.error(
