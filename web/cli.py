@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from aiohttp import web
-
 from schedules.accounts import LANGUAGES, Accounts, TokenInfo, pick_token
 from schedules.db import make_engine, migrate
 from schedules.errors import ScheduleError
@@ -136,8 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _serve(settings: Settings, demo: bool) -> int:
     configure_logging(settings.log_format)
 
-    # Here, not at the top: the app brings the media stack (aiortc, PyAV), and the token and
-    # user commands should start at once.
+    # Here, not at the top: the app brings aiohttp and the media stack (aiortc, PyAV), and the
+    # token and user commands should start at once (aiohttp alone is half their start-up).
+    from aiohttp import web
+
     from web.app import make_app
     from web.demo import DEMO_PASSWORD, seed_demo
     from web.services import ACCOUNTS, BOOKINGS, OUTAGE
