@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -77,3 +78,42 @@ async def test_a_check_without_an_answer_in_time_is_a_warning_not_a_fault(
     assert not faults, [r.getMessage() for r in faults]
     said = [r for r in caplog.records if "did not answer" in r.getMessage()]
     assert said[0].levelno == logging.WARNING and said[0].exc_info is None
+
+
+async def test_a_database_that_hangs_for_several_checks_is_down_until_it_answers(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A database that stops answering without refusing (stuck on its disk, a network that
+    drops everything) is an outage once UNANSWERED_CHECKS_DOWN checks in a row got no answer:
+    /healthz and master control say so, and it is up again with its first answer."""
+    monkeypatch.setattr(database_watch, "WATCH_INTERVAL_S", 0.2)
+    monkeypatch.setattr(database_watch, "CONNECT_TIMEOUT", 0.5)
+    caplog.set_level(logging.INFO, logger="telebridge.web.database")
+    with running_pg() as pg:
+        engine = make_engine(pg.url())
+        watch = DatabaseWatch(engine, pg.url())
+        try:
+            assert await watch.open()
+
+            async def ready() -> None:
+                return None
+
+            watch.start(ready)
+            with frozen(pg):
+                await eventually(lambda: not watch.up, timeout=30, message="down")
+                assert watch.status() == "unavailable"
+                found = re.fullmatch(
+                    r"no answer to (\d+) checks in a row, 0.5 s each", watch.problem
+                )
+                assert found and int(found[1]) >= 3, watch.problem
+            await eventually(lambda: watch.up, timeout=30, message="answering again")
+            assert (watch.status(), watch.problem, watch.unanswered) == ("ok", "", 0)
+        finally:
+            await watch.stop()
+            await engine.dispose()
+    said = [r.getMessage() for r in caplog.records]
+    warned = [m for m in said if "did not answer a check" in m]
+    assert len(warned) == database_watch.UNANSWERED_CHECKS_DOWN - 1, said
+    down = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(down) == 1 and "no answer to 3 checks in a row" in down[0].getMessage(), said
+    assert any("answering again" in m for m in said), said

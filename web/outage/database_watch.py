@@ -23,6 +23,9 @@ log = logging.getLogger("telebridge.web.database")
 RETRY_FIRST_S = 1.0
 RETRY_MAX_S = 15.0
 WATCH_INTERVAL_S = 5.0
+# One check without an answer is a slow moment (of the database, or of this loop under load);
+# this many in a row (about half a minute) is a database that hangs: down, as if it refused.
+UNANSWERED_CHECKS_DOWN = 3
 # Migrating a large schema may take longer than a ping; still bounded.
 MIGRATE_TIMEOUT_S = 60.0
 
@@ -36,6 +39,7 @@ class DatabaseWatch:
         self.migrated = False
         self.up = False
         self.problem = ""  # the last error, one line, while the database is down
+        self.unanswered = 0  # checks in a row that got no answer within their bound
         self._task: asyncio.Task[None] | None = None
 
     async def open(self) -> bool:
@@ -46,7 +50,7 @@ class DatabaseWatch:
         except Exception as exc:
             if not database_down(exc):
                 raise  # a real error (a broken schema, a bad URL): starting would be wrong
-            self._went_down(exc)
+            self._went_down(describe(exc))
             return False
         self.migrated = True
         self._came_back()
@@ -78,24 +82,32 @@ class DatabaseWatch:
             try:
                 await ping(self.engine, CONNECT_TIMEOUT)
             except TimeoutError:
-                # No answer within the bound: the database is slow, or this server is (its
-                # event loop late under load). Said in one line, not as a fault; requests go
-                # on asking it, and a refused or broken connection marks it down.
-                log.warning(
-                    "the database at %s did not answer a check within %g s",
-                    self.where,
-                    CONNECT_TIMEOUT,
-                )
+                self._unanswered()
             except Exception as exc:
                 if database_down(exc):
-                    self._went_down(exc)
+                    self._went_down(describe(exc))
                 else:
                     log.exception("database check failed")
             else:
                 self._came_back()
 
-    def _went_down(self, exc: BaseException) -> None:
-        problem = describe(exc)
+    def _unanswered(self) -> None:
+        # No answer within the bound: the database is slow, or this server is (its event loop
+        # late under load). One such check is said in one line, not as a fault; requests go on
+        # asking it. UNANSWERED_CHECKS_DOWN in a row is an outage, said as one.
+        self.unanswered += 1
+        if self.unanswered < UNANSWERED_CHECKS_DOWN:
+            log.warning(
+                "the database at %s did not answer a check within %g s",
+                self.where,
+                CONNECT_TIMEOUT,
+            )
+        else:
+            self._went_down(
+                f"no answer to {self.unanswered} checks in a row, {CONNECT_TIMEOUT:g} s each"
+            )
+
+    def _went_down(self, problem: str) -> None:
         if self.up or not self.problem:
             log.error(
                 "database not answering at %s (%s); live rooms go on, requests that need it "
@@ -106,6 +118,7 @@ class DatabaseWatch:
         self.up, self.problem = False, problem
 
     def _came_back(self) -> None:
+        self.unanswered = 0
         if not self.up and self.problem:
             log.warning("database answering again at %s", self.where)
         self.up, self.problem = True, ""
