@@ -28,6 +28,7 @@ from aiortc import codecs as aiortc_codecs
 from aiortc.codecs import is_rtx
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcdtlstransport import SRTP_AES128_CM_SHA1_80
+from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     RTP_HISTORY_SIZE,
@@ -46,6 +47,8 @@ _RECEIVER_FIELDS = (
     "_RTCRtpReceiver__rtx_ssrc",
     "_RTCRtpReceiver__remote_bitrate_estimator",
     "_RTCRtpReceiver__rtcp_ssrc",
+    "_RTCRtpReceiver__remote_streams",
+    "_RTCRtpReceiver__nack_generator",
 )
 _SENDER_FIELDS = (
     "_RTCRtpSender__rtp_history",
@@ -116,11 +119,13 @@ PacketListener = Callable[[RtpPacket], None]
 def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketListener, decode: bool = False) -> None:
     """Hand every RTP packet of `receiver` to `on_packet` as it arrives (RTX unwrapped).
 
-    aiortc's own handling still runs after ours for statistics and NACKs, but its bandwidth
-    estimate is switched off (it held Chromium near 0.76 Mbps; we send our own REMB). Unless
-    `decode` (the program needs the pictures), its decoder thread is stopped once started:
-    relaying decodes nothing, and an unread decoded track leaks memory. With `decode` the
-    caller must read `receiver.track` continuously.
+    aiortc's bandwidth estimate is switched off (it held Chromium near 0.76 Mbps; we send our
+    own REMB). Unless `decode` (the program needs the pictures), its decoder thread is stopped
+    once started, and of aiortc's own handling of a packet only what a relay needs runs: the
+    statistics its RTCP reports carry, and NACKs for lost packets. Parsing each payload and
+    reassembling frames for a decoder that is not there was most of its cost per packet. With
+    `decode` aiortc's whole handling runs after ours, and the caller must read
+    `receiver.track` continuously.
     """
     _require(receiver, _RECEIVER_FIELDS)
     receiver._RTCRtpReceiver__remote_bitrate_estimator = None  # type: ignore[attr-defined]
@@ -128,26 +133,49 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketListener, decode: bo
     original_receive = receiver.receive
     codecs: dict[int, Any] = receiver._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
     rtx_ssrcs: dict[int, int] = receiver._RTCRtpReceiver__rtx_ssrc  # type: ignore[attr-defined]
+    streams: dict[int, StreamStatistics] = receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
+    nacks: NackGenerator | None = receiver._RTCRtpReceiver__nack_generator  # type: ignore[attr-defined]
 
     async def receive(parameters: Any) -> None:
         await original_receive(parameters)
         if not decode:
             receiver._RTCRtpReceiver__stop_decoder()  # type: ignore[attr-defined]
 
+    def unwrapped(packet: RtpPacket, codec: Any) -> RtpPacket | None:
+        """The original packet inside an RTX one (None: not one we can unwrap)."""
+        apt = codec.parameters.get("apt")
+        original_ssrc = rtx_ssrcs.get(packet.ssrc)
+        if original_ssrc is None or not isinstance(apt, int) or len(packet.payload) < 2:
+            return None
+        return unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
+
     async def handle(packet: RtpPacket, arrival_time_ms: int) -> None:
         codec = codecs.get(packet.payload_type)
         if codec is not None and receiver._enabled:
-            if not is_rtx(codec):
-                on_packet(packet)
-            else:
-                apt = codec.parameters.get("apt")
-                original_ssrc = rtx_ssrcs.get(packet.ssrc)
-                if original_ssrc is not None and isinstance(apt, int) and len(packet.payload) >= 2:
-                    on_packet(unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc))
+            original = unwrapped(packet, codec) if is_rtx(codec) else packet
+            if original is not None:
+                on_packet(original)
         await original_handle(packet, arrival_time_ms)
 
+    async def relay(packet: RtpPacket, arrival_time_ms: int) -> None:
+        codec = codecs.get(packet.payload_type)
+        if codec is None or not receiver._enabled:
+            return
+        stream = streams.get(packet.ssrc)
+        if stream is None:
+            stream = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
+        stream.add(packet)
+        if is_rtx(codec):
+            original = unwrapped(packet, codec)
+            if original is None:
+                return
+            packet = original
+        on_packet(packet)
+        if nacks is not None and nacks.add(packet):
+            await receiver._send_rtcp_nack(packet.ssrc, sorted(nacks.missing))
+
     receiver.receive = receive  # type: ignore[method-assign]
-    receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
+    receiver._handle_rtp_packet = handle if decode else relay  # type: ignore[method-assign]
 
 
 async def send_remb(receiver: RTCRtpReceiver, bitrate_bps: int, media_ssrcs: list[int]) -> None:
@@ -322,14 +350,15 @@ class ForwardingSender:
             ssrc=s._ssrc,
             payload=packet.payload,
         )
+        now_ntp = clock.current_ntp_time()
         out.extensions.mid = self.mid
-        out.extensions.abs_send_time = (clock.current_ntp_time() >> 14) & 0x00FFFFFF
+        out.extensions.abs_send_time = (now_ntp >> 14) & 0x00FFFFFF
         out.extensions.audio_level = packet.extensions.audio_level
         history: dict[int, RtpPacket] = s._RTCRtpSender__rtp_history  # type: ignore[attr-defined]
         history[sequence_number % RTP_HISTORY_SIZE] = out
         data = out.serialize(s._RTCRtpSender__rtp_header_extensions_map)  # type: ignore[attr-defined]
         await s.transport._send_rtp(data)
-        s._RTCRtpSender__ntp_timestamp = clock.current_ntp_time()  # type: ignore[attr-defined]
+        s._RTCRtpSender__ntp_timestamp = now_ntp  # type: ignore[attr-defined]
         s._RTCRtpSender__rtp_timestamp = timestamp  # type: ignore[attr-defined]
         s._RTCRtpSender__octet_count += len(packet.payload)  # type: ignore[attr-defined]
         s._RTCRtpSender__packet_count += 1  # type: ignore[attr-defined]

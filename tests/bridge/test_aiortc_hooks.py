@@ -25,7 +25,13 @@ async def test_the_private_fields_the_hooks_use_exist() -> None:
         video = pc.addTransceiver(IdleTrack("video"), direction="sendrecv")
         tap_receiver(video.receiver, lambda _p: None)  # raises HookBroken if fields moved
         ForwardingSender(video.sender, lambda: None)
-        for name in ("_handle_rtp_packet", "_send_rtcp", "_send_rtcp_pli", "_send_keyframe"):
+        for name in (
+            "_handle_rtp_packet",
+            "_send_rtcp",
+            "_send_rtcp_pli",
+            "_send_rtcp_nack",
+            "_send_keyframe",
+        ):
             assert callable(getattr(video.receiver, name, None) or getattr(video.sender, name))
     finally:
         await close_peer(pc)
@@ -37,3 +43,32 @@ def test_a_missing_field_is_named_in_the_error() -> None:
 
     with pytest.raises(HookBroken, match="_RTCRtpReceiver__codecs"):
         tap_receiver(NotAReceiver(), lambda _p: None)  # type: ignore[arg-type]
+
+
+async def test_a_relayed_receiver_counts_and_hands_on_packets_but_assembles_no_frames() -> None:
+    """Relaying (no decode) skips aiortc's payload parsing and frame assembly, most of its
+    cost per packet, yet keeps what a relay needs: every packet handed on, and the receiver
+    statistics its RTCP reports carry."""
+    from aiortc import VideoStreamTrack
+
+    from harness.waiting import eventually
+
+    sender, relay = RTCPeerConnection(), RTCPeerConnection()
+    try:
+        sender.addTrack(VideoStreamTrack())
+        await sender.setLocalDescription(await sender.createOffer())
+        await relay.setRemoteDescription(sender.localDescription)
+        transceiver = relay.getTransceivers()[0]
+        seen: list[int] = []
+        tap_receiver(transceiver.receiver, lambda p: seen.append(p.sequence_number))
+        await relay.setLocalDescription(await relay.createAnswer())
+        await sender.setRemoteDescription(relay.localDescription)
+        await eventually(lambda: len(seen) >= 100, timeout=30, message="100 packets relayed")
+        receiver = transceiver.receiver
+        streams = receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
+        assert sum(s.packets_received for s in streams.values()) >= 100
+        jitter = receiver._RTCRtpReceiver__jitter_buffer  # type: ignore[attr-defined]
+        assert jitter._origin is None, "packets went into the frame assembly"
+    finally:
+        await close_peer(sender)
+        await close_peer(relay)
