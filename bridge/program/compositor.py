@@ -1,10 +1,16 @@
 """The joint program's picture: each studio's latest frame in its tile, labelled, on one canvas.
 
 Works on 4:2:0 planes (the encoder's format) so that nothing is converted twice: each input is
-scaled once by swscale (PyAV) straight into its tile size, copied into the canvas planes, and
-labelled with text rendered once per studio (Pillow, DejaVu) and cached. A studio without a
-picture shows a slate with its name and "signal lost" instead of freezing or vanishing.
-CPU work: call it from a worker thread, never the event loop.
+scaled once by swscale (PyAV) straight into its tile size, copied into the planes of the frame
+that goes to the encoder, and labelled with text rendered once per studio (Pillow, DejaVu) and
+cached. A studio without a picture shows a slate with its name and "signal lost" instead of
+freezing or vanishing. CPU work: call it from a worker thread, never the event loop.
+
+Few and large steps per frame, because this runs beside the event loop in one process: each
+step in C gives the GIL up and must win it back, and on a busy server each win can wait up to
+the interpreter's switch interval. So the canvas is the output frame itself (no copy into a new
+one), and each tile keeps one scaler (a swscale context made once and single-threaded) instead
+of the one PyAV makes for every new decoded frame, with a pool of threads, every frame.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
@@ -58,11 +65,19 @@ def text_mask(text: str, size: int) -> NDArray[np.uint8]:
     return np.asarray(image, dtype=np.uint8)
 
 
-def _blank(width: int, height: int) -> Planes:
-    y = np.full((height, width), BLACK_Y, dtype=np.uint8)
-    u = np.full((height // 2, width // 2), NEUTRAL_UV, dtype=np.uint8)
-    v = np.full((height // 2, width // 2), NEUTRAL_UV, dtype=np.uint8)
-    return y, u, v
+def _canvas(width: int, height: int) -> tuple[av.VideoFrame, Planes]:
+    """A new black yuv420p frame and writable views of its planes (rows trimmed of padding)."""
+    frame = av.VideoFrame(width, height, "yuv420p")
+    planes = []
+    for plane, value in zip(frame.planes, (BLACK_Y, NEUTRAL_UV, NEUTRAL_UV), strict=True):
+        rows = np.frombuffer(memoryview(plane), dtype=np.uint8).reshape(
+            plane.height, plane.line_size
+        )
+        view = rows[:, : plane.width]
+        view[:] = value
+        planes.append(view)
+    y, u, v = planes
+    return frame, (y, u, v)
 
 
 def _planes(frame: av.VideoFrame) -> Planes:
@@ -82,9 +97,15 @@ def _fill(canvas: Planes, tile: Tile, yuv: tuple[int, int, int]) -> None:
     v[tile.y // 2 : (tile.y + tile.h) // 2, tile.x // 2 : (tile.x + tile.w) // 2] = yuv[2]
 
 
-def _paste(canvas: Planes, tile: Tile, frame: av.VideoFrame) -> None:
-    scaled = frame.reformat(width=tile.w, height=tile.h, format="yuv420p")
-    sy, su, sv = _planes(scaled)
+def _scaled(scaler: VideoReformatter, frame: av.VideoFrame, tile: Tile) -> av.VideoFrame:
+    try:
+        return scaler.reformat(frame, width=tile.w, height=tile.h, format="yuv420p", threads=1)
+    except TypeError:  # PyAV before 15 has no `threads` (and scales on one thread)
+        return scaler.reformat(frame, width=tile.w, height=tile.h, format="yuv420p")
+
+
+def _paste(canvas: Planes, tile: Tile, frame: av.VideoFrame, scaler: VideoReformatter) -> None:
+    sy, su, sv = _planes(_scaled(scaler, frame, tile))
     y, u, v = canvas
     y[tile.y : tile.y + tile.h, tile.x : tile.x + tile.w] = sy
     u[tile.y // 2 : (tile.y + tile.h) // 2, tile.x // 2 : (tile.x + tile.w) // 2] = su
@@ -123,6 +144,9 @@ class Compositor:
         self.lost_text = lost_text
         self.label_size = max(12, self.height // 30)
         self.painter = Painter(width, height, self.label_size)
+        # One scaler per tile position: its swscale context is reused while the tile's size
+        # and the studio's picture size stay the same.
+        self._scalers: dict[int, VideoReformatter] = {}
 
     def compose(
         self,
@@ -133,26 +157,25 @@ class Compositor:
     ) -> av.VideoFrame:
         """The program frame of `sources` in `layout` (`focus`: the solo/pip studio's index),
         with the graphics of `scene` on top (None: no graphics on screen, nothing to do)."""
-        canvas = _blank(self.width, self.height)
+        frame, canvas = _canvas(self.width, self.height)
         tiles = tiles_for(layout, len(sources), self.width, self.height, focus)
-        for source, tile in zip(sources, tiles, strict=True):
+        for index, (source, tile) in enumerate(zip(sources, tiles, strict=True)):
             if tile is None:
                 continue
             if source.frame is None:
                 self._slate(canvas, tile, source.label)
                 continue
-            _paste(canvas, tile, source.frame)
+            scaler = self._scalers.get(index)
+            if scaler is None:
+                scaler = self._scalers[index] = VideoReformatter()
+            _paste(canvas, tile, source.frame, scaler)
             size = max(10, min(self.label_size, tile.h // 12))
             mask = text_mask(source.label, size)
             margin = max(8, tile.h // 40)
             _stamp(canvas, mask, tile.x + margin, tile.y + tile.h - margin - mask.shape[0], True)
         if scene is not None:
             self.painter.paint(canvas, scene, tiles)
-        y, u, v = canvas
-        w, h = self.width, self.height
-        # PyAV's packed yuv420p layout: the Y rows, then U and V each folded into h/4 rows.
-        packed = np.vstack([y, u.reshape(h // 4, w), v.reshape(h // 4, w)])
-        return av.VideoFrame.from_ndarray(packed, format="yuv420p")
+        return frame
 
     def _slate(self, canvas: Planes, tile: Tile, label: str) -> None:
         _fill(canvas, tile, SLATE_YUV)
