@@ -17,6 +17,7 @@ const CONNECT_TIMEOUT_MS = 15000;
 const DISCONNECTED_GRACE_MS = 4000;
 const POLL_MS = 500;
 const REQUEST_TIMEOUT_MS = 15000;
+const TALK_RETRY_MS = 1000;
 const METER_FLOOR = -60;
 
 const state = { pc: null, session: null, mic: null, talking: false, retry: null, pending: false };
@@ -216,12 +217,16 @@ function chosen() {
   return targets.filter((t) => t.checked).map((t) => t.value);
 }
 
+// True when the server took it, false when it may be sent again (no answer in time, the
+// network, a server error); a refusal (4xx) is said and not repeated.
 async function sendTalk(studios) {
-  if (!state.session) return;
+  if (!state.session) return true;
   try {
     await api(data.talkback_url, "POST", { session: state.session, studios });
+    return true;
   } catch (err) {
     talkStatus.textContent = err.message;
+    return err.status !== undefined && err.status < 500;
   }
 }
 
@@ -236,9 +241,23 @@ async function startTalking() {
   state.mic.enabled = true;
   ptt.setAttribute("aria-pressed", "true");
   const names = data.studios.filter((s) => studios.includes(s.id)).map((s) => s.name);
-  talkStatus.textContent = text.textTalking.replace("%(studios)s", names.join(", "));
-  await sendTalk(studios);
-  if (!state.talking) sendTalk([]); // let go before the request was answered
+  const talking = text.textTalking.replace("%(studios)s", names.join(", "));
+  talkStatus.textContent = talking;
+  // Held, the key keeps asking until the server takes it: a busy server that answered late
+  // (or a dropped request) must not leave the producer talking to nobody.
+  while (state.talking && !(await sendTalk(studios))) {
+    await new Promise((resolve) => setTimeout(resolve, TALK_RETRY_MS));
+    if (state.talking) talkStatus.textContent = talking;
+  }
+  if (!state.talking) stopSending(); // let go before the request was answered
+}
+
+// Until the server takes the stop (or the key is held again): otherwise the studios' consoles
+// would go on saying the producer talks, over a return still lowered for it.
+async function stopSending() {
+  while (!state.talking && !(await sendTalk([]))) {
+    await new Promise((resolve) => setTimeout(resolve, TALK_RETRY_MS));
+  }
 }
 
 function stopTalking() {
@@ -247,7 +266,7 @@ function stopTalking() {
   state.mic.enabled = false;
   ptt.setAttribute("aria-pressed", "false");
   talkStatus.textContent = "";
-  sendTalk([]);
+  stopSending();
 }
 
 ptt.addEventListener("pointerdown", (e) => {
