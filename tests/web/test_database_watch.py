@@ -6,8 +6,8 @@ import logging
 import os
 import re
 import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -48,11 +48,11 @@ def frozen(pg: PgServer) -> Iterator[None]:
             os.kill(pid, signal.SIGCONT)
 
 
-async def test_a_check_without_an_answer_in_time_is_a_warning_not_a_fault(
+@asynccontextmanager
+async def watched(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    """Under load a check can go unanswered for its whole bound: that is said in one line,
-    not logged as a fault with a traceback (which an operator reads as a broken database)."""
+) -> AsyncIterator[tuple[PgServer, DatabaseWatch]]:
+    """A private PostgreSQL and a started watch on it, checking every 0.2 s with a 0.5 s bound."""
     monkeypatch.setattr(database_watch, "WATCH_INTERVAL_S", 0.2)
     monkeypatch.setattr(database_watch, "CONNECT_TIMEOUT", 0.5)
     caplog.set_level(logging.INFO, logger="telebridge.web.database")
@@ -66,14 +66,23 @@ async def test_a_check_without_an_answer_in_time_is_a_warning_not_a_fault(
                 return None
 
             watch.start(ready)
-            with frozen(pg):
-                await eventually(
-                    lambda: "did not answer" in caplog.text, timeout=30, message="the warning"
-                )
-            await eventually(lambda: watch.up, timeout=30, message="answering again")
+            yield pg, watch
         finally:
             await watch.stop()
             await engine.dispose()
+
+
+async def test_a_check_without_an_answer_in_time_is_a_warning_not_a_fault(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Under load a check can go unanswered for its whole bound: that is said in one line,
+    not logged as a fault with a traceback (which an operator reads as a broken database)."""
+    async with watched(monkeypatch, caplog) as (pg, watch):
+        with frozen(pg):
+            await eventually(
+                lambda: "did not answer" in caplog.text, timeout=30, message="the warning"
+            )
+        await eventually(lambda: watch.up, timeout=30, message="answering again")
     faults = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert not faults, [r.getMessage() for r in faults]
     said = [r for r in caplog.records if "did not answer" in r.getMessage()]
@@ -86,31 +95,14 @@ async def test_a_database_that_hangs_for_several_checks_is_down_until_it_answers
     """A database that stops answering without refusing (stuck on its disk, a network that
     drops everything) is an outage once UNANSWERED_CHECKS_DOWN checks in a row got no answer:
     /healthz and master control say so, and it is up again with its first answer."""
-    monkeypatch.setattr(database_watch, "WATCH_INTERVAL_S", 0.2)
-    monkeypatch.setattr(database_watch, "CONNECT_TIMEOUT", 0.5)
-    caplog.set_level(logging.INFO, logger="telebridge.web.database")
-    with running_pg() as pg:
-        engine = make_engine(pg.url())
-        watch = DatabaseWatch(engine, pg.url())
-        try:
-            assert await watch.open()
-
-            async def ready() -> None:
-                return None
-
-            watch.start(ready)
-            with frozen(pg):
-                await eventually(lambda: not watch.up, timeout=30, message="down")
-                assert watch.status() == "unavailable"
-                found = re.fullmatch(
-                    r"no answer to (\d+) checks in a row, 0.5 s each", watch.problem
-                )
-                assert found and int(found[1]) >= 3, watch.problem
-            await eventually(lambda: watch.up, timeout=30, message="answering again")
-            assert (watch.status(), watch.problem, watch.unanswered) == ("ok", "", 0)
-        finally:
-            await watch.stop()
-            await engine.dispose()
+    async with watched(monkeypatch, caplog) as (pg, watch):
+        with frozen(pg):
+            await eventually(lambda: not watch.up, timeout=30, message="down")
+            assert watch.status() == "unavailable"
+            found = re.fullmatch(r"no answer to (\d+) checks in a row, 0.5 s each", watch.problem)
+            assert found and int(found[1]) >= 3, watch.problem
+        await eventually(lambda: watch.up, timeout=30, message="answering again")
+        assert (watch.status(), watch.problem, watch.unanswered) == ("ok", "", 0)
     said = [r.getMessage() for r in caplog.records]
     warned = [m for m in said if "did not answer a check" in m]
     assert len(warned) == database_watch.UNANSWERED_CHECKS_DOWN - 1, said
