@@ -101,8 +101,9 @@ class NodeRegistry:
 
     async def place(self, booking_id: str, now: datetime, take_over: bool = True) -> Placement:
         """The owner of the booking's room, placing it first when it has none, or when its node
-        is dead and `take_over` (on the least loaded node, this one on a tie). A room placed on
-        this node stays here: this node is alive, it is asking. Raises NoNodeFree."""
+        is dead and `take_over` (on the least loaded node, this one on a tie; placing counts as
+        this node's heartbeat). A room placed on this node stays here: this node is alive, it
+        is asking. Raises NoNodeFree."""
         for _ in range(3):  # another node placing the same room at once: read what it wrote
             async with self.engine.begin() as conn:
                 current = await _placement(conn, booking_id)
@@ -110,6 +111,13 @@ class NodeRegistry:
                     current.node.id == self.node_id or current.node.alive(now) or not take_over
                 ):
                     return current
+                # Asking proves this node alive, whatever its last beat says: a beat that came
+                # late (a busy loop) must not send the room it has in hand to another node.
+                await conn.execute(
+                    db.nodes.update()
+                    .where((db.nodes.c.id == self.node_id) & (db.nodes.c.heartbeat_at < now))
+                    .values(heartbeat_at=now)
+                )
                 chosen = choose_node(await _nodes(conn), now, prefer=self.node_id)
                 if chosen is None:
                     raise NoNodeFree(booking_id)

@@ -164,3 +164,20 @@ async def test_a_node_keeps_its_own_room_and_takes_a_dead_nodes_only_when_told(
     await b.heartbeat(later)
     assert (await b.place("b1", later, take_over=False)).node.id == "node-a"
     assert (await b.place("b1", later, take_over=True)).node.id == "node-b"
+
+
+async def test_a_node_whose_beat_came_late_still_takes_the_room_it_is_asked_for(
+    engine: AsyncEngine,
+) -> None:
+    a, b = registry(engine, "node-a"), registry(engine, "node-b")
+    await a.heartbeat(NOW)
+    later = NOW + DEAD_AFTER * 2  # node-a's loop was too busy to beat; node-b's was not
+    await b.heartbeat(later)
+    # A studio comes in through node-a: asking proves it alive, so the room stays where the
+    # studio is, on a tie, and node-a's beat is as new as its question.
+    placed = await a.place("b1", later)
+    assert placed.node.id == "node-a"
+    assert {n.id: n.heartbeat_at for n in await b.nodes()} == {"node-a": later, "node-b": later}
+    # A beat never goes back in time.
+    assert (await a.place("b2", NOW)).node.id == "node-b"
+    assert {n.id: n.heartbeat_at for n in await b.nodes()}["node-a"] == later
