@@ -137,11 +137,20 @@ def test_the_producer_runs_the_show_from_the_control_room(
             route.continue_()
 
     desk.route("**/talkback", lose_the_first_of_each)
+    # What the talkback line said meanwhile, in the page's words, not the browser's.
+    desk.evaluate(
+        "() => { const el = document.getElementById('talkback-status'); window.said = [];"
+        " new MutationObserver(() => window.said.push(el.textContent))"
+        ".observe(el, {childList: true, characterData: true, subtree: true}); }"
+    )
     desk.keyboard.down("Space")
     wait(consoles["trend"], "() => !document.getElementById('talkback-on').hidden", 10)
     desk.keyboard.up("Space")
     wait(consoles["trend"], "() => document.getElementById('talkback-on').hidden", 10)
     assert lost == ["start", "stop"]
+    said = desk.evaluate("() => window.said")
+    assert "No answer from the server" in said and not any("fetch" in s for s in said), said
+    wait(desk, "() => document.getElementById('talkback-status').textContent === ''", 10)
     desk.unroute("**/talkback")
     assert desk.is_checked("[data-talk-to][value=trend]")
 

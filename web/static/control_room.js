@@ -28,14 +28,20 @@ function setLink(quality, label) {
 }
 
 async function api(url, method, body) {
-  const response = await fetch(url, {
-    method,
-    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    // Every request is bounded: an answer that never comes must not stop the tiles' polling
-    // (they would go on showing a stale state as if it were true); it fails and is retried.
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-  });
+  let response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      // Every request is bounded: an answer that never comes must not stop the tiles' polling
+      // (they would go on showing a stale state as if it were true); it fails and is retried.
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+  } catch (err) {
+    // The network or the timeout: said in the page's language, not in the browser's words.
+    throw new Error(text.textNoAnswer);
+  }
   const doc = await response.json().catch(() => ({}));
   if (!response.ok) {
     const err = new Error(doc.error ? doc.error.message : `HTTP ${response.status}`);
@@ -250,6 +256,7 @@ async function startTalking() {
     if (state.talking) talkStatus.textContent = talking;
   }
   if (!state.talking) stopSending(); // let go before the request was answered
+  else if (talkStatus.textContent === text.textNoAnswer) talkStatus.textContent = talking;
 }
 
 // Until the server takes the stop (or the key is held again): otherwise the studios' consoles
@@ -258,6 +265,8 @@ async function stopSending() {
   while (!state.talking && !(await sendTalk([]))) {
     await new Promise((resolve) => setTimeout(resolve, TALK_RETRY_MS));
   }
+  // Taken at last: what the line said of the lost tries is no longer true.
+  if (!state.talking && talkStatus.textContent === text.textNoAnswer) talkStatus.textContent = "";
 }
 
 function stopTalking() {
