@@ -86,6 +86,8 @@ ERROR_PAGE_MESSAGES = (
     "Something went wrong on the server; nothing was saved",
     "Not Found",
     "Method Not Allowed",
+    # web/live/roster.py: a declined studio's refusal, its reason after a colon.
+    "This studio declined this telebridge",
 )
 # Must always be found by the scans above; guards the scans themselves.
 REQUIRED = (
