@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient
 from databases import BACKENDS, copy_of, session_cluster
 from helpers import in_test_network
 from pg_server import PgServer
+from shared_pool import POOLED, SharedPool, claims_directory, pooled_last
 
 from schedules.timeutil import utc_now
 from web.access.security import new_token, token_digest
@@ -125,20 +126,35 @@ OFFLINE_BRIDGE_TESTS = frozenset(
 )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    directory = claims_directory()
+    if directory is not None:
+        config.pluginmanager.register(SharedPool(directory), "telebridge-shared-pool")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark `media` every test that moves real media or runs Chromium: the bridge's, the
     browsers' and the WebRTC ones. .ci/run runs them in one process, one at a time, beside a
     second process with the storage, HTTP and page tests (`-m "not media"`) at a lower
     priority: as they would run alone on a machine with one core busy, the load they are
     written to pass under. (Chromium at the lower priority beside them starves: even the pages
-    that connect nothing stay with them.)"""
+    that connect nothing stay with them.) The media tests that drive no Chromium are also
+    `pooled`: the page process takes them too once its own are done (tests/shared_pool.py)."""
     for item in items:
         path = item.path.as_posix()
-        moves_media = "/tests/bridge/" in path or "/tests/browser/" in path
+        browser = "/tests/browser/" in path
         if item.path.name in OFFLINE_BRIDGE_TESTS:
             continue
-        if moves_media or "test_network" in getattr(item, "fixturenames", ()):
+        if (
+            browser
+            or "/tests/bridge/" in path
+            or "test_network" in getattr(item, "fixturenames", ())
+        ):
             item.add_marker(pytest.mark.media)
+            if not browser:
+                item.add_marker(getattr(pytest.mark, POOLED))
+    if claims_directory() is not None:
+        pooled_last(items)
 
 
 SERVER_LOG_LINES = 40
