@@ -1,8 +1,9 @@
 """Composing and encoding the joint program: real-time factor and CPU, against ffmpeg.
 
 The same 720p30 inputs (raw frames made here, 2, 4 and 6 studios) are composed into one 1280x720
-picture and encoded once with libx264 (veryfast, zerolatency, 4 Mbps): by Telebridge's program
-engine (compositor + PyAV), and by the `ffmpeg` command line (xstack + libx264) in the same run.
+picture and encoded once with libx264 (a room's preset, zerolatency, 4 Mbps): by Telebridge's
+program engine (compositor + PyAV), and by the `ffmpeg` command line (xstack + libx264) in the
+same run.
 A real-time factor below 1 means faster than real time.
 
     .venv/bin/python bench/program_encode.py [--seconds 10]   (needs Debian's ffmpeg)
@@ -27,6 +28,7 @@ from bridge.program.compositor import Source
 from bridge.program.engine import ProgramEngine, ProgramFormat
 
 W, H, FPS = 1280, 720, 30
+PRESET = ProgramFormat().preset  # a room's, for both
 FRAMES_PER_INPUT = 60
 
 
@@ -57,7 +59,7 @@ def _cpu_self() -> float:
 
 def telebridge(inputs: list[list[np.ndarray]], seconds: float) -> tuple[float, float]:
     """(real-time factor, CPU seconds per second of program) of the program engine."""
-    engine = ProgramEngine(ProgramFormat(W, H, FPS, 4000, "veryfast"))
+    engine = ProgramEngine(ProgramFormat(W, H, FPS, 4000, PRESET))
     labels = [f"Studio {i + 1} · City" for i in range(len(inputs))]
     frames = [[av.VideoFrame.from_ndarray(f, format="yuv420p") for f in s] for s in inputs]
     total = int(seconds * FPS)
@@ -112,7 +114,7 @@ def ffmpeg(inputs: list[list[np.ndarray]], seconds: float, tmp: Path) -> tuple[f
         "-c:v",
         "libx264",
         "-preset",
-        "veryfast",
+        PRESET,
         "-tune",
         "zerolatency",
         "-b:v",

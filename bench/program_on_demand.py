@@ -1,6 +1,6 @@
 """The program's picture on demand: what an unused program costs, and how fast it comes back.
 
-A 720p30 program engine (veryfast, like a room's) composes two moving 720p studios. The
+A 720p30 program engine (a room's preset) composes two moving 720p studios. The
 figures: this process's CPU-s/s while nobody uses the program (after the linger: the picture
 stopped, the studios' latest frames still kept) and while one subscriber takes it; and, over
 repeated stops and starts, the time from a user's claim to its first (key)frame, against the
@@ -60,7 +60,7 @@ async def _cpu_per_second(seconds: float) -> float:
 
 
 async def run(seconds: float, starts: int) -> None:
-    engine = ProgramEngine(ProgramFormat(preset="veryfast"), linger=LINGER_S)
+    engine = ProgramEngine(ProgramFormat(), linger=LINGER_S)
     engine.set_sources(["Trend · Baku", "ANSA · Roma"])
     stop = asyncio.Event()
     feeder = asyncio.ensure_future(_feed(engine, stop))
@@ -85,7 +85,7 @@ async def run(seconds: float, starts: int) -> None:
         stop.set()
         await feeder
         await engine.stop()
-    print("720p30 program of 2 studios (veryfast), this process:")
+    print(f"720p30 program of 2 studios ({ProgramFormat().preset}), this process:")
     print(f"  nobody uses it (picture stopped): {idle:.3f} CPU-s/s")
     print(f"  one user (composed and encoded):  {composing:.3f} CPU-s/s")
     print(
