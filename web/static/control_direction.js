@@ -17,6 +17,11 @@ const names = new Map([...rows].map(([id, row]) => [id, row.dataset.name]));
 let have = 0; // the newest message id on screen
 let calling = new Set(); // the studios whose call is on screen
 
+// A 5xx without the server's error shape came from a proxy in front of it (502, 504): not sent.
+function unanswered(response) {
+  return response.status >= 500 ? panel.dataset.textOffline : `HTTP ${response.status}`;
+}
+
 async function request(method, path, body) {
   const init = { method, headers: {} };
   if (method !== "GET") {
@@ -24,9 +29,14 @@ async function request(method, path, body) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body || {});
   }
-  const response = await fetch(`${api}/${path}`, init);
+  let response;
+  try {
+    response = await fetch(`${api}/${path}`, init);
+  } catch (err) {
+    throw new Error(panel.dataset.textOffline); // the page's words, not the browser's
+  }
   const answer = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(answer.error ? answer.error.message : `HTTP ${response.status}`);
+  if (!response.ok) throw new Error(answer.error ? answer.error.message : unanswered(response));
   return answer;
 }
 

@@ -16,6 +16,11 @@ const logoCorner = card.querySelector("[data-logo-corner]");
 const rows = new Map([...card.querySelectorAll("[data-graphics-studio]")].map((r) => [r.dataset.graphicsStudio, r]));
 let busy = false; // a change is on its way: the poll waits for its answer instead
 
+// A 5xx without the server's error shape came from a proxy in front of it (502, 504): not sent.
+function unanswered(response) {
+  return response.status >= 500 ? card.dataset.textOffline : `HTTP ${response.status}`;
+}
+
 async function send(method, body) {
   const init = { method, headers: {} };
   if (method !== "GET") {
@@ -23,9 +28,14 @@ async function send(method, body) {
     init.headers["X-CSRF-Token"] = card.dataset.csrf;
     init.body = JSON.stringify(body);
   }
-  const response = await fetch(api, init);
+  let response;
+  try {
+    response = await fetch(api, init);
+  } catch (err) {
+    throw new Error(card.dataset.textOffline); // the page's words, not the browser's
+  }
   const answer = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(answer.error ? answer.error.message : `HTTP ${response.status}`);
+  if (!response.ok) throw new Error(answer.error ? answer.error.message : unanswered(response));
   return answer.graphics;
 }
 

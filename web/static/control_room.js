@@ -44,7 +44,10 @@ async function api(url, method, body) {
   }
   const doc = await response.json().catch(() => ({}));
   if (!response.ok) {
-    const err = new Error(doc.error ? doc.error.message : `HTTP ${response.status}`);
+    // A 5xx without our error shape came from a proxy in front of the server (502, 504): to
+    // the producer that is no answer from the server, said in the page's language.
+    const fallback = response.status >= 500 ? text.textNoAnswer : `HTTP ${response.status}`;
+    const err = new Error(doc.error ? doc.error.message : fallback);
     err.status = response.status;
     throw err;
   }

@@ -7,13 +7,23 @@ const preview = card.querySelector("[data-logo-preview]");
 const remove = card.querySelector("[data-logo-remove]");
 const status = card.querySelector("[data-logo-status]");
 
+// A 5xx without the server's error shape came from a proxy in front of it (502, 504): not sent.
+function unanswered(response) {
+  return response.status >= 500 ? card.dataset.textOffline : `HTTP ${response.status}`;
+}
+
 async function call(method, body) {
   const headers = { "X-CSRF-Token": card.dataset.csrf };
   if (body) headers["Content-Type"] = "image/png";
-  const response = await fetch("/api/graphics/logo", { method, headers, body });
+  let response;
+  try {
+    response = await fetch("/api/graphics/logo", { method, headers, body });
+  } catch (err) {
+    throw new Error(card.dataset.textOffline); // the page's words, not the browser's
+  }
   if (!response.ok) {
     const answer = await response.json().catch(() => ({}));
-    throw new Error(answer.error ? answer.error.message : `HTTP ${response.status}`);
+    throw new Error(answer.error ? answer.error.message : unanswered(response));
   }
 }
 
