@@ -4,6 +4,8 @@
 // tiles ([data-tile="<studio>"]) flash until a producer answers. Several producers may have the
 // page open: each sees the others' cues, messages and answers at the next poll. Text from the
 // studios is always put on the page as text, never as markup.
+import { answered } from "./answered.js";
+
 const panel = document.getElementById("control-direction");
 const api = `/api/bookings/${panel.dataset.booking}`;
 const POLL_MS = 1000;
@@ -17,11 +19,6 @@ const names = new Map([...rows].map(([id, row]) => [id, row.dataset.name]));
 let have = 0; // the newest message id on screen
 let calling = new Set(); // the studios whose call is on screen
 
-// A 5xx without the server's error shape came from a proxy in front of it (502, 504): not sent.
-function unanswered(response) {
-  return response.status >= 500 ? panel.dataset.textOffline : `HTTP ${response.status}`;
-}
-
 async function request(method, path, body) {
   const init = { method, headers: {} };
   if (method !== "GET") {
@@ -29,15 +26,7 @@ async function request(method, path, body) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body || {});
   }
-  let response;
-  try {
-    response = await fetch(`${api}/${path}`, init);
-  } catch (err) {
-    throw new Error(panel.dataset.textOffline); // the page's words, not the browser's
-  }
-  const answer = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(answer.error ? answer.error.message : unanswered(response));
-  return answer;
+  return answered(panel.dataset.textOffline, `${api}/${path}`, init);
 }
 
 function fail(err) {

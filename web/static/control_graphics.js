@@ -4,6 +4,8 @@
 // kept, and what the open room shows) redraws the card. The state is read back every POLL_MS,
 // so that several producers see each other's changes; a field being typed in is left alone.
 // Names and titles are put on the page as text, never as markup.
+import { answered } from "./answered.js";
+
 const card = document.getElementById("control-graphics");
 const api = `/api/bookings/${card.dataset.booking}/graphics`;
 const POLL_MS = 3000;
@@ -16,11 +18,6 @@ const logoCorner = card.querySelector("[data-logo-corner]");
 const rows = new Map([...card.querySelectorAll("[data-graphics-studio]")].map((r) => [r.dataset.graphicsStudio, r]));
 let busy = false; // a change is on its way: the poll waits for its answer instead
 
-// A 5xx without the server's error shape came from a proxy in front of it (502, 504): not sent.
-function unanswered(response) {
-  return response.status >= 500 ? card.dataset.textOffline : `HTTP ${response.status}`;
-}
-
 async function send(method, body) {
   const init = { method, headers: {} };
   if (method !== "GET") {
@@ -28,15 +25,7 @@ async function send(method, body) {
     init.headers["X-CSRF-Token"] = card.dataset.csrf;
     init.body = JSON.stringify(body);
   }
-  let response;
-  try {
-    response = await fetch(api, init);
-  } catch (err) {
-    throw new Error(card.dataset.textOffline); // the page's words, not the browser's
-  }
-  const answer = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(answer.error ? answer.error.message : unanswered(response));
-  return answer.graphics;
+  return (await answered(card.dataset.textOffline, api, init)).graphics;
 }
 
 function say(text) {

@@ -1,6 +1,8 @@
 // The control room: the multiview over WebRTC (the program and every studio's own feed, as the
 // bridge forwards them), switching by click and keys 1-6, the tiles' tally, link and level,
 // and push-to-talk talkback from the producer's microphone to the studios chosen.
+import { answered } from "./answered.js";
+
 const root = document.getElementById("control-room");
 const data = JSON.parse(document.getElementById("control-data").textContent);
 const csrf = root.dataset.csrf;
@@ -28,30 +30,14 @@ function setLink(quality, label) {
 }
 
 async function api(url, method, body) {
-  let response;
-  try {
-    response = await fetch(url, {
-      method,
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      // Every request is bounded: an answer that never comes must not stop the tiles' polling
-      // (they would go on showing a stale state as if it were true); it fails and is retried.
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    });
-  } catch (err) {
-    // The network or the timeout: said in the page's language, not in the browser's words.
-    throw new Error(text.textNoAnswer);
-  }
-  const doc = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    // A 5xx without our error shape came from a proxy in front of the server (502, 504): to
-    // the producer that is no answer from the server, said in the page's language.
-    const fallback = response.status >= 500 ? text.textNoAnswer : `HTTP ${response.status}`;
-    const err = new Error(doc.error ? doc.error.message : fallback);
-    err.status = response.status;
-    throw err;
-  }
-  return doc;
+  return answered(text.textNoAnswer, url, {
+    method,
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    // Every request is bounded: an answer that never comes must not stop the tiles' polling
+    // (they would go on showing a stale state as if it were true); it fails and is retried.
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
 }
 
 // --- the connection ------------------------------------------------------------------------

@@ -1,30 +1,18 @@
 // The admin's program logo on the Studios page: a PNG file PUT as it is (image/png) to
 // /api/graphics/logo, or removed; the server checks it (PNG, 1 MB, 1920 x 1080) and says why
 // it refuses, which is shown in the status line.
+import { answered } from "./answered.js";
+
 const card = document.getElementById("graphics-logo");
 const file = card.querySelector("[data-logo-file]");
 const preview = card.querySelector("[data-logo-preview]");
 const remove = card.querySelector("[data-logo-remove]");
 const status = card.querySelector("[data-logo-status]");
 
-// A 5xx without the server's error shape came from a proxy in front of it (502, 504): not sent.
-function unanswered(response) {
-  return response.status >= 500 ? card.dataset.textOffline : `HTTP ${response.status}`;
-}
-
 async function call(method, body) {
   const headers = { "X-CSRF-Token": card.dataset.csrf };
   if (body) headers["Content-Type"] = "image/png";
-  let response;
-  try {
-    response = await fetch("/api/graphics/logo", { method, headers, body });
-  } catch (err) {
-    throw new Error(card.dataset.textOffline); // the page's words, not the browser's
-  }
-  if (!response.ok) {
-    const answer = await response.json().catch(() => ({}));
-    throw new Error(answer.error ? answer.error.message : unanswered(response));
-  }
+  await answered(card.dataset.textOffline, "/api/graphics/logo", { method, headers, body });
 }
 
 function shown(present) {
