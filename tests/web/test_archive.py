@@ -258,7 +258,9 @@ async def test_a_recording_left_unfinished_by_a_crash_is_finalized_at_the_next_s
     client = await aiohttp_client(app)
     resp = await client.get(f"/api/recordings?booking={booking}", headers=c.headers["producer"])
     (recording,) = (await resp.json())["recordings"]
-    assert 1.5 < recording["duration_s"] < 4
+    # What was on disk (2.5 s and what the stop took to come, seconds on a loaded machine
+    # whose loop stalls), never the two hours the clock moved while the server was down.
+    assert 1.5 < recording["duration_s"] < 60
     assert "program.mp4" in {f["name"] for f in recording["files"]}
 
 
