@@ -26,17 +26,16 @@ from bridge.program.graphics import Graphics
 from bridge.program.layout import LAYOUTS, STUDIO_LAYOUTS
 from bridge.program.production import Production
 from bridge.program.return_feed import MixMinusTrack, ProgramVideoTrack
-from bridge.recording.directory import finalize_isos
 from bridge.recording.iso import IsoRecording
 from bridge.relay.fanout import Feed
 from bridge.room_health import (
     FEED_LOST_AFTER,
-    finished_details,
     jpeg_of,
     program_figures,
     studio_audio,
     studio_health,
 )
+from bridge.room_recording import RoomRecording
 from bridge.session import Joined, StudioSession
 from bridge.spec import (
     EventKind,
@@ -46,7 +45,6 @@ from bridge.spec import (
     OutputTarget,
     ProgramState,
     RecordedFile,
-    RecorderFigures,
     RoomEvent,
     RoomHealth,
     RoomSpec,
@@ -80,8 +78,6 @@ class Room:
         self.lost: set[str] = set()
         self.closed = False
         self.production: Production | None = None
-        self.isos: dict[str, IsoRecording] = {}
-        self._recording_started: float | None = None  # time.monotonic() at start_recording
         self.control = ControlConnections(self)  # the producers' multiview and talkback
         self._connecting: dict[str, asyncio.Lock] = {}  # one offer of a studio at a time
         # Studios whose console put the program away: their return feed stays paused, also
@@ -96,6 +92,8 @@ class Room:
             )
             self.production.switch(spec.layout if spec.layout in LAYOUTS else "auto")
             self.production.start()
+        # The program's file and every studio's own (ISO), on one timeline.
+        self.recording = RoomRecording(self.production, self.feeds, self._emit)
         self._watchdog = asyncio.ensure_future(self._watch())
 
     def _emit(self, kind: EventKind, studio_id: str, /, **details: object) -> None:
@@ -147,14 +145,11 @@ class Room:
                 feed.listeners.extend(previous.listeners)
                 previous.listeners.clear()
             else:  # the studio's first connection: its feed's listeners start here
-                if kind == "video" and studio_id in self.isos:
-                    feed.listeners.append(self.isos[studio_id].on_packet)
-                if kind == "audio" and studio_id in self.isos:
-                    feed.listeners.append(self.isos[studio_id].on_audio_packet)
+                self.recording.first_feed(studio_id, kind, feed)
                 if kind == "audio" and self.production is not None:
                     feed.listeners.append(self.production.listener_for(studio_id))
-            if kind == "video" and feed.codec is not None and studio_id in self.isos:
-                self.isos[studio_id].follow(feed.codec)  # before its first packet reaches it
+            if kind == "video":
+                self.recording.follow(studio_id, feed)
             for slot in list(previous.slots) if previous else []:
                 feed.attach(slot)
             for other in [*self.sessions.values(), *self.control.sessions.values()]:
@@ -213,9 +208,7 @@ class Room:
         self.spec = replace(self.spec, studios=(*self.spec.studios, studio))
         if self.production is not None:
             self.production.add_studio(studio.id, studio.name)
-            recording = self.production.recording
-            if recording is not None:  # its feed's first connection attaches it (connect)
-                self.isos[studio.id] = self._iso_for(recording.directory, studio.id)
+            self.recording.add_studio(studio.id)  # its feed's first connection attaches it
         log.info("studio added booking=%s studio=%s", self.spec.booking_id, studio.id)
         return True
 
@@ -246,9 +239,7 @@ class Room:
                     feed.detach(slot)
                 feed.listeners.clear()
         self.lost.discard(studio_id)
-        iso = self.isos.pop(studio_id, None)
-        if iso is not None:
-            await asyncio.get_running_loop().run_in_executor(None, iso.close)
+        await self.recording.remove_studio(studio_id)
         log.info("studio removed booking=%s studio=%s", self.spec.booking_id, studio_id)
         return True
 
@@ -363,7 +354,7 @@ class Room:
             self.spec.booking_id,
             tuple(studios),
             program_figures(self.production),
-            self._recorders(),
+            self.recording.figures(),
             outputs=self.output_figures(),
         )
 
@@ -394,17 +385,6 @@ class Room:
         index = self.production.studio_ids.index(studio_id)
         return await self.production.engine.with_latest(index, lambda f: jpeg_of(f, width))
 
-    def _recorders(self) -> tuple[RecorderFigures, ...]:
-        """The program's and the studios' recorders' figures (none while not recording)."""
-        production = self.production
-        if production is None or production.recording is None:
-            return ()
-        figures = [production.recording.recorder.counters.figures("program", None)]
-        for sid, iso in self.isos.items():
-            if iso.recorder is not None:
-                figures.append(iso.recorder.counters.figures("iso", sid))
-        return tuple(figures)
-
     def tally(self, studio_id: str) -> Tally:
         """What a studio's console shows: is its picture in the program, is the room recording,
         who its partners are now."""
@@ -421,91 +401,30 @@ class Room:
         return Tally(
             on_program=production.on_program(studio_id),
             layout=production.engine.layout,
-            recording=production.recording is not None,
+            recording=self.recording.running,
             partners=partners,
             unplayable=unplayable,
         )
 
+    @property
+    def isos(self) -> dict[str, IsoRecording]:
+        """Each studio's own recording while the room records, by studio id."""
+        return self.recording.isos
+
     def start_recording(self, directory: Path) -> bool:
-        """Record the program into `directory`; False when already recording."""
-        if self.production is None or self.closed:
+        """Record the program and each studio's feed into `directory`; False when already
+        recording."""
+        if self.closed:
             raise RoomClosed("This room composes no program to record")
-        if self.production.recording is not None:
-            return False
-        self.production.start_recording(directory)
-        self._recording_started = time.monotonic()
-        for studio in self.spec.studios:  # each studio's own feed, as it arrives
-            iso = self._iso_for(directory, studio.id)
-            self.isos[studio.id] = iso
-            feed = self.feeds.get((studio.id, "video"))
-            if feed is not None:
-                if feed.codec is not None:
-                    iso.follow(feed.codec)
-                feed.listeners.append(iso.on_packet)
-            sound = self.feeds.get((studio.id, "audio"))
-            if sound is not None:
-                sound.listeners.append(iso.on_audio_packet)
-        self._emit(EventKind.RECORDING_STARTED, "", directory=str(directory))
-        return True
-
-    def _iso_for(self, directory: Path, studio_id: str) -> IsoRecording:
-        """A studio's own recording, on the timeline of the recording now running."""
-        return IsoRecording(
-            directory, studio_id, self._keyframe_of(studio_id), started=self._recording_started
-        )
-
-    def _keyframe_of(self, studio_id: str) -> Callable[[], None]:
-        def ask() -> None:
-            feed = self.feeds.get((studio_id, "video"))
-            if feed is not None:
-                feed.want_keyframe()
-
-        return ask
+        return self.recording.start(directory, [s.id for s in self.spec.studios])
 
     async def suspend_recording(self) -> None:
         """Stop writing without finalizing: a restart mid-show continues the same recording."""
-        if self.production is None:
-            return
-        isos, self.isos = self.isos, {}
-        self._detach_isos(isos)
-        await self.production.suspend_recording()
-        loop = asyncio.get_running_loop()
-        for iso in isos.values():
-            await loop.run_in_executor(None, iso.close)
-
-    def _detach_isos(self, isos: dict[str, IsoRecording]) -> None:
-        listeners = {id(i) for i in isos.values()}
-        for feed in self.feeds.values():
-            feed.listeners = [
-                fn for fn in feed.listeners if id(getattr(fn, "__self__", None)) not in listeners
-            ]
+        await self.recording.suspend()
 
     async def stop_recording(self) -> list[RecordedFile]:
         """Stop recording; the finalized files: the program and each studio's ISO."""
-        if self.production is None:
-            return []
-        files: list[RecordedFile] = []
-        figures = {f.studio_id: f for f in self._recorders()}  # the program's under None
-        recording = self.production.recording
-        directory = recording.directory if recording is not None else None
-        # The studios' own feeds end at the moment the program does, not after its finalizing
-        # (they would run on for as long as that takes, and be longer than the program).
-        isos, self.isos = self.isos, {}
-        self._detach_isos(isos)
-        program = await self.production.stop_recording()
-        if program is not None:
-            files.append(program)
-        loop = asyncio.get_running_loop()
-        for iso in isos.values():
-            await loop.run_in_executor(None, iso.close)
-        # Every studio's feed in the directory: a part before a restart may hold the feed of a
-        # studio that has not come back (or left the booking) since.
-        if directory is not None:
-            files += await loop.run_in_executor(None, finalize_isos, directory)
-        for f in files:
-            details = finished_details(figures.get(f.studio_id), f)
-            self._emit(EventKind.RECORDING_FINISHED, f.studio_id or "", **details)
-        return files
+        return await self.recording.stop()
 
     async def close(self) -> None:
         """Close every connection, finish any recording, and stop the watchdog."""
@@ -515,7 +434,7 @@ class Room:
             await session.close()
         await self.control.close()
         if self.production is not None:
-            if self.production.recording is not None:
+            if self.recording.running:
                 await self.stop_recording()
             await self.production.close()
 
