@@ -157,6 +157,10 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketListener, decode: bo
                 on_packet(original)
         await original_handle(packet, arrival_time_ms)
 
+    # payload type -> its codec and whether it is RTX (aiortc's check splits the mime type
+    # each time); a renegotiation that gives the payload type another codec is noticed.
+    retransmissions: dict[int, tuple[Any, bool]] = {}
+
     async def relay(packet: RtpPacket, arrival_time_ms: int) -> None:
         codec = codecs.get(packet.payload_type)
         if codec is None or not receiver._enabled:
@@ -165,7 +169,10 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketListener, decode: bo
         if stream is None:
             stream = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
         stream.add(packet)
-        if is_rtx(codec):
+        known = retransmissions.get(packet.payload_type)
+        if known is None or known[0] is not codec:
+            known = retransmissions[packet.payload_type] = (codec, is_rtx(codec))
+        if known[1]:
             original = unwrapped(packet, codec)
             if original is None:
                 return

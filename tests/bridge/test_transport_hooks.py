@@ -6,8 +6,10 @@ import asyncio
 import os
 import socket
 
+import aioice
 import pylibsrtp
 import pytest
+from aioice.ice import StunProtocol
 
 import bridge.session  # noqa: F401  # installs the hooks, as the bridge does
 from bridge.transport_hooks import DATAGRAMS_PER_WAKEUP
@@ -54,3 +56,37 @@ def test_srtp_protects_the_packets_encoders_send(payload_bytes: int) -> None:
     protected = tx.protect(packet)
     assert len(protected) > len(packet)
     assert rx.unprotect(protected) == packet
+
+
+async def test_rtp_reaches_the_ice_connection_even_where_it_reads_as_stun() -> None:
+    # aioice tries its STUN parser on every datagram. A PCMA packet (payload type 8) whose
+    # sequence number happens to equal its length less 20 parses as a STUN CreatePermission
+    # request, and was lost; the first byte (RFC 7983) says what it is, and the loop goes by it.
+    connection = aioice.Connection(ice_controlling=True)
+    protocol = StunProtocol(connection)
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(
+        lambda: protocol, local_addr=("127.0.0.1", 0)
+    )
+    host, port = transport.get_extra_info("sockname")
+    protocol.local_candidate = aioice.Candidate(
+        foundation="1", component=1, transport="udp", priority=1, host=host, port=port, type="host"
+    )
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        payload = bytes(160)
+        size = 12 + len(payload)
+        packet = bytes([0x80, 8]) + (size - 20).to_bytes(2, "big") + bytes(8) + payload
+        sender.sendto(packet, (host, port))
+        rtcp = bytes([0x80, 200, 0, 6]) + bytes(24)  # a sender report's size and type
+        sender.sendto(rtcp, (host, port))
+        # (Loopback delivers at once, and the loop has not run since: called as the selector
+        # would.)
+        transport._read_ready()  # type: ignore[attr-defined]
+        queue = connection._queue
+        assert queue.get_nowait() == (packet, 1)
+        assert queue.get_nowait() == (rtcp, 1)
+    finally:
+        sender.close()
+        transport.close()
+        await connection.close()

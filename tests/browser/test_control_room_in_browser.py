@@ -181,7 +181,18 @@ def test_the_producer_runs_the_show_from_the_control_room(
         10,
     )
 
-    # Chat: privately to ANSA, then to everyone; Trend gets only the second, as text.
+    # Chat: privately to ANSA, then to everyone; Trend gets only the second, as text. ANSA's
+    # first read of the messages gets no answer at all: the console gives up on it and reads
+    # again (a read left hanging once held every later one back, and the chat stood still).
+    unanswered: list[Any] = []
+
+    def no_answer_the_first_time(route: Any) -> None:
+        if route.request.method == "GET" and not unanswered:
+            unanswered.append(route)  # never fulfilled: the request hangs
+        else:
+            route.continue_()
+
+    consoles["ansa"].route("**/messages?*", no_answer_the_first_time)
     chat = "[data-chat-form]"
     desk.fill(f"{chat} [data-chat-text]", "Rome only: <b>mic 2</b>")
     desk.select_option(f"{chat} [data-chat-to]", "ansa")
@@ -195,6 +206,7 @@ def test_the_producer_runs_the_show_from_the_control_room(
             "() => /thirty seconds/.test(document.getElementById('chat-log').textContent)",
             15,
         )
+    assert len(unanswered) == 1
     assert "Rome only: <b>mic 2</b>" in consoles["ansa"].locator("#chat-log").inner_text()
     assert "Rome only" not in consoles["trend"].locator("#chat-log").inner_text()
 

@@ -8,6 +8,7 @@ const errorLine = document.getElementById("call-error");
 const CALL_MS = 60_000; // the server's call length (schedules/direction/calls.py)
 const SETTLE_MS = 2_000; // a poll answered before the press may still say "not calling"
 const OWN_POLL_MS = 2_500; // no state from console.js for this long: not joined, ask ourselves
+const REQUEST_TIMEOUT_MS = 10_000; // an unanswered request ends (a hung one held the next back)
 let calling = false;
 let pressedAt = 0;
 let polledAt = 0;
@@ -37,7 +38,8 @@ setInterval(async () => {
   if (!calling || asking || now - polledAt < OWN_POLL_MS) return;
   asking = true;
   try {
-    const response = await fetch(data.state_url).catch(() => null);
+    const response = await fetch(data.state_url, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+      .catch(() => null);
     if (response && response.ok) apply(await response.json());
     else if (now - pressedAt > CALL_MS) show(false); // unreachable: the call has run out anyway
   } finally {
@@ -47,7 +49,10 @@ setInterval(async () => {
 
 button.addEventListener("click", async () => {
   button.disabled = true;
-  const response = await fetch(data.call_url, { method: "POST" }).catch(() => null);
+  const response = await fetch(data.call_url, {
+    method: "POST",
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  }).catch(() => null);
   button.disabled = false;
   if (response && response.ok) {
     pressedAt = Date.now();

@@ -13,6 +13,8 @@ const errorLine = document.getElementById("chat-error");
 const names = Object.fromEntries((data.partners || []).map((p) => [p.id, p.name]));
 // Times as the studio's own clock shows them (the first of the console's clocks).
 const zone = (document.querySelector(".clock[data-zone]") || {}).dataset?.zone;
+// A request that gets no answer ends: a read that hung would hold every later one back.
+const REQUEST_TIMEOUT_MS = 10_000;
 let have = 0; // the newest message id on screen
 let reading = false;
 let caughtUp = false; // the history on opening the page is read, not announced
@@ -51,7 +53,9 @@ async function catchUp(last) {
   try {
     const before = have;
     while (have < last) {
-      const response = await fetch(`${data.messages_url}&after=${have}`);
+      const response = await fetch(`${data.messages_url}&after=${have}`, {
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
       if (!response.ok) return;
       const { messages } = await response.json();
       if (!messages.length) break;
@@ -76,6 +80,7 @@ form.addEventListener("submit", async (event) => {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify(body),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   }).catch(() => null);
   if (response && response.ok) {
     if (input.value.trim() === text) input.value = ""; // not the next one, typed meanwhile

@@ -6,6 +6,7 @@ const box = document.getElementById("cue");
 const label = document.getElementById("cue-label");
 const text = document.getElementById("cue-text");
 const ack = document.getElementById("cue-ack");
+const REQUEST_TIMEOUT_MS = 10000; // an unanswered "Got it" ends, and the button comes back
 let shown = null; // the id of the cue on screen
 const acknowledged = new Set(); // acknowledged here; the next poll may not say so yet
 
@@ -30,8 +31,10 @@ ack.addEventListener("click", async () => {
   if (shown === null) return;
   const id = shown;
   ack.disabled = true;
-  const response = await fetch(data.cue_ack_url.replace("{cue}", String(id)), { method: "POST" })
-    .catch(() => null);
+  const response = await fetch(data.cue_ack_url.replace("{cue}", String(id)), {
+    method: "POST",
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  }).catch(() => null);
   if (response && response.ok) {
     acknowledged.add(id);
     show(null);
