@@ -38,10 +38,10 @@ from web.live import master_control, signaling, whip
 from web.live.autopilot import LiveRooms, ice_servers
 from web.live.direction import console_direction, control_room
 from web.live.direction import production as production_controls
-from web.live.left_behind import LeftBehind
 from web.live.monitor import MonitorHub
 from web.live.outputs import OutputControl
-from web.live.recording import RecordingControl
+from web.live.recordings.control import RecordingControl
+from web.live.recordings.left_behind import LeftBehind
 from web.live.settled_audit import SettledAudit
 from web.openapi import route as openapi_api
 from web.outage.audit_outbox import AuditOutbox

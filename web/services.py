@@ -27,10 +27,10 @@ if TYPE_CHECKING:
     from web.cluster.node import ClusterNode
     from web.http.graphics_on_air import GraphicsOnAir
     from web.live.autopilot import LiveRooms
-    from web.live.left_behind import LeftBehind
     from web.live.monitor import MonitorHub
     from web.live.outputs import OutputControl
-    from web.live.recording import RecordingControl
+    from web.live.recordings.control import RecordingControl
+    from web.live.recordings.left_behind import LeftBehind
     from web.live.settled_audit import SettledAudit
     from web.outage.fallback import OutageFallback
     from web.pages.i18n import Catalogs

@@ -46,7 +46,8 @@ class ClusterNode:
         # its rooms that nobody uses move to the others (as the last heartbeat read it).
         self.draining = False
         # Bookings whose placement this node holds to finish what a dead node left of them
-        # (web/live/left_behind.py): not rooms, and not released by the autopilot meanwhile.
+        # (web/live/recordings/left_behind.py): not rooms, and not released by the autopilot
+        # meanwhile.
         self.held: set[str] = set()
         self._beating = Repeating(
             self.beat, HEARTBEAT_S, f"node {self.node_id}'s heartbeat", log, wait_first=True

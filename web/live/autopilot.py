@@ -24,7 +24,7 @@ from schedules.rules.timeline import ROOM_STATUSES, join_window, room_due, steps
 from schedules.service import BookingService, Clock
 from web.cluster.node import ClusterNode, NoNodeFree, RoomElsewhere
 from web.live.outputs import OutputControl
-from web.live.recording import RecordingControl
+from web.live.recordings.control import RecordingControl
 from web.live.roster import follow_studios, studio_changes, studio_spec
 from web.outage.audit_outbox import AuditLine
 from web.outage.fallback import OutageFallback

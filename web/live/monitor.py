@@ -33,7 +33,7 @@ from web.http.outputs import hls_path
 from web.live.alerts import AlertBook
 from web.live.autopilot import LiveRooms
 from web.live.live_json import JsonObject, room_json
-from web.live.recording import RecordingControl
+from web.live.recordings.control import RecordingControl
 from web.live.room_view import OutputView, RoomView, summarize
 from web.tasks import cancel_and_wait
 

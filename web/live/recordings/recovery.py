@@ -5,8 +5,8 @@ are on disk (and, with object storage, their closed segments in the store). At e
 node finalizes and files those whose show is over, adopts the directories the archive never
 heard of (started while the database was down), and files a part of a show that another node
 went on with as a recording of its own, so that nothing on this disk is invisible to the
-archive. A recording that a dead node left is finished from the store (web/live/left_behind.py).
-The live side (when a room records, and its end) is web/live/recording.py.
+archive. A recording that a dead node left is finished from the store (left_behind.py here).
+The live side (when a room records, and its end) is control.py here.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ log = logging.getLogger("telebridge.web.recording")
 
 class RecordingsOnDisk(Protocol):
     """Where a node's recordings are: its archive, its directory, and (with object storage)
-    where earlier parts are copied back from (web.live.recording.RecordingControl)."""
+    where earlier parts are copied back from (web.live.recordings.control.RecordingControl)."""
 
     archive: Archive
     root: Path

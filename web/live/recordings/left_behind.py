@@ -7,7 +7,7 @@ such recordings: the show over for GRACE_S at least (a live node finishes its ow
 room placed nowhere or on a dead node, the directory not on this disk. The node claims the
 booking's placement (a compare-and-set: one node wins), copies the segments back, finalizes and
 files them, and lets the placement go. The dead node, back one day, finds the entry finished
-elsewhere: it drops what the store held and files only the rest (web/live/recording.py).
+elsewhere: it drops what the store held and files only the rest (web/live/recordings/control.py).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from schedules.archive import Recording
 from schedules.errors import ScheduleError
 from schedules.service import BookingService, Clock
 from web.cluster.node import ClusterNode
-from web.live.recording import RecordingControl
+from web.live.recordings.control import RecordingControl
 from web.storage.s3 import StorageError
 from web.tasks import Repeating, waiting_for_database
 

@@ -2,7 +2,7 @@
 
 The bridge records and finalizes; this module decides when (on air at the booking's start when
 it says record, off at its end, or by the producer's hand) and registers the finished files.
-What a crash left is finished by web/live/recording_recovery.py.
+What a crash left is finished by web/live/recordings/recovery.py.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from schedules.archive import Archive, Recording, RecordingFile, recording_direc
 from schedules.model import Booking
 from schedules.outage import database_down, describe
 from schedules.service import BookingService
-from web.live.recording_recovery import RecordingRecovery, archive_file, file_found
+from web.live.recordings.recovery import RecordingRecovery, archive_file, file_found
 from web.storage.earlier_parts import EarlierParts
 from web.storage.s3 import StorageError
 from web.tasks import cancel_and_wait
@@ -338,12 +338,12 @@ class RecordingControl:
         elsewhere: Callable[[str], Awaitable[bool]] | None = None,
     ) -> int:
         """Finalize recordings left unfinished by a crash whose show is over; how many
-        (web.live.recording_recovery)."""
+        (web.live.recordings.recovery)."""
         return await self.recovery.recover(bookings, now, elsewhere)
 
     async def finish_from_store(self, rec: Recording, now: datetime) -> bool:
         """Finalize and file a recording that a dead node left unfinished, from the object
-        store; False when the store holds none of it (web.live.recording_recovery)."""
+        store; False when the store holds none of it (web.live.recordings.recovery)."""
         return await self.recovery.finish_from_store(rec, now)
 
     async def delete_files(self, recording: Recording) -> None:
