@@ -255,7 +255,7 @@ async def make_app(
         cluster = app[CLUSTER]
         # Recordings a crash left unfinished and whose show is over are finalized first.
         try:
-            await recordings.recover(
+            await recordings.recovery.recover(
                 app[BOOKINGS], clock(), cluster.runs_elsewhere if cluster is not None else None
             )
         except Exception as exc:

@@ -106,7 +106,9 @@ async def finished(c: ClockedApp, seconds: float = 3.0) -> tuple[Recording, Path
     its directory, and its program's bytes as they were on disk."""
     starts = c.clock() + timedelta(days=1)
     recording_id, directory = await recorded(c, starts, seconds)
-    assert await c.app[RECORDINGS].recover(c.app[BOOKINGS], starts + timedelta(hours=2)) == 1
+    assert (
+        await c.app[RECORDINGS].recovery.recover(c.app[BOOKINGS], starts + timedelta(hours=2)) == 1
+    )
     # Read before the next await: from then on the uploader may take it away.
     program = (directory / "program.mp4").read_bytes()
     recording = await c.app[ARCHIVE].get(recording_id)
@@ -322,7 +324,10 @@ async def test_segments_go_up_as_they_close_and_the_store_says_what_it_has(
 
         # Filed by the recovery (as after a crash, the show over), its program goes up, and
         # the segments' objects go: the finished file holds them.
-        assert await c.app[RECORDINGS].recover(c.app[BOOKINGS], starts + timedelta(hours=2)) == 1
+        assert (
+            await c.app[RECORDINGS].recovery.recover(c.app[BOOKINGS], starts + timedelta(hours=2))
+            == 1
+        )
         assert await up.segments_pass() == 0  # joined into program.mp4, gone from the disk
         assert await up.finished_pass() == 1
         assert await store.stored_segments(directory) == {}
@@ -385,7 +390,7 @@ async def test_a_storage_outage_loses_nothing(
     over_id, over_dir = await recorded(c, starts)
     live_id, live_dir = await recorded(c, starts + timedelta(minutes=90))
     on_air = starts + timedelta(minutes=100)
-    assert await c.app[RECORDINGS].recover(c.app[BOOKINGS], on_air) == 1
+    assert await c.app[RECORDINGS].recovery.recover(c.app[BOOKINGS], on_air) == 1
     over = await c.app[ARCHIVE].get(over_id)
     assert (over.status, (await c.app[ARCHIVE].get(live_id)).status) == ("finished", "recording")
     segments = sorted(live_dir.glob("program-*.ts"))

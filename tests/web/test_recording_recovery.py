@@ -35,7 +35,7 @@ async def test_a_recording_made_while_the_database_was_down_is_filed_at_the_next
     write_program_segments(stray, 1.0)  # media of no booking: left alone, not filed
 
     c.clock.set(starts + timedelta(hours=2))  # the show is over
-    assert await c.app[RECORDINGS].recover(c.app[BOOKINGS], c.clock()) == 1
+    assert await c.app[RECORDINGS].recovery.recover(c.app[BOOKINGS], c.clock()) == 1
 
     resp = await c.client.get(
         f"/api/recordings?booking={booking_id}", headers=c.headers["producer"]
@@ -48,7 +48,7 @@ async def test_a_recording_made_while_the_database_was_down_is_filed_at_the_next
     assert (directory / "program.mp4").exists() and not list(directory.glob("*.ts"))
     assert stray.exists() and list(stray.glob("*.ts"))
     # A second start finds nothing new to file.
-    assert await c.app[RECORDINGS].recover(c.app[BOOKINGS], c.clock()) == 0
+    assert await c.app[RECORDINGS].recovery.recover(c.app[BOOKINGS], c.clock()) == 0
 
 
 async def test_a_recording_found_while_its_show_is_on_air_waits_to_be_continued(
@@ -57,7 +57,10 @@ async def test_a_recording_found_while_its_show_is_on_air_waits_to_be_continued(
     c = clocked
     starts, booking_id, directory = await left_on_disk(c, "00000000abcd", 2.0)
     # Not on air for the autopilot (its clock stays); on air for the recovery.
-    assert await c.app[RECORDINGS].recover(c.app[BOOKINGS], starts + timedelta(minutes=10)) == 0
+    assert (
+        await c.app[RECORDINGS].recovery.recover(c.app[BOOKINGS], starts + timedelta(minutes=10))
+        == 0
+    )
     (entry,) = await c.app[ARCHIVE].search(finished_only=False, status="recording")
     assert (entry.id, entry.booking_id, entry.parts) == ("00000000abcd", booking_id, 1)
     assert list(directory.glob("*.ts"))  # kept for the next part to follow

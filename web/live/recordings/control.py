@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,6 @@ from bridge.room import Room
 from schedules.archive import Archive, Recording, RecordingFile, recording_directory
 from schedules.model import Booking
 from schedules.outage import database_down, describe
-from schedules.service import BookingService
 from web.live.recordings.recovery import RecordingRecovery, archive_file, file_found
 from web.storage.earlier_parts import EarlierParts
 from web.storage.s3 import StorageError
@@ -330,21 +329,6 @@ class RecordingControl:
             if self.active.pop(booking_id, None) is not None and room is not None:
                 await room.suspend_recording()
                 log.info("recording suspended booking=%s", booking_id)
-
-    async def recover(
-        self,
-        bookings: BookingService,
-        now: datetime,
-        elsewhere: Callable[[str], Awaitable[bool]] | None = None,
-    ) -> int:
-        """Finalize recordings left unfinished by a crash whose show is over; how many
-        (web.live.recordings.recovery)."""
-        return await self.recovery.recover(bookings, now, elsewhere)
-
-    async def finish_from_store(self, rec: Recording, now: datetime) -> bool:
-        """Finalize and file a recording that a dead node left unfinished, from the object
-        store; False when the store holds none of it (web.live.recordings.recovery)."""
-        return await self.recovery.finish_from_store(rec, now)
 
     async def delete_files(self, recording: Recording) -> None:
         """Remove a recording's directory from this disk (off the event loop)."""

@@ -91,7 +91,7 @@ class LeftBehind:
         if not await self.cluster.claim_left_behind(rec.booking_id):
             return False  # a live node has it, or another node took it first
         try:
-            if not await self.recordings.finish_from_store(rec, self.clock()):
+            if not await self.recordings.recovery.finish_from_store(rec, self.clock()):
                 return False
         finally:
             await self.cluster.release(rec.booking_id)
