@@ -37,12 +37,16 @@ from bridge.aiortc_hooks import (
     send_remb,
     tap_receiver,
 )
+from bridge.aiortc_hooks.sockets import (
+    allow_large_srtp_packets,
+    drain_datagram_sockets,
+    read_rtp_in_place,
+)
 from bridge.errors import BadOffer
 from bridge.program.return_feed import MixMinusTrack, ProgramVideoTrack
 from bridge.relay.fanout import CLOCK_RATES, Feed, Slot
 from bridge.sdp import add_bitrate_hints, inspect_offer
 from bridge.spec import RoomSpec
-from bridge.transport_hooks import allow_large_srtp_packets, drain_datagram_sockets
 from bridge.video_payloads import VideoCodec
 
 log = logging.getLogger("telebridge.bridge.session")
@@ -186,6 +190,8 @@ class StudioSession:
         self._attach_return_feed({k: v[len(partners) :] for k, v in pending.items()})
         with _refusing("cannot be answered"):
             await self.pc.setLocalDescription(await self.pc.createAnswer())
+        for dtls in {t.receiver.transport for t in self.pc.getTransceivers()} - {None}:
+            read_rtp_in_place(dtls)
         sdp = self.pc.localDescription.sdp
         q = self.spec.quality
         if own_video_mid is not None:

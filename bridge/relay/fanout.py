@@ -138,8 +138,11 @@ class Slot:
         self.unplayable_codec: VideoCodec | None = None
 
     def offer(self, packet: RtpPacket, codec: VideoCodec | None = None) -> None:
-        """Queue a packet (of `codec`, for video); when the partner's queue is full, drop it
-        and ask for a keyframe."""
+        """Send a packet (of `codec`, for video) at once when the connection can take it
+        there and then (nothing waits before it); else queue it, and when the partner's
+        queue is full, drop it and ask for a keyframe."""
+        if self._task is not None and self.queue.empty() and self._send_now(packet, codec):
+            return
         try:
             self.queue.put_nowait((packet, codec))
         except asyncio.QueueFull:
@@ -161,37 +164,64 @@ class Slot:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
+    def _outgoing(
+        self, packet: RtpPacket, codec: VideoCodec | None
+    ) -> tuple[int, int, int | None] | None:
+        """The packet's (sequence number, timestamp, payload type) on this partner's stream;
+        None when it is not sent (negotiation not done, or a codec the partner lacks)."""
+        if not self.sender.ready:
+            return None  # negotiation is not done: nothing can be sent yet, nor judged
+        payload_type = self.sender.payload_type_for(codec.value if codec else None)
+        if payload_type is None and codec is not None:
+            self.unplayable_codec = codec
+            self.counters.unplayable += 1
+            return None
+        self.unplayable_codec = None
+        seq, ts = self.rewriter.map(packet.ssrc, packet.sequence_number, packet.timestamp)
+        return seq, ts, payload_type
+
+    def _send_now(self, packet: RtpPacket, codec: VideoCodec | None) -> bool:
+        """Send the packet there and then; False when the connection cannot take it so
+        (then it waits in the queue: mapping it again there gives the same numbers)."""
+        outgoing = self._outgoing(packet, codec)
+        if outgoing is None:
+            return True
+        try:
+            if not self.sender.write_now(packet, *outgoing):
+                return False
+        except Exception as exc:  # one packet SRTP or the socket refused: not the slot
+            self._refused(packet, exc)
+            return True
+        self.counters.sent += 1
+        return True
+
     async def _run(self) -> None:
         while True:
             packet, codec = await self.queue.get()
-            if not self.sender.ready:
-                continue  # negotiation is not done: nothing can be sent yet, nor judged
-            payload_type = self.sender.payload_type_for(codec.value if codec else None)
-            if payload_type is None and codec is not None:
-                self.unplayable_codec = codec
-                self.counters.unplayable += 1
+            outgoing = self._outgoing(packet, codec)
+            if outgoing is None:
                 continue
-            self.unplayable_codec = None
-            seq, ts = self.rewriter.map(packet.ssrc, packet.sequence_number, packet.timestamp)
             try:
-                await self.sender.write(packet, seq, ts, payload_type)
+                await self.sender.write(packet, *outgoing)
             except ConnectionError:
                 return  # the partner's connection closed; its session cleans up
             except Exception as exc:  # one packet SRTP or the socket refused: not the slot
-                self.counters.refused += 1
-                if self.feed is not None:  # the partner's decoder lost a packet: resync it
-                    self.feed.want_keyframe()
-                if self.counters.refused == 1 or self.counters.refused % 1000 == 0:
-                    log.warning(
-                        "relaying %s's %s to %s: a packet of %d bytes was refused (%s: %s), "
-                        "%d so far",
-                        self.studio_id,
-                        self.kind,
-                        self.owner_id,
-                        len(packet.payload),
-                        type(exc).__name__,
-                        exc,
-                        self.counters.refused,
-                    )
+                self._refused(packet, exc)
                 continue
             self.counters.sent += 1
+
+    def _refused(self, packet: RtpPacket, exc: Exception) -> None:
+        self.counters.refused += 1
+        if self.feed is not None:  # the partner's decoder lost a packet: resync it
+            self.feed.want_keyframe()
+        if self.counters.refused == 1 or self.counters.refused % 1000 == 0:
+            log.warning(
+                "relaying %s's %s to %s: a packet of %d bytes was refused (%s: %s), %d so far",
+                self.studio_id,
+                self.kind,
+                self.owner_id,
+                len(packet.payload),
+                type(exc).__name__,
+                exc,
+                self.counters.refused,
+            )

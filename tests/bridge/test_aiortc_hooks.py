@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import aiortc
 import pytest
 from aiortc import RTCPeerConnection
@@ -13,7 +15,7 @@ from harness.peer_close import close_peer
 
 def test_aiortc_is_the_version_the_hooks_were_written_for() -> None:
     assert aiortc.__version__ == aiortc_hooks.PINNED_AIORTC, (
-        f"aiortc {aiortc.__version__} is installed but bridge/aiortc_hooks.py hooks the "
+        f"aiortc {aiortc.__version__} is installed but bridge/aiortc_hooks/ hooks the "
         f"internals of {aiortc_hooks.PINNED_AIORTC}: re-read rtcrtpreceiver.py and "
         "rtcrtpsender.py, adapt the hooks, then move the pin in pyproject.toml and here"
     )
@@ -69,6 +71,51 @@ async def test_a_relayed_receiver_counts_and_hands_on_packets_but_assembles_no_f
         assert sum(s.packets_received for s in streams.values()) >= 100
         jitter = receiver._RTCRtpReceiver__jitter_buffer  # type: ignore[attr-defined]
         assert jitter._origin is None, "packets went into the frame assembly"
+    finally:
+        await close_peer(sender)
+        await close_peer(relay)
+
+
+async def test_relayed_rtp_is_handled_where_the_socket_is_read_not_queued() -> None:
+    """With read_rtp_in_place the relay's packets reach its tap from the socket read itself:
+    none goes through aiortc's queue and the DTLS transport's task (the measured cost), and
+    what the tap is handed is the same packet stream."""
+    from aiortc import VideoStreamTrack
+
+    from bridge.aiortc_hooks.sockets import drain_datagram_sockets, read_rtp_in_place
+    from harness.waiting import eventually
+
+    drain_datagram_sockets()
+    sender, relay = RTCPeerConnection(), RTCPeerConnection()
+    try:
+        sender.addTrack(VideoStreamTrack())
+        await sender.setLocalDescription(await sender.createOffer())
+        await relay.setRemoteDescription(sender.localDescription)
+        transceiver = relay.getTransceivers()[0]
+        seen: list[int] = []
+        tap_receiver(transceiver.receiver, lambda p: seen.append(p.sequence_number))
+        await relay.setLocalDescription(await relay.createAnswer())
+        dtls = transceiver.receiver.transport
+        read_rtp_in_place(dtls)
+        queued: list[int] = []
+        handle_rtp_data = dtls._handle_rtp_data
+
+        async def counting(data: bytes, arrival_time_ms: int) -> None:
+            queued.append(len(data))
+            await handle_rtp_data(data, arrival_time_ms)
+
+        dtls._handle_rtp_data = counting  # type: ignore[method-assign]
+        await sender.setRemoteDescription(relay.localDescription)
+        # A packet that came before the handshake was done may have waited in the queue.
+        await eventually(lambda: len(seen) >= 10, timeout=30, message="10 packets relayed")
+        queued.clear()
+        first = len(seen)
+        await eventually(lambda: len(seen) >= first + 100, timeout=30, message="100 more")
+        assert queued == [], f"{len(queued)} of 100 packets went through aiortc's queue"
+        later = seen[first:]
+        assert all((b - a) % (1 << 16) == 1 for a, b in itertools.pairwise(later)), later
+        streams = transceiver.receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
+        assert sum(s.packets_received for s in streams.values()) >= 100
     finally:
         await close_peer(sender)
         await close_peer(relay)

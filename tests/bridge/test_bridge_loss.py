@@ -1,8 +1,9 @@
 """Lost packets are repaired: NACK/RTX on both legs of the relay, PLI to the source, no stalls.
 
-The network here never loses anything (no netem in the test kernel), so loss is made in-process:
-on the wire out of the relay (after ForwardingSender.write has put the packet in aiortc's
-history), or on arrival at the relay (before the tap or aiortc sees the packet). aiortc's video
+The network here never loses anything (no netem in the test kernel), so loss is made in-process,
+on the wire: as a packet from the relay arrives at the subscriber (the relay has sent it and
+kept it in aiortc's history), or as the source's packet leaves for the relay (nothing in the
+relay sees it). aiortc's video
 jitter buffer holds every frame behind a missing packet until the packet comes, so without a
 working repair path the subscriber's picture freezes for seconds; these tests would notice.
 
@@ -24,7 +25,6 @@ from collections.abc import Awaitable, Callable
 
 import numpy as np
 import pytest
-from aiortc.codecs import is_rtx
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtp import RtpPacket, is_rtcp
 from bridge_peers import StudioClient
@@ -155,23 +155,24 @@ async def test_loss_between_relay_and_subscriber_is_repaired_by_rtx(
         retransmitted: list[tuple[float, tuple[object, ...]]] = []
         monkeypatch.setattr(sender, "_retransmit", _spy(retransmitted, sender._retransmit))
 
-        # The wire out of the relay loses every 15th packet of the slot's video stream; the
-        # packet has already gone through ForwardingSender.write, so it is in aiortc's history.
-        transport = sender.transport
-        send_rtp = transport._send_rtp
+        # The wire from the relay to Baku loses every 15th packet of the slot's video stream:
+        # dropped as it arrives at Baku (decrypted), after the relay sent it and kept it in
+        # aiortc's history. Retransmissions (the RTX SSRC) always get through.
+        arrivals = _receiver(baku, infos, "rome").transport
+        handle_rtp_data = arrivals._handle_rtp_data
         sent, dropped = [0], []
         losing = [False]
 
-        async def lossy_send_rtp(data: bytes) -> None:
+        async def lossy_arrival(data: bytes, arrival_time_ms: int) -> None:
             header = _rtp_header(data)
             if losing[0] and header is not None and header[2] == sender._ssrc:
                 sent[0] += 1
                 if sent[0] % LOSS_EVERY == 0:
                     dropped.append(header[1])
                     return
-            await send_rtp(data)
+            await handle_rtp_data(data, arrival_time_ms)
 
-        monkeypatch.setattr(transport, "_send_rtp", lossy_send_rtp)
+        monkeypatch.setattr(arrivals, "_handle_rtp_data", lossy_arrival)
 
         # What reaches Baku's receiver on the retransmission (RTX) SSRC.
         receiver = _receiver(baku, infos, "rome")
@@ -228,7 +229,6 @@ async def test_loss_between_source_and_relay_is_nacked_upstream_and_repaired(
         await log.wait_for(10)
 
         receiver = room.sessions["rome"].receivers["video"]  # the relay's receiver of Rome
-        codecs = receiver._RTCRtpReceiver__codecs
         nacks: list[tuple[float, tuple[object, ...]]] = []
         monkeypatch.setattr(receiver, "_send_rtcp_nack", _spy(nacks, receiver._send_rtcp_nack))
 
@@ -242,24 +242,26 @@ async def test_loss_between_source_and_relay_is_nacked_upstream_and_repaired(
 
         monkeypatch.setattr(slot, "offer", noting_offer)
 
-        # Every 15th media packet from Rome is lost before anything in the relay sees it
-        # (neither the tap nor aiortc); retransmissions (RTX) always get through.
-        hooked = receiver._handle_rtp_packet
+        # Every 15th media packet Rome sends is lost on the wire, before anything in the
+        # relay sees it; retransmissions (RTX, an SSRC of their own) always get through.
+        camera = _camera_sender(rome)
+        departures = camera.transport  # type: ignore[attr-defined]
+        send_rtp = departures._send_rtp
         arrived, dropped, rtx_arrived = [0], [], [0]
         losing = [False]
 
-        async def lossy_handle(packet: RtpPacket, arrival_time_ms: int) -> None:
-            codec = codecs.get(packet.payload_type)
-            if codec is not None and is_rtx(codec):
+        async def lossy_departure(data: bytes) -> None:
+            header = _rtp_header(data)
+            if header is not None and header[2] == camera._rtx_ssrc:  # type: ignore[attr-defined]
                 rtx_arrived[0] += 1
-            elif losing[0] and codec is not None:
+            elif losing[0] and header is not None and header[2] == camera._ssrc:  # type: ignore[attr-defined]
                 arrived[0] += 1
                 if arrived[0] % LOSS_EVERY == 0:
-                    dropped.append(packet.sequence_number)
+                    dropped.append(header[1])
                     return
-            await hooked(packet, arrival_time_ms)
+            await send_rtp(data)
 
-        monkeypatch.setattr(receiver, "_handle_rtp_packet", lossy_handle)
+        monkeypatch.setattr(departures, "_send_rtp", lossy_departure)
 
         start = time.monotonic()
         losing[0] = True
@@ -427,6 +429,9 @@ async def test_a_slow_subscriber_never_stalls_the_others(
         slow = _slot(room, "baku", "astana")
         assert slow.queue.maxsize == 16
         write = slow.sender.write
+        # A connection that cannot take a packet at once (a TURN pair, say) goes through the
+        # slot's queue; this one takes 0.2 s a packet.
+        monkeypatch.setattr(slow.sender, "write_now", lambda *_args: False)
 
         async def slow_write(
             packet: RtpPacket, sequence_number: int, timestamp: int, payload_type: int | None
@@ -476,7 +481,7 @@ async def test_a_packet_the_connection_refuses_costs_that_packet_not_the_slot(
         log = FrameLog(baku.tracks["rome/video"])
         await log.wait_for(10)
         slot = _slot(room, "baku", "rome")
-        write = slot.sender.write
+        write, write_now = slot.sender.write, slot.sender.write_now
         refused = [0]
         asked: list[float] = []
         want_keyframe = Feed.want_keyframe
@@ -495,8 +500,17 @@ async def test_a_packet_the_connection_refuses_costs_that_packet_not_the_slot(
                 raise ValueError("packet is too long")
             await write(packet, sequence_number, timestamp, payload_type)
 
+        def refusing_write_now(
+            packet: RtpPacket, sequence_number: int, timestamp: int, payload_type: int | None
+        ) -> bool:
+            if refused[0] < 3:
+                refused[0] += 1
+                raise ValueError("packet is too long")
+            return write_now(packet, sequence_number, timestamp, payload_type)
+
         start = time.monotonic()
         monkeypatch.setattr(slot.sender, "write", refusing_write)
+        monkeypatch.setattr(slot.sender, "write_now", refusing_write_now)
         await eventually(lambda: slot.counters.refused == 3, timeout=5, message="3 refused")
         sent = slot.counters.sent
         await eventually(

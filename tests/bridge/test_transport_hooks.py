@@ -12,7 +12,7 @@ import pytest
 from aioice.ice import StunProtocol
 
 import bridge.session  # noqa: F401  # installs the hooks, as the bridge does
-from bridge.transport_hooks import DATAGRAMS_PER_WAKEUP
+from bridge.aiortc_hooks.sockets import DATAGRAMS_PER_WAKEUP
 
 
 class Counting(asyncio.DatagramProtocol):

@@ -16,6 +16,8 @@ by what it expects to find, and failing loudly (HookBroken) when an upgrade move
   straight to the ICE connection, as aioice would after its parser failed: a relay reads about
   280 of them a second per stream. The parser does not look at the first byte, and a PCMA
   packet whose sequence number equals its length less 20 parsed as a STUN request and was lost.
+  A relayed connection's RTP (not RTCP) goes further: to its DTLS transport's reader
+  (`read_rtp_in_place`), which decrypts it and hands it to the relay there and then.
 - pylibsrtp protects a packet in a fixed 1500-byte buffer less a 144-byte trailer reserve, so
   an RTP packet over 1356 bytes is refused. Encoders packetize up to 1400 bytes (browsers
   about 1200), and the relay adds its own header extensions: the buffer is made larger.
@@ -26,11 +28,14 @@ from __future__ import annotations
 import asyncio.selector_events as selector_events
 from collections.abc import Callable
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import pylibsrtp
-from aioice.ice import StunProtocol
+from aioice.ice import Connection, StunProtocol
+from aiortc.rtcdtlstransport import RTCDtlsTransport
 
-from bridge.aiortc_hooks import HookBroken
+from bridge.aiortc_hooks.pinned import HookBroken
+from bridge.aiortc_hooks.receiving import rtp_reader
 
 DATAGRAMS_PER_WAKEUP = 64
 SRTP_BUFFER_BYTES = 4096  # an RTP packet of up to ~3900 bytes, however it came
@@ -82,17 +87,39 @@ def drain_datagram_sockets() -> None:
     transport._read_ready = read_ready
 
 
+# ICE connection -> what takes its RTP the moment it is read (aiortc_hooks.rtp_reader)
+_RTP_READERS: WeakKeyDictionary[Connection, Callable[[bytes], bool]] = WeakKeyDictionary()
+
+
+def read_rtp_in_place(dtls: RTCDtlsTransport) -> None:
+    """Hand the RTP of `dtls`'s connection to its reader as the socket is read, not to
+    aiortc's queue (RTCP, DTLS and STUN still go the usual way)."""
+    _RTP_READERS[dtls.transport._connection] = rtp_reader(dtls)
+
+
 def _media_receiver(protocol: Any) -> Callable[[bytes], None] | None:
     """Where an aioice socket's RTP and RTCP go (its ICE connection, for the component of its
-    candidate); None for any other protocol (a TURN client's, or not aioice's)."""
+    candidate, or that connection's RTP reader); None for any other protocol (a TURN
+    client's, or not aioice's)."""
     if type(protocol) is not StunProtocol:
         return None
     candidate = getattr(protocol, "local_candidate", None)
-    if candidate is None or protocol.receiver is None:
+    connection = protocol.receiver
+    if candidate is None or connection is None:
         return None
-    received: Callable[[bytes, int], None] = protocol.receiver.data_received
+    received: Callable[[bytes, int], None] = connection.data_received
     component: int = candidate.component
-    return lambda data: received(data, component)
+    reader = _RTP_READERS.get(connection) if component == 1 else None
+    if reader is None:
+        return lambda data: received(data, component)
+
+    def media(data: bytes) -> None:
+        # RTCP's packet types take the second byte to 192-208 (RFC 5761); RTP's do not.
+        if not (len(data) > 1 and 191 < data[1] < 209) and reader(data):
+            return
+        received(data, component)
+
+    return media
 
 
 def allow_large_srtp_packets() -> None:

@@ -1,0 +1,54 @@
+"""Every hook on aiortc's private internals (and aioice's and pylibsrtp's below it) lives here,
+and only here.
+
+Relaying RTP packet by packet (no decode, no re-encode, no waiting for whole frames) needs what
+aiortc does not expose: the receiver's packets as they arrive, and a sender whose transport,
+history (for NACKs) and RTCP reports we feed ourselves; carrying many streams on one event loop
+needs its sockets read in bursts and its packets handled where they are read. aiortc is pinned
+(pyproject.toml, `pinned.py`); tests drive real peer connections through these hooks and fail
+loudly when an upgrade moves anything (tests/bridge/test_aiortc_hooks.py,
+tests/bridge/test_transport_hooks.py).
+
+- `receiving.py`: a receiver's packets handed on as they arrive, and read where the socket is
+- `sending.py`: the forwarding sender (already-encoded RTP in, NACKs answered from its history)
+- `negotiation.py`: codecs, H.264 profiles and DTLS suites aiortc negotiates; the chosen pair
+- `sockets.py`: how aiortc's UDP sockets are read, and how large a packet SRTP protects
+- `eager.py`: aiortc's coroutines run at once as far as they go without waiting
+"""
+
+from bridge.aiortc_hooks.negotiation import (
+    accept_h264_profiles,
+    accept_rsa_peers,
+    candidate_types,
+    restrict_codecs,
+)
+from bridge.aiortc_hooks.pinned import PINNED_AIORTC, HookBroken
+from bridge.aiortc_hooks.receiving import (
+    PacketListener,
+    request_keyframe,
+    rtp_reader,
+    send_remb,
+    tap_receiver,
+)
+from bridge.aiortc_hooks.sending import (
+    ForwardingSender,
+    IdleTrack,
+    on_keyframe_request,
+)
+
+__all__ = [
+    "PINNED_AIORTC",
+    "ForwardingSender",
+    "HookBroken",
+    "IdleTrack",
+    "PacketListener",
+    "accept_h264_profiles",
+    "accept_rsa_peers",
+    "candidate_types",
+    "on_keyframe_request",
+    "request_keyframe",
+    "restrict_codecs",
+    "rtp_reader",
+    "send_remb",
+    "tap_receiver",
+]

@@ -1,0 +1,184 @@
+"""What aiortc does with a received RTP packet, taken over for the relay: each packet handed on
+as it arrives (tap_receiver), read where the socket is read (rtp_reader), and the RTCP the
+relay sends its sources (REMB, PLI).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pylibsrtp
+from aiortc import (
+    RTCRtpReceiver,
+)
+from aiortc.codecs import is_rtx
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcdtlstransport import State as DtlsState
+from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RtcpPsfbPacket,
+    RtpPacket,
+    pack_remb_fci,
+    unwrap_rtx,
+)
+
+from bridge.aiortc_hooks.eager import run_eagerly
+from bridge.aiortc_hooks.ntp import ntp_ms
+from bridge.aiortc_hooks.pinned import require
+
+_RECEIVER_FIELDS = (
+    "_RTCRtpReceiver__codecs",
+    "_RTCRtpReceiver__rtx_ssrc",
+    "_RTCRtpReceiver__remote_bitrate_estimator",
+    "_RTCRtpReceiver__rtcp_ssrc",
+    "_RTCRtpReceiver__remote_streams",
+    "_RTCRtpReceiver__nack_generator",
+)
+_DTLS_FIELDS = (
+    "_rtp_router",
+    "_rtp_header_extensions_map",
+    "_state",
+    "_RTCDtlsTransport__rx_bytes",
+    "_RTCDtlsTransport__rx_packets",
+    "_RTCDtlsTransport__tx_bytes",
+    "_RTCDtlsTransport__tx_packets",
+)
+
+
+PacketListener = Callable[[RtpPacket], None]
+
+
+def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketListener, decode: bool = False) -> None:
+    """Hand every RTP packet of `receiver` to `on_packet` as it arrives (RTX unwrapped).
+
+    aiortc's bandwidth estimate is switched off (it held Chromium near 0.76 Mbps; we send our
+    own REMB). Unless `decode` (the program needs the pictures), its decoder thread is stopped
+    once started, and of aiortc's own handling of a packet only what a relay needs runs: the
+    statistics its RTCP reports carry, and NACKs for lost packets. Parsing each payload and
+    reassembling frames for a decoder that is not there was most of its cost per packet. With
+    `decode` aiortc's whole handling runs after ours, and the caller must read
+    `receiver.track` continuously.
+    """
+    require(receiver, _RECEIVER_FIELDS)
+    receiver._RTCRtpReceiver__remote_bitrate_estimator = None  # type: ignore[attr-defined]
+    original_handle = receiver._handle_rtp_packet
+    original_receive = receiver.receive
+    codecs: dict[int, Any] = receiver._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
+    rtx_ssrcs: dict[int, int] = receiver._RTCRtpReceiver__rtx_ssrc  # type: ignore[attr-defined]
+    streams: dict[int, StreamStatistics] = receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
+    nacks: NackGenerator | None = receiver._RTCRtpReceiver__nack_generator  # type: ignore[attr-defined]
+
+    async def receive(parameters: Any) -> None:
+        await original_receive(parameters)
+        if not decode:
+            receiver._RTCRtpReceiver__stop_decoder()  # type: ignore[attr-defined]
+
+    def unwrapped(packet: RtpPacket, codec: Any) -> RtpPacket | None:
+        """The original packet inside an RTX one (None: not one we can unwrap)."""
+        apt = codec.parameters.get("apt")
+        original_ssrc = rtx_ssrcs.get(packet.ssrc)
+        if original_ssrc is None or not isinstance(apt, int) or len(packet.payload) < 2:
+            return None
+        return unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
+
+    async def handle(packet: RtpPacket, arrival_time_ms: int) -> None:
+        codec = codecs.get(packet.payload_type)
+        if codec is not None and receiver._enabled:
+            original = unwrapped(packet, codec) if is_rtx(codec) else packet
+            if original is not None:
+                on_packet(original)
+        await original_handle(packet, arrival_time_ms)
+
+    # payload type -> its codec and whether it is RTX (aiortc's check splits the mime type
+    # each time); a renegotiation that gives the payload type another codec is noticed.
+    retransmissions: dict[int, tuple[Any, bool]] = {}
+
+    def relay_now(packet: RtpPacket) -> None:
+        codec = codecs.get(packet.payload_type)
+        if codec is None or not receiver._enabled:
+            return
+        stream = streams.get(packet.ssrc)
+        if stream is None:
+            stream = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
+        stream.add(packet)
+        known = retransmissions.get(packet.payload_type)
+        if known is None or known[0] is not codec:
+            known = retransmissions[packet.payload_type] = (codec, is_rtx(codec))
+        if known[1]:
+            original = unwrapped(packet, codec)
+            if original is None:
+                return
+            packet = original
+        on_packet(packet)
+        if nacks is not None and nacks.add(packet):
+            run_eagerly(receiver._send_rtcp_nack(packet.ssrc, sorted(nacks.missing)), "a NACK")
+
+    async def relay(packet: RtpPacket, arrival_time_ms: int) -> None:
+        relay_now(packet)
+
+    receiver.receive = receive  # type: ignore[method-assign]
+    receiver._handle_rtp_packet = handle if decode else relay  # type: ignore[method-assign]
+    if not decode:
+        setattr(receiver, _HANDLED_IN_PLACE, relay_now)
+
+
+# The attribute of a receiver whose packets are handled where they are read (see rtp_reader):
+# the relay's. An attribute, not a weak mapping: looked up on every packet.
+_HANDLED_IN_PLACE = "_telebridge_handle_rtp_now"
+
+
+def rtp_reader(dtls: RTCDtlsTransport) -> Callable[[bytes], bool]:
+    """What reads `dtls`'s SRTP (not SRTCP) the moment its socket is read, instead of aiortc.
+
+    aiortc queues every datagram for a task of the DTLS transport, which decrypts and parses
+    it and awaits the receiver's handler through four coroutines: at about 280 packets a
+    second a stream, that path cost more than the packet's own work (decrypting, parsing,
+    counting, forwarding). The reader does the same steps synchronously and hands the packet
+    to a relay receiver's handler (tap_receiver) at once; a decoding receiver's handler is a
+    coroutine, run eagerly (eager.py). It returns False when the packet is not its to
+    take (the handshake is not done, or the transport closed): aiortc's queue then takes it.
+    """
+    require(dtls, _DTLS_FIELDS)
+    router = dtls._rtp_router
+    extensions = dtls._rtp_header_extensions_map
+
+    def read(data: bytes) -> bool:
+        srtp = getattr(dtls, "_rx_srtp", None)
+        if srtp is None or dtls._state is not DtlsState.CONNECTED:
+            return False
+        dtls._RTCDtlsTransport__rx_bytes += len(data)  # type: ignore[attr-defined]
+        dtls._RTCDtlsTransport__rx_packets += 1  # type: ignore[attr-defined]
+        try:
+            packet = RtpPacket.parse(srtp.unprotect(data), extensions)
+        except (pylibsrtp.Error, ValueError):
+            return True  # as aiortc does: a packet that fails to decrypt or parse is dropped
+        receiver = router.route_rtp(packet)
+        if receiver is None:
+            return True
+        handle = getattr(receiver, _HANDLED_IN_PLACE, None)
+        if handle is not None:
+            handle(packet)
+        else:
+            handling = receiver._handle_rtp_packet(packet, arrival_time_ms=ntp_ms())
+            run_eagerly(handling, "handling an RTP packet")
+        return True
+
+    return read
+
+
+async def send_remb(receiver: RTCRtpReceiver, bitrate_bps: int, media_ssrcs: list[int]) -> None:
+    """Tell the sending browser how much it may send (REMB), from the receiver's RTCP SSRC."""
+    rtcp_ssrc = receiver._RTCRtpReceiver__rtcp_ssrc  # type: ignore[attr-defined]
+    if rtcp_ssrc is None or not media_ssrcs:
+        return
+    packet = RtcpPsfbPacket(
+        fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(bitrate_bps, media_ssrcs)
+    )
+    await receiver._send_rtcp(packet)
+
+
+async def request_keyframe(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
+    """Ask the source for a keyframe (PLI)."""
+    await receiver._send_rtcp_pli(media_ssrc)
