@@ -27,6 +27,7 @@ from aiortc.rtp import (
 from bridge.aiortc_hooks.eager import run_eagerly
 from bridge.aiortc_hooks.ntp import ntp_ms
 from bridge.aiortc_hooks.pinned import require
+from bridge.aiortc_hooks.rtp_packets import parse_rtp
 
 _RECEIVER_FIELDS = (
     "_RTCRtpReceiver__codecs",
@@ -151,7 +152,7 @@ def rtp_reader(dtls: RTCDtlsTransport) -> Callable[[bytes], bool]:
         dtls._RTCDtlsTransport__rx_bytes += len(data)  # type: ignore[attr-defined]
         dtls._RTCDtlsTransport__rx_packets += 1  # type: ignore[attr-defined]
         try:
-            packet = RtpPacket.parse(srtp.unprotect(data), extensions)
+            packet = parse_rtp(srtp.unprotect(data), extensions)
         except (pylibsrtp.Error, ValueError):
             return True  # as aiortc does: a packet that fails to decrypt or parse is dropped
         receiver = router.route_rtp(packet)

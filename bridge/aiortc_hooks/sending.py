@@ -26,6 +26,7 @@ from aiortc.rtp import (
 
 from bridge.aiortc_hooks.ntp import ntp_time
 from bridge.aiortc_hooks.pinned import require
+from bridge.aiortc_hooks.rtp_packets import forwarded_rtp
 
 _SENDER_FIELDS = (
     "_RTCRtpSender__rtp_history",
@@ -105,6 +106,7 @@ class ForwardingSender:
         self._payload_types: dict[str, int] = {}  # lower-case mime type -> payload type
         self._rtx: dict[int, int] = {}  # payload type -> its RTX payload type
         self._rtx_sequence = random.randrange(1 << 16)
+        self._sound = sender.kind == "audio"  # its packets carry their level on
         original_send = sender.send
 
         async def send(parameters: Any) -> None:
@@ -186,21 +188,38 @@ class ForwardingSender:
         if payload_type is None:
             return None
         s = self.sender
-        out = RtpPacket(
-            payload_type=payload_type,
-            marker=packet.marker,
-            sequence_number=sequence_number,
-            timestamp=timestamp,
-            ssrc=s._ssrc,
-            payload=packet.payload,
-        )
         now_ntp = ntp_time()
-        out.extensions.mid = self.mid
-        out.extensions.abs_send_time = (now_ntp >> 14) & 0x00FFFFFF
-        out.extensions.audio_level = packet.extensions.audio_level
-        history: dict[int, RtpPacket] = s._RTCRtpSender__rtp_history  # type: ignore[attr-defined]
-        history[sequence_number % RTP_HISTORY_SIZE] = out
-        data: bytes = out.serialize(s._RTCRtpSender__rtp_header_extensions_map)  # type: ignore[attr-defined]
+        abs_send_time = (now_ntp >> 14) & 0x00FFFFFF
+        audio_level = packet.extensions.audio_level if self._sound else None
+        extensions_map = s._RTCRtpSender__rtp_header_extensions_map  # type: ignore[attr-defined]
+        data = forwarded_rtp(
+            extensions_map._HeaderExtensionsMap__ids,
+            payload_type,
+            packet.marker,
+            sequence_number,
+            timestamp,
+            s._ssrc,
+            packet.payload,
+            self.mid,
+            abs_send_time,
+            audio_level,
+        )
+        if data is None:  # extensions the one-byte form cannot carry: aiortc's way
+            out = RtpPacket(
+                payload_type=payload_type,
+                marker=packet.marker,
+                sequence_number=sequence_number,
+                timestamp=timestamp,
+                ssrc=s._ssrc,
+                payload=packet.payload,
+            )
+            out.extensions.mid = self.mid
+            out.extensions.abs_send_time = abs_send_time
+            out.extensions.audio_level = audio_level
+            data = out.serialize(extensions_map)
+        # The history keeps what was sent, parsed again only for a NACK (a few a second).
+        history: dict[int, bytes] = s._RTCRtpSender__rtp_history  # type: ignore[attr-defined]
+        history[sequence_number % RTP_HISTORY_SIZE] = data
         s._RTCRtpSender__ntp_timestamp = now_ntp  # type: ignore[attr-defined]
         s._RTCRtpSender__rtp_timestamp = timestamp  # type: ignore[attr-defined]
         s._RTCRtpSender__octet_count += len(packet.payload)  # type: ignore[attr-defined]
@@ -211,9 +230,13 @@ class ForwardingSender:
         """Resend a packet the subscriber reported lost (NACK), wrapped in the RTX payload
         type negotiated for its own codec, or as it was when that codec has no RTX."""
         s = self.sender
-        history: dict[int, RtpPacket] = s._RTCRtpSender__rtp_history  # type: ignore[attr-defined]
-        packet = history.get(sequence_number % RTP_HISTORY_SIZE)
-        if packet is None or packet.sequence_number != sequence_number:
+        history: dict[int, bytes] = s._RTCRtpSender__rtp_history  # type: ignore[attr-defined]
+        extensions_map = s._RTCRtpSender__rtp_header_extensions_map  # type: ignore[attr-defined]
+        sent = history.get(sequence_number % RTP_HISTORY_SIZE)
+        if sent is None:
+            return
+        packet = RtpPacket.parse(sent, extensions_map)
+        if packet.sequence_number != sequence_number:
             return
         rtx = self._rtx.get(packet.payload_type)
         if rtx is not None:
@@ -221,5 +244,4 @@ class ForwardingSender:
                 packet, payload_type=rtx, sequence_number=self._rtx_sequence, ssrc=s._rtx_ssrc
             )
             self._rtx_sequence = (self._rtx_sequence + 1) % (1 << 16)
-        data = packet.serialize(s._RTCRtpSender__rtp_header_extensions_map)  # type: ignore[attr-defined]
-        await s.transport._send_rtp(data)
+        await s.transport._send_rtp(packet.serialize(extensions_map))
