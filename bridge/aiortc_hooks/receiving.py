@@ -143,6 +143,7 @@ def rtp_reader(dtls: RTCDtlsTransport) -> Callable[[bytes], bool]:
     """
     require(dtls, _DTLS_FIELDS)
     router = dtls._rtp_router
+    ssrc_table, payload_type_table = router.ssrc_table, router.payload_type_table
     extensions = dtls._rtp_header_extensions_map
 
     def read(data: bytes) -> bool:
@@ -155,9 +156,12 @@ def rtp_reader(dtls: RTCDtlsTransport) -> Callable[[bytes], bool]:
             packet = parse_rtp(srtp.unprotect(data), extensions)
         except (pylibsrtp.Error, ValueError):
             return True  # as aiortc does: a packet that fails to decrypt or parse is dropped
-        receiver = router.route_rtp(packet)
-        if receiver is None:
-            return True
+        # aiortc's route_rtp, its first case first: a known SSRC of a known payload type
+        receiver = ssrc_table.get(packet.ssrc)
+        if receiver is None or receiver not in payload_type_table.get(packet.payload_type, ()):
+            receiver = router.route_rtp(packet)
+            if receiver is None:
+                return True
         handle = getattr(receiver, _HANDLED_IN_PLACE, None)
         if handle is not None:
             handle(packet)

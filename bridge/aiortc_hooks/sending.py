@@ -27,6 +27,7 @@ from aiortc.rtp import (
 from bridge.aiortc_hooks.ntp import ntp_time
 from bridge.aiortc_hooks.pinned import require
 from bridge.aiortc_hooks.rtp_packets import forwarded_rtp
+from bridge.aiortc_hooks.sockets import send_datagram
 
 _SENDER_FIELDS = (
     "_RTCRtpSender__rtp_history",
@@ -157,7 +158,7 @@ class ForwardingSender:
             return True
         protected = dtls._tx_srtp.protect(data)
         transport, address = route
-        transport.sendto(protected, address)
+        send_datagram(transport, protected, address)
         dtls._RTCDtlsTransport__tx_bytes += len(protected)  # type: ignore[attr-defined]
         dtls._RTCDtlsTransport__tx_packets += 1  # type: ignore[attr-defined]
         return True

@@ -122,6 +122,21 @@ def _media_receiver(protocol: Any) -> Callable[[bytes], None] | None:
     return media
 
 
+def send_datagram(transport: Any, data: bytes, address: Any) -> None:
+    """`transport.sendto(data, address)` straight to its socket when nothing waits in its
+    buffer (the relay's every packet: asyncio's checks before the send cost about as much as
+    the send); whatever the socket refuses goes the transport's way, which buffers or
+    reports it."""
+    sock = getattr(transport, "_sock", None)
+    if sock is not None and not transport._buffer and not transport._conn_lost:
+        try:
+            sock.sendto(data, address)
+            return
+        except OSError:
+            pass  # would block, or an error asyncio reports: the transport's way does both
+    transport.sendto(data, address)
+
+
 def allow_large_srtp_packets() -> None:
     """Give every new pylibsrtp session a buffer of SRTP_BUFFER_BYTES (idempotent)."""
     session = pylibsrtp.Session

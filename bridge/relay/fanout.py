@@ -129,6 +129,8 @@ class Slot:
 
     def __post_init__(self) -> None:
         self.rewriter = StreamRewriter(self.clock_rate)
+        # codec -> the payload type negotiated for it (asked of the sender once, not per packet)
+        self._payload_types: dict[VideoCodec | None, int] = {}
         self.queue: asyncio.Queue[tuple[RtpPacket, VideoCodec | None]] = asyncio.Queue(
             maxsize=SLOT_QUEUE_PACKETS
         )
@@ -169,13 +171,17 @@ class Slot:
     ) -> tuple[int, int, int | None] | None:
         """The packet's (sequence number, timestamp, payload type) on this partner's stream;
         None when it is not sent (negotiation not done, or a codec the partner lacks)."""
-        if not self.sender.ready:
-            return None  # negotiation is not done: nothing can be sent yet, nor judged
-        payload_type = self.sender.payload_type_for(codec.value if codec else None)
-        if payload_type is None and codec is not None:
-            self.unplayable_codec = codec
-            self.counters.unplayable += 1
-            return None
+        payload_type = self._payload_types.get(codec)
+        if payload_type is None:
+            if not self.sender.ready:
+                return None  # negotiation is not done: nothing can be sent yet, nor judged
+            payload_type = self.sender.payload_type_for(codec.value if codec else None)
+            if payload_type is None and codec is not None:
+                self.unplayable_codec = codec
+                self.counters.unplayable += 1
+                return None
+            if payload_type is not None:  # negotiated once: it stays
+                self._payload_types[codec] = payload_type
         self.unplayable_codec = None
         seq, ts = self.rewriter.map(packet.ssrc, packet.sequence_number, packet.timestamp)
         return seq, ts, payload_type

@@ -90,3 +90,29 @@ async def test_rtp_reaches_the_ice_connection_even_where_it_reads_as_stun() -> N
         sender.close()
         transport.close()
         await connection.close()
+
+
+async def test_a_datagram_goes_straight_to_the_socket_unless_others_wait_before_it() -> None:
+    from bridge.aiortc_hooks.sockets import send_datagram
+
+    loop = asyncio.get_running_loop()
+    transport, _protocol = await loop.create_datagram_endpoint(
+        Counting, local_addr=("127.0.0.1", 0)
+    )
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(5)
+    try:
+        address = receiver.getsockname()
+        send_datagram(transport, b"first", address)
+        assert receiver.recv(100) == b"first"
+        # Something waits in the transport's buffer (its socket was full): the next datagram
+        # goes behind it, not past it.
+        waiting = transport._buffer  # type: ignore[attr-defined]
+        waiting.append((b"waiting", address))
+        send_datagram(transport, b"second", address)
+        assert [d for d, _a in waiting] == [b"waiting", b"second"]
+        waiting.clear()
+    finally:
+        receiver.close()
+        transport.close()
