@@ -92,6 +92,45 @@ async def test_rtp_reaches_the_ice_connection_even_where_it_reads_as_stun() -> N
         await connection.close()
 
 
+async def test_a_datagram_that_breaks_its_handling_costs_itself_not_the_burst(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A STUN binding request whose PRIORITY attribute holds 2 bytes, not 4: aioice's parser
+    # raises struct.error, which it does not catch (seen from Janus's ICE). The RTP packet
+    # read in the same wake-up after it still reaches the ICE connection.
+    connection = aioice.Connection(ice_controlling=True)
+    protocol = StunProtocol(connection)
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(
+        lambda: protocol, local_addr=("127.0.0.1", 0)
+    )
+    host, port = transport.get_extra_info("sockname")
+    protocol.local_candidate = aioice.Candidate(
+        foundation="1", component=1, transport="udp", priority=1, host=host, port=port, type="host"
+    )
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        attribute = (0x0024).to_bytes(2, "big") + (2).to_bytes(2, "big") + b"\x00\x01\x00\x00"
+        broken = (
+            (0x0001).to_bytes(2, "big")  # binding request
+            + len(attribute).to_bytes(2, "big")
+            + (0x2112A442).to_bytes(4, "big")  # magic cookie
+            + os.urandom(12)  # transaction id
+            + attribute
+        )
+        rtp = bytes([0x80, 96, 0, 1]) + bytes(8) + b"payload"
+        sender.sendto(broken, (host, port))
+        sender.sendto(rtp, (host, port))
+        with caplog.at_level("WARNING", logger="telebridge.bridge.sockets"):
+            transport._read_ready()  # type: ignore[attr-defined]
+        assert connection._queue.get_nowait() == (rtp, 1)
+        assert "could not be handled" in caplog.text
+    finally:
+        sender.close()
+        transport.close()
+        await connection.close()
+
+
 async def test_a_datagram_goes_straight_to_the_socket_unless_others_wait_before_it() -> None:
     from bridge.aiortc_hooks.sockets import send_datagram
 
