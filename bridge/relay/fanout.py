@@ -1,9 +1,12 @@
 """Packet-by-packet relay: one studio's RTP goes to each partner as it arrives.
 
 A `Feed` is one studio's incoming track (video or audio). A `Slot` is one outgoing track on a
-partner's connection that shows that studio. The feed hands each packet to every slot's bounded
-queue at once; each slot drains its own queue into its connection, so a slow partner only ever
-drops its own packets (and then asks for a keyframe) and never holds the others back.
+partner's connection that shows that studio. The feed hands each packet to every slot at once,
+and the slot sends it on there and then, to the partner's socket, when its connection can take
+it so (a direct candidate pair, nothing waiting). Otherwise (a TURN pair, whose client sends
+through coroutines) the packet waits in the slot's bounded queue, which the slot drains into
+its connection: a slow partner only ever drops its own packets (and then asks for a keyframe)
+and never holds the others back.
 """
 
 from __future__ import annotations
