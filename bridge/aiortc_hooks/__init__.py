@@ -7,7 +7,7 @@ history (for NACKs) and RTCP reports we feed ourselves; carrying many streams on
 needs its sockets read in bursts and its packets handled where they are read. aiortc is pinned
 (pyproject.toml, `pinned.py`); tests drive real peer connections through these hooks and fail
 loudly when an upgrade moves anything (tests/bridge/test_aiortc_hooks.py,
-tests/bridge/test_transport_hooks.py).
+tests/bridge/test_aiortc_sockets.py).
 
 - `receiving.py`: a receiver's packets handed on as they arrive, and read where the socket is
 - `sending.py`: the forwarding sender (already-encoded RTP in, NACKs answered from its history)

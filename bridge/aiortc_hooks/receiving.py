@@ -9,9 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pylibsrtp
-from aiortc import (
-    RTCRtpReceiver,
-)
+from aiortc import RTCRtpReceiver
 from aiortc.codecs import is_rtx
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcdtlstransport import State as DtlsState

@@ -10,10 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aioice.ice import StunProtocol
-from aiortc import (
-    MediaStreamTrack,
-    RTCRtpSender,
-)
+from aiortc import MediaStreamTrack, RTCRtpSender
 from aiortc.codecs import is_rtx
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcdtlstransport import RTCDtlsTransport

@@ -1,4 +1,4 @@
-"""The hooks below aiortc: UDP sockets read in bursts, SRTP for packets of any encoder's MTU."""
+"""aiortc's sockets, hooked: read in bursts, RTP told from STUN, SRTP for any MTU, sent direct."""
 
 from __future__ import annotations
 
