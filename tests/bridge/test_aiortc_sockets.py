@@ -12,7 +12,7 @@ import pytest
 from aioice.ice import StunProtocol
 
 import bridge.session  # noqa: F401  # installs the hooks, as the bridge does
-from bridge.aiortc_hooks.sockets import DATAGRAMS_PER_WAKEUP
+from bridge.aiortc_hooks.sockets import DATAGRAM_BYTES, DATAGRAMS_PER_WAKEUP
 
 
 class Counting(asyncio.DatagramProtocol):
@@ -40,6 +40,30 @@ async def test_one_wake_up_reads_what_waits_in_the_socket_not_one_datagram() -> 
         assert protocol.received == DATAGRAMS_PER_WAKEUP + 10
         transport._read_ready()  # nothing left: returns at once  # type: ignore[attr-defined]
         assert protocol.received == DATAGRAMS_PER_WAKEUP + 10
+    finally:
+        sender.close()
+        transport.close()
+
+
+async def test_the_largest_udp_datagram_is_read_whole() -> None:
+    # The read asks for DATAGRAM_BYTES, not asyncio's 256 KiB (allocated for every datagram):
+    # still enough for anything UDP carries.
+    sizes: list[int] = []
+
+    class Sizes(asyncio.DatagramProtocol):
+        def datagram_received(self, data: bytes, addr: object) -> None:
+            sizes.append(len(data))
+
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(Sizes, local_addr=("127.0.0.1", 0))
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        largest = 65_507  # 65,535 less the IPv4 and UDP headers
+        assert largest <= DATAGRAM_BYTES
+        sender.sendto(os.urandom(largest), transport.get_extra_info("sockname"))
+        sender.sendto(b"next", transport.get_extra_info("sockname"))
+        transport._read_ready()  # type: ignore[attr-defined]
+        assert sizes == [largest, 4]
     finally:
         sender.close()
         transport.close()
