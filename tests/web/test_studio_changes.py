@@ -147,12 +147,18 @@ async def test_a_studio_removed_while_connected_is_cut_off_at_once_and_told_why(
     assert [p["id"] for p in (await _tally(c, ln["kabar"]))["partners"]] == ["trend"]
     # What DHA sent before it was removed is kept: its ISO is finalized with the others.
     await _recording(c, booking_id, "stop")
+    finished: set[str] = set()
+
+    async def all_three() -> bool:
+        # Each studio's file is finalized and logged on its own: wait for all of them.
+        finished.update(await _finished_isos(c, booking_id))
+        return finished == {"trend", "dha", "kabar"}
+
     await eventually(
-        lambda: _finished_isos(c, booking_id),
+        all_three,
         timeout=30,
-        message="the recording finished and in the audit log",
+        message=lambda: f"every studio's recording finished in the audit log, not {finished}",
     )
-    assert await _finished_isos(c, booking_id) == {"trend", "dha", "kabar"}
 
 
 async def test_a_studio_added_during_the_line_check_joins_is_relayed_and_composed(
@@ -197,12 +203,18 @@ async def test_a_studio_added_during_the_line_check_joins_is_relayed_and_compose
     # And its own feed is recorded on the recording that was running when it was added.
     await eventually(lambda: _iso_written(room, "kabar"), message="Kabar's own feed recorded")
     await _recording(c, booking_id, "stop")
+    finished: set[str] = set()
+
+    async def all_three() -> bool:
+        # Each studio's file is finalized and logged on its own: wait for all of them.
+        finished.update(await _finished_isos(c, booking_id))
+        return finished == {"trend", "dha", "kabar"}
+
     await eventually(
-        lambda: _finished_isos(c, booking_id),
+        all_three,
         timeout=30,
-        message="the recording finished and in the audit log",
+        message=lambda: f"every studio's recording finished in the audit log, not {finished}",
     )
-    assert await _finished_isos(c, booking_id) == {"trend", "dha", "kabar"}
 
 
 async def test_a_studio_that_declines_during_the_line_check_leaves_and_its_link_says_why(
