@@ -82,10 +82,8 @@ def test_srtp_protects_the_packets_encoders_send(payload_bytes: int) -> None:
     assert rx.unprotect(protected) == packet
 
 
-async def test_rtp_reaches_the_ice_connection_even_where_it_reads_as_stun() -> None:
-    # aioice tries its STUN parser on every datagram. A PCMA packet (payload type 8) whose
-    # sequence number happens to equal its length less 20 parses as a STUN CreatePermission
-    # request, and was lost; the first byte (RFC 7983) says what it is, and the loop goes by it.
+async def _ice_socket() -> tuple[aioice.Connection, asyncio.DatagramTransport, tuple[str, int]]:
+    """An aioice connection's host-candidate socket on loopback, and its address."""
     connection = aioice.Connection(ice_controlling=True)
     protocol = StunProtocol(connection)
     loop = asyncio.get_running_loop()
@@ -96,6 +94,14 @@ async def test_rtp_reaches_the_ice_connection_even_where_it_reads_as_stun() -> N
     protocol.local_candidate = aioice.Candidate(
         foundation="1", component=1, transport="udp", priority=1, host=host, port=port, type="host"
     )
+    return connection, transport, (host, port)
+
+
+async def test_rtp_reaches_the_ice_connection_even_where_it_reads_as_stun() -> None:
+    # aioice tries its STUN parser on every datagram. A PCMA packet (payload type 8) whose
+    # sequence number happens to equal its length less 20 parses as a STUN CreatePermission
+    # request, and was lost; the first byte (RFC 7983) says what it is, and the loop goes by it.
+    connection, transport, (host, port) = await _ice_socket()
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         payload = bytes(160)
@@ -122,16 +128,7 @@ async def test_a_datagram_that_breaks_its_handling_costs_itself_not_the_burst(
     # A STUN binding request whose PRIORITY attribute holds 2 bytes, not 4: aioice's parser
     # raises struct.error, which it does not catch (seen from Janus's ICE). The RTP packet
     # read in the same wake-up after it still reaches the ICE connection.
-    connection = aioice.Connection(ice_controlling=True)
-    protocol = StunProtocol(connection)
-    loop = asyncio.get_running_loop()
-    transport, _ = await loop.create_datagram_endpoint(
-        lambda: protocol, local_addr=("127.0.0.1", 0)
-    )
-    host, port = transport.get_extra_info("sockname")
-    protocol.local_candidate = aioice.Candidate(
-        foundation="1", component=1, transport="udp", priority=1, host=host, port=port, type="host"
-    )
+    connection, transport, (host, port) = await _ice_socket()
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         attribute = (0x0024).to_bytes(2, "big") + (2).to_bytes(2, "big") + b"\x00\x01\x00\x00"
