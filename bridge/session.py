@@ -37,11 +37,8 @@ from bridge.aiortc_hooks import (
     send_remb,
     tap_receiver,
 )
-from bridge.aiortc_hooks.sockets import (
-    allow_large_srtp_packets,
-    drain_datagram_sockets,
-    read_rtp_in_place,
-)
+from bridge.aiortc_hooks.sockets import drain_datagram_sockets, read_rtp_in_place
+from bridge.aiortc_hooks.srtp import allow_large_srtp_packets
 from bridge.errors import BadOffer
 from bridge.program.return_feed import MixMinusTrack, ProgramVideoTrack
 from bridge.relay.fanout import CLOCK_RATES, Feed, Slot

@@ -12,7 +12,9 @@ tests/bridge/test_aiortc_sockets.py).
 - `receiving.py`: a receiver's packets handed on as they arrive, and read where the socket is
 - `sending.py`: the forwarding sender (already-encoded RTP in, NACKs answered from its history)
 - `negotiation.py`: codecs, H.264 profiles and DTLS suites aiortc negotiates; the chosen pair
-- `sockets.py`: how aiortc's UDP sockets are read, and how large a packet SRTP protects
+- `sockets.py`: how aiortc's UDP sockets are read and written
+- `srtp.py`: how large a packet SRTP protects, and its per-packet calls made lean
+- `rtp_packets.py`: RTP read and written with less work than aiortc's RtpPacket
 - `eager.py`: aiortc's coroutines run at once as far as they go without waiting
 """
 

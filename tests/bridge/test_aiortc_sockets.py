@@ -1,4 +1,4 @@
-"""aiortc's sockets, hooked: read in bursts, RTP told from STUN, SRTP for any MTU, sent direct."""
+"""aiortc's sockets, hooked: read in bursts, RTP told from STUN, sent direct."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import os
 import socket
 
 import aioice
-import pylibsrtp
 import pytest
 from aioice.ice import StunProtocol
 
@@ -67,19 +66,6 @@ async def test_the_largest_udp_datagram_is_read_whole() -> None:
     finally:
         sender.close()
         transport.close()
-
-
-@pytest.mark.parametrize("payload_bytes", [1200, 1400, 1500])
-def test_srtp_protects_the_packets_encoders_send(payload_bytes: int) -> None:
-    # GStreamer's payloaders fill 1400 bytes; pylibsrtp alone refuses anything past 1356.
-    key = os.urandom(30)
-    tx = pylibsrtp.Session(pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_OUTBOUND))
-    rx = pylibsrtp.Session(pylibsrtp.Policy(key=key, ssrc_type=pylibsrtp.Policy.SSRC_ANY_INBOUND))
-    header = bytes([0x80, 96, 0, 1, 0, 0, 0, 1, 0, 0, 0, 7])
-    packet = header + os.urandom(payload_bytes)
-    protected = tx.protect(packet)
-    assert len(protected) > len(packet)
-    assert rx.unprotect(protected) == packet
 
 
 async def _ice_socket() -> tuple[aioice.Connection, asyncio.DatagramTransport, tuple[str, int]]:

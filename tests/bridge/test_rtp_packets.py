@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
 from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridge.aiortc_hooks.rtp_packets import ReadRtpPacket, forwarded_rtp, parse_rtp
+from bridge.aiortc_hooks.rtp_packets import (
+    ForwardedHeader,
+    ReadRtpPacket,
+    parse_rtp,
+)
 
 URIS = {
     "mid": "urn:ietf:params:rtp-hdrext:sdes:mid",
@@ -118,9 +124,31 @@ def test_a_truncated_extension_element_reads_as_no_extensions() -> None:
     assert packet.extensions.audio_level is None
 
 
-@given(packets)
-def test_a_forwarded_packet_is_what_aiortc_would_send(p: dict) -> None:  # type: ignore[type-arg]
-    sender = extensions_map(mid=9, abs_send_time=3, audio_level=14)
+def forwarded_rtp(ids: Any, *fields: Any) -> bytes | None:
+    """One packet forwarded by a sender of extension `ids`: (payload type, marker, sequence
+    number, timestamp, ssrc, payload, mid, send time, level); None when they do not fit."""
+    payload_type, marker, sequence_number, timestamp, ssrc, payload, mid, send_time, level = fields
+    try:
+        header = ForwardedHeader(ids, mid)
+    except ValueError:
+        return None
+    packed = header.pack(payload_type, marker, sequence_number, timestamp, ssrc, send_time, level)
+    return packed + bytes(payload)
+
+
+# The extension ids a sender may negotiate (0: not at all), each within the one-byte form.
+sender_ids = st.fixed_dictionaries(
+    {
+        "mid": st.integers(0, 14),
+        "abs_send_time": st.integers(0, 14),
+        "audio_level": st.integers(0, 14),
+    }
+).filter(lambda ids: len({i for i in ids.values() if i}) == len([i for i in ids.values() if i]))
+
+
+@given(packets, sender_ids)
+def test_a_forwarded_packet_is_what_aiortc_would_send(p: dict, negotiated: dict) -> None:  # type: ignore[type-arg]
+    sender = extensions_map(**{name: i for name, i in negotiated.items() if i})
     ids = sender._HeaderExtensionsMap__ids  # type: ignore[attr-defined]
     p = {**p, "csrc": [], "twcc": None, "padding": 0, "abs_send_time": p["abs_send_time"] or 0}
     ours = forwarded_rtp(
@@ -136,6 +164,27 @@ def test_a_forwarded_packet_is_what_aiortc_would_send(p: dict) -> None:  # type:
         p["audio_level"],
     )
     assert ours == aiortc_packet(p).serialize(sender)
+
+
+@given(st.lists(packets, min_size=2, max_size=5))
+def test_one_sender_header_packs_packet_after_packet_as_aiortc(ps: list[dict]) -> None:  # type: ignore[type-arg]
+    # A sender keeps its ForwardedHeader for every packet: nothing of one packet stays behind
+    # in the next (a sound packet's level, its send time).
+    sender = extensions_map(mid=1, abs_send_time=2, audio_level=3)
+    header = ForwardedHeader(sender._HeaderExtensionsMap__ids, "1")  # type: ignore[attr-defined]
+    for p in ps:
+        p = {**p, "csrc": [], "twcc": None, "padding": 0, "mid": "1"}
+        p["abs_send_time"] = p["abs_send_time"] or 0
+        ours = header.pack(
+            p["payload_type"],
+            p["marker"],
+            p["sequence_number"],
+            p["timestamp"],
+            p["ssrc"],
+            p["abs_send_time"],
+            p["audio_level"],
+        )
+        assert ours + p["payload"] == aiortc_packet(p).serialize(sender)
 
 
 def test_extensions_the_one_byte_form_cannot_carry_are_left_to_aiortc() -> None:
