@@ -273,9 +273,9 @@ class Room:
         """Seconds since the studio's last packet (its picture's, else its sound's); None
         before its first."""
         feed = self.feeds.get((studio_id, "video")) or self.feeds.get((studio_id, "audio"))
-        if feed is None or feed.counters.packets == 0:
+        if feed is None or feed.meter.last_arrival is None:
             return None
-        return now - feed.counters.last_packet_at
+        return now - feed.meter.last_arrival
 
     def switch_program(self, layout: str, studio_id: str | None = None) -> None:
         """Put another layout (or solo studio) on air from the next program frame."""

@@ -101,6 +101,8 @@ def vp8_keyframe_size(payload: bytes) -> tuple[int, int] | None:
     if not payload:
         return None
     first = payload[0]
+    if not first & 0x10 or first & 0x07:
+        return None  # not the start of partition 0: most packets, told by their first byte
     offset = 1
     if first & 0x80:  # X: extended control bits follow
         if len(payload) < 2:
@@ -113,14 +115,12 @@ def vp8_keyframe_size(payload: bytes) -> tuple[int, int] | None:
             offset += 1
         if ext & 0x30:  # T or K: TID/KEYIDX
             offset += 1
-    start_of_partition = first & 0x10 and (first & 0x07) == 0
-    frame = payload[offset:]
-    if not start_of_partition or len(frame) < 10 or frame[0] & 0x01:
+    if len(payload) < offset + 10 or payload[offset] & 0x01:
         return None  # not the start of a key frame
-    if frame[3:6] != b"\x9d\x01\x2a":
+    if payload[offset + 3 : offset + 6] != b"\x9d\x01\x2a":
         return None
-    width = int.from_bytes(frame[6:8], "little") & 0x3FFF
-    height = int.from_bytes(frame[8:10], "little") & 0x3FFF
+    width = int.from_bytes(payload[offset + 6 : offset + 8], "little") & 0x3FFF
+    height = int.from_bytes(payload[offset + 8 : offset + 10], "little") & 0x3FFF
     return width, height
 
 

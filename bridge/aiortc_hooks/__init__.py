@@ -15,6 +15,7 @@ tests/bridge/test_aiortc_sockets.py).
 - `sockets.py`: how aiortc's UDP sockets are read and written
 - `srtp.py`: how large a packet SRTP protects, and its per-packet calls made lean
 - `rtp_packets.py`: RTP read and written with less work than aiortc's RtpPacket
+- `lost_packets.py`: aiortc's NACK bookkeeping with less work per packet
 - `eager.py`: aiortc's coroutines run at once as far as they go without waiting
 """
 

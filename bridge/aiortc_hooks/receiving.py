@@ -23,6 +23,7 @@ from aiortc.rtp import (
 )
 
 from bridge.aiortc_hooks.eager import run_eagerly
+from bridge.aiortc_hooks.lost_packets import LostPackets
 from bridge.aiortc_hooks.ntp import ntp_ms
 from bridge.aiortc_hooks.pinned import require
 from bridge.aiortc_hooks.rtp_packets import parse_rtp
@@ -69,7 +70,10 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketListener, decode: bo
     codecs: dict[int, Any] = receiver._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
     rtx_ssrcs: dict[int, int] = receiver._RTCRtpReceiver__rtx_ssrc  # type: ignore[attr-defined]
     streams: dict[int, StreamStatistics] = receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
-    nacks: NackGenerator | None = receiver._RTCRtpReceiver__nack_generator  # type: ignore[attr-defined]
+    nacks: NackGenerator | None = None
+    if receiver._RTCRtpReceiver__nack_generator is not None:  # type: ignore[attr-defined]
+        # the same bookkeeping, cheaper per packet; aiortc's own handling (decode) uses it too
+        nacks = receiver._RTCRtpReceiver__nack_generator = LostPackets()  # type: ignore[attr-defined]
 
     async def receive(parameters: Any) -> None:
         await original_receive(parameters)

@@ -31,15 +31,6 @@ SLOT_QUEUE_PACKETS = 512  # about 2 s of 720p video at 2 Mbps; beyond it a partn
 KEYFRAME_REQUEST_INTERVAL = 0.5  # seconds between keyframe requests sent to one source
 
 
-@dataclass
-class FeedCounters:
-    """What a feed has received; the monitor reads these (aiortc's getStats mislabels them)."""
-
-    packets: int = 0
-    bytes: int = 0
-    last_packet_at: float = 0.0
-
-
 class Feed:
     """One studio's incoming track, fanned out to the slots that show it."""
 
@@ -59,7 +50,7 @@ class Feed:
         self.slots: list[Slot] = []
         # Listeners that take every packet as it arrives, on the loop: ISO recorders.
         self.listeners: list[Callable[[RtpPacket], None]] = []
-        self.counters = FeedCounters()
+        # what it has received (aiortc's getStats mislabels it): the monitor reads it
         self.meter = StreamMeter(kind, CLOCK_RATES.get(kind, 90000), codec or VideoCodec.VP8)
         self.ssrc: int | None = None
         self._last_keyframe_request = -1e9
@@ -67,13 +58,8 @@ class Feed:
 
     def on_packet(self, packet: RtpPacket) -> None:
         """Called for each RTP packet as it arrives: count it, hand it to every slot."""
-        now = self._monotonic()
         self.ssrc = packet.ssrc
-        c = self.counters
-        c.packets += 1
-        c.bytes += len(packet.payload)
-        c.last_packet_at = now
-        self.meter.on_packet(packet, now)
+        self.meter.on_packet(packet, self._monotonic())
         for slot in self.slots:
             slot.offer(packet, self.codec)
         for listener in self.listeners:
