@@ -69,7 +69,7 @@ def drain_datagram_sockets() -> None:
         reading: _Reading | None = getattr(self, _READING, None)
         if reading is None or reading.version != _readers_version:
             reading = _reading(self)
-        size, media = reading.size, reading.media
+        size, media, rtp = reading.size, reading.media, reading.rtp
         for _ in range(DATAGRAMS_PER_WAKEUP):
             if self._conn_lost:
                 return
@@ -87,7 +87,10 @@ def drain_datagram_sockets() -> None:
                 return
             try:
                 if media is not None and data and 127 < data[0] < 192:
-                    media(data)
+                    # RTCP's packet types take the second byte to 192-208 (RFC 5761); RTP's
+                    # do not. RTP goes to the reader, unless it is not (yet) its to take.
+                    if rtp is None or len(data) < 2 or 191 < data[1] < 209 or not rtp(data):
+                        media(data)
                 else:
                     self._protocol.datagram_received(data, addr)
             except Exception:  # that datagram is lost, not the rest of the burst
@@ -103,9 +106,10 @@ _READING = "_telebridge_reading"
 
 
 class _Reading(NamedTuple):
-    version: int  # _readers_version when worked out: a new RTP reader may change `media`
+    version: int  # _readers_version when worked out: a new RTP reader may change `rtp`
     size: int  # bytes one read asks for
-    media: Callable[[bytes], None] | None  # where its RTP and RTCP go (_media_receiver)
+    media: Callable[[bytes], None] | None  # where its RTP and RTCP go (_media_receivers)
+    rtp: Callable[[bytes], bool] | None  # what takes its RTP first (read_rtp_in_place)
 
 
 def _reading(transport: Any) -> _Reading:
@@ -114,7 +118,7 @@ def _reading(transport: Any) -> _Reading:
     protocol = transport._protocol
     # A Unix datagram may be larger than any UDP one: asyncio's size for those.
     size = transport.max_size if transport._sock.family == socket.AF_UNIX else DATAGRAM_BYTES
-    reading = _Reading(_readers_version, size, _media_receiver(protocol))
+    reading = _Reading(_readers_version, size, *_media_receivers(protocol))
     complete = type(protocol) is not StunProtocol or (
         getattr(protocol, "local_candidate", None) is not None and protocol.receiver is not None
     )
@@ -155,29 +159,22 @@ def read_rtp_in_place(dtls: RTCDtlsTransport) -> None:
     _readers_version += 1
 
 
-def _media_receiver(protocol: Any) -> Callable[[bytes], None] | None:
+def _media_receivers(
+    protocol: Any,
+) -> tuple[Callable[[bytes], None] | None, Callable[[bytes], bool] | None]:
     """Where an aioice socket's RTP and RTCP go (its ICE connection, for the component of its
-    candidate, or that connection's RTP reader); None for any other protocol (a TURN
-    client's, or not aioice's)."""
+    candidate), and what takes its RTP first (that connection's RTP reader, if it has one);
+    (None, None) for any other protocol (a TURN client's, or not aioice's)."""
     if type(protocol) is not StunProtocol:
-        return None
+        return None, None
     candidate = getattr(protocol, "local_candidate", None)
     connection = protocol.receiver
     if candidate is None or connection is None:
-        return None
+        return None, None
     received: Callable[[bytes, int], None] = connection.data_received
     component: int = candidate.component
     reader = _RTP_READERS.get(connection) if component == 1 else None
-    if reader is None:
-        return lambda data: received(data, component)
-
-    def media(data: bytes) -> None:
-        # RTCP's packet types take the second byte to 192-208 (RFC 5761); RTP's do not.
-        if not (len(data) > 1 and 191 < data[1] < 209) and reader(data):
-            return
-        received(data, component)
-
-    return media
+    return (lambda data: received(data, component)), reader
 
 
 def send_datagram(transport: Any, data: bytes, address: Any) -> None:
