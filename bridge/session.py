@@ -37,7 +37,7 @@ from bridge.aiortc_hooks import (
     send_remb,
     tap_receiver,
 )
-from bridge.aiortc_hooks.sockets import drain_datagram_sockets, read_rtp_in_place
+from bridge.aiortc_hooks.sockets import drain_datagram_sockets, read_srtp_in_place
 from bridge.aiortc_hooks.srtp import allow_large_srtp_packets
 from bridge.errors import BadOffer
 from bridge.program.return_feed import MixMinusTrack, ProgramVideoTrack
@@ -188,7 +188,7 @@ class StudioSession:
         with _refusing("cannot be answered"):
             await self.pc.setLocalDescription(await self.pc.createAnswer())
         for dtls in {t.receiver.transport for t in self.pc.getTransceivers()} - {None}:
-            read_rtp_in_place(dtls)
+            read_srtp_in_place(dtls)
         sdp = self.pc.localDescription.sdp
         q = self.spec.quality
         if own_video_mid is not None:

@@ -29,8 +29,8 @@ from bridge.aiortc_hooks.pinned import PINNED_AIORTC, HookBroken
 from bridge.aiortc_hooks.receiving import (
     PacketListener,
     request_keyframe,
-    rtp_reader,
     send_remb,
+    srtp_reader,
     tap_receiver,
 )
 from bridge.aiortc_hooks.sending import (
@@ -51,7 +51,7 @@ __all__ = [
     "on_keyframe_request",
     "request_keyframe",
     "restrict_codecs",
-    "rtp_reader",
     "send_remb",
+    "srtp_reader",
     "tap_receiver",
 ]

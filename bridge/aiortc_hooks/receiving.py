@@ -1,5 +1,5 @@
 """What aiortc does with a received RTP packet, taken over for the relay: each packet handed on
-as it arrives (tap_receiver), read where the socket is read (rtp_reader), and the RTCP the
+as it arrives (tap_receiver), read where the socket is read (srtp_reader), and the RTCP the
 relay sends its sources (REMB, PLI).
 """
 
@@ -39,6 +39,7 @@ _RECEIVER_FIELDS = (
 )
 _DTLS_FIELDS = (
     "_rtp_router",
+    "_handle_rtcp_data",
     "_rtp_header_extensions_map",
     "_rx_srtp",
     "_state",
@@ -129,21 +130,23 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketListener, decode: bo
         setattr(receiver, _HANDLED_IN_PLACE, relay_now)
 
 
-# The attribute of a receiver whose packets are handled where they are read (see rtp_reader):
+# The attribute of a receiver whose packets are handled where they are read (see srtp_reader):
 # the relay's. An attribute, not a weak mapping: looked up on every packet.
 _HANDLED_IN_PLACE = "_telebridge_handle_rtp_now"
 
 
-def rtp_reader(dtls: RTCDtlsTransport) -> Callable[[bytes], bool]:
-    """What reads `dtls`'s SRTP (not SRTCP) the moment its socket is read, instead of aiortc.
+def srtp_reader(dtls: RTCDtlsTransport) -> Callable[[bytes], bool]:
+    """What reads `dtls`'s SRTP and SRTCP the moment its socket is read, instead of aiortc.
 
     aiortc queues every datagram for a task of the DTLS transport, which decrypts and parses
     it and awaits the receiver's handler through four coroutines: at about 280 packets a
     second a stream, that path cost more than the packet's own work (decrypting, parsing,
     counting, forwarding). The reader does the same steps synchronously and hands the packet
     to a relay receiver's handler (tap_receiver) at once; a decoding receiver's handler is a
-    coroutine, run eagerly (eager.py). It returns False when the packet is not its to
-    take (the handshake is not done, or the transport closed): aiortc's queue then takes it.
+    coroutine, run eagerly (eager.py), and so is aiortc's handling of RTCP (reports, NACKs,
+    keyframe requests; a few a second a stream, but each woke that task too). It returns
+    False when the packet is not its to take (the handshake is not done, or the transport
+    closed): aiortc's queue then takes it.
     """
     require(dtls, _DTLS_FIELDS)
     router = dtls._rtp_router
@@ -161,6 +164,14 @@ def rtp_reader(dtls: RTCDtlsTransport) -> Callable[[bytes], bool]:
             cipher = RtpCipher(srtp)
         dtls._RTCDtlsTransport__rx_bytes += len(data)  # type: ignore[attr-defined]
         dtls._RTCDtlsTransport__rx_packets += 1  # type: ignore[attr-defined]
+        # RTCP's packet types take the second byte to 192-208 (RFC 5761); RTP's do not.
+        if len(data) > 1 and 191 < data[1] < 209:
+            try:
+                rtcp = srtp.unprotect_rtcp(data)
+            except pylibsrtp.Error:
+                return True  # as aiortc does
+            run_eagerly(dtls._handle_rtcp_data(rtcp), "handling RTCP")
+            return True
         try:
             packet = parse_rtp(cipher.unprotect(data), extensions)
         except (pylibsrtp.Error, ValueError):

@@ -17,8 +17,8 @@ by what it expects to find, and failing loudly (HookBroken) when an upgrade move
   straight to the ICE connection, as aioice would after its parser failed: a relay reads about
   280 of them a second per stream. The parser does not look at the first byte, and a PCMA
   packet whose sequence number equals its length less 20 parsed as a STUN request and was lost.
-  A relayed connection's RTP (not RTCP) goes further: to its DTLS transport's reader
-  (`read_rtp_in_place`), which decrypts it and hands it to the relay there and then.
+  A relayed connection's RTP and RTCP go further: to its DTLS transport's reader
+  (`read_srtp_in_place`), which decrypts them and hands them on there and then.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from aioice.ice import Connection, StunProtocol
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 
 from bridge.aiortc_hooks.pinned import HookBroken
-from bridge.aiortc_hooks.receiving import rtp_reader
+from bridge.aiortc_hooks.receiving import srtp_reader
 
 log = logging.getLogger("telebridge.bridge.sockets")
 
@@ -69,7 +69,7 @@ def drain_datagram_sockets() -> None:
         reading: _Reading | None = getattr(self, _READING, None)
         if reading is None or reading.version != _readers_version:
             reading = _reading(self)
-        size, media, rtp = reading.size, reading.media, reading.rtp
+        size, media, srtp = reading.size, reading.media, reading.srtp
         for _ in range(DATAGRAMS_PER_WAKEUP):
             if self._conn_lost:
                 return
@@ -87,9 +87,8 @@ def drain_datagram_sockets() -> None:
                 return
             try:
                 if media is not None and data and 127 < data[0] < 192:
-                    # RTCP's packet types take the second byte to 192-208 (RFC 5761); RTP's
-                    # do not. RTP goes to the reader, unless it is not (yet) its to take.
-                    if rtp is None or len(data) < 2 or 191 < data[1] < 209 or not rtp(data):
+                    # to the connection's SRTP reader, unless it is not (yet) its to take
+                    if srtp is None or not srtp(data):
                         media(data)
                 else:
                     self._protocol.datagram_received(data, addr)
@@ -106,10 +105,10 @@ _READING = "_telebridge_reading"
 
 
 class _Reading(NamedTuple):
-    version: int  # _readers_version when worked out: a new RTP reader may change `rtp`
+    version: int  # _readers_version when worked out: a new reader may change `srtp`
     size: int  # bytes one read asks for
     media: Callable[[bytes], None] | None  # where its RTP and RTCP go (_media_receivers)
-    rtp: Callable[[bytes], bool] | None  # what takes its RTP first (read_rtp_in_place)
+    srtp: Callable[[bytes], bool] | None  # what takes its RTP and RTCP first (read_srtp_in_place)
 
 
 def _reading(transport: Any) -> _Reading:
@@ -146,16 +145,16 @@ def _unreadable(data: bytes, addr: Any) -> None:
         )
 
 
-# ICE connection -> what takes its RTP the moment it is read (aiortc_hooks.rtp_reader)
-_RTP_READERS: WeakKeyDictionary[Connection, Callable[[bytes], bool]] = WeakKeyDictionary()
+# ICE connection -> what takes its RTP and RTCP the moment they are read (receiving.srtp_reader)
+_SRTP_READERS: WeakKeyDictionary[Connection, Callable[[bytes], bool]] = WeakKeyDictionary()
 _readers_version = 0  # counts the readers given: a transport's _Reading of an older one is stale
 
 
-def read_rtp_in_place(dtls: RTCDtlsTransport) -> None:
-    """Hand the RTP of `dtls`'s connection to its reader as the socket is read, not to
-    aiortc's queue (RTCP, DTLS and STUN still go the usual way)."""
+def read_srtp_in_place(dtls: RTCDtlsTransport) -> None:
+    """Hand the RTP and RTCP of `dtls`'s connection to its reader as the socket is read,
+    not to aiortc's queue (DTLS and STUN still go the usual way)."""
     global _readers_version
-    _RTP_READERS[dtls.transport._connection] = rtp_reader(dtls)
+    _SRTP_READERS[dtls.transport._connection] = srtp_reader(dtls)
     _readers_version += 1
 
 
@@ -163,7 +162,7 @@ def _media_receivers(
     protocol: Any,
 ) -> tuple[Callable[[bytes], None] | None, Callable[[bytes], bool] | None]:
     """Where an aioice socket's RTP and RTCP go (its ICE connection, for the component of its
-    candidate), and what takes its RTP first (that connection's RTP reader, if it has one);
+    candidate), and what takes them first (that connection's SRTP reader, if it has one);
     (None, None) for any other protocol (a TURN client's, or not aioice's)."""
     if type(protocol) is not StunProtocol:
         return None, None
@@ -173,7 +172,7 @@ def _media_receivers(
         return None, None
     received: Callable[[bytes, int], None] = connection.data_received
     component: int = candidate.component
-    reader = _RTP_READERS.get(connection) if component == 1 else None
+    reader = _SRTP_READERS.get(connection) if component == 1 else None
     return (lambda data: received(data, component)), reader
 
 

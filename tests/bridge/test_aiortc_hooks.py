@@ -77,12 +77,13 @@ async def test_a_relayed_receiver_counts_and_hands_on_packets_but_assembles_no_f
 
 
 async def test_relayed_rtp_is_handled_where_the_socket_is_read_not_queued() -> None:
-    """With read_rtp_in_place the relay's packets reach its tap from the socket read itself:
+    """With read_srtp_in_place the relay's packets reach its tap from the socket read itself:
     none goes through aiortc's queue and the DTLS transport's task (the measured cost), and
-    what the tap is handed is the same packet stream."""
+    what the tap is handed is the same packet stream. The source's RTCP (its sender
+    reports) is handled there too."""
     from aiortc import VideoStreamTrack
 
-    from bridge.aiortc_hooks.sockets import drain_datagram_sockets, read_rtp_in_place
+    from bridge.aiortc_hooks.sockets import drain_datagram_sockets, read_srtp_in_place
     from harness.waiting import eventually
 
     drain_datagram_sockets()
@@ -96,7 +97,7 @@ async def test_relayed_rtp_is_handled_where_the_socket_is_read_not_queued() -> N
         tap_receiver(transceiver.receiver, lambda p: seen.append(p.sequence_number))
         await relay.setLocalDescription(await relay.createAnswer())
         dtls = transceiver.receiver.transport
-        read_rtp_in_place(dtls)
+        read_srtp_in_place(dtls)
         queued: list[int] = []
         handle_rtp_data = dtls._handle_rtp_data
 
@@ -105,13 +106,35 @@ async def test_relayed_rtp_is_handled_where_the_socket_is_read_not_queued() -> N
             await handle_rtp_data(data, arrival_time_ms)
 
         dtls._handle_rtp_data = counting  # type: ignore[method-assign]
+        connection = dtls.transport._connection
+        queued_media: list[bytes] = []  # RTP or RTCP that reached aioice's queue
+        data_received = connection.data_received
+
+        def counting_received(data: bytes, component: int) -> None:
+            if 127 < data[0] < 192:
+                queued_media.append(data)
+            data_received(data, component)
+
+        connection.data_received = counting_received  # type: ignore[method-assign]
+        rtcp: list[int] = []
+        handle_rtcp_data = dtls._handle_rtcp_data
+
+        async def counting_rtcp(data: bytes) -> None:
+            rtcp.append(len(data))
+            await handle_rtcp_data(data)
+
+        dtls._handle_rtcp_data = counting_rtcp  # type: ignore[method-assign]
         await sender.setRemoteDescription(relay.localDescription)
         # A packet that came before the handshake was done may have waited in the queue.
         await eventually(lambda: len(seen) >= 10, timeout=30, message="10 packets relayed")
         queued.clear()
+        queued_media.clear()
+        rtcp.clear()
         first = len(seen)
         await eventually(lambda: len(seen) >= first + 100, timeout=30, message="100 more")
+        await eventually(lambda: len(rtcp) >= 2, timeout=30, message="two sender reports")
         assert queued == [], f"{len(queued)} of 100 packets went through aiortc's queue"
+        assert queued_media == [], f"{len(queued_media)} RTP/RTCP went through aioice's queue"
         later = seen[first:]
         assert all((b - a) % (1 << 16) == 1 for a, b in itertools.pairwise(later)), later
         streams = transceiver.receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
