@@ -20,8 +20,8 @@ a subscriber of its partner), and its CPU per relayed stream is printed next to 
 relay-only one at the same N.
 
     .venv/bin/python bench/rooms_per_node.py [--relay-only | --program] [--max-rooms 16]
-        [--settle 10] [--seconds 10] [--no-janus] [--janus-rooms N] [--rooms-per-generator 3]
-        [--file-seconds 20] [--noise 14] [--decode]
+        [--from-rooms 1] [--settle 10] [--seconds 10] [--no-janus] [--janus-rooms N]
+        [--rooms-per-generator 3] [--file-seconds 20] [--noise 14] [--decode]
 """
 
 from __future__ import annotations
@@ -688,6 +688,8 @@ async def telebridge_ramp(args: argparse.Namespace, media: Path, program: bool) 
                 except (RuntimeError, TimeoutError) as exc:
                     print(f"{n:>3} could not join: {exc}", flush=True)
                     break
+                if n < args.from_rooms:
+                    continue  # joined, not measured: the comparison is made at more rooms
                 await asyncio.sleep(args.settle)
                 row = await ramp.measure(bridge.pid, args.seconds, url, program)
                 rows.append(row)
@@ -841,6 +843,13 @@ def main() -> None:
         "--program", dest="program_only", action="store_true", help="only composed rooms"
     )
     parser.add_argument("--max-rooms", type=int, default=16)
+    parser.add_argument(
+        "--from-rooms",
+        type=int,
+        default=1,
+        help="join the rooms below this at once and measure from it on (the Janus comparison "
+        "at --max-rooms without the ramp's time)",
+    )
     parser.add_argument("--settle", type=float, default=10.0, help="seconds after each join")
     parser.add_argument("--seconds", type=float, default=10.0, help="measuring window")
     parser.add_argument("--no-janus", action="store_true")
