@@ -28,7 +28,6 @@ import logging
 import socket
 from collections.abc import Callable
 from typing import Any, NamedTuple
-from weakref import WeakKeyDictionary
 
 from aioice.ice import Connection, StunProtocol
 from aiortc.rtcdtlstransport import RTCDtlsTransport
@@ -145,8 +144,11 @@ def _unreadable(data: bytes, addr: Any) -> None:
         )
 
 
-# ICE connection -> what takes its RTP and RTCP the moment they are read (receiving.srtp_reader)
-_SRTP_READERS: WeakKeyDictionary[Connection, Callable[[bytes], bool]] = WeakKeyDictionary()
+# The attribute of an ICE connection that holds what takes its RTP and RTCP the moment they
+# are read (receiving.srtp_reader). On the connection, not in a mapping keyed by it: the reader
+# refers to the connection through its DTLS transport, which would keep every closed
+# connection alive in a mapping (a weak-keyed one included).
+_SRTP_READER = "_telebridge_srtp_reader"
 _readers_version = 0  # counts the readers given: a transport's _Reading of an older one is stale
 
 
@@ -154,7 +156,8 @@ def read_srtp_in_place(dtls: RTCDtlsTransport) -> None:
     """Hand the RTP and RTCP of `dtls`'s connection to its reader as the socket is read,
     not to aiortc's queue (DTLS and STUN still go the usual way)."""
     global _readers_version
-    _SRTP_READERS[dtls.transport._connection] = srtp_reader(dtls)
+    connection: Connection = dtls.transport._connection
+    setattr(connection, _SRTP_READER, srtp_reader(dtls))
     _readers_version += 1
 
 
@@ -172,7 +175,7 @@ def _media_receivers(
         return None, None
     received: Callable[[bytes, int], None] = connection.data_received
     component: int = candidate.component
-    reader = _SRTP_READERS.get(connection) if component == 1 else None
+    reader = getattr(connection, _SRTP_READER, None) if component == 1 else None
     return (lambda data: received(data, component)), reader
 
 

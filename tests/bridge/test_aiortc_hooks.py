@@ -142,3 +142,41 @@ async def test_relayed_rtp_is_handled_where_the_socket_is_read_not_queued() -> N
     finally:
         await close_peer(sender)
         await close_peer(relay)
+
+
+async def test_a_closed_relayed_connection_is_freed() -> None:
+    """What read_srtp_in_place keeps of a connection (its reader, the read loop's route)
+    goes with it: a day of studios reconnecting must not keep every closed connection,
+    its transports and its senders' packet histories."""
+    import gc
+    import weakref
+
+    from aiortc import VideoStreamTrack
+
+    from bridge.aiortc_hooks.sockets import drain_datagram_sockets, read_srtp_in_place
+    from harness.waiting import eventually
+
+    drain_datagram_sockets()
+    sender, relay = RTCPeerConnection(), RTCPeerConnection()
+    sender.addTrack(VideoStreamTrack())
+    await sender.setLocalDescription(await sender.createOffer())
+    await relay.setRemoteDescription(sender.localDescription)
+    transceiver = relay.getTransceivers()[0]
+    seen: list[int] = []
+    tap_receiver(transceiver.receiver, lambda p: seen.append(p.sequence_number))
+    await relay.setLocalDescription(await relay.createAnswer())
+    dtls = transceiver.receiver.transport
+    read_srtp_in_place(dtls)
+    await sender.setRemoteDescription(relay.localDescription)
+    await eventually(lambda: len(seen) >= 10, timeout=30, message="10 packets relayed")
+    freed = [weakref.ref(dtls), weakref.ref(dtls.transport._connection)]
+    del dtls, transceiver
+    await close_peer(sender)
+    await close_peer(relay)
+    del relay
+
+    def collected() -> bool:
+        gc.collect()
+        return all(ref() is None for ref in freed)
+
+    await eventually(collected, timeout=10, message="the closed connection freed")
