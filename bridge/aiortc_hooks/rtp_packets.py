@@ -98,8 +98,8 @@ class ForwardedHeader:
     """Packs the header of the packets one sender forwards, as `RtpPacket.serialize` would:
     the fixed header, then the mid, the send time and a sound packet's level in RFC 8285's
     one-byte form. Its extension ids and mid are fixed once negotiated, so each of the two
-    layouts (with a level or without) is one precompiled `struct` (measured: 0.23 us a
-    packet, against 0.92 building the elements packet by packet)."""
+    layouts (with a level or without) is one precompiled `struct` (measured: 0.28 us a
+    packet with its payload, against 0.92 building the elements packet by packet)."""
 
     def __init__(self, ids: Any, mid: str | None) -> None:
         """For the extension `ids` a sender negotiated (aiortc's HeaderExtensionsMap's) and

@@ -6,7 +6,7 @@ import itertools
 
 import aiortc
 import pytest
-from aiortc import RTCPeerConnection
+from aiortc import RTCPeerConnection, RTCRtpTransceiver, VideoStreamTrack
 
 from bridge import aiortc_hooks
 from bridge.aiortc_hooks import ForwardingSender, HookBroken, IdleTrack, tap_receiver
@@ -39,6 +39,22 @@ async def test_the_private_fields_the_hooks_use_exist() -> None:
         await close_peer(pc)
 
 
+async def answered_relay(
+    sender: RTCPeerConnection, relay: RTCPeerConnection
+) -> tuple[RTCRtpTransceiver, list[int]]:
+    """A source's video offered to a relay and answered, the relay's receiver tapped (the
+    sequence numbers it hands on); not connected until the source takes the answer, so that
+    a test can hook what it watches first."""
+    sender.addTrack(VideoStreamTrack())
+    await sender.setLocalDescription(await sender.createOffer())
+    await relay.setRemoteDescription(sender.localDescription)
+    transceiver = relay.getTransceivers()[0]
+    seen: list[int] = []
+    tap_receiver(transceiver.receiver, lambda p: seen.append(p.sequence_number))
+    await relay.setLocalDescription(await relay.createAnswer())
+    return transceiver, seen
+
+
 def test_a_missing_field_is_named_in_the_error() -> None:
     class NotAReceiver:
         pass
@@ -51,19 +67,11 @@ async def test_a_relayed_receiver_counts_and_hands_on_packets_but_assembles_no_f
     """Relaying (no decode) skips aiortc's payload parsing and frame assembly, most of its
     cost per packet, yet keeps what a relay needs: every packet handed on, and the receiver
     statistics its RTCP reports carry."""
-    from aiortc import VideoStreamTrack
-
     from harness.waiting import eventually
 
     sender, relay = RTCPeerConnection(), RTCPeerConnection()
     try:
-        sender.addTrack(VideoStreamTrack())
-        await sender.setLocalDescription(await sender.createOffer())
-        await relay.setRemoteDescription(sender.localDescription)
-        transceiver = relay.getTransceivers()[0]
-        seen: list[int] = []
-        tap_receiver(transceiver.receiver, lambda p: seen.append(p.sequence_number))
-        await relay.setLocalDescription(await relay.createAnswer())
+        transceiver, seen = await answered_relay(sender, relay)
         await sender.setRemoteDescription(relay.localDescription)
         await eventually(lambda: len(seen) >= 100, timeout=30, message="100 packets relayed")
         receiver = transceiver.receiver
@@ -81,21 +89,13 @@ async def test_relayed_rtp_is_handled_where_the_socket_is_read_not_queued() -> N
     none goes through aiortc's queue and the DTLS transport's task (the measured cost), and
     what the tap is handed is the same packet stream. The source's RTCP (its sender
     reports) is handled there too."""
-    from aiortc import VideoStreamTrack
-
     from bridge.aiortc_hooks.sockets import drain_datagram_sockets, read_srtp_in_place
     from harness.waiting import eventually
 
     drain_datagram_sockets()
     sender, relay = RTCPeerConnection(), RTCPeerConnection()
     try:
-        sender.addTrack(VideoStreamTrack())
-        await sender.setLocalDescription(await sender.createOffer())
-        await relay.setRemoteDescription(sender.localDescription)
-        transceiver = relay.getTransceivers()[0]
-        seen: list[int] = []
-        tap_receiver(transceiver.receiver, lambda p: seen.append(p.sequence_number))
-        await relay.setLocalDescription(await relay.createAnswer())
+        transceiver, seen = await answered_relay(sender, relay)
         dtls = transceiver.receiver.transport
         read_srtp_in_place(dtls)
         queued: list[int] = []
@@ -151,20 +151,12 @@ async def test_a_closed_relayed_connection_is_freed() -> None:
     import gc
     import weakref
 
-    from aiortc import VideoStreamTrack
-
     from bridge.aiortc_hooks.sockets import drain_datagram_sockets, read_srtp_in_place
     from harness.waiting import eventually
 
     drain_datagram_sockets()
     sender, relay = RTCPeerConnection(), RTCPeerConnection()
-    sender.addTrack(VideoStreamTrack())
-    await sender.setLocalDescription(await sender.createOffer())
-    await relay.setRemoteDescription(sender.localDescription)
-    transceiver = relay.getTransceivers()[0]
-    seen: list[int] = []
-    tap_receiver(transceiver.receiver, lambda p: seen.append(p.sequence_number))
-    await relay.setLocalDescription(await relay.createAnswer())
+    transceiver, seen = await answered_relay(sender, relay)
     dtls = transceiver.receiver.transport
     read_srtp_in_place(dtls)
     await sender.setRemoteDescription(relay.localDescription)
