@@ -66,9 +66,12 @@ def drain_datagram_sockets() -> None:
     def read_ready(self: Any) -> None:
         # The body of CPython 3.11-3.13's _read_ready, in a loop until the socket is empty.
         reading: _Reading | None = getattr(self, _READING, None)
-        if reading is None or reading.version != _readers_version:
+        if reading is None:
             reading = _reading(self)
-        size, media, srtp = reading.size, reading.media, reading.srtp
+        size, media = reading.size, reading.media
+        # given when the connection's answer is made, after its first datagrams (STUN): read
+        # from the connection each time, not kept
+        srtp = getattr(reading.rtp_connection, _SRTP_READER, None)
         for _ in range(DATAGRAMS_PER_WAKEUP):
             if self._conn_lost:
                 return
@@ -104,10 +107,9 @@ _READING = "_telebridge_reading"
 
 
 class _Reading(NamedTuple):
-    version: int  # _readers_version when worked out: a new reader may change `srtp`
     size: int  # bytes one read asks for
     media: Callable[[bytes], None] | None  # where its RTP and RTCP go (_media_receivers)
-    srtp: Callable[[bytes], bool] | None  # what takes its RTP and RTCP first (read_srtp_in_place)
+    rtp_connection: Connection | None  # the ICE connection whose RTP component it carries
 
 
 def _reading(transport: Any) -> _Reading:
@@ -116,7 +118,7 @@ def _reading(transport: Any) -> _Reading:
     protocol = transport._protocol
     # A Unix datagram may be larger than any UDP one: asyncio's size for those.
     size = transport.max_size if transport._sock.family == socket.AF_UNIX else DATAGRAM_BYTES
-    reading = _Reading(_readers_version, size, *_media_receivers(protocol))
+    reading = _Reading(size, *_media_receivers(protocol))
     complete = type(protocol) is not StunProtocol or (
         getattr(protocol, "local_candidate", None) is not None and protocol.receiver is not None
     )
@@ -149,24 +151,20 @@ def _unreadable(data: bytes, addr: Any) -> None:
 # refers to the connection through its DTLS transport, which would keep every closed
 # connection alive in a mapping (a weak-keyed one included).
 _SRTP_READER = "_telebridge_srtp_reader"
-_readers_version = 0  # counts the readers given: a transport's _Reading of an older one is stale
 
 
 def read_srtp_in_place(dtls: RTCDtlsTransport) -> None:
     """Hand the RTP and RTCP of `dtls`'s connection to its reader as the socket is read,
     not to aiortc's queue (DTLS and STUN still go the usual way)."""
-    global _readers_version
     connection: Connection = dtls.transport._connection
     setattr(connection, _SRTP_READER, srtp_reader(dtls))
-    _readers_version += 1
 
 
-def _media_receivers(
-    protocol: Any,
-) -> tuple[Callable[[bytes], None] | None, Callable[[bytes], bool] | None]:
+def _media_receivers(protocol: Any) -> tuple[Callable[[bytes], None] | None, Connection | None]:
     """Where an aioice socket's RTP and RTCP go (its ICE connection, for the component of its
-    candidate), and what takes them first (that connection's SRTP reader, if it has one);
-    (None, None) for any other protocol (a TURN client's, or not aioice's)."""
+    candidate), and that connection if the socket carries its RTP component (whose SRTP
+    reader, once given, takes them first); (None, None) for any other protocol (a TURN
+    client's, or not aioice's)."""
     if type(protocol) is not StunProtocol:
         return None, None
     candidate = getattr(protocol, "local_candidate", None)
@@ -175,8 +173,7 @@ def _media_receivers(
         return None, None
     received: Callable[[bytes, int], None] = connection.data_received
     component: int = candidate.component
-    reader = getattr(connection, _SRTP_READER, None) if component == 1 else None
-    return (lambda data: received(data, component)), reader
+    return (lambda data: received(data, component)), connection if component == 1 else None
 
 
 def send_datagram(transport: Any, data: bytes, address: Any) -> None:
