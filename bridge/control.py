@@ -46,7 +46,7 @@ class ControlConnections:
             room.spec,
             CONTROL_PREFIX + secrets.token_hex(4),
             self._closed,
-            production.control_tracks if production is not None else None,
+            production.control_feed if production is not None else None,
             control=True,
         )
         try:

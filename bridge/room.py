@@ -14,6 +14,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from aiortc import RTCRtpSender
+
 from bridge.cancelling import cancel_and_wait
 from bridge.control import ControlConnections
 from bridge.errors import RoomClosed, UnknownStudio
@@ -25,7 +27,7 @@ from bridge.program.engine import ProgramEngine
 from bridge.program.graphics import Graphics
 from bridge.program.layout import LAYOUTS, STUDIO_LAYOUTS
 from bridge.program.production import Production
-from bridge.program.return_feed import MixMinusTrack, ProgramVideoTrack
+from bridge.program.return_feed import ReturnFeed
 from bridge.recording.iso import IsoRecording
 from bridge.relay.fanout import Feed
 from bridge.room_health import (
@@ -123,7 +125,7 @@ class Room:
             self.spec,
             studio_id,
             self._session_closed,
-            self._return_tracks if self.production is not None else None,
+            self._return_feed if self.production is not None else None,
         )
         try:
             answer = await session.answer(offer_sdp)
@@ -166,9 +168,12 @@ class Room:
         self._emit(EventKind.STUDIO_JOINED, studio_id, replaced=old is not None)
         return Joined(answer, session.session_id, session.slot_info, session.program_info)
 
-    def _return_tracks(self, studio_id: str) -> tuple[ProgramVideoTrack, MixMinusTrack]:
+    def _return_feed(
+        self, studio_id: str, video: RTCRtpSender | None, audio: RTCRtpSender | None
+    ) -> ReturnFeed:
         assert self.production is not None
-        return self.production.return_tracks(studio_id, studio_id not in self._program_hidden)
+        shown = studio_id not in self._program_hidden
+        return self.production.return_feed(studio_id, video, audio, shown)
 
     def show_program(self, studio_id: str, shown: bool) -> None:
         """The studio's console shows the program (its return feed), or put it away."""

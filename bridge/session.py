@@ -21,6 +21,7 @@ from aiortc import (
     RTCIceServer,
     RTCPeerConnection,
     RTCRtpReceiver,
+    RTCRtpSender,
     RTCRtpTransceiver,
     RTCSessionDescription,
 )
@@ -31,7 +32,6 @@ from bridge.aiortc_hooks import (
     IdleTrack,
     accept_h264_profiles,
     accept_rsa_peers,
-    on_keyframe_request,
     request_keyframe,
     restrict_codecs,
     send_remb,
@@ -40,7 +40,7 @@ from bridge.aiortc_hooks import (
 from bridge.aiortc_hooks.sockets import drain_datagram_sockets, read_srtp_in_place
 from bridge.aiortc_hooks.srtp import allow_large_srtp_packets
 from bridge.errors import BadOffer
-from bridge.program.return_feed import MixMinusTrack, ProgramVideoTrack
+from bridge.program.return_feed import ReturnFeed
 from bridge.relay.fanout import CLOCK_RATES, Feed, Slot
 from bridge.sdp import add_bitrate_hints, inspect_offer
 from bridge.spec import RoomSpec
@@ -67,7 +67,9 @@ CLOSE_TIMEOUT_S = 5.0
 PART_STOP_TIMEOUT_S = 1.0
 PROGRAM_SLOT = "program"  # the studio id of the return feed's slot info
 
-ReturnTracks = Callable[[str], tuple[ProgramVideoTrack, MixMinusTrack]]
+# The return feed of a connection (by its owner's id), sent through its video and audio
+# senders (None: the connection has no m-line for it).
+ReturnFeeds = Callable[[str, RTCRtpSender | None, RTCRtpSender | None], ReturnFeed]
 
 
 @dataclass(frozen=True)
@@ -98,16 +100,16 @@ class StudioSession:
         spec: RoomSpec,
         studio_id: str,
         on_closed: Callable[[StudioSession], None],
-        return_tracks: ReturnTracks | None = None,
+        return_feeds: ReturnFeeds | None = None,
         control: bool = False,
     ) -> None:
         self.spec = spec
         # A control room's connection: it watches every studio and the program, and may send
         # only its microphone (talkback), or nothing at all.
         self.control = control
-        self._return_tracks = return_tracks
+        self.return_feeds = return_feeds
         self.program_info: SlotInfo | None = None  # where the return feed is, when offered
-        self._program_tracks: list[ProgramVideoTrack | MixMinusTrack] = []
+        self.return_feed: ReturnFeed | None = None
         self.studio_id = studio_id
         self.session_id = secrets.token_hex(8)
         self._on_closed = on_closed
@@ -229,23 +231,21 @@ class StudioSession:
         """The first receive pair beyond the partners' carries the program back (consoles
         offer it; encoders pushing WHIP do not); any further ones stay unused."""
         mids: dict[str, str | None] = {"video": None, "audio": None}
-        if self._return_tracks is not None and (extra["video"] or extra["audio"]):
-            video, audio = self._return_tracks(self.studio_id)
-            for kind, track in (("video", video), ("audio", audio)):
+        if self.return_feeds is not None and (extra["video"] or extra["audio"]):
+            senders: dict[str, RTCRtpSender] = {}
+            for kind in ("video", "audio"):
                 if not extra[kind]:
-                    track.stop()
                     continue
                 mid, transceiver = extra[kind].pop(0)
-                if kind == "video":
-                    if not restrict_codecs(transceiver, PROGRAM_VIDEO):
-                        track.stop()  # a studio that cannot take H.264 sees no program
-                        transceiver.direction = "inactive"
-                        continue
-                    on_keyframe_request(transceiver.sender, video.request_keyframe)
-                transceiver.sender.replaceTrack(track)
+                if kind == "video" and not restrict_codecs(transceiver, PROGRAM_VIDEO):
+                    transceiver.direction = "inactive"  # it cannot take H.264: no program
+                    continue
                 transceiver.direction = "sendonly"
-                self._program_tracks.append(track)
+                senders[kind] = transceiver.sender
                 mids[kind] = mid
+            self.return_feed = self.return_feeds(
+                self.studio_id, senders.get("video"), senders.get("audio")
+            )
             self.program_info = SlotInfo(PROGRAM_SLOT, mids["video"], mids["audio"])
         for kind in ("video", "audio"):
             for _mid, transceiver in extra[kind]:
@@ -303,11 +303,12 @@ class StudioSession:
     def show_program(self, shown: bool) -> None:
         """Send the program back (its picture and the studio's mix-minus), or stop sending it
         for a console that put it away; the connection and its m-lines stay as they are."""
-        for track in self._program_tracks:
-            if shown:
-                track.resume()
-            else:
-                track.pause()
+        if self.return_feed is None:
+            return
+        if shown:
+            self.return_feed.resume()
+        else:
+            self.return_feed.pause()
 
     async def close(self) -> None:
         """Close the connection and stop its slots (idempotent)."""
@@ -318,8 +319,8 @@ class StudioSession:
             self._remb_task.cancel()
         for slot in self.slots:
             await slot.stop()
-        for track in self._program_tracks:
-            track.stop()
+        if self.return_feed is not None:
+            await self.return_feed.close()
         for feed in self.feeds.values():
             for slot in list(feed.slots):
                 feed.detach(slot)

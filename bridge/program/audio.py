@@ -5,9 +5,9 @@ track, whose jitter buffer waits for four packets first): they queue per studio 
 inbox, and a block clock (program.clock) on the event loop hands the blocks of BLOCK samples
 (one AAC frame each) to one worker thread that decodes the inboxes, mixes (program.mixer) and
 encodes. The program's AAC packets go to subscribers (the recorder) and each studio's
-mix-minus, as PCM frames, goes to its return feed. The block clock shares its origin with the
-program's frame clock, so a packet's time in the program is the same moment for sound and
-picture.
+mix-minus, encoded to Opus once (program.mix_minus), to the listeners of its return feed.
+The block clock shares its origin with the program's frame clock, so a packet's time in the
+program is the same moment for sound and picture.
 
 Sound cannot skip a block the way the picture skips a frame: a block left out is a hole in the
 program, and the studios' samples it would have taken stay in the mixer's buffers until they
@@ -37,6 +37,7 @@ import numpy as np
 from aiortc.rtp import RtpPacket
 
 from bridge.program.clock import TickClock
+from bridge.program.mix_minus import MixMinusEncoder, SoundPacket
 from bridge.program.mixer import RATE, AudioMixer, mono_samples, to_int16
 from bridge.program.talkback import Talkback
 
@@ -48,8 +49,18 @@ else:
 
 T = TypeVar("T")
 
-# What one job of the block clock makes: the program's AAC packets, each studio's mix-minus.
-AudioBlocks = tuple[list[EncodedPacket], dict[str, list[av.AudioFrame]]]
+
+@dataclass(frozen=True)
+class AudioBlocks:
+    """What one job of the block clock made."""
+
+    packets: list[EncodedPacket]  # the program's AAC
+    blocks: list[int]  # the index of each block mixed, in order (a late job makes several)
+    returns: dict[str, list[SoundPacket]]  # each listened-to mix, as Opus
+
+
+# Takes a mix's Opus packets as they are made, on the event loop (a return feed's sender).
+ReturnListener = Callable[[list[SoundPacket]], None]
 
 BLOCK = 1024  # samples per block: exactly one AAC frame (21.3 ms at 48 kHz)
 CATCH_UP_BLOCKS = 8  # 171 ms: more late blocks at once are a hole (the mixer holds 200 ms)
@@ -57,10 +68,6 @@ OWED_JOBS = 3  # a late block whose samples are not there within three more jobs
 TIME_BASE = Fraction(1, RATE)
 INBOX_PACKETS = 50  # one second of 20 ms Opus packets per studio
 SUBSCRIBER_QUEUE_PACKETS = 500  # 10 s of AAC frames
-RETURN_QUEUE_FRAMES = 10  # 210 ms of a studio's mix-minus; a stalled sender loses the oldest
-# A sender a whole return queue behind loses the older half of it at once: one gap, after
-# which it is near real time again, rather than a gap at every block while it stays behind.
-RETURN_KEEP_FRAMES = RETURN_QUEUE_FRAMES // 2
 # The return key of the program's own mix, as the control room hears it (no studio has this id).
 PROGRAM_MIX = ""
 
@@ -93,7 +100,6 @@ class AudioCounters:
 
     blocks: int = 0
     dropped_blocks: int = 0  # holes in the program's sound: late blocks not made up
-    return_gaps: int = 0  # times a studio's mix-minus sender was behind and lost blocks
     packets_in: int = 0
     decode_errors: int = 0
     busy_seconds: float = 0.0
@@ -110,9 +116,9 @@ class ProgramAudio:
         self.encoder = make_aac_encoder(kbps)
         self.counters = AudioCounters()
         self.subscribers: list[asyncio.Queue[EncodedPacket]] = []
-        self.returns: dict[str, list[asyncio.Queue[av.AudioFrame]]] = {
-            sid: [] for sid in self.studio_ids
-        }
+        self.returns: dict[str, list[ReturnListener]] = {sid: [] for sid in self.studio_ids}
+        # The Opus encoder of each mix someone listens to (worker thread only).
+        self._return_encoders: dict[str, MixMinusEncoder] = {}
         self._inbox: dict[str, deque[bytes]] = {
             sid: deque(maxlen=INBOX_PACKETS) for sid in self.studio_ids
         }
@@ -178,18 +184,17 @@ class ProgramAudio:
         if queue in self.subscribers:
             self.subscribers.remove(queue)
 
-    def subscribe_return(self, studio_id: str) -> asyncio.Queue[av.AudioFrame]:
-        """A bounded queue of the studio's mix-minus (everyone but itself), as PCM frames;
-        PROGRAM_MIX gives the program's own mix."""
-        queue: asyncio.Queue[av.AudioFrame] = asyncio.Queue(maxsize=RETURN_QUEUE_FRAMES)
-        self.returns.setdefault(studio_id, []).append(queue)
-        return queue
+    def listen_return(self, studio_id: str, listener: ReturnListener) -> None:
+        """Hand the studio's mix-minus (everyone but itself), as Opus packets, to `listener`
+        from the next block on; PROGRAM_MIX gives the program's own mix. A mix nobody listens
+        to is not encoded."""
+        self.returns.setdefault(studio_id, []).append(listener)
 
-    def unsubscribe_return(self, studio_id: str, queue: asyncio.Queue[av.AudioFrame]) -> None:
-        """Stop feeding a return queue."""
-        queues = self.returns.get(studio_id, [])
-        if queue in queues:
-            queues.remove(queue)
+    def unlisten_return(self, studio_id: str, listener: ReturnListener) -> None:
+        """Stop handing a mix to `listener`."""
+        listeners = self.returns.get(studio_id, [])
+        if listener in listeners:
+            listeners.remove(listener)
 
     def start(self, origin: float) -> None:
         """Start the block clock; `origin` is the loop time the program's clocks count from."""
@@ -199,7 +204,7 @@ class ProgramAudio:
         """Stop the clock, flush the encoder and release the worker."""
         await self.clock.stop()
         packets = await self.clock.on_worker(lambda: list(self.encoder.encode(None)))
-        self._publish((packets, {}))
+        self._publish(AudioBlocks(packets, [], {}))
         self.clock.close()
 
     def _block_job(self, tick: int) -> Callable[[], AudioBlocks]:
@@ -223,12 +228,13 @@ class ProgramAudio:
         if self._next_block is not None:
             first = max(first, self._next_block)
         packets: list[EncodedPacket] = []
-        returns: dict[str, list[av.AudioFrame]] = {}
-        for block in range(first, first + made_up + 1):
+        returns: dict[str, list[SoundPacket]] = {}
+        blocks = list(range(first, first + made_up + 1))
+        for block in blocks:
             packets += self._mix_block(block, returns)
         self._next_block = first + made_up + 1
         self.counters.busy_seconds += time.perf_counter() - started
-        return packets, returns
+        return AudioBlocks(packets, blocks, returns)
 
     def _make_up(self, late: int) -> int:
         """How many owed blocks to mix now; those too old or too many become holes."""
@@ -242,10 +248,9 @@ class ProgramAudio:
             self._owed.popleft()
         return made_up
 
-    def _mix_block(
-        self, index: int, returns: dict[str, list[av.AudioFrame]]
-    ) -> list[EncodedPacket]:
-        """Mix block `index`, add each studio's mix-minus to `returns`; its AAC packets."""
+    def _mix_block(self, index: int, returns: dict[str, list[SoundPacket]]) -> list[EncodedPacket]:
+        """Mix block `index`, add each listened-to mix-minus to `returns` (Opus); its AAC
+        packets."""
         program, minus = self.mixer.mix(BLOCK)
         pts = index * BLOCK
         stereo = np.vstack([program, program])
@@ -256,11 +261,14 @@ class ProgramAudio:
         minus[PROGRAM_MIX] = program
         for sid, samples in minus.items():
             if not self.returns.get(sid):
+                # Not listened to: not encoded. A listener that comes back gets a fresh
+                # encoder (its sender re-bases its stream on the new timestamps).
+                self._return_encoders.pop(sid, None)
                 continue
-            mono = to_int16(samples).reshape(1, -1)
-            pcm = av.AudioFrame.from_ndarray(mono, format="s16", layout="mono")
-            pcm.sample_rate, pcm.pts, pcm.time_base = RATE, pts, TIME_BASE
-            returns.setdefault(sid, []).append(pcm)
+            encoder = self._return_encoders.get(sid)
+            if encoder is None:
+                encoder = self._return_encoders[sid] = MixMinusEncoder(pts)
+            returns.setdefault(sid, []).extend(encoder.encode(to_int16(samples)))
         self.counters.blocks += 1
         return list(self.encoder.encode(frame))
 
@@ -281,17 +289,13 @@ class ProgramAudio:
                 self.counters.decode_errors += 1
 
     def _publish(self, result: AudioBlocks) -> None:
-        packets, returns = result
-        for packet in packets:
+        for packet in result.packets:
             for queue in self.subscribers:
                 _put_dropping_oldest(queue, packet)
-        for sid, frames in returns.items():
-            for ret in self.returns.get(sid, []):
-                for frame in frames:
-                    if ret.full():
-                        _drop_oldest(ret, ret.qsize() - RETURN_KEEP_FRAMES)
-                        self.counters.return_gaps += 1
-                    ret.put_nowait(frame)
+        for sid, sound in result.returns.items():
+            if sound:
+                for listener in tuple(self.returns.get(sid, ())):
+                    listener(sound)
 
     def close(self) -> None:
         """Release the worker thread (for callers that used `render` directly)."""

@@ -115,6 +115,9 @@ class ProgramEngine:
         self.latest: dict[int, av.VideoFrame | None] = {}
         self.counters = ProgramCounters()
         self.subscribers: list[asyncio.Queue[EncodedPacket]] = []
+        # Called with every packet as it is published, on the event loop: the return feed's
+        # packetizer (program.return_feed), which holds its users' claims itself.
+        self.listeners: list[PacketSink] = []
         # Its one worker thread: frames are encoded in order, and one encoder is one stream.
         self.clock = TickClock(
             "program", 1 / self.fmt.fps, self._frame_job, self._publish, nice=PICTURE_NICE
@@ -254,6 +257,8 @@ class ProgramEngine:
         for packet in packets:
             self.counters.packets += 1
             self.counters.bytes += packet.size
+            for listener in self.listeners:
+                listener(packet)
             for queue in self.subscribers:
                 if queue.full():
                     with contextlib.suppress(asyncio.QueueEmpty):

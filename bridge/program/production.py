@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import av
+from aiortc import RTCRtpSender
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import RtpPacket
 
@@ -22,7 +23,7 @@ from bridge.program.audio import PROGRAM_MIX, ProgramAudio
 from bridge.program.demand import LINGER_S
 from bridge.program.engine import ProgramEngine, ProgramFormat
 from bridge.program.layout import STUDIO_LAYOUTS, tiles_for
-from bridge.program.return_feed import MixMinusTrack, ProgramVideoTrack
+from bridge.program.return_feed import ProgramPackets, ReturnFeed, ReturnPicture, ReturnSound
 from bridge.program.tap import ProgramTap
 from bridge.recording.directory import PROGRAM, program_file, recorded_file
 from bridge.recording.isolated import FinalizeFailed, finalize
@@ -100,6 +101,8 @@ class Production:
         self.graphics = self.engine.graphics
         self.graphics.set_order(self.studio_ids)
         self.audio = ProgramAudio(self.studio_ids)
+        # The picture as RTP, packetized once for every connection it goes back to.
+        self.packets = ProgramPackets(self.engine)
         # The live outputs of this program (RTMP, SRT, HLS), made from its engines.
         self.outputs = outputs(self.engine, self.audio) if outputs is not None else None
         self._readers: dict[str, asyncio.Task[None]] = {}
@@ -111,18 +114,34 @@ class Production:
         assert self.engine.origin is not None
         self.audio.start(self.engine.origin)
 
-    def return_tracks(
-        self, studio_id: str, shown: bool = True
-    ) -> tuple[ProgramVideoTrack, MixMinusTrack]:
-        """The program's picture and the studio's mix-minus, to send back to the studio
-        (paused, not `shown`, for a console that put the program away)."""
-        video = ProgramVideoTrack(self.engine, f"the return feed of {studio_id}", shown)
-        return video, MixMinusTrack(self.audio, studio_id, shown)
+    def return_feed(
+        self,
+        studio_id: str,
+        video: RTCRtpSender | None,
+        audio: RTCRtpSender | None,
+        shown: bool = True,
+    ) -> ReturnFeed:
+        """The program's picture and the studio's mix-minus, sent back to the studio through
+        its connection's senders (paused, not `shown`, for a console that put it away)."""
+        return ReturnFeed(
+            ReturnPicture(self.packets, video, studio_id, f"the return feed of {studio_id}", shown)
+            if video is not None
+            else None,
+            ReturnSound(self.audio, studio_id, audio, studio_id, shown)
+            if audio is not None
+            else None,
+        )
 
-    def control_tracks(self, viewer: str) -> tuple[ProgramVideoTrack, MixMinusTrack]:
-        """The program's picture and its own mix, for a control room."""
-        video = ProgramVideoTrack(self.engine, f"the control room of {viewer}")
-        return video, MixMinusTrack(self.audio, PROGRAM_MIX)
+    def control_feed(
+        self, viewer: str, video: RTCRtpSender | None, audio: RTCRtpSender | None
+    ) -> ReturnFeed:
+        """The program's picture and its own mix, for a control room's connection."""
+        return ReturnFeed(
+            ReturnPicture(self.packets, video, viewer, f"the control room of {viewer}")
+            if video is not None
+            else None,
+            ReturnSound(self.audio, PROGRAM_MIX, audio, viewer) if audio is not None else None,
+        )
 
     def listener_for(self, studio_id: str) -> Callable[[RtpPacket], None]:
         """The feed listener that brings a studio's sound into the program."""

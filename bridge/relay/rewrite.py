@@ -40,6 +40,12 @@ class StreamRewriter:
         """The SSRC of the source currently mapped."""
         return self._ssrc
 
+    def restart(self) -> None:
+        """The next packet continues the stream as a new source's would, whatever it is: for a
+        source that skipped packets meanwhile (a paused viewer of the program), which must
+        not look lost to the subscriber."""
+        self._ssrc = None
+
     def map(self, ssrc: int, sequence_number: int, timestamp: int) -> tuple[int, int]:
         """The outgoing (sequence number, timestamp) of a source packet."""
         now = self.monotonic()

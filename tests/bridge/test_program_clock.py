@@ -15,6 +15,7 @@ from aiortc.rtp import RtpPacket
 
 from bridge.program.audio import BLOCK, CATCH_UP_BLOCKS, ProgramAudio
 from bridge.program.clock import TickClock
+from bridge.program.mix_minus import SoundPacket
 
 
 async def test_a_busy_worker_drops_ticks_and_never_queues_them() -> None:
@@ -54,20 +55,16 @@ async def test_a_busy_worker_drops_ticks_and_never_queues_them() -> None:
 
 def test_sound_makes_up_the_blocks_of_ticks_that_found_the_worker_busy() -> None:
     audio = ProgramAudio(["baku"])
-    queue: asyncio.Queue[object] = asyncio.Queue(maxsize=100)
-    audio.returns["baku"].append(queue)  # type: ignore[arg-type]
     try:
-        _packets, first = audio.render(10)
-        _packets, later = audio.render(13, late=2)  # ticks 11 and 12 were dropped
-        frames = first["baku"] + later["baku"]
-        assert [f.pts for f in frames] == [i * BLOCK for i in range(10, 14)]
+        first = audio.render(10)
+        later = audio.render(13, late=2)  # ticks 11 and 12 were dropped
+        assert first.blocks + later.blocks == list(range(10, 14))
         assert audio.counters.dropped_blocks == 0 and audio.counters.blocks == 4
         # The loop stalled (no tick ran, none was dropped): a gap in time, nothing made up.
-        _packets, after_stall = audio.render(20)
-        assert [f.pts for f in after_stall["baku"]] == [20 * BLOCK]
+        assert audio.render(20).blocks == [20]
         # More late blocks than CATCH_UP_BLOCKS at once: the oldest are a (counted) hole.
-        _packets, far = audio.render(40, late=CATCH_UP_BLOCKS + 5)
-        assert [f.pts for f in far["baku"]] == [i * BLOCK for i in range(41 - CATCH_UP_BLOCKS, 41)]
+        far = audio.render(40, late=CATCH_UP_BLOCKS + 5)
+        assert far.blocks == list(range(41 - CATCH_UP_BLOCKS, 41))
         assert audio.counters.dropped_blocks == 6
     finally:
         audio.close()
@@ -78,16 +75,13 @@ def test_late_blocks_are_made_up_only_from_samples_that_have_arrived() -> None:
     blocks would run their jitter buffers dry: what does not come stays a hole."""
     audio = ProgramAudio(["baku"])
     baku = audio.mixer.channels["baku"]
-    queue: asyncio.Queue[object] = asyncio.Queue(maxsize=100)
-    audio.returns["baku"].append(queue)  # type: ignore[arg-type]
     stamps: list[int] = []
     try:
         audio.mixer.push("baku", np.full(4096, 0.1, np.float32))
         for index, late in [(0, 0), (3, 2), (4, 0), (5, 0), (6, 0), (7, 0)]:
             if index > 3:
                 audio.mixer.push("baku", np.full(BLOCK, 0.1, np.float32))  # on time again
-            _packets, returns = audio.render(index, late)
-            stamps += [f.pts // BLOCK for f in returns["baku"]]
+            stamps += audio.render(index, late).blocks
         # Tick 3 found one late block's samples spare, the other's never came: owed for three
         # jobs, then a hole (a gap in time at 6), never an underrun.
         assert stamps == [0, 1, 2, 3, 4, 5, 7]
@@ -135,7 +129,8 @@ async def test_a_worker_hiccup_is_no_dropout_in_the_mix_minus() -> None:
         return render(index, late)
 
     audio.render = hiccuping  # type: ignore[method-assign]
-    back = audio.subscribe_return("baku")
+    back: list[SoundPacket] = []  # Baku's mix-minus, as its return feed's sender takes it
+    audio.listen_return("baku", back.extend)
     encoder = av.CodecContext.create("libopus", "w")
     assert isinstance(encoder, av.AudioCodecContext)
     encoder.sample_rate, encoder.layout, encoder.format = 48000, "mono", "s16"
@@ -155,9 +150,18 @@ async def test_a_worker_hiccup_is_no_dropout_in_the_mix_minus() -> None:
             rtp.payload = bytes(packet)
             audio.on_packet("rome", rtp)
         await asyncio.sleep(max(0.0, start + (n + 1) * 0.02 - loop.time()))
-        while not back.empty():
-            heard.append(back.get_nowait().to_ndarray().reshape(-1))
     await audio.stop()
+    # One packet per 20 ms, each with its own timestamp: none lost, none sharing one.
+    assert [b.timestamp - a.timestamp for a, b in itertools.pairwise(back)] == [960] * (
+        len(back) - 1
+    )
+    decoder = av.CodecContext.create("libopus", "r")
+    assert isinstance(decoder, av.AudioCodecContext)
+    decoder.sample_rate, decoder.layout, decoder.format = 48000, "mono", "fltp"
+    for sound in back:
+        for decoded in decoder.decode(av.Packet(sound.payload)):
+            samples = decoded.to_ndarray()[0].astype(np.float32)  # mono
+            heard.append(samples * 32768 if decoded.format.name.startswith("flt") else samples)
     rome = audio.mixer.channels["rome"]
     assert audio.clock.dropped >= 10  # the hiccups did make ticks late
     # Nothing of Rome's sound is cut or runs short. One hole may remain where the event loop

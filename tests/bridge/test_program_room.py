@@ -165,14 +165,23 @@ def _frames_made(room: Room) -> int:
     return room.production.engine.counters.frames
 
 
-def _gaps_made(room: Room, studio_id: str) -> int:
-    """The discontinuities in a studio's sound the program has counted so far (see
-    AudioCounters and Channel): holes, return senders behind, its buffer run dry or cut back."""
+def _gaps_made(room: Room, studio_id: str, listener_id: str) -> int:
+    """The discontinuities in a studio's sound, as `listener_id` hears it in its mix-minus,
+    the server has counted so far (see AudioCounters, Channel and SlotCounters): holes, its
+    buffer run dry or cut back, packets the listener's return sender dropped or refused."""
     assert room.production is not None
     audio = room.production.audio
     channel = audio.mixer.channels[studio_id]
-    counters = audio.counters
-    return counters.dropped_blocks + counters.return_gaps + channel.underruns + channel.cuts
+    feed = room.sessions[listener_id].return_feed
+    assert feed is not None and feed.sound is not None
+    sent = feed.sound.slot.counters
+    return (
+        audio.counters.dropped_blocks
+        + channel.underruns
+        + channel.cuts
+        + sent.dropped
+        + sent.refused
+    )
 
 
 async def _collect(track, seconds: float) -> list:
@@ -205,12 +214,12 @@ async def test_each_studio_gets_the_program_back_and_hears_everyone_but_itself()
         await eventually(
             both_reach_the_program, timeout=20, interval=0.2, message="both in the program"
         )
-        before = _gaps_made(room, "rome")
+        before = _gaps_made(room, "rome", "baku")
         made_before = _frames_made(room)
         video, audio = await asyncio.gather(
             _collect(baku.tracks["program/video"], 3.0), _collect(baku.tracks["program/audio"], 3.0)
         )
-        gaps = _gaps_made(room, "rome") - before
+        gaps = _gaps_made(room, "rome", "baku") - before
         made = _frames_made(room) - made_before
     finally:
         await baku.close()
