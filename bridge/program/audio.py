@@ -38,7 +38,7 @@ from aiortc.rtp import RtpPacket
 
 from bridge.program.clock import TickClock
 from bridge.program.mix_minus import MixMinusEncoder, SoundPacket
-from bridge.program.mixer import RATE, AudioMixer, mono_samples, to_int16
+from bridge.program.mixer import RATE, AudioMixer, Samples, mono_samples, to_int16
 from bridge.program.talkback import Talkback
 
 if TYPE_CHECKING:
@@ -113,7 +113,11 @@ class ProgramAudio:
         self.studio_ids = list(studio_ids)
         self.mixer = AudioMixer(self.studio_ids)
         self.talkback = Talkback()  # the producers' voices, into chosen mix-minus only
+        self._aac_kbps = kbps
         self.encoder = make_aac_encoder(kbps)
+        # Whether the encoder went without blocks since its last packet (nobody subscribed):
+        # the next subscriber gets a fresh one, primed as at the start (worker thread only).
+        self._aac_idle = False
         self.counters = AudioCounters()
         self.subscribers: list[asyncio.Queue[EncodedPacket]] = []
         self.returns: dict[str, list[ReturnListener]] = {sid: [] for sid in self.studio_ids}
@@ -253,9 +257,7 @@ class ProgramAudio:
         packets."""
         program, minus = self.mixer.mix(BLOCK)
         pts = index * BLOCK
-        stereo = np.vstack([program, program])
-        frame = av.AudioFrame.from_ndarray(stereo, format="fltp", layout="stereo")
-        frame.sample_rate, frame.pts, frame.time_base = RATE, pts, TIME_BASE
+        packets = self._encode_program(program, pts)
         # After the program is made: talkback reaches the chosen studios' ears, nothing else.
         self.talkback.apply(minus, BLOCK)
         minus[PROGRAM_MIX] = program
@@ -270,6 +272,20 @@ class ProgramAudio:
                 encoder = self._return_encoders[sid] = MixMinusEncoder(pts)
             returns.setdefault(sid, []).extend(encoder.encode(to_int16(samples)))
         self.counters.blocks += 1
+        return packets
+
+    def _encode_program(self, program: Samples, pts: int) -> list[EncodedPacket]:
+        """The program's AAC, encoded only while subscribed to (the recording, an output):
+        a telebridge that nobody records or publishes pays nothing for it."""
+        if not self.subscribers:
+            self._aac_idle = True
+            return []
+        if self._aac_idle:  # the same configuration, so the same extradata
+            self.encoder = make_aac_encoder(self._aac_kbps)
+            self._aac_idle = False
+        stereo = np.vstack([program, program])
+        frame = av.AudioFrame.from_ndarray(stereo, format="fltp", layout="stereo")
+        frame.sample_rate, frame.pts, frame.time_base = RATE, pts, TIME_BASE
         return list(self.encoder.encode(frame))
 
     def _decode_inbox(self, studio_id: str) -> None:

@@ -178,3 +178,22 @@ async def test_a_worker_hiccup_is_no_dropout_in_the_mix_minus() -> None:
     ]
     jumps = int(np.sum(np.abs(np.angle(np.exp(1j * np.diff(phases)))) > 0.5))
     assert len(phases) > 80 and jumps == 0, jumps
+
+
+def test_the_program_sound_is_encoded_only_while_someone_takes_it() -> None:
+    """AAC is for the recording and the outputs: a room nobody records or publishes does not
+    encode it, and a subscriber that comes later gets sound that decodes from its start."""
+    audio = ProgramAudio(["baku"])
+    try:
+        assert audio.render(0).packets == [] and audio.render(1).packets == []
+        queue = audio.subscribe()
+        made = [packet for index in range(2, 14) for packet in audio.render(index).packets]
+        decoder = av.CodecContext.create("aac", "r")
+        assert isinstance(decoder, av.AudioCodecContext)
+        decoder.extradata = audio.extradata
+        decoded = [frame for packet in made for frame in decoder.decode(packet)]
+        assert len(made) >= 10 and len(decoded) == len(made)
+        audio.unsubscribe(queue)
+        assert audio.render(14).packets == []
+    finally:
+        audio.close()
