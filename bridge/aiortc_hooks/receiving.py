@@ -10,7 +10,7 @@ from typing import Any
 
 import pylibsrtp
 from aiortc import RTCRtpReceiver
-from aiortc.codecs import is_rtx
+from aiortc.codecs import depayload, is_rtx
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpreceiver import NackGenerator, StreamStatistics
@@ -37,6 +37,14 @@ _RECEIVER_FIELDS = (
     "_RTCRtpReceiver__remote_streams",
     "_RTCRtpReceiver__nack_generator",
 )
+# What a decoding receiver's packet goes through after ours (tap_receiver's decode_now).
+_DECODER_FIELDS = (
+    "_RTCRtpReceiver__jitter_buffer",
+    "_RTCRtpReceiver__decoder_error",
+    "_RTCRtpReceiver__decoder_queue",
+    "_RTCRtpReceiver__decoder_thread",
+    "_RTCRtpReceiver__timestamp_mapper",
+)
 _DTLS_FIELDS = (
     "_rtp_router",
     "_handle_rtcp_data",
@@ -61,12 +69,15 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketListener, decode: bo
     once started, and of aiortc's own handling of a packet only what a relay needs runs: the
     statistics its RTCP reports carry, and NACKs for lost packets. Parsing each payload and
     reassembling frames for a decoder that is not there was most of its cost per packet. With
-    `decode` aiortc's whole handling runs after ours, and the caller must read
-    `receiver.track` continuously.
+    `decode` the packet then goes on as in aiortc, into its jitter buffer and, a frame once
+    whole, to its decoder thread (a keyframe asked for when the buffer lost one or the decoder
+    failed), but synchronously, where the socket is read, without aiortc's two coroutines a
+    packet; the caller must read `receiver.track` continuously.
     """
     require(receiver, _RECEIVER_FIELDS)
+    if decode:
+        require(receiver, _DECODER_FIELDS)
     receiver._RTCRtpReceiver__remote_bitrate_estimator = None  # type: ignore[attr-defined]
-    original_handle = receiver._handle_rtp_packet
     original_receive = receiver.receive
     codecs: dict[int, Any] = receiver._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
     rtx_ssrcs: dict[int, int] = receiver._RTCRtpReceiver__rtx_ssrc  # type: ignore[attr-defined]
@@ -89,22 +100,16 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketListener, decode: bo
             return None
         return unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
 
-    async def handle(packet: RtpPacket, arrival_time_ms: int) -> None:
-        codec = codecs.get(packet.payload_type)
-        if codec is not None and receiver._enabled:
-            original = unwrapped(packet, codec) if is_rtx(codec) else packet
-            if original is not None:
-                on_packet(original)
-        await original_handle(packet, arrival_time_ms)
-
     # payload type -> its codec and whether it is RTX (aiortc's check splits the mime type
     # each time); a renegotiation that gives the payload type another codec is noticed.
     retransmissions: dict[int, tuple[Any, bool]] = {}
 
-    def relay_now(packet: RtpPacket) -> None:
+    def relay_now(packet: RtpPacket) -> Any:
+        """Count, unwrap, hand on, ask for what is missing; the packet's codec (None: the
+        packet was not one to hand on)."""
         codec = codecs.get(packet.payload_type)
         if codec is None or not receiver._enabled:
-            return
+            return None
         stream = streams.get(packet.ssrc)
         if stream is None:
             stream = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
@@ -115,23 +120,44 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketListener, decode: bo
         if known[1]:
             original = unwrapped(packet, codec)
             if original is None:
-                return
+                return None
             packet = original
+            codec = codecs.get(packet.payload_type)
         on_packet(packet)
         if nacks is not None and nacks.add(packet):
             run_eagerly(receiver._send_rtcp_nack(packet.ssrc, sorted(nacks.missing)), "a NACK")
+        return codec
 
-    async def relay(packet: RtpPacket, arrival_time_ms: int) -> None:
-        relay_now(packet)
+    def decode_now(packet: RtpPacket) -> None:
+        codec = relay_now(packet)
+        if codec is None:
+            return
+        r: Any = receiver
+        try:
+            packet._data = depayload(codec, packet.payload) if packet.payload else b""  # type: ignore[attr-defined]
+        except ValueError:
+            return  # as aiortc does: a payload it cannot parse is dropped
+        keyframe_lost, frame = r._RTCRtpReceiver__jitter_buffer.add(packet)
+        failed: Any = r._RTCRtpReceiver__decoder_error
+        if failed.is_set():  # the decoder lost the picture: ask for a new one (RFC 4585)
+            failed.clear()
+            keyframe_lost = True
+        if keyframe_lost:
+            run_eagerly(receiver._send_rtcp_pli(packet.ssrc), "a keyframe request")
+        if frame is not None and r._RTCRtpReceiver__decoder_thread is not None:
+            frame.timestamp = r._RTCRtpReceiver__timestamp_mapper.map(frame.timestamp)
+            r._RTCRtpReceiver__decoder_queue.put((codec, frame))
+
+    async def handle(packet: RtpPacket, arrival_time_ms: int) -> None:
+        (decode_now if decode else relay_now)(packet)
 
     receiver.receive = receive  # type: ignore[method-assign]
-    receiver._handle_rtp_packet = handle if decode else relay  # type: ignore[method-assign]
-    if not decode:
-        setattr(receiver, _HANDLED_IN_PLACE, relay_now)
+    receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
+    setattr(receiver, _HANDLED_IN_PLACE, decode_now if decode else relay_now)
 
 
 # The attribute of a receiver whose packets are handled where they are read (see srtp_reader):
-# the relay's. An attribute, not a weak mapping: looked up on every packet.
+# a tapped one's. An attribute, not a weak mapping: looked up on every packet.
 _HANDLED_IN_PLACE = "_telebridge_handle_rtp_now"
 
 
@@ -142,9 +168,10 @@ def srtp_reader(dtls: RTCDtlsTransport) -> Callable[[bytes], bool]:
     it and awaits the receiver's handler through four coroutines: at about 280 packets a
     second a stream, that path cost more than the packet's own work (decrypting, parsing,
     counting, forwarding). The reader does the same steps synchronously and hands the packet
-    to a relay receiver's handler (tap_receiver) at once; a decoding receiver's handler is a
-    coroutine, run eagerly (eager.py), and so is aiortc's handling of RTCP (reports, NACKs,
-    keyframe requests; a few a second a stream, but each woke that task too). It returns
+    to a tapped receiver's handler (tap_receiver: relaying, and decoding for the program) at
+    once; an untapped receiver's handler is aiortc's coroutine, run eagerly (eager.py), and so
+    is aiortc's handling of RTCP (reports, NACKs, keyframe requests; a few a second a stream,
+    but each woke that task too). It returns
     False when the packet is not its to take (the handshake is not done, or the transport
     closed): aiortc's queue then takes it.
     """

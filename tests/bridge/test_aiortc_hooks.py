@@ -40,17 +40,17 @@ async def test_the_private_fields_the_hooks_use_exist() -> None:
 
 
 async def answered_relay(
-    sender: RTCPeerConnection, relay: RTCPeerConnection
+    sender: RTCPeerConnection, relay: RTCPeerConnection, decode: bool = False
 ) -> tuple[RTCRtpTransceiver, list[int]]:
     """A source's video offered to a relay and answered, the relay's receiver tapped (the
-    sequence numbers it hands on); not connected until the source takes the answer, so that
-    a test can hook what it watches first."""
+    sequence numbers it hands on; `decode`: decoded too, as for the program); not connected
+    until the source takes the answer, so that a test can hook what it watches first."""
     sender.addTrack(VideoStreamTrack())
     await sender.setLocalDescription(await sender.createOffer())
     await relay.setRemoteDescription(sender.localDescription)
     transceiver = relay.getTransceivers()[0]
     seen: list[int] = []
-    tap_receiver(transceiver.receiver, lambda p: seen.append(p.sequence_number))
+    tap_receiver(transceiver.receiver, lambda p: seen.append(p.sequence_number), decode=decode)
     await relay.setLocalDescription(await relay.createAnswer())
     return transceiver, seen
 
@@ -172,3 +172,51 @@ async def test_a_closed_relayed_connection_is_freed() -> None:
         return all(ref() is None for ref in freed)
 
     await eventually(collected, timeout=10, message="the closed connection freed")
+
+
+async def test_a_decoding_receiver_is_handled_in_place_and_asks_again_for_a_lost_picture() -> None:
+    """The program's receivers (decode) take the same in-place path as the relay's: every
+    packet handed on, whole frames to aiortc's decoder thread, none through aiortc's
+    coroutines; and a picture the decoder lost is asked for again (PLI) at the next packet."""
+    import asyncio
+
+    import av
+
+    from bridge.aiortc_hooks.sockets import drain_datagram_sockets, read_srtp_in_place
+    from harness.waiting import eventually
+
+    drain_datagram_sockets()
+    sender, relay = RTCPeerConnection(), RTCPeerConnection()
+    try:
+        transceiver, seen = await answered_relay(sender, relay, decode=True)
+        receiver = transceiver.receiver
+        read_srtp_in_place(receiver.transport)
+        through_aiortc: list[int] = []
+        handle = receiver._handle_rtp_packet
+
+        async def counting(packet, arrival_time_ms):  # type: ignore[no-untyped-def]
+            through_aiortc.append(packet.sequence_number)
+            await handle(packet, arrival_time_ms)
+
+        receiver._handle_rtp_packet = counting  # type: ignore[method-assign]
+        keyframes_asked: list[float] = []
+        source = sender.getSenders()[0]
+        send_keyframe = source._send_keyframe
+
+        def asked() -> None:
+            keyframes_asked.append(asyncio.get_running_loop().time())
+            send_keyframe()
+
+        source._send_keyframe = asked  # type: ignore[method-assign]
+        await sender.setRemoteDescription(relay.localDescription)
+        await eventually(lambda: len(seen) >= 10, timeout=30, message="10 packets handed on")
+        through_aiortc.clear()  # a packet from before the handshake was done may have queued
+        frames = [await asyncio.wait_for(receiver.track.recv(), 10) for _ in range(10)]
+        assert all(isinstance(f, av.VideoFrame) and f.width == 640 for f in frames)
+        assert through_aiortc == [], f"{len(through_aiortc)} packets took aiortc's coroutines"
+        keyframes_asked.clear()
+        receiver._RTCRtpReceiver__decoder_error.set()  # type: ignore[attr-defined]
+        await eventually(lambda: keyframes_asked, timeout=10, message="a PLI at the source")
+    finally:
+        await close_peer(sender)
+        await close_peer(relay)
