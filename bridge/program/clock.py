@@ -3,7 +3,10 @@
 A clock runs on the event loop only to keep time; what a tick makes (a program frame, a block
 of sound) is made on the clock's own worker thread, in order, and handed back on the loop. When
 the worker is still busy at the next tick, that tick is dropped (and counted) rather than
-queued, so the work never falls further and further behind. Tick n is the moment
+queued, so the work never falls further and further behind; a clock may let one tick wait
+instead (`wait_one`), run the moment the worker is free, so that a worker held up now and
+then (a loaded machine's scheduling) makes every frame a little late rather than drop one,
+while one that is too slow still drops. Tick n is the moment
 origin + n * period: work is stamped with the tick it belongs to, so a dropped tick is a gap in
 time, never a shift of what follows; and since the program's picture and sound count from the
 same origin, a moment of the program is the same moment for both.
@@ -39,10 +42,14 @@ class TickClock(Generic[T]):
         work: Callable[[int], Callable[[], T]],
         publish: Callable[[T], None],
         nice: int = 0,
+        wait_one: bool = False,
     ) -> None:
         self.name = name
         self.period = period
-        self.dropped = 0  # ticks that found the worker still busy
+        self.dropped = 0  # ticks that found the worker still busy (and another one waiting)
+        self.waited = 0  # ticks that waited for the worker (wait_one)
+        self._wait_one = wait_one
+        self._waiting: int | None = None  # the tick waiting for the worker
         self.origin: float | None = None  # the loop time tick 0 belongs to
         # One thread: what a tick makes depends on the ticks before (decoder and encoder state).
         # `nice` > 0 lowers the worker's priority (and that of the threads it starts, such as an
@@ -111,20 +118,34 @@ class TickClock(Generic[T]):
         while True:
             tick = round((loop.time() - origin) / self.period)
             next_tick += self.period
-            if self._busy:
-                self.dropped += 1
+            if not self._busy:
+                self._run(tick)
+            elif self._wait_one and self._waiting is None:
+                self._waiting = tick
+                self.waited += 1
             else:
-                self._busy = True
-                future = loop.run_in_executor(self._worker, self._work(tick))
-                future.add_done_callback(self._done)
+                self.dropped += 1
             delay = next_tick - loop.time()
             if delay < -self.period:  # the loop itself stalled: skip ahead instead of bursting
                 next_tick = loop.time()
                 delay = 0
             await asyncio.sleep(max(0.0, delay))
 
+    def _run(self, tick: int) -> None:
+        self._busy = True
+        future = asyncio.get_running_loop().run_in_executor(self._worker, self._work(tick))
+        future.add_done_callback(self._done)
+
     def _done(self, future: asyncio.Future[T]) -> None:
         self._busy = False
+        try:
+            self._hand_back(future)
+        finally:
+            waiting, self._waiting = self._waiting, None
+            if waiting is not None and self._task is not None:
+                self._run(waiting)  # its job takes what is newest now
+
+    def _hand_back(self, future: asyncio.Future[T]) -> None:
         if future.cancelled():
             return
         error = future.exception()

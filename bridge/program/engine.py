@@ -119,8 +119,14 @@ class ProgramEngine:
         # packetizer (program.return_feed), which holds its users' claims itself.
         self.listeners: list[PacketSink] = []
         # Its one worker thread: frames are encoded in order, and one encoder is one stream.
+        # A frame held up by the machine's scheduling is made late rather than dropped.
         self.clock = TickClock(
-            "program", 1 / self.fmt.fps, self._frame_job, self._publish, nice=PICTURE_NICE
+            "program",
+            1 / self.fmt.fps,
+            self._frame_job,
+            self._publish,
+            nice=PICTURE_NICE,
+            wait_one=True,
         )
         # Opened on the worker, so x264's own threads share its lower priority.
         self.encoder = self.clock.call_on_worker(lambda: make_encoder(self.fmt))

@@ -53,6 +53,50 @@ async def test_a_busy_worker_drops_ticks_and_never_queues_them() -> None:
     assert published[-1] - published[0] >= 0.3 / period
 
 
+async def _ticks_published(
+    period: float, seconds_for: Callable[[int], float], wait_one: bool, count: int
+) -> tuple[TickClock[int], list[int]]:
+    """A clock whose tick n's job takes seconds_for(n), run until `count` jobs published."""
+    from harness.waiting import eventually
+
+    published: list[int] = []
+
+    def job_for(tick: int) -> Callable[[], int]:
+        def job() -> int:
+            time.sleep(seconds_for(tick))
+            return tick
+
+        return job
+
+    clock: TickClock[int] = TickClock(
+        "test-clock", period, job_for, published.append, wait_one=wait_one
+    )
+    clock.start()
+    await eventually(lambda: len(published) >= count, timeout=30, message=f"{count} jobs")
+    await clock.stop()
+    clock.close()
+    return clock, published
+
+
+async def test_a_tick_held_up_now_and_then_waits_for_the_worker_instead_of_being_dropped() -> None:
+    """wait_one (the program's picture): a job that now and then overruns its period (a
+    loaded machine's scheduling) makes the next tick late, not lost; a worker slower than the
+    clock still drops ticks, and never more than one waits."""
+    period = 0.02
+
+    def overrun_every_fifth(tick: int) -> float:
+        return period * 1.6 if tick % 5 == 0 else period * 0.1
+
+    dropping, _ = await _ticks_published(period, overrun_every_fifth, False, 40)
+    waiting, published = await _ticks_published(period, overrun_every_fifth, True, 40)
+    assert dropping.dropped >= 5  # without it, each overrun costs the next tick
+    assert waiting.waited >= 5 and waiting.dropped < dropping.dropped / 2
+    assert all(b > a for a, b in itertools.pairwise(published))  # late, never out of order
+    slow, published = await _ticks_published(period, lambda _tick: period * 3.5, True, 8)
+    assert slow.dropped >= 8  # too slow for the clock: it still drops
+    assert all(b > a for a, b in itertools.pairwise(published))
+
+
 def test_sound_makes_up_the_blocks_of_ticks_that_found_the_worker_busy() -> None:
     audio = ProgramAudio(["baku"])
     try:
