@@ -36,7 +36,6 @@ from bridge.aiortc_hooks.receiving import (
 from bridge.aiortc_hooks.sending import (
     ForwardingSender,
     IdleTrack,
-    on_keyframe_request,
 )
 
 __all__ = [
@@ -48,7 +47,6 @@ __all__ = [
     "accept_h264_profiles",
     "accept_rsa_peers",
     "candidate_types",
-    "on_keyframe_request",
     "request_keyframe",
     "restrict_codecs",
     "send_remb",
