@@ -104,9 +104,9 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketListener, decode: bo
     # each time); a renegotiation that gives the payload type another codec is noticed.
     retransmissions: dict[int, tuple[Any, bool]] = {}
 
-    def relay_now(packet: RtpPacket) -> Any:
-        """Count, unwrap, hand on, ask for what is missing; the packet's codec (None: the
-        packet was not one to hand on)."""
+    def relay_now(packet: RtpPacket) -> RtpPacket | None:
+        """Count, unwrap, hand on, ask for what is missing; the packet handed on (a
+        retransmission's original), None when it was not one to hand on."""
         codec = codecs.get(packet.payload_type)
         if codec is None or not receiver._enabled:
             return None
@@ -122,15 +122,15 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketListener, decode: bo
             if original is None:
                 return None
             packet = original
-            codec = codecs.get(packet.payload_type)
         on_packet(packet)
         if nacks is not None and nacks.add(packet):
             run_eagerly(receiver._send_rtcp_nack(packet.ssrc, sorted(nacks.missing)), "a NACK")
-        return codec
+        return packet
 
-    def decode_now(packet: RtpPacket) -> None:
-        codec = relay_now(packet)
-        if codec is None:
+    def decode_now(received: RtpPacket) -> None:
+        packet = relay_now(received)  # a retransmission's original goes into the frames
+        codec = codecs.get(packet.payload_type) if packet is not None else None
+        if packet is None or codec is None:
             return
         r: Any = receiver
         try:

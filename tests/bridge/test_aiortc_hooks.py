@@ -220,3 +220,55 @@ async def test_a_decoding_receiver_is_handled_in_place_and_asks_again_for_a_lost
     finally:
         await close_peer(sender)
         await close_peer(relay)
+
+
+async def test_a_decoding_receiver_puts_a_retransmission_into_its_frames_as_the_original() -> None:
+    """A packet lost on the way in is NACKed and comes again as RTX (its own SSRC, sequence
+    numbers and payload type): what goes into the frames to decode is the original packet it
+    carries, in its place, never the wrapper."""
+    from aiortc.rtp import RtpPacket
+
+    from bridge.aiortc_hooks.receiving import _HANDLED_IN_PLACE
+    from bridge.aiortc_hooks.sockets import drain_datagram_sockets, read_srtp_in_place
+    from harness.waiting import eventually
+
+    drain_datagram_sockets()
+    sender, relay = RTCPeerConnection(), RTCPeerConnection()
+    try:
+        transceiver, _seen = await answered_relay(sender, relay, decode=True)
+        receiver = transceiver.receiver
+        read_srtp_in_place(receiver.transport)
+        handle_now = getattr(receiver, _HANDLED_IN_PLACE)
+        media_ssrc: list[int] = []
+        dropped: list[int] = []
+
+        def lossy(packet: RtpPacket) -> None:  # every 10th packet of the picture lost once
+            if not media_ssrc:
+                media_ssrc.append(packet.ssrc)
+            first_time = packet.ssrc == media_ssrc[0] and packet.sequence_number not in dropped
+            if first_time and packet.sequence_number % 10 == 0 and len(dropped) < 5:
+                dropped.append(packet.sequence_number)
+                return
+            handle_now(packet)
+
+        setattr(receiver, _HANDLED_IN_PLACE, lossy)
+        framed: list[tuple[int, int]] = []  # (ssrc, sequence number) into the jitter buffer
+        jitter = receiver._RTCRtpReceiver__jitter_buffer  # type: ignore[attr-defined]
+        add = jitter.add
+
+        def noting(packet: RtpPacket):  # type: ignore[no-untyped-def]
+            framed.append((packet.ssrc, packet.sequence_number))
+            return add(packet)
+
+        jitter.add = noting
+        await sender.setRemoteDescription(relay.localDescription)
+        await eventually(lambda: len(dropped) >= 5, timeout=30, message="five packets lost")
+        await eventually(
+            lambda: set(dropped) <= {seq for _ssrc, seq in framed},
+            timeout=10,
+            message="every lost packet repaired into the frames",
+        )
+        assert {ssrc for ssrc, _seq in framed} == {media_ssrc[0]}, "an RTX wrapper went in"
+    finally:
+        await close_peer(sender)
+        await close_peer(relay)
