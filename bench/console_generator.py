@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.janus_relay import JanusClient
+from bench.packet_loss import lose_every
 from harness.peer_close import close_peer
 
 FLOWING_TIMEOUT_S = 30.0  # for a joined room's streams to bring their first frames
@@ -150,11 +151,14 @@ class Studio:
 class Generator:
     """The consoles of some rooms, in one process: Telebridge or Janus as the relay."""
 
-    def __init__(self, streams: dict[str, Any], backend: str, url: str, decode: bool) -> None:
+    def __init__(
+        self, streams: dict[str, Any], backend: str, url: str, decode: bool, loss_every: int = 0
+    ) -> None:
         self.streams = streams
         self.backend = backend
         self.url = url
         self.decode = decode
+        self.loss_every = loss_every  # a console's link loses every Nth packet each way
         self.studios: list[Studio] = []
         self.http: Any = None
         self.janus: JanusClient | None = None
@@ -170,6 +174,10 @@ class Generator:
         if decode:
             self.readers.append(asyncio.ensure_future(_read_frames(transceiver.receiver.track)))
         return counter
+
+    def _impair(self, pc: Any) -> None:
+        if self.loss_every:
+            lose_every(pc, self.loss_every)
 
     async def open(self) -> None:
         import aiohttp
@@ -212,6 +220,7 @@ class Generator:
                 response.raise_for_status()
                 joined = await response.json()
             await pc.setRemoteDescription(RTCSessionDescription(joined["answer"], "answer"))
+            self._impair(pc)
             for _partner, video_mid, audio_mid in joined["slots"]:
                 studio.counters["partner/video"] = by_mid[video_mid]
                 studio.counters["partner/audio"] = by_mid[audio_mid]
@@ -239,6 +248,7 @@ class Generator:
             await pc.setLocalDescription(await pc.createOffer())
             feed, answer = await janus.publish(number, studio.studio, pc.localDescription.sdp)
             await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+            self._impair(pc)
             feeds[studio.studio] = feed
         for studio, partner in zip(studios, reversed(studios), strict=True):
             handle, offer = await janus.subscribe(number, feeds[partner.studio])
@@ -248,6 +258,7 @@ class Generator:
             for t in pc.getTransceivers():
                 studio.counters[f"partner/{t.kind}"] = self._tap(t)
             await pc.setLocalDescription(await pc.createAnswer())
+            self._impair(pc)
             await janus.start(handle, pc.localDescription.sdp)
         return studios
 
@@ -290,15 +301,19 @@ class Generator:
         return ("error", f"unknown command {kind}")
 
 
-def generator_main(conn: Connection, media: str, backend: str, url: str, decode: bool) -> None:
+def generator_main(
+    conn: Connection, media: str, backend: str, url: str, decode: bool, loss_every: int = 0
+) -> None:
     """A generator process: takes commands from `conn` until "stop"."""
-    asyncio.run(_generate(conn, Path(media), backend, url, decode))
+    asyncio.run(_generate(conn, Path(media), backend, url, decode, loss_every))
 
 
-async def _generate(conn: Connection, media: Path, backend: str, url: str, decode: bool) -> None:
+async def _generate(
+    conn: Connection, media: Path, backend: str, url: str, decode: bool, loss_every: int
+) -> None:
     from harness.vp8_file import read_packets
 
-    generator = Generator(read_packets(media), backend, url, decode)
+    generator = Generator(read_packets(media), backend, url, decode, loss_every)
     await generator.open()
     loop = asyncio.get_running_loop()
     while True:

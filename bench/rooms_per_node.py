@@ -17,11 +17,13 @@ doubles the generator's CPU, which shares the cores with the bridge and would th
 before the bridge does). If Debian's janus is installed, Janus relays the same file between the
 same kind of 2-studio rooms in the same run (each studio a publisher and a subscriber of its
 partner), and its CPU per relayed stream is printed next to Telebridge's relay-only one at the
-same N.
+same N. `--loss 1` has each console's link lose 1 % of its video packets each way
+(`bench/packet_loss.py`), so the relay's NACKs, retransmissions and, with the program, the
+reframing and decoding of repaired pictures run under load too.
 
     .venv/bin/python bench/rooms_per_node.py [--relay-only | --program] [--max-rooms 16]
         [--from-rooms 1] [--settle 10] [--seconds 10] [--no-janus] [--janus-rooms N]
-        [--rooms-per-generator 3] [--file-seconds 20] [--noise 14] [--decode]
+        [--rooms-per-generator 3] [--file-seconds 20] [--noise 14] [--decode] [--loss 1]
 """
 
 from __future__ import annotations
@@ -52,6 +54,11 @@ LAG_PROBE_S = 0.010
 SNAPSHOT_S = 1.0  # master control samples every room once a second
 CALL_TIMEOUT_S = 120.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def loss_every(percent: float) -> int:
+    """Every how many packets a console's link loses one, for `percent` (0: never)."""
+    return max(2, round(100 / percent)) if percent > 0 else 0
 
 
 def cpu_seconds(pid: int) -> float:
@@ -293,7 +300,14 @@ class Ramp:
     def _generator_for_next_room(self) -> Child:
         if self.rooms % self.args.rooms_per_generator == 0:
             self.generators.append(
-                Child(generator_main, str(self.media), self.backend, self.url, self.args.decode)
+                Child(
+                    generator_main,
+                    str(self.media),
+                    self.backend,
+                    self.url,
+                    self.args.decode,
+                    loss_every(self.args.loss),
+                )
             )
         return self.generators[-1]
 
@@ -491,6 +505,12 @@ async def run(args: argparse.Namespace) -> None:
             f"file: {video.seconds:.1f} s, VP8 1280x720 30 fps {video.kbps:.0f} kb/s "
             f"(key frame every 2 s, noise {args.noise}), Opus {audio.kbps:.0f} kb/s; "
             f"{args.rooms_per_generator} rooms per generator process"
+            + (
+                f"; each console's link loses 1 video packet in {loss_every(args.loss)} each way,"
+                " repaired by NACK/RTX"
+                if args.loss > 0
+                else ""
+            )
         )
         print(LEGEND)
         relay_rows: list[Row] = []
@@ -576,6 +596,13 @@ def main() -> None:
         type=int,
         default=14,
         help="temporal noise over the file's picture (0: none, and a lower bitrate)",
+    )
+    parser.add_argument(
+        "--loss",
+        type=float,
+        default=0.0,
+        help="percent of video packets each console's link loses each way, repaired by NACK/RTX "
+        "(bench/packet_loss.py; 0: none)",
     )
     parser.add_argument(
         "--decode",

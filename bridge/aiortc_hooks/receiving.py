@@ -91,6 +91,7 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketListener, decode: bo
         await original_receive(parameters)
         if not decode:
             receiver._RTCRtpReceiver__stop_decoder()  # type: ignore[attr-defined]
+        _route_retransmissions(receiver, parameters)
 
     def unwrapped(packet: RtpPacket, codec: Any) -> RtpPacket | None:
         """The original packet inside an RTX one (None: not one we can unwrap)."""
@@ -154,6 +155,25 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketListener, decode: bo
     receiver.receive = receive  # type: ignore[method-assign]
     receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
     setattr(receiver, _HANDLED_IN_PLACE, decode_now if decode else relay_now)
+
+
+def _route_retransmissions(receiver: RTCRtpReceiver, parameters: Any) -> None:
+    """Route the receiver's RTX stream to it by SSRC, as its own stream is.
+
+    aiortc routes a packet by its SSRC, or by its payload type when a single receiver has that
+    type, and never by MID; it registers the SSRCs of the streams the remote description
+    announces but not of their RTX streams. So a retransmission whose RTX payload type another
+    m-line negotiated too was dropped: a console receiving a partner (VP8 and H.264) and the
+    program (H.264) has H.264's RTX type on both, and every repair of the program was lost.
+    """
+    transport = receiver.transport
+    if transport is None:
+        return
+    table: dict[int, Any] = transport._rtp_router.ssrc_table
+    for encoding in getattr(parameters, "encodings", ()):
+        rtx = getattr(encoding, "rtx", None)
+        if rtx is not None:
+            table.setdefault(rtx.ssrc, receiver)
 
 
 # The attribute of a receiver whose packets are handled where they are read (see srtp_reader):

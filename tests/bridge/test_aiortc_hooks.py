@@ -272,3 +272,54 @@ async def test_a_decoding_receiver_puts_a_retransmission_into_its_frames_as_the_
     finally:
         await close_peer(sender)
         await close_peer(relay)
+
+
+async def test_a_retransmission_reaches_its_receiver_when_another_m_line_shares_its_type() -> None:
+    """Two video m-lines negotiate the same codecs, so the same RTX payload type (a console's
+    partner and its program): aiortc routes by SSRC, or by payload type only when one receiver
+    has it, and did not know the RTX streams' SSRCs, so each retransmission was dropped. A
+    tapped receiver is told its RTX stream: every packet lost on the way comes back."""
+    import struct
+
+    from harness.waiting import eventually
+
+    sender, relay = RTCPeerConnection(), RTCPeerConnection()
+    try:
+        sender.addTrack(VideoStreamTrack())
+        sender.addTrack(VideoStreamTrack())
+        await sender.setLocalDescription(await sender.createOffer())
+        await relay.setRemoteDescription(sender.localDescription)
+        seen: dict[str, set[int]] = {}
+        for transceiver in relay.getTransceivers():
+            arrived = seen.setdefault(str(transceiver.mid), set())
+            tap_receiver(
+                transceiver.receiver, lambda p, arrived=arrived: arrived.add(p.sequence_number)
+            )
+        await relay.setLocalDescription(await relay.createAnswer())
+        first = sender.getSenders()[0]
+        dtls = first.transport
+        send_rtp = dtls._send_rtp
+        count, dropped = [0], []
+
+        async def lossy(data: bytes) -> None:  # every 10th packet of the first stream, once
+            (ssrc,) = struct.unpack_from("!I", data, 8)
+            (sequence,) = struct.unpack_from("!H", data, 2)
+            if ssrc == first._ssrc:
+                count[0] += 1
+                if count[0] % 10 == 5 and len(dropped) < 5:
+                    dropped.append(sequence)
+                    return
+            await send_rtp(data)
+
+        dtls._send_rtp = lossy  # type: ignore[method-assign]
+        await sender.setRemoteDescription(relay.localDescription)
+        await eventually(lambda: len(dropped) >= 5, timeout=30, message="five packets lost")
+        lost_mid = str(relay.getTransceivers()[0].mid)
+        await eventually(
+            lambda: set(dropped) <= seen[lost_mid],
+            timeout=10,
+            message="every lost packet retransmitted to its receiver",
+        )
+    finally:
+        await close_peer(sender)
+        await close_peer(relay)
