@@ -107,9 +107,9 @@ class StudioSession:
         # A control room's connection: it watches every studio and the program, and may send
         # only its microphone (talkback), or nothing at all.
         self.control = control
-        self.return_feeds = return_feeds
+        self._return_feeds = return_feeds
         self.program_info: SlotInfo | None = None  # where the return feed is, when offered
-        self.return_feed: ReturnFeed | None = None
+        self.return_feed: ReturnFeed | None = None  # the program sent back, when offered
         self.studio_id = studio_id
         self.session_id = secrets.token_hex(8)
         self._on_closed = on_closed
@@ -231,7 +231,7 @@ class StudioSession:
         """The first receive pair beyond the partners' carries the program back (consoles
         offer it; encoders pushing WHIP do not); any further ones stay unused."""
         mids: dict[str, str | None] = {"video": None, "audio": None}
-        if self.return_feeds is not None and (extra["video"] or extra["audio"]):
+        if self._return_feeds is not None and (extra["video"] or extra["audio"]):
             senders: dict[str, RTCRtpSender] = {}
             for kind in ("video", "audio"):
                 if not extra[kind]:
@@ -243,7 +243,7 @@ class StudioSession:
                 transceiver.direction = "sendonly"
                 senders[kind] = transceiver.sender
                 mids[kind] = mid
-            self.return_feed = self.return_feeds(
+            self.return_feed = self._return_feeds(
                 self.studio_id, senders.get("video"), senders.get("audio")
             )
             self.program_info = SlotInfo(PROGRAM_SLOT, mids["video"], mids["audio"])
