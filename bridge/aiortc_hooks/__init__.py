@@ -10,6 +10,7 @@ loudly when an upgrade moves anything (tests/bridge/test_aiortc_hooks.py,
 tests/bridge/test_aiortc_sockets.py).
 
 - `receiving.py`: a receiver's packets handed on as they arrive, and read where the socket is
+  (its retransmissions routed to it by their SSRC, which aiortc does not do)
 - `sending.py`: the forwarding sender (already-encoded RTP in, NACKs answered from its history)
 - `negotiation.py`: codecs, H.264 profiles and DTLS suites aiortc negotiates; the chosen pair
 - `sockets.py`: how aiortc's UDP sockets are read and written

@@ -165,6 +165,8 @@ def _route_retransmissions(receiver: RTCRtpReceiver, parameters: Any) -> None:
     announces but not of their RTX streams. So a retransmission whose RTX payload type another
     m-line negotiated too was dropped: a console receiving a partner (VP8 and H.264) and the
     program (H.264) has H.264's RTX type on both, and every repair of the program was lost.
+    ORTC's matching rules put a receiver's RTX SSRCs in its SSRC table for this reason
+    (w3c-cg/ortc#368); JSEP routes by MID first (rtcweb-wg/jsep#223).
     """
     transport = receiver.transport
     if transport is None:
