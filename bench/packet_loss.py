@@ -23,6 +23,11 @@ from aiortc.codecs import is_rtx
 _LOSSY = "_bench_lossy"  # marks a transport or receiver already made lossy
 
 
+def loss_every(percent: float) -> int:
+    """Every how many packets a link loses one, for `percent` (0: never)."""
+    return max(2, round(100 / percent)) if percent > 0 else 0
+
+
 def lose_every(pc: RTCPeerConnection, period: int) -> None:
     """Drop every `period`-th original RTP packet of video `pc` sends and receives, per
     stream."""

@@ -2,24 +2,25 @@
 
 A load generator publishes a pre-encoded 720p30 VP8 + Opus file (made once per run by Debian's
 ffmpeg, `harness/vp8_file.py`) without encoding anything, and joins N 2-studio rooms, N = 1, 2,
-3, ..., until a partner's picture drops (below 28 fps received, or over 1 % of its packets lost)
-or the bridge's event loop lags (p95 of a 10 ms probe over 50 ms); with the program, also when
-the return feed the consoles receive drops below 28 fps. Each studio is one send-receive peer
-connection like a console: it sends the file and receives its partner (and, in composed rooms,
-the program back). The bridge (`bridge.room.Room`, as web opens it, with master control's once-
-a-second `live_snapshot` of every room) runs in a process of its own, the consoles in generator
-processes beside it (a few rooms each, `bench/console_generator.py`), so that each one's CPU is
-read apart from /proc. The consoles decode nothing: their received RTP is counted as it arrives
-(the bridge's own receiver tap, aiortc's decoder stopped), a frame when its last packet (RTP
-marker) arrives, a loss when a sequence number never does, retransmissions included (`--decode`
-has them decode the partner's picture too, as a browser would: measured here, that more than
-doubles the generator's CPU, which shares the cores with the bridge and would then limit N
-before the bridge does). If Debian's janus is installed, Janus relays the same file between the
-same kind of 2-studio rooms in the same run (each studio a publisher and a subscriber of its
-partner), and its CPU per relayed stream is printed next to Telebridge's relay-only one at the
-same N. `--loss 1` has each console's link lose 1 % of its video packets each way
-(`bench/packet_loss.py`), so the relay's NACKs, retransmissions and, with the program, the
-reframing and decoding of repaired pictures run under load too.
+3, ..., until a partner's picture drops (below 28 fps received, or over 1 % of its packets
+lost) or the bridge's event loop lags (p95 of a 10 ms probe over 50 ms); with the program, also
+when the return feed the consoles receive drops below 28 fps. Each studio is one send-receive
+peer connection like a console: it sends the file and receives its partner (and, in composed
+rooms, the program back). The bridge (`bridge.room.Room`, as web opens it, with master
+control's once-a-second `live_snapshot` of every room; `bench/bridge_process.py`) runs in a
+process of its own, the consoles in generator processes beside it (a few rooms each,
+`bench/console_generator.py`), so that each one's CPU is read apart from /proc. The consoles
+decode nothing: their received RTP is counted as it arrives (the bridge's own receiver tap,
+aiortc's decoder stopped), a frame when its last packet (RTP marker) arrives, a loss when a
+sequence number never does, retransmissions included (`--decode` has them decode the partner's
+picture too, as a browser would: measured here, that more than doubles the generator's CPU,
+which shares the cores with the bridge and would then limit N before the bridge does). If
+Debian's janus is installed, Janus relays the same file between the same kind of 2-studio rooms
+in the same run (each studio a publisher and a subscriber of its partner), and its CPU per
+relayed stream is printed next to Telebridge's relay-only one at the same N. `--loss 1` has
+each console's link lose 1 % of its video packets each way (`bench/packet_loss.py`), so the
+relay's NACKs, retransmissions and, with the program, the reframing and decoding of repaired
+pictures run under load too.
 
     .venv/bin/python bench/rooms_per_node.py [--relay-only | --program] [--max-rooms 16]
         [--from-rooms 1] [--settle 10] [--seconds 10] [--no-janus] [--janus-rooms N]
@@ -38,147 +39,27 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.console_generator import generator_main, percentile
+from bench.bridge_process import bridge_main
+from bench.console_generator import generator_main
 from bench.janus_relay import JanusServer, janus_installed
 from bench.netns import ensure_netns
+from bench.packet_loss import loss_every
 
 FPS_FLOOR = 28.0  # a partner's (or the program's) received frame rate below this drops
 LOSS_LIMIT = 0.01  # of a stream's packets, retransmissions included
 LAG_LIMIT_S = 0.050  # the bridge loop's p95 overshoot of a 10 ms sleep
-LAG_PROBE_S = 0.010
-SNAPSHOT_S = 1.0  # master control samples every room once a second
 CALL_TIMEOUT_S = 120.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def loss_every(percent: float) -> int:
-    """Every how many packets a console's link loses one, for `percent` (0: never)."""
-    return max(2, round(100 / percent)) if percent > 0 else 0
 
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process, all its threads."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-# --- the bridge process -------------------------------------------------------------------
-
-
-def bridge_main(conn: Connection) -> None:
-    """Rooms behind a small HTTP signalling API on loopback; stops when `conn` says so."""
-    asyncio.run(_bridge(conn))
-
-
-async def _bridge(conn: Connection) -> None:
-    from datetime import UTC, datetime, timedelta
-
-    from aiohttp import web
-
-    from bridge.room import Room
-    from bridge.room_health import program_figures
-    from bridge.spec import RoomHealth, RoomSpec, StudioSpec
-
-    loop = asyncio.get_running_loop()
-    rooms: dict[str, Room] = {}
-    health: dict[str, RoomHealth] = {}
-    lags: list[float] = []
-
-    async def probe() -> None:
-        while True:
-            before = loop.time()
-            await asyncio.sleep(LAG_PROBE_S)
-            lags.append(max(0.0, loop.time() - before - LAG_PROBE_S))
-
-    async def sample() -> None:
-        while True:
-            started = loop.time()
-            for room_id, room in list(rooms.items()):
-                health[room_id] = await room.live_snapshot()
-            await asyncio.sleep(max(0.05, SNAPSHOT_S - (loop.time() - started)))
-
-    async def open_room(request: web.Request) -> web.Response:
-        room_id = request.match_info["room"]
-        now = datetime.now(UTC)
-        rooms[room_id] = Room(
-            RoomSpec(
-                room_id,
-                f"bench {room_id}",
-                (StudioSpec("a", "A"), StudioSpec("b", "B")),
-                now - timedelta(minutes=5),
-                now,
-                now + timedelta(hours=2),
-                now + timedelta(hours=2),
-                program=request.query.get("program") == "1",
-            )
-        )
-        return web.json_response({"room": room_id})
-
-    async def join(request: web.Request) -> web.Response:
-        room = rooms[request.match_info["room"]]
-        joined = await room.connect(request.match_info["studio"], await request.text())
-        program = joined.program
-        return web.json_response(
-            {
-                "answer": joined.answer_sdp,
-                "slots": [[s.studio_id, s.video_mid, s.audio_mid] for s in joined.slots],
-                "program": [program.video_mid, program.audio_mid] if program else None,
-            }
-        )
-
-    async def figures(request: web.Request) -> web.Response:
-        """The loop lag since the last call, the program's counters, what the bridge receives."""
-        window = list(lags)
-        lags.clear()
-        frames = dropped = 0
-        for room in rooms.values():
-            figures = program_figures(room.production)
-            if figures is not None:
-                frames += figures.frames
-                dropped += figures.dropped_ticks
-        inbound = [
-            s.video.fps
-            for h in health.values()
-            for s in h.studios
-            if s.video is not None and s.video.fps is not None
-        ]
-        return web.json_response(
-            {
-                "lag_p50": percentile(window, 0.50),
-                "lag_p95": percentile(window, 0.95),
-                "lag_max": max(window, default=0.0),
-                "program_frames": frames,
-                "program_dropped": dropped,
-                "inbound_fps_min": min(inbound, default=0.0),
-            }
-        )
-
-    app = web.Application(client_max_size=1 << 20)
-    app.router.add_post("/rooms/{room}", open_room)
-    app.router.add_post("/rooms/{room}/{studio}", join)
-    app.router.add_get("/figures", figures)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    tasks = [asyncio.ensure_future(probe()), asyncio.ensure_future(sample())]
-    conn.send(runner.addresses[0][1])
-    await loop.run_in_executor(None, conn.recv)  # "stop"
-    for task in tasks:
-        task.cancel()
-    for room in rooms.values():
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(room.close(), 15)
-    await runner.cleanup()
-    conn.send("bye")
-
-
-# --- the load generator's processes -------------------------------------------------------
 
 
 # --- the orchestrator ---------------------------------------------------------------------
