@@ -271,6 +271,8 @@ class ProgramAudio:
             if encoder is None:
                 encoder = self._return_encoders[sid] = MixMinusEncoder(pts)
             returns.setdefault(sid, []).extend(encoder.encode(to_int16(samples)))
+        for gone in [sid for sid in self._return_encoders if sid not in minus]:
+            del self._return_encoders[gone]  # a studio taken out of the room
         self.counters.blocks += 1
         return packets
 

@@ -241,3 +241,19 @@ def test_the_program_sound_is_encoded_only_while_someone_takes_it() -> None:
         assert audio.render(14).packets == []
     finally:
         audio.close()
+
+
+def test_a_mix_is_encoded_while_listened_to_and_let_go_with_its_studio() -> None:
+    """Each listened-to mix has its Opus encoder; a studio taken out of the room takes its
+    encoder with it (a long show of studios coming and going keeps none of theirs)."""
+    audio = ProgramAudio(["baku", "rome"])
+    heard: list[SoundPacket] = []
+    try:
+        audio.listen_return("rome", heard.extend)
+        made = audio.render(0)
+        assert set(made.returns) == {"rome"} and made.returns["rome"]  # 1024 samples: a packet
+        audio.remove_studio("rome")
+        assert audio.render(1).returns == {}
+        assert "rome" not in audio._return_encoders
+    finally:
+        audio.close()
