@@ -28,8 +28,6 @@ from aiortc import (
 from aiortc.sdp import candidate_from_sdp
 
 from bridge.aiortc_hooks import (
-    ForwardingSender,
-    IdleTrack,
     accept_h264_profiles,
     accept_rsa_peers,
     request_keyframe,
@@ -41,7 +39,7 @@ from bridge.aiortc_hooks.sockets import drain_datagram_sockets, read_srtp_in_pla
 from bridge.aiortc_hooks.srtp import allow_large_srtp_packets
 from bridge.errors import BadOffer
 from bridge.program.return_feed import ReturnFeed
-from bridge.relay.fanout import CLOCK_RATES, Feed, Slot
+from bridge.relay.fanout import Feed, Slot
 from bridge.sdp import add_bitrate_hints, inspect_offer
 from bridge.spec import RoomSpec
 from bridge.video_payloads import VideoCodec
@@ -252,22 +250,10 @@ class StudioSession:
                 transceiver.direction = "inactive"  # more receive slots than needed
 
     def _make_slot(self, transceiver: RTCRtpTransceiver, partner: str, kind: str) -> Slot:
-        sender = transceiver.sender
         if kind == "video":  # the studio's picture goes through untouched
             restrict_codecs(transceiver, *RELAYED_VIDEO)
-        sender.replaceTrack(IdleTrack(kind))
         transceiver.direction = "sendonly"
-        holder: list[Slot] = []
-
-        def keyframe() -> None:
-            if holder and holder[0].feed is not None:
-                holder[0].feed.want_keyframe()
-
-        slot = Slot(
-            self.studio_id, partner, kind, ForwardingSender(sender, keyframe), CLOCK_RATES[kind]
-        )
-        holder.append(slot)
-        return slot
+        return Slot.on_sender(transceiver.sender, self.studio_id, partner, kind)
 
     @staticmethod
     def _keyframe_requester(receiver: RTCRtpReceiver) -> Callable[[int], Awaitable[None]]:

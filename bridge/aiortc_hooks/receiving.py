@@ -74,9 +74,7 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketListener, decode: bo
     failed), but synchronously, where the socket is read, without aiortc's two coroutines a
     packet; the caller must read `receiver.track` continuously.
     """
-    require(receiver, _RECEIVER_FIELDS)
-    if decode:
-        require(receiver, _DECODER_FIELDS)
+    require(receiver, _RECEIVER_FIELDS + _DECODER_FIELDS)
     receiver._RTCRtpReceiver__remote_bitrate_estimator = None  # type: ignore[attr-defined]
     original_receive = receiver.receive
     codecs: dict[int, Any] = receiver._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
@@ -128,26 +126,31 @@ def tap_receiver(receiver: RTCRtpReceiver, on_packet: PacketListener, decode: bo
             run_eagerly(receiver._send_rtcp_nack(packet.ssrc, sorted(nacks.missing)), "a NACK")
         return packet
 
+    # aiortc's parts a decoding receiver's packets go on to (made with the receiver, kept)
+    r: Any = receiver
+    jitter_buffer = r._RTCRtpReceiver__jitter_buffer
+    decoder_failed = r._RTCRtpReceiver__decoder_error
+    decoder_queue = r._RTCRtpReceiver__decoder_queue
+    timestamps = r._RTCRtpReceiver__timestamp_mapper
+
     def decode_now(received: RtpPacket) -> None:
         packet = relay_now(received)  # a retransmission's original goes into the frames
         codec = codecs.get(packet.payload_type) if packet is not None else None
-        if packet is None or codec is None:
+        if packet is None or codec is None:  # (an RTX packet's apt may name no codec)
             return
-        r: Any = receiver
         try:
             packet._data = depayload(codec, packet.payload) if packet.payload else b""  # type: ignore[attr-defined]
         except ValueError:
             return  # as aiortc does: a payload it cannot parse is dropped
-        keyframe_lost, frame = r._RTCRtpReceiver__jitter_buffer.add(packet)
-        failed: Any = r._RTCRtpReceiver__decoder_error
-        if failed.is_set():  # the decoder lost the picture: ask for a new one (RFC 4585)
-            failed.clear()
+        keyframe_lost, frame = jitter_buffer.add(packet)
+        if decoder_failed.is_set():  # the decoder lost the picture: ask for a new one (RFC 4585)
+            decoder_failed.clear()
             keyframe_lost = True
         if keyframe_lost:
             run_eagerly(receiver._send_rtcp_pli(packet.ssrc), "a keyframe request")
         if frame is not None and r._RTCRtpReceiver__decoder_thread is not None:
-            frame.timestamp = r._RTCRtpReceiver__timestamp_mapper.map(frame.timestamp)
-            r._RTCRtpReceiver__decoder_queue.put((codec, frame))
+            frame.timestamp = timestamps.map(frame.timestamp)
+            decoder_queue.put((codec, frame))
 
     async def handle(packet: RtpPacket, arrival_time_ms: int) -> None:
         (decode_now if decode else relay_now)(packet)
@@ -172,10 +175,9 @@ def _route_retransmissions(receiver: RTCRtpReceiver, parameters: Any) -> None:
     if transport is None:
         return
     table: dict[int, Any] = transport._rtp_router.ssrc_table
-    for encoding in getattr(parameters, "encodings", ()):
-        rtx = getattr(encoding, "rtx", None)
-        if rtx is not None:
-            table.setdefault(rtx.ssrc, receiver)
+    for encoding in parameters.encodings:
+        if encoding.rtx is not None:
+            table.setdefault(encoding.rtx.ssrc, receiver)
 
 
 # The attribute of a receiver whose packets are handled where they are read (see srtp_reader):
@@ -193,9 +195,8 @@ def srtp_reader(dtls: RTCDtlsTransport) -> Callable[[bytes], bool]:
     to a tapped receiver's handler (tap_receiver: relaying, and decoding for the program) at
     once; an untapped receiver's handler is aiortc's coroutine, run eagerly (eager.py), and so
     is aiortc's handling of RTCP (reports, NACKs, keyframe requests; a few a second a stream,
-    but each woke that task too). It returns
-    False when the packet is not its to take (the handshake is not done, or the transport
-    closed): aiortc's queue then takes it.
+    but each woke that task too). It returns False when the packet is not its to take (the
+    handshake is not done, or the transport closed): aiortc's queue then takes it.
     """
     require(dtls, _DTLS_FIELDS)
     router = dtls._rtp_router

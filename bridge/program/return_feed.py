@@ -24,12 +24,11 @@ from aiortc import RTCRtpSender
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.rtp import RtpPacket
 
-from bridge.aiortc_hooks import ForwardingSender, IdleTrack
 from bridge.program.audio import ProgramAudio
 from bridge.program.demand import Claim
 from bridge.program.engine import EncodedPacket, ProgramEngine
 from bridge.program.mix_minus import SoundPacket
-from bridge.relay.fanout import CLOCK_RATES, Slot
+from bridge.relay.fanout import Slot
 from bridge.relay.rewrite import SEQ_MOD, TS_MOD
 from bridge.video_payloads import VideoCodec
 
@@ -134,14 +133,7 @@ class ReturnPicture:
         self._user = user
         self._shown = False
         self._last_keyframe_request = -KEYFRAME_INTERVAL
-        sender.replaceTrack(IdleTrack("video"))
-        self.slot = Slot(
-            owner_id,
-            SOURCE,
-            "video",
-            ForwardingSender(sender, self.request_keyframe),
-            CLOCK_RATES["video"],
-        )
+        self.slot = Slot.on_sender(sender, owner_id, SOURCE, "video", self.request_keyframe)
         self.slot.start()
         if shown:
             self.resume()
@@ -199,10 +191,7 @@ class ReturnSound:
         self._shown = False
         self._ssrc = random.getrandbits(32)
         self._sequence = random.randrange(SEQ_MOD)
-        sender.replaceTrack(IdleTrack("audio"))
-        # Sound has no keyframes to ask for.
-        forwarding = ForwardingSender(sender, lambda: None)
-        self.slot = Slot(owner_id, SOURCE, "audio", forwarding, CLOCK_RATES["audio"])
+        self.slot = Slot.on_sender(sender, owner_id, SOURCE, "audio")  # no feed: no keyframes
         self.slot.start()
         if shown:
             self.resume()

@@ -17,9 +17,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from aiortc import RTCRtpSender
 from aiortc.rtp import RtpPacket
 
-from bridge.aiortc_hooks import ForwardingSender
+from bridge.aiortc_hooks import ForwardingSender, IdleTrack
 from bridge.relay.rewrite import StreamRewriter
 from bridge.stream_stats import StreamMeter
 from bridge.video_payloads import VideoCodec
@@ -115,6 +116,30 @@ class Slot:
     clock_rate: int
     feed: Feed | None = None
     counters: SlotCounters = field(default_factory=SlotCounters)
+
+    @classmethod
+    def on_sender(
+        cls,
+        sender: RTCRtpSender,
+        owner_id: str,
+        studio_id: str,
+        kind: str,
+        on_keyframe_request: Callable[[], None] | None = None,
+    ) -> Slot:
+        """A slot that writes into `sender`, given an idle track (aiortc builds no encoder
+        for it). A keyframe request from the subscriber goes to `on_keyframe_request`; by
+        default to the feed the slot shows then."""
+        sender.replaceTrack(IdleTrack(kind))
+        shown: list[Slot] = []
+
+        def ask_the_feed() -> None:
+            if shown and shown[0].feed is not None:
+                shown[0].feed.want_keyframe()
+
+        forwarding = ForwardingSender(sender, on_keyframe_request or ask_the_feed)
+        slot = cls(owner_id, studio_id, kind, forwarding, CLOCK_RATES[kind])
+        shown.append(slot)
+        return slot
 
     def __post_init__(self) -> None:
         self.rewriter = StreamRewriter(self.clock_rate)

@@ -10,6 +10,7 @@ from aiortc import RTCPeerConnection, RTCRtpTransceiver, VideoStreamTrack
 
 from bridge import aiortc_hooks
 from bridge.aiortc_hooks import ForwardingSender, HookBroken, IdleTrack, tap_receiver
+from bridge.aiortc_hooks.sockets import drain_datagram_sockets, read_srtp_in_place
 from harness.peer_close import close_peer
 
 
@@ -40,11 +41,15 @@ async def test_the_private_fields_the_hooks_use_exist() -> None:
 
 
 async def answered_relay(
-    sender: RTCPeerConnection, relay: RTCPeerConnection, decode: bool = False
+    sender: RTCPeerConnection,
+    relay: RTCPeerConnection,
+    decode: bool = False,
+    in_place: bool = False,
 ) -> tuple[RTCRtpTransceiver, list[int]]:
     """A source's video offered to a relay and answered, the relay's receiver tapped (the
-    sequence numbers it hands on; `decode`: decoded too, as for the program); not connected
-    until the source takes the answer, so that a test can hook what it watches first."""
+    sequence numbers it hands on; `decode`: decoded too, as for the program), with `in_place`
+    read where its socket is read (as the bridge's are); not connected until the source
+    takes the answer, so that a test can hook what it watches first."""
     sender.addTrack(VideoStreamTrack())
     await sender.setLocalDescription(await sender.createOffer())
     await relay.setRemoteDescription(sender.localDescription)
@@ -52,6 +57,9 @@ async def answered_relay(
     seen: list[int] = []
     tap_receiver(transceiver.receiver, lambda p: seen.append(p.sequence_number), decode=decode)
     await relay.setLocalDescription(await relay.createAnswer())
+    if in_place:
+        drain_datagram_sockets()
+        read_srtp_in_place(transceiver.receiver.transport)
     return transceiver, seen
 
 
@@ -89,15 +97,12 @@ async def test_relayed_rtp_is_handled_where_the_socket_is_read_not_queued() -> N
     none goes through aiortc's queue and the DTLS transport's task (the measured cost), and
     what the tap is handed is the same packet stream. The source's RTCP (its sender
     reports) is handled there too."""
-    from bridge.aiortc_hooks.sockets import drain_datagram_sockets, read_srtp_in_place
     from harness.waiting import eventually
 
-    drain_datagram_sockets()
     sender, relay = RTCPeerConnection(), RTCPeerConnection()
     try:
-        transceiver, seen = await answered_relay(sender, relay)
+        transceiver, seen = await answered_relay(sender, relay, in_place=True)
         dtls = transceiver.receiver.transport
-        read_srtp_in_place(dtls)
         queued: list[int] = []
         handle_rtp_data = dtls._handle_rtp_data
 
@@ -151,14 +156,11 @@ async def test_a_closed_relayed_connection_is_freed() -> None:
     import gc
     import weakref
 
-    from bridge.aiortc_hooks.sockets import drain_datagram_sockets, read_srtp_in_place
     from harness.waiting import eventually
 
-    drain_datagram_sockets()
     sender, relay = RTCPeerConnection(), RTCPeerConnection()
-    transceiver, seen = await answered_relay(sender, relay)
+    transceiver, seen = await answered_relay(sender, relay, in_place=True)
     dtls = transceiver.receiver.transport
-    read_srtp_in_place(dtls)
     await sender.setRemoteDescription(relay.localDescription)
     await eventually(lambda: len(seen) >= 10, timeout=30, message="10 packets relayed")
     freed = [weakref.ref(dtls), weakref.ref(dtls.transport._connection)]
@@ -182,15 +184,12 @@ async def test_a_decoding_receiver_is_handled_in_place_and_asks_again_for_a_lost
 
     import av
 
-    from bridge.aiortc_hooks.sockets import drain_datagram_sockets, read_srtp_in_place
     from harness.waiting import eventually
 
-    drain_datagram_sockets()
     sender, relay = RTCPeerConnection(), RTCPeerConnection()
     try:
-        transceiver, seen = await answered_relay(sender, relay, decode=True)
+        transceiver, seen = await answered_relay(sender, relay, decode=True, in_place=True)
         receiver = transceiver.receiver
-        read_srtp_in_place(receiver.transport)
         through_aiortc: list[int] = []
         handle = receiver._handle_rtp_packet
 
@@ -229,15 +228,12 @@ async def test_a_decoding_receiver_puts_a_retransmission_into_its_frames_as_the_
     from aiortc.rtp import RtpPacket
 
     from bridge.aiortc_hooks.receiving import _HANDLED_IN_PLACE
-    from bridge.aiortc_hooks.sockets import drain_datagram_sockets, read_srtp_in_place
     from harness.waiting import eventually
 
-    drain_datagram_sockets()
     sender, relay = RTCPeerConnection(), RTCPeerConnection()
     try:
-        transceiver, _seen = await answered_relay(sender, relay, decode=True)
+        transceiver, _seen = await answered_relay(sender, relay, decode=True, in_place=True)
         receiver = transceiver.receiver
-        read_srtp_in_place(receiver.transport)
         handle_now = getattr(receiver, _HANDLED_IN_PLACE)
         media_ssrc: list[int] = []
         dropped: list[int] = []
