@@ -274,21 +274,27 @@ async def test_a_killed_nodes_room_moves_and_its_recording_goes_on_in_the_same_e
         ):
             links = await book(via_a, timedelta(seconds=8))
             booking = links["trend"].booking
-            # Both come in through node-a, which takes the room (the asking node on a tie).
+            # Both come in through node-a. The room is on whichever node placed it first:
+            # node-a on their joins, or node-b when its autopilot's tick came first (the
+            # booking is due at once); the owner is the node killed below.
             trend, dha = studios("trend", 40), studios("dha", 200)
             await trend.join(via_a, links["trend"])
             await dha.join(via_a, links["dha"])
             await sees(trend, dha, within=30)
-            assert [(p[1], p[2]) for p in await placements(shared_database)] == [("node-a", 1)]
+            ((_, owner_id, epoch),) = await placements(shared_database)
+            assert epoch == 1
+            owner, survivor = (a, b) if owner_id == "node-a" else (b, a)
+            via_survivor = via_b if survivor is b else via_a
+            survivor_id = "node-b" if survivor is b else "node-a"
 
             async def recording_started() -> bool:
-                resp = await via_b.get(f"/api/bookings/{booking}/audit")
+                resp = await via_survivor.get(f"/api/bookings/{booking}/audit")
                 events = (await resp.json())["events"]
                 return any(e["action"] == "recording started" for e in events)
 
             await eventually(recording_started, timeout=60, message="the recording on air")
             (directory,) = [
-                f"{booking}/{p.name}" for p in (a.data / "recordings" / booking).iterdir()
+                f"{booking}/{p.name}" for p in (owner.data / "recordings" / booking).iterdir()
             ]
             # Closed segments of the program and of each studio's feed in the store (a kill
             # loses at most the one being written; a studio's starts at its first keyframe).
@@ -301,22 +307,22 @@ async def test_a_killed_nodes_room_moves_and_its_recording_goes_on_in_the_same_e
                 )
             before = await store_segments(store, directory)
 
-            os.kill(a.proc.pid, signal.SIGKILL)  # as a crash or the OOM killer would
-            a.proc.wait(timeout=10)
+            os.kill(owner.proc.pid, signal.SIGKILL)  # as a crash or the OOM killer would
+            owner.proc.wait(timeout=10)
             killed = time.monotonic()
-            # The consoles rejoin through the address they have left: node-b here.
+            # The consoles rejoin through the address they have left: the survivor's.
             trend2, dha2 = studios("trend", 40), studios("dha", 200)
-            await join_until_in(trend2, via_b, links["trend"])
-            await join_until_in(dha2, via_b, links["dha"])
+            await join_until_in(trend2, via_survivor, links["trend"])
+            await join_until_in(dha2, via_survivor, links["dha"])
             await sees(trend2, dha2, within=30)
             await sees(dha2, trend2, within=30)
             back = time.monotonic() - killed
             # A figure, not a timed assertion: a node counts as dead after 5 s without a
             # heartbeat; the rest is the autopilot's tick, the joins and the first keyframes.
-            print(f"\nthe studios met again on node-b {back:.1f} s after node-a was killed")
-            assert [(p[1], p[2]) for p in await placements(shared_database)] == [("node-b", 2)]
-            await shows(via_b, {booking: None})
-            # What node-a had handed to the store before it died: the show's first part.
+            print(f"\nthe studios met again on {survivor_id} {back:.1f} s after {owner_id} died")
+            assert [(p[1], p[2]) for p in await placements(shared_database)] == [(survivor_id, 2)]
+            await shows(via_survivor, {booking: None})
+            # What the dead node had handed to the store: the show's first part.
             part_one = await store_segments(store, directory)
             assert set(before) <= set(part_one)
             first_s = 0.0
@@ -330,7 +336,7 @@ async def test_a_killed_nodes_room_moves_and_its_recording_goes_on_in_the_same_e
 
             # The recording goes on there as the next part of the same archive entry.
             async def second_part() -> datetime | None:
-                resp = await via_b.get(f"/api/bookings/{booking}/audit")
+                resp = await via_survivor.get(f"/api/bookings/{booking}/audit")
                 starts = [
                     e["at"]
                     for e in (await resp.json())["events"]
@@ -342,12 +348,12 @@ async def test_a_killed_nodes_room_moves_and_its_recording_goes_on_in_the_same_e
                 second_part, timeout=60, message="the recording's second part"
             )
             await trend2.fresh("dha/video", frames=30)
-            resp = await via_b.post(f"/api/bookings/{booking}/recording/stop")
+            resp = await via_survivor.post(f"/api/bookings/{booking}/recording/stop")
             assert resp.status == 200, await resp.text()
             part_two_s = (datetime.now(UTC) - part_two_started).total_seconds()
 
             async def filed() -> list[dict[str, Any]]:
-                resp = await via_b.get(f"/api/recordings?booking={booking}")
+                resp = await via_survivor.get(f"/api/recordings?booking={booking}")
                 found: list[dict[str, Any]] = (await resp.json())["recordings"]
                 return found
 
@@ -355,10 +361,12 @@ async def test_a_killed_nodes_room_moves_and_its_recording_goes_on_in_the_same_e
             assert recording["parts"] == 2, recording
             files = {f["name"]: f for f in recording["files"]}
             assert {"program.mp4", "iso-trend.webm", "iso-dha.webm"} <= set(files), files
-            # One program of both parts: the first as node-a stored it, then node-b's.
+            # One program of both parts: the first as the dead node stored it, then the
+            # survivor's.
             joined_s = files["program.mp4"]["duration_s"]
             print(
-                f"program {joined_s:.1f} s: {first_s:.1f} s stored by node-a + {part_two_s:.1f} s"
+                f"program {joined_s:.1f} s: {first_s:.1f} s stored by {owner_id}"
+                f" + {part_two_s:.1f} s"
             )
             # Part two's length is wall time from its audit line to the stop; a program engine
             # short of CPU owes some of it (it starts at its first key frame, and drops frames
@@ -374,25 +382,27 @@ async def test_a_killed_nodes_room_moves_and_its_recording_goes_on_in_the_same_e
 
             await eventually(all_in_store, timeout=120, message="the files in the store")
             for name, f in files.items():
-                resp = await via_a_or_b(via_b, f["url"])
+                resp = await via_a_or_b(via_survivor, f["url"])
                 assert hashlib.sha256(resp).hexdigest() == f["sha256"], name
-            assert not list((b.data / "recordings").rglob("*-[0-9][0-9][0-9][0-9][0-9][0-9].*"))
+            segments = "*-[0-9][0-9][0-9][0-9][0-9][0-9].*"
+            assert not list((survivor.data / "recordings").rglob(segments))
 
-            # node-a comes back: what of its part the store held is in the entry, so it drops
-            # that, and files only the segment it was writing when it died (nothing invisible).
-            with node(tmp_path, shared_database, "node-a", ports["node-a"], stored(store)):
+            # The dead node comes back: what of its part the store held is in the entry, so it
+            # drops that, and files only the segment it was writing when it died (nothing
+            # invisible).
+            with node(tmp_path, shared_database, owner_id, ports[owner_id], stored(store)):
 
-                async def node_a_settled() -> list[dict[str, Any]] | None:
+                async def dead_node_settled() -> list[dict[str, Any]] | None:
                     found = await filed()
                     left = [
                         p
-                        for p in (tmp_path / "node-a" / "data" / "recordings").rglob("*")
+                        for p in (tmp_path / owner_id / "data" / "recordings").rglob("*")
                         if p.is_file()
                     ]
                     return found if not left else None
 
                 found = await eventually(
-                    node_a_settled, timeout=120, message="node-a's disk settled"
+                    dead_node_settled, timeout=120, message=f"{owner_id}'s disk settled"
                 )
                 others = [r for r in found if r["id"] != recording["id"]]
                 for part in others:  # at most the segment being written, of every stream
