@@ -104,7 +104,7 @@ async def record(directory: Path, seconds: float, warmup: float) -> Run:
 def _delay(at: float, source: float) -> float:
     """How long after the source's last flash-and-beep instant `at` is (both loop times)."""
     since = at - source
-    return since - np.floor(since + 0.1)  # delays from -0.1 s to 0.9 s
+    return since - float(np.floor(since + 0.1))  # delays from -0.1 s to 0.9 s
 
 
 def report(

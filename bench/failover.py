@@ -61,13 +61,15 @@ def front_door(backends: list[str]) -> Iterator[str]:
     port = free_port()
     ready = threading.Event()
     loop = asyncio.new_event_loop()
+    stop = asyncio.Event()  # set from the bench's thread, through the front door's loop
+    sessions: list[aiohttp.ClientSession] = []  # the one client, made in the front door's loop
 
     async def handle(request: web.Request) -> web.StreamResponse:
         body = await request.read()
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         for base in backends:
             try:
-                async with session.request(
+                async with sessions[0].request(
                     request.method,
                     base + request.rel_url.raw_path_qs,
                     headers=headers,
@@ -84,10 +86,10 @@ def front_door(backends: list[str]) -> Iterator[str]:
         return web.Response(status=502, text="no node answers")
 
     async def serve() -> None:
-        nonlocal session
         session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=30, sock_connect=1), auto_decompress=False
         )
+        sessions.append(session)
         app = web.Application(client_max_size=2**20)
         app.router.add_route("*", "/{tail:.*}", handle)
         runner = web.AppRunner(app, access_log=None)
@@ -95,21 +97,20 @@ def front_door(backends: list[str]) -> Iterator[str]:
         await web.TCPSite(runner, "127.0.0.1", port).start()
         ready.set()
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await runner.cleanup()
             await session.close()
 
-    session: aiohttp.ClientSession
     thread = threading.Thread(target=lambda: loop.run_until_complete(serve()), daemon=True)
     thread.start()
     ready.wait(10)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        for task in asyncio.all_tasks(loop):
-            loop.call_soon_threadsafe(task.cancel)
+        loop.call_soon_threadsafe(stop.set)
         thread.join(5)
+        loop.close()
 
 
 def node_settings(database: str, port: int, name: str) -> dict[str, str]:

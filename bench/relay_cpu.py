@@ -141,6 +141,7 @@ async def _serve(conn: Any, mode: str) -> None:
 
 
 async def _client(conn: Any, seconds: float) -> dict[str, float]:
+    import av
     from aiortc import AudioStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
     source = RTCPeerConnection(RTCConfiguration(iceServers=[]))
@@ -166,6 +167,7 @@ async def _client(conn: Any, seconds: float) -> dict[str, float]:
         nonlocal frames
         while True:
             frame = await track.recv()
+            assert isinstance(frame, av.VideoFrame)  # a video receiver gives nothing else
             frames += 1
             sizes.append((frame.width, frame.height))
 
