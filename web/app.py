@@ -39,6 +39,7 @@ from web.live.autopilot import LiveRooms, ice_servers
 from web.live.direction import console_direction, control_room
 from web.live.direction import production as production_controls
 from web.live.monitor import MonitorHub
+from web.live.node_view import ClusterNodes
 from web.live.outputs import OutputControl
 from web.live.recordings.control import RecordingControl
 from web.live.recordings.left_behind import LeftBehind
@@ -279,6 +280,8 @@ async def make_app(
         if cluster is not None:  # master control shows the other nodes' rooms too
             peers = PeerRooms(cluster, app[SIGNER], app[CLUSTER_CLIENT])
             monitor.elsewhere = lambda: (peers.rooms, peers.alerts)
+            monitor.node_id, monitor.node_clock = cluster.node_id, cluster.clock
+            monitor.cluster_nodes = lambda: ClusterNodes(peers.nodes, peers.nodes_read_at)
             peers.start()
         if database.migrated:
             await when_database_ready()

@@ -1,5 +1,5 @@
-"""The `telebridge` command: serve, token create/list/revoke, user add, node list/drain/resume,
-check (the README lists them)."""
+"""The `telebridge` command: serve, token create/list/revoke, user add,
+node list/drain/resume/forget, check (the README lists them)."""
 
 from __future__ import annotations
 
@@ -93,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     for verb, what in (
         ("drain", "take no new rooms; its rooms move to other nodes once unused, or at its stop"),
         ("resume", "take rooms again"),
+        ("forget", "take a dead node that is not coming back out of the list (master control)"),
     ):
         command = node_sub.add_parser(verb, help=what)
         command.add_argument("node", help="the node's id, as `node list` shows it")

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from schedules import db
-from schedules.rules.placement import Node, choose_node
+from schedules.rules.placement import DEAD_AFTER, Node, choose_node
 
 # The heartbeat of a node that left the registry.
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)
@@ -36,6 +36,14 @@ class Placement:
 
 class NoNodeFree(Exception):
     """No live node that is not draining has room for another room."""
+
+
+class NodeAlive(Exception):
+    """The node is alive: only a dead node may be forgotten."""
+
+    def __init__(self, node: Node) -> None:
+        super().__init__(f"node {node.id} is alive")
+        self.node = node
 
 
 class NodeRegistry:
@@ -88,6 +96,27 @@ class NodeRegistry:
                 db.room_placements.delete().where(db.room_placements.c.node_id == self.node_id)
             )
             await conn.execute(db.nodes.delete().where(db.nodes.c.id == self.node_id))
+
+    async def forget(self, node_id: str, now: datetime) -> Node | None:
+        """Take a dead node out of the registry (the operator's word: it is not coming back);
+        the node as it was, or None when no such node is registered. A live node is not
+        forgotten (raises NodeAlive): it would register again with its next heartbeat anyway.
+        Its rooms keep their placements, which the next node to claim them takes over as from
+        a dead node (by the same compare-and-set)."""
+        async with self.engine.begin() as conn:
+            found = [n for n in await _nodes(conn) if n.id == node_id]
+            if not found:
+                return None
+            if found[0].alive(now):
+                raise NodeAlive(found[0])
+            deleted = await conn.execute(
+                db.nodes.delete().where(
+                    (db.nodes.c.id == node_id) & (db.nodes.c.heartbeat_at <= now - DEAD_AFTER)
+                )
+            )
+            if not deleted.rowcount:  # it beat its heart since it was read
+                raise NodeAlive(found[0])
+        return found[0]
 
     async def nodes(self) -> list[Node]:
         """Every registered node with the number of rooms placed on it, by id."""

@@ -11,7 +11,7 @@ from conftest import NOW
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schedules import db
-from schedules.cluster.registry import NodeRegistry, NoNodeFree
+from schedules.cluster.registry import NodeAlive, NodeRegistry, NoNodeFree
 from schedules.rules.placement import DEAD_AFTER, Node, choose_node
 
 
@@ -148,6 +148,33 @@ async def test_draining_full_and_departed_nodes_take_no_room(engine: AsyncEngine
     async with engine.begin() as conn:
         await conn.execute(db.nodes.delete().where(db.nodes.c.id == "node-a"))
     assert (await b.place("b3", NOW)).node.id == "node-c"  # node-b is full with b2
+
+
+async def test_only_a_dead_node_is_forgotten_and_its_room_moves_as_from_a_dead_one(
+    engine: AsyncEngine,
+) -> None:
+    a, b = registry(engine, "node-a"), registry(engine, "node-b")
+    await a.heartbeat(NOW)
+    await b.heartbeat(NOW)
+    assert (await a.place("b1", NOW)).epoch == 1
+    later = NOW + DEAD_AFTER - timedelta(milliseconds=1)
+    with pytest.raises(NodeAlive):  # its heartbeat is 4.999 s old: alive
+        await b.forget("node-a", later)
+    assert [n.id for n in await b.nodes()] == ["node-a", "node-b"]
+    assert await b.forget("node-x", later) is None  # never registered
+    dead = NOW + DEAD_AFTER
+    await b.heartbeat(dead)
+    gone = await b.forget("node-a", dead)
+    assert gone is not None and gone.id == "node-a" and gone.rooms == 1
+    assert [n.id for n in await b.nodes()] == ["node-b"]
+    # Its room is still placed on it, and moves by the same compare-and-set as from a dead
+    # node: the next epoch, once.
+    assert (await b.owner("b1")).node.id == "node-a"  # type: ignore[union-attr]
+    moved = await b.place("b1", dead)
+    assert (moved.node.id, moved.epoch) == ("node-b", 2)
+    # A forgotten node that was alive after all registers again with its next beat.
+    await a.heartbeat(dead)
+    assert [n.id for n in await b.nodes()] == ["node-a", "node-b"]
 
 
 async def test_a_node_keeps_its_own_room_and_takes_a_dead_nodes_only_when_told(

@@ -97,23 +97,42 @@ async def book(
     return links
 
 
-async def live_rooms(http: aiohttp.ClientSession) -> dict[str, str | None]:
+async def live_rooms(http: aiohttp.ClientSession) -> dict[str, str]:
     """The open rooms master control shows through this node: booking -> the node that runs
-    it (None: this one)."""
+    it (every open room of a cluster names it)."""
     resp = await http.get("/api/live")
     assert resp.status == 200, await resp.text()
-    return {r["booking_id"]: r.get("node") for r in (await resp.json())["rooms"] if r["open"]}
+    return {r["booking_id"]: r["node"] for r in (await resp.json())["rooms"] if r["open"]}
 
 
-async def shows(http: aiohttp.ClientSession, expected: dict[str, str | None]) -> None:
+async def shows(http: aiohttp.ClientSession, expected: dict[str, str]) -> None:
     """Until master control through this node shows exactly `expected` (sampled each second)."""
-    seen: list[dict[str, str | None]] = []
+    seen: list[dict[str, str]] = []
 
     async def right() -> bool:
         seen.append(await live_rooms(http))
         return seen[-1] == expected
 
     await eventually(right, timeout=30, message=lambda: f"master control showing {seen[-1:]}")
+
+
+async def nodes_shown(
+    http: aiohttp.ClientSession, expected: dict[str, str], alerted: set[str]
+) -> None:
+    """Until master control through this node lists exactly these nodes in these states (the
+    one answering first), with a node_down alert for exactly `alerted`."""
+    seen: list[object] = []
+
+    async def right() -> bool:
+        resp = await http.get("/api/live")
+        assert resp.status == 200, await resp.text()
+        doc = await resp.json()
+        nodes = {n["id"]: n["state"] for n in doc["nodes"]}
+        down = {a["node"] for a in doc["alerts"] if a["kind"] == "node_down"}
+        seen.append((nodes, down))
+        return nodes == expected and down == alerted and doc["nodes"][0]["this"]
+
+    await eventually(right, timeout=30, message=lambda: f"master control's nodes {seen[-1:]}")
 
 
 def node(
@@ -158,7 +177,7 @@ async def test_studios_through_two_nodes_meet_in_one_room_run_by_one_node(
             assert (placed, epoch) == (booking, 1)
             owner_server, other = (a, b) if owner == "node-a" else (b, a)
             # Master control on either node shows the room, and which node runs it.
-            await shows(via[owner_server], {booking: None})
+            await shows(via[owner_server], {booking: owner})
             await shows(via[other], {booking: owner})
 
             async def recording_started() -> bool:
@@ -321,7 +340,9 @@ async def test_a_killed_nodes_room_moves_and_its_recording_goes_on_in_the_same_e
             # heartbeat; the rest is the autopilot's tick, the joins and the first keyframes.
             print(f"\nthe studios met again on {survivor_id} {back:.1f} s after {owner_id} died")
             assert [(p[1], p[2]) for p in await placements(shared_database)] == [(survivor_id, 2)]
-            await shows(via_survivor, {booking: None})
+            await shows(via_survivor, {booking: survivor_id})
+            # Master control there shows the dead node down, with its alert.
+            await nodes_shown(via_survivor, {survivor_id: "live", owner_id: "down"}, {owner_id})
             # What the dead node had handed to the store: the show's first part.
             part_one = await store_segments(store, directory)
             assert set(before) <= set(part_one)
@@ -404,6 +425,7 @@ async def test_a_killed_nodes_room_moves_and_its_recording_goes_on_in_the_same_e
                 found = await eventually(
                     dead_node_settled, timeout=120, message=f"{owner_id}'s disk settled"
                 )
+                await nodes_shown(via_survivor, {survivor_id: "live", owner_id: "live"}, set())
                 others = [r for r in found if r["id"] != recording["id"]]
                 for part in others:  # at most the segment being written, of every stream
                     for f in part["files"]:
@@ -474,7 +496,7 @@ async def test_a_draining_nodes_rooms_move_once_nobody_uses_them(
                     await eventually(
                         lambda: _equal(placed(), moved), timeout=60, message="the idle room moved"
                     )
-                    await shows(via_b, {booking_used: "node-a", booking_idle: None})
+                    await shows(via_b, {booking_used: "node-a", booking_idle: "node-b"})
                     # The studio leaves (its console reconnecting, or between segments of the
                     # show): now its room moves too, and it comes back in through node-a.
                     resp = await via_a.delete(used["trend"].leave(trend.session))

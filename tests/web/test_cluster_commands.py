@@ -47,7 +47,7 @@ def test_a_node_is_named_by_its_setting_else_by_its_address() -> None:
     assert named.cluster_node_id == "baku-1"
 
 
-def test_node_commands_list_drain_and_resume(
+def test_node_commands_list_drain_resume_and_forget(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = tmp_path / "data"
@@ -72,11 +72,20 @@ def test_node_commands_list_drain_and_resume(
     assert rows[0] == ["id", "url", "rooms", "capacity", "state", "heartbeat"]
     assert [r[:5] for r in rows[1:]] == [
         ["baku-1", "http://10.0.0.5:8080", "0", "8", "draining"],
-        ["baku-2", "http://10.0.0.6:8080", "0", "4", "dead"],
+        ["baku-2", "http://10.0.0.6:8080", "0", "4", "down"],
     ]
     assert main(["node", "resume", "baku-1", "--data-dir", str(data)]) == 0
     assert main(["node", "drain", "rome-1", "--data-dir", str(data)]) == 2
     assert "no node 'rome-1'" in capsys.readouterr().err
+    # Only a dead node is forgotten: the live one stays, with a reason.
+    assert main(["node", "forget", "baku-1", "--data-dir", str(data)]) == 2
+    assert "'baku-1' is alive" in capsys.readouterr().err
+    assert main(["node", "forget", "baku-2", "--data-dir", str(data)]) == 0
+    assert "node baku-2 forgotten; it had no rooms" in capsys.readouterr().out
+    assert main(["node", "forget", "baku-2", "--data-dir", str(data)]) == 2
+    assert "no node 'baku-2'" in capsys.readouterr().err
+    assert main(["node", "list", "--data-dir", str(data)]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]] == ["baku-1"]
 
 
 def test_a_nodes_token_names_it_for_thirty_seconds_and_nothing_else_passes() -> None:

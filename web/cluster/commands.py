@@ -1,4 +1,5 @@
-"""`telebridge node list | drain | resume`: the cluster's nodes as the database has them."""
+"""`telebridge node list | drain | resume | forget`: the cluster's nodes as the database has
+them."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import sys
 from datetime import datetime
 
-from schedules.cluster.registry import NodeRegistry
+from schedules.cluster.registry import NodeAlive, NodeRegistry
 from schedules.db import make_engine, migrate
 from schedules.rules.placement import Node
 from schedules.timeutil import utc_now
@@ -20,7 +21,7 @@ def node_table(nodes: list[Node], now: datetime) -> str:
     """`node list`'s text: one row per node under a header, columns aligned."""
     rows = [list(NODE_COLUMNS)]
     for n in nodes:
-        state = "dead" if not n.alive(now) else "draining" if n.draining else "live"
+        state = "down" if not n.alive(now) else "draining" if n.draining else "live"
         age = (now - n.heartbeat_at).total_seconds()
         rows.append([n.id, n.url, str(n.rooms), str(n.capacity), state, f"{age:.0f} s ago"])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -31,7 +32,8 @@ def node_table(nodes: list[Node], now: datetime) -> str:
 
 
 async def node_command(settings: Settings, args: argparse.Namespace) -> int:
-    """List the nodes, or mark one as draining (no new rooms) or taking rooms again."""
+    """List the nodes, mark one as draining (no new rooms) or taking rooms again, or forget
+    a dead one."""
     # The first command on a new host may be this one: it creates them as `serve` would.
     private_dir(settings.data_dir)
     private_sqlite(settings.database)
@@ -43,6 +45,8 @@ async def node_command(settings: Settings, args: argparse.Namespace) -> int:
             nodes = await registry.nodes()
             print(node_table(nodes, utc_now()) if nodes else "no node has registered")
             return 0
+        if args.node_command == "forget":
+            return await _forget(registry, args.node)
         draining = args.node_command == "drain"
         if not await registry.set_draining(args.node, draining):
             print(f"telebridge: no node {args.node!r} has registered", file=sys.stderr)
@@ -56,3 +60,23 @@ async def node_command(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         await engine.dispose()
+
+
+async def _forget(registry: NodeRegistry, node_id: str) -> int:
+    try:
+        gone = await registry.forget(node_id, utc_now())
+    except NodeAlive:
+        print(
+            f"telebridge: node {node_id!r} is alive (its heartbeat is recent): stop it, or "
+            "drain it, first",
+            file=sys.stderr,
+        )
+        return 2
+    if gone is None:
+        print(f"telebridge: no node {node_id!r} has registered", file=sys.stderr)
+        return 2
+    print(
+        f"node {node_id} forgotten; "
+        + (f"its {gone.rooms} room(s) move to the live nodes" if gone.rooms else "it had no rooms")
+    )
+    return 0

@@ -1,5 +1,6 @@
-"""Master control sees the whole cluster: every second each node reads the open rooms and
-alerts of the other live nodes, which master control shows beside its own.
+"""Master control sees the whole cluster: every second each node reads the registry's nodes,
+and the open rooms and alerts of the other live nodes, which master control shows beside its
+own.
 
 Nodes ask each other with a short-lived token signed by the secret they share (the same one
 signs the join links, so every node of a cluster has it); `/api/cluster/live` answers only
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -49,7 +51,8 @@ def token_node(signer: Signer, token: str | None) -> str | None:
 
 
 class PeerRooms:
-    """The other live nodes' open rooms and active alerts, as they last answered."""
+    """The other live nodes' open rooms and active alerts, as they last answered, and every
+    registered node as last read."""
 
     def __init__(
         self, cluster: ClusterNode, signer: Signer, session: aiohttp.ClientSession
@@ -59,6 +62,8 @@ class PeerRooms:
         self.session = session
         self.rooms: list[JsonObject] = []
         self.alerts: list[JsonObject] = []
+        self.nodes: list[Node] = []
+        self.nodes_read_at: datetime | None = None  # by the nodes' wall clock
         # A database away: the last answers stand a while.
         self._reading = Repeating(self.read, READ_EVERY_S, "reading the peers' rooms", log)
 
@@ -71,11 +76,9 @@ class PeerRooms:
     async def read(self) -> None:
         """Ask every other live node now (at once, each bounded)."""
         now = self.cluster.clock()
-        peers = [
-            n
-            for n in await self.cluster.registry.nodes()
-            if n.id != self.cluster.node_id and n.alive(now)
-        ]
+        nodes = await self.cluster.registry.nodes()
+        self.nodes, self.nodes_read_at = nodes, now
+        peers = [n for n in nodes if n.id != self.cluster.node_id and n.alive(now)]
         answers = await asyncio.gather(*(self._ask(n) for n in peers))
         rooms: list[JsonObject] = []
         alerts: list[JsonObject] = []

@@ -8,6 +8,10 @@ first, with their times.
 A live output that is not live while its booking is on air is trouble too: the partners' sites
 show nothing. It is raised at once when the output retries or failed, after a short grace when
 it is still connecting (or not started), and cleared when it is live again or stopped by hand.
+
+In a cluster, a node that stopped beating its heart is everyone's trouble (its rooms are moving
+to the others): raised once its heartbeat is older than a node may be silent, cleared when it
+beats again or the operator forgets it (`telebridge node forget`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -41,6 +46,9 @@ OUTPUT_GRACE_SECONDS = 10.0
 RECORDING_GRACE_SECONDS = 5.0
 OUTPUT_WAITING = (OutputState.IDLE, OutputState.CONNECTING)  # raised after the grace
 OUTPUT_DOWN = (OutputState.RETRYING, OutputState.FAILED)  # raised at once
+# A node counts as dead after 5 s of silence already; this much more keeps a cluster that just
+# got its database back (every heartbeat old until the next beat) from raising it for a second.
+NODE_DOWN_HOLD_SECONDS = 2.0
 
 
 @dataclass
@@ -56,6 +64,7 @@ class Alert:
     cleared_at: str | None = None
     params: dict[str, str] = field(default_factory=dict)  # what the page's wording fills in
     output: str | None = None  # the live output's id (output_down)
+    node: str | None = None  # the cluster node's id (node_down)
 
     @property
     def active(self) -> bool:
@@ -77,15 +86,18 @@ class Condition:
     hold: float
     params: dict[str, str] = field(default_factory=dict)
     output: str | None = None
+    node: str | None = None
     # The raised alert's wording follows the condition while it holds (an output's state and
     # last error change as it retries); other alerts keep the figures they were raised with.
     follows: bool = False
 
     @property
     def subject(self) -> str | None:
-        """What the alert is about within its room: a studio, an output, or the room itself
-        (a studio id and an output id never share a kind, so they never share a key)."""
-        return self.studio if self.studio is not None else self.output
+        """What the alert is about within its room: a studio, an output, or the room itself;
+        outside rooms, a node (no two of them share a kind, so they never share a key)."""
+        if self.studio is not None:
+            return self.studio
+        return self.output if self.output is not None else self.node
 
 
 @dataclass
@@ -104,16 +116,22 @@ class AlertBook:
         self._ids = itertools.count(1)
 
     def update(
-        self, rooms: list[RoomView], now: datetime, mono: float, database_up: bool = True
+        self,
+        rooms: list[RoomView],
+        now: datetime,
+        mono: float,
+        database_up: bool = True,
+        nodes_down: Sequence[str] = (),
     ) -> list[Alert]:
-        """Read one snapshot of every open room (and the database's state); the alerts raised
-        or cleared by it."""
+        """Read one snapshot of every open room (and the database's state, and in a cluster
+        the nodes that stopped beating their hearts); the alerts raised or cleared by it."""
         changed: list[Alert] = []
         present: set[tuple[str, str | None, str]] = set()
         everywhere: list[Condition] = []
         if not database_up:
             # Not a room's trouble but everyone's: bookings, logins and the archive wait.
             everywhere.append(Condition("database_unavailable", None, DATABASE_MESSAGE, 0.0))
+        everywhere += [_node_down(node) for node in nodes_down]
         for booking, conditions in [("", everywhere)] + [
             (room.booking_id, self._conditions(room)) for room in rooms
         ]:
@@ -135,6 +153,7 @@ class AlertBook:
                         _iso(now),
                         params=c.params,
                         output=c.output,
+                        node=c.node,
                     )
                     self.active[key] = alert
                     self.kept.appendleft(alert)
@@ -230,8 +249,15 @@ class AlertBook:
 
 
 def _about(alert: Alert) -> str:
-    """The log's field for what the alert is about: its output, else its studio."""
+    """The log's field for what the alert is about: its output or node, else its studio."""
+    if alert.node:
+        return f"node={alert.node}"
     return f"output={alert.output}" if alert.output else f"studio={alert.studio or '-'}"
+
+
+def _node_down(node: str) -> Condition:
+    message = f"Node {node} not answering: its rooms move to the live nodes"
+    return Condition("node_down", None, message, NODE_DOWN_HOLD_SECONDS, {"node": node}, node=node)
 
 
 def _output_down(o: OutputView) -> Condition | None:

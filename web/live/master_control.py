@@ -51,6 +51,7 @@ async def live_rooms(request: web.Request) -> web.Response:
             "rooms": hub.rooms_json(),
             "alerts": hub.alerts_json(),
             "sampled_at": hub.sampled_at.isoformat() if hub.sampled_at else None,
+            "nodes": hub.nodes_json(),
         }
     )
 
@@ -68,7 +69,7 @@ async def cluster_live(request: web.Request) -> web.Response:
         {
             "node": cluster.node_id,
             "rooms": [room_json(r) for r in hub.rooms if r.open],
-            "alerts": [a.as_json() for a in hub.alerts.active.values()],
+            "alerts": hub.room_alerts_json(),
         }
     )
 

@@ -29,10 +29,12 @@ from schedules.model import Booking, BookingStatus
 from schedules.outputs.record import Output, masked_target, scrubbed
 from schedules.rules.timeline import Phase, phase
 from schedules.service import BookingService, Clock
+from schedules.timeutil import utc_now
 from web.http.outputs import hls_path
 from web.live.alerts import AlertBook
 from web.live.autopilot import LiveRooms
 from web.live.live_json import JsonObject, room_json
+from web.live.node_view import ClusterNodes, NodeView, node_json, node_views, nodes_down
 from web.live.recordings.control import RecordingControl
 from web.live.room_view import OutputView, RoomView, summarize
 from web.tasks import cancel_and_wait
@@ -108,6 +110,12 @@ class MonitorHub:
         self.elsewhere: Callable[[], tuple[list[JsonObject], list[JsonObject]]] | None = None
         self._remote_rooms: list[JsonObject] = []
         self._remote_alerts: list[JsonObject] = []
+        # In a cluster: this node's id, and the registry's nodes as last read (the wall
+        # clock judges their heartbeats, never the app's clock, which tests move).
+        self.node_id: str | None = None
+        self.cluster_nodes: Callable[[], ClusterNodes] | None = None
+        self.node_clock: Callable[[], datetime] = utc_now
+        self.nodes: list[NodeView] = []
         self.history: dict[str, deque[tuple[float, float | None, float | None]]] = {}
         self.thumbnails: dict[tuple[str, str], tuple[int, bytes]] = {}
         self.lag = LoopLag()
@@ -175,7 +183,12 @@ class MonitorHub:
             self.alerts.forget_room(booking_id)
         self.history = {k: v for k, v in self.history.items() if k.split("/")[0] in live_ids}
         database_up = self.database_up()
-        changed = self.alerts.update([r for r in rooms if r.open], now, mono, database_up)
+        down: list[str] = []
+        if self.cluster_nodes is not None and self.node_id is not None:
+            cluster, wall = self.cluster_nodes(), self.node_clock()
+            self.nodes = node_views(cluster, self.node_id, wall)
+            down = nodes_down(cluster, self.node_id, wall) if database_up else []
+        changed = self.alerts.update([r for r in rooms if r.open], now, mono, database_up, down)
         self._booking_seen = {k: v for k, v in self._booking_seen.items() if k in live_ids}
         self.rooms, self.sampled_at = rooms, now
         lag = self.loop_lag_s = self.lag.roll()
@@ -187,6 +200,7 @@ class MonitorHub:
             "changed": [a.as_json() for a in changed],
             "loop_lag_ms": round(lag * 1000, 1),
             "database": "ok" if database_up else "unavailable",
+            "nodes": self.nodes_json(),
         }
         self.broadcast(json.dumps(message))
 
@@ -343,8 +357,21 @@ class MonitorHub:
             client.offer(message)
 
     def rooms_json(self) -> list[JsonObject]:
-        """Every room of the latest snapshot: this node's, then the other nodes' open ones."""
-        return [room_json(r) for r in self.rooms] + self._remote_rooms
+        """Every room of the latest snapshot: this node's, then the other nodes' open ones
+        (in a cluster, each open room names the node that runs it)."""
+        here = [room_json(r) for r in self.rooms]
+        if self.node_id is not None:
+            here = [{**r, "node": self.node_id} if r["open"] else r for r in here]
+        return here + self._remote_rooms
+
+    def nodes_json(self) -> list[JsonObject]:
+        """The cluster's nodes, this one first (none for a server alone)."""
+        return [node_json(n) for n in self.nodes]
+
+    def room_alerts_json(self) -> list[JsonObject]:
+        """This node's active alerts about its rooms, for the other nodes' master control
+        (the database's and the nodes' each node judges for itself)."""
+        return [a.as_json() for a in self.alerts.active.values() if a.booking_id]
 
     def alerts_json(self) -> list[JsonObject]:
         """The active alerts of this node's rooms and of the other nodes'."""
@@ -361,6 +388,7 @@ class MonitorHub:
                 "recent_alerts": self.alerts.recent(),
                 "history": {k: list(v) for k, v in self.history.items()},
                 "sample_seconds": SAMPLE_SECONDS,
+                "nodes": self.nodes_json(),
             }
         )
 

@@ -132,6 +132,7 @@ _ALERT: Schema = {
         "cleared_at",
         "params",
         "output",
+        "node",
         "active",
     ],
     "properties": {
@@ -142,8 +143,9 @@ _ALERT: Schema = {
             "type": "string",
             "description": "feed_lost, high_loss, frozen_video, silent_audio, "
             "recording_stopped, recording_behind, output_down (a live output not live on air; "
-            "params: output, kind, state, error) or database_unavailable (whose booking_id "
-            "is empty)",
+            "params: output, kind, state, error), database_unavailable or node_down (a node of "
+            "the cluster silent for over 5 s: its rooms move to the live nodes; params: node). "
+            "The last two are about no room: their booking_id is empty.",
         },
         "message": {"type": "string", "description": "English; pages word it from kind+params."},
         "raised_at": MOMENT,
@@ -152,6 +154,10 @@ _ALERT: Schema = {
         "output": {
             "type": ["string", "null"],
             "description": "The live output's id (output_down); null for the other kinds.",
+        },
+        "node": {
+            "type": ["string", "null"],
+            "description": "The node's id (node_down); null for the other kinds.",
         },
         "active": {"type": "boolean"},
     },
@@ -285,8 +291,8 @@ _LIVE_ROOM: Schema = {
         "booking_id": STRING,
         "node": {
             **STRING,
-            "description": "In a cluster, the node that runs the room when it is not the one "
-            "answering (TELEBRIDGE_NODE_ID); absent for its own rooms.",
+            "description": "In a cluster, the node that runs the open room "
+            "(TELEBRIDGE_NODE_ID); absent for a server alone and for a room not open yet.",
         },
         "title": STRING,
         "state": {"enum": ["upcoming", "line_check", "on_air", "teardown"]},
@@ -333,16 +339,68 @@ _LIVE_ROOM: Schema = {
 _ROOMS: Schema = {"type": "array", "items": ref("LiveRoom")}
 _ALERTS: Schema = {"type": "array", "items": ref("Alert")}
 
+_CLUSTER_NODE: Schema = {
+    "type": "object",
+    "description": "A node of the cluster as the registry has it (`telebridge node list`).",
+    "required": [
+        "id",
+        "url",
+        "this",
+        "state",
+        "rooms",
+        "capacity",
+        "heartbeat_at",
+        "heartbeat_age_s",
+        "started_at",
+    ],
+    "properties": {
+        "id": STRING,
+        "url": {**STRING, "description": "Where the other nodes reach it (TELEBRIDGE_NODE_URL)."},
+        "this": {"type": "boolean", "description": "The node that answered this request."},
+        "state": {
+            "enum": ["live", "draining", "down"],
+            "description": "draining: it takes no new rooms; down: silent for over 5 s, its "
+            "rooms move to the live nodes (until it beats again, or is forgotten with "
+            "`telebridge node forget`).",
+        },
+        "rooms": {"type": "integer", "description": "Rooms placed on it."},
+        "capacity": {"type": "integer", "description": "Rooms it takes at most."},
+        "heartbeat_at": MOMENT,
+        "heartbeat_age_s": {"type": "number", "description": "0 for the node answering."},
+        "started_at": MOMENT,
+    },
+}
+_NODES: Schema = {
+    "type": "array",
+    "items": ref("ClusterNode"),
+    "description": "In a cluster, every registered node, the one answering first; empty for a "
+    "server alone.",
+}
+
 _LIVE: Schema = {
     "type": "object",
-    "required": ["rooms", "alerts", "sampled_at"],
-    "properties": {"rooms": _ROOMS, "alerts": _ALERTS, "sampled_at": nullable(MOMENT)},
+    "required": ["rooms", "alerts", "sampled_at", "nodes"],
+    "properties": {
+        "rooms": _ROOMS,
+        "alerts": _ALERTS,
+        "sampled_at": nullable(MOMENT),
+        "nodes": _NODES,
+    },
 }
 
 _HELLO: Schema = {
     "type": "object",
     "description": "The first message on /ws/monitor.",
-    "required": ["type", "at", "rooms", "alerts", "recent_alerts", "history", "sample_seconds"],
+    "required": [
+        "type",
+        "at",
+        "rooms",
+        "alerts",
+        "recent_alerts",
+        "history",
+        "sample_seconds",
+        "nodes",
+    ],
     "properties": {
         "type": {"const": "hello"},
         "at": nullable(MOMENT),
@@ -356,13 +414,14 @@ _HELLO: Schema = {
             "additionalProperties": {"type": "array", "items": {"type": "array"}},
         },
         "sample_seconds": {"type": "number"},
+        "nodes": _NODES,
     },
 }
 
 _SNAPSHOT: Schema = {
     "type": "object",
     "description": "Sent on /ws/monitor every second after the hello.",
-    "required": ["type", "at", "rooms", "alerts", "changed", "loop_lag_ms", "database"],
+    "required": ["type", "at", "rooms", "alerts", "changed", "loop_lag_ms", "database", "nodes"],
     "properties": {
         "type": {"const": "snapshot"},
         "at": MOMENT,
@@ -371,6 +430,7 @@ _SNAPSHOT: Schema = {
         "changed": {**_ALERTS, "description": "Alerts raised or cleared by this sample."},
         "loop_lag_ms": {"type": "number"},
         "database": {"enum": ["ok", "unavailable"]},
+        "nodes": _NODES,
     },
 }
 
@@ -518,6 +578,7 @@ LIVE_SCHEMAS: dict[str, Schema] = {
     "LiveOutput": _LIVE_OUTPUT,
     "LiveRoom": _LIVE_ROOM,
     "LiveRooms": _LIVE,
+    "ClusterNode": _CLUSTER_NODE,
     "ClusterLive": {
         "type": "object",
         "required": ["node", "rooms", "alerts"],

@@ -119,7 +119,7 @@ LIVE_OPERATIONS: tuple[Operation, ...] = (
         "/api/cluster/live",
         "getClusterNodeRooms",
         "Master control",
-        "This node's open rooms and active alerts, for the other nodes of its cluster",
+        "This node's open rooms and their active alerts, for the other nodes of its cluster",
         CLUSTER_NODE,
         (Reply(200, "What this node's monitor sampled last", schema=ref("ClusterLive")),),
         errors={403: "forbidden: not a node of this cluster", 404: "not_found: not in a cluster"},

@@ -19,6 +19,7 @@ const SIGNED_OUT = 4401; // the server's close code once the session is logged o
 const state = {
   rooms: [],
   alerts: [],
+  nodes: [], // in a cluster: every node, this one first
   recent: [],
   history: {}, // "booking/studio" -> [[t, kbps, loss], ...]
   connected: false,
@@ -67,6 +68,7 @@ function connect() {
     }
     state.rooms = msg.rooms || [];
     state.alerts = msg.alerts || [];
+    state.nodes = msg.nodes || [];
     if (msg.database) {
       document.getElementById("database-state").hidden = msg.database !== "unavailable";
     }
@@ -120,7 +122,44 @@ function render() {
   }
   noRooms.hidden = state.rooms.length > 0;
   noRooms.textContent = t("no-rooms");
+  renderNodes();
   renderAlerts();
+}
+
+// The cluster's nodes, one chip each (none for a server alone): green live, amber draining,
+// red not answering (its rooms are moving to the others), with its rooms against its capacity.
+const nodeEls = new Map();
+function renderNodes() {
+  const list = document.getElementById("nodes");
+  list.hidden = state.nodes.length === 0;
+  const seen = new Set();
+  for (const n of state.nodes) {
+    seen.add(n.id);
+    let el = nodeEls.get(n.id);
+    if (!el) {
+      el = document.getElementById("node-template").content.firstElementChild.cloneNode(true);
+      el.dataset.node = n.id;
+      nodeEls.set(n.id, el);
+    }
+    list.appendChild(el); // keeps the server's order: this node first
+    el.dataset.state = n.state;
+    el.title = n.url;
+    el.querySelector(".mnode-id").textContent = n.id;
+    const self = el.querySelector(".mnode-this");
+    self.hidden = !n.this;
+    self.textContent = t("node-this");
+    el.querySelector(".mnode-state").textContent = n.state === "down"
+      ? `${t("node-down")} · ${t("node-silent").replace("{age}", formatDuration(n.heartbeat_age_s))}`
+      : t(`node-${n.state}`);
+    el.querySelector(".mnode-rooms").textContent = t("node-rooms")
+      .replace("{rooms}", formatNumber(n.rooms)).replace("{capacity}", formatNumber(n.capacity));
+  }
+  for (const [id, el] of nodeEls) {
+    if (!seen.has(id)) {
+      el.remove();
+      nodeEls.delete(id);
+    }
+  }
 }
 
 // "Side by side · muted: DHA", "Solo: Trend": the program's state in the page's words.
@@ -145,6 +184,10 @@ function renderRoom(el, room) {
   control.href = `/bookings/${encodeURIComponent(room.booking_id)}/control`;
   control.hidden = !room.open;
   renderProgram(el.querySelector(".room-program"), room);
+  const node = el.querySelector(".room-node");
+  node.hidden = !room.node;
+  node.textContent = room.node ? t("room-node").replace("{node}", room.node) : "";
+  el.dataset.node = room.node || "";
   el.dataset.onAir = room.on_air_at;
   el.dataset.offAir = room.off_air_at;
   el.dataset.opens = room.opens_at;
@@ -307,6 +350,7 @@ function alertItem(a, withClear = false) {
   li.dataset.active = String(a.active);
   li.dataset.studio = a.studio || "";
   li.dataset.output = a.output || "";
+  li.dataset.node = a.node || "";
   const time = document.createElement("span");
   time.className = "alert-time";
   time.textContent = clock(a.raised_at);
@@ -373,5 +417,6 @@ function tick() {
   }
 }
 
+tick(); // the clocks from the first frame, not a quarter second later
 setInterval(tick, 250);
 connect();
