@@ -43,7 +43,13 @@ from aiohttp import web  # noqa: E402
 from bench.netns import ensure_netns  # noqa: E402
 from harness.api import book  # noqa: E402
 from harness.chromium import launch_chromium  # noqa: E402
-from harness.server import ServerProcess, free_port, producer_token, running_server  # noqa: E402
+from harness.server import (  # noqa: E402
+    ServerProcess,
+    cluster_node_settings,
+    free_port,
+    producer_token,
+    running_server,
+)
 from schedules import db  # noqa: E402
 
 NODES = ("node-a", "node-b")
@@ -111,15 +117,6 @@ def front_door(backends: list[str]) -> Iterator[str]:
         loop.call_soon_threadsafe(stop.set)
         thread.join(5)
         loop.close()
-
-
-def node_settings(database: str, port: int, name: str) -> dict[str, str]:
-    return {
-        "TELEBRIDGE_DATABASE_URL": database,
-        "TELEBRIDGE_SECRET": "failover-bench-secret",
-        "TELEBRIDGE_NODE_URL": f"http://127.0.0.1:{port}",
-        "TELEBRIDGE_NODE_ID": name,
-    }
 
 
 def owner(database: str, booking: str) -> str | None:
@@ -207,7 +204,7 @@ def main() -> None:
             node_stacks[name] = ExitStack()
             nodes[name] = node_stacks[name].enter_context(
                 running_server(
-                    tmp / name, node_settings(database, ports[name], name), port=ports[name]
+                    tmp / name, cluster_node_settings(database, ports[name], name), port=ports[name]
                 )
             )
 

@@ -44,6 +44,19 @@ def server_environment(settings: Mapping[str, str] | None = None) -> dict[str, s
     return env
 
 
+def cluster_node_settings(
+    database: str, port: int, name: str, secret: str = "cluster-secret"
+) -> dict[str, str]:
+    """The settings of the cluster node `name` on loopback `port`, on a shared `database`; the
+    nodes share the secret, so one join link works on every node."""
+    return {
+        "TELEBRIDGE_DATABASE_URL": database,
+        "TELEBRIDGE_SECRET": secret,
+        "TELEBRIDGE_NODE_URL": f"http://127.0.0.1:{port}",
+        "TELEBRIDGE_NODE_ID": name,
+    }
+
+
 def _healthy(base: str) -> bool:
     try:
         with urllib.request.urlopen(base + "/healthz", timeout=1) as r:

@@ -39,6 +39,13 @@ def pg_cluster() -> Iterator[PgServer]:
         yield pg
 
 
+@pytest.fixture
+def shared_database(pg_cluster: PgServer) -> Iterator[str]:
+    """A fresh migrated PostgreSQL database that several server processes share."""
+    with copy_of(pg_cluster, "migrated") as url:
+        yield url
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     """The database this run of the test stores into."""

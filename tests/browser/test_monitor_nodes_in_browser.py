@@ -7,18 +7,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from databases import copy_of
 from live_helpers import wait
-from pg_server import PgServer
 
-from harness.api import book
-from harness.server import free_port, producer_token, running_server
+from harness.api import api, book
+from harness.server import cluster_node_settings, free_port, producer_token, running_server
 from web.pages.i18n import Catalogs
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -52,21 +49,6 @@ def node_alert(node: str) -> str:
       .some(li => li.dataset.kind === 'node_down' && li.dataset.node === '{node}')"""
 
 
-@pytest.fixture
-def shared_database(pg_cluster: PgServer) -> Iterator[str]:
-    with copy_of(pg_cluster, "migrated") as url:
-        yield url
-
-
-def node_settings(database: str, port: int, name: str) -> dict[str, str]:
-    return {
-        "TELEBRIDGE_DATABASE_URL": database,
-        "TELEBRIDGE_SECRET": "monitor-nodes-secret",
-        "TELEBRIDGE_NODE_URL": f"http://127.0.0.1:{port}",
-        "TELEBRIDGE_NODE_ID": name,
-    }
-
-
 def log_in(page: Any, base: str, language: str) -> None:
     page.set_extra_http_headers({"Accept-Language": language})
     page.goto(base + "/login?next=/monitor")
@@ -85,12 +67,12 @@ def test_master_control_shows_the_clusters_nodes_and_a_node_that_died(
     with (
         running_server(
             tmp_path / "node-a",
-            node_settings(shared_database, ports["node-a"], "node-a"),
+            cluster_node_settings(shared_database, ports["node-a"], "node-a"),
             port=ports["node-a"],
         ) as a,
         running_server(
             tmp_path / "node-b",
-            node_settings(shared_database, ports["node-b"], "node-b"),
+            cluster_node_settings(shared_database, ports["node-b"], "node-b"),
             port=ports["node-b"],
         ) as b,
     ):
@@ -112,6 +94,17 @@ def test_master_control_shows_the_clusters_nodes_and_a_node_that_died(
         assert card.locator(".room-node").text_content() == f"on node {owner}"
         counts = ["1 of 8 rooms", "0 of 8 rooms"]
         wait(english, rooms_count_is(counts if owner == "node-a" else counts[::-1]), 30)
+        # The card's parts, kept from one snapshot to the next: both studios, and an output
+        # added now (idle: the show is not on air).
+        output = {"kind": "hls", "name": "Web"}
+        api(a.base, token, "POST", f"/api/bookings/{booking}/outputs", output)
+        parts = (
+            "() => document.querySelectorAll('.room .mstudio').length === 2"
+            " && [...document.querySelectorAll('.room .mout')]"
+            ".map(o => o.dataset.state + ' ' + o.querySelector('.mout-name').textContent)"
+            ".join() === 'idle Web'"
+        )
+        wait(english, parts, 30)
         english.screenshot(path=str(ARTIFACTS / "monitor-nodes-en.png"))
 
         # node-b dies (master control is on node-a, which must outlive it to say so); the
@@ -126,6 +119,7 @@ def test_master_control_shows_the_clusters_nodes_and_a_node_that_died(
         assert down.startswith("not answering · silent for 00:00:"), down
         wait(english, room_on(booking, ("node-a",)), 30)
         wait(english, rooms_count_is(["1 of 8 rooms", "0 of 8 rooms"]), 30)
+        wait(english, parts, 30)
         english.screenshot(path=str(ARTIFACTS / "monitor-node-down-en.png"))
 
         # The same wall on a phone, in Russian.

@@ -25,13 +25,12 @@ import aiohttp
 import av
 import pytest
 import sqlalchemy as sa
-from databases import copy_of
 from live_studios import Link, Studio, sees
-from pg_server import PgServer
 from s3_server import S3Server, running_s3
 
 from harness.server import (
     ServerProcess,
+    cluster_node_settings,
     free_port,
     producer_token,
     running_server,
@@ -41,21 +40,6 @@ from harness.waiting import eventually
 from schedules import db
 
 pytestmark = pytest.mark.usefixtures("test_network")  # WebRTC on the test veth pair
-
-
-@pytest.fixture
-def shared_database(pg_cluster: PgServer) -> Iterator[str]:
-    with copy_of(pg_cluster, "migrated") as url:
-        yield url
-
-
-def node_settings(database: str, port: int, name: str) -> dict[str, str]:
-    return {
-        "TELEBRIDGE_DATABASE_URL": database,
-        "TELEBRIDGE_SECRET": "cluster-secret",  # one join link works on every node
-        "TELEBRIDGE_NODE_URL": f"http://127.0.0.1:{port}",
-        "TELEBRIDGE_NODE_ID": name,
-    }
 
 
 async def placements(database: str) -> list[tuple[str, str, int]]:
@@ -140,7 +124,7 @@ def node(
 ) -> AbstractContextManager[ServerProcess]:
     """The node `name` on `port`, its data under tmp/name (kept across its restarts)."""
     (tmp / name).mkdir(exist_ok=True)
-    settings = node_settings(database, port, name) | (more or {})
+    settings = cluster_node_settings(database, port, name) | (more or {})
     return running_server(tmp / name, settings, port=port)
 
 

@@ -18,19 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from databases import copy_of
-from pg_server import PgServer
 
 from harness.server import ServerProcess, producer_token, running_server
 
 ROUNDS = 12
 FMT = "%Y-%m-%dT%H:%M:%SZ"
-
-
-@pytest.fixture
-def shared_database(pg_cluster: PgServer) -> Iterator[str]:
-    with copy_of(pg_cluster, "migrated") as url:
-        yield url
 
 
 @pytest.fixture

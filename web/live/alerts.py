@@ -26,6 +26,7 @@ from typing import Any
 
 from bridge.spec import OutputState
 from schedules.rules.timeline import Phase
+from web.live.live_json import moment_json
 from web.live.room_view import OutputView, RoomView
 
 log = logging.getLogger("telebridge.web.alerts")
@@ -150,7 +151,7 @@ class AlertBook:
                         studio,
                         kind,
                         message,
-                        _iso(now),
+                        moment_json(now),
                         params=c.params,
                         output=c.output,
                         node=c.node,
@@ -171,7 +172,7 @@ class AlertBook:
         open_rooms = {room.booking_id for room in rooms} | {""}
         for key, alert in list(self.active.items()):
             if key not in present and not self._still_failing(key, rooms):
-                alert.cleared_at = _iso(now)
+                alert.cleared_at = moment_json(now)
                 del self.active[key]
                 changed.append(alert)
                 log.info(
@@ -276,7 +277,3 @@ def _output_down(o: OutputView) -> Condition | None:
         message += f": {error}"
     params = {"output": name, "kind": kind, "state": f.state.value, "error": error}
     return Condition("output_down", None, message, hold, params, output=o.id, follows=True)
-
-
-def _iso(at: datetime) -> str:
-    return at.isoformat().replace("+00:00", "Z")

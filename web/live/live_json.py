@@ -47,9 +47,9 @@ def room_json(room: RoomView) -> JsonObject:
         "title": room.title,
         "state": room.state,
         "open": room.open,
-        "opens_at": _iso(room.opens_at),
-        "on_air_at": _iso(room.on_air_at),
-        "off_air_at": _iso(room.off_air_at),
+        "opens_at": moment_json(room.opens_at),
+        "on_air_at": moment_json(room.on_air_at),
+        "off_air_at": moment_json(room.off_air_at),
         "recording": room.recording,
         "should_record": room.should_record,
         "recorder": recorder_json(room.recorder) if room.recorder is not None else None,
@@ -181,5 +181,6 @@ def tally_json(t: Tally) -> JsonObject:
     }
 
 
-def _iso(at: datetime) -> str:
+def moment_json(at: datetime) -> str:
+    """A moment as the live API writes it: ISO 8601 in UTC with a Z."""
     return at.isoformat().replace("+00:00", "Z")

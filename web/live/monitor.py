@@ -33,7 +33,7 @@ from schedules.timeutil import utc_now
 from web.http.outputs import hls_path
 from web.live.alerts import AlertBook
 from web.live.autopilot import LiveRooms
-from web.live.live_json import JsonObject, room_json
+from web.live.live_json import JsonObject, moment_json, room_json
 from web.live.node_view import ClusterNodes, NodeView, node_json, node_views, nodes_down
 from web.live.recordings.control import RecordingControl
 from web.live.room_view import OutputView, RoomView, summarize
@@ -194,7 +194,7 @@ class MonitorHub:
         lag = self.loop_lag_s = self.lag.roll()
         message = {
             "type": "snapshot",
-            "at": _iso(now),
+            "at": moment_json(now),
             "rooms": self.rooms_json(),
             "alerts": self.alerts_json(),
             "changed": [a.as_json() for a in changed],
@@ -382,7 +382,7 @@ class MonitorHub:
         return json.dumps(
             {
                 "type": "hello",
-                "at": _iso(self.sampled_at) if self.sampled_at else None,
+                "at": moment_json(self.sampled_at) if self.sampled_at else None,
                 "rooms": self.rooms_json(),
                 "alerts": self.alerts_json(),
                 "recent_alerts": self.alerts.recent(),
@@ -391,7 +391,3 @@ class MonitorHub:
                 "nodes": self.nodes_json(),
             }
         )
-
-
-def _iso(at: datetime) -> str:
-    return at.isoformat().replace("+00:00", "Z")

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from schedules.rules.placement import Node
+from web.live.live_json import moment_json
 
 # Older than this, the registry's list is not the cluster's now (the database is away, or
 # reading it failed): shown as it was, judged by nobody.
@@ -85,11 +86,7 @@ def node_json(view: NodeView) -> dict[str, Any]:
         "state": view.state,
         "rooms": view.rooms,
         "capacity": view.capacity,
-        "heartbeat_at": _iso(view.heartbeat_at),
+        "heartbeat_at": moment_json(view.heartbeat_at),
         "heartbeat_age_s": view.heartbeat_age_s,
-        "started_at": _iso(view.started_at),
+        "started_at": moment_json(view.started_at),
     }
-
-
-def _iso(at: datetime) -> str:
-    return at.isoformat().replace("+00:00", "Z")

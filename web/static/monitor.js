@@ -100,16 +100,23 @@ const roomEls = new Map();
 const studioEls = new Map();
 const outputEls = new Map();
 
+// The element `map` keeps for `key`: cloned from the template the first time, with `data` set
+// on it, and kept (with whatever state it shows) from one snapshot to the next.
+function keptElement(map, key, templateId, data) {
+  let el = map.get(key);
+  if (!el) {
+    el = document.getElementById(templateId).content.firstElementChild.cloneNode(true);
+    Object.assign(el.dataset, data);
+    map.set(key, el);
+  }
+  return el;
+}
+
 function render() {
   const seen = new Set();
   for (const room of state.rooms) {
     seen.add(room.booking_id);
-    let el = roomEls.get(room.booking_id);
-    if (!el) {
-      el = document.getElementById("room-template").content.firstElementChild.cloneNode(true);
-      el.dataset.booking = room.booking_id;
-      roomEls.set(room.booking_id, el);
-    }
+    const el = keptElement(roomEls, room.booking_id, "room-template", { booking: room.booking_id });
     roomsEl.appendChild(el); // keeps the server's order
     renderRoom(el, room);
   }
@@ -135,12 +142,7 @@ function renderNodes() {
   const seen = new Set();
   for (const n of state.nodes) {
     seen.add(n.id);
-    let el = nodeEls.get(n.id);
-    if (!el) {
-      el = document.getElementById("node-template").content.firstElementChild.cloneNode(true);
-      el.dataset.node = n.id;
-      nodeEls.set(n.id, el);
-    }
+    const el = keptElement(nodeEls, n.id, "node-template", { node: n.id });
     list.appendChild(el); // keeps the server's order: this node first
     el.dataset.state = n.state;
     el.title = n.url;
@@ -207,13 +209,8 @@ function renderRoom(el, room) {
   const studiosEl = el.querySelector(".room-studios");
   for (const s of room.studios) {
     const key = `${room.booking_id}/${s.id}`;
-    let sEl = studioEls.get(key);
-    if (!sEl) {
-      sEl = document.getElementById("studio-template").content.firstElementChild.cloneNode(true);
-      sEl.dataset.studio = s.id;
-      studioEls.set(key, sEl);
-      studiosEl.appendChild(sEl);
-    }
+    const sEl = keptElement(studioEls, key, "studio-template", { studio: s.id });
+    if (!sEl.isConnected) studiosEl.appendChild(sEl);
     renderStudio(sEl, room, s, key);
   }
   renderOutputs(el, room);
@@ -230,12 +227,7 @@ function renderOutputs(el, room) {
   for (const o of outputs) {
     const key = `${room.booking_id}/${o.id}`;
     seen.add(key);
-    let oEl = outputEls.get(key);
-    if (!oEl) {
-      oEl = document.getElementById("output-template").content.firstElementChild.cloneNode(true);
-      oEl.dataset.output = o.id;
-      outputEls.set(key, oEl);
-    }
+    const oEl = keptElement(outputEls, key, "output-template", { output: o.id });
     list.appendChild(oEl); // keeps the server's order
     renderOutput(oEl, room, o);
   }
