@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from webtools import ClockedApp
 
@@ -22,6 +23,19 @@ from web.outage.audit_outbox import RETRY_S, AuditLine, AuditOutbox
 from web.services import BOOKINGS
 
 SOUND = "changed the program sound"
+
+
+class Unreachable(BookingService):
+    """The real booking service on a database that cannot be opened, counting its failures."""
+
+    failed = 0
+
+    async def note(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            await super().note(*args, **kwargs)
+        except Exception:
+            self.failed += 1
+            raise
 
 
 async def demo_booking(c: ClockedApp) -> str:
@@ -49,7 +63,7 @@ async def test_lines_held_by_an_outage_go_in_order_once_the_retry_is_due(
     c = clocked
     booking = await demo_booking(c)
     down_engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'gone' / 'db.sqlite3'}")
-    down = BookingService(down_engine, c.clock, layouts=LAYOUTS)
+    down = Unreachable(down_engine, c.clock, layouts=LAYOUTS)
     outbox = AuditOutbox(down, clock=c.clock)
     outbox.start()
     actions = ("switched the program", "studio joined", SOUND)
@@ -61,6 +75,10 @@ async def test_lines_held_by_an_outage_go_in_order_once_the_retry_is_due(
         outbox.put(AuditLine(booking, "bridge", "studio joined", {"studio": "dha"}))
         await outbox.write(AuditLine(booking, "producer", SOUND))  # behind the waiting ones
         assert outbox.waiting == 3 and await logged(c, booking, actions) == []
+        # The writer's own try has failed too, so it waits for its retry by the clock
+        # (standing still); only now does the database come back and the clock move. A
+        # writer whose try failed after the move waited for a moment the clock never read.
+        await eventually(lambda: down.failed >= 2, message="the writer's first try")
         outbox.bookings = c.app[BOOKINGS]  # the database answers again
         c.clock.advance(seconds=RETRY_S)
         await eventually(lambda: outbox.waiting == 0, message="the held lines written")
