@@ -130,15 +130,13 @@ class Slot:
         for it). A keyframe request from the subscriber goes to `on_keyframe_request`; by
         default to the feed the slot shows then."""
         sender.replaceTrack(IdleTrack(kind))
-        shown: list[Slot] = []
 
-        def ask_the_feed() -> None:
-            if shown and shown[0].feed is not None:
-                shown[0].feed.want_keyframe()
+        def ask_the_feed() -> None:  # `slot` is made below, before any request can come
+            if slot.feed is not None:
+                slot.feed.want_keyframe()
 
         forwarding = ForwardingSender(sender, on_keyframe_request or ask_the_feed)
         slot = cls(owner_id, studio_id, kind, forwarding, CLOCK_RATES[kind])
-        shown.append(slot)
         return slot
 
     def __post_init__(self) -> None:
